@@ -1,0 +1,120 @@
+// `tvm dev-token`: mints a token from the running local stack's dev OIDC issuer, for curl and
+// for `tvm credentials` against the local stack. Prints only the token, so `$(tvm dev-token …)` works.
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { mintDevToken } from '../../local/dev-issuer.js';
+import type { CliContext } from '../main.js';
+
+const MIN_TTL_SECONDS = 60;
+const MAX_TTL_SECONDS = 43_200;
+const MAX_GROUPS = 256;
+// Same rule the verifier applies to ids and groups: 1-256 chars, no control characters.
+const IDENTIFIER = /^[^\u0000-\u001f\u007f-\u009f]{1,256}$/;
+const GROUP = /^[^\s,\u0000-\u001f\u007f-\u009f]{1,256}$/;
+
+/** What `npm start` writes to .tvm/stack.json; other fields are for other commands. */
+const stackFileSchema = z
+  .object({
+    issuer: z.string().url(),
+    audience: z.string().min(1),
+    /** Directory holding the dev issuer key; relative paths are relative to the stack file. */
+    stateDir: z.string().min(1),
+  })
+  .passthrough();
+
+export type StackFile = z.infer<typeof stackFileSchema>;
+
+export class StackFileError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StackFileError';
+  }
+}
+
+export function defaultStackFilePath(context: CliContext): string {
+  return context.env.TVM_STACK_FILE || join(context.repoRoot, '.tvm', 'stack.json');
+}
+
+/** Reads the running local stack's description; throws StackFileError when there is none. */
+export async function readStackFile(path: string): Promise<StackFile> {
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new StackFileError('no local stack running: start it with `npm start`', { cause: error });
+    }
+    throw new StackFileError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new StackFileError(`${path} is not valid JSON`, { cause: error });
+  }
+  const parsed = stackFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ');
+    throw new StackFileError(`${path} is not a tvm stack file (${problems})`);
+  }
+  return { ...parsed.data, stateDir: resolve(dirname(path), parsed.data.stateDir) };
+}
+
+export function parseTtl(value: string): number {
+  const ttl = Number(value);
+  if (!/^\d+$/.test(value) || ttl < MIN_TTL_SECONDS || ttl > MAX_TTL_SECONDS) {
+    throw new InvalidArgumentError(`expected a whole number of seconds from ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS}.`);
+  }
+  return ttl;
+}
+
+export function parseGroups(value: string): string[] {
+  const groups = value.split(',').map((g) => g.trim());
+  const bad = groups.find((g) => !GROUP.test(g));
+  if (bad !== undefined) {
+    throw new InvalidArgumentError(`expected groups of 1-256 characters without spaces or control characters (got "${bad}").`);
+  }
+  if (groups.length > MAX_GROUPS) throw new InvalidArgumentError(`at most ${MAX_GROUPS} groups.`);
+  return [...new Set(groups)];
+}
+
+function parseSub(value: string): string {
+  if (!IDENTIFIER.test(value)) throw new InvalidArgumentError('expected 1-256 characters without control characters.');
+  return value;
+}
+
+interface DevTokenOptions {
+  readonly sub: string;
+  readonly groups: string[];
+  readonly ttl: number;
+  readonly stack?: string;
+}
+
+export function createDevTokenCommand(context: CliContext): Command {
+  return new Command('dev-token')
+    .description("print a token from the local stack's dev OIDC issuer (verified by tvm like any IdP's)")
+    .requiredOption('--sub <id>', 'subject (principal id) of the token', parseSub)
+    .option('--groups <a,b>', 'comma-separated groups', parseGroups, [])
+    .option('--ttl <seconds>', `lifetime, ${MIN_TTL_SECONDS}-${MAX_TTL_SECONDS} seconds`, parseTtl, 3600)
+    .option('--stack <path>', 'stack file of the running local stack (default: $TVM_STACK_FILE or <repo>/.tvm/stack.json)')
+    .action(async (options: DevTokenOptions, command: Command) => {
+      let stack: StackFile;
+      try {
+        stack = await readStackFile(options.stack ?? defaultStackFilePath(context));
+      } catch (error) {
+        if (error instanceof StackFileError) command.error(error.message, { exitCode: 2, code: 'tvm.noStack' });
+        throw error;
+      }
+      const token = await mintDevToken({
+        dir: stack.stateDir,
+        issuer: stack.issuer,
+        audience: stack.audience,
+        sub: options.sub,
+        groups: options.groups,
+        ttlSeconds: options.ttl,
+      });
+      process.stdout.write(`${token}\n`);
+    });
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
+import { config, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { deleteProfile } from '../shared/domain/manage-profiles.js';
+import { profileNameSchema } from '../shared/domain/schemas.js';
+import { createRoute } from '../shared/http/route.js';
+import { json } from '../shared/http/responses.js';
+
+const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, roleArnPattern: config().roleArnPattern };
+
+export const handler = createRoute(
+  { verifier: tokenVerifier() },
+  { access: { anyOfGroups: [config().adminGroup] }, path: z.object({ name: profileNameSchema }) },
+  async ({ principal, path, requestId, sourceIp, userAgent }) => {
+    await deleteProfile(deps, principal, path.name, { requestId, sourceIp, userAgent });
+    return json(200, { deleted: path.name }, requestId);
+  },
+);

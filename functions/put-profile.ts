@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
+import { config, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { putProfile } from '../shared/domain/manage-profiles.js';
+import { profileInputSchema, profileNameSchema } from '../shared/domain/schemas.js';
+import { createRoute } from '../shared/http/route.js';
+import { json } from '../shared/http/responses.js';
+
+const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, roleArnPattern: config().roleArnPattern };
+
+export const handler = createRoute(
+  { verifier: tokenVerifier() },
+  { access: { anyOfGroups: [config().adminGroup] }, path: z.object({ name: profileNameSchema }), body: profileInputSchema },
+  async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
+    json(200, await putProfile(deps, principal, path.name, body, { requestId, sourceIp, userAgent }), requestId),
+);

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
+import { config, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { revokeGrant } from '../shared/domain/manage-grants.js';
+import { grantIdSchema } from '../shared/domain/schemas.js';
+import { createRoute } from '../shared/http/route.js';
+import { json } from '../shared/http/responses.js';
+
+const deps = { store: delegationStore(), clock: systemClock, ids: randomIds };
+
+export const handler = createRoute(
+  { verifier: tokenVerifier() },
+  { access: { anyOfGroups: [config().adminGroup] }, path: z.object({ id: grantIdSchema }) },
+  async ({ principal, path, requestId, sourceIp, userAgent }) =>
+    json(200, await revokeGrant(deps, principal, path.id, { requestId, sourceIp, userAgent }), requestId),
+);

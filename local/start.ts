@@ -1,0 +1,86 @@
+// `npm start`: the whole stack on localhost, seeded with a demo, until Ctrl-C or SIGTERM.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { assertPortFree } from './processes.js';
+import { REPO_ROOT, startStack, type StackInfo, type StackPorts } from './stack.js';
+
+const env = process.env;
+const port = (name: string, fallback: number) => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number`);
+  return value;
+};
+
+async function main(): Promise<void> {
+  const stateDir = resolve(REPO_ROOT, '.tvm');
+  const stackFile = join(stateDir, 'stack.json');
+  refuseIfRunning(stackFile);
+
+  const ports: StackPorts = {
+    api: port('TVM_PORT', 3000),
+    lambda: port('TVM_LAMBDA_PORT', 3002),
+    sts: port('TVM_STS_PORT', 3005),
+    issuer: port('TVM_ISSUER_PORT', 3006),
+    dynamodb: port('TVM_DYNAMODB_PORT', 8000),
+  };
+  for (const [what, number] of Object.entries(ports)) await assertPortFree(number, what);
+
+  console.log('tvm: starting DynamoDB Local, local STS, dev issuer and serverless-offline…');
+  const started = Date.now();
+  const stack = await startStack({ ports, stateDir, dataDir: env.TVM_DATA_DIR ? resolve(env.TVM_DATA_DIR) : undefined });
+  writeFileSync(stackFile, JSON.stringify(stack.info, null, 2) + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\ntvm: ${signal}: stopping…`);
+    rmSync(stackFile, { force: true });
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
+
+  printQuickstart(stack.info, Date.now() - started);
+}
+
+function refuseIfRunning(stackFile: string): void {
+  if (!existsSync(stackFile)) return;
+  const running = JSON.parse(readFileSync(stackFile, 'utf8')) as Partial<StackInfo>;
+  if (running.pid && isAlive(running.pid)) {
+    console.error(`tvm: a local stack is already running (pid ${running.pid}, API ${running.apiUrl}). Stop it first.`);
+    process.exit(1);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function printQuickstart(info: StackInfo, ms: number): void {
+  console.log(`
+tvm is running (${(ms / 1000).toFixed(1)} s)
+  API            ${info.apiUrl}
+  local STS      ${info.stsEndpoint}
+  DynamoDB Local ${info.dynamodbEndpoint}
+  dev issuer     ${info.issuer}
+
+Try it:
+  TOKEN=$(npx tvm dev-token --sub alice@example.com --groups engineering)
+  curl -s -X POST ${info.apiUrl}/credentials -H "authorization: Bearer $TOKEN" \\
+       -H 'content-type: application/json' -d '{"profile":"demo-readonly","durationSeconds":900}'
+
+Ctrl-C stops everything.`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`tvm: could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

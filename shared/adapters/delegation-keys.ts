@@ -1,0 +1,51 @@
+// Key construction for the delegations table, in one place (see resources/tables.yml).
+import type { Grant, Profile, Subject } from '../domain/model.js';
+
+export const PROFILE_SK = '#PROFILE';
+export const PROFILES_GSI1PK = 'PROFILES';
+export const BY_SUBJECT_INDEX = 'bySubject';
+export const BY_GRANT_ID_INDEX = 'byGrantId';
+
+export const profilePk = (name: string) => `PROFILE#${name}`;
+export const subjectKey = (subject: Subject) => `${subject.type}#${subject.id}`;
+export const subjectGsi1Pk = (subject: Subject) => `SUBJECT#${subjectKey(subject)}`;
+export const grantIdGsi2Pk = (id: string) => `GRANT#${id}`;
+export const grantSkPrefix = 'GRANT#';
+
+export function profileItem(profile: Profile): Record<string, unknown> {
+  return {
+    PK: profilePk(profile.name),
+    SK: PROFILE_SK,
+    GSI1PK: PROFILES_GSI1PK,
+    GSI1SK: profile.name,
+    entity: 'profile',
+    ...profile,
+  };
+}
+
+export function grantKey(grant: Pick<Grant, 'profile' | 'subject' | 'id'>): { PK: string; SK: string } {
+  return { PK: profilePk(grant.profile), SK: `${grantSkPrefix}${subjectKey(grant.subject)}#${grant.id}` };
+}
+
+export function grantItem(grant: Grant): Record<string, unknown> {
+  return {
+    ...grantKey(grant),
+    GSI1PK: subjectGsi1Pk(grant.subject),
+    GSI1SK: `PROFILE#${grant.profile}#${grant.id}`,
+    GSI2PK: grantIdGsi2Pk(grant.id),
+    entity: 'grant',
+    subjectKey: subjectKey(grant.subject),
+    ...grant,
+  };
+}
+
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'entity', 'subjectKey'];
+
+function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete copy[key];
+  return copy;
+}
+
+export const toProfile = (item: Record<string, unknown>) => stripKeys(item) as unknown as Profile;
+export const toGrant = (item: Record<string, unknown>) => stripKeys(item) as unknown as Grant;

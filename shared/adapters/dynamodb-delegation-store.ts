@@ -1,0 +1,268 @@
+import {
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent } from '../domain/audit.js';
+import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
+import type { Grant, Profile, Subject } from '../domain/model.js';
+import type { DelegationStore } from '../domain/ports.js';
+import { APPEND_ONLY_CONDITION, auditItem } from './audit-keys.js';
+import {
+  BY_GRANT_ID_INDEX,
+  BY_SUBJECT_INDEX,
+  grantIdGsi2Pk,
+  grantItem,
+  grantKey,
+  grantSkPrefix,
+  PROFILE_SK,
+  profileItem,
+  profilePk,
+  PROFILES_GSI1PK,
+  subjectGsi1Pk,
+  subjectKey,
+  toGrant,
+  toProfile,
+} from './delegation-keys.js';
+
+export interface DynamoDbDelegationStoreOptions {
+  readonly tableName: string;
+  readonly auditTableName: string;
+  readonly auditShards: number;
+}
+
+// DynamoDB's IN operator takes at most 100 operands; one is used for the profile item.
+const MAX_FILTERED_SUBJECTS = 99;
+const MAX_PAGES = 50;
+
+/** Profiles and grants in one table; every change is written in one transaction with its audit event. */
+export class DynamoDbDelegationStore implements DelegationStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: DynamoDbDelegationStoreOptions,
+  ) {}
+
+  async getProfile(name: string): Promise<Profile | undefined> {
+    const out = await this.read(() =>
+      this.client.send(new GetCommand({ TableName: this.options.tableName, Key: { PK: profilePk(name), SK: PROFILE_SK } })),
+    );
+    return out.Item ? toProfile(out.Item) : undefined;
+  }
+
+  async listProfiles(): Promise<Profile[]> {
+    const items = await this.queryAll({
+      IndexName: BY_SUBJECT_INDEX,
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': PROFILES_GSI1PK },
+    });
+    return items.map(toProfile);
+  }
+
+  async getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }> {
+    const wanted = new Set(subjects.map(subjectKey));
+    const values: Record<string, unknown> = { ':pk': profilePk(name) };
+    let filterExpression: string | undefined;
+    if (wanted.size <= MAX_FILTERED_SUBJECTS) {
+      const placeholders = [...wanted].map((key, i) => {
+        values[`:s${i}`] = key;
+        return `:s${i}`;
+      });
+      values[':profile'] = 'profile';
+      // Key attributes can't appear in a filter, hence the entity attribute.
+      filterExpression = `entity = :profile OR subjectKey IN (${placeholders.join(', ')})`;
+    }
+    // Strongly consistent: a grant revoked a moment ago must not vend.
+    const items = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk',
+      ...(filterExpression ? { FilterExpression: filterExpression } : {}),
+      ExpressionAttributeValues: values,
+      ConsistentRead: true,
+    });
+    const profileItemFound = items.find((item) => item.SK === PROFILE_SK);
+    const grants = items
+      .filter((item) => item.entity === 'grant' && wanted.has(String(item.subjectKey)))
+      .map(toGrant);
+    return { ...(profileItemFound ? { profile: toProfile(profileItemFound) } : {}), grants };
+  }
+
+  async listGrantsForSubjects(subjects: readonly Subject[]): Promise<Grant[]> {
+    const perSubject = await Promise.all(
+      subjects.map((subject) =>
+        this.queryAll({
+          IndexName: BY_SUBJECT_INDEX,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': subjectGsi1Pk(subject) },
+        }),
+      ),
+    );
+    return perSubject.flat().map(toGrant);
+  }
+
+  async listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]> {
+    let items: Record<string, unknown>[];
+    if (filter.profile) {
+      items = await this.queryAll({
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :grant)',
+        ExpressionAttributeValues: { ':pk': profilePk(filter.profile), ':grant': grantSkPrefix },
+      });
+    } else if (filter.subject) {
+      items = await this.queryAll({
+        IndexName: BY_SUBJECT_INDEX,
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': subjectGsi1Pk(filter.subject) },
+      });
+    } else {
+      // The unfiltered admin listing is the one access pattern served by a scan.
+      items = await this.scanAll({
+        FilterExpression: 'entity = :grant',
+        ExpressionAttributeValues: { ':grant': 'grant' },
+      });
+    }
+    const wanted = filter.subject ? subjectKey(filter.subject) : undefined;
+    return items.filter((item) => !wanted || item.subjectKey === wanted).map(toGrant);
+  }
+
+  async getGrant(id: string): Promise<Grant | undefined> {
+    const items = await this.queryAll({
+      IndexName: BY_GRANT_ID_INDEX,
+      KeyConditionExpression: 'GSI2PK = :pk',
+      ExpressionAttributeValues: { ':pk': grantIdGsi2Pk(id) },
+    });
+    return items[0] ? toGrant(items[0]) : undefined;
+  }
+
+  async putProfile(profile: Profile, audit: AuditEvent): Promise<void> {
+    await this.transact([{ Put: { TableName: this.options.tableName, Item: profileItem(profile) } }], audit);
+  }
+
+  async deleteProfile(name: string, audit: AuditEvent): Promise<boolean> {
+    return this.transact(
+      [
+        {
+          Delete: {
+            TableName: this.options.tableName,
+            Key: { PK: profilePk(name), SK: PROFILE_SK },
+            ConditionExpression: 'attribute_exists(PK)',
+          },
+        },
+      ],
+      audit,
+    );
+  }
+
+  async createGrant(grant: Grant, audit: AuditEvent): Promise<void> {
+    const written = await this.transact(
+      [
+        // The profile must still exist when the grant is written (it may be deleted concurrently).
+        {
+          ConditionCheck: {
+            TableName: this.options.tableName,
+            Key: { PK: profilePk(grant.profile), SK: PROFILE_SK },
+            ConditionExpression: 'attribute_exists(PK)',
+          },
+        },
+        {
+          Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
+        },
+      ],
+      audit,
+    );
+    if (!written) throw new ConflictError(`profile "${grant.profile}" was deleted while the grant was being created`);
+  }
+
+  async revokeGrant(grant: Grant, by: string, at: string, audit: AuditEvent): Promise<boolean> {
+    return this.transact(
+      [
+        {
+          Update: {
+            TableName: this.options.tableName,
+            Key: grantKey(grant),
+            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by',
+            ConditionExpression: '#status = :active',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by },
+          },
+        },
+      ],
+      audit,
+    );
+  }
+
+  /**
+   * Writes the change and its audit event atomically. Returns false when one of the change's own
+   * conditions failed (nothing was written); any other failure is StoreUnavailableError.
+   */
+  private async transact(
+    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
+    audit: AuditEvent,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...items,
+            {
+              Put: {
+                TableName: this.options.auditTableName,
+                Item: auditItem(audit, this.options.auditShards),
+                ConditionExpression: APPEND_ONLY_CONDITION,
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      const changeConditionFailed = reasons
+        ?.slice(0, items.length)
+        .some((reason) => reason.Code === 'ConditionalCheckFailed');
+      const auditFine = reasons && reasons[items.length]?.Code !== 'ConditionalCheckFailed';
+      if (changeConditionFailed && auditFine) return false;
+      throw new StoreUnavailableError('the delegations table could not be updated; nothing was changed', {
+        cause: error,
+      });
+    }
+  }
+
+  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    return this.readAllPages((startKey) =>
+      this.client.send(new QueryCommand({ ...input, TableName: this.options.tableName, ExclusiveStartKey: startKey })),
+    );
+  }
+
+  private scanAll(input: Omit<ScanCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    return this.readAllPages((startKey) =>
+      this.client.send(new ScanCommand({ ...input, TableName: this.options.tableName, ExclusiveStartKey: startKey })),
+    );
+  }
+
+  private async readAllPages(
+    send: (startKey: Record<string, unknown> | undefined) => Promise<{
+      Items?: Record<string, unknown>[];
+      LastEvaluatedKey?: Record<string, unknown>;
+    }>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await this.read(() => send(startKey));
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+      if (!startKey) return items;
+    }
+    throw new StoreUnavailableError('too many items to read in one request');
+  }
+
+  private async read<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw new StoreUnavailableError('the delegations table could not be read', { cause: error });
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// The environment, read once at cold start, typed and frozen. A missing or malformed variable
+// fails the cold start with its name, instead of surfacing later as a confusing runtime error.
+import { z } from 'zod';
+
+export const oidcIssuerSchema = z
+  .object({
+    /** Exact `iss` value expected in tokens. */
+    issuer: z.string().url(),
+    /** Accepted `aud` value(s). */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    jwksUrl: z.string().url(),
+    /** Claim holding the principal id. */
+    principalClaim: z.string().min(1).default('sub'),
+    /** Claim holding the caller's groups (array of strings). */
+    groupsClaim: z.string().min(1).default('groups'),
+    /**
+     * Prepended to principal ids and group names from this issuer, so `alice` at one IdP can never
+     * act as `alice` at another. At most one issuer may leave it empty.
+     */
+    principalPrefix: z.string().default(''),
+  })
+  .strict();
+
+export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
+
+const issuersSchema = z
+  .array(oidcIssuerSchema)
+  .min(1, 'at least one issuer is required')
+  .superRefine((issuers, ctx) => {
+    const prefixes = issuers.map((i) => i.principalPrefix);
+    if (new Set(prefixes).size !== prefixes.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'principalPrefix must be unique per issuer' });
+    }
+    const names = issuers.map((i) => i.issuer);
+    if (new Set(names).size !== names.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'issuer must be unique' });
+    }
+  });
+
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v))
+  .pipe(z.string().url().optional());
+
+const envSchema = z.object({
+  TVM_STAGE: z.string().min(1),
+  TVM_DELEGATIONS_TABLE: z.string().min(3),
+  TVM_AUDIT_TABLE: z.string().min(3),
+  TVM_OIDC_ISSUERS: z
+    .string()
+    .min(1)
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(issuersSchema),
+  TVM_ADMIN_GROUP: z.string().min(1).default('tvm-admin'),
+  TVM_SECURITY_GROUP: z.string().min(1).default('tvm-security'),
+  /** Profiles may only name roles matching this IAM-style pattern (the vend function's IAM allows no more). */
+  TVM_ROLE_ARN_PATTERN: z.string().min(1).default('arn:aws:iam::*:role/tvm-*'),
+  TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
+  TVM_STS_ENDPOINT: optionalUrl,
+  TVM_DYNAMODB_ENDPOINT: optionalUrl,
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+});
+
+export interface Config {
+  readonly stage: string;
+  readonly tables: { readonly delegations: string; readonly audit: string };
+  readonly issuers: readonly OidcIssuerConfig[];
+  readonly adminGroup: string;
+  readonly securityGroup: string;
+  readonly roleArnPattern: string;
+  readonly auditShards: number;
+  readonly region: string;
+  readonly endpoints: { readonly sts?: string; readonly dynamodb?: string };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    stage: e.TVM_STAGE,
+    tables: { delegations: e.TVM_DELEGATIONS_TABLE, audit: e.TVM_AUDIT_TABLE },
+    issuers: e.TVM_OIDC_ISSUERS,
+    adminGroup: e.TVM_ADMIN_GROUP,
+    securityGroup: e.TVM_SECURITY_GROUP,
+    roleArnPattern: e.TVM_ROLE_ARN_PATTERN,
+    auditShards: e.TVM_AUDIT_SHARDS,
+    region: e.AWS_REGION,
+    endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,80 @@
+// Domain errors. Each carries a stable `code`; shared/http/error-mapping.ts is the one table that
+// turns a code into an HTTP status. Messages are safe to show to callers: never a secret, never a
+// stack trace.
+
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'DURATION_OUT_OF_RANGE'
+  | 'SCOPE_TOO_LARGE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NO_GRANT'
+  | 'GRANT_EXPIRED'
+  | 'SCOPE_NOT_GRANTED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UPSTREAM_STS_ERROR'
+  | 'AUDIT_UNAVAILABLE'
+  | 'STORE_UNAVAILABLE'
+  | 'IDP_UNAVAILABLE'
+  | 'INTERNAL';
+
+export abstract class TvmError extends Error {
+  abstract readonly code: ErrorCode;
+  /** Extra fields safe to return to the caller inside `error` (e.g. the STS error code). */
+  readonly details: Readonly<Record<string, string | number>> | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, string | number> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options?.details;
+  }
+}
+
+export class ValidationError extends TvmError {
+  readonly code = 'VALIDATION_FAILED';
+}
+export class DurationOutOfRangeError extends TvmError {
+  readonly code = 'DURATION_OUT_OF_RANGE';
+}
+export class ScopeTooLargeError extends TvmError {
+  readonly code = 'SCOPE_TOO_LARGE';
+}
+export class UnauthenticatedError extends TvmError {
+  readonly code = 'UNAUTHENTICATED';
+}
+export class ForbiddenError extends TvmError {
+  readonly code = 'FORBIDDEN';
+}
+export class NoGrantError extends TvmError {
+  readonly code = 'NO_GRANT';
+}
+export class GrantExpiredError extends TvmError {
+  readonly code = 'GRANT_EXPIRED';
+}
+export class ScopeNotGrantedError extends TvmError {
+  readonly code = 'SCOPE_NOT_GRANTED';
+}
+export class NotFoundError extends TvmError {
+  readonly code = 'NOT_FOUND';
+}
+export class ConflictError extends TvmError {
+  readonly code = 'CONFLICT';
+}
+export class PayloadTooLargeError extends TvmError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+export class UpstreamStsError extends TvmError {
+  readonly code = 'UPSTREAM_STS_ERROR';
+}
+export class AuditUnavailableError extends TvmError {
+  readonly code = 'AUDIT_UNAVAILABLE';
+}
+export class StoreUnavailableError extends TvmError {
+  readonly code = 'STORE_UNAVAILABLE';
+}
+/** The identity provider's JWKS could not be fetched: our problem, not the caller's. */
+export class IdentityProviderUnavailableError extends TvmError {
+  readonly code = 'IDP_UNAVAILABLE';
+}

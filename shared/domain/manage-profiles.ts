@@ -1,0 +1,74 @@
+import { adminEvent } from './audit.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import type { Principal, Profile, RequestMeta } from './model.js';
+import type { Clock, DelegationStore, IdGenerator } from './ports.js';
+import type { ProfileInput } from './schemas.js';
+import { patternCovers } from './scope.js';
+
+export interface ProfileDeps {
+  readonly store: DelegationStore;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  /** IAM-style pattern every profile's role must match (the vend function may assume no other). */
+  readonly roleArnPattern: string;
+}
+
+/** A profile as any caller may see it: the ExternalId stays inside tvm. */
+export type PublicProfile = Omit<Profile, 'externalId'> & { readonly externalIdSet: boolean };
+
+export function toPublicProfile(profile: Profile): PublicProfile {
+  const { externalId, ...rest } = profile;
+  return { ...rest, externalIdSet: externalId !== undefined };
+}
+
+export async function listProfiles(deps: Pick<ProfileDeps, 'store'>): Promise<PublicProfile[]> {
+  return (await deps.store.listProfiles()).sort((a, b) => a.name.localeCompare(b.name)).map(toPublicProfile);
+}
+
+export async function getProfile(deps: Pick<ProfileDeps, 'store'>, name: string): Promise<PublicProfile> {
+  const profile = await deps.store.getProfile(name);
+  if (!profile) throw new NotFoundError(`profile "${name}" does not exist`);
+  return toPublicProfile(profile);
+}
+
+/**
+ * PUT /profiles/{name}:
+ * 1. Check the role is one tvm may assume (clear 400 now rather than AccessDenied at vend time).
+ * 2. Write the profile and its `profile.put` audit event in one transaction.
+ */
+export async function putProfile(
+  deps: ProfileDeps,
+  principal: Principal,
+  name: string,
+  input: ProfileInput,
+  meta: RequestMeta,
+): Promise<PublicProfile> {
+  if (!patternCovers(deps.roleArnPattern, input.roleArn, false)) {
+    throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
+  }
+  const at = deps.clock.now();
+  const profile: Profile = { name, ...input, updatedAt: at.toISOString(), updatedBy: principal.id };
+  await deps.store.putProfile(
+    profile,
+    adminEvent(at, deps.ids.next(), 'profile.put', principal, meta, { profile: name, detail: { ...toPublicProfile(profile) } }),
+  );
+  return toPublicProfile(profile);
+}
+
+/**
+ * DELETE /profiles/{name}: removes the profile and records `profile.deleted` in one transaction.
+ * Its grants stay in the table for the record but can no longer vend.
+ */
+export async function deleteProfile(
+  deps: ProfileDeps,
+  principal: Principal,
+  name: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const at = deps.clock.now();
+  const deleted = await deps.store.deleteProfile(
+    name,
+    adminEvent(at, deps.ids.next(), 'profile.deleted', principal, meta, { profile: name }),
+  );
+  if (!deleted) throw new NotFoundError(`profile "${name}" does not exist`);
+}

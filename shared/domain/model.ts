@@ -1,0 +1,90 @@
+// The vocabulary of tvm: who calls, what they may assume, and what was recorded.
+
+/** A caller, as established from a verified token. `id` is namespaced by issuer (see config). */
+export interface Principal {
+  readonly id: string;
+  readonly groups: readonly string[];
+  /** The `iss` of the verified token. */
+  readonly issuer: string;
+}
+
+/** What a session may do: IAM action and resource patterns (`*` and `?` wildcards). */
+export interface Scope {
+  readonly actions?: readonly string[];
+  readonly resources?: readonly string[];
+}
+
+export type Sensitivity = 'standard' | 'restricted';
+
+/** An access profile: one target role and the most a session of it may ever be given. */
+export interface Profile {
+  readonly name: string;
+  readonly roleArn: string;
+  readonly description?: string;
+  /** Upper bound for sessions of this profile (≤ 43,200, the AssumeRole ceiling). */
+  readonly maxSessionSeconds: number;
+  readonly scope?: Scope;
+  readonly sensitivity: Sensitivity;
+  readonly externalId?: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export type SubjectType = 'user' | 'group';
+
+export interface Subject {
+  readonly type: SubjectType;
+  readonly id: string;
+}
+
+export type GrantStatus = 'active' | 'revoked';
+
+/** Permission for a user or group to vend credentials for one profile, for a while. */
+export interface Grant {
+  readonly id: string;
+  readonly profile: string;
+  readonly subject: Subject;
+  readonly validFrom: string;
+  readonly validUntil: string;
+  readonly maxSessionSeconds?: number;
+  readonly scope?: Scope;
+  readonly canDelegate: boolean;
+  readonly status: GrantStatus;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly reason?: string;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+}
+
+/** Who asked and from where: recorded with every decision. */
+export interface RequestMeta {
+  readonly requestId: string;
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+}
+
+/** Temporary credentials as STS returns them. Never logged, never stored. */
+export interface IssuedCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: string;
+  readonly assumedRoleArn: string;
+}
+
+export interface SessionTag {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface AssumeRoleRequest {
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+  readonly durationSeconds: number;
+  /** Minified session policy JSON, or undefined for the role's own permissions. */
+  readonly policy?: string;
+  readonly tags: readonly SessionTag[];
+  readonly externalId?: string;
+}

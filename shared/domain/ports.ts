@@ -1,0 +1,68 @@
+// Ports: what the use cases need from the outside world. Adapters in shared/adapters implement
+// them against AWS; tests implement them in memory.
+import type { AuditEvent, AuditEventType } from './audit.js';
+import type { AssumeRoleRequest, Grant, IssuedCredentials, Principal, Profile, Subject } from './model.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  /** A new unique, URL-safe identifier. */
+  next(): string;
+}
+
+/** Profiles and grants (the delegations table). */
+export interface DelegationStore {
+  getProfile(name: string): Promise<Profile | undefined>;
+  listProfiles(): Promise<Profile[]>;
+  // Every change is written in one transaction with its audit event: no change goes unrecorded.
+  putProfile(profile: Profile, audit: AuditEvent): Promise<void>;
+  /** Deletes the profile; returns false when it did not exist (and records nothing). */
+  deleteProfile(name: string, audit: AuditEvent): Promise<boolean>;
+  /**
+   * The profile and every grant on it held by one of `subjects`, in one consistent read, so a
+   * revocation is seen by the very next vend.
+   */
+  getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }>;
+  /** Grants held by any of `subjects`, across profiles. */
+  listGrantsForSubjects(subjects: readonly Subject[]): Promise<Grant[]>;
+  listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]>;
+  getGrant(id: string): Promise<Grant | undefined>;
+  /** Stores a new grant; fails if the id exists. */
+  createGrant(grant: Grant, audit: AuditEvent): Promise<void>;
+  /**
+   * Marks an active grant revoked. Returns false when it was no longer active (a concurrent
+   * revocation won; nothing is written).
+   */
+  revokeGrant(grant: Grant, by: string, at: string, audit: AuditEvent): Promise<boolean>;
+}
+
+export interface AuditQuery {
+  readonly principal?: string;
+  readonly type?: AuditEventType;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface AuditPage {
+  readonly events: AuditEvent[];
+  readonly nextCursor?: string;
+}
+
+/** The append-only audit trail. */
+export interface AuditLog {
+  /** Durably appends the event, never overwriting one; throws AuditUnavailableError when it cannot. */
+  append(event: AuditEvent): Promise<void>;
+  query(query: AuditQuery): Promise<AuditPage>;
+}
+
+/** STS, seen from tvm. */
+export interface CredentialIssuer {
+  assumeRole(request: AssumeRoleRequest): Promise<IssuedCredentials>;
+}
+
+/** Verifies a bearer token and returns who it names. Throws UnauthenticatedError otherwise. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}

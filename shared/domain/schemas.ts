@@ -1,0 +1,119 @@
+// Input schemas: each is also the type of what it validates. All objects are strict, so unknown
+// fields are refused rather than silently ignored. Compiled once at module load.
+import { z } from 'zod';
+import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
+
+// Printable, no control characters: these strings end up in logs, audit records and IAM policies.
+const printable = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+export const profileNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit');
+
+const actionPattern = z
+  .string()
+  .max(128)
+  .regex(/^(\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$/, 'must be an IAM action like "s3:GetObject" (wildcards * and ?)');
+
+// Session policies accept U+0009-U+00FF; resources are further limited to printable ASCII without
+// quotes or backslashes so the policy's JSON length equals its plaintext length.
+const resourcePattern = z
+  .string()
+  .max(2048)
+  .regex(/^(\*|arn:[\u0021\u0023-\u005b\u005d-\u007e]+)$/, 'must be "*" or an ARN (wildcards * and ?)');
+
+export const scopeSchema = z
+  .object({
+    actions: z.array(actionPattern).min(1).max(100).optional(),
+    resources: z.array(resourcePattern).min(1).max(100).optional(),
+  })
+  .strict()
+  .refine((scope) => scope.actions !== undefined || scope.resources !== undefined, {
+    message: 'needs actions or resources',
+  });
+
+const sessionSeconds = z.number().int().min(MIN_SESSION_SECONDS).max(MAX_SESSION_SECONDS);
+const reason = z.string().min(1).max(256).regex(printable, 'must not contain control characters');
+const isoDateTime = z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+
+export const vendRequestSchema = z
+  .object({
+    profile: profileNameSchema,
+    durationSeconds: z.number().int().optional(),
+    scope: scopeSchema.optional(),
+    reason: reason.optional(),
+  })
+  .strict();
+export type VendRequest = z.infer<typeof vendRequestSchema>;
+
+export const vendQuerySchema = z.object({ format: z.enum(['credential_process']).optional() }).strict();
+
+const roleArn = z
+  .string()
+  .max(2048)
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN');
+
+export const profileInputSchema = z
+  .object({
+    roleArn,
+    description: z.string().max(256).regex(printable, 'must not contain control characters').optional(),
+    maxSessionSeconds: sessionSeconds.default(3600),
+    scope: scopeSchema.optional(),
+    sensitivity: z.enum(['standard', 'restricted']).default('standard'),
+    externalId: z
+      .string()
+      .min(2)
+      .max(1224)
+      .regex(/^[\w+=,.@:/-]*$/, 'must match [\\w+=,.@:/-]')
+      .optional(),
+  })
+  .strict();
+export type ProfileInput = z.infer<typeof profileInputSchema>;
+
+export const principalIdSchema = z.string().min(1).max(256).regex(printable, 'must not contain control characters');
+
+export const subjectSchema = z.object({ type: z.enum(['user', 'group']), id: principalIdSchema }).strict();
+
+export const grantInputSchema = z
+  .object({
+    profile: profileNameSchema,
+    subject: subjectSchema,
+    validFrom: isoDateTime.optional(),
+    validUntil: isoDateTime,
+    maxSessionSeconds: sessionSeconds.optional(),
+    scope: scopeSchema.optional(),
+    canDelegate: z.boolean().default(false),
+    reason: reason.optional(),
+  })
+  .strict();
+export type GrantInput = z.infer<typeof grantInputSchema>;
+
+/** `user:<id>` or `group:<id>`, as used in query strings. */
+export const subjectQuerySchema = z
+  .string()
+  .regex(/^(user|group):./, 'must be "user:<id>" or "group:<id>"')
+  .transform((value) => {
+    const separator = value.indexOf(':');
+    return { type: value.slice(0, separator) as 'user' | 'group', id: value.slice(separator + 1) };
+  })
+  .pipe(subjectSchema);
+
+export const listGrantsQuerySchema = z
+  .object({ profile: profileNameSchema.optional(), subject: subjectQuerySchema.optional() })
+  .strict();
+
+export const grantIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id');
+
+export const auditQuerySchema = z
+  .object({
+    principal: principalIdSchema.optional(),
+    type: z
+      .enum(['credential.issued', 'credential.denied', 'profile.put', 'profile.deleted', 'grant.created', 'grant.revoked'])
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z
+      .string()
+      .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{1,64}$/, 'is not a cursor returned by this API')
+      .optional(),
+  })
+  .strict();

@@ -1,0 +1,146 @@
+import { eventBase, type CredentialDeniedEvent, type CredentialIssuedEvent } from './audit.js';
+import { resolveDuration } from './duration.js';
+import { AuditUnavailableError, NotFoundError, TvmError } from './errors.js';
+import { selectGrant, subjectsOf } from './grant-selection.js';
+import type { IssuedCredentials, Principal, RequestMeta, SessionTag } from './model.js';
+import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator } from './ports.js';
+import type { VendRequest } from './schemas.js';
+import { buildSessionPolicy, policyHash, resolveSessionScope } from './scope.js';
+import { toSourceIdentity } from './source-identity.js';
+
+export interface VendDeps {
+  readonly store: DelegationStore;
+  readonly issuer: CredentialIssuer;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  /** Where a lost denial record is reported (the denial itself still stands). */
+  readonly warn: (message: string, data: Record<string, unknown>) => void;
+}
+
+export interface VendResult {
+  readonly credentials: IssuedCredentials;
+  readonly profile: string;
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+  readonly grantId: string;
+  readonly requestId: string;
+}
+
+// Session tag values allow only these characters (STS Tag.Value pattern), up to 256 of them.
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+/**
+ * Vends credentials for one profile:
+ * 1. Read the profile and the caller's grants on it, in one consistent read.
+ * 2. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise).
+ * 3. Resolve the duration within grant, profile and AssumeRole limits.
+ * 4. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
+ * 5. AssumeRole with session name, SourceIdentity and tags derived only from the verified
+ *    principal and stored rules.
+ * 6. Durably record `credential.issued`; if that fails the credentials are discarded.
+ * Every refusal is recorded as `credential.denied` (best effort: a lost record never turns a
+ * denial into an issuance).
+ */
+export async function vendCredentials(
+  deps: VendDeps,
+  principal: Principal,
+  request: VendRequest,
+  meta: RequestMeta,
+): Promise<VendResult> {
+  try {
+    const now = deps.clock.now();
+    const { profile, grants } = await deps.store.getProfileWithGrants(request.profile, subjectsOf(principal));
+    if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
+
+    const grant = selectGrant(grants, principal, profile.name, now, {
+      profileMaxSessionSeconds: profile.maxSessionSeconds,
+    });
+    const durationSeconds = resolveDuration(
+      request.durationSeconds,
+      { grant: grant.maxSessionSeconds, profile: profile.maxSessionSeconds },
+      profile.name,
+    );
+    const { scope } = resolveSessionScope({ requested: request.scope, grant: grant.scope, profile: profile.scope });
+    const policy = scope ? buildSessionPolicy(scope) : undefined;
+
+    const sourceIdentity = toSourceIdentity(principal.id);
+    const credentials = await deps.issuer.assumeRole({
+      roleArn: profile.roleArn,
+      sessionName: sourceIdentity,
+      sourceIdentity,
+      durationSeconds,
+      ...(policy ? { policy } : {}),
+      tags: sessionTags(principal, grant.id, meta.requestId),
+      ...(profile.externalId ? { externalId: profile.externalId } : {}),
+    });
+
+    const at = deps.clock.now();
+    const issued: CredentialIssuedEvent = {
+      ...eventBase(at, deps.ids.next(), principal, meta),
+      type: 'credential.issued',
+      profile: profile.name,
+      roleArn: profile.roleArn,
+      grantId: grant.id,
+      accessKeyId: credentials.accessKeyId,
+      expiration: credentials.expiration,
+      sessionName: sourceIdentity,
+      sourceIdentity,
+      assumedRoleArn: credentials.assumedRoleArn,
+      durationSeconds,
+      ...(policy ? { policyHash: policyHash(policy) } : {}),
+      ...(request.reason ? { reason: request.reason } : {}),
+    };
+    // Throws AuditUnavailableError: the credentials go out of scope here, never to the caller.
+    await deps.audit.append(issued);
+
+    return {
+      credentials,
+      profile: profile.name,
+      roleArn: profile.roleArn,
+      sessionName: sourceIdentity,
+      sourceIdentity,
+      grantId: grant.id,
+      requestId: meta.requestId,
+    };
+  } catch (error) {
+    if (error instanceof TvmError && !(error instanceof AuditUnavailableError)) {
+      await recordDenial(deps, principal, request, meta, error);
+    }
+    throw error;
+  }
+}
+
+function sessionTags(principal: Principal, grantId: string, requestId: string): SessionTag[] {
+  const tags: SessionTag[] = [
+    { key: 'tvm:grant', value: grantId },
+    { key: 'tvm:request', value: requestId },
+  ];
+  // The principal id is also in SourceIdentity; as a tag only where STS's character set allows it.
+  if (TAG_VALUE.test(principal.id)) tags.push({ key: 'tvm:principal', value: principal.id });
+  return tags;
+}
+
+async function recordDenial(
+  deps: VendDeps,
+  principal: Principal,
+  request: VendRequest,
+  meta: RequestMeta,
+  error: TvmError,
+): Promise<void> {
+  const at = deps.clock.now();
+  const denied: CredentialDeniedEvent = {
+    ...eventBase(at, deps.ids.next(), principal, meta),
+    type: 'credential.denied',
+    profile: request.profile,
+    code: error.code,
+    message: error.message,
+    ...(request.reason ? { reason: request.reason } : {}),
+  };
+  try {
+    await deps.audit.append(denied);
+  } catch (auditError) {
+    deps.warn('denial could not be recorded', { code: error.code, profile: request.profile, error: auditError });
+  }
+}

@@ -1,0 +1,53 @@
+// The one table from domain error codes to HTTP statuses. Every non-2xx body has the shape
+// {"error":{"code","message","requestId"}}; codes are stable and documented in the README.
+import type { ErrorCode } from '../domain/errors.js';
+import { TvmError } from '../domain/errors.js';
+
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  VALIDATION_FAILED: 400,
+  DURATION_OUT_OF_RANGE: 400,
+  SCOPE_TOO_LARGE: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NO_GRANT: 403,
+  GRANT_EXPIRED: 403,
+  SCOPE_NOT_GRANTED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  INTERNAL: 500,
+  UPSTREAM_STS_ERROR: 502,
+  AUDIT_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+  IDP_UNAVAILABLE: 503,
+});
+
+export interface ErrorBody {
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly requestId: string } & Readonly<
+    Record<string, string | number>
+  >;
+}
+
+export interface MappedError {
+  readonly status: number;
+  readonly body: ErrorBody;
+  /** True for failures that are ours, not the caller's: worth an error-level log line. */
+  readonly serverFault: boolean;
+}
+
+export function mapError(error: unknown, requestId: string): MappedError {
+  if (error instanceof TvmError) {
+    const status = HTTP_STATUS[error.code];
+    return {
+      status,
+      body: { error: { ...error.details, code: error.code, message: error.message, requestId } },
+      serverFault: status >= 500,
+    };
+  }
+  // Anything unexpected: a generic message, never the exception text or a stack trace.
+  return {
+    status: 500,
+    body: { error: { code: 'INTERNAL', message: 'internal error', requestId } },
+    serverFault: true,
+  };
+}
