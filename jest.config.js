@@ -1,6 +1,6 @@
 // One jest project per test layer; `npm test` runs them all (see package.json scripts).
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -14,6 +14,13 @@ export default {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     { ...common, displayName: 'template', testMatch: ['<rootDir>/test/template/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      // One local stack (DynamoDB Local, local STS, dev issuer, serverless-offline) for the run.
+      globalSetup: '<rootDir>/test/e2e/support/global-setup.js',
+      globalTeardown: '<rootDir>/test/e2e/support/global-teardown.js',
+    },
   ],
 };

@@ -432,6 +432,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     try {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', 'http://local-sts');
+      if (url.pathname.startsWith(CONTROL_PREFIX)) return control(req, res, url, body);
       const params = readParams(req, url, body);
       context.eventName = params.get('Action') ?? '';
       const principal = await authenticate(req, url, body, context);
@@ -448,8 +449,31 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       status = failure.status;
       xml = errorDocument(failure, context.requestId);
     }
+    // Record first, so the record exists by the time the caller sees the response.
+    recordSignedRequest(req, context, failure);
     sendXml(res, status, xml, context.requestId, now());
-    if (context.accessKeyId !== undefined) recordSignedRequest(req, context, failure);
+  }
+
+  /**
+   * Dev-only control routes, so tests in other processes can drive the endpoint:
+   * PUT /_local/fault {code,status,message?,remaining?} · DELETE /_local/fault · GET /_local/sessions
+   * (issued sessions without secrets). Not part of STS; never signed.
+   */
+  function control(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void {
+    const reply = (status: number, value?: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(value === undefined ? undefined : JSON.stringify(value));
+    };
+    const route = `${req.method} ${url.pathname.slice(CONTROL_PREFIX.length)}`;
+    if (route === 'GET sessions') return reply(200, api.issuedSessions());
+    if (route === 'DELETE fault') return (api.setFault(undefined), reply(204));
+    if (route === 'PUT fault') {
+      const fault = controlFaultSchema.safeParse(JSON.parse(body.toString('utf8') || 'null'));
+      if (!fault.success) return reply(400, { error: fault.error.message });
+      api.setFault(fault.data);
+      return reply(204);
+    }
+    reply(404, { error: `unknown control route ${route}` });
   }
 
   function recordSignedRequest(req: IncomingMessage, context: RequestContext, failure: StsServiceError | undefined): void {
@@ -491,7 +515,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   });
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const api: LocalSts = {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     close: () =>
@@ -521,7 +545,18 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
         return view;
       }),
   };
+  return api;
 }
+
+const CONTROL_PREFIX = '/_local/';
+const controlFaultSchema = z
+  .object({
+    code: z.string().min(1),
+    status: z.number().int().min(400).max(599),
+    message: z.string().optional(),
+    remaining: z.number().int().min(0).optional(),
+  })
+  .strict();
 
 // ---------------------------------------------------------------------------------------------------
 // AssumeRole parameters
@@ -790,8 +825,9 @@ function parseAuthorization(header: string): ParsedAuthorization {
 }
 
 function parseAmzDate(value: string): Date {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  const date = match === null ? new Date(NaN) : new Date(Date.UTC(+match[1]!, +match[2]! - 1, +match[3]!, +match[4]!, +match[5]!, +match[6]!));
+  const basicFormat = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+  const date = basicFormat.test(value) ? new Date(value.replace(basicFormat, '$1-$2-$3T$4:$5:$6Z')) : new Date(NaN);
+  // The round trip also rejects dates like 20260231 that Date would roll over.
   if (Number.isNaN(date.getTime()) || toAmzDate(date) !== value) {
     throw stsErrors.incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${value}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   }
@@ -995,7 +1031,7 @@ function randomUpperAlphanumeric(length: number): string {
   while (result.length < length) {
     for (const byte of randomBytes(length * 2)) {
       // 252 = 7 × 36: drop the bytes that would bias the first few characters.
-      if (byte < 252 && result.length < length) result += UPPER_ALPHANUMERIC[byte % 36];
+      if (byte < 252 && result.length < length) result += UPPER_ALPHANUMERIC.charAt(byte % 36);
     }
   }
   return result;
@@ -1003,7 +1039,7 @@ function randomUpperAlphanumeric(length: number): string {
 
 /** 16 upper-case alphanumerics derived from `seed`, so a role keeps its AROA id across restarts. */
 function stableId(seed: string): string {
-  return [...createHash('sha256').update(seed).digest().subarray(0, 16)].map((byte) => UPPER_ALPHANUMERIC[byte % 36]).join('');
+  return [...createHash('sha256').update(seed).digest().subarray(0, 16)].map((byte) => UPPER_ALPHANUMERIC.charAt(byte % 36)).join('');
 }
 
 function arnAccount(arn: string): string | undefined {

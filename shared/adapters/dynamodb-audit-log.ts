@@ -42,35 +42,49 @@ export class DynamoDbAuditLog implements AuditLog {
     }
   }
 
-  /** Newest first. The cursor is the sort key of the last event returned (ids sort by time). */
+  /**
+   * Newest first. The cursor is the sort key below which the next page starts (ids sort by time):
+   * the last event returned, or, when a type filter skipped more items than one request may read,
+   * the last item read, so a short page with a cursor never hides the events beyond it.
+   */
   async query(query: AuditQuery): Promise<AuditPage> {
     try {
-      const events = query.principal
+      const { events, resumeAt } = query.principal
         ? await this.collect({ pk: principalPk(query.principal) }, query)
         : await this.queryByTime(query);
       const page = events.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { events: page, ...(events.length > query.limit && last ? { nextCursor: last.id } : {}) };
+      const nextCursor = events.length > query.limit ? page[page.length - 1]?.id : resumeAt;
+      return { events: page, ...(nextCursor ? { nextCursor } : {}) };
     } catch (error) {
       throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
     }
   }
 
-  private async queryByTime(query: AuditQuery): Promise<AuditEvent[]> {
-    const start = query.cursor ? new Date(query.cursor.slice(0, 24)) : this.now();
+  private async queryByTime(query: AuditQuery): Promise<PartitionRead> {
+    const now = this.now();
+    // The window is anchored to now, not to the cursor, so paging reaches the same events whatever the page size.
+    const oldestDay = dayOf(now.getTime() - (this.lookbackDays - 1) * DAY_MS);
+    let time = query.cursor ? new Date(query.cursor.slice(0, 24)).getTime() : now.getTime();
     const found: AuditEvent[] = [];
-    for (let back = 0; back < this.lookbackDays && found.length <= query.limit; back++) {
-      const day = new Date(start.getTime() - back * 86_400_000).toISOString().slice(0, 10);
-      const shards = Array.from({ length: this.options.shards }, (_, shard) =>
-        this.collect({ pk: timePk(day, shard), index: BY_TIME_INDEX }, query),
+    for (; found.length <= query.limit && dayOf(time) >= oldestDay; time -= DAY_MS) {
+      const shards = await Promise.all(
+        Array.from({ length: this.options.shards }, (_, shard) =>
+          this.collect({ pk: timePk(dayOf(time), shard), index: BY_TIME_INDEX }, query),
+        ),
       );
-      found.push(...(await Promise.all(shards)).flat());
+      found.push(...shards.flatMap((read) => read.events));
+      // A shard read only down to resumeAt: below it, the other shards' events are not complete yet.
+      const resumeAt = shards.flatMap((read) => (read.resumeAt ? [read.resumeAt] : [])).sort().pop();
+      if (resumeAt) return { events: newestFirst(found.filter((event) => event.id >= resumeAt)), resumeAt };
     }
-    return found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return { events: newestFirst(found) };
   }
 
-  /** Up to limit + 1 events of one partition, newest first, older than the cursor. */
-  private async collect(partition: { pk: string; index?: string }, query: AuditQuery): Promise<AuditEvent[]> {
+  /**
+   * Up to limit + 1 events of one partition, newest first, older than the cursor; with resumeAt when
+   * the page cap stopped the read before limit + 1 matched.
+   */
+  private async collect(partition: { pk: string; index?: string }, query: AuditQuery): Promise<PartitionRead> {
     const pkName = partition.index === BY_TIME_INDEX ? 'GSI3PK' : 'PK';
     const input: QueryCommandInput = {
       TableName: this.options.tableName,
@@ -92,8 +106,20 @@ export class DynamoDbAuditLog implements AuditLog {
       const out = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
       events.push(...(out.Items ?? []).map(toAuditEvent));
       startKey = out.LastEvaluatedKey;
-      if (!startKey) break;
+      if (!startKey) return { events };
     }
-    return events;
+    return events.length <= query.limit && startKey ? { events, resumeAt: String(startKey.SK) } : { events };
   }
 }
+
+interface PartitionRead {
+  readonly events: AuditEvent[];
+  /** The sort key of the last item read when the partition was not read to its end. */
+  readonly resumeAt?: string;
+}
+
+const DAY_MS = 86_400_000;
+
+const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
+
+const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));

@@ -47,7 +47,9 @@ export class StsCredentialIssuer implements CredentialIssuer {
 }
 
 function toDomainError(error: unknown): Error {
-  const code = error instanceof Error ? error.name : 'UnknownError';
+  // Modeled STS errors are named after their shape (`PackedPolicyTooLargeException`); the wire
+  // code (`PackedPolicyTooLarge`) is on `Code`.
+  const code = error instanceof STSServiceException ? stsCodeOf(error) : error instanceof Error ? error.name : 'Unknown';
   const message = error instanceof Error ? error.message : String(error);
   // The role's MaxSessionDuration is below what the profile allows: the caller can ask for less.
   if (code === 'ValidationError' && /DurationSeconds/i.test(message)) {
@@ -57,11 +59,16 @@ function toDomainError(error: unknown): Error {
   if (code === 'PackedPolicyTooLarge') {
     return new ScopeTooLargeError(`the session policy is too large for STS: ${message}`, { cause: error });
   }
-  const stsCode = error instanceof STSServiceException ? error.name : isTimeout(error) ? 'Timeout' : 'NetworkError';
+  const stsCode = error instanceof STSServiceException ? code : isTimeout(error) ? 'Timeout' : 'NetworkError';
   return new UpstreamStsError(`STS AssumeRole failed (${stsCode})`, { cause: error, details: { stsCode } });
 }
 
 function isTimeout(error: unknown): boolean {
   const name = error instanceof Error ? error.name : '';
   return name === 'TimeoutError' || name === 'RequestTimeout' || name === 'AbortError';
+}
+
+function stsCodeOf(error: STSServiceException): string {
+  const wire = (error as { Code?: unknown }).Code;
+  return typeof wire === 'string' && wire ? wire : error.name;
 }

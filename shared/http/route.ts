@@ -165,6 +165,10 @@ function validate(schema: Schema | undefined, value: unknown, where: string): un
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
+  if (issue?.code === 'unrecognized_keys') {
+    const field = [where, ...issue.path, issue.keys[0]].join('.');
+    throw new ValidationError(`${field}: unknown field (not accepted by this route)`);
+  }
   const field = [where, ...(issue?.path ?? [])].join('.');
   throw new ValidationError(`${field}: ${issue?.message ?? 'invalid'}`);
 }

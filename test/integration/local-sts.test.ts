@@ -11,9 +11,10 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts } from '../../local/sts/local-sts.js';
 import type { LocalRole, LocalSts, SignedRequestRecord } from '../../local/sts/local-sts.js';
+import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
 
-// AWS's own examples (see SOURCES in each file's header in /work/shared/fixtures/sts).
-const FIXTURES = '/work/shared/fixtures/sts';
+// AWS's own examples (see ../shared/fixtures/SOURCES.md).
+const FIXTURES = `${SHARED_FIXTURES}sts`;
 const ACCESS_DENIED_FIXTURE = `${FIXTURES}/sts-error-accessdenied-assumerole-real-403.xml`;
 const ASSUME_ROLE_RESPONSE_FIXTURE = `${FIXTURES}/sts-assumerole-sample-response-apiref.xml`;
 

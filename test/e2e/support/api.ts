@@ -1,0 +1,63 @@
+// What e2e tests use to talk to the running stack: its addresses, tokens from its dev issuer,
+// and a small JSON client over fetch.
+import { readFileSync } from 'node:fs';
+import { mintDevToken } from '../../../local/dev-issuer.js';
+import type { StackInfo } from '../../../local/stack.js';
+
+export function stackInfo(): StackInfo {
+  const file = process.env.TVM_E2E_STACK_FILE;
+  if (!file) throw new Error('TVM_E2E_STACK_FILE is not set: run e2e tests through `npm run test:e2e`');
+  return JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
+}
+
+export async function tokenFor(sub: string, groups: string[] = [], extraClaims?: Record<string, unknown>) {
+  const info = stackInfo();
+  return mintDevToken({ dir: info.stateDir, issuer: info.issuer, audience: info.audience, sub, groups, extraClaims });
+}
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+  readonly text: string;
+}
+
+export async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${stackInfo().apiUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string; [key: string]: unknown };
+}
+
+/** Asserts the documented error shape and returns it. */
+export function expectError(response: ApiResponse<unknown>, status: number, code: string): ErrorBody['error'] {
+  const body = response.body as ErrorBody;
+  expect({ status: response.status, code: body?.error?.code }).toEqual({ status, code });
+  expect(typeof body.error.message).toBe('string');
+  expect(body.error.requestId).toMatch(/^[\w-]{8,}$/);
+  expect(response.text).not.toMatch(/\s+at\s.+\(.+:\d+:\d+\)/); // never a stack trace
+  return body.error;
+}
+
+export const ADMIN_GROUPS = ['tvm-admin'];
+export const SECURITY_GROUPS = ['tvm-security'];

@@ -1,0 +1,659 @@
+// The compiled CloudFormation is what AWS enforces, so these tests read what `serverless package`
+// writes (offline, no AWS account) rather than serverless.yml: per-function IAM after the
+// serverless-iam-roles-per-function plugin, tables after variable resolution, routes, environment
+// and the zips themselves. A failure here means a deploy would change tvm's security posture.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { tableDefinitions, tableNames } from '../../local/tables.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SERVERLESS_BIN = join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js');
+// Its own esbuild work folder, so packaging never collides with a running `npm start`.
+const BUILD_DIR = '.esbuild-template';
+// Each `serverless package` takes ~12-15 s here (measured); two run one after the other, since in
+// parallel they were no faster on two CPUs and raced on the service folder.
+const PACKAGE_TIMEOUT_MS = 180_000;
+
+type Stage = 'dev' | 'prod';
+const STAGES: readonly Stage[] = ['dev', 'prod'];
+
+// serverless.yml's default for params.roleArnPattern (the test packages without TVM_* overrides).
+const ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/tvm-*';
+const MB = 1_000_000;
+const ZIP_BUDGET_BYTES = 1 * MB;
+// The vend handler's own code, compressed. The whole vendCredentials zip does not fit 400 kB: its
+// external source map (for --enable-source-maps) alone compresses to ~570 kB.
+const VEND_CODE_BUDGET_BYTES = 400_000;
+
+// The resources a grant may name, as `resolveValue` spells CloudFormation references.
+const DELEGATIONS = 'DelegationsTable';
+const DELEGATIONS_INDEXES = 'DelegationsTable/index/*';
+const AUDIT = 'AuditTable';
+const AUDIT_INDEXES = 'AuditTable/index/*';
+
+/**
+ * Every permission each function holds besides writing its own logs, as `action resource`: exactly
+ * what its code calls (see shared/adapters/dynamodb-*.ts). Widening a function means editing this
+ * table in the same change, where a reviewer sees it.
+ */
+const EXPECTED_GRANTS: Record<string, readonly string[]> = {
+  health: [],
+  // The caller's grants through bySubject, then each granted profile by key.
+  me: [`dynamodb:Query ${DELEGATIONS_INDEXES}`, `dynamodb:GetItem ${DELEGATIONS}`],
+  vendCredentials: [
+    `sts:AssumeRole ${ROLE_ARN_PATTERN}`,
+    `sts:TagSession ${ROLE_ARN_PATTERN}`,
+    `sts:SetSourceIdentity ${ROLE_ARN_PATTERN}`,
+    // The profile and the caller's grants on it, in one strongly consistent Query of the table.
+    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+  ],
+  listProfiles: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
+  getProfile: [`dynamodb:GetItem ${DELEGATIONS}`],
+  // Writes go through TransactWriteItems, which IAM checks per item: PutItem for a Put, and so on.
+  putProfile: [`dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  deleteProfile: [`dynamodb:DeleteItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  createGrant: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    // The transaction's ConditionCheck that the profile still exists needs its own IAM action.
+    `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+  ],
+  // By profile (table), by subject (bySubject) or, unfiltered, a scan.
+  listGrants: [
+    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_INDEXES}`,
+    `dynamodb:Scan ${DELEGATIONS}`,
+    `dynamodb:Scan ${DELEGATIONS_INDEXES}`,
+  ],
+  revokeGrant: [`dynamodb:Query ${DELEGATIONS_INDEXES}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
+};
+
+/** The API table of the README: route → the function that serves it. */
+const EXPECTED_ROUTES: Record<string, string> = {
+  'GET /health': 'health',
+  'GET /me': 'me',
+  'POST /credentials': 'vendCredentials',
+  'GET /profiles': 'listProfiles',
+  'GET /profiles/{name}': 'getProfile',
+  'PUT /profiles/{name}': 'putProfile',
+  'DELETE /profiles/{name}': 'deleteProfile',
+  'POST /grants': 'createGrant',
+  'GET /grants': 'listGrants',
+  'DELETE /grants/{id}': 'revokeGrant',
+  'GET /audit/events': 'listAuditEvents',
+};
+
+const STS_ACTIONS = ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'];
+// Anything that could change or remove an audit event, or the table itself.
+const AUDIT_FORBIDDEN_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:UpdateTable',
+  'dynamodb:DeleteTable',
+  'dynamodb:RestoreTableToPointInTime',
+];
+const AUDIT_ALLOWED_GRANTS = [`dynamodb:PutItem ${AUDIT}`, `dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`];
+const LOGS_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:TagResource'];
+const LOGS_ARN_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:';
+// The framework's default role, used by functions without iamRoleStatements (health).
+const DEFAULT_ROLE = 'IamRoleLambdaExecution';
+
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+}
+
+interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+}
+
+interface PolicyStatement {
+  readonly Effect?: string;
+  readonly Action?: string | string[];
+  readonly NotAction?: unknown;
+  readonly Resource?: unknown;
+  readonly NotResource?: unknown;
+}
+
+interface FunctionInfo {
+  readonly name: string;
+  readonly logicalId: string;
+  readonly properties: Record<string, unknown>;
+  readonly role: string;
+}
+
+/** One Allow of one action on one resource, resolved to a readable string. */
+interface Grant {
+  readonly role: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly isLogs: boolean;
+}
+
+interface ZipEntry {
+  readonly name: string;
+  readonly size: number;
+  readonly compressedSize: number;
+}
+
+interface Packaged {
+  readonly stage: Stage;
+  readonly dir: string;
+  readonly text: string;
+  readonly template: CfnTemplate;
+  readonly seconds: number;
+}
+
+const execFileAsync = promisify(execFile);
+const packaged = new Map<Stage, Packaged>();
+
+function pkg(stage: Stage): Packaged {
+  const found = packaged.get(stage);
+  if (!found) throw new Error(`stage ${stage} was not packaged`);
+  return found;
+}
+
+async function packageStage(stage: Stage): Promise<Packaged> {
+  const dir = mkdtempSync(join(tmpdir(), `tvm-template-${stage}-`));
+  // Hermetic: serverless.yml's defaults, not whatever the developer's shell exports (a leftover
+  // TVM_STS_ENDPOINT would otherwise end up in the template), and not jest's NODE_OPTIONS.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('TVM_') && name !== 'NODE_OPTIONS'),
+  );
+  const started = Date.now();
+  await execFileAsync(process.execPath, [SERVERLESS_BIN, 'package', '--stage', stage, '--package', dir], {
+    cwd: REPO_ROOT,
+    env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', TVM_BUILD_DIR: BUILD_DIR },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const text = readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
+  return { stage, dir, text, template: JSON.parse(text) as CfnTemplate, seconds };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/**
+ * A CloudFormation value as a string: `{Fn::GetAtt: [AuditTable, Arn]}` → `AuditTable`, joins
+ * joined, `Fn::Sub` strings kept with their `${AWS::...}` placeholders. Throws on anything else,
+ * so a new kind of reference can't slip past the assertions unread.
+ */
+function resolveValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (isRecord(value)) {
+    const getAtt = value['Fn::GetAtt'];
+    if (getAtt !== undefined) {
+      const [logicalId, attribute] = typeof getAtt === 'string' ? getAtt.split('.') : (getAtt as string[]);
+      return attribute === 'Arn' ? String(logicalId) : `${logicalId}.${attribute}`;
+    }
+    if (typeof value.Ref === 'string') return `{Ref ${value.Ref}}`;
+    const join = value['Fn::Join'];
+    if (Array.isArray(join)) {
+      const [separator, parts] = join as [string, unknown[]];
+      return parts.map(resolveValue).join(separator);
+    }
+    const sub = value['Fn::Sub'];
+    if (typeof sub === 'string') return sub;
+    if (Array.isArray(sub)) return resolveValue(sub[0]);
+  }
+  throw new Error(`cannot resolve CloudFormation value ${JSON.stringify(value)}`);
+}
+
+/** IAM's wildcard match: `*` any run, `?` one character, everything else literal. */
+function iamMatches(pattern: string, value: string, ignoreCase: boolean): boolean {
+  const body = [...pattern]
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`, ignoreCase ? 'is' : 's').test(value);
+}
+
+const actionMatches = (pattern: string, action: string) => iamMatches(pattern, action, true);
+
+/** Whether a resource (a logical-id reference or a literal ARN pattern) reaches the audit table. */
+function reachesAuditTable(resource: string, stage: Stage): boolean {
+  if (resource === AUDIT || resource.startsWith(`${AUDIT}/`)) return true;
+  const arn = `arn:aws:dynamodb:us-east-1:123456789012:table/${tableNames(stage).audit}`;
+  const pattern = resource
+    .replaceAll('${AWS::Partition}', 'aws')
+    .replaceAll('${AWS::Region}', 'us-east-1')
+    .replaceAll('${AWS::AccountId}', '123456789012');
+  return [arn, `${arn}/index/byTime`, `${arn}/stream/2026-01-01T00:00:00.000`].some((candidate) =>
+    iamMatches(pattern, candidate, false),
+  );
+}
+
+function resourcesOfType(template: CfnTemplate, type: string): [string, Record<string, unknown>][] {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([logicalId, resource]) => [logicalId, resource.Properties ?? {}]);
+}
+
+function functionsOf(packagedStage: Packaged): FunctionInfo[] {
+  const prefix = `tvm-${packagedStage.stage}-`;
+  return resourcesOfType(packagedStage.template, 'AWS::Lambda::Function').map(([logicalId, properties]) => {
+    const functionName = String(properties.FunctionName);
+    if (!functionName.startsWith(prefix)) throw new Error(`${logicalId}: unexpected FunctionName ${functionName}`);
+    return { name: functionName.slice(prefix.length), logicalId, properties, role: resolveValue(properties.Role) };
+  });
+}
+
+function statementsOf(role: Record<string, unknown>): PolicyStatement[] {
+  const policies = asArray(role.Policies as unknown[] | undefined);
+  return policies.flatMap((policy) => {
+    const document = isRecord(policy) && isRecord(policy.PolicyDocument) ? policy.PolicyDocument : {};
+    return asArray(document.Statement as PolicyStatement[] | PolicyStatement | undefined);
+  });
+}
+
+function rolesOf(packagedStage: Packaged): Map<string, PolicyStatement[]> {
+  return new Map(
+    resourcesOfType(packagedStage.template, 'AWS::IAM::Role').map(([logicalId, role]) => [logicalId, statementsOf(role)]),
+  );
+}
+
+function grantsOf(role: string, statements: readonly PolicyStatement[]): Grant[] {
+  return statements
+    .filter((statement) => statement.Effect === 'Allow')
+    .flatMap((statement) => {
+      const actions = asArray(statement.Action);
+      const isLogs = actions.length > 0 && actions.every((action) => action.startsWith('logs:'));
+      const resources = asArray(statement.Resource).map(resolveValue);
+      return actions.flatMap((action) => resources.map((resource) => ({ role, action, resource, isLogs })));
+    });
+}
+
+function allGrants(packagedStage: Packaged): Grant[] {
+  return [...rolesOf(packagedStage)].flatMap(([role, statements]) => grantsOf(role, statements));
+}
+
+const describeGrant = (grant: Grant) => `${grant.action} ${grant.resource}`;
+const unique = (values: readonly string[]) => [...new Set(values)].sort();
+
+/** The entries of a zip, from its central directory. No ZIP64: the bundles are far below 4 GB. */
+function readZipEntries(file: string): ZipEntry[] {
+  const zip = readFileSync(file);
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error(`${file}: no end of central directory`);
+  const count = zip.readUInt16LE(end + 10);
+  let offset = zip.readUInt32LE(end + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${file}: bad central directory entry ${i}`);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    entries.push({
+      compressedSize: zip.readUInt32LE(offset + 20),
+      size: zip.readUInt32LE(offset + 24),
+      name: zip.toString('utf8', offset + 46, offset + 46 + nameLength),
+    });
+    offset += 46 + nameLength + zip.readUInt16LE(offset + 30) + zip.readUInt16LE(offset + 32);
+  }
+  return entries;
+}
+
+/** `functions/vend-credentials.handler` → `functions/vend-credentials.mjs`. */
+function handlerFile(fn: FunctionInfo): string {
+  return `${String(fn.properties.Handler).replace(/\.[^./]+$/, '')}.mjs`;
+}
+
+function zipOf(fn: FunctionInfo): string {
+  const code = fn.properties.Code as { S3Key?: unknown } | undefined;
+  return basename(String(code?.S3Key));
+}
+
+beforeAll(async () => {
+  rmSync(join(REPO_ROOT, BUILD_DIR), { recursive: true, force: true });
+  for (const stage of STAGES) packaged.set(stage, await packageStage(stage));
+  console.log(
+    `serverless package: ${[...packaged.values()].map((p) => `${p.stage} ${p.seconds.toFixed(1)} s`).join(', ')}`,
+  );
+}, PACKAGE_TIMEOUT_MS);
+
+afterAll(() => {
+  for (const { dir } of packaged.values()) rmSync(dir, { recursive: true, force: true });
+  rmSync(join(REPO_ROOT, BUILD_DIR), { recursive: true, force: true });
+});
+
+describe.each(STAGES)('least privilege per function (%s)', (stage) => {
+  test('every function is in the table of expected permissions, and only those', () => {
+    // Assess
+    expect(functionsOf(pkg(stage)).map((fn) => fn.name).sort()).toEqual(Object.keys(EXPECTED_GRANTS).sort());
+  });
+
+  test.each(Object.keys(EXPECTED_GRANTS))('%s holds exactly its expected permissions', (name) => {
+    // Prepare
+    const fn = functionsOf(pkg(stage)).find((candidate) => candidate.name === name);
+    const statements = rolesOf(pkg(stage)).get(fn?.role ?? '');
+
+    // Act
+    const grants = grantsOf(fn?.role ?? '', statements ?? []).filter((grant) => !grant.isLogs);
+
+    // Assess
+    expect(statements).toBeDefined();
+    expect(unique(grants.map(describeGrant))).toEqual(unique(EXPECTED_GRANTS[name] ?? []));
+  });
+
+  test('only health runs on the shared default role; every other function has a role of its own', () => {
+    // Prepare
+    const byRole = new Map<string, string[]>();
+    for (const fn of functionsOf(pkg(stage))) byRole.set(fn.role, [...(byRole.get(fn.role) ?? []), fn.name]);
+
+    // Assess
+    for (const [role, names] of byRole) {
+      if (role === DEFAULT_ROLE) expect(names).toEqual(['health']);
+      else expect(names).toEqual([role.replace(/IamRoleLambdaExecution$/, '').replace(/^./, (c) => c.toLowerCase())]);
+    }
+  });
+
+  test('no statement uses a wildcard action, NotAction, NotResource or a `*` resource', () => {
+    // Prepare
+    const statements = [...rolesOf(pkg(stage)).values()].flat();
+
+    // Assess
+    for (const statement of statements) {
+      expect(statement.Effect).toMatch(/^(Allow|Deny)$/);
+      expect(statement).not.toHaveProperty('NotAction');
+      expect(statement).not.toHaveProperty('NotResource');
+      for (const action of asArray(statement.Action)) expect(action).not.toMatch(/[*?]/);
+      for (const resource of asArray(statement.Resource).map(resolveValue)) expect(resource).not.toBe('*');
+    }
+  });
+
+  test('roles carry no managed policies, no inline policy resources exist, only Lambda can assume them', () => {
+    // Prepare
+    const { template } = pkg(stage);
+    const looseIamTypes = ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::RolePolicy', 'AWS::IAM::User', 'AWS::IAM::AccessKey'];
+
+    // Assess
+    for (const type of looseIamTypes) expect(resourcesOfType(template, type)).toEqual([]);
+    for (const [, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+      expect(asArray(role.ManagedPolicyArns as unknown[] | undefined)).toEqual([]);
+      expect(role.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+      });
+    }
+  });
+
+  test('log permissions are scoped to the function’s own log group (tvm-<stage>-* for the default role)', () => {
+    // Prepare
+    const roles = rolesOf(pkg(stage));
+
+    // Act
+    const logGrants = functionsOf(pkg(stage)).flatMap((fn) =>
+      grantsOf(fn.role, roles.get(fn.role) ?? [])
+        .filter((grant) => grant.isLogs)
+        .map((grant) => ({ fn, grant })),
+    );
+
+    // Assess
+    expect(logGrants.length).toBeGreaterThan(0);
+    for (const { fn, grant } of logGrants) {
+      expect(LOGS_ACTIONS).toContain(grant.action);
+      const logGroup = fn.role === DEFAULT_ROLE ? `/aws/lambda/tvm-${stage}*` : `/aws/lambda/${String(fn.properties.FunctionName)}`;
+      expect(grant.resource.startsWith(`${LOGS_ARN_PREFIX}${logGroup}:`)).toBe(true);
+    }
+  });
+
+  test('only vendCredentials may call STS, and only on the role ARN pattern', () => {
+    // Prepare
+    const functions = functionsOf(pkg(stage));
+    const vend = functions.find((fn) => fn.name === 'vendCredentials');
+    const stsStatements = [...rolesOf(pkg(stage))].flatMap(([role, statements]) =>
+      statements
+        .filter((statement) => asArray(statement.Action).some((action) => action.toLowerCase().startsWith('sts:')))
+        .map((statement) => ({ role, statement })),
+    );
+
+    // Assess
+    expect(
+      stsStatements.map(({ role, statement }) => ({ role, actions: unique(asArray(statement.Action)), resource: statement.Resource })),
+    ).toEqual([{ role: vend?.role, actions: unique(STS_ACTIONS), resource: ROLE_ARN_PATTERN }]);
+    // What the app validates profiles against is what IAM enforces.
+    for (const fn of functions) {
+      expect((fn.properties.Environment as { Variables: Record<string, string> }).Variables.TVM_ROLE_ARN_PATTERN).toBe(
+        ROLE_ARN_PATTERN,
+      );
+    }
+  });
+
+  test('the audit table is append-only: no role can update, delete or batch-write it', () => {
+    // Act
+    const auditGrants = allGrants(pkg(stage)).filter((grant) => reachesAuditTable(grant.resource, stage));
+
+    const violations = auditGrants
+      .filter((grant) => AUDIT_FORBIDDEN_ACTIONS.some((action) => actionMatches(grant.action, action)))
+      .map((grant) => `${grant.role}: ${describeGrant(grant)}`);
+
+    // Assess
+    expect(auditGrants.length).toBeGreaterThan(0);
+    expect(violations).toEqual([]);
+  });
+
+  test('the audit table is written with PutItem only, and read with Query only (by listAuditEvents)', () => {
+    // Prepare
+    const listAuditEvents = functionsOf(pkg(stage)).find((fn) => fn.name === 'listAuditEvents');
+
+    // Act
+    const auditGrants = allGrants(pkg(stage)).filter((grant) => reachesAuditTable(grant.resource, stage));
+
+    // Assess
+    expect(unique(auditGrants.map(describeGrant))).toEqual(unique(AUDIT_ALLOWED_GRANTS));
+    for (const grant of auditGrants.filter((candidate) => candidate.action !== 'dynamodb:PutItem')) {
+      expect(grant.role).toBe(listAuditEvents?.role);
+    }
+  });
+});
+
+describe.each(STAGES)('tables (%s)', (stage) => {
+  const tables = () => resourcesOfType(pkg(stage).template, 'AWS::DynamoDB::Table');
+
+  test('are the delegations and audit tables, named for the stage', () => {
+    // Assess
+    expect(Object.fromEntries(tables().map(([id, table]) => [id, table.TableName]))).toEqual({
+      DelegationsTable: tableNames(stage).delegations,
+      AuditTable: tableNames(stage).audit,
+    });
+  });
+
+  test(`are on-demand, point-in-time recoverable, encrypted, deletion-protected only in prod`, () => {
+    // Assess
+    for (const [, table] of tables()) {
+      expect(table).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: stage === 'prod',
+      });
+    }
+  });
+
+  test('the audit table streams new images; the delegations table has no stream', () => {
+    // Prepare
+    const byId = Object.fromEntries(tables());
+
+    // Assess
+    expect(byId.AuditTable?.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    expect(byId.DelegationsTable?.StreamSpecification).toBeUndefined();
+  });
+});
+
+describe('tables: one source of truth with DynamoDB Local', () => {
+  test.each(tableDefinitions('dev').map((definition) => [definition.TableName, definition] as const))(
+    '%s has the keys and indexes local/tables.ts creates',
+    (tableName, local) => {
+      // Prepare
+      const deployed = resourcesOfType(pkg('dev').template, 'AWS::DynamoDB::Table').find(
+        ([, table]) => table.TableName === tableName,
+      )?.[1];
+
+      // Assess
+      expect(deployed).toBeDefined();
+      expect({
+        AttributeDefinitions: deployed?.AttributeDefinitions,
+        KeySchema: deployed?.KeySchema,
+        GlobalSecondaryIndexes: deployed?.GlobalSecondaryIndexes,
+        StreamViewType: (deployed?.StreamSpecification as { StreamViewType?: string } | undefined)?.StreamViewType,
+      }).toEqual({
+        AttributeDefinitions: local.AttributeDefinitions,
+        KeySchema: local.KeySchema,
+        GlobalSecondaryIndexes: local.GlobalSecondaryIndexes,
+        StreamViewType: local.StreamSpecification?.StreamViewType,
+      });
+    },
+  );
+
+  test('local/tables.ts defines every table the template deploys', () => {
+    // Assess
+    expect(tableDefinitions('dev').map((definition) => definition.TableName).sort()).toEqual(
+      resourcesOfType(pkg('dev').template, 'AWS::DynamoDB::Table')
+        .map(([, table]) => table.TableName)
+        .sort(),
+    );
+  });
+});
+
+describe.each(STAGES)('functions and routes (%s)', (stage) => {
+  test('every function runs on nodejs22.x', () => {
+    // Assess
+    const runtimes = Object.fromEntries(functionsOf(pkg(stage)).map((fn) => [fn.name, fn.properties.Runtime]));
+    expect(runtimes).toEqual(Object.fromEntries(Object.keys(EXPECTED_GRANTS).map((name) => [name, 'nodejs22.x'])));
+  });
+
+  test('every route of the API table exists exactly once, served by its function', () => {
+    // Prepare
+    const { template } = pkg(stage);
+    const functionByLogicalId = new Map(functionsOf(pkg(stage)).map((fn) => [fn.logicalId, fn.name]));
+    const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route');
+
+    // Act
+    const served = routes.map(([, route]) => {
+      const integrationId = resolveValue(route.Target).replace(/^integrations\/\{Ref (.+)\}$/, '$1');
+      const integration = template.Resources[integrationId]?.Properties ?? {};
+      return [String(route.RouteKey), functionByLogicalId.get(resolveValue(integration.IntegrationUri))] as const;
+    });
+
+    // Assess
+    expect(served.map(([routeKey]) => routeKey).sort()).toEqual(Object.keys(EXPECTED_ROUTES).sort());
+    expect(Object.fromEntries(served)).toEqual(EXPECTED_ROUTES);
+  });
+
+  test('no API Gateway authorizer: the functions authenticate, so a bad token gets tvm’s 401 body', () => {
+    // Prepare
+    const { template } = pkg(stage);
+
+    // Assess
+    expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer')).toEqual([]);
+    for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
+      expect(route.AuthorizerId).toBeUndefined();
+      expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
+    }
+  });
+
+  test('every function gets tvm’s configuration, with no local endpoints', () => {
+    // Assess
+    for (const fn of functionsOf(pkg(stage))) {
+      expect(fn.properties.Environment).toMatchObject({
+        Variables: {
+          TVM_STAGE: stage,
+          TVM_DELEGATIONS_TABLE: tableNames(stage).delegations,
+          TVM_AUDIT_TABLE: tableNames(stage).audit,
+          // No issuer configured: the functions fail closed at cold start.
+          TVM_OIDC_ISSUERS: '[]',
+          TVM_ADMIN_GROUP: 'tvm-admin',
+          TVM_SECURITY_GROUP: 'tvm-security',
+          TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
+          TVM_AUDIT_SHARDS: '4',
+          TVM_STS_ENDPOINT: '',
+          TVM_DYNAMODB_ENDPOINT: '',
+        },
+      });
+    }
+  });
+
+  test('no AWS credential appears anywhere in the template', () => {
+    // Prepare
+    const { text } = pkg(stage);
+
+    // Assess
+    expect(text).not.toMatch(/(AKIA|ASIA)[A-Z0-9]{16}/);
+    expect(text).not.toMatch(/SecretAccessKey/i);
+    expect(text).not.toMatch(/AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)/);
+  });
+});
+
+describe('bundles (dev)', () => {
+  const bundles = () =>
+    functionsOf(pkg('dev')).map((fn) => {
+      const zip = zipOf(fn);
+      const path = join(pkg('dev').dir, zip);
+      const entries = readZipEntries(path);
+      return { fn, zip, zipBytes: statSync(path).size, entries, handler: entries.find((entry) => entry.name === handlerFile(fn)) };
+    });
+
+  test('sizes (recorded)', () => {
+    // Act
+    const rows = bundles().map(({ fn, zip, zipBytes, entries, handler }) => ({
+      function: fn.name,
+      zip,
+      'zip bytes': zipBytes,
+      entries: entries.length,
+      'handler .mjs bytes': handler?.size,
+      'handler .mjs zipped': handler?.compressedSize,
+      'source map zipped': entries.find((entry) => entry.name === `${handlerFile(fn)}.map`)?.compressedSize,
+    }));
+    console.table(rows);
+
+    // Assess
+    expect(rows).toHaveLength(Object.keys(EXPECTED_GRANTS).length);
+  });
+
+  test('each function is packaged in a zip of its own', () => {
+    // Prepare
+    const zips = readdirSync(pkg('dev').dir).filter((file) => file.endsWith('.zip'));
+
+    // Assess
+    expect(Object.fromEntries(bundles().map(({ fn, zip }) => [fn.name, zip]))).toEqual(
+      Object.fromEntries(Object.keys(EXPECTED_GRANTS).map((name) => [name, `${name}.zip`])),
+    );
+    expect(zips.sort()).toEqual(Object.keys(EXPECTED_GRANTS).map((name) => `${name}.zip`).sort());
+  });
+
+  test('each zip holds its .mjs handler and nothing but bundled code (no node_modules, sources or .tvm keys)', () => {
+    // Assess
+    for (const { fn, entries, handler } of bundles()) {
+      expect({ [fn.name]: handler?.name }).toEqual({ [fn.name]: handlerFile(fn) });
+      for (const { name } of entries) expect(name).toMatch(/^functions\/[a-z0-9-]+\.mjs(\.map)?$/);
+    }
+  });
+
+  test(`each zip is at most ${ZIP_BUDGET_BYTES / MB} MB`, () => {
+    // Assess
+    const overBudget = bundles().filter(({ zipBytes }) => zipBytes > ZIP_BUDGET_BYTES);
+    expect(Object.fromEntries(overBudget.map(({ fn, zipBytes }) => [fn.name, zipBytes]))).toEqual({});
+  });
+
+  test(`vendCredentials' handler code is at most ${VEND_CODE_BUDGET_BYTES / 1000} kB zipped`, () => {
+    // Act
+    const vend = bundles().find(({ fn }) => fn.name === 'vendCredentials');
+
+    // Assess
+    expect(vend?.handler?.compressedSize).toBeLessThanOrEqual(VEND_CODE_BUDGET_BYTES);
+  });
+});
