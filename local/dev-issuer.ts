@@ -63,7 +63,13 @@ async function readKeyFile(path: string): Promise<DevIssuerKey | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed = keyFileSchema.safeParse(JSON.parse(raw));
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = undefined;
+  }
+  const parsed = keyFileSchema.safeParse(json);
   if (!parsed.success) throw new Error(`${path} is not a dev issuer key file; delete it to create a new key`);
   return parsed.data as DevIssuerKey;
 }

@@ -12,7 +12,7 @@ const port = (name: string, fallback: number) => {
 };
 
 async function main(): Promise<void> {
-  const stateDir = resolve(REPO_ROOT, '.tvm');
+  const stateDir = resolve(REPO_ROOT, env.TVM_STATE_DIR ?? '.tvm');
   const stackFile = join(stateDir, 'stack.json');
   refuseIfRunning(stackFile);
 
@@ -27,7 +27,12 @@ async function main(): Promise<void> {
 
   console.log('tvm: starting DynamoDB Local, local STS, dev issuer and serverless-offline…');
   const started = Date.now();
-  const stack = await startStack({ ports, stateDir, dataDir: env.TVM_DATA_DIR ? resolve(env.TVM_DATA_DIR) : undefined });
+  const stack = await startStack({
+    ports,
+    stateDir,
+    dataDir: env.TVM_DATA_DIR ? resolve(env.TVM_DATA_DIR) : undefined,
+    buildDir: env.TVM_BUILD_DIR,
+  });
   writeFileSync(stackFile, JSON.stringify(stack.info, null, 2) + '\n');
 
   let stopping = false;

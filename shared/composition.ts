@@ -8,16 +8,17 @@ import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { loadConfig, type Config } from './config.js';
 import type { AuditLog, CredentialIssuer, DelegationStore, TokenVerifier } from './domain/ports.js';
 
+// Marked pure so esbuild drops the adapters a function never asks for.
 const once = <T>(build: () => T): (() => T) => {
   let value: T | undefined;
   return () => (value ??= build());
 };
 
-export const config: () => Config = once(() => loadConfig());
+export const config: () => Config = /* @__PURE__ */ once(() => loadConfig());
 
-const dynamoDb = once(() => createDynamoDbClient(config()));
+const dynamoDb = /* @__PURE__ */ once(() => createDynamoDbClient(config()));
 
-export const delegationStore: () => DelegationStore = once(
+export const delegationStore: () => DelegationStore = /* @__PURE__ */ once(
   () =>
     new DynamoDbDelegationStore(dynamoDb(), {
       tableName: config().tables.delegations,
@@ -26,10 +27,10 @@ export const delegationStore: () => DelegationStore = once(
     }),
 );
 
-export const auditLog: () => AuditLog = once(
+export const auditLog: () => AuditLog = /* @__PURE__ */ once(
   () => new DynamoDbAuditLog(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
 );
 
-export const credentialIssuer: () => CredentialIssuer = once(() => new StsCredentialIssuer(createStsClient(config())));
+export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));
 
-export const tokenVerifier: () => TokenVerifier = once(() => new JoseTokenVerifier(config().issuers));
+export const tokenVerifier: () => TokenVerifier = /* @__PURE__ */ once(() => new JoseTokenVerifier(config().issuers));

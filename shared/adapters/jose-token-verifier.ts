@@ -4,24 +4,9 @@
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { OidcIssuerConfig } from '../config.js';
-import { UnauthenticatedError } from '../domain/errors.js';
+import { IdentityProviderUnavailableError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
 import type { TokenVerifier } from '../domain/ports.js';
-
-/**
- * The issuer's JWKS could not be fetched or used (network, timeout, non-200, malformed JSON). The
- * caller's token may be fine: this is our dependency failing, so it maps to 503, not 401.
- */
-export class IdentityProviderUnavailableError extends Error {
-  readonly code = 'IDP_UNAVAILABLE';
-  readonly issuer: string;
-
-  constructor(issuer: string, options: { cause: unknown }) {
-    super(`identity provider ${issuer} is unavailable`, { cause: options.cause });
-    this.name = 'IdentityProviderUnavailableError';
-    this.issuer = issuer;
-  }
-}
 
 export interface JoseTokenVerifierOptions {
   /** Allowed clock skew for exp/nbf, in seconds. Default 60. */
@@ -64,7 +49,7 @@ export class JoseTokenVerifier implements TokenVerifier {
     this.issuers = new Map(
       issuers.map((config) => {
         const remote = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration, timeoutDuration });
-        return [config.issuer, { config, getKey: remote }];
+        return [config.issuer, { config, getKey: withUnavailableAsDistinctError(config.issuer, remote) }];
       }),
     );
   }
@@ -129,7 +114,11 @@ function withUnavailableAsDistinctError(issuer: string, remote: JWTVerifyGetKey)
       ) {
         throw error;
       }
-      throw new IdentityProviderUnavailableError(issuer, { cause: error });
+      // The caller's token may be fine: our dependency failed, so this is a 503, not a 401.
+      throw new IdentityProviderUnavailableError(`identity provider ${issuer} is unavailable`, {
+        cause: error,
+        details: { issuer },
+      });
     }
   };
 }

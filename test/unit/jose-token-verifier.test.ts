@@ -7,13 +7,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import type { JWK, JWTHeaderParameters, JWTPayload } from 'jose';
-import {
-  IdentityProviderUnavailableError,
-  JoseTokenVerifier,
-  type JoseTokenVerifierOptions,
-} from '../../shared/adapters/jose-token-verifier.js';
+import { JoseTokenVerifier, type JoseTokenVerifierOptions } from '../../shared/adapters/jose-token-verifier.js';
 import type { OidcIssuerConfig } from '../../shared/config.js';
-import { UnauthenticatedError } from '../../shared/domain/errors.js';
+import { IdentityProviderUnavailableError, UnauthenticatedError } from '../../shared/domain/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Local HTTP servers that record every request they receive.
@@ -651,7 +647,7 @@ describe('JoseTokenVerifier', () => {
       // Assess
       expect(error).toBeInstanceOf(IdentityProviderUnavailableError);
       expect(error).not.toBeInstanceOf(UnauthenticatedError);
-      expect(error).toMatchObject({ name: 'IdentityProviderUnavailableError', code: 'IDP_UNAVAILABLE', issuer: ISSUER_A });
+      expect(error).toMatchObject({ name: 'IdentityProviderUnavailableError', code: 'IDP_UNAVAILABLE', details: { issuer: ISSUER_A } });
       // The cause is created in Node's realm, not jest's, so only its shape is checked.
       expect((error as Error).cause).toMatchObject({ message: expect.any(String) });
       expect((error as Error).message).not.toContain(token);
@@ -663,16 +659,21 @@ describe('JoseTokenVerifier', () => {
       const flaky = await startServer((req, res) =>
         up ? serveJson(() => ({ keys: [rsaKey.publicJwk] }))(req, res) : serveJson(() => ({}), 503)(req, res),
       );
-      const verifier = newVerifier([issuerA({ jwksUrl: `${flaky.url}/jwks.json` })]);
-      const token = await sign(rsaKey);
-      await expect(verifier.verify(token)).rejects.toBeInstanceOf(IdentityProviderUnavailableError);
-      up = true;
+      try {
+        const verifier = newVerifier([issuerA({ jwksUrl: `${flaky.url}/jwks.json` })]);
+        const token = await sign(rsaKey);
+        await expect(verifier.verify(token)).rejects.toBeInstanceOf(IdentityProviderUnavailableError);
+        up = true;
 
-      // Act
-      const principal = await verifier.verify(token).finally(() => flaky.close());
+        // Act
+        const principal = await verifier.verify(token);
 
-      // Assess
-      expect(principal.id).toBe('a:alice');
+        // Assess
+        expect(principal.id).toBe('a:alice');
+        expect(flaky.requests).toHaveLength(2);
+      } finally {
+        await flaky.close();
+      }
     });
   });
 });

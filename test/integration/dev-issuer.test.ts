@@ -1,0 +1,265 @@
+// The dev OIDC issuer end to end: its tokens pass the production JoseTokenVerifier over real HTTP,
+// its key is created once with mode 0600, and `tvm dev-token` prints a token that verifies.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { JoseTokenVerifier } from '../../shared/adapters/jose-token-verifier.js';
+import type { OidcIssuerConfig } from '../../shared/config.js';
+import { UnauthenticatedError } from '../../shared/domain/errors.js';
+import { DEV_AUDIENCE, ensureDevIssuerKey, mintDevToken, startDevIssuer, type DevIssuer } from '../../local/dev-issuer.js';
+
+const run = promisify(execFile);
+const TVM_BIN = fileURLToPath(new URL('../../bin/tvm.js', import.meta.url));
+const CLI_TIMEOUT_MS = 30_000;
+
+let dir: string;
+let devIssuer: DevIssuer;
+
+function devIssuerConfig(overrides: Partial<OidcIssuerConfig> = {}): OidcIssuerConfig {
+  return {
+    issuer: devIssuer.issuer,
+    audience: DEV_AUDIENCE,
+    jwksUrl: devIssuer.jwksUrl,
+    principalClaim: 'sub',
+    groupsClaim: 'groups',
+    principalPrefix: '',
+    ...overrides,
+  };
+}
+
+async function writeStackFile(contents: unknown): Promise<string> {
+  const path = join(dir, `stack-${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(path, JSON.stringify(contents));
+  return path;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tvm-dev-issuer-'));
+  devIssuer = await startDevIssuer({ dir, port: 0 });
+});
+
+afterAll(async () => {
+  await devIssuer?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('dev issuer', () => {
+  it('publishes a discovery document pointing at its JWKS', async () => {
+    // Act
+    const response = await fetch(`${devIssuer.issuer}/.well-known/openid-configuration`);
+    const discovery = (await response.json()) as Record<string, unknown>;
+
+    // Assess
+    expect(devIssuer.issuer).toMatch(/^http:\/\/localhost:\d+$/);
+    expect(discovery).toMatchObject({
+      issuer: devIssuer.issuer,
+      jwks_uri: devIssuer.jwksUrl,
+      id_token_signing_alg_values_supported: ['ES256'],
+    });
+  });
+
+  it('publishes only the public key', async () => {
+    // Prepare
+    const { kid, publicJwk } = await ensureDevIssuerKey(dir);
+
+    // Act
+    const jwks = (await (await fetch(devIssuer.jwksUrl)).json()) as { keys: Record<string, unknown>[] };
+
+    // Assess
+    expect(jwks.keys).toEqual([publicJwk]);
+    expect(jwks.keys[0]).toMatchObject({ kid, alg: 'ES256', use: 'sig' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('mints tokens that the production verifier accepts', async () => {
+    // Prepare
+    const verifier = new JoseTokenVerifier([devIssuerConfig({ principalPrefix: 'dev:' })]);
+    const token = await mintDevToken({
+      dir,
+      issuer: devIssuer.issuer,
+      audience: DEV_AUDIENCE,
+      sub: 'alice@example.com',
+      groups: ['engineering', 'tvm-admin'],
+    });
+
+    // Act
+    const principal = await verifier.verify(token);
+
+    // Assess
+    expect(principal).toEqual({
+      id: 'dev:alice@example.com',
+      groups: ['dev:engineering', 'dev:tvm-admin'],
+      issuer: devIssuer.issuer,
+    });
+  });
+
+  it('mints tokens with kid, iat, nbf, exp = iat + ttl, and extra claims that cannot override the standard ones', async () => {
+    // Prepare
+    const { kid } = await ensureDevIssuerKey(dir);
+
+    // Act
+    const token = await mintDevToken({
+      dir,
+      issuer: devIssuer.issuer,
+      audience: DEV_AUDIENCE,
+      sub: 'bob',
+      ttlSeconds: 600,
+      extraClaims: { email: 'bob@example.com', sub: 'admin', aud: 'elsewhere' },
+    });
+
+    // Assess
+    const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    expect(header).toEqual({ alg: 'ES256', kid, typ: 'JWT' });
+    expect(payload).toMatchObject({ iss: devIssuer.issuer, aud: DEV_AUDIENCE, sub: 'bob', groups: [], email: 'bob@example.com' });
+    expect(payload.nbf).toBe(payload.iat);
+    expect(payload.exp).toBe(payload.iat + 600);
+  });
+
+  it('gives its tokens no bypass: a verifier for another audience rejects them', async () => {
+    // Prepare
+    const verifier = new JoseTokenVerifier([devIssuerConfig({ audience: 'production-api' })]);
+    const token = await mintDevToken({ dir, issuer: devIssuer.issuer, audience: DEV_AUDIENCE, sub: 'alice' });
+
+    // Act / Assess
+    await expect(verifier.verify(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+
+  it("rejects a token signed with another state dir's key", async () => {
+    // Prepare
+    const otherDir = await mkdtemp(join(tmpdir(), 'tvm-dev-issuer-other-'));
+    const verifier = new JoseTokenVerifier([devIssuerConfig()]);
+    const token = await mintDevToken({ dir: otherDir, issuer: devIssuer.issuer, audience: DEV_AUDIENCE, sub: 'mallory' });
+
+    // Act
+    const result = verifier.verify(token);
+
+    // Assess
+    await expect(result).rejects.toBeInstanceOf(UnauthenticatedError);
+    await rm(otherDir, { recursive: true, force: true });
+  });
+});
+
+describe('dev issuer key', () => {
+  it('is created once, stored with mode 0600, and reused', async () => {
+    // Prepare
+    const keyDir = await mkdtemp(join(tmpdir(), 'tvm-dev-key-'));
+
+    // Act
+    const first = await ensureDevIssuerKey(keyDir);
+    const second = await ensureDevIssuerKey(keyDir);
+
+    // Assess
+    expect(second).toEqual(first);
+    expect(first.kid).toMatch(/^[A-Za-z0-9_-]{43}$/); // base64url SHA-256 JWK thumbprint
+    expect(first.publicJwk).not.toHaveProperty('d');
+    expect(first.privateJwk).toHaveProperty('d');
+    expect((await stat(join(keyDir, 'dev-issuer-key.json'))).mode & 0o777).toBe(0o600);
+    await rm(keyDir, { recursive: true, force: true });
+  });
+
+  it('ends up as one key when several callers create it at once', async () => {
+    // Prepare
+    const keyDir = await mkdtemp(join(tmpdir(), 'tvm-dev-key-race-'));
+
+    // Act
+    const keys = await Promise.all(Array.from({ length: 5 }, () => ensureDevIssuerKey(keyDir)));
+
+    // Assess
+    expect(new Set(keys.map((k) => k.kid)).size).toBe(1);
+    expect((await ensureDevIssuerKey(keyDir)).kid).toBe(keys[0]?.kid);
+    await rm(keyDir, { recursive: true, force: true });
+  });
+});
+
+describe('tvm dev-token', () => {
+  it(
+    'prints only a token that the production verifier accepts',
+    async () => {
+      // Prepare
+      const stackFile = await writeStackFile({ issuer: devIssuer.issuer, audience: DEV_AUDIENCE, stateDir: dir });
+      const verifier = new JoseTokenVerifier([devIssuerConfig()]);
+
+      // Act
+      const { stdout } = await run(
+        process.execPath,
+        [TVM_BIN, 'dev-token', '--sub', 'alice@example.com', '--groups', 'engineering', '--stack', stackFile],
+        { timeout: CLI_TIMEOUT_MS },
+      );
+
+      // Assess
+      expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      await expect(verifier.verify(stdout.trim())).resolves.toEqual({
+        id: 'alice@example.com',
+        groups: ['engineering'],
+        issuer: devIssuer.issuer,
+      });
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+
+  it(
+    'exits 2 with a clear message when no local stack is running',
+    async () => {
+      // Prepare
+      const missing = join(dir, 'no-such-stack.json');
+
+      // Act
+      const failure = await run(process.execPath, [TVM_BIN, 'dev-token', '--sub', 'alice', '--stack', missing], {
+        timeout: CLI_TIMEOUT_MS,
+      }).catch((error: { code?: number; stdout?: string; stderr?: string }) => error);
+
+      // Assess
+      expect(failure).toMatchObject({ code: 2, stdout: '' });
+      expect((failure as { stderr: string }).stderr).toContain('no local stack running: start it with `npm start`');
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+
+  it(
+    'finds the stack file through TVM_STACK_FILE',
+    async () => {
+      // Prepare
+      const stackFile = await writeStackFile({ issuer: devIssuer.issuer, audience: DEV_AUDIENCE, stateDir: dir });
+
+      // Act
+      const { stdout } = await run(process.execPath, [TVM_BIN, 'dev-token', '--sub', 'carol', '--ttl', '120'], {
+        timeout: CLI_TIMEOUT_MS,
+        env: { ...process.env, TVM_STACK_FILE: stackFile },
+      });
+
+      // Assess
+      const payload = JSON.parse(Buffer.from(stdout.split('.')[1] ?? '', 'base64url').toString()) as Record<string, number>;
+      expect(payload).toMatchObject({ sub: 'carol', iss: devIssuer.issuer });
+      expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(120);
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+
+  it.each([
+    ['a ttl below 60 s', ['--ttl', '59']],
+    ['a ttl above 12 h', ['--ttl', '43201']],
+    ['a non-numeric ttl', ['--ttl', '1h']],
+    ['an empty group', ['--groups', 'a,,b']],
+    ['a group with a space', ['--groups', 'eng ops']],
+  ])(
+    'refuses %s without printing a token',
+    async (_label, args) => {
+      // Prepare
+      const stackFile = await writeStackFile({ issuer: devIssuer.issuer, audience: DEV_AUDIENCE, stateDir: dir });
+
+      // Act
+      const failure = await run(
+        process.execPath,
+        [TVM_BIN, 'dev-token', '--sub', 'alice', '--stack', stackFile, ...args],
+        { timeout: CLI_TIMEOUT_MS },
+      ).catch((error: { code?: number; stdout?: string }) => error);
+
+      // Assess
+      expect(failure).toMatchObject({ code: 1, stdout: '' });
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+});

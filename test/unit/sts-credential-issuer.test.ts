@@ -1,0 +1,291 @@
+// StsCredentialIssuer against a mocked STSClient: the exact AssumeRole input, the response mapping,
+// and how each STS failure becomes a domain error. Exceptions are built the way the SDK's
+// deserializer builds them: the modeled class where one exists (named `…Exception`) or a plain
+// STSServiceException, with the wire code on `Code`.
+import { createRequire } from 'node:module';
+import type {} from 'aws-sdk-client-mock-jest';
+import {
+  AssumeRoleCommand,
+  MalformedPolicyDocumentException,
+  PackedPolicyTooLargeException,
+  RegionDisabledException,
+  STSClient,
+  STSServiceException,
+} from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { StsCredentialIssuer } from '../../shared/adapters/sts-credential-issuer.js';
+import {
+  DurationOutOfRangeError,
+  ScopeTooLargeError,
+  TvmError,
+  UpstreamStsError,
+} from '../../shared/domain/errors.js';
+import type { AssumeRoleRequest } from '../../shared/domain/model.js';
+
+// `import 'aws-sdk-client-mock-jest'` fails under Jest's native ESM: the package's ESM build is
+// plain `.js` in a package without `"type": "module"`, so Jest parses it as CommonJS. Jest's own
+// `createRequire` loads the CommonJS build into this test's module registry instead, where its
+// `expect.extend` reaches the `expect` the tests use. The type-only import above adds the matchers'
+// types.
+createRequire(import.meta.url)('aws-sdk-client-mock-jest');
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/tvm-dev-readonly';
+const POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["*"]}]}';
+
+function anAssumeRoleRequest(overrides: Partial<AssumeRoleRequest> = {}): AssumeRoleRequest {
+  return {
+    roleArn: ROLE_ARN,
+    sessionName: 'alice@example.com',
+    sourceIdentity: 'alice@example.com',
+    durationSeconds: 900,
+    tags: [
+      { key: 'tvm:grant', value: 'grant-0001' },
+      { key: 'tvm:request', value: 'req-1' },
+      { key: 'tvm:principal', value: 'alice@example.com' },
+    ],
+    ...overrides,
+  };
+}
+
+const EXPIRATION = new Date('2026-06-01T12:15:00.000Z');
+const ASSUMED_ROLE_ARN = 'arn:aws:sts::123456789012:assumed-role/tvm-dev-readonly/alice@example.com';
+
+function aCompleteResponse() {
+  return {
+    Credentials: {
+      AccessKeyId: 'ASIAEXAMPLE000000001',
+      SecretAccessKey: 'secret-from-sts',
+      SessionToken: 'token-from-sts',
+      Expiration: EXPIRATION,
+    },
+    AssumedRoleUser: { AssumedRoleId: 'AROAEXAMPLE:alice@example.com', Arn: ASSUMED_ROLE_ARN },
+    SourceIdentity: 'alice@example.com',
+    $metadata: {},
+  };
+}
+
+/** As the SDK's query-protocol deserializer leaves it: the wire code in `Code`, beside `name`. */
+function withWireCode<E extends STSServiceException>(error: E, code: string): E {
+  return Object.assign(error, { Code: code, Type: 'Sender' });
+}
+
+function genericStsError(code: string, message: string, fault: 'client' | 'server' = 'client'): STSServiceException {
+  return withWireCode(new STSServiceException({ name: code, $fault: fault, message, $metadata: { httpStatusCode: 400 } }), code);
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('StsCredentialIssuer', () => {
+  const sts = mockClient(STSClient);
+  const issuer = new StsCredentialIssuer(new STSClient({ region: 'us-east-1' }));
+
+  beforeEach(() => {
+    sts.reset();
+  });
+
+  describe('the AssumeRole request', () => {
+    it('sends exactly the role, session name, source identity, duration, policy, tags and external id', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).resolves(aCompleteResponse());
+
+      // Act
+      await issuer.assumeRole(anAssumeRoleRequest({ policy: POLICY, externalId: 'ext-123', durationSeconds: 1800 }));
+
+      // Assess
+      const expectedInput = {
+        RoleArn: ROLE_ARN,
+        RoleSessionName: 'alice@example.com',
+        SourceIdentity: 'alice@example.com',
+        DurationSeconds: 1800,
+        Policy: POLICY,
+        Tags: [
+          { Key: 'tvm:grant', Value: 'grant-0001' },
+          { Key: 'tvm:request', Value: 'req-1' },
+          { Key: 'tvm:principal', Value: 'alice@example.com' },
+        ],
+        ExternalId: 'ext-123',
+      };
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 1);
+      expect(sts).toReceiveCommandWith(AssumeRoleCommand, expectedInput);
+      // toReceiveCommandWith matches a subset; the input must hold nothing else.
+      expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toEqual(expectedInput);
+    });
+
+    it('sends no Policy and no ExternalId when the request has none', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).resolves(aCompleteResponse());
+
+      // Act
+      await issuer.assumeRole(anAssumeRoleRequest());
+
+      // Assess
+      expect(sts).toReceiveCommandWith(AssumeRoleCommand, {
+        RoleArn: ROLE_ARN,
+        RoleSessionName: 'alice@example.com',
+        SourceIdentity: 'alice@example.com',
+        DurationSeconds: 900,
+        Tags: [
+          { Key: 'tvm:grant', Value: 'grant-0001' },
+          { Key: 'tvm:request', Value: 'req-1' },
+          { Key: 'tvm:principal', Value: 'alice@example.com' },
+        ],
+      });
+      const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+      expect(input?.Policy).toBeUndefined();
+      expect(input?.ExternalId).toBeUndefined();
+      expect(input?.PolicyArns).toBeUndefined();
+      expect(input?.TransitiveTagKeys).toBeUndefined();
+    });
+  });
+
+  describe('the response', () => {
+    it('maps the credentials, with the Expiration Date as an ISO string', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).resolves(aCompleteResponse());
+
+      // Act
+      const credentials = await issuer.assumeRole(anAssumeRoleRequest());
+
+      // Assess
+      expect(credentials).toEqual({
+        accessKeyId: 'ASIAEXAMPLE000000001',
+        secretAccessKey: 'secret-from-sts',
+        sessionToken: 'token-from-sts',
+        expiration: '2026-06-01T12:15:00.000Z',
+        assumedRoleArn: ASSUMED_ROLE_ARN,
+      });
+    });
+
+    const complete = aCompleteResponse();
+    it.each([
+      ['no Credentials', { ...complete, Credentials: undefined }],
+      ['no AccessKeyId', { ...complete, Credentials: { ...complete.Credentials, AccessKeyId: undefined } }],
+      ['no SecretAccessKey', { ...complete, Credentials: { ...complete.Credentials, SecretAccessKey: '' } }],
+      ['no SessionToken', { ...complete, Credentials: { ...complete.Credentials, SessionToken: undefined } }],
+      ['no Expiration', { ...complete, Credentials: { ...complete.Credentials, Expiration: undefined } }],
+      ['no AssumedRoleUser', { ...complete, AssumedRoleUser: undefined }],
+    ])('throws UpstreamStsError for an incomplete response (%s)', async (_label, response) => {
+      // Prepare
+      sts.on(AssumeRoleCommand).resolves(response as never);
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ code: 'UPSTREAM_STS_ERROR', details: { stsCode: 'IncompleteResponse' } });
+    });
+  });
+
+  describe('STS errors', () => {
+    it.each([
+      ['AccessDenied', () => genericStsError('AccessDenied', 'User is not authorized to perform: sts:AssumeRole'), 'AccessDenied'],
+      ['Throttling', () => genericStsError('Throttling', 'Rate exceeded'), 'Throttling'],
+      [
+        'RegionDisabledException',
+        () =>
+          withWireCode(
+            new RegionDisabledException({ message: 'STS is not activated in this region', $metadata: {} }),
+            'RegionDisabledException',
+          ),
+        'RegionDisabledException',
+      ],
+      [
+        'MalformedPolicyDocument',
+        () =>
+          withWireCode(
+            new MalformedPolicyDocumentException({ message: 'Syntax errors in policy.', $metadata: {} }),
+            'MalformedPolicyDocument',
+          ),
+        'MalformedPolicyDocument',
+      ],
+      ['a ValidationError about something else', () => genericStsError('ValidationError', "1 validation error detected: Value at 'roleArn'"), 'ValidationError'],
+      ['InternalFailure (server fault)', () => genericStsError('InternalFailure', 'internal', 'server'), 'InternalFailure'],
+    ])('maps %s to UpstreamStsError naming the STS code', async (_label, makeError, stsCode) => {
+      // Prepare
+      const stsError = makeError();
+      sts.on(AssumeRoleCommand).rejects(stsError);
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ code: 'UPSTREAM_STS_ERROR', details: { stsCode } });
+      expect((error as Error).cause).toBe(stsError);
+    });
+
+    it('maps a ValidationError about DurationSeconds to DurationOutOfRangeError', async () => {
+      // Prepare
+      sts
+        .on(AssumeRoleCommand)
+        .rejects(
+          genericStsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'),
+        );
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest({ durationSeconds: 7200 })));
+
+      // Assess
+      expect(error).toBeInstanceOf(DurationOutOfRangeError);
+      expect((error as TvmError).message).toContain('DurationSeconds');
+    });
+
+    it('maps PackedPolicyTooLarge to ScopeTooLargeError', async () => {
+      // Prepare
+      sts
+        .on(AssumeRoleCommand)
+        .rejects(
+          withWireCode(
+            new PackedPolicyTooLargeException({
+              message: 'Packed policy consumes 104% of allotted space, please use smaller policy.',
+              $metadata: {},
+            }),
+            'PackedPolicyTooLarge',
+          ),
+        );
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest({ policy: POLICY })));
+
+      // Assess
+      expect(error).toBeInstanceOf(ScopeTooLargeError);
+      expect(error).toMatchObject({ code: 'SCOPE_TOO_LARGE' });
+    });
+
+    it.each([
+      ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }), 'NetworkError'],
+      ['a socket timeout', Object.assign(new Error('Connection timed out after 3000 ms'), { name: 'TimeoutError' }), 'Timeout'],
+      ['an aborted request', Object.assign(new Error('Request aborted'), { name: 'AbortError' }), 'Timeout'],
+    ])('maps %s to UpstreamStsError', async (_label, networkError, stsCode) => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejects(networkError);
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ code: 'UPSTREAM_STS_ERROR', details: { stsCode } });
+    });
+
+    it('never puts the STS message, which may name the role or account, into details', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejects(genericStsError('AccessDenied', `not authorized to assume ${ROLE_ARN}`));
+
+      // Act
+      const error = (await failureOf(issuer.assumeRole(anAssumeRoleRequest()))) as TvmError;
+
+      // Assess
+      expect(error.details).toEqual({ stsCode: 'AccessDenied' });
+      expect(error.message).toBe('STS AssumeRole failed (AccessDenied)');
+    });
+  });
+});
