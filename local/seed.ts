@@ -9,7 +9,7 @@ import { randomIds } from '../shared/adapters/system.js';
 const SEEDER: Principal = { id: 'tvm-local-seed', groups: [], issuer: 'local' };
 export const DEMO_GRANT_ID = 'demo-readonly-engineering';
 
-export const DEMO_PROFILES: readonly Omit<Profile, 'updatedAt' | 'updatedBy'>[] = [
+export const DEMO_PROFILES: readonly Omit<Profile, 'createdAt' | 'generation' | 'updatedAt' | 'updatedBy'>[] = [
   {
     name: 'demo-readonly',
     roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly',
@@ -31,16 +31,25 @@ export async function seedDemo(store: DelegationStore, now = new Date()): Promis
   const meta = { requestId: 'seed' };
   for (const demo of DEMO_PROFILES) {
     if (await store.getProfile(demo.name)) continue;
-    const profile: Profile = { ...demo, updatedAt: now.toISOString(), updatedBy: SEEDER.id };
+    const profile: Profile = {
+      ...demo,
+      createdAt: now.toISOString(),
+      generation: randomIds.next(),
+      updatedAt: now.toISOString(),
+      updatedBy: SEEDER.id,
+    };
     await store.putProfile(
       profile,
       adminEvent(now, randomIds.next(), 'profile.put', SEEDER, meta, { profile: profile.name, detail: { ...profile } }),
     );
   }
   if (await store.getGrant(DEMO_GRANT_ID)) return;
+  const readonly = await store.getProfile('demo-readonly');
+  if (!readonly) throw new Error('demo-readonly was not seeded');
   const grant: Grant = {
     id: DEMO_GRANT_ID,
     profile: 'demo-readonly',
+    profileGeneration: readonly.generation,
     subject: { type: 'group', id: 'engineering' },
     validFrom: now.toISOString(),
     validUntil: new Date(now.getTime() + 365 * 86_400_000).toISOString(),

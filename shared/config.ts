@@ -41,7 +41,7 @@ const optionalUrl = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v === '' ? undefined : v))
-  .pipe(z.string().url().optional());
+  .pipe(z.string().regex(/^https?:\/\/[^/]/, 'must be an http(s) URL').optional());
 
 const envSchema = z.object({
   TVM_STAGE: z.string().min(1),

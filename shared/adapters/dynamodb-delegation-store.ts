@@ -157,12 +157,14 @@ export class DynamoDbDelegationStore implements DelegationStore {
   async createGrant(grant: Grant, audit: AuditEvent): Promise<void> {
     const written = await this.transact(
       [
-        // The profile must still exist when the grant is written (it may be deleted concurrently).
+        // The profile must still be the one the grant was made for (it may be deleted or
+        // re-created concurrently).
         {
           ConditionCheck: {
             TableName: this.options.tableName,
             Key: { PK: profilePk(grant.profile), SK: PROFILE_SK },
-            ConditionExpression: 'attribute_exists(PK)',
+            ConditionExpression: 'generation = :generation',
+            ExpressionAttributeValues: { ':generation': grant.profileGeneration },
           },
         },
         {

@@ -1,4 +1,9 @@
-import { AssumeRoleCommand, STSServiceException, type STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleCommand,
+  PackedPolicyTooLargeException,
+  STSServiceException,
+  type STSClient,
+} from '@aws-sdk/client-sts';
 import { DurationOutOfRangeError, ScopeTooLargeError, UpstreamStsError } from '../domain/errors.js';
 import type { AssumeRoleRequest, IssuedCredentials } from '../domain/model.js';
 import type { CredentialIssuer } from '../domain/ports.js';
@@ -56,7 +61,7 @@ function toDomainError(error: unknown): Error {
     return new DurationOutOfRangeError(`STS refused the duration: ${message}`, { cause: error });
   }
   // Policy plus tags exceed STS's packed-size limit: the caller can ask for a narrower scope.
-  if (code === 'PackedPolicyTooLarge') {
+  if (error instanceof PackedPolicyTooLargeException || code === 'PackedPolicyTooLarge') {
     return new ScopeTooLargeError(`the session policy is too large for STS: ${message}`, { cause: error });
   }
   const stsCode = error instanceof STSServiceException ? code : isTimeout(error) ? 'Timeout' : 'NetworkError';

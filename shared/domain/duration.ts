@@ -9,20 +9,27 @@ export const DEFAULT_SESSION_SECONDS = 900;
 
 /**
  * The duration to request from STS: `requested`, or the default, if it lies within
- * [900, min(grant limit, profile limit, 43,200)]. `profileName` only makes the message clearer.
+ * [900, min(grant limit, profile limit, 43,200, time left on the grant)] — a session never
+ * outlives the grant it came from. `profileName` only makes the message clearer.
  */
 export function resolveDuration(
   requested: number | undefined,
-  limits: { grant?: number; profile: number },
+  limits: { grant?: number; profile: number; grantRemaining?: number },
   profileName?: string,
 ): number {
-  const max = Math.min(limits.grant ?? limits.profile, limits.profile, MAX_SESSION_SECONDS);
+  const configured = Math.min(limits.grant ?? limits.profile, limits.profile, MAX_SESSION_SECONDS);
+  const remaining = limits.grantRemaining === undefined ? Infinity : Math.max(0, Math.floor(limits.grantRemaining));
+  const max = Math.min(configured, remaining);
   const forProfile = profileName === undefined ? '' : ` for profile "${profileName}"`;
   if (!(max >= MIN_SESSION_SECONDS)) {
-    // The grant or profile is misconfigured: no duration STS accepts fits under its limit.
+    const why =
+      remaining < configured
+        ? `the grant${forProfile} ends in ${remaining} seconds`
+        : `its maximum of ${max} seconds is below the ${MIN_SESSION_SECONDS}-second minimum`;
     throw new DurationOutOfRangeError(
-      `no session duration is possible${forProfile}: its maximum of ${max} seconds is below the ` +
-        `${MIN_SESSION_SECONDS}-second minimum`,
+      remaining < configured
+        ? `no session duration is possible: ${why}, less than the ${MIN_SESSION_SECONDS}-second minimum`
+        : `no session duration is possible${forProfile}: ${why}`,
       { details: { min: MIN_SESSION_SECONDS, max } },
     );
   }
@@ -30,7 +37,7 @@ export function resolveDuration(
   if (!Number.isInteger(duration) || duration < MIN_SESSION_SECONDS || duration > max) {
     throw new DurationOutOfRangeError(
       `durationSeconds must be ${Number.isInteger(duration) ? '' : 'a whole number '}between ` +
-        `${MIN_SESSION_SECONDS} and ${max}${forProfile}`,
+        `${MIN_SESSION_SECONDS} and ${max}${forProfile}${max < configured ? ' (the grant ends sooner)' : ''}`,
       { details: { min: MIN_SESSION_SECONDS, max } },
     );
   }

@@ -50,6 +50,7 @@ export async function createGrant(
   const grant: Grant = {
     id: deps.ids.next(),
     profile: profile.name,
+    profileGeneration: profile.generation,
     subject: input.subject,
     validFrom: validFrom.toISOString(),
     validUntil: validUntil.toISOString(),

@@ -13,11 +13,11 @@ export interface ProfileDeps {
   readonly roleArnPattern: string;
 }
 
-/** A profile as any caller may see it: the ExternalId stays inside tvm. */
-export type PublicProfile = Omit<Profile, 'externalId'> & { readonly externalIdSet: boolean };
+/** A profile as any caller may see it: the ExternalId and the generation stay inside tvm. */
+export type PublicProfile = Omit<Profile, 'externalId' | 'generation'> & { readonly externalIdSet: boolean };
 
 export function toPublicProfile(profile: Profile): PublicProfile {
-  const { externalId, ...rest } = profile;
+  const { externalId, generation: _generation, ...rest } = profile;
   return { ...rest, externalIdSet: externalId !== undefined };
 }
 
@@ -34,7 +34,9 @@ export async function getProfile(deps: Pick<ProfileDeps, 'store'>, name: string)
 /**
  * PUT /profiles/{name}:
  * 1. Check the role is one tvm may assume (clear 400 now rather than AccessDenied at vend time).
- * 2. Write the profile and its `profile.put` audit event in one transaction.
+ * 2. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
+ *    (which callers never see, so cannot send back).
+ * 3. Write the profile and its `profile.put` audit event in one transaction.
  */
 export async function putProfile(
   deps: ProfileDeps,
@@ -47,7 +49,18 @@ export async function putProfile(
     throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
   }
   const at = deps.clock.now();
-  const profile: Profile = { name, ...input, updatedAt: at.toISOString(), updatedBy: principal.id };
+  const existing = await deps.store.getProfile(name);
+  const { externalId: requestedExternalId, ...fields } = input;
+  const externalId = requestedExternalId === undefined ? existing?.externalId : (requestedExternalId ?? undefined);
+  const profile: Profile = {
+    name,
+    ...fields,
+    ...(externalId ? { externalId } : {}),
+    createdAt: existing?.createdAt ?? at.toISOString(),
+    generation: existing?.generation ?? deps.ids.next(),
+    updatedAt: at.toISOString(),
+    updatedBy: principal.id,
+  };
   await deps.store.putProfile(
     profile,
     adminEvent(at, deps.ids.next(), 'profile.put', principal, meta, { profile: name, detail: { ...toPublicProfile(profile) } }),

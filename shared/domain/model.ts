@@ -26,6 +26,12 @@ export interface Profile {
   readonly scope?: Scope;
   readonly sensitivity: Sensitivity;
   readonly externalId?: string;
+  readonly createdAt: string;
+  /**
+   * Random, set when the name is first created and kept on replace. Grants record it, so a
+   * deleted and re-created profile does not revive the old profile's grants.
+   */
+  readonly generation: string;
   readonly updatedAt: string;
   readonly updatedBy: string;
 }
@@ -43,6 +49,8 @@ export type GrantStatus = 'active' | 'revoked';
 export interface Grant {
   readonly id: string;
   readonly profile: string;
+  /** The profile's generation when the grant was made (see Profile.generation). */
+  readonly profileGeneration: string;
   readonly subject: Subject;
   readonly validFrom: string;
   readonly validUntil: string;

@@ -65,6 +65,8 @@ export const profileInputSchema = z
       .min(2)
       .max(1224)
       .regex(/^[\w+=,.@:/-]*$/, 'must match [\\w+=,.@:/-]')
+      // Never shown, so it can't be round-tripped: omitted keeps the stored one, null removes it.
+      .nullable()
       .optional(),
   })
   .strict();

@@ -49,17 +49,25 @@ export async function vendCredentials(
   request: VendRequest,
   meta: RequestMeta,
 ): Promise<VendResult> {
+  let grantId: string | undefined;
   try {
     const now = deps.clock.now();
     const { profile, grants } = await deps.store.getProfileWithGrants(request.profile, subjectsOf(principal));
     if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
 
-    const grant = selectGrant(grants, principal, profile.name, now, {
+    // Grants of an earlier, deleted profile of the same name don't apply.
+    const current = grants.filter((grant) => grant.profileGeneration === profile.generation);
+    const grant = selectGrant(current, principal, profile.name, now, {
       profileMaxSessionSeconds: profile.maxSessionSeconds,
     });
+    grantId = grant.id;
     const durationSeconds = resolveDuration(
       request.durationSeconds,
-      { grant: grant.maxSessionSeconds, profile: profile.maxSessionSeconds },
+      {
+        grant: grant.maxSessionSeconds,
+        profile: profile.maxSessionSeconds,
+        grantRemaining: (Date.parse(grant.validUntil) - now.getTime()) / 1000,
+      },
       profile.name,
     );
     const { scope } = resolveSessionScope({ requested: request.scope, grant: grant.scope, profile: profile.scope });
@@ -105,9 +113,8 @@ export async function vendCredentials(
       requestId: meta.requestId,
     };
   } catch (error) {
-    if (error instanceof TvmError && !(error instanceof AuditUnavailableError)) {
-      await recordDenial(deps, principal, request, meta, error);
-    }
+    // Every refusal is recorded, unexpected ones too; only a failing audit trail cannot be.
+    if (!(error instanceof AuditUnavailableError)) await recordDenial(deps, principal, request, meta, error, grantId);
     throw error;
   }
 }
@@ -127,20 +134,23 @@ async function recordDenial(
   principal: Principal,
   request: VendRequest,
   meta: RequestMeta,
-  error: TvmError,
+  error: unknown,
+  grantId: string | undefined,
 ): Promise<void> {
   const at = deps.clock.now();
+  const code = error instanceof TvmError ? error.code : 'INTERNAL';
   const denied: CredentialDeniedEvent = {
     ...eventBase(at, deps.ids.next(), principal, meta),
     type: 'credential.denied',
     profile: request.profile,
-    code: error.code,
-    message: error.message,
+    code,
+    message: error instanceof TvmError ? error.message : 'internal error',
+    ...(grantId ? { grantId } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
   };
   try {
     await deps.audit.append(denied);
   } catch (auditError) {
-    deps.warn('denial could not be recorded', { code: error.code, profile: request.profile, error: auditError });
+    deps.warn('denial could not be recorded', { code, profile: request.profile, error: auditError });
   }
 }

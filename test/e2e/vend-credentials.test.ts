@@ -1,7 +1,13 @@
 // POST /credentials end to end: the real functions under serverless-offline, DynamoDB Local, the
 // local STS endpoint through the real SDK, and tokens from the dev issuer.
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableNotExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  waitUntilTableNotExists,
+} from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { tableDefinitions } from '../../local/tables.js';
 import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
@@ -39,6 +45,47 @@ function stsWith(credentials: VendBody['credentials']) {
     },
   });
 }
+
+// Every secret this file saw vended: none may ever be stored (checked in afterAll).
+const vendedSecrets: string[] = [];
+const originalFetch = globalThis.fetch;
+
+async function allItems(tableName: string): Promise<string> {
+  const client = new DynamoDBClient({
+    endpoint: stackInfo().dynamodbEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const pages: unknown[] = [];
+  let startKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
+    pages.push(page.Items);
+    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (startKey);
+  client.destroy();
+  return JSON.stringify(pages);
+}
+
+beforeAll(() => {
+  // Remember every credential any test here receives.
+  globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+    const response = await originalFetch(...args);
+    const text = await response.clone().text();
+    for (const match of text.matchAll(/"(?:secretAccessKey|sessionToken|SecretAccessKey|SessionToken)":"([^"]+)"/g)) {
+      if (match[1]) vendedSecrets.push(match[1]);
+    }
+    return response;
+  };
+});
+
+afterAll(async () => {
+  globalThis.fetch = originalFetch;
+  expect(vendedSecrets.length).toBeGreaterThanOrEqual(8); // four vends in this file, two secrets each
+  const stored = (await allItems(stackInfo().tables.audit)) + (await allItems(stackInfo().tables.delegations));
+  expect(stored.length).toBeGreaterThan(1000);
+  for (const secret of vendedSecrets) expect(stored).not.toContain(secret);
+});
 
 async function auditEvents(principal: string): Promise<AuditEventBody[]> {
   const token = await tokenFor('security@example.com', SECURITY_GROUPS);

@@ -4,7 +4,9 @@
 import { ConditionalCheckFailedException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { BY_ACCESS_KEY_INDEX, BY_PROFILE_INDEX, principalPk, shardOf } from '../../shared/adapters/audit-keys.js';
 import { DynamoDbAuditLog, type DynamoDbAuditLogOptions } from '../../shared/adapters/dynamodb-audit-log.js';
+import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import {
+  adminEvent,
   eventBase,
   type AuditEvent,
   type AuditEventType,
@@ -13,6 +15,7 @@ import {
 import { AuditUnavailableError, StoreUnavailableError } from '../../shared/domain/errors.js';
 import type { IssuedCredentials } from '../../shared/domain/model.js';
 import type { AuditQuery } from '../../shared/domain/ports.js';
+import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credentials.js';
 import { aGrant, aPrincipal, aProfile, DEFAULT_PRINCIPAL_ID, FIXED_NOW } from '../fixtures/builders.js';
 import {
   captureError,
@@ -96,6 +99,14 @@ function aCredentialIssuedEvent(credentials: IssuedCredentials = ISSUED): Creden
   };
 }
 
+/** Every attribute a credential.issued item may have: the index keys and the event's public fields. */
+const CREDENTIAL_ISSUED_ATTRIBUTES = [
+  ...['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK'],
+  ...['id', 'type', 'at', 'principal', 'requestId', 'sourceIp', 'userAgent', 'profile', 'roleArn', 'grantId'],
+  ...['accessKeyId', 'expiration', 'sessionName', 'sourceIdentity', 'assumedRoleArn', 'durationSeconds'],
+  ...['policyHash', 'reason'],
+].sort();
+
 async function appendAll(events: AuditEvent[], auditLog = log): Promise<void> {
   // In a shuffled order, so the order a query returns comes from the keys, not from insertion.
   const shuffled = events
@@ -164,14 +175,7 @@ describe('DynamoDbAuditLog', () => {
       // Assess
       const [item, ...others] = await scanRawTable(dynamodb().documentClient, tables.audit);
       expect(others).toEqual([]);
-      expect(Object.keys(item ?? {}).sort()).toEqual(
-        [
-          'PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK',
-          'id', 'type', 'at', 'principal', 'requestId', 'sourceIp', 'userAgent',
-          'profile', 'roleArn', 'grantId', 'accessKeyId', 'expiration', 'sessionName', 'sourceIdentity',
-          'assumedRoleArn', 'durationSeconds', 'policyHash', 'reason',
-        ].sort(),
-      );
+      expect(Object.keys(item ?? {}).sort()).toEqual(CREDENTIAL_ISSUED_ATTRIBUTES);
       expect(item).toMatchObject({ GSI1PK: `KEY#${ISSUED.accessKeyId}`, GSI2PK: 'PROFILE#dev-readonly' });
       const stored = JSON.stringify(item);
       expect(stored).not.toContain(ISSUED.secretAccessKey);
@@ -180,6 +184,45 @@ describe('DynamoDbAuditLog', () => {
       const byProfile = await queryRawPartition(dynamodb().documentClient, tables.audit, 'PROFILE#dev-readonly', BY_PROFILE_INDEX);
       expect(byKey.map((found) => found.id)).toEqual([event.id]);
       expect(byProfile.map((found) => found.id)).toEqual([event.id]);
+    });
+
+    it('stores what vendCredentials records for an issuance: public fields only, never the secret or token', async () => {
+      // Prepare
+      const store = new DynamoDbDelegationStore(dynamodb().documentClient, {
+        tableName: tables.delegations,
+        auditTableName: tables.audit,
+        auditShards: SHARDS,
+      });
+      const admin = aPrincipal({ id: 'admin@example.com' });
+      const setup = (type: 'profile.put' | 'grant.created', unique: string) =>
+        adminEvent(FIXED_NOW, unique, type, admin, { requestId: unique }, { profile: 'dev-readonly' });
+      await store.putProfile(aProfile({ scope: { actions: ['s3:GetObject'], resources: ['*'] } }), setup('profile.put', 'setup1'));
+      await store.createGrant(aGrant(), setup('grant.created', 'setup2'));
+      let id = 0;
+      const deps: VendDeps = {
+        store,
+        issuer: { assumeRole: () => Promise.resolve(ISSUED) },
+        audit: log,
+        clock: { now: () => FIXED_NOW },
+        ids: { next: () => `id${++id}` },
+        warn: () => undefined,
+      };
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), { profile: 'dev-readonly', durationSeconds: 900, reason: 'incident 42' }, {
+        requestId: 'req-vend',
+        sourceIp: '203.0.113.7',
+        userAgent: 'tvm-cli/1.0',
+      });
+
+      // Assess
+      const [item, ...others] = await queryRawPartition(dynamodb().documentClient, tables.audit, `KEY#${ISSUED.accessKeyId}`, BY_ACCESS_KEY_INDEX);
+      expect(others).toEqual([]);
+      expect(Object.keys(item ?? {}).sort()).toEqual(CREDENTIAL_ISSUED_ATTRIBUTES);
+      expect(item).toMatchObject({ type: 'credential.issued', principal: DEFAULT_PRINCIPAL_ID, accessKeyId: ISSUED.accessKeyId });
+      const stored = JSON.stringify(await scanRawTable(dynamodb().documentClient, tables.audit));
+      expect(stored).not.toContain(ISSUED.secretAccessKey);
+      expect(stored).not.toContain(ISSUED.sessionToken);
     });
 
     it('spreads one day over every time shard, and only over those', async () => {

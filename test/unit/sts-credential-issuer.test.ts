@@ -2,8 +2,7 @@
 // and how each STS failure becomes a domain error. Exceptions are built the way the SDK's
 // deserializer builds them: the modeled class where one exists (named `…Exception`) or a plain
 // STSServiceException, with the wire code on `Code`.
-import { createRequire } from 'node:module';
-import type {} from 'aws-sdk-client-mock-jest';
+import 'aws-sdk-client-mock-jest';
 import {
   AssumeRoleCommand,
   MalformedPolicyDocumentException,
@@ -22,12 +21,6 @@ import {
 } from '../../shared/domain/errors.js';
 import type { AssumeRoleRequest } from '../../shared/domain/model.js';
 
-// `import 'aws-sdk-client-mock-jest'` fails under Jest's native ESM: the package's ESM build is
-// plain `.js` in a package without `"type": "module"`, so Jest parses it as CommonJS. Jest's own
-// `createRequire` loads the CommonJS build into this test's module registry instead, where its
-// `expect.extend` reaches the `expect` the tests use. The type-only import above adds the matchers'
-// types.
-createRequire(import.meta.url)('aws-sdk-client-mock-jest');
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/tvm-dev-readonly';
 const POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["*"]}]}';
@@ -274,6 +267,32 @@ describe('StsCredentialIssuer', () => {
       // Assess
       expect(error).toBeInstanceOf(UpstreamStsError);
       expect(error).toMatchObject({ code: 'UPSTREAM_STS_ERROR', details: { stsCode } });
+    });
+
+    it('names a modeled exception without a wire code by its class name', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejects(new RegionDisabledException({ message: 'STS is not activated', $metadata: {} }));
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ details: { stsCode: 'RegionDisabledException' } });
+    });
+
+    it('maps something thrown that is not an Error to UpstreamStsError', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).callsFake(() => {
+        throw 'socket closed';
+      });
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ details: { stsCode: 'NetworkError' } });
     });
 
     it('never puts the STS message, which may name the role or account, into details', async () => {

@@ -1,0 +1,234 @@
+// loadConfig: one typed read of the environment that fails at cold start naming the variable, and
+// hands back a frozen object.
+import { ConfigError, loadConfig, type Config } from '../../shared/config.js';
+
+const ISSUER = {
+  issuer: 'https://idp.example.com',
+  audience: 'tvm',
+  jwksUrl: 'https://idp.example.com/.well-known/jwks.json',
+};
+
+function anEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    TVM_STAGE: 'test',
+    TVM_DELEGATIONS_TABLE: 'tvm-test-delegations',
+    TVM_AUDIT_TABLE: 'tvm-test-audit',
+    TVM_OIDC_ISSUERS: JSON.stringify([ISSUER]),
+    ...overrides,
+  };
+}
+
+function configErrorOf(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults to a minimal environment', () => {
+    // Act
+    const config = loadConfig(anEnv());
+
+    // Assess
+    const expected: Config = {
+      stage: 'test',
+      tables: { delegations: 'tvm-test-delegations', audit: 'tvm-test-audit' },
+      issuers: [{ ...ISSUER, principalClaim: 'sub', groupsClaim: 'groups', principalPrefix: '' }],
+      adminGroup: 'tvm-admin',
+      securityGroup: 'tvm-security',
+      roleArnPattern: 'arn:aws:iam::*:role/tvm-*',
+      auditShards: 4,
+      region: 'us-east-1',
+      endpoints: { sts: undefined, dynamodb: undefined },
+    };
+    expect(config).toEqual(expected);
+  });
+
+  it('reads every variable it is given', () => {
+    // Prepare
+    const env = anEnv({
+      TVM_OIDC_ISSUERS: JSON.stringify([
+        { ...ISSUER, audience: ['tvm', 'tvm-cli'], principalClaim: 'email', groupsClaim: 'roles', principalPrefix: 'corp:' },
+      ]),
+      TVM_ADMIN_GROUP: 'corp:admins',
+      TVM_SECURITY_GROUP: 'corp:security',
+      TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::123456789012:role/vended-*',
+      TVM_AUDIT_SHARDS: '8',
+      TVM_STS_ENDPOINT: 'http://127.0.0.1:4566',
+      TVM_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+      AWS_REGION: 'eu-west-1',
+    });
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assess
+    expect(config).toMatchObject({
+      issuers: [{ audience: ['tvm', 'tvm-cli'], principalClaim: 'email', groupsClaim: 'roles', principalPrefix: 'corp:' }],
+      adminGroup: 'corp:admins',
+      securityGroup: 'corp:security',
+      roleArnPattern: 'arn:aws:iam::123456789012:role/vended-*',
+      auditShards: 8,
+      region: 'eu-west-1',
+      endpoints: { sts: 'http://127.0.0.1:4566', dynamodb: 'http://127.0.0.1:8000' },
+    });
+  });
+
+  it.each(['TVM_STAGE', 'TVM_DELEGATIONS_TABLE', 'TVM_AUDIT_TABLE', 'TVM_OIDC_ISSUERS'])(
+    'names %s when it is missing',
+    (variable) => {
+      // Act
+      const error = configErrorOf(anEnv({ [variable]: undefined }));
+
+      // Assess
+      expect(error.name).toBe('ConfigError');
+      expect(error.message).toContain(`${variable}:`);
+    },
+  );
+
+  it('names every missing variable at once', () => {
+    // Act
+    const error = configErrorOf({});
+
+    // Assess
+    for (const variable of ['TVM_STAGE', 'TVM_DELEGATIONS_TABLE', 'TVM_AUDIT_TABLE', 'TVM_OIDC_ISSUERS']) {
+      expect(error.message).toContain(variable);
+    }
+  });
+
+  it('names an empty variable', () => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_STAGE: '' }));
+
+    // Assess
+    expect(error.message).toContain('TVM_STAGE:');
+  });
+
+  it('refuses TVM_OIDC_ISSUERS that is not JSON', () => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_OIDC_ISSUERS: "[{issuer: 'https://idp.example.com'}]" }));
+
+    // Assess
+    expect(error.message).toContain('TVM_OIDC_ISSUERS: must be JSON');
+  });
+
+  it.each([
+    ['an empty list', '[]', /TVM_OIDC_ISSUERS: at least one issuer is required/],
+    ['an object instead of a list', JSON.stringify(ISSUER), /TVM_OIDC_ISSUERS: /],
+    ['an issuer without jwksUrl', JSON.stringify([{ issuer: ISSUER.issuer, audience: 'tvm' }]), /TVM_OIDC_ISSUERS\.0\.jwksUrl: /],
+    ['an issuer that is not a URL', JSON.stringify([{ ...ISSUER, issuer: 'idp' }]), /TVM_OIDC_ISSUERS\.0\.issuer: /],
+    ['an empty audience list', JSON.stringify([{ ...ISSUER, audience: [] }]), /TVM_OIDC_ISSUERS\.0\.audience: /],
+    ['an unknown issuer field', JSON.stringify([{ ...ISSUER, jwks: 'https://x' }]), /TVM_OIDC_ISSUERS\.0: .*jwks/],
+  ])('refuses TVM_OIDC_ISSUERS with %s, naming where', (_label, raw, message) => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_OIDC_ISSUERS: raw }));
+
+    // Assess
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ['both left empty', undefined, undefined],
+    ['both "corp:"', 'corp:', 'corp:'],
+  ])('refuses two issuers whose principalPrefix is the same (%s)', (_label, first, second) => {
+    // Prepare
+    const issuers = [
+      { ...ISSUER, ...(first === undefined ? {} : { principalPrefix: first }) },
+      {
+        issuer: 'https://other-idp.example.com',
+        audience: 'tvm',
+        jwksUrl: 'https://other-idp.example.com/jwks',
+        ...(second === undefined ? {} : { principalPrefix: second }),
+      },
+    ];
+
+    // Act
+    const error = configErrorOf(anEnv({ TVM_OIDC_ISSUERS: JSON.stringify(issuers) }));
+
+    // Assess
+    expect(error.message).toContain('TVM_OIDC_ISSUERS: principalPrefix must be unique per issuer');
+  });
+
+  it('accepts two issuers with different prefixes', () => {
+    // Prepare
+    const issuers = [
+      ISSUER,
+      { issuer: 'https://partner.example.org', audience: 'tvm', jwksUrl: 'https://partner.example.org/jwks', principalPrefix: 'partner:' },
+    ];
+
+    // Act
+    const config = loadConfig(anEnv({ TVM_OIDC_ISSUERS: JSON.stringify(issuers) }));
+
+    // Assess
+    expect(config.issuers.map((issuer) => issuer.principalPrefix)).toEqual(['', 'partner:']);
+  });
+
+  it('refuses the same issuer twice', () => {
+    // Prepare
+    const issuers = [ISSUER, { ...ISSUER, principalPrefix: 'again:' }];
+
+    // Act
+    const error = configErrorOf(anEnv({ TVM_OIDC_ISSUERS: JSON.stringify(issuers) }));
+
+    // Assess
+    expect(error.message).toContain('TVM_OIDC_ISSUERS: issuer must be unique');
+  });
+
+  it.each([
+    ['TVM_AUDIT_SHARDS', '0'],
+    ['TVM_AUDIT_SHARDS', '65'],
+    ['TVM_AUDIT_SHARDS', 'four'],
+    ['TVM_AUDIT_SHARDS', '2.5'],
+    ['TVM_STS_ENDPOINT', 'not a url'],
+    ['TVM_DYNAMODB_ENDPOINT', '127.0.0.1:8000'],
+    ['TVM_DELEGATIONS_TABLE', 'ab'],
+  ])('names %s when its value %j is malformed', (variable, value) => {
+    // Act
+    const error = configErrorOf(anEnv({ [variable]: value }));
+
+    // Assess
+    expect(error.message).toContain(`${variable}:`);
+  });
+
+  it('treats an empty endpoint as no endpoint', () => {
+    // Act
+    const config = loadConfig(anEnv({ TVM_STS_ENDPOINT: '', TVM_DYNAMODB_ENDPOINT: '' }));
+
+    // Assess
+    expect(config.endpoints).toEqual({ sts: undefined, dynamodb: undefined });
+  });
+
+  it('returns a deeply frozen object', () => {
+    // Act
+    const config = loadConfig(anEnv());
+
+    // Assess
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.tables)).toBe(true);
+    expect(Object.isFrozen(config.endpoints)).toBe(true);
+    expect(Object.isFrozen(config.issuers)).toBe(true);
+    expect(Object.isFrozen(config.issuers[0])).toBe(true);
+    expect(() => {
+      (config as { stage: string }).stage = 'prod';
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.issuers as unknown[]).push(ISSUER);
+    }).toThrow(TypeError);
+    expect(config.stage).toBe('test');
+  });
+
+  it('reads only the environment it is given', () => {
+    // Prepare: the given environment lacks a variable that process.env may well have.
+    const env = anEnv({ AWS_REGION: undefined });
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assess
+    expect(config.region).toBe('us-east-1');
+  });
+});

@@ -1,0 +1,151 @@
+// The one table from domain error codes to HTTP statuses, checked against the documented contract.
+import {
+  AuditUnavailableError,
+  ConflictError,
+  DurationOutOfRangeError,
+  ForbiddenError,
+  GrantExpiredError,
+  IdentityProviderUnavailableError,
+  NoGrantError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ScopeNotGrantedError,
+  ScopeTooLargeError,
+  StoreUnavailableError,
+  TvmError,
+  UnauthenticatedError,
+  UpstreamStsError,
+  ValidationError,
+  type ErrorCode,
+} from '../../shared/domain/errors.js';
+import { HTTP_STATUS, mapError } from '../../shared/http/error-mapping.js';
+
+const REQUEST_ID = 'req-0001';
+
+/** The documented contract (README). `satisfies` makes the compiler insist on every ErrorCode. */
+const DOCUMENTED_STATUS = {
+  VALIDATION_FAILED: 400,
+  DURATION_OUT_OF_RANGE: 400,
+  SCOPE_TOO_LARGE: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NO_GRANT: 403,
+  GRANT_EXPIRED: 403,
+  SCOPE_NOT_GRANTED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UPSTREAM_STS_ERROR: 502,
+  AUDIT_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+  IDP_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+type TvmErrorClass = new (message: string, options?: { cause?: unknown; details?: Record<string, string | number> }) => TvmError;
+
+/** Every concrete domain error, by the code it carries. INTERNAL has no class: it is "anything else". */
+const ERROR_CLASSES = {
+  VALIDATION_FAILED: ValidationError,
+  DURATION_OUT_OF_RANGE: DurationOutOfRangeError,
+  SCOPE_TOO_LARGE: ScopeTooLargeError,
+  UNAUTHENTICATED: UnauthenticatedError,
+  FORBIDDEN: ForbiddenError,
+  NO_GRANT: NoGrantError,
+  GRANT_EXPIRED: GrantExpiredError,
+  SCOPE_NOT_GRANTED: ScopeNotGrantedError,
+  NOT_FOUND: NotFoundError,
+  CONFLICT: ConflictError,
+  PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  UPSTREAM_STS_ERROR: UpstreamStsError,
+  AUDIT_UNAVAILABLE: AuditUnavailableError,
+  STORE_UNAVAILABLE: StoreUnavailableError,
+  IDP_UNAVAILABLE: IdentityProviderUnavailableError,
+} as const satisfies Record<Exclude<ErrorCode, 'INTERNAL'>, TvmErrorClass>;
+
+describe('HTTP_STATUS', () => {
+  it('is exactly the documented table', () => {
+    // Assess
+    expect(HTTP_STATUS).toEqual(DOCUMENTED_STATUS);
+    expect(Object.isFrozen(HTTP_STATUS)).toBe(true);
+  });
+});
+
+describe('mapError', () => {
+  it.each(Object.entries(ERROR_CLASSES) as [Exclude<ErrorCode, 'INTERNAL'>, TvmErrorClass][])(
+    'maps %s to its documented status with the {"error":{code,message,requestId}} body',
+    (code, ErrorClass) => {
+      // Prepare
+      const error = new ErrorClass(`something about ${code}`);
+
+      // Act
+      const mapped = mapError(error, REQUEST_ID);
+
+      // Assess
+      expect(error.code).toBe(code);
+      expect(error.name).toBe(ErrorClass.name);
+      expect(mapped).toEqual({
+        status: DOCUMENTED_STATUS[code],
+        body: { error: { code, message: `something about ${code}`, requestId: REQUEST_ID } },
+        serverFault: DOCUMENTED_STATUS[code] >= 500,
+      });
+    },
+  );
+
+  it('adds the error details beside code, message and requestId', () => {
+    // Prepare
+    const error = new UpstreamStsError('STS AssumeRole failed (Throttling)', { details: { stsCode: 'Throttling' } });
+
+    // Act
+    const mapped = mapError(error, REQUEST_ID);
+
+    // Assess
+    expect(mapped.body).toEqual({
+      error: { code: 'UPSTREAM_STS_ERROR', message: 'STS AssumeRole failed (Throttling)', requestId: REQUEST_ID, stsCode: 'Throttling' },
+    });
+  });
+
+  it('never lets details override code, message or requestId', () => {
+    // Prepare
+    const error = new NoGrantError('no active grant', {
+      details: { code: 'INTERNAL', message: 'forged', requestId: 'forged' },
+    });
+
+    // Act
+    const mapped = mapError(error, REQUEST_ID);
+
+    // Assess
+    expect(mapped.body.error).toMatchObject({ code: 'NO_GRANT', message: 'no active grant', requestId: REQUEST_ID });
+  });
+
+  it.each([
+    ['an Error', new Error('ECONNRESET while talking to 10.0.0.5 with password=hunter2')],
+    ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ['a string', 'boom'],
+    ['undefined', undefined],
+    ['an error-like object with a code', { code: 'NO_GRANT', message: 'pretending to be a domain error' }],
+  ])('maps %s to 500 INTERNAL with a generic message', (_label, thrown) => {
+    // Act
+    const mapped = mapError(thrown, REQUEST_ID);
+
+    // Assess
+    expect(mapped).toEqual({
+      status: 500,
+      body: { error: { code: 'INTERNAL', message: 'internal error', requestId: REQUEST_ID } },
+      serverFault: true,
+    });
+  });
+
+  it('does not put the cause into the body', () => {
+    // Prepare
+    const error = new StoreUnavailableError('the delegations table could not be read', {
+      cause: new Error('arn:aws:dynamodb:us-east-1:123456789012:table/tvm-delegations is throttled'),
+    });
+
+    // Act
+    const mapped = mapError(error, REQUEST_ID);
+
+    // Assess
+    expect(JSON.stringify(mapped.body)).not.toContain('arn:aws:dynamodb');
+  });
+});

@@ -1,0 +1,344 @@
+// createGrant, listGrants and revokeGrant with an in-memory store: a grant must fit inside its
+// profile, every change comes with its audit event, and revocation is idempotent.
+import type { AdminAuditEvent } from '../../shared/domain/audit.js';
+import { NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
+import { createGrant, listGrants, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
+import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
+import type { GrantInput } from '../../shared/domain/schemas.js';
+import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
+import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+
+const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
+const META: RequestMeta = { requestId: 'req-admin-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
+const NOW_ISO = FIXED_NOW.toISOString();
+
+function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
+  const audit = new InMemoryAuditLog();
+  const store = new InMemoryDelegationStore({ audit, profiles: options.profiles ?? [aProfile()], grants: options.grants ?? [] });
+  const clock = fixedClock(FIXED_NOW);
+  const ids = sequentialIds('id');
+  const deps: GrantDeps = { store, clock, ids };
+  return { deps, store, audit, clock, ids };
+}
+
+function aGrantInput(overrides: Partial<GrantInput> = {}): GrantInput {
+  return {
+    profile: DEFAULT_PROFILE_NAME,
+    subject: { type: 'user', id: 'bob@example.com' },
+    validUntil: '2026-06-08T12:00:00.000Z',
+    canDelegate: false,
+    ...overrides,
+  };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('createGrant', () => {
+  it('stores an active grant starting now, created by the caller', async () => {
+    // Prepare
+    const { deps, store } = setUp();
+
+    // Act
+    const grant = await createGrant(deps, ADMIN, aGrantInput({ maxSessionSeconds: 1800, reason: 'on-call week' }), META);
+
+    // Assess
+    const expected: Grant = {
+      id: 'id-00000001',
+      profile: DEFAULT_PROFILE_NAME,
+      profileGeneration: 'profile-generation-1',
+      subject: { type: 'user', id: 'bob@example.com' },
+      validFrom: NOW_ISO,
+      validUntil: '2026-06-08T12:00:00.000Z',
+      maxSessionSeconds: 1800,
+      canDelegate: false,
+      status: 'active',
+      createdBy: 'admin@example.com',
+      createdAt: NOW_ISO,
+      reason: 'on-call week',
+    };
+    expect(grant).toEqual(expected);
+    expect(store.grants).toEqual([expected]);
+  });
+
+  it('writes one grant.created event carrying the grant, in the same transaction', async () => {
+    // Prepare
+    const { deps, audit } = setUp();
+
+    // Act
+    const grant = await createGrant(deps, ADMIN, aGrantInput(), META);
+
+    // Assess
+    const expected: AdminAuditEvent = {
+      id: `${NOW_ISO}#id-00000002`,
+      type: 'grant.created',
+      at: NOW_ISO,
+      principal: 'admin@example.com',
+      requestId: 'req-admin-1',
+      sourceIp: '203.0.113.9',
+      userAgent: 'tvm-cli/0.1.0',
+      profile: DEFAULT_PROFILE_NAME,
+      grantId: grant.id,
+      detail: { ...grant },
+    };
+    expect(audit.events).toEqual([expected]);
+  });
+
+  it('keeps a validFrom in the future, normalised to ISO', async () => {
+    // Prepare
+    const { deps } = setUp();
+
+    // Act
+    const grant = await createGrant(deps, ADMIN, aGrantInput({ validFrom: '2026-06-02T14:00:00+02:00' }), META);
+
+    // Assess
+    expect(grant.validFrom).toBe('2026-06-02T12:00:00.000Z');
+  });
+
+  it.each([
+    ['validUntil in the past', { validUntil: '2026-05-31T12:00:00.000Z' }, /^body\.validUntil: .*future/],
+    ['validUntil exactly now', { validUntil: NOW_ISO }, /^body\.validUntil: .*future/],
+    [
+      'validUntil before validFrom',
+      { validFrom: '2026-06-10T00:00:00.000Z', validUntil: '2026-06-09T00:00:00.000Z' },
+      /^body\.validUntil: .*after validFrom/,
+    ],
+    [
+      'validUntil equal to validFrom',
+      { validFrom: '2026-06-10T00:00:00.000Z', validUntil: '2026-06-10T00:00:00.000Z' },
+      /^body\.validUntil: .*after validFrom/,
+    ],
+    ["maxSessionSeconds above the profile's", { maxSessionSeconds: 3601 }, /^body\.maxSessionSeconds: .*3600/],
+  ])('refuses %s with a ValidationError naming the field, writing nothing', async (_label, overrides, message) => {
+    // Prepare
+    const { deps, store, audit } = setUp();
+
+    // Act
+    const error = await failureOf(createGrant(deps, ADMIN, aGrantInput(overrides), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(message);
+    expect(store.grants).toEqual([]);
+    expect(audit.attempts).toEqual([]);
+  });
+
+  it("accepts maxSessionSeconds equal to the profile's", async () => {
+    // Prepare
+    const { deps } = setUp({ profiles: [aProfile({ maxSessionSeconds: 7200 })] });
+
+    // Act
+    const grant = await createGrant(deps, ADMIN, aGrantInput({ maxSessionSeconds: 7200 }), META);
+
+    // Assess
+    expect(grant.maxSessionSeconds).toBe(7200);
+  });
+
+  describe('scope', () => {
+    const restricted = aProfile({ scope: { actions: ['s3:Get*', 's3:List*'], resources: ['arn:aws:s3:::dev-*'] } });
+
+    it.each([
+      ['an action', { actions: ['s3:PutObject'] }, 'body.scope.actions', 's3:PutObject'],
+      ['a resource', { resources: ['arn:aws:s3:::prod-data/*'] }, 'body.scope.resources', 'arn:aws:s3:::prod-data/*'],
+      ['a wildcard wider than the profile', { actions: ['s3:*'] }, 'body.scope.actions', 's3:*'],
+    ])("refuses %s outside the profile's scope, naming the field", async (_label, scope, field, item) => {
+      // Prepare
+      const { deps, store, audit } = setUp({ profiles: [restricted] });
+
+      // Act
+      const error = await failureOf(createGrant(deps, ADMIN, aGrantInput({ scope }), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toBe(`${field}: "${item}" is not within the profile's scope`);
+      expect(store.grants).toEqual([]);
+      expect(audit.attempts).toEqual([]);
+    });
+
+    it('accepts a scope with only actions on a profile that restricts resources', async () => {
+      // Prepare
+      const { deps } = setUp({ profiles: [restricted] });
+
+      // Act
+      const grant = await createGrant(deps, ADMIN, aGrantInput({ scope: { actions: ['s3:GetObject'] } }), META);
+
+      // Assess: the resources fall back to the profile's at vend time.
+      expect(grant.scope).toEqual({ actions: ['s3:GetObject'] });
+    });
+
+    it('accepts a scope with only resources on a profile that restricts actions', async () => {
+      // Prepare
+      const { deps } = setUp({ profiles: [restricted] });
+
+      // Act
+      const grant = await createGrant(deps, ADMIN, aGrantInput({ scope: { resources: ['arn:aws:s3:::dev-logs/*'] } }), META);
+
+      // Assess
+      expect(grant.scope).toEqual({ resources: ['arn:aws:s3:::dev-logs/*'] });
+    });
+
+    it('accepts any scope on a profile without one', async () => {
+      // Prepare
+      const { deps } = setUp();
+
+      // Act
+      const grant = await createGrant(deps, ADMIN, aGrantInput({ scope: { actions: ['*'], resources: ['*'] } }), META);
+
+      // Assess
+      expect(grant.scope).toEqual({ actions: ['*'], resources: ['*'] });
+    });
+  });
+
+  it('refuses a grant on a profile that does not exist', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp({ profiles: [] });
+
+    // Act
+    const error = await failureOf(createGrant(deps, ADMIN, aGrantInput(), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(store.grants).toEqual([]);
+    expect(audit.attempts).toEqual([]);
+  });
+
+  it('stores nothing when the audit event cannot be written', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp();
+    audit.failAppends = true;
+
+    // Act
+    const error = await failureOf(createGrant(deps, ADMIN, aGrantInput(), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(store.grants).toEqual([]);
+    expect(audit.events).toEqual([]);
+  });
+});
+
+describe('listGrants', () => {
+  const older = aGrant({ id: 'grant-b', createdAt: '2026-01-01T00:00:00.000Z' });
+  const sameTime = aGrant({ id: 'grant-a', createdAt: '2026-01-01T00:00:00.000Z' });
+  const newer = aGrant({
+    id: 'grant-c',
+    profile: 'prod-admin',
+    subject: { type: 'group', id: 'sre' },
+    createdAt: '2026-02-01T00:00:00.000Z',
+  });
+
+  it('lists grants oldest first, then by id', async () => {
+    // Prepare
+    const { deps } = setUp({ grants: [newer, older, sameTime] });
+
+    // Act
+    const grants = await listGrants(deps, {});
+
+    // Assess
+    expect(grants.map((grant) => grant.id)).toEqual(['grant-a', 'grant-b', 'grant-c']);
+  });
+
+  it('filters by profile and by subject', async () => {
+    // Prepare
+    const { deps } = setUp({ grants: [newer, older, sameTime] });
+
+    // Act
+    const byProfile = await listGrants(deps, { profile: 'prod-admin' });
+    const bySubject = await listGrants(deps, { subject: { type: 'user', id: 'alice@example.com' } });
+
+    // Assess
+    expect(byProfile.map((grant) => grant.id)).toEqual(['grant-c']);
+    expect(bySubject.map((grant) => grant.id)).toEqual(['grant-a', 'grant-b']);
+  });
+});
+
+describe('revokeGrant', () => {
+  it('marks an active grant revoked by the caller, now, with one grant.revoked event', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp({ grants: [aGrant()] });
+
+    // Act
+    const revoked = await revokeGrant(deps, ADMIN, 'grant-0001', META);
+
+    // Assess
+    const expected: Grant = { ...aGrant(), status: 'revoked', revokedAt: NOW_ISO, revokedBy: 'admin@example.com' };
+    expect(revoked).toEqual(expected);
+    expect(store.grants).toEqual([expected]);
+    const event: AdminAuditEvent = {
+      id: `${NOW_ISO}#id-00000001`,
+      type: 'grant.revoked',
+      at: NOW_ISO,
+      principal: 'admin@example.com',
+      requestId: 'req-admin-1',
+      sourceIp: '203.0.113.9',
+      userAgent: 'tvm-cli/0.1.0',
+      profile: DEFAULT_PROFILE_NAME,
+      grantId: 'grant-0001',
+    };
+    expect(audit.events).toEqual([event]);
+  });
+
+  it('is idempotent: revoking again returns the first revocation and records nothing more', async () => {
+    // Prepare
+    const { deps, audit, clock } = setUp({ grants: [aGrant()] });
+    const first = await revokeGrant(deps, ADMIN, 'grant-0001', META);
+    clock.advance(60_000);
+
+    // Act
+    const second = await revokeGrant(deps, aPrincipal({ id: 'other-admin@example.com' }), 'grant-0001', META);
+
+    // Assess
+    expect(second).toEqual(first);
+    expect(audit.eventsOfType('grant.revoked')).toHaveLength(1);
+  });
+
+  it('returns the stored record when a concurrent revocation wins the race', async () => {
+    // Prepare: the use case reads the grant while active; someone else revokes it before the write.
+    const { deps, store, audit } = setUp({ grants: [aGrant()] });
+    const stale = aGrant();
+    const winner: Grant = { ...stale, status: 'revoked', revokedAt: '2026-06-01T11:59:59.000Z', revokedBy: 'sec@example.com' };
+    let reads = 0;
+    const racingStore = Object.assign(Object.create(store) as InMemoryDelegationStore, {
+      getGrant: async (id: string) => (reads++ === 0 ? stale : store.getGrant(id)),
+    });
+    store.seed({ grants: [winner] });
+
+    // Act
+    const result = await revokeGrant({ ...deps, store: racingStore }, ADMIN, 'grant-0001', META);
+
+    // Assess
+    expect(result).toEqual(winner);
+    expect(audit.events).toEqual([]);
+  });
+
+  it('refuses an unknown grant id with NotFoundError', async () => {
+    // Prepare
+    const { deps, audit } = setUp({ grants: [aGrant()] });
+
+    // Act
+    const error = await failureOf(revokeGrant(deps, ADMIN, 'grant-9999', META));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(audit.attempts).toEqual([]);
+  });
+
+  it('leaves the grant active when the audit event cannot be written', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp({ grants: [aGrant()] });
+    audit.failAppends = true;
+
+    // Act
+    const error = await failureOf(revokeGrant(deps, ADMIN, 'grant-0001', META));
+
+    // Assess
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(store.grants).toEqual([aGrant()]);
+  });
+});

@@ -1,0 +1,293 @@
+// Profile administration with an in-memory store: only roles tvm may assume, the ExternalId never
+// leaves tvm (not in responses, not in the audit trail), and every change is audited.
+import type { AdminAuditEvent } from '../../shared/domain/audit.js';
+import { NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
+import {
+  deleteProfile,
+  getProfile,
+  listProfiles,
+  putProfile,
+  type ProfileDeps,
+} from '../../shared/domain/manage-profiles.js';
+import type { Profile, RequestMeta } from '../../shared/domain/model.js';
+import type { ProfileInput } from '../../shared/domain/schemas.js';
+import { FIXED_NOW, aPrincipal, aProfile } from '../fixtures/builders.js';
+import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+
+const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
+const META: RequestMeta = { requestId: 'req-admin-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
+const NOW_ISO = FIXED_NOW.toISOString();
+const ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/tvm-*';
+const EXTERNAL_ID = 'ext-id-7a6b5c4d3e2f';
+
+function setUp(profiles: Profile[] = []) {
+  const audit = new InMemoryAuditLog();
+  const store = new InMemoryDelegationStore({ audit, profiles });
+  const deps: ProfileDeps = {
+    store,
+    clock: fixedClock(FIXED_NOW),
+    ids: sequentialIds('id'),
+    roleArnPattern: ROLE_ARN_PATTERN,
+  };
+  return { deps, store, audit };
+}
+
+function aProfileInput(overrides: Partial<ProfileInput> = {}): ProfileInput {
+  return {
+    roleArn: 'arn:aws:iam::123456789012:role/tvm-dev-readonly',
+    description: 'Read-only access to dev',
+    maxSessionSeconds: 3600,
+    sensitivity: 'standard',
+    ...overrides,
+  };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('putProfile', () => {
+  it('stores the profile stamped with who changed it and when, and returns its public view', async () => {
+    // Prepare
+    const { deps, store } = setUp();
+    const input = aProfileInput({ scope: { actions: ['s3:Get*'] }, externalId: EXTERNAL_ID });
+
+    // Act
+    const view = await putProfile(deps, ADMIN, 'dev-readonly', input, META);
+
+    // Assess
+    expect(store.profiles).toEqual([
+      {
+        name: 'dev-readonly',
+        ...input,
+        createdAt: NOW_ISO,
+        generation: 'id-00000001',
+        updatedAt: NOW_ISO,
+        updatedBy: 'admin@example.com',
+      },
+    ]);
+    expect(view).toEqual({
+      name: 'dev-readonly',
+      roleArn: 'arn:aws:iam::123456789012:role/tvm-dev-readonly',
+      description: 'Read-only access to dev',
+      maxSessionSeconds: 3600,
+      sensitivity: 'standard',
+      scope: { actions: ['s3:Get*'] },
+      externalIdSet: true,
+      createdAt: NOW_ISO,
+      updatedAt: NOW_ISO,
+      updatedBy: 'admin@example.com',
+    });
+    expect(view).not.toHaveProperty('externalId');
+    expect(view).not.toHaveProperty('generation');
+  });
+
+  it('writes one profile.put event whose detail reports externalIdSet but never the ExternalId', async () => {
+    // Prepare
+    const { deps, audit } = setUp();
+
+    // Act
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ externalId: EXTERNAL_ID }), META);
+
+    // Assess
+    const expected: AdminAuditEvent = {
+      id: `${NOW_ISO}#id-00000002`,
+      type: 'profile.put',
+      at: NOW_ISO,
+      principal: 'admin@example.com',
+      requestId: 'req-admin-1',
+      sourceIp: '203.0.113.9',
+      userAgent: 'tvm-cli/0.1.0',
+      profile: 'dev-readonly',
+      detail: {
+        name: 'dev-readonly',
+        roleArn: 'arn:aws:iam::123456789012:role/tvm-dev-readonly',
+        description: 'Read-only access to dev',
+        maxSessionSeconds: 3600,
+        sensitivity: 'standard',
+        externalIdSet: true,
+        createdAt: NOW_ISO,
+        updatedAt: NOW_ISO,
+        updatedBy: 'admin@example.com',
+      },
+    };
+    expect(audit.events).toEqual([expected]);
+    expect(audit.events[0]?.type === 'profile.put' && audit.events[0].detail).not.toHaveProperty('externalId');
+    expect(JSON.stringify(audit.attempts)).not.toContain(EXTERNAL_ID);
+  });
+
+  it('replaces an existing profile', async () => {
+    // Prepare
+    const { deps, store } = setUp([aProfile({ name: 'dev-readonly' })]);
+
+    // Act
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ maxSessionSeconds: 900 }), META);
+
+    // Assess
+    expect(store.profiles).toHaveLength(1);
+    expect(store.profiles[0]).toMatchObject({ maxSessionSeconds: 900, updatedBy: 'admin@example.com' });
+  });
+
+  it('keeps the creation time, the generation and the hidden ExternalId when a replacement omits it', async () => {
+    // Prepare: what an admin does after GET (which never shows the ExternalId)
+    const original = aProfile({ name: 'partner', externalId: EXTERNAL_ID, generation: 'gen-original' });
+    const { deps, store } = setUp([original]);
+
+    // Act
+    await putProfile(deps, ADMIN, 'partner', aProfileInput({ description: 'edited' }), META);
+
+    // Assess
+    expect(store.profiles[0]).toMatchObject({
+      description: 'edited',
+      externalId: EXTERNAL_ID,
+      generation: 'gen-original',
+      createdAt: original.createdAt,
+    });
+  });
+
+  it('removes the ExternalId when the replacement sets it to null', async () => {
+    // Prepare
+    const { deps, store } = setUp([aProfile({ name: 'partner', externalId: EXTERNAL_ID })]);
+
+    // Act
+    await putProfile(deps, ADMIN, 'partner', aProfileInput({ externalId: null }), META);
+
+    // Assess
+    expect(store.profiles[0]).not.toHaveProperty('externalId');
+  });
+
+  it('gives a re-created profile a new generation, so grants of the deleted one do not apply', async () => {
+    // Prepare
+    const { deps, store } = setUp([aProfile({ name: 'dev-readonly', generation: 'gen-old' })]);
+    await deleteProfile(deps, ADMIN, 'dev-readonly', META);
+
+    // Act
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput(), META);
+
+    // Assess
+    expect(store.profiles[0]?.generation).not.toBe('gen-old');
+  });
+
+  it.each([
+    ['a role whose name lacks the tvm- prefix', 'arn:aws:iam::123456789012:role/admin'],
+    ['a role under a path', 'arn:aws:iam::123456789012:role/ops/tvm-dev'],
+    ['a role in another partition', 'arn:aws-cn:iam::123456789012:role/tvm-dev'],
+    ['a user, not a role', 'arn:aws:iam::123456789012:user/tvm-dev'],
+  ])('refuses %s outside roleArnPattern with a ValidationError naming body.roleArn', async (_label, roleArn) => {
+    // Prepare
+    const { deps, store, audit } = setUp();
+
+    // Act
+    const error = await failureOf(putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn }), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/^body\.roleArn: must match arn:aws:iam::\*:role\/tvm-\*/);
+    expect(store.profiles).toEqual([]);
+    expect(audit.attempts).toEqual([]);
+  });
+
+  it('stores nothing when the audit event cannot be written', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp();
+    audit.failAppends = true;
+
+    // Act
+    const error = await failureOf(putProfile(deps, ADMIN, 'dev-readonly', aProfileInput(), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(store.profiles).toEqual([]);
+    expect(audit.events).toEqual([]);
+  });
+});
+
+describe('getProfile and listProfiles', () => {
+  const withExternalId = aProfile({ name: 'partner-access', externalId: EXTERNAL_ID });
+  const withoutExternalId = aProfile({ name: 'dev-readonly' });
+
+  it('hides the ExternalId and reports whether one is set', async () => {
+    // Prepare
+    const { deps } = setUp([withExternalId, withoutExternalId]);
+
+    // Act
+    const partner = await getProfile(deps, 'partner-access');
+    const dev = await getProfile(deps, 'dev-readonly');
+
+    // Assess
+    const { externalId: _hidden, generation: _g1, ...publicPart } = withExternalId;
+    const { generation: _g2, ...publicDev } = withoutExternalId;
+    expect(partner).toEqual({ ...publicPart, externalIdSet: true });
+    expect(dev).toEqual({ ...publicDev, externalIdSet: false });
+    expect(JSON.stringify([partner, dev])).not.toContain(EXTERNAL_ID);
+  });
+
+  it('lists every profile by name, each without its ExternalId', async () => {
+    // Prepare
+    const { deps } = setUp([withExternalId, withoutExternalId]);
+
+    // Act
+    const profiles = await listProfiles(deps);
+
+    // Assess
+    expect(profiles.map((profile) => [profile.name, profile.externalIdSet])).toEqual([
+      ['dev-readonly', false],
+      ['partner-access', true],
+    ]);
+    expect(JSON.stringify(profiles)).not.toContain(EXTERNAL_ID);
+    for (const profile of profiles) expect(profile).not.toHaveProperty('externalId');
+  });
+
+  it('refuses an unknown profile with NotFoundError', async () => {
+    // Prepare
+    const { deps } = setUp();
+
+    // Act
+    const error = await failureOf(getProfile(deps, 'no-such-profile'));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('deleteProfile', () => {
+  it('removes the profile and writes one profile.deleted event', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp([aProfile()]);
+
+    // Act
+    await deleteProfile(deps, ADMIN, 'dev-readonly', META);
+
+    // Assess
+    expect(store.profiles).toEqual([]);
+    expect(audit.events).toEqual([
+      {
+        id: `${NOW_ISO}#id-00000001`,
+        type: 'profile.deleted',
+        at: NOW_ISO,
+        principal: 'admin@example.com',
+        requestId: 'req-admin-1',
+        sourceIp: '203.0.113.9',
+        userAgent: 'tvm-cli/0.1.0',
+        profile: 'dev-readonly',
+      },
+    ]);
+  });
+
+  it('refuses an unknown profile with NotFoundError and records nothing', async () => {
+    // Prepare
+    const { deps, audit } = setUp();
+
+    // Act
+    const error = await failureOf(deleteProfile(deps, ADMIN, 'no-such-profile', META));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(audit.events).toEqual([]);
+  });
+});

@@ -1,0 +1,695 @@
+// vendCredentials with in-memory ports: what is asked of STS, what is recorded, and that nothing
+// leaves without its audit record.
+import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
+import type { CredentialDeniedEvent, CredentialIssuedEvent } from '../../shared/domain/audit.js';
+import {
+  AuditUnavailableError,
+  DurationOutOfRangeError,
+  GrantExpiredError,
+  NoGrantError,
+  NotFoundError,
+  ScopeNotGrantedError,
+  ScopeTooLargeError,
+  StoreUnavailableError,
+  TvmError,
+  UpstreamStsError,
+} from '../../shared/domain/errors.js';
+import { revokeGrant } from '../../shared/domain/manage-grants.js';
+import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
+import type { VendRequest } from '../../shared/domain/schemas.js';
+import { isValidSessionName, toSourceIdentity } from '../../shared/domain/source-identity.js';
+import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credentials.js';
+import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
+import {
+  FAKE_SECRET_ACCESS_KEY,
+  FAKE_SESSION_TOKEN,
+  FakeCredentialIssuer,
+  InMemoryAuditLog,
+  InMemoryDelegationStore,
+  fixedClock,
+  sequentialIds,
+  someCredentials,
+} from '../fixtures/in-memory.js';
+
+const META: RequestMeta = { requestId: 'req-0001', sourceIp: '203.0.113.7', userAgent: 'tvm-cli/0.1.0' };
+const NOW_ISO = FIXED_NOW.toISOString();
+/** The first id sequentialIds('evt') hands out: the audit event's unique part. */
+const FIRST_EVENT_ID = `${NOW_ISO}#evt-00000001`;
+const EXTERNAL_ID = 'ext-id-0f1e2d3c4b5a';
+// STS's Tag.Value pattern and length.
+const STS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+interface Warning {
+  readonly message: string;
+  readonly data: Record<string, unknown>;
+}
+
+function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
+  const audit = new InMemoryAuditLog();
+  const store = new InMemoryDelegationStore({
+    audit,
+    profiles: options.profiles ?? [aProfile()],
+    grants: options.grants ?? [aGrant()],
+  });
+  const issuer = new FakeCredentialIssuer();
+  const warnings: Warning[] = [];
+  const clock = fixedClock(FIXED_NOW);
+  const ids = sequentialIds('evt');
+  const deps: VendDeps = {
+    store,
+    issuer,
+    audit,
+    clock,
+    ids,
+    warn: (message, data) => {
+      warnings.push({ message, data });
+    },
+  };
+  return { deps, audit, store, issuer, warnings, clock, ids };
+}
+
+function aVendRequest(overrides: Partial<VendRequest> = {}): VendRequest {
+  return { profile: DEFAULT_PROFILE_NAME, ...overrides };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+describe('vendCredentials', () => {
+  describe('when the caller holds a usable grant', () => {
+    it('returns the credentials with the profile, role, session and grant they were issued under', async () => {
+      // Prepare
+      const { deps } = setUp();
+
+      // Act
+      const result = await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      expect(result).toEqual({
+        credentials: someCredentials(),
+        profile: DEFAULT_PROFILE_NAME,
+        roleArn: 'arn:aws:iam::123456789012:role/dev-readonly',
+        sessionName: 'alice@example.com',
+        sourceIdentity: 'alice@example.com',
+        grantId: 'grant-0001',
+        requestId: 'req-0001',
+      });
+    });
+
+    it('calls STS exactly once and writes exactly one audit event', async () => {
+      // Prepare
+      const { deps, issuer, audit } = setUp();
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      expect(issuer.calls).toBe(1);
+      expect(audit.attempts).toHaveLength(1);
+      expect(audit.events).toHaveLength(1);
+    });
+
+    it('records one credential.issued event with every field, the policy as its sha256', async () => {
+      // Prepare
+      const profile = aProfile({ scope: { actions: ['s3:Get*', 's3:List*'], resources: ['arn:aws:s3:::dev-*'] } });
+      const { deps, audit, issuer } = setUp({ profiles: [profile] });
+      const request = aVendRequest({ durationSeconds: 1800, reason: 'JIRA-123 debugging', scope: { actions: ['s3:GetObject'] } });
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), request, META);
+
+      // Assess
+      const policySent = issuer.onlyRequest().policy;
+      expect(policySent).toBeDefined();
+      const expected: CredentialIssuedEvent = {
+        id: FIRST_EVENT_ID,
+        type: 'credential.issued',
+        at: NOW_ISO,
+        principal: 'alice@example.com',
+        requestId: 'req-0001',
+        sourceIp: '203.0.113.7',
+        userAgent: 'tvm-cli/0.1.0',
+        profile: DEFAULT_PROFILE_NAME,
+        roleArn: 'arn:aws:iam::123456789012:role/dev-readonly',
+        grantId: 'grant-0001',
+        accessKeyId: 'ASIAFAKEACCESSKEY001',
+        expiration: '2026-06-01T12:15:00.000Z',
+        sessionName: 'alice@example.com',
+        sourceIdentity: 'alice@example.com',
+        assumedRoleArn: 'arn:aws:sts::123456789012:assumed-role/dev-readonly/alice@example.com',
+        durationSeconds: 1800,
+        policyHash: sha256(policySent as string),
+        reason: 'JIRA-123 debugging',
+      };
+      expect(audit.events).toEqual([expected]);
+    });
+
+    it('records no policyHash when no session policy was sent', async () => {
+      // Prepare
+      const { deps, audit } = setUp();
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      const [issued] = audit.eventsOfType('credential.issued');
+      expect(issued).toBeDefined();
+      expect(issued).not.toHaveProperty('policyHash');
+    });
+
+    it('never records the secret access key or the session token', async () => {
+      // Prepare
+      const profile = aProfile({ externalId: EXTERNAL_ID, scope: { actions: ['s3:*'] } });
+      const { deps, audit, warnings } = setUp({ profiles: [profile] });
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest({ reason: 'routine' }), META);
+
+      // Assess
+      const recorded = JSON.stringify([audit.attempts, warnings]);
+      expect(recorded).toContain('ASIAFAKEACCESSKEY001');
+      expect(recorded).not.toContain(FAKE_SECRET_ACCESS_KEY);
+      expect(recorded).not.toContain(FAKE_SESSION_TOKEN);
+      expect(recorded).not.toContain(EXTERNAL_ID);
+    });
+  });
+
+  describe('the AssumeRole request', () => {
+    it('carries the role, the derived session name and SourceIdentity, the default duration and the tags', async () => {
+      // Prepare
+      const { deps, issuer } = setUp();
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      const request = issuer.onlyRequest();
+      expect(request).toEqual({
+        roleArn: 'arn:aws:iam::123456789012:role/dev-readonly',
+        sessionName: 'alice@example.com',
+        sourceIdentity: 'alice@example.com',
+        durationSeconds: 900,
+        tags: [
+          { key: 'tvm:grant', value: 'grant-0001' },
+          { key: 'tvm:request', value: 'req-0001' },
+          { key: 'tvm:principal', value: 'alice@example.com' },
+        ],
+      });
+      expect(request).not.toHaveProperty('policy');
+      expect(request).not.toHaveProperty('externalId');
+    });
+
+    it('derives the session name and SourceIdentity from the principal id alone', async () => {
+      // Prepare
+      const { deps, issuer } = setUp({
+        grants: [aGrant({ id: 'grant-mine' }), aGrant({ id: 'grant-group', subject: { type: 'group', id: 'oncall' } })],
+      });
+
+      // Act: same principal id, everything else different.
+      await vendCredentials(deps, aPrincipal({ groups: ['developers'] }), aVendRequest(), META);
+      await vendCredentials(
+        deps,
+        aPrincipal({ groups: ['oncall', 'admins'], issuer: 'https://other-idp.example.com' }),
+        aVendRequest({ durationSeconds: 1200, reason: 'session name: mallory' }),
+        { requestId: 'req-0002', sourceIp: '198.51.100.1', userAgent: 'sessionName=mallory' },
+      );
+
+      // Assess
+      const [first, second] = issuer.requests;
+      expect(first?.sessionName).toBe(toSourceIdentity('alice@example.com'));
+      expect(second?.sessionName).toBe(first?.sessionName);
+      expect(second?.sourceIdentity).toBe(first?.sourceIdentity);
+      expect(first?.sourceIdentity).toBe(first?.sessionName);
+    });
+
+    it('sends the ExternalId when the profile has one', async () => {
+      // Prepare
+      const { deps, issuer } = setUp({ profiles: [aProfile({ externalId: EXTERNAL_ID })] });
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      expect(issuer.onlyRequest().externalId).toBe(EXTERNAL_ID);
+    });
+
+    it('sends the requested duration when it is within the grant and the profile', async () => {
+      // Prepare
+      const { deps, issuer } = setUp({ grants: [aGrant({ maxSessionSeconds: 1800 })] });
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest({ durationSeconds: 1800 }), META);
+
+      // Assess
+      expect(issuer.onlyRequest().durationSeconds).toBe(1800);
+    });
+
+    it('sends the requested scope as the session policy', async () => {
+      // Prepare
+      const profile = aProfile({ scope: { actions: ['s3:*'], resources: ['arn:aws:s3:::dev-*'] } });
+      const { deps, issuer } = setUp({ profiles: [profile] });
+
+      // Act
+      await vendCredentials(
+        deps,
+        aPrincipal(),
+        aVendRequest({ scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::dev-logs/*'] } }),
+        META,
+      );
+
+      // Assess
+      const policy = issuer.onlyRequest().policy;
+      expect(JSON.parse(policy as string)).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::dev-logs/*'] }],
+      });
+    });
+
+    it("sends the grant's scope when the request has none", async () => {
+      // Prepare
+      const { deps, issuer } = setUp({ grants: [aGrant({ scope: { actions: ['ec2:Describe*'] } })] });
+
+      // Act
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      expect(JSON.parse(issuer.onlyRequest().policy as string)).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['ec2:Describe*'], Resource: ['*'] }],
+      });
+    });
+  });
+
+  describe('fails closed when the audit trail cannot record the issuance', () => {
+    it('throws AuditUnavailableError and returns no credentials, although STS issued them', async () => {
+      // Prepare
+      const { deps, audit, issuer, warnings } = setUp();
+      audit.failAppends = true;
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(AuditUnavailableError);
+      expect(issuer.calls).toBe(1);
+      expect(audit.events).toEqual([]);
+      // Only the issuance was attempted: an audit failure is not also recorded as a denial.
+      expect(audit.attempts.map((event) => event.type)).toEqual(['credential.issued']);
+      expect(warnings).toEqual([]);
+      // Nothing secret rides along on the error either.
+      const thrown = inspect(error, { depth: 10, showHidden: true });
+      expect(thrown).not.toContain(FAKE_SECRET_ACCESS_KEY);
+      expect(thrown).not.toContain(FAKE_SESSION_TOKEN);
+      expect(JSON.stringify(audit.attempts)).not.toContain(FAKE_SECRET_ACCESS_KEY);
+      expect(JSON.stringify(audit.attempts)).not.toContain(FAKE_SESSION_TOKEN);
+    });
+  });
+
+  describe('refusals', () => {
+    const restrictedProfile = aProfile({ scope: { actions: ['s3:Get*'], resources: ['arn:aws:s3:::dev-*'] } });
+    // 30 resources of ~100 characters: a valid request whose policy exceeds STS's 2,048 characters.
+    const manyResources = Array.from(
+      { length: 30 },
+      (_, i) => `arn:aws:s3:::bucket-${String(i).padStart(2, '0')}/${'x'.repeat(80)}`,
+    );
+
+    it.each<{
+      label: string;
+      code: string;
+      error: new (...args: never[]) => TvmError;
+      profiles?: Profile[];
+      grants?: Grant[];
+      request?: Partial<VendRequest>;
+      stsError?: TvmError;
+      stsCalls: number;
+      /** Refused after a grant was chosen: the denial names it. */
+      afterGrant?: boolean;
+    }>([
+      { label: 'no grant at all', code: 'NO_GRANT', error: NoGrantError, grants: [], stsCalls: 0 },
+      {
+        label: "only someone else's grant",
+        code: 'NO_GRANT',
+        error: NoGrantError,
+        grants: [aGrant({ subject: { type: 'user', id: 'bob@example.com' } })],
+        stsCalls: 0,
+      },
+      {
+        label: 'the grant has expired',
+        code: 'GRANT_EXPIRED',
+        error: GrantExpiredError,
+        grants: [aGrant({ validUntil: '2026-05-31T12:00:00.000Z' })],
+        stsCalls: 0,
+      },
+      {
+        label: 'no such profile',
+        code: 'NOT_FOUND',
+        error: NotFoundError,
+        request: { profile: 'no-such-profile' },
+        stsCalls: 0,
+      },
+      {
+        label: "above the profile's maximum",
+        afterGrant: true,
+        code: 'DURATION_OUT_OF_RANGE',
+        error: DurationOutOfRangeError,
+        request: { durationSeconds: 7200 },
+        stsCalls: 0,
+      },
+      {
+        label: 'below the AssumeRole minimum',
+        afterGrant: true,
+        code: 'DURATION_OUT_OF_RANGE',
+        error: DurationOutOfRangeError,
+        request: { durationSeconds: 600 },
+        stsCalls: 0,
+      },
+      {
+        label: "above the grant's maximum",
+        afterGrant: true,
+        code: 'DURATION_OUT_OF_RANGE',
+        error: DurationOutOfRangeError,
+        grants: [aGrant({ maxSessionSeconds: 1200 })],
+        request: { durationSeconds: 1800 },
+        stsCalls: 0,
+      },
+      {
+        label: "an action outside the profile's scope",
+        afterGrant: true,
+        code: 'SCOPE_NOT_GRANTED',
+        error: ScopeNotGrantedError,
+        profiles: [restrictedProfile],
+        request: { scope: { actions: ['s3:PutObject'] } },
+        stsCalls: 0,
+      },
+      {
+        label: "a resource outside the grant's scope",
+        afterGrant: true,
+        code: 'SCOPE_NOT_GRANTED',
+        error: ScopeNotGrantedError,
+        grants: [aGrant({ scope: { resources: ['arn:aws:s3:::dev-logs/*'] } })],
+        request: { scope: { resources: ['arn:aws:s3:::prod-logs/*'] } },
+        stsCalls: 0,
+      },
+      {
+        label: 'a policy over 2,048 characters',
+        afterGrant: true,
+        code: 'SCOPE_TOO_LARGE',
+        error: ScopeTooLargeError,
+        request: { scope: { resources: manyResources } },
+        stsCalls: 0,
+      },
+      {
+        label: 'STS refused',
+        afterGrant: true,
+        code: 'UPSTREAM_STS_ERROR',
+        error: UpstreamStsError,
+        stsError: new UpstreamStsError('STS AssumeRole failed (AccessDenied)', { details: { stsCode: 'AccessDenied' } }),
+        stsCalls: 1,
+      },
+      {
+        label: 'STS found the packed policy too large',
+        afterGrant: true,
+        code: 'SCOPE_TOO_LARGE',
+        error: ScopeTooLargeError,
+        stsError: new ScopeTooLargeError('the session policy is too large for STS: packed size 104%'),
+        stsCalls: 1,
+      },
+    ])('$code when $label: throws, records one credential.denied, makes $stsCalls STS call(s)', async (refusal) => {
+      // Prepare
+      const { deps, audit, issuer } = setUp({
+        ...(refusal.profiles ? { profiles: refusal.profiles } : {}),
+        ...(refusal.grants ? { grants: refusal.grants } : {}),
+      });
+      if (refusal.stsError) issuer.failWith(refusal.stsError);
+      const request = aVendRequest(refusal.request);
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), request, META));
+
+      // Assess
+      expect(error).toBeInstanceOf(refusal.error);
+      expect(issuer.calls).toBe(refusal.stsCalls);
+      const expected: CredentialDeniedEvent = {
+        id: FIRST_EVENT_ID,
+        type: 'credential.denied',
+        at: NOW_ISO,
+        principal: 'alice@example.com',
+        requestId: 'req-0001',
+        sourceIp: '203.0.113.7',
+        userAgent: 'tvm-cli/0.1.0',
+        profile: request.profile,
+        code: refusal.code,
+        message: (error as TvmError).message,
+        ...(refusal.afterGrant ? { grantId: 'grant-0001' } : {}),
+      };
+      expect(audit.events).toEqual([expected]);
+    });
+
+    it('records the reason given with a refused request', async () => {
+      // Prepare
+      const { deps, audit } = setUp({ grants: [] });
+
+      // Act
+      await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest({ reason: 'INC-42' }), META));
+
+      // Assess
+      expect(audit.eventsOfType('credential.denied')).toEqual([
+        expect.objectContaining({ code: 'NO_GRANT', reason: 'INC-42' }),
+      ]);
+    });
+
+    it("ignores grants made for an earlier, deleted profile of the same name", async () => {
+      // Prepare
+      const { deps, issuer } = setUp({ grants: [aGrant({ profileGeneration: 'generation-of-a-deleted-profile' })] });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+      expect(issuer.calls).toBe(0);
+    });
+
+    it('never vends a session that outlives its grant', async () => {
+      // Prepare: the grant ends 1,000 s from now
+      const { deps, issuer } = setUp({
+        grants: [aGrant({ validUntil: new Date(FIXED_NOW.getTime() + 1_000_000).toISOString() })],
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest({ durationSeconds: 1800 }), META));
+      await vendCredentials(deps, aPrincipal(), aVendRequest({ durationSeconds: 1000 }), META);
+
+      // Assess
+      expect(error).toBeInstanceOf(DurationOutOfRangeError);
+      expect((error as Error).message).toContain('between 900 and 1000');
+      expect(issuer.onlyRequest().durationSeconds).toBe(1000);
+    });
+
+    it('records an unexpected failure as INTERNAL', async () => {
+      // Prepare
+      const { deps, audit, issuer } = setUp();
+      issuer.failWith(new TypeError('boom'));
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(TypeError);
+      expect(audit.events).toEqual([
+        expect.objectContaining({ type: 'credential.denied', code: 'INTERNAL', message: 'internal error', grantId: 'grant-0001' }),
+      ]);
+    });
+
+    it('records STORE_UNAVAILABLE and does not call STS when the store cannot be read', async () => {
+      // Prepare
+      const { deps, audit, issuer, store } = setUp();
+      store.unavailable = true;
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'STORE_UNAVAILABLE' })]);
+    });
+
+    it('still throws the original error, and warns, when the denial cannot be recorded', async () => {
+      // Prepare
+      const { deps, audit, issuer, warnings } = setUp({ grants: [] });
+      audit.failAppends = true;
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([]);
+      expect(warnings).toEqual([
+        {
+          message: 'denial could not be recorded',
+          data: { code: 'NO_GRANT', profile: DEFAULT_PROFILE_NAME, error: expect.any(AuditUnavailableError) },
+        },
+      ]);
+    });
+
+    it('still throws the STS error, and warns, when the denial after an STS failure cannot be recorded', async () => {
+      // Prepare
+      const { deps, audit, issuer, warnings } = setUp();
+      issuer.failWith(new UpstreamStsError('STS AssumeRole failed (Throttling)', { details: { stsCode: 'Throttling' } }));
+      audit.failAppends = true;
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.data).toMatchObject({ code: 'UPSTREAM_STS_ERROR' });
+    });
+  });
+
+  describe('revocation', () => {
+    it('refuses a revoked grant with NO_GRANT', async () => {
+      // Prepare
+      const { deps, issuer } = setUp({
+        grants: [aGrant({ status: 'revoked', revokedAt: '2026-05-01T00:00:00.000Z', revokedBy: 'admin@example.com' })],
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+      expect(issuer.calls).toBe(0);
+    });
+
+    it('refuses the very next vend after the grant is revoked', async () => {
+      // Prepare
+      const { deps, issuer, clock, ids } = setUp();
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+      await revokeGrant(
+        { store: deps.store, clock, ids },
+        aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] }),
+        'grant-0001',
+        { requestId: 'req-revoke' },
+      );
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), { requestId: 'req-0002' }));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+      expect(issuer.calls).toBe(1);
+    });
+  });
+
+  describe('group grants', () => {
+    it("vends under a grant held by one of the caller's groups", async () => {
+      // Prepare
+      const { deps, issuer, audit } = setUp({
+        grants: [aGrant({ id: 'grant-devs', subject: { type: 'group', id: 'developers' } })],
+      });
+
+      // Act
+      const result = await vendCredentials(deps, aPrincipal({ groups: ['developers'] }), aVendRequest(), META);
+
+      // Assess
+      expect(result.grantId).toBe('grant-devs');
+      expect(issuer.onlyRequest().tags).toContainEqual({ key: 'tvm:grant', value: 'grant-devs' });
+      expect(audit.eventsOfType('credential.issued')).toEqual([expect.objectContaining({ grantId: 'grant-devs' })]);
+    });
+
+    it('refuses a caller outside the group', async () => {
+      // Prepare
+      const { deps, issuer } = setUp({
+        grants: [aGrant({ id: 'grant-devs', subject: { type: 'group', id: 'developers' } })],
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal({ groups: ['marketing'] }), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+      expect(issuer.calls).toBe(0);
+    });
+
+    it('does not take a user grant for a group of the same name', async () => {
+      // Prepare: a user called "developers" holds the grant; alice is only in the group.
+      const { deps } = setUp({ grants: [aGrant({ subject: { type: 'user', id: 'developers' } })] });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal({ groups: ['developers'] }), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+    });
+  });
+
+  describe('hostile principal ids', () => {
+    it.each([
+      ['a path traversal', 'alice/../bob'],
+      ['unicode', 'zoë-ünïcødé-名前-🚀'],
+      ['300 characters', 'a'.repeat(300)],
+      ['an aws: prefix', 'aws:admin'],
+      ['spaces and quotes', `alice "the admin" O'Brien`],
+      ['equals signs', 'a=41=42'],
+    ])('gives %s a valid, distinct SourceIdentity and safe tags', async (_label, principalId) => {
+      // Prepare
+      const principal = aPrincipal({ id: principalId });
+      const { deps, issuer } = setUp({ grants: [aGrant({ subject: { type: 'user', id: principalId } })] });
+
+      // Act
+      await vendCredentials(deps, principal, aVendRequest(), META);
+
+      // Assess
+      const request = issuer.onlyRequest();
+      expect(isValidSessionName(request.sourceIdentity)).toBe(true);
+      expect(request.sourceIdentity).toMatch(/^[A-Za-z0-9_+=,.@-]{2,64}$/);
+      expect(request.sourceIdentity.toLowerCase().startsWith('aws:')).toBe(false);
+      expect(request.sessionName).toBe(request.sourceIdentity);
+      expect(request.sourceIdentity).not.toBe(toSourceIdentity('alice@example.com'));
+      for (const tag of request.tags) expect(tag.value).toMatch(STS_TAG_VALUE);
+      const principalTag = request.tags.find((tag) => tag.key === 'tvm:principal');
+      if (principalTag) expect(principalTag.value).toBe(principalId);
+    });
+
+    it('gives two principals that differ only in unsafe characters different SourceIdentities', async () => {
+      // Prepare
+      const ids = ['alice/bob', 'alice:bob', 'alice bob', 'alice=2Fbob'];
+      const { deps, issuer } = setUp({ grants: ids.map((id, i) => aGrant({ id: `grant-${i}`, subject: { type: 'user', id } })) });
+
+      // Act
+      for (const id of ids) await vendCredentials(deps, aPrincipal({ id }), aVendRequest(), META);
+
+      // Assess
+      const identities = issuer.requests.map((request) => request.sourceIdentity);
+      expect(new Set(identities).size).toBe(ids.length);
+    });
+  });
+
+  it('uses the injected clock to judge grant validity', async () => {
+    // Prepare: the grant starts one second after "now".
+    const { deps, clock, issuer } = setUp({ grants: [aGrant({ validFrom: '2026-06-01T12:00:01.000Z' })] });
+    await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+    clock.advance(1000);
+
+    // Act
+    const result = await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+
+    // Assess
+    expect(result.grantId).toBe('grant-0001');
+    expect(issuer.calls).toBe(1);
+  });
+});
