@@ -82,7 +82,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     try {
       await createTables(client, STAGE);
       if (options.seed !== false) {
-        const store = new DynamoDbDelegationStore(DynamoDBDocumentClient.from(client), {
+        const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+        const store = new DynamoDbDelegationStore(documents, {
           tableName: tables.delegations,
           auditTableName: tables.audit,
           auditShards: AUDIT_SHARDS,

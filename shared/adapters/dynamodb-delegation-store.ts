@@ -38,6 +38,7 @@ export interface DynamoDbDelegationStoreOptions {
 // DynamoDB's IN operator takes at most 100 operands; one is used for the profile item.
 const MAX_FILTERED_SUBJECTS = 99;
 const MAX_PAGES = 50;
+const MAX_TRANSACTION_ATTEMPTS = 3;
 
 /** Profiles and grants in one table; every change is written in one transaction with its audit event. */
 export class DynamoDbDelegationStore implements DelegationStore {
@@ -66,7 +67,7 @@ export class DynamoDbDelegationStore implements DelegationStore {
     const wanted = new Set(subjects.map(subjectKey));
     const values: Record<string, unknown> = { ':pk': profilePk(name) };
     let filterExpression: string | undefined;
-    if (wanted.size <= MAX_FILTERED_SUBJECTS) {
+    if (wanted.size > 0 && wanted.size <= MAX_FILTERED_SUBJECTS) {
       const placeholders = [...wanted].map((key, i) => {
         values[`:s${i}`] = key;
         return `:s${i}`;
@@ -173,7 +174,9 @@ export class DynamoDbDelegationStore implements DelegationStore {
       ],
       audit,
     );
-    if (!written) throw new ConflictError(`profile "${grant.profile}" was deleted while the grant was being created`);
+    if (!written) {
+      throw new ConflictError(`profile "${grant.profile}" was deleted or replaced while the grant was being created; retry`);
+    }
   }
 
   async revokeGrant(grant: Grant, by: string, at: string, audit: AuditEvent): Promise<boolean> {
@@ -202,32 +205,36 @@ export class DynamoDbDelegationStore implements DelegationStore {
     items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
     audit: AuditEvent,
   ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...items,
-            {
-              Put: {
-                TableName: this.options.auditTableName,
-                Item: auditItem(audit, this.options.auditShards),
-                ConditionExpression: APPEND_ONLY_CONDITION,
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-      const changeConditionFailed = reasons
-        ?.slice(0, items.length)
-        .some((reason) => reason.Code === 'ConditionalCheckFailed');
-      const auditFine = reasons && reasons[items.length]?.Code !== 'ConditionalCheckFailed';
-      if (changeConditionFailed && auditFine) return false;
-      throw new StoreUnavailableError('the delegations table could not be updated; nothing was changed', {
-        cause: error,
-      });
+    const command = new TransactWriteCommand({
+      TransactItems: [
+        ...items,
+        {
+          Put: {
+            TableName: this.options.auditTableName,
+            Item: auditItem(audit, this.options.auditShards),
+            ConditionExpression: APPEND_ONLY_CONDITION,
+          },
+        },
+      ],
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(command);
+        return true;
+      } catch (error) {
+        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        const changeConditionFailed = reasons.slice(0, items.length).some((r) => r.Code === 'ConditionalCheckFailed');
+        const auditConditionFailed = reasons[items.length]?.Code === 'ConditionalCheckFailed';
+        if (changeConditionFailed && !auditConditionFailed) return false;
+        // Another transaction held one of the items: bounded retries, then give up.
+        if (reasons.some((r) => r.Code === 'TransactionConflict') && attempt < MAX_TRANSACTION_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
+          continue;
+        }
+        throw new StoreUnavailableError('the delegations table could not be updated; nothing was changed', {
+          cause: error,
+        });
+      }
     }
   }
 

@@ -375,13 +375,24 @@ describe('DynamoDbAuditLog', () => {
     });
 
     it('merges shards read to different depths without gaps or duplicates', async () => {
-      // Prepare: with limit 1 one request reads 2 items and a partition at most 20 per query; yesterday
-      // holds more non-matching events than that in at least one shard, so that shard stops early.
-      const matches = [8, 95, 182, 290, 1500, 1700].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
-      const noise = Array.from({ length: 120 }, (_, i) => anEvent(i + 1000, { principal: BOB }));
-      await appendAll([...matches, ...noise, ...Array.from({ length: 40 }, (_, i) => anEvent(i * 6 + 1))]);
-      const perShard = [0, 1, 2, 3].map((shard) => noise.filter((event) => shardOf(event.id, SHARDS) === shard).length);
-      expect(Math.max(...perShard)).toBeGreaterThan(20);
+      // Prepare: with limit 1 a request reads 2 items, so one query reads at most 20 of a partition.
+      // Yesterday, shards 0 and 1 hold more non-matching events than that (shard 0 densely, so one
+      // read reaches less far back than in shard 1), with a match deep in shard 0; shards 2 and 3
+      // hold older matches that a single read reaches at once.
+      const shardOfEvent = (event: AuditEvent) => shardOf(event.id, SHARDS);
+      const yesterday = (from: number, count: number, type: AuditEventType, principal = DEFAULT_PRINCIPAL_ID) =>
+        Array.from({ length: count }, (_, i) => anEvent(from + i, { type, principal }));
+      const denseNoise = yesterday(1000, 400, 'profile.put', BOB).filter((event) => shardOfEvent(event) === 0).slice(0, 60);
+      const sparseNoise = yesterday(1000, 439, 'profile.put', 'carol@example.com')
+        .filter((event) => shardOfEvent(event) === 1)
+        .filter((_, i) => i % 3 === 0);
+      const deepMatch = yesterday(1200, 100, 'credential.denied').filter((event) => shardOfEvent(event) === 0).slice(0, 1);
+      const olderMatches = yesterday(1400, 20, 'credential.denied').filter((event) => shardOfEvent(event) > 1).slice(0, 3);
+      const todaysMatch = anEvent(30, { type: 'credential.denied' });
+      const matches = [todaysMatch, ...deepMatch, ...olderMatches];
+      expect(matches).toHaveLength(5);
+      expect(sparseNoise.length).toBeGreaterThan(20);
+      await appendAll([...denseNoise, ...sparseNoise, ...matches]);
 
       // Act
       const pages = await readAllPages(log, { type: 'credential.denied', limit: 1 });

@@ -258,6 +258,21 @@ describe('DynamoDbDelegationStore', () => {
       expect(await scanRawTable(dynamodb().documentClient, tables.audit)).toEqual([]);
     });
 
+    it('refuses a grant made for an earlier generation of a re-created profile, writing nothing', async () => {
+      // Prepare
+      await store.putProfile(aProfile({ generation: 'gen-2' }), anAuditEvent('profile.put'));
+      const grant = aGrant({ profileGeneration: 'gen-1' });
+      const event = anAuditEvent('grant.created', { profile: grant.profile, grantId: grant.id });
+
+      // Act
+      const error = await captureError(store.createGrant(grant, event));
+
+      // Assess
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(await store.listGrants({})).toEqual([]);
+      expect(await storedAuditEvent(event)).toBeUndefined();
+    });
+
     it('refuses a second grant with the same id with ConflictError, keeping the first and recording nothing', async () => {
       // Prepare
       await putProfiles('dev-readonly');
