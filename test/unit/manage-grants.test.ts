@@ -7,6 +7,7 @@ import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { GrantInput } from '../../shared/domain/schemas.js';
 import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+import { failureOf } from '../fixtures/failure.js';
 
 const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
 const META: RequestMeta = { requestId: 'req-admin-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
@@ -29,15 +30,6 @@ function aGrantInput(overrides: Partial<GrantInput> = {}): GrantInput {
     canDelegate: false,
     ...overrides,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('createGrant', () => {

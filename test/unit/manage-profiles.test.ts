@@ -13,6 +13,7 @@ import type { Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { ProfileInput } from '../../shared/domain/schemas.js';
 import { FIXED_NOW, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+import { failureOf } from '../fixtures/failure.js';
 
 const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
 const META: RequestMeta = { requestId: 'req-admin-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
@@ -40,15 +41,6 @@ function aProfileInput(overrides: Partial<ProfileInput> = {}): ProfileInput {
     sensitivity: 'standard',
     ...overrides,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('putProfile', () => {

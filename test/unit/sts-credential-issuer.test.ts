@@ -20,6 +20,7 @@ import {
   UpstreamStsError,
 } from '../../shared/domain/errors.js';
 import type { AssumeRoleRequest } from '../../shared/domain/model.js';
+import { failureOf } from '../fixtures/failure.js';
 
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/tvm-dev-readonly';
@@ -64,15 +65,6 @@ function withWireCode<E extends STSServiceException>(error: E, code: string): E 
 
 function genericStsError(code: string, message: string, fault: 'client' | 'server' = 'client'): STSServiceException {
   return withWireCode(new STSServiceException({ name: code, $fault: fault, message, $metadata: { httpStatusCode: 400 } }), code);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('StsCredentialIssuer', () => {

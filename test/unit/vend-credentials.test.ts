@@ -31,6 +31,7 @@ import {
   sequentialIds,
   someCredentials,
 } from '../fixtures/in-memory.js';
+import { failureOf } from '../fixtures/failure.js';
 
 const META: RequestMeta = { requestId: 'req-0001', sourceIp: '203.0.113.7', userAgent: 'tvm-cli/0.1.0' };
 const NOW_ISO = FIXED_NOW.toISOString();
@@ -71,15 +72,6 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
 
 function aVendRequest(overrides: Partial<VendRequest> = {}): VendRequest {
   return { profile: DEFAULT_PROFILE_NAME, ...overrides };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');

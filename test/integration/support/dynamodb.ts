@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.js';
 import { freePort } from '../../../local/processes.js';
 import { createTables, tableNames } from '../../../local/tables.js';
+import { failureOf } from '../../fixtures/failure.js';
 
 /** The JVM takes a few seconds to start; the default 5 s hook timeout is too tight on a busy machine. */
 const START_TIMEOUT_MS = 60_000;
@@ -123,11 +124,7 @@ export async function scanRawTable(
 
 /** The rejection of `promise`, failing the test if it resolves. */
 export async function captureError(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
+  const error = await failureOf(promise);
+  expect(error).toBeInstanceOf(Error);
+  return error as Error;
 }
