@@ -8,7 +8,13 @@ export const oidcIssuerSchema = z
     issuer: z.string().url(),
     /** Accepted `aud` value(s). */
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    jwksUrl: z.string().url(),
+    // Keys decide who anyone is: fetched over TLS, except from this machine (the local stack).
+    jwksUrl: z
+      .string()
+      .url()
+      .refine((url) => /^https:\/\//.test(url) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(url), {
+        message: 'must be an https URL (http only for localhost)',
+      }),
     /** Claim holding the principal id. */
     principalClaim: z.string().min(1).default('sub'),
     /** Claim holding the caller's groups (array of strings). */
@@ -27,9 +33,15 @@ const issuersSchema = z
   .array(oidcIssuerSchema)
   .min(1, 'at least one issuer is required')
   .superRefine((issuers, ctx) => {
+    // No prefix may begin another (and with several issuers none may be empty), or `partner:bob`
+    // at one issuer would be the same principal as `bob` at the issuer prefixed `partner:`.
     const prefixes = issuers.map((i) => i.principalPrefix);
-    if (new Set(prefixes).size !== prefixes.length) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'principalPrefix must be unique per issuer' });
+    const overlapping = prefixes.some((a, i) => prefixes.some((b, j) => i !== j && b.startsWith(a)));
+    if (overlapping) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'with several issuers, each needs a principalPrefix, and none may begin another',
+      });
     }
     const names = issuers.map((i) => i.issuer);
     if (new Set(names).size !== names.length) {

@@ -1,18 +1,18 @@
-// SDK clients, built once per cold start with bounded retries and timeouts: a slow dependency
-// turns into a clear error well inside API Gateway's 30-second limit instead of a hung request.
+// SDK clients, built once per cold start with bounded retries and timeouts, sized so that the
+// slowest vend (JWKS fetch, store read, one STS call, audit write, denial write) ends in a mapped
+// error well inside the Lambda timeout (serverless.yml) and API Gateway's 30 seconds.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
 
-const MAX_ATTEMPTS = 3;
-
 export function createDynamoDbClient(config: Config): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: config.region,
     endpoint: config.endpoints.dynamodb,
-    maxAttempts: MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    // Throttling and 5xx are retried; at most 3 × 1.5 s.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
@@ -21,7 +21,8 @@ export function createStsClient(config: Config): STSClient {
   return new STSClient({
     region: config.region,
     endpoint: config.endpoints.sts,
-    maxAttempts: MAX_ATTEMPTS,
+    // One attempt: a retry after a timeout could mint a second, unaudited session. Callers retry.
+    maxAttempts: 1,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });
 }

@@ -1,3 +1,5 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { AuditUnavailableError, StoreUnavailableError } from '../domain/errors.js';
@@ -27,15 +29,20 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 
   async append(event: AuditEvent): Promise<void> {
+    const item = auditItem(event, this.options.shards);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.options.tableName,
-          Item: auditItem(event, this.options.shards),
+          Item: item,
           ConditionExpression: APPEND_ONLY_CONDITION,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } catch (error) {
+      // A retry after a lost response finds its own write already there: that is success, not a
+      // reason to discard credentials whose issuance is recorded. Anything else already there is not.
+      if (isOwnEarlierWrite(error, item)) return;
       throw new AuditUnavailableError('the audit trail could not record this request; nothing was issued', {
         cause: error,
       });
@@ -64,7 +71,8 @@ export class DynamoDbAuditLog implements AuditLog {
     const now = this.now();
     // The window is anchored to now, not to the cursor, so paging reaches the same events whatever the page size.
     const oldestDay = dayOf(now.getTime() - (this.lookbackDays - 1) * DAY_MS);
-    let time = query.cursor ? new Date(query.cursor.slice(0, 24)).getTime() : now.getTime();
+    // A cursor from the future (not one this API returned) starts at now instead of walking years of empty days.
+    let time = Math.min(query.cursor ? Date.parse(query.cursor.slice(0, 24)) : Infinity, now.getTime());
     const found: AuditEvent[] = [];
     for (; found.length <= query.limit && dayOf(time) >= oldestDay; time -= DAY_MS) {
       const shards = await Promise.all(
@@ -123,3 +131,16 @@ const DAY_MS = 86_400_000;
 const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
 const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+
+function isOwnEarlierWrite(error: unknown, item: Record<string, unknown>): boolean {
+  if (!(error instanceof ConditionalCheckFailedException) || !error.Item) return false;
+  return canonical(unmarshall(error.Item)) === canonical(item);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}

@@ -136,8 +136,14 @@ export class DynamoDbDelegationStore implements DelegationStore {
     return items[0] ? toGrant(items[0]) : undefined;
   }
 
-  async putProfile(profile: Profile, audit: AuditEvent): Promise<void> {
-    await this.transact([{ Put: { TableName: this.options.tableName, Item: profileItem(profile) } }], audit);
+  async putProfile(profile: Profile, audit: AuditEvent, replaces?: string): Promise<boolean> {
+    // A replacement must find the generation it read (a delete in between must not let it revive
+    // the old grants); a creation must find nothing.
+    const condition =
+      replaces === undefined
+        ? { ConditionExpression: 'attribute_not_exists(PK)' }
+        : { ConditionExpression: 'generation = :replaces', ExpressionAttributeValues: { ':replaces': replaces } };
+    return this.transact([{ Put: { TableName: this.options.tableName, Item: profileItem(profile), ...condition } }], audit);
   }
 
   async deleteProfile(name: string, audit: AuditEvent): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { isUsable, subjectsOf } from './grant-selection.js';
+import { appliesTo, grantSessionCeiling, isUsable, subjectsOf } from './grant-selection.js';
 import type { Principal, Scope, Subject } from './model.js';
 import type { Clock, DelegationStore } from './ports.js';
 
@@ -7,7 +7,7 @@ export interface UsableGrant {
   readonly profile: string;
   readonly subject: Subject;
   readonly validUntil: string;
-  /** The longest session this grant can vend now: min(grant, profile). */
+  /** The longest session this grant can vend now: min(grant, profile, time left on the grant). */
   readonly maxSessionSeconds: number;
   readonly scope?: Scope;
   readonly canDelegate: boolean;
@@ -22,8 +22,8 @@ export interface CallerDescription {
 /**
  * GET /me:
  * 1. Read the grants held by the caller and each of its groups.
- * 2. Keep those usable now whose profile still exists.
- * 3. Report each with the limits that would apply to a vend.
+ * 2. Keep those usable now whose profile still exists (the same generation the grant was made for).
+ * 3. Report each with the limits that would apply to a vend now.
  */
 export async function describeCaller(
   deps: { readonly store: DelegationStore; readonly clock: Clock },
@@ -42,14 +42,14 @@ export async function describeCaller(
   const usable: UsableGrant[] = [];
   for (const grant of grants) {
     const profile = profiles.get(grant.profile);
-    if (!profile) continue;
+    if (!profile || !appliesTo(grant, profile)) continue;
     const scope = grant.scope ?? profile.scope;
     usable.push({
       grantId: grant.id,
       profile: grant.profile,
       subject: grant.subject,
       validUntil: grant.validUntil,
-      maxSessionSeconds: Math.min(grant.maxSessionSeconds ?? profile.maxSessionSeconds, profile.maxSessionSeconds),
+      maxSessionSeconds: grantSessionCeiling(grant, profile, now),
       ...(scope ? { scope } : {}),
       canDelegate: grant.canDelegate,
     });

@@ -7,6 +7,20 @@ export const MAX_SESSION_SECONDS = 43_200;
 /** STS would default to 3,600; tvm asks for the shortest session unless told otherwise. */
 export const DEFAULT_SESSION_SECONDS = 900;
 
+export interface SessionLimits {
+  readonly grant?: number;
+  readonly profile: number;
+  /** Seconds until the grant's validUntil. */
+  readonly grantRemaining?: number;
+}
+
+/** The longest session these limits allow: min(grant, profile, 43,200, time left on the grant). */
+export function sessionCeiling(limits: SessionLimits): number {
+  const configured = Math.min(limits.grant ?? limits.profile, limits.profile, MAX_SESSION_SECONDS);
+  const remaining = limits.grantRemaining === undefined ? Infinity : Math.max(0, Math.floor(limits.grantRemaining));
+  return Math.min(configured, remaining);
+}
+
 /**
  * The duration to request from STS: `requested`, or the default, if it lies within
  * [900, min(grant limit, profile limit, 43,200, time left on the grant)] — a session never
@@ -14,22 +28,19 @@ export const DEFAULT_SESSION_SECONDS = 900;
  */
 export function resolveDuration(
   requested: number | undefined,
-  limits: { grant?: number; profile: number; grantRemaining?: number },
+  limits: SessionLimits,
   profileName?: string,
 ): number {
-  const configured = Math.min(limits.grant ?? limits.profile, limits.profile, MAX_SESSION_SECONDS);
-  const remaining = limits.grantRemaining === undefined ? Infinity : Math.max(0, Math.floor(limits.grantRemaining));
-  const max = Math.min(configured, remaining);
+  const configured = sessionCeiling({ grant: limits.grant, profile: limits.profile });
+  const max = sessionCeiling(limits);
   const forProfile = profileName === undefined ? '' : ` for profile "${profileName}"`;
   if (!(max >= MIN_SESSION_SECONDS)) {
-    const why =
-      remaining < configured
-        ? `the grant${forProfile} ends in ${remaining} seconds`
-        : `its maximum of ${max} seconds is below the ${MIN_SESSION_SECONDS}-second minimum`;
     throw new DurationOutOfRangeError(
-      remaining < configured
-        ? `no session duration is possible: ${why}, less than the ${MIN_SESSION_SECONDS}-second minimum`
-        : `no session duration is possible${forProfile}: ${why}`,
+      max < configured
+        ? `no session duration is possible: the grant${forProfile} ends in ${max} seconds, less than the ` +
+            `${MIN_SESSION_SECONDS}-second minimum`
+        : `no session duration is possible${forProfile}: its maximum of ${max} seconds is below the ` +
+            `${MIN_SESSION_SECONDS}-second minimum`,
       { details: { min: MIN_SESSION_SECONDS, max } },
     );
   }

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'AUDIT_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'IDP_UNAVAILABLE'
+  | 'TIMEOUT'
   | 'INTERNAL';
 
 export abstract class TvmError extends Error {
@@ -77,4 +78,9 @@ export class StoreUnavailableError extends TvmError {
 /** The identity provider's JWKS could not be fetched: our problem, not the caller's. */
 export class IdentityProviderUnavailableError extends TvmError {
   readonly code = 'IDP_UNAVAILABLE';
+}
+
+/** The request ran out of time (its dependencies were too slow); nothing was issued. */
+export class ServiceTimeoutError extends TvmError {
+  readonly code = 'TIMEOUT';
 }

@@ -1,11 +1,33 @@
 // Which grant lets a principal vend credentials for a profile, right now.
 import { GrantExpiredError, NoGrantError } from './errors.js';
-import type { Grant, Principal, Subject } from './model.js';
+import { sessionCeiling, type SessionLimits } from './duration.js';
+import type { Grant, Principal, Profile, Subject } from './model.js';
 
 /** Everyone a principal acts as: the user, then each of its groups. */
 export function subjectsOf(principal: Principal): Subject[] {
   const groups = [...new Set(principal.groups)];
   return [{ type: 'user', id: principal.id }, ...groups.map((id): Subject => ({ type: 'group', id }))];
+}
+
+/**
+ * A grant applies only to the profile generation it was made for: deleting a profile and creating
+ * one of the same name does not revive the old grants.
+ */
+export function appliesTo(grant: Grant, profile: Profile): boolean {
+  return grant.profile === profile.name && grant.profileGeneration === profile.generation;
+}
+
+/** The longest session a grant can vend now: min(grant, profile, 43,200, time left on the grant). */
+export function grantSessionCeiling(grant: Grant, profile: Profile, now: Date): number {
+  return sessionCeiling(grantLimits(grant, profile, now));
+}
+
+export function grantLimits(grant: Grant, profile: Profile, now: Date): SessionLimits {
+  return {
+    grant: grant.maxSessionSeconds,
+    profile: profile.maxSessionSeconds,
+    grantRemaining: (Date.parse(grant.validUntil) - now.getTime()) / 1000,
+  };
 }
 
 /**
@@ -34,6 +56,20 @@ export function selectGrant(
   now: Date,
   options: { profileMaxSessionSeconds?: number } = {},
 ): Grant {
+  return rankGrants(grants, principal, profile, now, options)[0] as Grant;
+}
+
+/**
+ * Every usable grant, best first (the order selectGrant picks from), so a caller can fall back to
+ * the next grant when the best one cannot serve a request. Throws as selectGrant does when none is.
+ */
+export function rankGrants(
+  grants: readonly Grant[],
+  principal: Principal,
+  profile: string,
+  now: Date,
+  options: { profileMaxSessionSeconds?: number } = {},
+): Grant[] {
   const groups = new Set(principal.groups);
   const held = grants.filter(
     (g) =>
@@ -50,8 +86,7 @@ export function selectGrant(
       Date.parse(y.validUntil) - Date.parse(x.validUntil) ||
       (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
   );
-  const chosen = usable[0];
-  if (chosen !== undefined) return chosen;
+  if (usable.length > 0) return usable;
 
   const lastExpiry = held
     .map((g) => Date.parse(g.validUntil))

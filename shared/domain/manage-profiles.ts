@@ -1,5 +1,5 @@
 import { adminEvent } from './audit.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import type { Principal, Profile, RequestMeta } from './model.js';
 import type { Clock, DelegationStore, IdGenerator } from './ports.js';
 import type { ProfileInput } from './schemas.js';
@@ -61,10 +61,12 @@ export async function putProfile(
     updatedAt: at.toISOString(),
     updatedBy: principal.id,
   };
-  await deps.store.putProfile(
+  const written = await deps.store.putProfile(
     profile,
     adminEvent(at, deps.ids.next(), 'profile.put', principal, meta, { profile: name, detail: { ...toPublicProfile(profile) } }),
+    existing?.generation,
   );
+  if (!written) throw new ConflictError(`profile "${name}" was changed by someone else meanwhile; read it again and retry`);
   return toPublicProfile(profile);
 }
 

@@ -17,7 +17,11 @@ export interface DelegationStore {
   getProfile(name: string): Promise<Profile | undefined>;
   listProfiles(): Promise<Profile[]>;
   // Every change is written in one transaction with its audit event: no change goes unrecorded.
-  putProfile(profile: Profile, audit: AuditEvent): Promise<void>;
+  /**
+   * Creates the profile, or with `replaces` (the stored generation) replaces it. Returns false when
+   * that expectation no longer holds (created, deleted or replaced concurrently): nothing written.
+   */
+  putProfile(profile: Profile, audit: AuditEvent, replaces?: string): Promise<boolean>;
   /** Deletes the profile; returns false when it did not exist (and records nothing). */
   deleteProfile(name: string, audit: AuditEvent): Promise<boolean>;
   /**

@@ -116,6 +116,7 @@ export const auditQuerySchema = z
     cursor: z
       .string()
       .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{1,64}$/, 'is not a cursor returned by this API')
+      .refine((cursor) => !Number.isNaN(Date.parse(cursor.slice(0, 24))), 'is not a cursor returned by this API')
       .optional(),
   })
   .strict();

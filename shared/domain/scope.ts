@@ -68,10 +68,13 @@ export function scopeContains(outer: Scope | undefined, inner: Scope): ScopeCont
  * 1. Per field, the effective list is the request's, else the grant's, else the profile's.
  * 2. Neither field set anywhere → no session policy: the role's own permissions apply.
  * 3. A field set nowhere while the other is set becomes `['*']` (the role's own limit).
- * 4. The result must be within the grant's scope and the profile's scope, else ScopeNotGrantedError.
+ * 4. Its policy must fit STS's 2,048 characters (checked first: it also bounds the containment work).
+ * 5. The result must be within the grant's scope and the profile's scope, else ScopeNotGrantedError.
  */
 export function resolveSessionScope(sources: { requested?: Scope; grant?: Scope; profile?: Scope }): {
   scope?: SessionScope;
+  /** The minified session policy for `scope`. */
+  policy?: string;
 } {
   const { requested, grant, profile } = sources;
   const actions = requested?.actions ?? grant?.actions ?? profile?.actions;
@@ -86,9 +89,10 @@ export function resolveSessionScope(sources: { requested?: Scope; grant?: Scope;
     // An empty list would make STS reject the policy as malformed; say so in tvm's own words.
     if (scope[field].length === 0) throw new ValidationError(`${field} must list at least one item`);
   }
+  const policy = buildSessionPolicy(scope);
   assertContained(grant, scope, "the grant's scope");
   assertContained(profile, scope, "the profile's scope");
-  return { scope };
+  return { scope, policy };
 }
 
 /** The minified session policy for `scope`; ScopeTooLargeError when STS would refuse its size. */

@@ -1,11 +1,17 @@
 import { eventBase, type CredentialDeniedEvent, type CredentialIssuedEvent } from './audit.js';
 import { resolveDuration } from './duration.js';
-import { AuditUnavailableError, NotFoundError, TvmError } from './errors.js';
-import { selectGrant, subjectsOf } from './grant-selection.js';
-import type { IssuedCredentials, Principal, RequestMeta, SessionTag } from './model.js';
+import {
+  AuditUnavailableError,
+  DurationOutOfRangeError,
+  NotFoundError,
+  ScopeNotGrantedError,
+  TvmError,
+} from './errors.js';
+import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selection.js';
+import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
 import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator } from './ports.js';
 import type { VendRequest } from './schemas.js';
-import { buildSessionPolicy, policyHash, resolveSessionScope } from './scope.js';
+import { policyHash, resolveSessionScope } from './scope.js';
 import { toSourceIdentity } from './source-identity.js';
 
 export interface VendDeps {
@@ -55,23 +61,17 @@ export async function vendCredentials(
     const { profile, grants } = await deps.store.getProfileWithGrants(request.profile, subjectsOf(principal));
     if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
 
-    // Grants of an earlier, deleted profile of the same name don't apply.
-    const current = grants.filter((grant) => grant.profileGeneration === profile.generation);
-    const grant = selectGrant(current, principal, profile.name, now, {
+    const current = grants.filter((grant) => appliesTo(grant, profile));
+    const ranked = rankGrants(current, principal, profile.name, now, {
       profileMaxSessionSeconds: profile.maxSessionSeconds,
     });
+    const planned = planSession(ranked, profile, request, now);
+    if ('refusal' in planned) {
+      grantId = planned.grantId;
+      throw planned.refusal;
+    }
+    const { grant, durationSeconds, policy } = planned.plan;
     grantId = grant.id;
-    const durationSeconds = resolveDuration(
-      request.durationSeconds,
-      {
-        grant: grant.maxSessionSeconds,
-        profile: profile.maxSessionSeconds,
-        grantRemaining: (Date.parse(grant.validUntil) - now.getTime()) / 1000,
-      },
-      profile.name,
-    );
-    const { scope } = resolveSessionScope({ requested: request.scope, grant: grant.scope, profile: profile.scope });
-    const policy = scope ? buildSessionPolicy(scope) : undefined;
 
     const sourceIdentity = toSourceIdentity(principal.id);
     const credentials = await deps.issuer.assumeRole({
@@ -117,6 +117,39 @@ export async function vendCredentials(
     if (!(error instanceof AuditUnavailableError)) await recordDenial(deps, principal, request, meta, error, grantId);
     throw error;
   }
+}
+
+interface SessionPlan {
+  readonly grant: Grant;
+  readonly durationSeconds: number;
+  readonly policy?: string;
+}
+
+/**
+ * The best-ranked grant that can serve this request (duration and scope), with the session it
+ * allows. When none can, the best grant's refusal is the answer, naming that grant.
+ */
+function planSession(
+  ranked: readonly Grant[],
+  profile: Profile,
+  request: VendRequest,
+  now: Date,
+): { plan: SessionPlan } | { refusal: unknown; grantId: string } {
+  let first: { refusal: unknown; grantId: string } | undefined;
+  for (const grant of ranked) {
+    try {
+      const durationSeconds = resolveDuration(request.durationSeconds, grantLimits(grant, profile, now), profile.name);
+      const { policy } = resolveSessionScope({ requested: request.scope, grant: grant.scope, profile: profile.scope });
+      return { plan: { grant, durationSeconds, ...(policy ? { policy } : {}) } };
+    } catch (error) {
+      // Another grant may allow a longer session or a wider scope; anything else is final.
+      const anotherGrantMayFit = error instanceof DurationOutOfRangeError || error instanceof ScopeNotGrantedError;
+      if (!anotherGrantMayFit) return { refusal: error, grantId: grant.id };
+      first ??= { refusal: error, grantId: grant.id };
+    }
+  }
+  // `ranked` is never empty (rankGrants refuses instead), so a refusal was recorded.
+  return first as { refusal: unknown; grantId: string };
 }
 
 function sessionTags(principal: Principal, grantId: string, requestId: string): SessionTag[] {

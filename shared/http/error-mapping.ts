@@ -20,6 +20,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   AUDIT_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
   IDP_UNAVAILABLE: 503,
+  TIMEOUT: 503,
 });
 
 export interface ErrorBody {

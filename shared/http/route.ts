@@ -9,7 +9,13 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { ForbiddenError, PayloadTooLargeError, UnauthenticatedError, ValidationError } from '../domain/errors.js';
+import {
+  ForbiddenError,
+  PayloadTooLargeError,
+  ServiceTimeoutError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
 import type { TokenVerifier } from '../domain/ports.js';
 import { logger } from '../logger.js';
@@ -73,8 +79,15 @@ export function createRoute<
     >,
   ) => Promise<RouteResult>,
 ) {
-  return middy<Event, RouteResult, Error, TvmContext>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  return middy<Event, RouteResult, Error, TvmContext>({
+    // Answer with our own error a little before Lambda would kill the invocation.
+    timeoutEarlyInMillis: 1_000,
+    timeoutEarlyResponse: () => {
+      throw new ServiceTimeoutError('the request took too long; nothing was issued, try again');
+    },
+  })
+    // Never log the event: it carries the bearer token.
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(requestContext())
     .use(authenticate(spec.access, deps.verifier))
     .use(parseInput(spec))

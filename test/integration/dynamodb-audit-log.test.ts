@@ -254,6 +254,19 @@ describe('DynamoDbAuditLog', () => {
       const item = await getRawItem(dynamodb().documentClient, tables.audit, { PK: principalPk(first.principal), SK: first.id });
       expect(item).toMatchObject({ type: 'profile.put', requestId: first.requestId });
     });
+
+    it('treats finding its own identical write (a retry after a lost response) as success', async () => {
+      // Prepare: the first attempt landed, its response was lost
+      const event = aCredentialIssuedEvent();
+      await log.append(event);
+
+      // Act
+      await log.append(event);
+
+      // Assess
+      const page = await log.query({ principal: event.principal, limit: 10 });
+      expect(page.events).toEqual([event]);
+    });
   });
 
   describe('query by principal', () => {

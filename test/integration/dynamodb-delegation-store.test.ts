@@ -97,11 +97,28 @@ describe('DynamoDbDelegationStore', () => {
       const updated = aProfile({ maxSessionSeconds: 900, description: 'shorter', updatedBy: 'bob@example.com' });
 
       // Act
-      await store.putProfile(updated, anAuditEvent('profile.put'));
+      const written = await store.putProfile(updated, anAuditEvent('profile.put'), aProfile().generation);
 
       // Assess
+      expect(written).toBe(true);
       expect(await store.getProfile(updated.name)).toEqual(updated);
       expect(await store.listProfiles()).toEqual([updated]);
+    });
+
+    it('refuses, writing nothing, a creation over an existing profile and a replacement of a changed one', async () => {
+      // Prepare
+      const original = aProfile({ generation: 'gen-1', description: 'original' });
+      await store.putProfile(original, anAuditEvent('profile.put'));
+      await store.deleteProfile(original.name, anAuditEvent('profile.deleted'));
+      await store.putProfile(aProfile({ generation: 'gen-2', description: 're-created' }), anAuditEvent('profile.put'));
+
+      // Act: a stale replacement (read before the delete) and a blind creation
+      const staleReplace = await store.putProfile(aProfile({ generation: 'gen-1' }), anAuditEvent('profile.put'), 'gen-1');
+      const blindCreate = await store.putProfile(aProfile({ generation: 'gen-3' }), anAuditEvent('profile.put'));
+
+      // Assess
+      expect([staleReplace, blindCreate]).toEqual([false, false]);
+      expect(await store.getProfile(original.name)).toMatchObject({ generation: 'gen-2', description: 're-created' });
     });
 
     it('lists every profile from the bySubject index, and nothing but profiles', async () => {

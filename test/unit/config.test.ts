@@ -134,7 +134,9 @@ describe('loadConfig', () => {
   it.each([
     ['both left empty', undefined, undefined],
     ['both "corp:"', 'corp:', 'corp:'],
-  ])('refuses two issuers whose principalPrefix is the same (%s)', (_label, first, second) => {
+    ['one empty (a prefix of every other)', undefined, 'partner:'],
+    ['one beginning the other', 'a:', 'a:b:'],
+  ])('refuses two issuers whose principals could collide (%s)', (_label, first, second) => {
     // Prepare
     const issuers = [
       { ...ISSUER, ...(first === undefined ? {} : { principalPrefix: first }) },
@@ -150,13 +152,15 @@ describe('loadConfig', () => {
     const error = configErrorOf(anEnv({ TVM_OIDC_ISSUERS: JSON.stringify(issuers) }));
 
     // Assess
-    expect(error.message).toContain('TVM_OIDC_ISSUERS: principalPrefix must be unique per issuer');
+    expect(error.message).toContain(
+      'TVM_OIDC_ISSUERS: with several issuers, each needs a principalPrefix, and none may begin another',
+    );
   });
 
   it('accepts two issuers with different prefixes', () => {
     // Prepare
     const issuers = [
-      ISSUER,
+      { ...ISSUER, principalPrefix: 'corp:' },
       { issuer: 'https://partner.example.org', audience: 'tvm', jwksUrl: 'https://partner.example.org/jwks', principalPrefix: 'partner:' },
     ];
 
@@ -164,12 +168,32 @@ describe('loadConfig', () => {
     const config = loadConfig(anEnv({ TVM_OIDC_ISSUERS: JSON.stringify(issuers) }));
 
     // Assess
-    expect(config.issuers.map((issuer) => issuer.principalPrefix)).toEqual(['', 'partner:']);
+    expect(config.issuers.map((issuer) => issuer.principalPrefix)).toEqual(['corp:', 'partner:']);
+  });
+
+  it.each([
+    ['plain http to another host', 'http://idp.example.com/jwks', false],
+    ['https', 'https://idp.example.com/jwks', true],
+    ['http on localhost (the local stack)', 'http://localhost:3006/.well-known/jwks.json', true],
+    ['http on 127.0.0.1', 'http://127.0.0.1:3006/jwks', true],
+  ])('fetches keys only over https, except locally: %s', (_label, jwksUrl, accepted) => {
+    // Prepare
+    const env = anEnv({ TVM_OIDC_ISSUERS: JSON.stringify([{ ...ISSUER, jwksUrl }]) });
+
+    // Act
+    const attempt = () => loadConfig(env);
+
+    // Assess
+    if (accepted) expect(attempt).not.toThrow();
+    else expect(attempt).toThrow(/TVM_OIDC_ISSUERS\.0\.jwksUrl: must be an https URL/);
   });
 
   it('refuses the same issuer twice', () => {
     // Prepare
-    const issuers = [ISSUER, { ...ISSUER, principalPrefix: 'again:' }];
+    const issuers = [
+      { ...ISSUER, principalPrefix: 'one:' },
+      { ...ISSUER, principalPrefix: 'again:' },
+    ];
 
     // Act
     const error = configErrorOf(anEnv({ TVM_OIDC_ISSUERS: JSON.stringify(issuers) }));

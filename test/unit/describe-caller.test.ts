@@ -142,4 +142,27 @@ describe('describeCaller', () => {
     // Assess
     expect(JSON.stringify(description)).not.toContain('ext-id-secret-1234');
   });
+
+  it('leaves out grants made for an earlier profile of the same name', async () => {
+    // Prepare
+    const { deps } = setUp([aProfile({ generation: 'current' })], [aGrant({ profileGeneration: 'deleted-profile' })]);
+
+    // Act
+    const described = await describeCaller(deps, aPrincipal());
+
+    // Assess
+    expect(described.grants).toEqual([]);
+  });
+
+  it('caps maxSessionSeconds at the time left on the grant, as a vend would', async () => {
+    // Prepare: 2,000 s left on a grant allowing 3,600
+    const validUntil = new Date(FIXED_NOW.getTime() + 2_000_000).toISOString();
+    const { deps } = setUp([aProfile({ maxSessionSeconds: 3600 })], [aGrant({ maxSessionSeconds: 3600, validUntil })]);
+
+    // Act
+    const described = await describeCaller(deps, aPrincipal());
+
+    // Assess
+    expect(described.grants.map((g) => g.maxSessionSeconds)).toEqual([2000]);
+  });
 });

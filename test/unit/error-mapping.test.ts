@@ -11,6 +11,7 @@ import {
   PayloadTooLargeError,
   ScopeNotGrantedError,
   ScopeTooLargeError,
+  ServiceTimeoutError,
   StoreUnavailableError,
   TvmError,
   UnauthenticatedError,
@@ -39,6 +40,7 @@ const DOCUMENTED_STATUS = {
   AUDIT_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
   IDP_UNAVAILABLE: 503,
+  TIMEOUT: 503,
   INTERNAL: 500,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -61,6 +63,7 @@ const ERROR_CLASSES = {
   AUDIT_UNAVAILABLE: AuditUnavailableError,
   STORE_UNAVAILABLE: StoreUnavailableError,
   IDP_UNAVAILABLE: IdentityProviderUnavailableError,
+  TIMEOUT: ServiceTimeoutError,
 } as const satisfies Record<Exclude<ErrorCode, 'INTERNAL'>, TvmErrorClass>;
 
 describe('HTTP_STATUS', () => {

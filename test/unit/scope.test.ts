@@ -304,9 +304,9 @@ describe('resolveSessionScope', () => {
     const fromProfile = resolveSessionScope({ profile });
 
     // Assess
-    expect(fromRequest).toEqual({ scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] } });
-    expect(fromGrant).toEqual({ scope: { actions: ['s3:Get*'], resources: ['arn:aws:s3:::bucket/*'] } });
-    expect(fromProfile).toEqual({ scope: { actions: ['s3:*'], resources: ['arn:aws:s3:::bucket/*'] } });
+    expect(fromRequest.scope).toEqual({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] });
+    expect(fromGrant.scope).toEqual({ actions: ['s3:Get*'], resources: ['arn:aws:s3:::bucket/*'] });
+    expect(fromProfile.scope).toEqual({ actions: ['s3:*'], resources: ['arn:aws:s3:::bucket/*'] });
   });
 
   it('fills a field set nowhere with "*" when the other field is set', () => {
@@ -315,8 +315,8 @@ describe('resolveSessionScope', () => {
     const onlyResources = resolveSessionScope({ profile: { resources: ['arn:aws:s3:::bucket/*'] } });
 
     // Assess
-    expect(onlyActions).toEqual({ scope: { actions: ['s3:GetObject'], resources: ['*'] } });
-    expect(onlyResources).toEqual({ scope: { actions: ['*'], resources: ['arn:aws:s3:::bucket/*'] } });
+    expect(onlyActions.scope).toEqual({ actions: ['s3:GetObject'], resources: ['*'] });
+    expect(onlyResources.scope).toEqual({ actions: ['*'], resources: ['arn:aws:s3:::bucket/*'] });
   });
 
   it("refuses a requested action outside the grant's scope, naming it", () => {
@@ -366,7 +366,7 @@ describe('resolveSessionScope', () => {
     const result = resolveSessionScope({ requested: { actions: ['s3:GetObject'] }, grant, profile });
 
     // Assess
-    expect(result).toEqual({ scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] } });
+    expect(result.scope).toEqual({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] });
   });
 
   it('refuses an explicitly requested "*" resource when the profile restricts resources', () => {
@@ -388,7 +388,7 @@ describe('resolveSessionScope', () => {
     const result = resolveSessionScope({ requested });
 
     // Assess
-    expect(result).toEqual({ scope: { actions: ['s3:PutObject', 's3:GetObject'], resources: ['b', 'a'] } });
+    expect(result.scope).toEqual({ actions: ['s3:PutObject', 's3:GetObject'], resources: ['b', 'a'] });
   });
 
   it('refuses an empty list instead of building a policy STS would reject', () => {

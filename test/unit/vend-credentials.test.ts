@@ -459,6 +459,41 @@ describe('vendCredentials', () => {
       ]);
     });
 
+    it('falls back to another usable grant when the best-ranked one cannot serve the request', async () => {
+      // Prepare: the longest-session grant ends in 10 minutes; another lasts, with a shorter limit
+      const ending = aGrant({ id: 'grant-ending', maxSessionSeconds: 3600, validUntil: new Date(FIXED_NOW.getTime() + 600_000).toISOString() });
+      const lasting = aGrant({ id: 'grant-lasting', maxSessionSeconds: 1800 });
+      const narrow = aGrant({ id: 'grant-narrow', maxSessionSeconds: 1800, scope: { actions: ['s3:GetObject'] } });
+      const { deps, issuer } = setUp({ grants: [ending, narrow, lasting] });
+
+      // Act
+      const result = await vendCredentials(
+        deps,
+        aPrincipal(),
+        aVendRequest({ durationSeconds: 1200, scope: { actions: ['s3:PutObject'] } }),
+        META,
+      );
+
+      // Assess
+      expect(result.grantId).toBe('grant-lasting');
+      expect(issuer.onlyRequest().durationSeconds).toBe(1200);
+    });
+
+    it("refuses with the best-ranked grant's reason when no grant can serve the request", async () => {
+      // Prepare
+      const { deps, audit } = setUp({
+        grants: [aGrant({ id: 'grant-a', maxSessionSeconds: 1800 }), aGrant({ id: 'grant-b', maxSessionSeconds: 1200 })],
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest({ durationSeconds: 3000 }), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(DurationOutOfRangeError);
+      expect((error as Error).message).toContain('between 900 and 1800');
+      expect(audit.events).toEqual([expect.objectContaining({ code: 'DURATION_OUT_OF_RANGE', grantId: 'grant-a' })]);
+    });
+
     it("ignores grants made for an earlier, deleted profile of the same name", async () => {
       // Prepare
       const { deps, issuer } = setUp({ grants: [aGrant({ profileGeneration: 'generation-of-a-deleted-profile' })] });
