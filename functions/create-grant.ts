@@ -5,11 +5,12 @@ import { grantInputSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
-const deps = { store: delegationStore(), clock: systemClock, ids: randomIds };
+const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, adminGroup: config().adminGroup };
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },
-  { access: { anyOfGroups: [config().adminGroup] }, body: grantInputSchema },
+  // Admins, and delegators within their own grants (checked by the use case).
+  { access: 'caller', body: grantInputSchema },
   async ({ principal, body, requestId, sourceIp, userAgent }) =>
     json(201, await createGrant(deps, principal, body, { requestId, sourceIp, userAgent }), requestId),
 );

@@ -6,11 +6,12 @@ import { grantIdSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
-const deps = { store: delegationStore(), clock: systemClock, ids: randomIds };
+const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, adminGroup: config().adminGroup };
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },
-  { access: { anyOfGroups: [config().adminGroup] }, path: z.object({ id: grantIdSchema }) },
+  // Admins, the grant's creator, or the holder of its parent grant (checked by the use case).
+  { access: 'caller', path: z.object({ id: grantIdSchema }) },
   async ({ principal, path, requestId, sourceIp, userAgent }) =>
     json(200, await revokeGrant(deps, principal, path.id, { requestId, sourceIp, userAgent }), requestId),
 );

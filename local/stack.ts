@@ -42,6 +42,7 @@ export interface StackOptions {
 export interface StackInfo {
   readonly apiUrl: string;
   readonly stsEndpoint: string;
+  readonly iamEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly lambdaEndpoint: string;
   readonly issuer: string;
@@ -113,6 +114,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const info: StackInfo = {
       apiUrl,
       stsEndpoint: sts.url,
+      iamEndpoint: sts.iamUrl,
       dynamodbEndpoint: dynamodb.endpoint,
       lambdaEndpoint: `http://localhost:${ports.lambda}`,
       issuer: issuer.issuer,

@@ -73,7 +73,7 @@ function printQuickstart(info: StackInfo, ms: number): void {
   console.log(`
 tvm is running (${(ms / 1000).toFixed(1)} s)
   API            ${info.apiUrl}
-  local STS      ${info.stsEndpoint}
+  local STS/IAM  ${info.stsEndpoint}
   DynamoDB Local ${info.dynamodbEndpoint}
   dev issuer     ${info.issuer}
 

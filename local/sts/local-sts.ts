@@ -1,12 +1,22 @@
-// A local STS endpoint, for development and integration tests only. It speaks the AWS Query protocol
-// the way @aws-sdk/client-sts does, so tvm's STS adapter is exercised through the real SDK: the same
-// request serialisation, SigV4 signing, XML parsing and error mapping as against AWS.
+// A local STS endpoint, with the few IAM calls tvm makes, for development and integration tests only.
+// It speaks the AWS Query protocol the way @aws-sdk/client-sts and @aws-sdk/client-iam do, so tvm's
+// adapters are exercised through the real SDKs: the same request serialisation, SigV4 signing, XML
+// parsing and error mapping as against AWS.
 //
 // Faithful where tvm depends on it: every request must carry a SigV4 signature, which is verified by
 // recomputing it; AssumeRole enforces the documented parameter constraints (STS API Reference,
 // API_AssumeRole; the service model's limits) with AWS's error codes, status codes and, where we know
-// it, AWS's wording. Simplified on purpose: roles come from a list instead of IAM, trust is a list of
-// caller ARNs, there are no permission policies, and sessions cannot assume roles (no role chaining).
+// it, AWS's wording. IAM's PutRolePolicy / GetRolePolicy / DeleteRolePolicy keep inline role policies
+// in memory, and the Deny statements in them are enforced on requests signed with the role's sessions
+// (see explicit-deny.ts), which is how tvm cuts off credentials already handed out.
+//
+// One listener serves both APIs, as AWS's separate hosts would: the `Version` parameter picks the API
+// (2010-05-08 is IAM, anything else STS) and the SigV4 credential scope must name that API's service.
+//
+// Simplified on purpose: roles come from a list instead of IAM, trust is a list of caller ARNs,
+// nothing is granted by Allow statements (sessions may call what this endpoint serves unless a Deny
+// says otherwise; only the configured long-term callers may call IAM), and sessions cannot assume
+// roles (no role chaining).
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Hash, Hmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
+import { findExplicitDeny } from './explicit-deny.js';
 
 export interface LocalRole {
   arn: string;
@@ -81,12 +92,20 @@ export interface IssuedSession {
 }
 
 export interface LocalSts {
+  /** The STS endpoint. */
   url: string;
+  /** The IAM endpoint (the same listener as `url`; the request's `Version` picks the API). */
+  iamUrl: string;
   port: number;
   close(): Promise<void>;
   /** Makes the next `remaining` authenticated requests fail with this error; `undefined` clears it. */
   setFault(fault: LocalStsFault | undefined): void;
   issuedSessions(): ReadonlyArray<IssuedSession>;
+  /**
+   * Every role's inline policies: role name → policy name → policy document, as the caller sent it
+   * (not URL-encoded). Roles without inline policies map to `{}`.
+   */
+  rolePolicies(): Record<string, Record<string, string>>;
 }
 
 /**
@@ -122,10 +141,16 @@ export function loadLocalRoles(): LocalRole[] {
 // Protocol constants and AWS's error wording
 // ---------------------------------------------------------------------------------------------------
 
-const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
-const API_VERSION = '2011-06-15';
+/** One of the two Query APIs this endpoint serves. */
+interface QueryApi {
+  /** The service in the SigV4 credential scope. */
+  signingService: 'sts' | 'iam';
+  version: string;
+  namespace: string;
+}
+const STS_API: QueryApi = { signingService: 'sts', version: '2011-06-15', namespace: 'https://sts.amazonaws.com/doc/2011-06-15/' };
+const IAM_API: QueryApi = { signingService: 'iam', version: '2010-05-08', namespace: 'https://iam.amazonaws.com/doc/2010-05-08/' };
 const SIGNING_ALGORITHM = 'AWS4-HMAC-SHA256';
-const SIGNING_SERVICE = 'sts';
 const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_DURATION_SECONDS = 3600;
@@ -136,52 +161,78 @@ const MAX_POLICY_ARNS = 10;
 const MAX_TAGS = 50;
 // Stand-in for STS's packed binary budget; see packedPolicyPercent.
 const PACKED_BUDGET_BYTES = 2048;
+// IAM quota: a role's inline policies together, whitespace not counted (aws-facts.md).
+const ROLE_INLINE_POLICIES_LIMIT = 10240;
 
 const SIGNATURE_MISMATCH_MESSAGE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
-class StsServiceError extends Error {
+class ServiceError extends Error {
   constructor(
     readonly code: string,
     readonly status: number,
     message: string,
   ) {
     super(message);
-    this.name = 'StsServiceError';
+    this.name = 'ServiceError';
   }
 }
 
 const stsErrors = {
   missingAuthenticationToken: () =>
-    new StsServiceError('MissingAuthenticationToken', 403, 'Request is missing Authentication Token'),
-  incompleteSignature: (message: string) => new StsServiceError('IncompleteSignature', 400, message),
+    new ServiceError('MissingAuthenticationToken', 403, 'Request is missing Authentication Token'),
+  incompleteSignature: (message: string) => new ServiceError('IncompleteSignature', 400, message),
   invalidClientTokenId: () =>
-    new StsServiceError('InvalidClientTokenId', 403, 'The security token included in the request is invalid.'),
+    new ServiceError('InvalidClientTokenId', 403, 'The security token included in the request is invalid.'),
   // 403, not the 400 the API_AssumeRole page lists: that entry is about an expired *web identity*
   // token (AssumeRoleWithWebIdentity's ExpiredTokenException). A request signed with expired session
   // credentials gets this common error; AWS answers it with 403 Forbidden and this exact message, e.g.
   // the IAM response quoted in cfn-sphere/cfn-sphere#55.
-  expiredToken: () => new StsServiceError('ExpiredToken', 403, 'The security token included in the request is expired'),
+  expiredToken: () => new ServiceError('ExpiredToken', 403, 'The security token included in the request is expired'),
   signatureDoesNotMatch: (message = SIGNATURE_MISMATCH_MESSAGE) =>
-    new StsServiceError('SignatureDoesNotMatch', 403, message),
-  validation: (message: string) => new StsServiceError('ValidationError', 400, message),
-  malformedPolicy: (message: string) => new StsServiceError('MalformedPolicyDocument', 400, message),
-  packedPolicyTooLarge: (message: string) => new StsServiceError('PackedPolicyTooLarge', 400, message),
+    new ServiceError('SignatureDoesNotMatch', 403, message),
+  validation: (message: string) => new ServiceError('ValidationError', 400, message),
+  malformedPolicy: (message: string) => new ServiceError('MalformedPolicyDocument', 400, message),
+  packedPolicyTooLarge: (message: string) => new ServiceError('PackedPolicyTooLarge', 400, message),
   accessDenied: (callerArn: string, roleArn: string) =>
-    new StsServiceError(
+    new ServiceError(
       'AccessDenied',
       403,
       `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
     ),
+  // AWS's wording for a Deny in the principal's own policies; "on resource: …" only for actions that
+  // have a resource.
+  explicitDeny: (principalArn: string, action: string, resource: string | undefined) =>
+    new ServiceError(
+      'AccessDenied',
+      403,
+      `User: ${principalArn} is not authorized to perform: ${action}${resource === undefined ? '' : ` on resource: ${resource}`} with an explicit deny in an identity-based policy`,
+    ),
   invalidAction: (action: string, version: string) =>
-    new StsServiceError('InvalidAction', 400, `Could not find operation ${action} for version ${version}`),
-  missingAction: () => new StsServiceError('MissingAction', 400, 'Missing Action'),
-  requestTooLarge: () => new StsServiceError('RequestEntityTooLarge', 413, 'Request body is too large'),
+    new ServiceError('InvalidAction', 400, `Could not find operation ${action} for version ${version}`),
+  missingAction: () => new ServiceError('MissingAction', 400, 'Missing Action'),
+  requestTooLarge: () => new ServiceError('RequestEntityTooLarge', 413, 'Request body is too large'),
   internalFailure: () =>
-    new StsServiceError(
+    new ServiceError(
       'InternalFailure',
       500,
       'The request processing has failed because of an unknown error, exception or failure.',
+    ),
+};
+
+// IAM's wording, as its errors show up in the wild (e.g. serverless/serverless#7643 for LimitExceeded,
+// aws-samples/eks-security-compromised-cluster-remediation#8 for the AccessDenied resource form).
+const iamErrors = {
+  noSuchRole: (roleName: string) => new ServiceError('NoSuchEntity', 404, `The role with name ${roleName} cannot be found.`),
+  noSuchRolePolicy: (policyName: string) =>
+    new ServiceError('NoSuchEntity', 404, `The role policy with name ${policyName} cannot be found.`),
+  limitExceeded: (roleName: string) =>
+    new ServiceError('LimitExceeded', 409, `Maximum policy size of ${ROLE_INLINE_POLICIES_LIMIT} bytes exceeded for role ${roleName}`),
+  accessDenied: (principalArn: string, action: string, resource: string | undefined) =>
+    new ServiceError(
+      'AccessDenied',
+      403,
+      `User: ${principalArn} is not authorized to perform: ${action}${resource === undefined ? '' : ` on resource: ${resource}`} because no identity-based policy allows the ${action} action`,
     ),
 };
 
@@ -209,6 +260,8 @@ interface Session {
   transitiveTagKeys: string[];
   policy: string | undefined;
   policyArns: string[];
+  /** aws:TokenIssueTime, kept to the millisecond so a cut-off between two issues separates them. */
+  issuedAt: Date;
   expiration: Date;
 }
 
@@ -232,19 +285,28 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   const roles = new Map(options.roles.map((role) => [role.arn, role] as const));
   const callers = new Map(options.callers.map((caller) => [caller.accessKeyId, caller] as const));
   const sessions = new Map<string, Session>();
+  // IAM names a role by its RoleName, the last segment of its ARN; names are unique in an account.
+  const rolesByName = new Map<string, LocalRole>();
+  for (const role of options.roles) {
+    const { roleName } = parseRoleArn(role.arn, defaultAccountId);
+    if (rolesByName.has(roleName)) throw new Error(`startLocalSts: two roles are named ${roleName}`);
+    rolesByName.set(roleName, role);
+  }
+  /** Inline policies: role name → policy name → document as sent. */
+  const inlinePolicies = new Map<string, Map<string, string>>();
   let fault: LocalStsFault | undefined;
 
-  function takeFault(): StsServiceError | undefined {
+  function takeFault(): ServiceError | undefined {
     if (fault === undefined) return undefined;
     const current = fault;
     if (current.remaining !== undefined) {
       current.remaining -= 1;
       if (current.remaining <= 0) fault = undefined;
     }
-    return new StsServiceError(current.code, current.status, current.message ?? FAULT_MESSAGES[current.code] ?? current.code);
+    return new ServiceError(current.code, current.status, current.message ?? FAULT_MESSAGES[current.code] ?? current.code);
   }
 
-  async function authenticate(req: IncomingMessage, url: URL, body: Buffer, context: RequestContext): Promise<Principal> {
+  async function authenticate(req: IncomingMessage, url: URL, body: Buffer, queryApi: QueryApi, context: RequestContext): Promise<Principal> {
     const header = req.headers.authorization;
     if (header === undefined) {
       if (url.searchParams.has('X-Amz-Signature') || url.searchParams.has('X-Amz-Credential')) {
@@ -272,8 +334,8 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
         `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${credential.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
       );
     }
-    if (credential.service !== SIGNING_SERVICE) {
-      throw stsErrors.signatureDoesNotMatch(`Credential should be scoped to correct service: '${SIGNING_SERVICE}'. `);
+    if (credential.service !== queryApi.signingService) {
+      throw stsErrors.signatureDoesNotMatch(`Credential should be scoped to correct service: '${queryApi.signingService}'. `);
     }
     if (credential.terminator !== 'aws4_request') {
       throw stsErrors.signatureDoesNotMatch(
@@ -303,6 +365,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       signedHeaders: authorization.signedHeaders,
       signingDate,
       region: credential.region,
+      service: queryApi.signingService,
       accessKeyId: credential.accessKeyId,
       secretAccessKey,
     });
@@ -375,6 +438,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       transitiveTagKeys: request.transitiveTagKeys,
       policy: request.policy,
       policyArns,
+      issuedAt,
       // AWS reports whole seconds; keep the stored expiry equal to the one reported.
       expiration: new Date(Math.floor(issuedAt.getTime() / 1000) * 1000 + durationSeconds * 1000),
     };
@@ -382,7 +446,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
 
     // PackedPolicySize is reported only when the request passed something that counts against it.
     const reportsPackedSize = request.policy !== undefined || policyArns.length > 0 || tags.length > 0;
-    return xmlDocument('AssumeRoleResponse', [
+    return xmlDocument(STS_API, 'AssumeRoleResponse', [
       xmlElement('AssumeRoleResult', [
         session.sourceIdentity === undefined ? '' : xmlText('SourceIdentity', session.sourceIdentity),
         xmlElement('AssumedRoleUser', [xmlText('Arn', session.assumedRoleArn), xmlText('AssumedRoleId', session.assumedRoleId)]),
@@ -399,7 +463,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   }
 
   function getCallerIdentity(principal: Principal, requestId: string): string {
-    return xmlDocument('GetCallerIdentityResponse', [
+    return xmlDocument(STS_API, 'GetCallerIdentityResponse', [
       xmlElement('GetCallerIdentityResult', [
         xmlText('Arn', principal.arn),
         xmlText('UserId', principal.userId),
@@ -409,45 +473,173 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
-  function dispatch(params: URLSearchParams, principal: Principal, requestId: string): string {
+  function getAccessKeyInfo(params: URLSearchParams, requestId: string): string {
+    const accessKeyId = params.get('AccessKeyId') ?? undefined;
+    const violations = new ConstraintViolations();
+    violations.string('accessKeyId', accessKeyId, { required: true, min: 16, max: 128, pattern: [ACCESS_KEY_ID_PATTERN, ACCESS_KEY_ID_PATTERN_TEXT] });
+    violations.throwIfAny();
+    const caller = callers.get(accessKeyId as string);
+    // AWS decodes the account from the key id itself, issued or not. Ours are random, so a key this
+    // endpoint did not issue is reported as belonging to its default account.
+    const account = caller === undefined ? (sessions.get(accessKeyId as string)?.accountId ?? defaultAccountId) : (arnAccount(caller.arn) ?? defaultAccountId);
+    return xmlDocument(STS_API, 'GetAccessKeyInfoResponse', [
+      xmlElement('GetAccessKeyInfoResult', [xmlText('Account', account)]),
+      responseMetadata(requestId),
+    ]);
+  }
+
+  /** The role's inline policies by name; NoSuchEntity for a role this endpoint does not have. */
+  function policiesOfRole(roleName: string): Map<string, string> {
+    if (!rolesByName.has(roleName)) throw iamErrors.noSuchRole(roleName);
+    let policies = inlinePolicies.get(roleName);
+    if (policies === undefined) {
+      policies = new Map();
+      inlinePolicies.set(roleName, policies);
+    }
+    return policies;
+  }
+
+  function putRolePolicy(params: URLSearchParams, requestId: string): string {
+    // 1. Check the parameters against the service model's constraints (ValidationError).
+    // 2. The role must exist (NoSuchEntity), the document must be an identity policy
+    //    (MalformedPolicyDocument).
+    // 3. The role's inline policies together, this one replacing any of the same name, must stay
+    //    within 10,240 characters, whitespace not counted (LimitExceeded).
+    // 4. Store it as sent: GetRolePolicy returns the caller's own text.
+    const { roleName, policyName, policyDocument } = readRolePolicyRequest(params, { withDocument: true });
+    const policies = policiesOfRole(roleName);
+    validatePolicyDocument(policyDocument, 'identity');
+    let total = policySize(policyDocument);
+    for (const [name, document] of policies) if (name !== policyName) total += policySize(document);
+    if (total > ROLE_INLINE_POLICIES_LIMIT) throw iamErrors.limitExceeded(roleName);
+    policies.set(policyName, policyDocument);
+    return xmlDocument(IAM_API, 'PutRolePolicyResponse', [responseMetadata(requestId)]);
+  }
+
+  function getRolePolicy(params: URLSearchParams, requestId: string): string {
+    const { roleName, policyName } = readRolePolicyRequest(params, { withDocument: false });
+    const document = policiesOfRole(roleName).get(policyName);
+    if (document === undefined) throw iamErrors.noSuchRolePolicy(policyName);
+    return xmlDocument(IAM_API, 'GetRolePolicyResponse', [
+      xmlElement('GetRolePolicyResult', [
+        xmlText('PolicyName', policyName),
+        xmlText('RoleName', roleName),
+        // IAM returns the document URL-encoded (RFC 3986) and the SDK hands it over as it came.
+        xmlText('PolicyDocument', encodeRfc3986(document)),
+      ]),
+      responseMetadata(requestId),
+    ]);
+  }
+
+  function deleteRolePolicy(params: URLSearchParams, requestId: string): string {
+    const { roleName, policyName } = readRolePolicyRequest(params, { withDocument: false });
+    const policies = policiesOfRole(roleName);
+    if (!policies.delete(policyName)) throw iamErrors.noSuchRolePolicy(policyName);
+    return xmlDocument(IAM_API, 'DeleteRolePolicyResponse', [responseMetadata(requestId)]);
+  }
+
+  /** What an action needs beyond its handler: the resource it acts on and who may call it. */
+  interface Operation {
+    serve: (params: URLSearchParams, principal: Principal, requestId: string) => string;
+    /** The resource a Deny's Resource is matched against and an error message names; none means `*`. */
+    resource?: (params: URLSearchParams) => { arn: string; inMessage: string } | undefined;
+    /** GetCallerIdentity: "no permissions are required", so even an explicit deny cannot stop it. */
+    neverDenied?: boolean;
+    /** IAM: only the configured long-term callers (tvm) may call it; sessions have no Allow for it. */
+    longTermCallersOnly?: boolean;
+  }
+
+  const roleNamed = (params: URLSearchParams) => {
+    const roleName = params.get('RoleName');
+    if (roleName === null) return undefined;
+    return { arn: rolesByName.get(roleName)?.arn ?? `arn:aws:iam::${defaultAccountId}:role/${roleName}`, inMessage: `role ${roleName}` };
+  };
+  const operations: ReadonlyMap<QueryApi, ReadonlyMap<string, Operation>> = new Map([
+    [
+      STS_API,
+      new Map<string, Operation>([
+        [
+          'AssumeRole',
+          {
+            serve: assumeRole,
+            resource: (params) => {
+              const roleArn = params.get('RoleArn');
+              return roleArn === null ? undefined : { arn: roleArn, inMessage: roleArn };
+            },
+          },
+        ],
+        ['GetAccessKeyInfo', { serve: (params, _principal, requestId) => getAccessKeyInfo(params, requestId) }],
+        ['GetCallerIdentity', { serve: (_params, principal, requestId) => getCallerIdentity(principal, requestId), neverDenied: true }],
+      ]),
+    ],
+    [
+      IAM_API,
+      new Map<string, Operation>([
+        ['PutRolePolicy', { serve: (params, _principal, requestId) => putRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
+        ['GetRolePolicy', { serve: (params, _principal, requestId) => getRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
+        ['DeleteRolePolicy', { serve: (params, _principal, requestId) => deleteRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
+      ]),
+    ],
+  ]);
+
+  function dispatch(queryApi: QueryApi, params: URLSearchParams, principal: Principal, requestId: string): string {
+    // 1. Find the operation; a missing or unknown action is refused whoever asks.
+    // 2. Sessions: a Deny in their role's inline policies refuses everything but GetCallerIdentity.
+    //    It is checked before the parameters, so a cut-off session learns nothing more.
+    // 3. Sessions may not call IAM at all.
+    // 4. Serve it.
     const action = params.get('Action');
     if (action === null || action === '') throw stsErrors.missingAction();
     const version = params.get('Version');
-    if (version !== null && version !== API_VERSION) throw stsErrors.invalidAction(action, version);
-    switch (action) {
-      case 'AssumeRole':
-        return assumeRole(params, principal, requestId);
-      case 'GetCallerIdentity':
-        return getCallerIdentity(principal, requestId);
-      default:
-        throw stsErrors.invalidAction(action, API_VERSION);
+    if (version !== null && version !== queryApi.version) throw stsErrors.invalidAction(action, version);
+    const operation = operations.get(queryApi)?.get(action);
+    if (operation === undefined) throw stsErrors.invalidAction(action, queryApi.version);
+
+    const policyAction = `${queryApi.signingService}:${action}`;
+    const resource = operation.resource?.(params);
+    if (principal.kind === 'session') {
+      const { session } = principal;
+      const policies = inlinePolicies.get(parseRoleArn(session.roleArn, defaultAccountId).roleName)?.values() ?? [];
+      const denied =
+        operation.neverDenied !== true &&
+        findExplicitDeny(policies, {
+          action: policyAction,
+          resource: resource?.arn ?? '*',
+          session: { userId: session.assumedRoleId, sourceIdentity: session.sourceIdentity, tokenIssueTime: session.issuedAt, tags: session.tags },
+        }) !== undefined;
+      if (denied) throw stsErrors.explicitDeny(principal.arn, policyAction, resource?.inMessage);
+      if (operation.longTermCallersOnly === true) throw iamErrors.accessDenied(principal.arn, policyAction, resource?.inMessage);
     }
+    return operation.serve(params, principal, requestId);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const context: RequestContext = { requestId: randomUUID(), eventName: '', accessKeyId: undefined, identityArn: undefined };
     let status = 200;
     let xml: string;
-    let failure: StsServiceError | undefined;
+    let failure: ServiceError | undefined;
+    let queryApi = STS_API;
     try {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', 'http://local-sts');
       if (url.pathname.startsWith(CONTROL_PREFIX)) return control(req, res, url, body);
       const params = readParams(req, url, body);
+      // Stands in for the host name AWS would route on: IAM and STS share this listener.
+      queryApi = params.get('Version') === IAM_API.version ? IAM_API : STS_API;
       context.eventName = params.get('Action') ?? '';
-      const principal = await authenticate(req, url, body, context);
+      const principal = await authenticate(req, url, body, queryApi, context);
       const injected = takeFault();
       if (injected !== undefined) throw injected;
-      xml = dispatch(params, principal, context.requestId);
+      xml = dispatch(queryApi, params, principal, context.requestId);
     } catch (error) {
-      if (error instanceof StsServiceError) {
+      if (error instanceof ServiceError) {
         failure = error;
       } else {
         console.error('local STS: unexpected error', error);
         failure = stsErrors.internalFailure();
       }
       status = failure.status;
-      xml = errorDocument(failure, context.requestId);
+      xml = errorDocument(queryApi, failure, context.requestId);
     }
     // Record first, so the record exists by the time the caller sees the response.
     recordSignedRequest(req, context, failure);
@@ -457,7 +649,8 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   /**
    * Dev-only control routes, so tests in other processes can drive the endpoint:
    * PUT /_local/fault {code,status,message?,remaining?} · DELETE /_local/fault · GET /_local/sessions
-   * (issued sessions without secrets). Not part of STS; never signed.
+   * (issued sessions without secrets) · GET /_local/role-policies (see rolePolicies()). Not part of
+   * STS or IAM; never signed.
    */
   function control(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void {
     const reply = (status: number, value?: unknown) => {
@@ -466,6 +659,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     };
     const route = `${req.method} ${url.pathname.slice(CONTROL_PREFIX.length)}`;
     if (route === 'GET sessions') return reply(200, api.issuedSessions());
+    if (route === 'GET role-policies') return reply(200, api.rolePolicies());
     if (route === 'DELETE fault') return (api.setFault(undefined), reply(204));
     if (route === 'PUT fault') {
       const fault = controlFaultSchema.safeParse(JSON.parse(body.toString('utf8') || 'null'));
@@ -476,7 +670,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     reply(404, { error: `unknown control route ${route}` });
   }
 
-  function recordSignedRequest(req: IncomingMessage, context: RequestContext, failure: StsServiceError | undefined): void {
+  function recordSignedRequest(req: IncomingMessage, context: RequestContext, failure: ServiceError | undefined): void {
     if (options.onSignedRequest === undefined || context.accessKeyId === undefined) return;
     const record: SignedRequestRecord = {
       eventTime: toIsoSeconds(now()),
@@ -515,8 +709,10 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   });
   const { port } = server.address() as AddressInfo;
 
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const api: LocalSts = {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
+    iamUrl: url,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -544,6 +740,8 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
         if (session.policy !== undefined) view.policy = session.policy;
         return view;
       }),
+    rolePolicies: () =>
+      Object.fromEntries([...rolesByName.keys()].map((roleName) => [roleName, Object.fromEntries(inlinePolicies.get(roleName) ?? [])])),
   };
   return api;
 }
@@ -737,7 +935,11 @@ function validateAssumeRoleSemantics(request: AssumeRoleRequest): void {
   if (request.policy !== undefined) validatePolicyDocument(request.policy);
 }
 
-function validatePolicyDocument(policy: string): void {
+/**
+ * A session policy (AssumeRole's Policy) or an identity policy (PutRolePolicy's PolicyDocument). IAM
+ * defaults a missing Version to 2008-10-17 in identity policies, and refuses a Principal in them.
+ */
+function validatePolicyDocument(policy: string, kind: 'session' | 'identity' = 'session'): void {
   let document: unknown;
   try {
     document = JSON.parse(policy);
@@ -748,13 +950,60 @@ function validatePolicyDocument(policy: string): void {
     throw stsErrors.malformedPolicy('Syntax errors in policy.');
   }
   const { Version: version, Statement: statement } = document as Record<string, unknown>;
-  if (version !== '2012-10-17' && version !== '2008-10-17') {
+  const versionOptional = kind === 'identity' && version === undefined;
+  if (!versionOptional && version !== '2012-10-17' && version !== '2008-10-17') {
     throw stsErrors.malformedPolicy('The policy must contain a valid version string');
   }
-  const statements = Array.isArray(statement) ? statement : [statement];
+  const statements: unknown[] = Array.isArray(statement) ? statement : [statement];
   if (statement === undefined || statements.length === 0 || !statements.every((s) => typeof s === 'object' && s !== null && !Array.isArray(s))) {
     throw stsErrors.malformedPolicy('The policy must contain at least one statement in a Statement element');
   }
+  if (kind === 'identity' && statements.some((s) => 'Principal' in (s as object) || 'NotPrincipal' in (s as object))) {
+    throw stsErrors.malformedPolicy('Policy document should not specify a principal.');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// IAM inline role policy parameters
+// ---------------------------------------------------------------------------------------------------
+
+// Patterns and lengths from the IAM service model (roleNameType, policyNameType, policyDocumentType).
+const IAM_NAME_PATTERN = /^[\w+=,.@-]+$/;
+const IAM_NAME_PATTERN_TEXT = '[\\w+=,.@-]+';
+const POLICY_DOCUMENT_MAX = 131072;
+// The STS model's accessKeyIdType.
+const ACCESS_KEY_ID_PATTERN = /^\w*$/;
+const ACCESS_KEY_ID_PATTERN_TEXT = '[\\w]*';
+
+interface RolePolicyRequest {
+  roleName: string;
+  policyName: string;
+  policyDocument: string;
+}
+
+/** RoleName, PolicyName and (for PutRolePolicy) PolicyDocument, or a ValidationError naming all violations. */
+function readRolePolicyRequest(params: URLSearchParams, options: { withDocument: boolean }): RolePolicyRequest {
+  const roleName = params.get('RoleName') ?? undefined;
+  const policyName = params.get('PolicyName') ?? undefined;
+  const policyDocument = params.get('PolicyDocument') ?? undefined;
+  const violations = new ConstraintViolations();
+  violations.string('roleName', roleName, { required: true, min: 1, max: 64, pattern: [IAM_NAME_PATTERN, IAM_NAME_PATTERN_TEXT] });
+  violations.string('policyName', policyName, { required: true, min: 1, max: 128, pattern: [IAM_NAME_PATTERN, IAM_NAME_PATTERN_TEXT] });
+  if (options.withDocument) {
+    violations.string('policyDocument', policyDocument, { required: true, min: 1, max: POLICY_DOCUMENT_MAX, pattern: [POLICY_PATTERN, POLICY_PATTERN_TEXT] });
+  }
+  violations.throwIfAny();
+  return { roleName: roleName as string, policyName: policyName as string, policyDocument: policyDocument ?? '' };
+}
+
+/** A policy's size as IAM counts it against the quota: without the whitespace between tokens. */
+function policySize(document: string): number {
+  return JSON.stringify(JSON.parse(document)).length;
+}
+
+/** encodeURIComponent leaves !'()* alone; RFC 3986, which IAM follows, reserves them. */
+function encodeRfc3986(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
@@ -845,6 +1094,7 @@ async function recomputeSignature(input: {
   signedHeaders: string[];
   signingDate: Date;
   region: string;
+  service: string;
   accessKeyId: string;
   secretAccessKey: string;
 }): Promise<{ signature: string; signedHeaders: string }> {
@@ -865,14 +1115,14 @@ async function recomputeSignature(input: {
   const signer = new SignatureV4({
     credentials: { accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey },
     region: input.region,
-    service: SIGNING_SERVICE,
+    service: input.service,
     sha256: NodeSha256,
     applyChecksum: false,
   });
   const signed = await signer.sign(request, {
     signingDate: input.signingDate,
     signingRegion: input.region,
-    signingService: SIGNING_SERVICE,
+    signingService: input.service,
     signableHeaders: new Set(input.signedHeaders),
   });
   const produced = parseAuthorization(String(signed.headers['authorization']));
@@ -975,8 +1225,8 @@ function sendXml(res: ServerResponse, status: number, xml: string, requestId: st
   res.end(xml);
 }
 
-function errorDocument(error: StsServiceError, requestId: string): string {
-  return xmlDocument('ErrorResponse', [
+function errorDocument(queryApi: QueryApi, error: ServiceError, requestId: string): string {
+  return xmlDocument(queryApi, 'ErrorResponse', [
     xmlElement('Error', [
       xmlText('Type', error.status >= 500 ? 'Receiver' : 'Sender'),
       xmlText('Code', error.code),
@@ -990,8 +1240,8 @@ function responseMetadata(requestId: string): string {
   return xmlElement('ResponseMetadata', [xmlText('RequestId', requestId)]);
 }
 
-function xmlDocument(root: string, children: string[]): string {
-  return `<${root} xmlns="${STS_NAMESPACE}">\n${children.filter((child) => child !== '').join('\n')}\n</${root}>\n`;
+function xmlDocument(queryApi: QueryApi, root: string, children: string[]): string {
+  return `<${root} xmlns="${queryApi.namespace}">\n${children.filter((child) => child !== '').join('\n')}\n</${root}>\n`;
 }
 
 function xmlElement(name: string, children: string[]): string {

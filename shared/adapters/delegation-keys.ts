@@ -5,11 +5,13 @@ export const PROFILE_SK = '#PROFILE';
 export const PROFILES_GSI1PK = 'PROFILES';
 export const BY_SUBJECT_INDEX = 'bySubject';
 export const BY_GRANT_ID_INDEX = 'byGrantId';
+export const BY_PARENT_INDEX = 'byParent';
 
 export const profilePk = (name: string) => `PROFILE#${name}`;
 export const subjectKey = (subject: Subject) => `${subject.type}#${subject.id}`;
 export const subjectGsi1Pk = (subject: Subject) => `SUBJECT#${subjectKey(subject)}`;
 export const grantIdGsi2Pk = (id: string) => `GRANT#${id}`;
+export const parentGsi3Pk = (parentId: string) => `PARENT#${parentId}`;
 export const grantSkPrefix = 'GRANT#';
 
 export function profileItem(profile: Profile): Record<string, unknown> {
@@ -33,13 +35,14 @@ export function grantItem(grant: Grant): Record<string, unknown> {
     GSI1PK: subjectGsi1Pk(grant.subject),
     GSI1SK: `PROFILE#${grant.profile}#${grant.id}`,
     GSI2PK: grantIdGsi2Pk(grant.id),
+    ...(grant.parentGrantId ? { GSI3PK: parentGsi3Pk(grant.parentGrantId) } : {}),
     entity: 'grant',
     subjectKey: subjectKey(grant.subject),
     ...grant,
   };
 }
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'entity', 'subjectKey'];
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI3PK', 'entity', 'subjectKey'];
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...item };

@@ -10,15 +10,17 @@ import {
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import type { Grant, Profile, Subject } from '../domain/model.js';
-import type { DelegationStore } from '../domain/ports.js';
+import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
 import { APPEND_ONLY_CONDITION, auditItem } from './audit-keys.js';
 import {
   BY_GRANT_ID_INDEX,
+  BY_PARENT_INDEX,
   BY_SUBJECT_INDEX,
   grantIdGsi2Pk,
   grantItem,
   grantKey,
   grantSkPrefix,
+  parentGsi3Pk,
   PROFILE_SK,
   profileItem,
   profilePk,
@@ -185,20 +187,30 @@ export class DynamoDbDelegationStore implements DelegationStore {
     }
   }
 
-  async revokeGrant(grant: Grant, by: string, at: string, audit: AuditEvent): Promise<boolean> {
+  async listChildGrants(parentId: string): Promise<Grant[]> {
+    const items = await this.queryAll({
+      IndexName: BY_PARENT_INDEX,
+      KeyConditionExpression: 'GSI3PK = :pk',
+      ExpressionAttributeValues: { ':pk': parentGsi3Pk(parentId) },
+    });
+    return items.map(toGrant);
+  }
+
+  async revokeGrants(grants: readonly Grant[], by: string, at: string, audit: AuditEvent): Promise<boolean> {
+    if (grants.length === 0 || grants.length > MAX_GRANTS_PER_REVOCATION) {
+      throw new RangeError(`revokeGrants takes 1 to ${MAX_GRANTS_PER_REVOCATION} grants`);
+    }
     return this.transact(
-      [
-        {
-          Update: {
-            TableName: this.options.tableName,
-            Key: grantKey(grant),
-            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by',
-            ConditionExpression: '#status = :active',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by },
-          },
+      grants.map((grant) => ({
+        Update: {
+          TableName: this.options.tableName,
+          Key: grantKey(grant),
+          UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by',
+          ConditionExpression: '#status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by },
         },
-      ],
+      })),
       audit,
     );
   }

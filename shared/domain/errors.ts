@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'IDP_UNAVAILABLE'
   | 'TIMEOUT'
+  | 'DELEGATION_EXCEEDS_GRANT'
   | 'INTERNAL';
 
 export abstract class TvmError extends Error {
@@ -83,4 +84,9 @@ export class IdentityProviderUnavailableError extends TvmError {
 /** The request ran out of time (its dependencies were too slow); nothing was issued. */
 export class ServiceTimeoutError extends TvmError {
   readonly code = 'TIMEOUT';
+}
+
+/** A delegated grant would exceed the delegator's own grant; the message names what exceeded. */
+export class DelegationExceedsGrantError extends TvmError {
+  readonly code = 'DELEGATION_EXCEEDS_GRANT';
 }

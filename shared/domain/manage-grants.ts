@@ -1,21 +1,37 @@
-import { NotFoundError, ValidationError } from './errors.js';
 import { adminEvent } from './audit.js';
-import type { Grant, Principal, RequestMeta, Subject } from './model.js';
-import type { Clock, DelegationStore, IdGenerator } from './ports.js';
+import {
+  ConflictError,
+  DelegationExceedsGrantError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
+import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
+import type { Grant, Principal, Profile, RequestMeta, Scope, Subject } from './model.js';
+import { MAX_GRANTS_PER_REVOCATION, type Clock, type DelegationStore, type IdGenerator } from './ports.js';
 import type { GrantInput } from './schemas.js';
 import { scopeContains } from './scope.js';
+
+/** An admin's grant is depth 0; delegation may go two levels below it, no further. */
+export const MAX_DELEGATION_DEPTH = 2;
 
 export interface GrantDeps {
   readonly store: DelegationStore;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /** Members administer every grant; everyone else only delegates from what they hold. */
+  readonly adminGroup: string;
 }
 
+const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => principal.groups.includes(deps.adminGroup);
+
 /**
- * POST /grants:
- * 1. The profile must exist; the grant must fit inside it (duration, scope).
- * 2. The validity window must be well formed and not already over.
- * 3. Write the grant and its `grant.created` audit event in one transaction.
+ * POST /grants, by an admin or by a delegator:
+ * 1. The profile must exist; the grant must fit inside it (duration, scope) and have a sane window.
+ * 2. A non-admin needs an active grant with canDelegate on the profile (else FORBIDDEN), and the new
+ *    grant must lie within it — scope, validUntil, maxSessionSeconds, and canDelegate only while the
+ *    chain stays within MAX_DELEGATION_DEPTH (else DELEGATION_EXCEEDS_GRANT naming what exceeded).
+ * 3. Write the grant (with parentGrantId and depth) and its `grant.created` event in one transaction.
  */
 export async function createGrant(
   deps: GrantDeps,
@@ -37,15 +53,20 @@ export async function createGrant(
     );
   }
   if (input.scope) {
-    // A field the grant leaves out falls back to the profile's at vend time, so check it that way.
-    const contained = scopeContains(profile.scope, {
-      actions: input.scope.actions ?? profile.scope?.actions,
-      resources: input.scope.resources ?? profile.scope?.resources,
-    });
+    const contained = scopeContains(profile.scope, effectiveScope(input.scope, profile.scope));
     if (!contained.ok) {
       throw new ValidationError(`body.scope.${contained.field}: "${contained.item}" is not within the profile's scope`);
     }
   }
+
+  const parent = isAdmin(deps, principal) ? undefined : await delegatingGrant(deps, principal, profile, input, now);
+  const depth = parent ? (parent.depth ?? 0) + 1 : 0;
+  // A delegated grant carries its parent's limits explicitly: at vend time a missing field would
+  // otherwise fall back to the profile's, wider than the parent's.
+  const scope = parent ? definedScope(effectiveScope(input.scope, effectiveScope(parent.scope, profile.scope))) : input.scope;
+  const maxSessionSeconds = parent
+    ? (input.maxSessionSeconds ?? Math.min(parent.maxSessionSeconds ?? profile.maxSessionSeconds, profile.maxSessionSeconds))
+    : input.maxSessionSeconds;
 
   const grant: Grant = {
     id: deps.ids.next(),
@@ -54,9 +75,11 @@ export async function createGrant(
     subject: input.subject,
     validFrom: validFrom.toISOString(),
     validUntil: validUntil.toISOString(),
-    ...(input.maxSessionSeconds !== undefined ? { maxSessionSeconds: input.maxSessionSeconds } : {}),
-    ...(input.scope ? { scope: input.scope } : {}),
+    ...(maxSessionSeconds !== undefined ? { maxSessionSeconds } : {}),
+    ...(scope ? { scope } : {}),
     canDelegate: input.canDelegate,
+    ...(parent ? { parentGrantId: parent.id } : {}),
+    depth,
     status: 'active',
     createdBy: principal.id,
     createdAt: now.toISOString(),
@@ -73,6 +96,64 @@ export async function createGrant(
   return grant;
 }
 
+/**
+ * The caller's grant to delegate from: usable now, canDelegate, on this profile generation, and
+ * containing the new grant. The first refusal of the best candidate names what exceeded.
+ */
+async function delegatingGrant(
+  deps: GrantDeps,
+  principal: Principal,
+  profile: Profile,
+  input: GrantInput,
+  now: Date,
+): Promise<Grant> {
+  const { grants } = await deps.store.getProfileWithGrants(profile.name, subjectsOf(principal));
+  const candidates = grants
+    .filter((grant) => grant.canDelegate && appliesTo(grant, profile) && isUsable(grant, now))
+    .filter((grant) => input.parentGrantId === undefined || grant.id === input.parentGrantId)
+    .sort((a, b) => Date.parse(b.validUntil) - Date.parse(a.validUntil) || a.id.localeCompare(b.id));
+  if (candidates.length === 0) {
+    throw new ForbiddenError(`you hold no grant on profile "${profile.name}" that allows delegation`);
+  }
+  let firstExcess: string | undefined;
+  for (const parent of candidates) {
+    const excess = exceeds(parent, profile, input);
+    if (!excess) return parent;
+    firstExcess ??= excess;
+  }
+  throw new DelegationExceedsGrantError(`the new grant exceeds yours (${candidates[0]?.id}): ${firstExcess}`, {
+    details: { parentGrantId: candidates[0]?.id ?? '' },
+  });
+}
+
+/** What of `input` goes beyond `parent`, or undefined when it lies within. */
+function exceeds(parent: Grant, profile: Profile, input: GrantInput): string | undefined {
+  if (Date.parse(input.validUntil) > Date.parse(parent.validUntil)) {
+    return `validUntil is later than ${parent.validUntil}`;
+  }
+  const parentMax = Math.min(parent.maxSessionSeconds ?? profile.maxSessionSeconds, profile.maxSessionSeconds);
+  if ((input.maxSessionSeconds ?? parentMax) > parentMax) {
+    return `maxSessionSeconds is larger than ${parentMax}`;
+  }
+  const parentScope = effectiveScope(parent.scope, profile.scope);
+  const contained = scopeContains(parentScope, effectiveScope(input.scope, parentScope));
+  if (!contained.ok) return `scope.${contained.field} "${contained.item}" is not within your grant`;
+  if (input.canDelegate && (parent.depth ?? 0) + 1 >= MAX_DELEGATION_DEPTH) {
+    return `canDelegate would make the chain deeper than ${MAX_DELEGATION_DEPTH} levels`;
+  }
+  return undefined;
+}
+
+function definedScope(scope: Scope): Scope | undefined {
+  if (!scope.actions && !scope.resources) return undefined;
+  return { ...(scope.actions ? { actions: scope.actions } : {}), ...(scope.resources ? { resources: scope.resources } : {}) };
+}
+
+/** A scope's fields, each falling back to `fallback`'s (as the vend resolves them). */
+function effectiveScope(scope: Scope | undefined, fallback: Scope | undefined): Scope {
+  return { actions: scope?.actions ?? fallback?.actions, resources: scope?.resources ?? fallback?.resources };
+}
+
 export async function listGrants(
   deps: Pick<GrantDeps, 'store'>,
   filter: { profile?: string; subject?: Subject },
@@ -81,24 +162,90 @@ export async function listGrants(
   return grants.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
+export interface RevokedGrant extends Grant {
+  /** Every grant delegated from it (recursively) that this revocation also revoked. */
+  readonly revokedDescendants: string[];
+}
+
 /**
  * DELETE /grants/{id}:
- * 1. Find the grant (404 if unknown).
- * 2. If active, mark it revoked and record `grant.revoked` in one transaction; the next vend sees it.
+ * 1. Find the grant. Only an admin, its creator, or a holder of its parent grant may revoke it;
+ *    to anyone else it does not exist (404).
+ * 2. Revoke it and every active grant delegated from it, recursively, with one `grant.revoked`
+ *    event, in one transaction (children first in batches when the tree exceeds one transaction,
+ *    so a failure leaves the root active and a retry completes the job).
  * 3. Revoking a revoked grant changes nothing and returns it as it is (idempotent).
  */
-export async function revokeGrant(deps: GrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<Grant> {
+export async function revokeGrant(deps: GrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<RevokedGrant> {
   const grant = await deps.store.getGrant(id);
-  if (!grant) throw new NotFoundError(`grant "${id}" does not exist`);
-  if (grant.status === 'revoked') return grant;
-  const at = deps.clock.now();
-  const revokedAt = at.toISOString();
-  const revoked = await deps.store.revokeGrant(
-    grant,
-    principal.id,
-    revokedAt,
-    adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, { profile: grant.profile, grantId: grant.id }),
-  );
-  if (!revoked) return (await deps.store.getGrant(id)) ?? grant;
-  return { ...grant, status: 'revoked', revokedAt, revokedBy: principal.id };
+  if (!grant || !(await mayRevoke(deps, principal, grant))) throw new NotFoundError(`grant "${id}" does not exist`);
+  if (grant.status === 'revoked') return { ...grant, revokedDescendants: [] };
+
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const descendants = (await descendantsOf(deps.store, grant.id)).filter((g) => g.status === 'active');
+    const at = deps.clock.now();
+    const revokedAt = at.toISOString();
+    // Deepest first, the grant itself last: if a batch fails, the root still stands and a retry
+    // finishes the job.
+    const batches = inBatches([...descendants].reverse().concat(grant), MAX_GRANTS_PER_REVOCATION);
+    let raced = false;
+    for (const batch of batches) {
+      const written = await deps.store.revokeGrants(
+        batch,
+        principal.id,
+        revokedAt,
+        adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
+          profile: grant.profile,
+          grantId: grant.id,
+          detail: { revokedGrantIds: batch.map((g) => g.id) },
+        }),
+      );
+      if (!written) {
+        raced = true;
+        break;
+      }
+    }
+    if (!raced) {
+      return {
+        ...grant,
+        status: 'revoked',
+        revokedAt,
+        revokedBy: principal.id,
+        revokedDescendants: descendants.map((g) => g.id),
+      };
+    }
+    // A concurrent revocation touched the tree: look again.
+    const current = await deps.store.getGrant(id);
+    if (current?.status === 'revoked') return { ...current, revokedDescendants: [] };
+  }
+  throw new ConflictError(`grant "${id}" kept changing while it was being revoked; retry`);
+}
+
+async function mayRevoke(deps: GrantDeps, principal: Principal, grant: Grant): Promise<boolean> {
+  if (isAdmin(deps, principal) || grant.createdBy === principal.id) return true;
+  if (!grant.parentGrantId) return false;
+  const parent = await deps.store.getGrant(grant.parentGrantId);
+  const mine = new Set(subjectsOf(principal).map((s) => `${s.type}#${s.id}`));
+  return parent !== undefined && parent.status === 'active' && mine.has(`${parent.subject.type}#${parent.subject.id}`);
+}
+
+/** Every grant delegated from `rootId`, recursively, parents before children. */
+export async function descendantsOf(store: DelegationStore, rootId: string): Promise<Grant[]> {
+  const found: Grant[] = [];
+  const seen = new Set<string>([rootId]);
+  let frontier = [rootId];
+  // Depth is bounded by MAX_DELEGATION_DEPTH; the guard also stops a corrupt cycle.
+  for (let level = 0; level <= MAX_DELEGATION_DEPTH + 1 && frontier.length > 0; level++) {
+    const children = (await Promise.all(frontier.map((id) => store.listChildGrants(id)))).flat().filter((g) => !seen.has(g.id));
+    for (const child of children) seen.add(child.id);
+    found.push(...children);
+    frontier = children.map((g) => g.id);
+  }
+  return found;
+}
+
+function inBatches<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
+  return batches;
 }

@@ -57,6 +57,10 @@ export interface Grant {
   readonly maxSessionSeconds?: number;
   readonly scope?: Scope;
   readonly canDelegate: boolean;
+  /** The grant this one was delegated from; absent for grants an admin made. */
+  readonly parentGrantId?: string;
+  /** 0 for an admin's grant, parent's + 1 for a delegated one (at most MAX_DELEGATION_DEPTH). */
+  readonly depth?: number;
   readonly status: GrantStatus;
   readonly createdBy: string;
   readonly createdAt: string;

@@ -13,6 +13,9 @@ export interface IdGenerator {
 }
 
 /** Profiles and grants (the delegations table). */
+/** DynamoDB transactions take 100 actions; one is the audit event. */
+export const MAX_GRANTS_PER_REVOCATION = 99;
+
 export interface DelegationStore {
   getProfile(name: string): Promise<Profile | undefined>;
   listProfiles(): Promise<Profile[]>;
@@ -35,11 +38,13 @@ export interface DelegationStore {
   getGrant(id: string): Promise<Grant | undefined>;
   /** Stores a new grant; fails if the id exists. */
   createGrant(grant: Grant, audit: AuditEvent): Promise<void>;
+  /** Grants delegated directly from `parentId`. */
+  listChildGrants(parentId: string): Promise<Grant[]>;
   /**
-   * Marks an active grant revoked. Returns false when it was no longer active (a concurrent
-   * revocation won; nothing is written).
+   * Marks active grants revoked, all or none, with one audit event. Returns false when one was no
+   * longer active (a concurrent revocation won; nothing is written). At most MAX_GRANTS_PER_REVOCATION.
    */
-  revokeGrant(grant: Grant, by: string, at: string, audit: AuditEvent): Promise<boolean>;
+  revokeGrants(grants: readonly Grant[], by: string, at: string, audit: AuditEvent): Promise<boolean>;
 }
 
 export interface AuditQuery {

@@ -85,6 +85,8 @@ export const grantInputSchema = z
     maxSessionSeconds: sessionSeconds.optional(),
     scope: scopeSchema.optional(),
     canDelegate: z.boolean().default(false),
+    /** For a delegator holding several grants on the profile: which one to delegate from. */
+    parentGrantId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id').optional(),
     reason: reason.optional(),
   })
   .strict();

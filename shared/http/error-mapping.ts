@@ -12,6 +12,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   NO_GRANT: 403,
   GRANT_EXPIRED: 403,
   SCOPE_NOT_GRANTED: 403,
+  DELEGATION_EXCEEDS_GRANT: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,

@@ -215,7 +215,7 @@ describe('DynamoDbDelegationStore', () => {
       await store.createGrant(grant, event);
 
       // Act
-      const error = await captureError(store.revokeGrant(grant, ADMIN.id, FIXED_NOW.toISOString(), event));
+      const error = await captureError(store.revokeGrants([grant], ADMIN.id, FIXED_NOW.toISOString(), event));
 
       // Assess
       expect(error).toBeInstanceOf(StoreUnavailableError);
@@ -463,7 +463,7 @@ describe('DynamoDbDelegationStore', () => {
       const event = anAuditEvent('grant.revoked', { profile: grant.profile, grantId: grant.id });
 
       // Act
-      const revoked = await store.revokeGrant(grant, ADMIN.id, at, event);
+      const revoked = await store.revokeGrants([grant], ADMIN.id, at, event);
 
       // Assess
       expect(revoked).toBe(true);
@@ -480,7 +480,7 @@ describe('DynamoDbDelegationStore', () => {
       const send = jest.spyOn(dynamodb().documentClient, 'send');
 
       // Act
-      await store.revokeGrant(grant, ADMIN.id, FIXED_NOW.toISOString(), anAuditEvent('grant.revoked'));
+      await store.revokeGrants([grant], ADMIN.id, FIXED_NOW.toISOString(), anAuditEvent('grant.revoked'));
       const after = await store.getProfileWithGrants('dev-readonly', [ALICE]);
 
       // Assess
@@ -496,11 +496,11 @@ describe('DynamoDbDelegationStore', () => {
       await putProfiles('dev-readonly');
       const grant = aGrant();
       await createGrants(grant);
-      await store.revokeGrant(grant, ADMIN.id, '2026-06-01T13:00:00.000Z', anAuditEvent('grant.revoked'));
+      await store.revokeGrants([grant], ADMIN.id, '2026-06-01T13:00:00.000Z', anAuditEvent('grant.revoked'));
       const second = anAuditEvent('grant.revoked', { profile: grant.profile, grantId: grant.id });
 
       // Act
-      const revoked = await store.revokeGrant(grant, 'bob@example.com', '2026-06-01T14:00:00.000Z', second);
+      const revoked = await store.revokeGrants([grant], 'bob@example.com', '2026-06-01T14:00:00.000Z', second);
 
       // Assess
       expect(revoked).toBe(false);
@@ -514,7 +514,7 @@ describe('DynamoDbDelegationStore', () => {
       const event = anAuditEvent('grant.revoked');
 
       // Act
-      const revoked = await store.revokeGrant(aGrant({ id: 'ghost' }), ADMIN.id, FIXED_NOW.toISOString(), event);
+      const revoked = await store.revokeGrants([aGrant({ id: 'ghost' })], ADMIN.id, FIXED_NOW.toISOString(), event);
 
       // Assess
       expect(revoked).toBe(false);
@@ -532,8 +532,8 @@ describe('DynamoDbDelegationStore', () => {
 
       // Act
       const results = await Promise.all([
-        store.revokeGrant(grant, revokers[0], '2026-06-01T13:00:00.000Z', events[0]),
-        store.revokeGrant(grant, revokers[1], '2026-06-01T13:00:01.000Z', events[1]),
+        store.revokeGrants([grant], revokers[0], '2026-06-01T13:00:00.000Z', events[0]),
+        store.revokeGrants([grant], revokers[1], '2026-06-01T13:00:01.000Z', events[1]),
       ]);
 
       // Assess

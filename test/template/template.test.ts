@@ -59,6 +59,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   deleteProfile: [`dynamodb:DeleteItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
   createGrant: [
     `dynamodb:GetItem ${DELEGATIONS}`,
+    // A delegator's own grants on the profile (one consistent query of its partition).
+    `dynamodb:Query ${DELEGATIONS}`,
     // The transaction's ConditionCheck that the profile still exists needs its own IAM action.
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,

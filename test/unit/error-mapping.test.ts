@@ -2,6 +2,7 @@
 import {
   AuditUnavailableError,
   ConflictError,
+  DelegationExceedsGrantError,
   DurationOutOfRangeError,
   ForbiddenError,
   GrantExpiredError,
@@ -33,6 +34,7 @@ const DOCUMENTED_STATUS = {
   NO_GRANT: 403,
   GRANT_EXPIRED: 403,
   SCOPE_NOT_GRANTED: 403,
+  DELEGATION_EXCEEDS_GRANT: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -56,6 +58,7 @@ const ERROR_CLASSES = {
   NO_GRANT: NoGrantError,
   GRANT_EXPIRED: GrantExpiredError,
   SCOPE_NOT_GRANTED: ScopeNotGrantedError,
+  DELEGATION_EXCEEDS_GRANT: DelegationExceedsGrantError,
   NOT_FOUND: NotFoundError,
   CONFLICT: ConflictError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,

@@ -1,7 +1,13 @@
 // createGrant, listGrants and revokeGrant with an in-memory store: a grant must fit inside its
 // profile, every change comes with its audit event, and revocation is idempotent.
 import type { AdminAuditEvent } from '../../shared/domain/audit.js';
-import { NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
+import {
+  DelegationExceedsGrantError,
+  ForbiddenError,
+  NotFoundError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../../shared/domain/errors.js';
 import { createGrant, listGrants, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { GrantInput } from '../../shared/domain/schemas.js';
@@ -18,7 +24,7 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
   const store = new InMemoryDelegationStore({ audit, profiles: options.profiles ?? [aProfile()], grants: options.grants ?? [] });
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('id');
-  const deps: GrantDeps = { store, clock, ids };
+  const deps: GrantDeps = { store, clock, ids, adminGroup: 'tvm-admin' };
   return { deps, store, audit, clock, ids };
 }
 
@@ -54,6 +60,7 @@ describe('createGrant', () => {
       createdBy: 'admin@example.com',
       createdAt: NOW_ISO,
       reason: 'on-call week',
+      depth: 0,
     };
     expect(grant).toEqual(expected);
     expect(store.grants).toEqual([expected]);
@@ -260,7 +267,7 @@ describe('revokeGrant', () => {
 
     // Assess
     const expected: Grant = { ...aGrant(), status: 'revoked', revokedAt: NOW_ISO, revokedBy: 'admin@example.com' };
-    expect(revoked).toEqual(expected);
+    expect(revoked).toEqual({ ...expected, revokedDescendants: [] });
     expect(store.grants).toEqual([expected]);
     const event: AdminAuditEvent = {
       id: `${NOW_ISO}#id-00000001`,
@@ -272,6 +279,7 @@ describe('revokeGrant', () => {
       userAgent: 'tvm-cli/0.1.0',
       profile: DEFAULT_PROFILE_NAME,
       grantId: 'grant-0001',
+      detail: { revokedGrantIds: ['grant-0001'] },
     };
     expect(audit.events).toEqual([event]);
   });
@@ -283,7 +291,7 @@ describe('revokeGrant', () => {
     clock.advance(60_000);
 
     // Act
-    const second = await revokeGrant(deps, aPrincipal({ id: 'other-admin@example.com' }), 'grant-0001', META);
+    const second = await revokeGrant(deps, aPrincipal({ id: 'other-admin@example.com', groups: ['tvm-admin'] }), 'grant-0001', META);
 
     // Assess
     expect(second).toEqual(first);
@@ -305,7 +313,7 @@ describe('revokeGrant', () => {
     const result = await revokeGrant({ ...deps, store: racingStore }, ADMIN, 'grant-0001', META);
 
     // Assess
-    expect(result).toEqual(winner);
+    expect(result).toEqual({ ...winner, revokedDescendants: [] });
     expect(audit.events).toEqual([]);
   });
 
@@ -332,5 +340,134 @@ describe('revokeGrant', () => {
     // Assess
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(store.grants).toEqual([aGrant()]);
+  });
+});
+
+describe('delegation', () => {
+  const DELEGATOR = aPrincipal({ id: 'dana@example.com', groups: ['team-leads'] });
+  const inAWeek = '2026-06-08T12:00:00.000Z';
+  const rootGrant = aGrant({
+    id: 'grant-root',
+    subject: { type: 'group', id: 'team-leads' },
+    canDelegate: true,
+    maxSessionSeconds: 1800,
+    validUntil: inAWeek,
+    scope: { actions: ['s3:Get*'], resources: ['arn:aws:s3:::team/*'] },
+    depth: 0,
+  });
+  const delegated = (overrides: Partial<GrantInput> = {}) =>
+    aGrantInput({
+      subject: { type: 'user', id: 'eve@example.com' },
+      validUntil: '2026-06-05T12:00:00.000Z',
+      maxSessionSeconds: 900,
+      scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::team/reports/*'] },
+      ...overrides,
+    });
+
+  it('lets a holder of a canDelegate grant grant within it, recording parent and creator', async () => {
+    // Prepare
+    const { deps, store } = setUp({ grants: [rootGrant] });
+
+    // Act
+    const grant = await createGrant(deps, DELEGATOR, delegated(), META);
+
+    // Assess
+    expect(grant).toMatchObject({ parentGrantId: 'grant-root', depth: 1, createdBy: 'dana@example.com', canDelegate: false });
+    expect(store.grants.map((g) => g.id)).toEqual(['grant-root', grant.id]);
+  });
+
+  it.each([
+    ['a later validUntil', { validUntil: '2026-06-09T12:00:00.000Z' }, 'validUntil'],
+    ['a longer maxSessionSeconds', { maxSessionSeconds: 3600 }, 'maxSessionSeconds'],
+    ['a wider scope', { scope: { actions: ['s3:PutObject'] } }, 'scope.actions'],
+  ])('refuses %s with DELEGATION_EXCEEDS_GRANT naming it', async (_label, overrides, named) => {
+    // Prepare
+    const { deps, store } = setUp({ grants: [rootGrant] });
+
+    // Act
+    const error = await failureOf(createGrant(deps, DELEGATOR, delegated(overrides as Partial<GrantInput>), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(DelegationExceedsGrantError);
+    expect((error as Error).message).toContain(named);
+    expect(store.grants).toHaveLength(1);
+  });
+
+  it("writes the parent's limits into a delegated grant that leaves them out", async () => {
+    // Prepare
+    const { deps } = setUp({ grants: [rootGrant] });
+
+    // Act
+    const grant = await createGrant(deps, DELEGATOR, delegated({ scope: undefined, maxSessionSeconds: undefined }), META);
+
+    // Assess: at vend time a missing field would fall back to the (wider) profile
+    expect(grant.scope).toEqual(rootGrant.scope);
+    expect(grant.maxSessionSeconds).toBe(1800);
+  });
+
+  it('allows canDelegate one level down, but not beyond two levels', async () => {
+    // Prepare
+    const { deps } = setUp({ grants: [rootGrant] });
+    const level1 = await createGrant(deps, DELEGATOR, delegated({ canDelegate: true }), META);
+    const eve = aPrincipal({ id: 'eve@example.com', groups: [] });
+
+    // Act
+    const level2 = await createGrant(deps, eve, delegated({ subject: { type: 'user', id: 'finn@example.com' } }), META);
+    const tooDeep = await failureOf(
+      createGrant(deps, eve, delegated({ subject: { type: 'user', id: 'gus@example.com' }, canDelegate: true }), META),
+    );
+
+    // Assess
+    expect(level1.depth).toBe(1);
+    expect(level2).toMatchObject({ depth: 2, parentGrantId: level1.id });
+    expect(tooDeep).toBeInstanceOf(DelegationExceedsGrantError);
+    expect((tooDeep as Error).message).toContain('canDelegate');
+  });
+
+  it('refuses a caller without a canDelegate grant with FORBIDDEN', async () => {
+    // Prepare
+    const { deps } = setUp({ grants: [{ ...rootGrant, canDelegate: false }] });
+
+    // Act
+    const error = await failureOf(createGrant(deps, DELEGATOR, delegated(), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(ForbiddenError);
+  });
+
+  it('revokes a grant and everything delegated from it, recursively, in one step', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp({ grants: [rootGrant] });
+    const level1 = await createGrant(deps, DELEGATOR, delegated({ canDelegate: true }), META);
+    const eve = aPrincipal({ id: 'eve@example.com', groups: [] });
+    const level2 = await createGrant(deps, eve, delegated({ subject: { type: 'user', id: 'finn@example.com' } }), META);
+
+    // Act: the holder of the parent (root) grant revokes level 1
+    const revoked = await revokeGrant(deps, DELEGATOR, level1.id, META);
+
+    // Assess
+    expect(revoked.revokedDescendants).toEqual([level2.id]);
+    expect(store.grants.map((g) => [g.id, g.status])).toEqual([
+      ['grant-root', 'active'],
+      [level1.id, 'revoked'],
+      [level2.id, 'revoked'],
+    ]);
+    expect(audit.eventsOfType('grant.revoked')).toEqual([
+      expect.objectContaining({ grantId: level1.id, detail: { revokedGrantIds: [level2.id, level1.id] } }),
+    ]);
+  });
+
+  it("hides another user's grant: a stranger's revoke is NOT_FOUND and changes nothing", async () => {
+    // Prepare
+    const { deps, store } = setUp({ grants: [rootGrant] });
+    const level1 = await createGrant(deps, DELEGATOR, delegated(), META);
+    const stranger = aPrincipal({ id: 'mallory@example.com', groups: ['engineering'] });
+
+    // Act
+    const error = await failureOf(revokeGrant(deps, stranger, level1.id, META));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(store.grants.every((g) => g.status === 'active')).toBe(true);
   });
 });

@@ -607,7 +607,7 @@ describe('vendCredentials', () => {
       const { deps, issuer, clock, ids } = setUp();
       await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
       await revokeGrant(
-        { store: deps.store, clock, ids },
+        { store: deps.store, clock, ids, adminGroup: 'tvm-admin' },
         aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] }),
         'grant-0001',
         { requestId: 'req-revoke' },

@@ -1,0 +1,342 @@
+// The `tvm-revocations` inline policy: how tvm cuts off STS sessions that are already out.
+//
+// STS credentials cannot be deleted before they expire, only denied. tvm keeps ONE inline policy per
+// target role whose Deny statements match the sessions to cut, and the document itself is the only
+// record of what is revoked: it is parsed, merged with new revocations, pruned and written back whole.
+//
+// Three kinds of statement, all `Deny * on *` and all bounded by `aws:TokenIssueTime`, so a
+// session issued after the cutoff is untouched and the statement can be dropped once every session
+// issued before it has expired:
+// - person:    StringEquals aws:SourceIdentity [ids]  (a list is OR: one statement per cutoff time)
+// - lockdown:  StringNotEquals aws:SourceIdentity [allowed]  (a negated list is NOR: "none of these")
+// - role-wide: no SourceIdentity test (what the console's "Revoke active sessions" writes).
+//
+// Size: all inline policies of a role share 10,240 characters (whitespace not counted; tvm writes
+// minified JSON of ASCII only, so `length` is the count). When the statements do not fit, ONE
+// role-wide cutoff at the latest time replaces them: it denies every session any of them denied,
+// at the price of also cutting sessions nobody meant to revoke. Safe beats precise here.
+//
+// IAM's GetRolePolicy returns the document URL-encoded: the adapter decodes it before parsing.
+import { z } from 'zod';
+import { ConflictError, ValidationError } from './errors.js';
+import { isValidSessionName } from './source-identity.js';
+
+export const REVOCATION_POLICY_NAME = 'tvm-revocations';
+/** Shared by every inline policy of one role, not per policy. */
+export const MAX_ROLE_POLICY_CHARS = 10_240;
+
+/** `before` is an ISO 8601 date-time; sessions issued strictly before it are denied. */
+export type Revocation =
+  | { readonly kind: 'person'; readonly sourceIdentity: string; readonly before: string }
+  | {
+      readonly kind: 'lockdown';
+      /**
+       * SourceIdentities that keep working. Sessions WITHOUT a SourceIdentity are cut too, on
+       * purpose: IAM evaluates a negated operator on a missing key as true, and a session that does
+       * not say who it is cannot be on an allow list.
+       */
+      readonly allowedSourceIdentities: readonly string[];
+      readonly before: string;
+    }
+  | { readonly kind: 'role-wide'; readonly before: string };
+
+export interface RevocationPlanInput {
+  readonly existing: readonly Revocation[];
+  readonly added: readonly Revocation[];
+  readonly now: Date;
+  /** The role's MaxSessionDuration: no session of the role lives longer after it was issued. */
+  readonly maxSessionSeconds: number;
+  /**
+   * Characters this document may use: MAX_ROLE_POLICY_CHARS minus what the role's other inline
+   * policies already use. Defaults to all of it.
+   */
+  readonly maxDocumentChars?: number;
+}
+
+export interface RevocationPlan {
+  /** The minified policy to put, or undefined when nothing is left (delete the policy). */
+  readonly document: string | undefined;
+  /** What the document enforces, normalized; parseRevocationPolicy(document) returns exactly this. */
+  readonly revocations: Revocation[];
+  /**
+   * Revocations dropped because every session they could cut has expired. Revocations merged into
+   * a stronger one (a later cutoff for the same person, a later role-wide cutoff) are not listed:
+   * their effect is still in force.
+   */
+  readonly pruned: Revocation[];
+  /** True when the revocations did not fit and one role-wide cutoff replaced them. */
+  readonly fallback: boolean;
+}
+
+type PersonRevocation = Extract<Revocation, { kind: 'person' }>;
+type LockdownRevocation = Extract<Revocation, { kind: 'lockdown' }>;
+
+const POLICY_VERSION = '2012-10-17';
+const SOURCE_IDENTITY_KEY = 'aws:SourceIdentity';
+const TOKEN_ISSUE_TIME_KEY = 'aws:TokenIssueTime';
+const ROLE_WIDE_SID = 'TvmRoleWide';
+const LOCKDOWN_SID_PREFIX = 'TvmLockdown';
+const PERSON_SID_PREFIX = 'TvmPerson';
+/** IAM's date form, as in AWS's own examples: UTC, whole seconds. */
+const CUTOFF_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const isoDateTime = z.string().datetime({ offset: true });
+
+/**
+ * Parses a tvm-revocations document (URL-decoded) back into revocations, in document order.
+ * A statement tvm would not have written is refused with ConflictError rather than dropped: it may
+ * be someone else's Deny, and rewriting the policy without it would silently lift it.
+ */
+export function parseRevocationPolicy(document: string | undefined): Revocation[] {
+  if (document === undefined) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(document);
+  } catch (cause) {
+    throw new ConflictError(`the ${REVOCATION_POLICY_NAME} policy is not valid JSON`, { cause });
+  }
+  const policy = policySchema.safeParse(json);
+  if (!policy.success) {
+    throw new ConflictError(`the ${REVOCATION_POLICY_NAME} policy is not one tvm writes; refusing to rewrite it`, {
+      cause: policy.error,
+    });
+  }
+  return policy.data.Statement.flatMap((statement, index) => {
+    const parsed = statementSchema.safeParse(statement);
+    if (!parsed.success) {
+      throw new ConflictError(
+        `statement ${index} of the ${REVOCATION_POLICY_NAME} policy is not one tvm writes; refusing to rewrite ` +
+          `the policy, which would drop it`,
+        { cause: parsed.error, details: { policy: REVOCATION_POLICY_NAME, statement: index } },
+      );
+    }
+    return parsed.data;
+  });
+}
+
+/**
+ * Merges `added` into `existing`, prunes what has expired, and renders the minified policy.
+ * Same input, same document: statements and Sids are in a fixed order, so rewriting unchanged state
+ * is a no-op. Throws ValidationError on a malformed SourceIdentity or time: never a bad policy.
+ */
+export function planRevocationPolicy(input: RevocationPlanInput): RevocationPlan {
+  const { now, maxSessionSeconds, maxDocumentChars = MAX_ROLE_POLICY_CHARS } = input;
+  requirePositiveInteger('maxSessionSeconds', maxSessionSeconds);
+  requirePositiveInteger('maxDocumentChars', maxDocumentChars);
+  if (!Number.isFinite(now.getTime())) throw new ValidationError('now must be a valid date');
+
+  const all = [...input.existing, ...input.added].map(normalizeRevocation);
+  // Every session issued before `before` expires by `before + maxSessionSeconds` at the latest.
+  const isExpired = (r: Revocation): boolean => Date.parse(r.before) + maxSessionSeconds * 1000 <= now.getTime();
+  const pruned = all.filter(isExpired);
+  let revocations = compact(all.filter((r) => !isExpired(r)));
+  let document = renderPolicy(revocations);
+  if (document === undefined || document.length <= maxDocumentChars) {
+    return { document, revocations, pruned, fallback: false };
+  }
+
+  const latest = revocations.map((r) => r.before).reduce((a, b) => (b > a ? b : a));
+  revocations = [{ kind: 'role-wide', before: latest }];
+  document = renderPolicy(revocations) ?? '';
+  if (document.length > maxDocumentChars) {
+    throw new ConflictError(
+      `the role's other inline policies leave ${maxDocumentChars} characters, too few for even one ` +
+        `${REVOCATION_POLICY_NAME} statement`,
+      { details: { policy: REVOCATION_POLICY_NAME, maxDocumentChars } },
+    );
+  }
+  return { document, revocations, pruned, fallback: true };
+}
+
+/** Validates, rounds the cutoff, and puts lists in canonical (sorted, deduplicated) form. */
+function normalizeRevocation(revocation: Revocation): Revocation {
+  const before = toCutoff(revocation.before);
+  switch (revocation.kind) {
+    case 'person':
+      return { kind: 'person', sourceIdentity: requireSourceIdentity(revocation.sourceIdentity), before };
+    case 'lockdown': {
+      const allowed = [...new Set(revocation.allowedSourceIdentities.map(requireSourceIdentity))].sort();
+      // Allowing nobody is exactly a role-wide cutoff (and IAM has no use for an empty list).
+      return allowed.length === 0
+        ? { kind: 'role-wide', before }
+        : { kind: 'lockdown', allowedSourceIdentities: allowed, before };
+    }
+    case 'role-wide':
+      return { kind: 'role-wide', before };
+  }
+}
+
+/**
+ * The ISO 8601 UTC second at or after `iso`. Rounded UP, never truncated: truncating a revocation
+ * at 12:00:00.700 to 12:00:00 would let a session issued at 12:00:00.300, before the revocation,
+ * slip past `DateLessThan`. Rounding up cuts it; the cost is that a session issued in the rest of
+ * that second is cut too, and its owner simply vends again.
+ */
+function toCutoff(iso: string): string {
+  if (!isoDateTime.safeParse(iso).success) {
+    throw new ValidationError(`a revocation time must be an ISO 8601 date-time, got ${JSON.stringify(iso)}`);
+  }
+  const fraction = /\.(\d+)/.exec(iso)?.[1] ?? '';
+  const wholeSecond = Date.parse(iso.replace(/\.\d+/, ''));
+  const cutoff = new Date(wholeSecond + (/[1-9]/.test(fraction) ? 1000 : 0)).toISOString().replace('.000Z', 'Z');
+  if (!CUTOFF_PATTERN.test(cutoff)) {
+    throw new ValidationError(`a revocation time must lie in years 0000-9999, got ${JSON.stringify(iso)}`);
+  }
+  return cutoff;
+}
+
+function requireSourceIdentity(sourceIdentity: string): string {
+  if (!isValidSessionName(sourceIdentity)) {
+    throw new ValidationError(
+      `a SourceIdentity must be 2-64 characters of [A-Za-z0-9_+=,.@-], got ${JSON.stringify(sourceIdentity)}`,
+    );
+  }
+  return sourceIdentity;
+}
+
+function requirePositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ValidationError(`${name} must be a positive whole number, got ${value}`);
+  }
+}
+
+/**
+ * The smallest equivalent set, in canonical order (role-wide, lockdowns, people; each by time,
+ * then by identity): a later cutoff replaces an earlier one of the same person or the same allow
+ * list, and the latest role-wide cutoff replaces everything at or before it.
+ */
+function compact(revocations: readonly Revocation[]): Revocation[] {
+  const roleWide = revocations
+    .filter((r) => r.kind === 'role-wide')
+    .map((r) => r.before)
+    .reduce<string | undefined>((a, b) => (a === undefined || b > a ? b : a), undefined);
+  const people = new Map<string, PersonRevocation>();
+  const lockdowns = new Map<string, LockdownRevocation>();
+  for (const r of revocations) {
+    if (roleWide !== undefined && r.before <= roleWide) continue;
+    if (r.kind === 'person') {
+      const kept = people.get(r.sourceIdentity);
+      if (kept === undefined || r.before > kept.before) people.set(r.sourceIdentity, r);
+    } else if (r.kind === 'lockdown') {
+      // JSON, not join(','): a comma is a legal SourceIdentity character.
+      const key = JSON.stringify(r.allowedSourceIdentities);
+      const kept = lockdowns.get(key);
+      if (kept === undefined || r.before > kept.before) lockdowns.set(key, r);
+    }
+  }
+  // Cutoffs share one format, so string order is time order.
+  return [
+    ...(roleWide === undefined ? [] : [{ kind: 'role-wide', before: roleWide } as const]),
+    ...[...lockdowns.values()].sort(
+      (a, b) =>
+        compareStrings(a.before, b.before) ||
+        compareStrings(JSON.stringify(a.allowedSourceIdentities), JSON.stringify(b.allowedSourceIdentities)),
+    ),
+    ...[...people.values()].sort(
+      (a, b) => compareStrings(a.before, b.before) || compareStrings(a.sourceIdentity, b.sourceIdentity),
+    ),
+  ];
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Minified JSON of compacted revocations; people sharing a cutoff share a statement. */
+function renderPolicy(revocations: readonly Revocation[]): string | undefined {
+  if (revocations.length === 0) return undefined;
+  const peopleByBefore = new Map<string, string[]>();
+  const statements: object[] = [];
+  let lockdownIndex = 0;
+  for (const r of revocations) {
+    if (r.kind === 'role-wide') {
+      statements.push(denyStatement(ROLE_WIDE_SID, {}, r.before));
+    } else if (r.kind === 'lockdown') {
+      const condition = { StringNotEquals: { [SOURCE_IDENTITY_KEY]: [...r.allowedSourceIdentities] } };
+      statements.push(denyStatement(`${LOCKDOWN_SID_PREFIX}${lockdownIndex++}`, condition, r.before));
+    } else {
+      peopleByBefore.set(r.before, [...(peopleByBefore.get(r.before) ?? []), r.sourceIdentity]);
+    }
+  }
+  [...peopleByBefore].forEach(([before, sourceIdentities], index) => {
+    const condition = { StringEquals: { [SOURCE_IDENTITY_KEY]: sourceIdentities } };
+    statements.push(denyStatement(`${PERSON_SID_PREFIX}${index}`, condition, before));
+  });
+  return JSON.stringify({ Version: POLICY_VERSION, Statement: statements });
+}
+
+function denyStatement(sid: string, condition: object, before: string): object {
+  return {
+    Sid: sid,
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: { ...condition, DateLessThan: { [TOKEN_ISSUE_TIME_KEY]: before } },
+  };
+}
+
+// What parseRevocationPolicy accepts: exactly what renderPolicy writes (a lone identity may be a
+// string instead of a one-element list, as IAM allows). Strict objects, so an extra key such as
+// NotAction or a second condition makes the statement foreign. Compiled once at module load.
+const cutoffSchema = z
+  .string()
+  .refine((value) => CUTOFF_PATTERN.test(value) && isoDateTime.safeParse(value).success);
+const sourceIdentitySchema = z.string().refine(isValidSessionName);
+const sourceIdentitiesSchema = z.union([
+  sourceIdentitySchema.transform((id) => [id]),
+  z.array(sourceIdentitySchema).min(1),
+]);
+const denyAll = { Effect: z.literal('Deny'), Action: z.literal('*'), Resource: z.literal('*') };
+const issuedBefore = z.object({ [TOKEN_ISSUE_TIME_KEY]: cutoffSchema }).strict();
+
+const roleWideStatementSchema = z
+  .object({ Sid: z.literal(ROLE_WIDE_SID), ...denyAll, Condition: z.object({ DateLessThan: issuedBefore }).strict() })
+  .strict()
+  .transform((s): Revocation[] => [{ kind: 'role-wide', before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY] }]);
+
+const lockdownStatementSchema = z
+  .object({
+    Sid: z.string().regex(new RegExp(`^${LOCKDOWN_SID_PREFIX}\\d+$`)),
+    ...denyAll,
+    Condition: z
+      .object({
+        StringNotEquals: z.object({ [SOURCE_IDENTITY_KEY]: sourceIdentitiesSchema }).strict(),
+        DateLessThan: issuedBefore,
+      })
+      .strict(),
+  })
+  .strict()
+  .transform((s): Revocation[] => [
+    {
+      kind: 'lockdown',
+      allowedSourceIdentities: s.Condition.StringNotEquals[SOURCE_IDENTITY_KEY],
+      before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY],
+    },
+  ]);
+
+const personStatementSchema = z
+  .object({
+    Sid: z.string().regex(new RegExp(`^${PERSON_SID_PREFIX}\\d+$`)),
+    ...denyAll,
+    Condition: z
+      .object({
+        StringEquals: z.object({ [SOURCE_IDENTITY_KEY]: sourceIdentitiesSchema }).strict(),
+        DateLessThan: issuedBefore,
+      })
+      .strict(),
+  })
+  .strict()
+  .transform((s): Revocation[] =>
+    s.Condition.StringEquals[SOURCE_IDENTITY_KEY].map((sourceIdentity) => ({
+      kind: 'person',
+      sourceIdentity,
+      before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY],
+    })),
+  );
+
+const statementSchema = z.union([roleWideStatementSchema, lockdownStatementSchema, personStatementSchema]);
+const policySchema = z
+  .object({
+    Version: z.literal(POLICY_VERSION),
+    Statement: z.union([z.array(z.unknown()), z.object({}).passthrough().transform((s) => [s])]),
+  })
+  .strict();
