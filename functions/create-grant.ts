@@ -1,11 +1,17 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { config, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { config, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
 import { createGrant } from '../shared/domain/manage-grants.js';
 import { grantInputSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
-const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, adminGroup: config().adminGroup };
+const deps = {
+  store: delegationStore(),
+  lockdown: lockdownStore(),
+  clock: systemClock,
+  ids: randomIds,
+  adminGroup: config().adminGroup,
+};
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },

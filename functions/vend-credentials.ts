@@ -1,5 +1,5 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { auditLog, credentialIssuer, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { auditLog, credentialIssuer, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
 import { vendQuerySchema, vendRequestSchema } from '../shared/domain/schemas.js';
 import { vendCredentials } from '../shared/domain/vend-credentials.js';
 import { createRoute } from '../shared/http/route.js';
@@ -8,6 +8,7 @@ import { logger } from '../shared/logger.js';
 
 const deps = {
   store: delegationStore(),
+  lockdown: lockdownStore(),
   issuer: credentialIssuer(),
   audit: auditLog(),
   clock: systemClock,

@@ -106,6 +106,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       TVM_OIDC_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audience: DEV_AUDIENCE, jwksUrl: issuer.jwksUrl }]),
       TVM_STS_ENDPOINT: sts.url,
       TVM_DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      TVM_IAM_ENDPOINT: sts.iamUrl,
       TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::000000000000:role/tvm-*',
     });
     stops.push(() => stopProcessGroup(offline));

@@ -1,12 +1,21 @@
 // The composition root: configuration and adapters, built once per cold start and only when a
 // function asks for them (so each bundle carries only the SDK clients it uses).
-import { createDynamoDbClient, createStsClient } from './adapters/aws-clients.js';
+import { createDynamoDbClient, createIamClient, createStsClient } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
+import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
+import { IamSessionRevoker } from './adapters/iam-session-revoker.js';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { loadConfig, type Config } from './config.js';
-import type { AuditLog, CredentialIssuer, DelegationStore, TokenVerifier } from './domain/ports.js';
+import type {
+  AuditLog,
+  CredentialIssuer,
+  DelegationStore,
+  LockdownStore,
+  SessionRevoker,
+  TokenVerifier,
+} from './domain/ports.js';
 
 // Marked pure so esbuild drops the adapters a function never asks for.
 const once = <T>(build: () => T): (() => T) => {
@@ -34,3 +43,14 @@ export const auditLog: () => AuditLog = /* @__PURE__ */ once(
 export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));
 
 export const tokenVerifier: () => TokenVerifier = /* @__PURE__ */ once(() => new JoseTokenVerifier(config().issuers));
+
+export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
+  () =>
+    new DynamoDbLockdownStore(dynamoDb(), {
+      tableName: config().tables.delegations,
+      auditTableName: config().tables.audit,
+      auditShards: config().auditShards,
+    }),
+);
+
+export const sessionRevoker: () => SessionRevoker = /* @__PURE__ */ once(() => new IamSessionRevoker(createIamClient(config())));

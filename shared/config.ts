@@ -78,6 +78,7 @@ const envSchema = z.object({
   TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
+  TVM_IAM_ENDPOINT: optionalUrl,
   AWS_REGION: z.string().min(1).default('us-east-1'),
 });
 
@@ -90,7 +91,7 @@ export interface Config {
   readonly roleArnPattern: string;
   readonly auditShards: number;
   readonly region: string;
-  readonly endpoints: { readonly sts?: string; readonly dynamodb?: string };
+  readonly endpoints: { readonly sts?: string; readonly dynamodb?: string; readonly iam?: string };
 }
 
 export class ConfigError extends Error {
@@ -116,7 +117,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     roleArnPattern: e.TVM_ROLE_ARN_PATTERN,
     auditShards: e.TVM_AUDIT_SHARDS,
     region: e.AWS_REGION,
-    endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT },
+    endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },
   });
 }
 

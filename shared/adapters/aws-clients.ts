@@ -2,6 +2,7 @@
 // slowest vend (JWKS fetch, store read, one STS call, audit write, denial write) ends in a mapped
 // error well inside the Lambda timeout (serverless.yml) and API Gateway's 30 seconds.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
@@ -23,6 +24,16 @@ export function createStsClient(config: Config): STSClient {
     endpoint: config.endpoints.sts,
     // One attempt: a retry after a timeout could mint a second, unaudited session. Callers retry.
     maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+}
+
+export function createIamClient(config: Config): IAMClient {
+  return new IAMClient({
+    region: config.region,
+    endpoint: config.endpoints.iam,
+    // Role-policy writes are idempotent (the whole document is replaced), so retrying is safe.
+    maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });
 }

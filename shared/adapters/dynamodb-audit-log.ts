@@ -1,10 +1,19 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent } from '../domain/audit.js';
+import type { AuditEvent, CredentialIssuedEvent } from '../domain/audit.js';
+import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { AuditUnavailableError, StoreUnavailableError } from '../domain/errors.js';
 import type { AuditLog, AuditPage, AuditQuery } from '../domain/ports.js';
-import { APPEND_ONLY_CONDITION, auditItem, BY_TIME_INDEX, principalPk, timePk, toAuditEvent } from './audit-keys.js';
+import {
+  APPEND_ONLY_CONDITION,
+  auditItem,
+  BY_PROFILE_INDEX,
+  BY_TIME_INDEX,
+  principalPk,
+  timePk,
+  toAuditEvent,
+} from './audit-keys.js';
 
 export interface DynamoDbAuditLogOptions {
   readonly tableName: string;
@@ -47,6 +56,49 @@ export class DynamoDbAuditLog implements AuditLog {
         cause: error,
       });
     }
+  }
+
+  liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]> {
+    return this.live({ pk: principalPk(principal) }, now);
+  }
+
+  liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]> {
+    return this.live({ pk: `PROFILE#${profile}`, index: BY_PROFILE_INDEX, pkName: 'GSI2PK' }, now);
+  }
+
+  private async live(
+    partition: { pk: string; index?: string; pkName?: string },
+    now: Date,
+  ): Promise<CredentialIssuedEvent[]> {
+    // No session outlives AssumeRole's 12-hour ceiling, so only that window can hold live ones.
+    const since = new Date(now.getTime() - MAX_SESSION_SECONDS * 1000).toISOString();
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.client.send(
+          new QueryCommand({
+            TableName: this.options.tableName,
+            IndexName: partition.index,
+            KeyConditionExpression: '#pk = :pk AND SK > :since',
+            FilterExpression: '#type = :issued AND expiration > :now',
+            ExpressionAttributeNames: { '#pk': partition.pkName ?? 'PK', '#type': 'type' },
+            ExpressionAttributeValues: {
+              ':pk': partition.pk,
+              ':since': since,
+              ':issued': 'credential.issued',
+              ':now': now.toISOString(),
+            },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(out.Items ?? []));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+    } catch (error) {
+      throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
+    }
+    return items.map(toAuditEvent) as CredentialIssuedEvent[];
   }
 
   /**

@@ -2,7 +2,6 @@ import {
   GetCommand,
   QueryCommand,
   ScanCommand,
-  TransactWriteCommand,
   type DynamoDBDocumentClient,
   type QueryCommandInput,
   type ScanCommandInput,
@@ -11,7 +10,7 @@ import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import type { Grant, Profile, Subject } from '../domain/model.js';
 import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
-import { APPEND_ONLY_CONDITION, auditItem } from './audit-keys.js';
+import { writeWithAudit, type TransactItems } from './dynamodb-transactions.js';
 import {
   BY_GRANT_ID_INDEX,
   BY_PARENT_INDEX,
@@ -40,7 +39,6 @@ export interface DynamoDbDelegationStoreOptions {
 // DynamoDB's IN operator takes at most 100 operands; one is used for the profile item.
 const MAX_FILTERED_SUBJECTS = 99;
 const MAX_PAGES = 50;
-const MAX_TRANSACTION_ATTEMPTS = 3;
 
 /** Profiles and grants in one table; every change is written in one transaction with its audit event. */
 export class DynamoDbDelegationStore implements DelegationStore {
@@ -215,45 +213,8 @@ export class DynamoDbDelegationStore implements DelegationStore {
     );
   }
 
-  /**
-   * Writes the change and its audit event atomically. Returns false when one of the change's own
-   * conditions failed (nothing was written); any other failure is StoreUnavailableError.
-   */
-  private async transact(
-    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
-    audit: AuditEvent,
-  ): Promise<boolean> {
-    const command = new TransactWriteCommand({
-      TransactItems: [
-        ...items,
-        {
-          Put: {
-            TableName: this.options.auditTableName,
-            Item: auditItem(audit, this.options.auditShards),
-            ConditionExpression: APPEND_ONLY_CONDITION,
-          },
-        },
-      ],
-    });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(command);
-        return true;
-      } catch (error) {
-        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-        const changeConditionFailed = reasons.slice(0, items.length).some((r) => r.Code === 'ConditionalCheckFailed');
-        const auditConditionFailed = reasons[items.length]?.Code === 'ConditionalCheckFailed';
-        if (changeConditionFailed && !auditConditionFailed) return false;
-        // Another transaction held one of the items: bounded retries, then give up.
-        if (reasons.some((r) => r.Code === 'TransactionConflict') && attempt < MAX_TRANSACTION_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
-          continue;
-        }
-        throw new StoreUnavailableError('the delegations table could not be updated; nothing was changed', {
-          cause: error,
-        });
-      }
-    }
+  private transact(items: TransactItems, audit: AuditEvent): Promise<boolean> {
+    return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards }, items, audit);
   }
 
   private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {

@@ -8,7 +8,12 @@ export type AuditEventType =
   | 'profile.put'
   | 'profile.deleted'
   | 'grant.created'
-  | 'grant.revoked';
+  | 'grant.revoked'
+  | 'engagement.created'
+  | 'handover.completed'
+  | 'lockdown.activated'
+  | 'lockdown.lifted'
+  | 'session.revoked';
 
 interface AuditEventBase {
   /** Sortable unique id: `<ISO time>#<random>`. */
@@ -36,6 +41,8 @@ export interface CredentialIssuedEvent extends AuditEventBase {
   readonly durationSeconds: number;
   /** sha256 of the minified session policy, or undefined when the role's own policy applies. */
   readonly policyHash?: string;
+  /** The caller's groups from its token (who a lockdown's group allow list covered). */
+  readonly groups?: readonly string[];
   readonly reason?: string;
 }
 
@@ -49,7 +56,7 @@ export interface CredentialDeniedEvent extends AuditEventBase {
 }
 
 export interface AdminAuditEvent extends AuditEventBase {
-  readonly type: 'profile.put' | 'profile.deleted' | 'grant.created' | 'grant.revoked';
+  readonly type: Exclude<AuditEventType, 'credential.issued' | 'credential.denied'>;
   readonly grantId?: string;
   /** The changed record, without anything secret. */
   readonly detail?: Readonly<Record<string, unknown>>;

@@ -20,6 +20,11 @@ export type ErrorCode =
   | 'IDP_UNAVAILABLE'
   | 'TIMEOUT'
   | 'DELEGATION_EXCEEDS_GRANT'
+  | 'UPSTREAM_IAM_ERROR'
+  | 'ENGAGEMENT_HANDED_OVER'
+  | 'ALREADY_HANDED_OVER'
+  | 'LOCKDOWN_ACTIVE'
+  | 'SECOND_APPROVER_REQUIRED'
   | 'INTERNAL';
 
 export abstract class TvmError extends Error {
@@ -89,4 +94,29 @@ export class ServiceTimeoutError extends TvmError {
 /** A delegated grant would exceed the delegator's own grant; the message names what exceeded. */
 export class DelegationExceedsGrantError extends TvmError {
   readonly code = 'DELEGATION_EXCEEDS_GRANT';
+}
+
+/** IAM refused or failed while tvm was cutting off sessions; the message names the IAM code. */
+export class UpstreamIamError extends TvmError {
+  readonly code = 'UPSTREAM_IAM_ERROR';
+}
+
+/** The caller's access to this profile came from an engagement that has been handed over. */
+export class EngagementHandedOverError extends TvmError {
+  readonly code = 'ENGAGEMENT_HANDED_OVER';
+}
+
+/** A second handover; `details` summarise the first. */
+export class AlreadyHandedOverError extends TvmError {
+  readonly code = 'ALREADY_HANDED_OVER';
+}
+
+/** The profile is locked down and the caller is not on the allow list. */
+export class LockdownActiveError extends TvmError {
+  readonly code = 'LOCKDOWN_ACTIVE';
+}
+
+/** Two-person rule: whoever activated the lockdown cannot lift it. */
+export class SecondApproverRequiredError extends TvmError {
+  readonly code = 'SECOND_APPROVER_REQUIRED';
 }

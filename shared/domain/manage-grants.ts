@@ -8,7 +8,14 @@ import {
 } from './errors.js';
 import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
 import type { Grant, Principal, Profile, RequestMeta, Scope, Subject } from './model.js';
-import { MAX_GRANTS_PER_REVOCATION, type Clock, type DelegationStore, type IdGenerator } from './ports.js';
+import { assertNotLockedOut } from './manage-lockdown.js';
+import {
+  MAX_GRANTS_PER_REVOCATION,
+  type Clock,
+  type DelegationStore,
+  type IdGenerator,
+  type LockdownStore,
+} from './ports.js';
 import type { GrantInput } from './schemas.js';
 import { scopeContains } from './scope.js';
 
@@ -21,13 +28,16 @@ export interface GrantDeps {
   readonly ids: IdGenerator;
   /** Members administer every grant; everyone else only delegates from what they hold. */
   readonly adminGroup: string;
+  /** When given, no grant is created on a locked profile except by someone on the allow list. */
+  readonly lockdown?: LockdownStore;
 }
 
 const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => principal.groups.includes(deps.adminGroup);
 
 /**
  * POST /grants, by an admin or by a delegator:
- * 1. The profile must exist; the grant must fit inside it (duration, scope) and have a sane window.
+ * 1. The profile must exist and not be locked down against the caller; the grant must fit inside
+ *    it (duration, scope) and have a sane window.
  * 2. A non-admin needs an active grant with canDelegate on the profile (else FORBIDDEN), and the new
  *    grant must lie within it — scope, validUntil, maxSessionSeconds, and canDelegate only while the
  *    chain stays within MAX_DELEGATION_DEPTH (else DELEGATION_EXCEEDS_GRANT naming what exceeded).
@@ -40,8 +50,9 @@ export async function createGrant(
   meta: RequestMeta,
 ): Promise<Grant> {
   const now = deps.clock.now();
-  const profile = await deps.store.getProfile(input.profile);
+  const [profile, lockdown] = await Promise.all([deps.store.getProfile(input.profile), deps.lockdown?.getLockdown()]);
   if (!profile) throw new NotFoundError(`profile "${input.profile}" does not exist`);
+  assertNotLockedOut(lockdown, principal, profile.name);
 
   const validFrom = input.validFrom ? new Date(input.validFrom) : now;
   const validUntil = new Date(input.validUntil);

@@ -61,6 +61,10 @@ export interface Grant {
   readonly parentGrantId?: string;
   /** 0 for an admin's grant, parent's + 1 for a delegated one (at most MAX_DELEGATION_DEPTH). */
   readonly depth?: number;
+  /** The contractor engagement this grant belongs to, if any. */
+  readonly engagementId?: string;
+  /** Why it was revoked, when not by a plain DELETE (e.g. `engagement-handed-over`). */
+  readonly revokedReason?: string;
   readonly status: GrantStatus;
   readonly createdBy: string;
   readonly createdAt: string;
@@ -99,4 +103,61 @@ export interface AssumeRoleRequest {
   readonly policy?: string;
   readonly tags: readonly SessionTag[];
   readonly externalId?: string;
+}
+
+/** A profile of an engagement, optionally narrower than the profile itself. */
+export interface EngagementProfile {
+  readonly profile: string;
+  readonly scope?: Scope;
+  readonly maxSessionSeconds?: number;
+}
+
+export interface RevokedSession {
+  readonly accessKeyId: string;
+  readonly sourceIdentity: string;
+  readonly expiration: string;
+}
+
+export interface Handover {
+  readonly at: string;
+  readonly by: string;
+  readonly to: readonly string[];
+  readonly note?: string;
+  readonly revokedGrants: readonly string[];
+  readonly newGrants: readonly string[];
+  readonly revokedSessions: readonly RevokedSession[];
+}
+
+/**
+ * Outside work on a set of profiles: contractors get grants while they build; the handover ends
+ * their access and gives the owner (or `to`) full control.
+ */
+export interface Engagement {
+  readonly id: string;
+  readonly name: string;
+  readonly owner: string;
+  readonly contractors: readonly string[];
+  readonly profiles: readonly EngagementProfile[];
+  readonly validUntil: string;
+  readonly status: 'active' | 'handed-over';
+  readonly createdBy: string;
+  readonly createdAt: string;
+  /** Incremented on every change; writes are conditional on it (409 CONFLICT to the loser). */
+  readonly version: number;
+  readonly handover?: Handover;
+}
+
+/** The "top brass" lockdown: while active, only `allow` may vend on the locked profiles. */
+export interface Lockdown {
+  readonly active: boolean;
+  /** `['*']` for every profile. */
+  readonly profiles: readonly string[];
+  readonly allow: { readonly groups: readonly string[]; readonly principals: readonly string[] };
+  readonly reason: string;
+  readonly activatedBy: string;
+  readonly activatedAt: string;
+  readonly liftedBy?: string;
+  readonly liftedAt?: string;
+  readonly liftReason?: string;
+  readonly version: number;
 }

@@ -1,7 +1,17 @@
 // Ports: what the use cases need from the outside world. Adapters in shared/adapters implement
 // them against AWS; tests implement them in memory.
-import type { AuditEvent, AuditEventType } from './audit.js';
-import type { AssumeRoleRequest, Grant, IssuedCredentials, Principal, Profile, Subject } from './model.js';
+import type { AuditEvent, AuditEventType, CredentialIssuedEvent } from './audit.js';
+import type { Revocation } from './revocation-policy.js';
+import type {
+  AssumeRoleRequest,
+  Engagement,
+  Grant,
+  IssuedCredentials,
+  Lockdown,
+  Principal,
+  Profile,
+  Subject,
+} from './model.js';
 
 export interface Clock {
   now(): Date;
@@ -64,6 +74,39 @@ export interface AuditLog {
   /** Durably appends the event, never overwriting one; throws AuditUnavailableError when it cannot. */
   append(event: AuditEvent): Promise<void>;
   query(query: AuditQuery): Promise<AuditPage>;
+  /** A principal's issuances whose credentials have not expired at `now` (sessions to cut off). */
+  liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]>;
+  /** Every issuance on a profile whose credentials have not expired at `now`. */
+  liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
+}
+
+/** Contractor engagements (in the delegations table). */
+export interface EngagementStore {
+  /** The engagement, its grants and the audit event, in one transaction. */
+  createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent): Promise<void>;
+  getEngagement(id: string): Promise<Engagement | undefined>;
+  /**
+   * The handover as one transaction: the engagement replaced by `next` (only if still at
+   * `expectedVersion` and active), `revoke` marked revoked with reason `engagement-handed-over`,
+   * `create` written, and the audit event. False when the engagement changed meanwhile.
+   */
+  handOver(next: Engagement, expectedVersion: number, revoke: readonly Grant[], create: readonly Grant[], audit: AuditEvent): Promise<boolean>;
+}
+
+/** The single lockdown record (in the delegations table). */
+export interface LockdownStore {
+  /** Strongly consistent: a vend must see an activation the moment it is written. */
+  getLockdown(): Promise<Lockdown | undefined>;
+  /** Writes `next` if the stored version is still `expectedVersion` (0: none stored). */
+  putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent): Promise<boolean>;
+}
+
+/**
+ * Cuts off live sessions of a role by denying them (STS credentials cannot be deleted): writes the
+ * role's `tvm-revocations` policy. Returns whether it had to fall back to a role-wide cutoff.
+ */
+export interface SessionRevoker {
+  revoke(roleArn: string, revocations: readonly Revocation[], now: Date): Promise<{ fallback: boolean }>;
 }
 
 /** STS, seen from tvm. */

@@ -122,3 +122,70 @@ export const auditQuerySchema = z
       .optional(),
   })
   .strict();
+
+export const lockdownInputSchema = z
+  .object({
+    profiles: z.union([z.tuple([z.literal('*')]), z.array(profileNameSchema).min(1).max(100)]),
+    allow: z
+      .object({
+        groups: z.array(principalIdSchema).max(100).optional(),
+        principals: z.array(principalIdSchema).max(100).optional(),
+      })
+      .strict(),
+    reason: reason,
+    revokeActiveSessions: z.boolean().default(false),
+  })
+  .strict();
+export type LockdownInput = z.infer<typeof lockdownInputSchema>;
+
+export const lockdownLiftInputSchema = z.object({ reason: reason }).strict();
+export type LockdownLiftInput = z.infer<typeof lockdownLiftInputSchema>;
+
+// Engagements. The limits keep one engagement's grants inside one DynamoDB transaction (checked by
+// the use case, which knows the exact count) and its record far below DynamoDB's 400 KB item.
+const MAX_ENGAGEMENT_MEMBERS = 20;
+const MAX_ENGAGEMENT_PROFILES = 20;
+
+const distinct = (values: readonly string[]) => new Set(values).size === values.length;
+
+const principalIdsSchema = z
+  .array(principalIdSchema)
+  .min(1)
+  .max(MAX_ENGAGEMENT_MEMBERS)
+  .refine(distinct, 'must not name a principal twice');
+
+export const engagementIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not an engagement id');
+
+export const engagementProfileSchema = z
+  .object({ profile: profileNameSchema, scope: scopeSchema.optional(), maxSessionSeconds: sessionSeconds.optional() })
+  .strict();
+
+export const engagementInputSchema = z
+  .object({
+    name: z.string().min(1).max(128).regex(printable, 'must not contain control characters'),
+    owner: principalIdSchema,
+    contractors: principalIdsSchema,
+    profiles: z
+      .array(engagementProfileSchema)
+      .min(1)
+      .max(MAX_ENGAGEMENT_PROFILES)
+      .refine((entries) => distinct(entries.map((entry) => entry.profile)), 'must not name a profile twice'),
+    validUntil: isoDateTime,
+  })
+  .strict()
+  // The handover revokes every contractor grant: an owner who is also a contractor would lose
+  // their own access with it.
+  .refine((input) => !input.contractors.includes(input.owner), {
+    path: ['contractors'],
+    message: 'must not include the owner',
+  });
+export type EngagementInput = z.infer<typeof engagementInputSchema>;
+
+export const handoverInputSchema = z
+  .object({
+    /** Who receives full control; the owner when left out. */
+    to: principalIdsSchema.optional(),
+    note: reason.optional(),
+  })
+  .strict();
+export type HandoverInput = z.infer<typeof handoverInputSchema>;

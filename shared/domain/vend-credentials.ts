@@ -3,19 +3,23 @@ import { resolveDuration } from './duration.js';
 import {
   AuditUnavailableError,
   DurationOutOfRangeError,
+  EngagementHandedOverError,
+  NoGrantError,
   NotFoundError,
   ScopeNotGrantedError,
   TvmError,
 } from './errors.js';
 import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selection.js';
 import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
-import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator } from './ports.js';
+import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
+import { assertNotLockedOut } from './manage-lockdown.js';
 import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
 import { toSourceIdentity } from './source-identity.js';
 
 export interface VendDeps {
   readonly store: DelegationStore;
+  readonly lockdown: LockdownStore;
   readonly issuer: CredentialIssuer;
   readonly audit: AuditLog;
   readonly clock: Clock;
@@ -39,8 +43,10 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 /**
  * Vends credentials for one profile:
- * 1. Read the profile and the caller's grants on it, in one consistent read.
- * 2. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise).
+ * 1. Read the profile and the caller's grants on it, and the lockdown, consistently; a locked
+ *    profile refuses everyone outside the allow list (LOCKDOWN_ACTIVE).
+ * 2. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
+ *    caller's access on it ended with an engagement's handover).
  * 3. Resolve the duration within grant, profile and AssumeRole limits.
  * 4. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
  * 5. AssumeRole with session name, SourceIdentity and tags derived only from the verified
@@ -58,13 +64,16 @@ export async function vendCredentials(
   let grantId: string | undefined;
   try {
     const now = deps.clock.now();
-    const { profile, grants } = await deps.store.getProfileWithGrants(request.profile, subjectsOf(principal));
+    // The two reads of a vend, in parallel; both strongly consistent.
+    const [{ profile, grants }, lockdown] = await Promise.all([
+      deps.store.getProfileWithGrants(request.profile, subjectsOf(principal)),
+      deps.lockdown.getLockdown(),
+    ]);
     if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
+    assertNotLockedOut(lockdown, principal, profile.name);
 
     const current = grants.filter((grant) => appliesTo(grant, profile));
-    const ranked = rankGrants(current, principal, profile.name, now, {
-      profileMaxSessionSeconds: profile.maxSessionSeconds,
-    });
+    const ranked = rankGrantsOrExplain(current, principal, profile, now);
     const planned = planSession(ranked, profile, request, now);
     if ('refusal' in planned) {
       grantId = planned.grantId;
@@ -98,6 +107,7 @@ export async function vendCredentials(
       assumedRoleArn: credentials.assumedRoleArn,
       durationSeconds,
       ...(policy ? { policyHash: policyHash(policy) } : {}),
+      groups: principal.groups,
       ...(request.reason ? { reason: request.reason } : {}),
     };
     // Throws AuditUnavailableError: the credentials go out of scope here, never to the caller.
@@ -115,6 +125,22 @@ export async function vendCredentials(
   } catch (error) {
     // Every refusal is recorded, unexpected ones too; only a failing audit trail cannot be.
     if (!(error instanceof AuditUnavailableError)) await recordDenial(deps, principal, request, meta, error, grantId);
+    throw error;
+  }
+}
+
+/** rankGrants, but a caller whose access ended with an engagement's handover is told so. */
+function rankGrantsOrExplain(grants: readonly Grant[], principal: Principal, profile: Profile, now: Date): Grant[] {
+  try {
+    return rankGrants(grants, principal, profile.name, now, { profileMaxSessionSeconds: profile.maxSessionSeconds });
+  } catch (error) {
+    const handedOver = grants.find((grant) => grant.revokedReason === 'engagement-handed-over');
+    if (error instanceof NoGrantError && handedOver) {
+      throw new EngagementHandedOverError(
+        `your access to profile "${profile.name}" ended when engagement ${handedOver.engagementId} was handed over`,
+        { details: { engagementId: handedOver.engagementId ?? '' } },
+      );
+    }
     throw error;
   }
 }

@@ -201,6 +201,7 @@ describe('DynamoDbAuditLog', () => {
       let id = 0;
       const deps: VendDeps = {
         store,
+        lockdown: { getLockdown: async () => undefined, putLockdown: async () => false },
         issuer: { assumeRole: () => Promise.resolve(ISSUED) },
         audit: log,
         clock: { now: () => FIXED_NOW },

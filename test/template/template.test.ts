@@ -48,8 +48,10 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `sts:AssumeRole ${ROLE_ARN_PATTERN}`,
     `sts:TagSession ${ROLE_ARN_PATTERN}`,
     `sts:SetSourceIdentity ${ROLE_ARN_PATTERN}`,
-    // The profile and the caller's grants on it, in one strongly consistent Query of the table.
+    // The profile and the caller's grants on it, in one strongly consistent Query of the table,
+    // and the lockdown record by key.
     `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${AUDIT}`,
   ],
   listProfiles: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
@@ -75,6 +77,42 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   ],
   revokeGrant: [`dynamodb:Query ${DELEGATIONS_INDEXES}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
   listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
+  createEngagement: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+  ],
+  getEngagement: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:BatchGetItem ${DELEGATIONS}`, `dynamodb:Query ${DELEGATIONS_INDEXES}`],
+  handOverEngagement: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:BatchGetItem ${DELEGATIONS}`,
+    `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_INDEXES}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    // The contractors' live sessions, from their issuance records.
+    `dynamodb:Query ${AUDIT}`,
+    `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
+    `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,
+    `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
+  ],
+  getLockdown: [`dynamodb:GetItem ${DELEGATIONS}`],
+  putLockdown: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_INDEXES}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    // Live sessions per locked profile (byProfile index).
+    `dynamodb:Query ${AUDIT_INDEXES}`,
+    `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
+    `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,
+    `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
+  ],
+  deleteLockdown: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
 };
 
 /** The API table of the README: route → the function that serves it. */
@@ -90,6 +128,12 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'GET /grants': 'listGrants',
   'DELETE /grants/{id}': 'revokeGrant',
   'GET /audit/events': 'listAuditEvents',
+  'POST /engagements': 'createEngagement',
+  'GET /engagements/{id}': 'getEngagement',
+  'POST /engagements/{id}/handover': 'handOverEngagement',
+  'GET /lockdown': 'getLockdown',
+  'PUT /lockdown': 'putLockdown',
+  'DELETE /lockdown': 'deleteLockdown',
 };
 
 const STS_ACTIONS = ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'];
@@ -448,17 +492,20 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     expect(violations).toEqual([]);
   });
 
-  test('the audit table is written with PutItem only, and read with Query only (by listAuditEvents)', () => {
-    // Prepare
-    const listAuditEvents = functionsOf(pkg(stage)).find((fn) => fn.name === 'listAuditEvents');
+  test('the audit table is written with PutItem only, and read with Query only (by the trail, handover and lockdown)', () => {
+    // Prepare: the trail's reader, and the two functions that find live sessions to cut off
+    const readers = functionsOf(pkg(stage))
+      .filter((fn) => ['listAuditEvents', 'handOverEngagement', 'putLockdown'].includes(fn.name))
+      .map((fn) => fn.role);
 
     // Act
     const auditGrants = allGrants(pkg(stage)).filter((grant) => reachesAuditTable(grant.resource, stage));
 
     // Assess
     expect(unique(auditGrants.map(describeGrant))).toEqual(unique(AUDIT_ALLOWED_GRANTS));
+    expect(readers).toHaveLength(3);
     for (const grant of auditGrants.filter((candidate) => candidate.action !== 'dynamodb:PutItem')) {
-      expect(grant.role).toBe(listAuditEvents?.role);
+      expect(readers).toContain(grant.role);
     }
   });
 });

@@ -6,7 +6,9 @@ import type { CredentialDeniedEvent, CredentialIssuedEvent } from '../../shared/
 import {
   AuditUnavailableError,
   DurationOutOfRangeError,
+  EngagementHandedOverError,
   GrantExpiredError,
+  LockdownActiveError,
   NoGrantError,
   NotFoundError,
   ScopeNotGrantedError,
@@ -16,7 +18,7 @@ import {
   UpstreamStsError,
 } from '../../shared/domain/errors.js';
 import { revokeGrant } from '../../shared/domain/manage-grants.js';
-import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
+import type { Grant, Lockdown, Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { VendRequest } from '../../shared/domain/schemas.js';
 import { isValidSessionName, toSourceIdentity } from '../../shared/domain/source-identity.js';
 import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credentials.js';
@@ -32,6 +34,7 @@ import {
   someCredentials,
 } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
+import { aLockdown, InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
 const META: RequestMeta = { requestId: 'req-0001', sourceIp: '203.0.113.7', userAgent: 'tvm-cli/0.1.0' };
 const NOW_ISO = FIXED_NOW.toISOString();
@@ -46,8 +49,9 @@ interface Warning {
   readonly data: Record<string, unknown>;
 }
 
-function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
+function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: Lockdown } = {}) {
   const audit = new InMemoryAuditLog();
+  const lockdown = new InMemoryLockdownStore(audit, options.lockdown);
   const store = new InMemoryDelegationStore({
     audit,
     profiles: options.profiles ?? [aProfile()],
@@ -59,6 +63,7 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
   const ids = sequentialIds('evt');
   const deps: VendDeps = {
     store,
+    lockdown,
     issuer,
     audit,
     clock,
@@ -67,7 +72,7 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
       warnings.push({ message, data });
     },
   };
-  return { deps, audit, store, issuer, warnings, clock, ids };
+  return { deps, audit, store, issuer, warnings, clock, ids, lockdown };
 }
 
 function aVendRequest(overrides: Partial<VendRequest> = {}): VendRequest {
@@ -140,6 +145,7 @@ describe('vendCredentials', () => {
         assumedRoleArn: 'arn:aws:sts::123456789012:assumed-role/dev-readonly/alice@example.com',
         durationSeconds: 1800,
         policyHash: sha256(policySent as string),
+        groups: aPrincipal().groups,
         reason: 'JIRA-123 debugging',
       };
       expect(audit.events).toEqual([expected]);
@@ -492,6 +498,59 @@ describe('vendCredentials', () => {
       expect(error).toBeInstanceOf(DurationOutOfRangeError);
       expect((error as Error).message).toContain('between 900 and 1800');
       expect(audit.events).toEqual([expect.objectContaining({ code: 'DURATION_OUT_OF_RANGE', grantId: 'grant-a' })]);
+    });
+
+    it('refuses a caller outside the allow list of an active lockdown, before STS, and records it', async () => {
+      // Prepare
+      const { deps, issuer, audit } = setUp({ lockdown: aLockdown() });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal({ groups: ['engineering'] }), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(LockdownActiveError);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'LOCKDOWN_ACTIVE' })]);
+    });
+
+    it('still vends to an allowed caller within their grants during a lockdown', async () => {
+      // Prepare
+      const { deps } = setUp({ lockdown: aLockdown() });
+
+      // Act
+      const result = await vendCredentials(deps, aPrincipal({ groups: ['top-brass'] }), aVendRequest(), META);
+
+      // Assess
+      expect(result.grantId).toBe('grant-0001');
+    });
+
+    it('ignores a lockdown on other profiles, and a lifted one', async () => {
+      // Prepare
+      const other = setUp({ lockdown: aLockdown({ profiles: ['prod-admin'] }) });
+      const lifted = setUp({ lockdown: aLockdown({ active: false }) });
+
+      // Act
+      const results = await Promise.all([
+        vendCredentials(other.deps, aPrincipal(), aVendRequest(), META),
+        vendCredentials(lifted.deps, aPrincipal(), aVendRequest(), META),
+      ]);
+
+      // Assess
+      expect(results.map((r) => r.grantId)).toEqual(['grant-0001', 'grant-0001']);
+    });
+
+    it('tells a contractor whose access ended with a handover: ENGAGEMENT_HANDED_OVER', async () => {
+      // Prepare
+      const { deps } = setUp({
+        grants: [aGrant({ status: 'revoked', engagementId: 'eng-1', revokedReason: 'engagement-handed-over' })],
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(EngagementHandedOverError);
+      expect((error as Error).message).toContain('eng-1');
     });
 
     it("ignores grants made for an earlier, deleted profile of the same name", async () => {

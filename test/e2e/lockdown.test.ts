@@ -1,0 +1,107 @@
+// The "top brass" lockdown over HTTP: outsiders refused and their live sessions cut off (denied by
+// the local endpoint), the allowed few still served, and a lift that needs a second person.
+import { randomBytes } from 'node:crypto';
+import { GetAccessKeyInfoCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+function stsWith({ accessKeyId, secretAccessKey, sessionToken }: Credentials) {
+  return new STSClient({
+    endpoint: stackInfo().stsEndpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId, secretAccessKey, sessionToken },
+  });
+}
+
+describe('lockdown', () => {
+  const [sec1, sec2] = ['sec-1', 'sec-2'].map((name) => `${name}-${unique()}@example.com`) as [string, string];
+  let lifter: string;
+
+  afterAll(async () => {
+    // Never leave a lockdown behind for other tests.
+    await api('DELETE', '/lockdown', { token: await tokenFor(lifter ?? sec2, SECURITY_GROUPS), body: { reason: 'test cleanup' } });
+  });
+
+  it('refuses outsiders and cuts their sessions, serves the allowed, and needs a second person to lift', async () => {
+    // Prepare: a profile granted to engineering and to an executive
+    const profile = `e2e-${unique()}`;
+    const employee = `ann-${unique()}@example.com`;
+    const executive = `exec-${unique()}@example.com`;
+    const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
+    await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-deploy' } });
+    for (const subject of [{ type: 'group', id: 'engineering' }, { type: 'user', id: executive }]) {
+      const grant = await api('POST', '/grants', {
+        token: admin,
+        body: { profile, subject, validUntil: new Date(Date.now() + 3_600_000).toISOString() },
+      });
+      expect(grant.status).toBe(201);
+    }
+    const [employeeToken, executiveToken] = await Promise.all([tokenFor(employee, ['engineering']), tokenFor(executive, [])]);
+    const before = await api<{ credentials: Credentials }>('POST', '/credentials', { token: employeeToken, body: { profile } });
+    expect(before.status).toBe(200);
+    expect((await stsWith(before.body.credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: before.body.credentials.accessKeyId }))).Account).toBe('000000000000');
+
+    // Act: security locks the profile down to the executive, cutting live sessions
+    lifter = sec2;
+    const locked = await api<{ active: boolean; revokedSessions: { accessKeyId: string }[] }>('PUT', '/lockdown', {
+      token: await tokenFor(sec1, SECURITY_GROUPS),
+      body: { profiles: [profile], allow: { principals: [executive] }, reason: 'suspected espionage', revokeActiveSessions: true },
+    });
+
+    // Assess
+    expect(locked.status).toBe(200);
+    expect(locked.body.active).toBe(true);
+    expect(locked.body.revokedSessions.map((s) => s.accessKeyId)).toContain(before.body.credentials.accessKeyId);
+    const status = await api('GET', '/lockdown', { token: employeeToken });
+    expect(status.body).toMatchObject({ active: true, profiles: [profile], reason: 'suspected espionage', activatedBy: sec1 });
+
+    expectError(await api('POST', '/credentials', { token: employeeToken, body: { profile } }), 403, 'LOCKDOWN_ACTIVE');
+    const allowed = await api<{ credentials: Credentials }>('POST', '/credentials', { token: executiveToken, body: { profile } });
+    expect(allowed.status).toBe(200);
+    expect(
+      (await stsWith(allowed.body.credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: allowed.body.credentials.accessKeyId })))
+        .Account,
+    ).toBe('000000000000');
+
+    // The employee's earlier session is now denied by the role's tvm-revocations policy
+    await expect(
+      stsWith(before.body.credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: before.body.credentials.accessKeyId })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect((await stsWith(before.body.credentials).send(new GetCallerIdentityCommand({}))).Arn).toContain(employee);
+
+    // Non-allowed callers can't create grants on the locked profile either
+    const blockedGrant = await api('POST', '/grants', {
+      token: await tokenFor(`admin-2-${unique()}@example.com`, ADMIN_GROUPS),
+      body: { profile, subject: { type: 'user', id: employee }, validUntil: new Date(Date.now() + 60_000).toISOString() },
+    });
+    expectError(blockedGrant, 403, 'LOCKDOWN_ACTIVE');
+
+    // Lifting: not by the activator, then by a second security member
+    expectError(
+      await api('DELETE', '/lockdown', { token: await tokenFor(sec1, SECURITY_GROUPS), body: { reason: 'done' } }),
+      403,
+      'SECOND_APPROVER_REQUIRED',
+    );
+    expectError(await api('DELETE', '/lockdown', { token: employeeToken, body: { reason: 'me' } }), 403, 'FORBIDDEN');
+    const lifted = await api('DELETE', '/lockdown', { token: await tokenFor(sec2, SECURITY_GROUPS), body: { reason: 'all clear' } });
+    expect(lifted.status).toBe(200);
+    expect((await api('POST', '/credentials', { token: employeeToken, body: { profile } })).status).toBe(200);
+
+    // Every step is in the trail
+    const security = await tokenFor(sec2, SECURITY_GROUPS);
+    const trail = async (principal: string) =>
+      (await api<{ events: { type: string; code?: string }[] }>('GET', `/audit/events?principal=${encodeURIComponent(principal)}`, { token: security }))
+        .body.events;
+    expect((await trail(sec1)).map((e) => e.type)).toEqual(expect.arrayContaining(['lockdown.activated', 'session.revoked']));
+    expect((await trail(sec2)).map((e) => e.type)).toContain('lockdown.lifted');
+    expect((await trail(employee)).map((e) => e.code ?? e.type)).toEqual(['credential.issued', 'LOCKDOWN_ACTIVE', 'credential.issued']);
+  });
+});
