@@ -3,11 +3,13 @@
 import { createDynamoDbClient, createIamClient, createStsClient } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
+import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { IamSessionRevoker } from './adapters/iam-session-revoker.js';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { loadConfig, type Config } from './config.js';
+import type { EngagementRecords } from './domain/manage-engagements.js';
 import type {
   AuditLog,
   CredentialIssuer,
@@ -54,3 +56,12 @@ export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
 );
 
 export const sessionRevoker: () => SessionRevoker = /* @__PURE__ */ once(() => new IamSessionRevoker(createIamClient(config())));
+
+export const engagementStore: () => EngagementRecords = /* @__PURE__ */ once(
+  () =>
+    new DynamoDbEngagementStore(dynamoDb(), {
+      tableName: config().tables.delegations,
+      auditTableName: config().tables.audit,
+      auditShards: config().auditShards,
+    }),
+);

@@ -1,5 +1,5 @@
 // Key construction for the delegations table, in one place (see resources/tables.yml).
-import type { Grant, Profile, Subject } from '../domain/model.js';
+import type { Engagement, Grant, Profile, Subject } from '../domain/model.js';
 
 export const PROFILE_SK = '#PROFILE';
 export const PROFILES_GSI1PK = 'PROFILES';
@@ -52,3 +52,22 @@ function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
 
 export const toProfile = (item: Record<string, unknown>) => stripKeys(item) as unknown as Profile;
 export const toGrant = (item: Record<string, unknown>) => stripKeys(item) as unknown as Grant;
+
+// Engagements: ENGAGEMENT#<id> / #ENGAGEMENT, in no index. The item keeps the keys of the grants
+// the engagement made, so its grants are read by key (consistently) rather than through an index.
+export const ENGAGEMENT_SK = '#ENGAGEMENT';
+export const engagementPk = (id: string) => `ENGAGEMENT#${id}`;
+export const engagementKey = (id: string) => ({ PK: engagementPk(id), SK: ENGAGEMENT_SK });
+
+export type GrantKey = ReturnType<typeof grantKey>;
+
+export function engagementItem(engagement: Engagement, grantKeys: readonly GrantKey[]): Record<string, unknown> {
+  return { ...engagementKey(engagement.id), entity: 'engagement', ...engagement, grantKeys };
+}
+
+export function toEngagement(item: Record<string, unknown>): Engagement {
+  const { PK: _pk, SK: _sk, entity: _entity, grantKeys: _grantKeys, ...engagement } = item;
+  return engagement as unknown as Engagement;
+}
+
+export const grantKeysOf = (item: Record<string, unknown>): GrantKey[] => (item.grantKeys as GrantKey[] | undefined) ?? [];

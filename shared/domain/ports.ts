@@ -85,6 +85,8 @@ export interface EngagementStore {
   /** The engagement, its grants and the audit event, in one transaction. */
   createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent): Promise<void>;
   getEngagement(id: string): Promise<Engagement | undefined>;
+  /** The engagement with its grants in their current state, read strongly consistently. */
+  getEngagementWithGrants(id: string): Promise<{ engagement: Engagement; grants: Grant[] } | undefined>;
   /**
    * The handover as one transaction: the engagement replaced by `next` (only if still at
    * `expectedVersion` and active), `revoke` marked revoked with reason `engagement-handed-over`,

@@ -1,6 +1,7 @@
 // Input schemas: each is also the type of what it validates. All objects are strict, so unknown
 // fields are refused rather than silently ignored. Compiled once at module load.
 import { z } from 'zod';
+import type { AuditEventType } from './audit.js';
 import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
 
 // Printable, no control characters: these strings end up in logs, audit records and IAM policies.
@@ -112,7 +113,19 @@ export const auditQuerySchema = z
   .object({
     principal: principalIdSchema.optional(),
     type: z
-      .enum(['credential.issued', 'credential.denied', 'profile.put', 'profile.deleted', 'grant.created', 'grant.revoked'])
+      .enum([
+        'credential.issued',
+        'credential.denied',
+        'profile.put',
+        'profile.deleted',
+        'grant.created',
+        'grant.revoked',
+        'engagement.created',
+        'handover.completed',
+        'lockdown.activated',
+        'lockdown.lifted',
+        'session.revoked',
+      ] satisfies [AuditEventType, ...AuditEventType[]])
       .optional(),
     limit: z.coerce.number().int().min(1).max(100).default(50),
     cursor: z

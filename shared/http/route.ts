@@ -165,7 +165,8 @@ function readJsonBody(event: Event): unknown {
   if (contentType && !/^application\/json\b/i.test(contentType)) {
     throw new ValidationError('body: content-type must be application/json');
   }
-  if (text.trim() === '') throw new ValidationError('body: a JSON object is required');
+  // No body reads as {}: routes whose fields are all optional need none; others name what is missing.
+  if (text.trim() === '') return {};
   try {
     return JSON.parse(text) as unknown;
   } catch {

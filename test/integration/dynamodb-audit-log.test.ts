@@ -94,6 +94,7 @@ function aCredentialIssuedEvent(credentials: IssuedCredentials = ISSUED): Creden
     sourceIdentity: 'alice',
     assumedRoleArn: credentials.assumedRoleArn,
     durationSeconds: 3600,
+    groups: principal.groups,
     policyHash: 'a'.repeat(64),
     reason: 'incident 42',
   };
@@ -104,7 +105,7 @@ const CREDENTIAL_ISSUED_ATTRIBUTES = [
   ...['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK'],
   ...['id', 'type', 'at', 'principal', 'requestId', 'sourceIp', 'userAgent', 'profile', 'roleArn', 'grantId'],
   ...['accessKeyId', 'expiration', 'sessionName', 'sourceIdentity', 'assumedRoleArn', 'durationSeconds'],
-  ...['policyHash', 'reason'],
+  ...['policyHash', 'reason', 'groups'],
 ].sort();
 
 async function appendAll(events: AuditEvent[], auditLog = log): Promise<void> {

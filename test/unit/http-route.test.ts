@@ -415,7 +415,7 @@ describe('createRoute', () => {
 
     it.each([
       ['invalid JSON', vendEvent({ body: '{"profile":' }), /^body: not valid JSON$/],
-      ['an empty body', vendEvent({ body: '' }), /^body: a JSON object is required$/],
+      ['an empty body (read as {})', vendEvent({ body: '' }), /^body\.profile: Required$/],
       ['a JSON array', vendEvent({ body: '[]' }), /^body: Expected object, received array$/],
       ['the wrong content-type', vendEvent(withHeaders({ 'content-type': 'text/plain' })), /^body: content-type must be application\/json$/],
       [

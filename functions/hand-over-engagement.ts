@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
+import {
+  auditLog,
+  config,
+  delegationStore,
+  engagementStore,
+  sessionRevoker,
+  tokenVerifier,
+} from '../shared/composition.js';
+import { handOverEngagement } from '../shared/domain/manage-engagements.js';
+import { engagementIdSchema, handoverInputSchema } from '../shared/domain/schemas.js';
+import { createRoute } from '../shared/http/route.js';
+import { json } from '../shared/http/responses.js';
+import { logger } from '../shared/logger.js';
+
+const deps = {
+  engagements: engagementStore(),
+  store: delegationStore(),
+  audit: auditLog(),
+  revoker: sessionRevoker(),
+  clock: systemClock,
+  ids: randomIds,
+  adminGroup: config().adminGroup,
+  securityGroup: config().securityGroup,
+  warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
+};
+
+export const handler = createRoute(
+  { verifier: tokenVerifier() },
+  // The owner or an admin (checked by the use case).
+  { access: 'caller', path: z.object({ id: engagementIdSchema }), body: handoverInputSchema },
+  async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
+    json(200, await handOverEngagement(deps, principal, path.id, body, { requestId, sourceIp, userAgent }), requestId),
+);

@@ -1,0 +1,248 @@
+// DynamoDbEngagementStore against the real DynamoDB Local, through the real SDK clients: the
+// engagement, its grants and its audit event in one transaction; grants the vend's own read finds;
+// grants read back by key in their current state (BatchGetItem, more than 100 of them); and a
+// handover that is all or nothing — a failed condition anywhere writes nothing at all.
+import { principalPk } from '../../shared/adapters/audit-keys.js';
+import { grantKey } from '../../shared/adapters/delegation-keys.js';
+import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
+import { DynamoDbEngagementStore } from '../../shared/adapters/dynamodb-engagement-store.js';
+import { adminEvent, type AdminAuditEvent } from '../../shared/domain/audit.js';
+import { ConflictError } from '../../shared/domain/errors.js';
+import type { Engagement, Grant } from '../../shared/domain/model.js';
+import { aGrant, aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
+import { captureError, getRawItem, scanRawTable, useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
+
+const AUDIT_SHARDS = 4;
+const OWNER = aPrincipal({ id: 'owner@example.com', groups: [] });
+const HANDOVER_AT = '2026-06-02T09:00:00.000Z';
+
+const dynamodb = useDynamoDbLocal();
+
+let tables: TestTables;
+let engagements: DynamoDbEngagementStore;
+let delegations: DynamoDbDelegationStore;
+let eventCounter = 0;
+
+beforeEach(async () => {
+  tables = await dynamodb().createTestTables();
+  const options = { tableName: tables.delegations, auditTableName: tables.audit, auditShards: AUDIT_SHARDS };
+  engagements = new DynamoDbEngagementStore(dynamodb().documentClient, options);
+  delegations = new DynamoDbDelegationStore(dynamodb().documentClient, options);
+  await delegations.putProfile(aProfile(), anAuditEvent('profile.put'));
+});
+
+function anAuditEvent(type: AdminAuditEvent['type']): AdminAuditEvent {
+  eventCounter += 1;
+  const at = new Date(FIXED_NOW.getTime() + eventCounter * 1000);
+  return adminEvent(at, `evt${eventCounter}`, type, OWNER, { requestId: `req-${eventCounter}` }, { profile: 'dev-readonly' });
+}
+
+function anEngagement(overrides: Partial<Engagement> = {}): Engagement {
+  return {
+    id: 'eng-00000001',
+    name: 'Checkout rewrite',
+    owner: OWNER.id,
+    contractors: ['carla@contractor.example', 'carl@contractor.example'],
+    profiles: [{ profile: 'dev-readonly', scope: { actions: ['s3:GetObject'] }, maxSessionSeconds: 1800 }],
+    validUntil: '2026-07-01T00:00:00.000Z',
+    status: 'active',
+    createdBy: 'admin@example.com',
+    createdAt: FIXED_NOW.toISOString(),
+    version: 1,
+    ...overrides,
+  };
+}
+
+function contractorGrants(engagement: Engagement): Grant[] {
+  return engagement.contractors.map((contractor, i) =>
+    aGrant({ id: `${engagement.id}-c${i}`, subject: { type: 'user', id: contractor }, engagementId: engagement.id, validUntil: engagement.validUntil }),
+  );
+}
+
+function handedOver(engagement: Engagement, revoke: readonly Grant[], create: readonly Grant[]): Engagement {
+  return {
+    ...engagement,
+    status: 'handed-over',
+    version: engagement.version + 1,
+    handover: {
+      at: HANDOVER_AT,
+      by: OWNER.id,
+      to: [OWNER.id],
+      note: 'shipped',
+      revokedGrants: revoke.map((g) => g.id),
+      newGrants: create.map((g) => g.id),
+      revokedSessions: [{ accessKeyId: 'ASIAEXAMPLE000000001', sourceIdentity: 'carla@contractor.example', expiration: HANDOVER_AT }],
+    },
+  };
+}
+
+const ownerGrant = (id: string) => aGrant({ id, subject: { type: 'user', id: OWNER.id }, canDelegate: true, engagementId: 'eng-00000001' });
+
+const storedAuditEvent = (event: AdminAuditEvent) =>
+  getRawItem(dynamodb().documentClient, tables.audit, { PK: principalPk(event.principal), SK: event.id });
+
+/** Every item of both tables: what "nothing was written" compares. */
+async function everything() {
+  const documentClient = dynamodb().documentClient;
+  const byKey = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    `${String(a.PK)}${String(a.SK)}`.localeCompare(`${String(b.PK)}${String(b.SK)}`);
+  return {
+    delegations: (await scanRawTable(documentClient, tables.delegations)).sort(byKey),
+    audit: (await scanRawTable(documentClient, tables.audit)).sort(byKey),
+  };
+}
+
+describe('DynamoDbEngagementStore', () => {
+  describe('createEngagement', () => {
+    it('writes the engagement, its grants and its audit event together, and reads them back exactly', async () => {
+      // Prepare
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      const event = anAuditEvent('engagement.created');
+
+      // Act
+      await engagements.createEngagement(engagement, grants, event);
+
+      // Assess
+      expect(await engagements.getEngagement(engagement.id)).toEqual(engagement);
+      expect(await engagements.getEngagementWithGrants(engagement.id)).toEqual({ engagement, grants });
+      expect(await getRawItem(dynamodb().documentClient, tables.delegations, { PK: `ENGAGEMENT#${engagement.id}`, SK: '#ENGAGEMENT' })).toEqual({
+        ...engagement,
+        PK: 'ENGAGEMENT#eng-00000001',
+        SK: '#ENGAGEMENT',
+        entity: 'engagement',
+        grantKeys: grants.map(grantKey),
+      });
+      expect(await storedAuditEvent(event)).toMatchObject({ type: 'engagement.created' });
+    });
+
+    it("writes grants the vend's own consistent read finds, engagementId and all", async () => {
+      // Prepare
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+
+      // Act
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+
+      // Assess
+      const read = await delegations.getProfileWithGrants('dev-readonly', [{ type: 'user', id: 'carla@contractor.example' }]);
+      expect(read.grants).toEqual([grants[0]]);
+      expect(await delegations.getGrant(`${engagement.id}-c1`)).toEqual(grants[1]);
+    });
+
+    it('refuses an engagement id that exists with ConflictError, writing nothing', async () => {
+      // Prepare
+      const engagement = anEngagement();
+      await engagements.createEngagement(engagement, contractorGrants(engagement), anAuditEvent('engagement.created'));
+      const before = await everything();
+      const again = anEngagement({ name: 'Impostor', contractors: ['eve@example.com'] });
+
+      // Act
+      const error = await captureError(
+        engagements.createEngagement(again, [aGrant({ id: 'fresh-grant-1', engagementId: again.id })], anAuditEvent('engagement.created')),
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(await everything()).toEqual(before);
+    });
+
+    it('reads nothing for an unknown engagement', async () => {
+      // Act + Assess
+      expect(await engagements.getEngagement('no-such-engagement')).toBeUndefined();
+      expect(await engagements.getEngagementWithGrants('no-such-engagement')).toBeUndefined();
+    });
+  });
+
+  describe('handOver', () => {
+    it('writes the handed-over engagement, the revocations, the new grants and the event in one transaction', async () => {
+      // Prepare
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      const create = [ownerGrant('owner-new-1')];
+      const next = handedOver(engagement, grants, create);
+      const event = anAuditEvent('handover.completed');
+
+      // Act
+      const written = await engagements.handOver(next, 1, grants, create, event);
+
+      // Assess
+      expect(written).toBe(true);
+      const revoked = grants.map((g) => ({
+        ...g,
+        status: 'revoked',
+        revokedAt: HANDOVER_AT,
+        revokedBy: OWNER.id,
+        revokedReason: 'engagement-handed-over',
+      }));
+      expect(await engagements.getEngagementWithGrants(engagement.id)).toEqual({ engagement: next, grants: [...revoked, ...create] });
+      expect(await delegations.getGrant('owner-new-1')).toEqual(create[0]);
+      expect(await storedAuditEvent(event)).toMatchObject({ type: 'handover.completed' });
+    });
+
+    it.each([
+      ['the engagement moved on (a stale version)', { expectedVersion: 2 }],
+      ['one of the grants was revoked meanwhile', { revokedMeanwhile: true }],
+      ['a new grant id exists', { existingNewGrant: true }],
+      ['the engagement was handed over already', { handedOverFirst: true }],
+    ])('writes nothing at all, and returns false, when %s', async (_label, scenario) => {
+      // Prepare
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      let expectedVersion = 'expectedVersion' in scenario ? scenario.expectedVersion : 1;
+      if ('revokedMeanwhile' in scenario) {
+        await delegations.revokeGrants([grants[1] as Grant], 'admin@example.com', HANDOVER_AT, anAuditEvent('grant.revoked'));
+      }
+      if ('existingNewGrant' in scenario) {
+        await delegations.createGrant(ownerGrant('owner-new-1'), anAuditEvent('grant.created'));
+      }
+      if ('handedOverFirst' in scenario) {
+        await engagements.handOver(handedOver(engagement, [], []), 1, [], [], anAuditEvent('handover.completed'));
+        expectedVersion = 2;
+      }
+      const before = await everything();
+      const create = [ownerGrant('owner-new-1'), ownerGrant('owner-new-2')];
+      const event = anAuditEvent('handover.completed');
+
+      // Act
+      const written = await engagements.handOver(handedOver(engagement, grants, create), expectedVersion, grants, create, event);
+
+      // Assess
+      expect(written).toBe(false);
+      expect(await everything()).toEqual(before);
+      expect(await storedAuditEvent(event)).toBeUndefined();
+    });
+
+    it('reads more grants than one BatchGetItem takes, in the order they were made', async () => {
+      // Prepare: 60 contractor grants, then 60 for new owners
+      const engagement = anEngagement({ contractors: Array.from({ length: 60 }, (_, i) => `c${String(i).padStart(2, '0')}@contractor.example`) });
+      const grants = contractorGrants(engagement);
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      const create = Array.from({ length: 60 }, (_, i) => ownerGrant(`owner-new-${String(i).padStart(2, '0')}`));
+
+      // Act
+      const written = await engagements.handOver(handedOver(engagement, [], create), 1, [], create, anAuditEvent('handover.completed'));
+      const read = await engagements.getEngagementWithGrants(engagement.id);
+
+      // Assess
+      expect(written).toBe(true);
+      expect(read?.grants.map((g) => g.id)).toEqual([...grants, ...create].map((g) => g.id));
+    });
+
+    it('refuses a transaction of more than 100 actions before sending it', async () => {
+      // Prepare
+      const engagement = anEngagement();
+      const create = Array.from({ length: 99 }, (_, i) => ownerGrant(`owner-new-${i}`));
+
+      // Act
+      const error = await captureError(
+        engagements.handOver(handedOver(engagement, [], create), 1, [], create, anAuditEvent('handover.completed')),
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(RangeError);
+    });
+  });
+});
