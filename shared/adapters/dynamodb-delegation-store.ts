@@ -10,7 +10,7 @@ import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import type { Grant, Profile, Subject } from '../domain/model.js';
 import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
-import { writeWithAudit, type TransactItems } from './dynamodb-transactions.js';
+import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
 import {
   BY_GRANT_ID_INDEX,
   BY_PARENT_INDEX,
@@ -30,11 +30,7 @@ import {
   toProfile,
 } from './delegation-keys.js';
 
-export interface DynamoDbDelegationStoreOptions {
-  readonly tableName: string;
-  readonly auditTableName: string;
-  readonly auditShards: number;
-}
+export type DynamoDbDelegationStoreOptions = DelegationsTableOptions;
 
 // DynamoDB's IN operator takes at most 100 operands; one is used for the profile item.
 const MAX_FILTERED_SUBJECTS = 99;

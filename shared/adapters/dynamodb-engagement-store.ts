@@ -3,7 +3,12 @@ import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import { ENGAGEMENT_HANDED_OVER, type EngagementRecords } from '../domain/manage-engagements.js';
 import type { Engagement, Grant } from '../domain/model.js';
-import { writeWithAudit, type TransactItems } from './dynamodb-transactions.js';
+import {
+  MAX_CHANGES_PER_TRANSACTION,
+  writeWithAudit,
+  type DelegationsTableOptions,
+  type TransactItems,
+} from './dynamodb-transactions.js';
 import {
   engagementItem,
   engagementKey,
@@ -15,14 +20,8 @@ import {
   type GrantKey,
 } from './delegation-keys.js';
 
-export interface DynamoDbEngagementStoreOptions {
-  readonly tableName: string;
-  readonly auditTableName: string;
-  readonly auditShards: number;
-}
+export type DynamoDbEngagementStoreOptions = DelegationsTableOptions;
 
-/** A transaction takes 100 actions; one is the audit event. */
-const MAX_TRANSACTION_ITEMS = 99;
 /** BatchGetItem reads at most 100 keys per request. */
 const MAX_BATCH_KEYS = 100;
 const MAX_BATCH_ATTEMPTS = 5;
@@ -179,8 +178,8 @@ export class DynamoDbEngagementStore implements EngagementRecords {
 }
 
 function assertFits(changes: number): void {
-  if (changes > MAX_TRANSACTION_ITEMS) {
-    throw new RangeError(`an engagement write takes at most ${MAX_TRANSACTION_ITEMS} items besides its audit event, got ${changes}`);
+  if (changes > MAX_CHANGES_PER_TRANSACTION) {
+    throw new RangeError(`an engagement write takes at most ${MAX_CHANGES_PER_TRANSACTION} items besides its audit event, got ${changes}`);
   }
 }
 

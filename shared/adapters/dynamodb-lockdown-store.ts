@@ -3,7 +3,7 @@ import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { Lockdown } from '../domain/model.js';
 import type { LockdownStore } from '../domain/ports.js';
-import { writeWithAudit } from './dynamodb-transactions.js';
+import { writeWithAudit, type DelegationsTableOptions } from './dynamodb-transactions.js';
 
 // The one lockdown record, beside profiles and grants.
 const KEY = { PK: 'LOCKDOWN', SK: '#LOCKDOWN' };
@@ -11,7 +11,7 @@ const KEY = { PK: 'LOCKDOWN', SK: '#LOCKDOWN' };
 export class DynamoDbLockdownStore implements LockdownStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    private readonly options: { readonly tableName: string; readonly auditTableName: string; readonly auditShards: number },
+    private readonly options: DelegationsTableOptions,
   ) {}
 
   async getLockdown(): Promise<Lockdown | undefined> {

@@ -5,9 +5,18 @@ import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import { APPEND_ONLY_CONDITION, auditItem } from './audit-keys.js';
 
+/** Where the stores on the delegations table write, and where their audit events go. */
+export interface DelegationsTableOptions {
+  readonly tableName: string;
+  readonly auditTableName: string;
+  readonly auditShards: number;
+}
+
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
 const MAX_TRANSACTION_ATTEMPTS = 3;
+/** TransactWriteItems takes 100 actions; one is always the audit event. */
+export const MAX_CHANGES_PER_TRANSACTION = 99;
 
 /**
  * Writes `items` and the audit event atomically. Returns false when one of the change's own
