@@ -5,6 +5,7 @@ import {
   config,
   delegationStore,
   engagementStore,
+  lockdownStore,
   sessionRevoker,
   tokenVerifier,
 } from '../shared/composition.js';
@@ -17,6 +18,7 @@ import { logger } from '../shared/logger.js';
 const deps = {
   engagements: engagementStore(),
   store: delegationStore(),
+  lockdown: lockdownStore(),
   audit: auditLog(),
   revoker: sessionRevoker(),
   clock: systemClock,

@@ -157,7 +157,20 @@ export class DynamoDbDelegationStore implements DelegationStore {
     );
   }
 
-  async createGrant(grant: Grant, audit: AuditEvent): Promise<void> {
+  async createGrant(grant: Grant, audit: AuditEvent, parent?: Grant): Promise<void> {
+    const parentStillActive = parent
+      ? [
+          {
+            ConditionCheck: {
+              TableName: this.options.tableName,
+              Key: grantKey(parent),
+              ConditionExpression: '#status = :active',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':active': 'active' },
+            },
+          },
+        ]
+      : [];
     const written = await this.transact(
       [
         // The profile must still be the one the grant was made for (it may be deleted or
@@ -170,6 +183,7 @@ export class DynamoDbDelegationStore implements DelegationStore {
             ExpressionAttributeValues: { ':generation': grant.profileGeneration },
           },
         },
+        ...parentStillActive,
         {
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         },
@@ -177,7 +191,9 @@ export class DynamoDbDelegationStore implements DelegationStore {
       audit,
     );
     if (!written) {
-      throw new ConflictError(`profile "${grant.profile}" was deleted or replaced while the grant was being created; retry`);
+      throw new ConflictError(
+        `profile "${grant.profile}" or the grant delegated from changed while the grant was being created; retry`,
+      );
     }
   }
 

@@ -1,6 +1,7 @@
 // Contractor engagements: outside work on a set of profiles. Contractors get grants while they
 // build; the handover ends their access (grants revoked, live sessions cut off) and gives the owner,
 // or whoever the handover names, full control.
+import { assertNotLockedOut } from './manage-lockdown.js';
 import { adminEvent, type AuditEvent } from './audit.js';
 import {
   AlreadyHandedOverError,
@@ -280,6 +281,8 @@ export async function handOverEngagement(
     );
     if (!written) {
       const current = await deps.engagements.getEngagement(id);
+      // A concurrent handover won: answer as a second handover would.
+      if (current?.status === 'handed-over') throw alreadyHandedOver(current);
       const raced = current?.version !== engagement.version;
       if (raced || attempt >= MAX_HANDOVER_ATTEMPTS) {
         throw new ConflictError(
@@ -382,6 +385,10 @@ async function newOwnerGrants(
   now: Date,
 ): Promise<Grant[]> {
   if (Date.parse(engagement.validUntil) <= now.getTime()) return [];
+  // New grants on a locked-down profile only for someone on its allow list (the revocations of the
+  // handover still happen through the caller retrying once the lockdown is lifted).
+  const lockdown = await deps.lockdown?.getLockdown();
+  for (const entry of engagement.profiles) assertNotLockedOut(lockdown, principal, entry.profile);
   const contractors = new Set(engagement.contractors);
   const templates: Grant[] = [];
   for (const entry of engagement.profiles) {

@@ -103,6 +103,7 @@ export async function createGrant(
       grantId: grant.id,
       detail: { ...grant },
     }),
+    parent,
   );
   return grant;
 }
@@ -217,6 +218,24 @@ export async function revokeGrant(deps: GrantDeps, principal: Principal, id: str
       }
     }
     if (!raced) {
+      // The index of children can lag a moment behind writes: look once more and revoke any child
+      // that was missed (none can be added now: creating one requires an active parent).
+      const late = (await descendantsOf(deps.store, grant.id)).filter(
+        (g) => g.status === 'active' && !descendants.some((d) => d.id === g.id),
+      );
+      for (const batch of inBatches([...late].reverse(), MAX_GRANTS_PER_REVOCATION)) {
+        await deps.store.revokeGrants(
+          batch,
+          principal.id,
+          revokedAt,
+          adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
+            profile: grant.profile,
+            grantId: grant.id,
+            detail: { revokedGrantIds: batch.map((g) => g.id) },
+          }),
+        );
+      }
+      descendants.push(...late);
       return {
         ...grant,
         status: 'revoked',

@@ -67,10 +67,17 @@ export async function activateLockdown(
 ): Promise<LockdownStatus & { revokedSessions: RevokedSession[]; fallback: boolean }> {
   const now = deps.clock.now();
   const current = await deps.lockdown.getLockdown();
+  const allow = { groups: input.allow.groups ?? [], principals: input.allow.principals ?? [] };
+  // Loosening an active lockdown is a lift in disguise: the activator needs a second person.
+  if (current?.active && current.activatedBy === principal.id && !isAtLeastAsStrict(input.profiles, allow, current)) {
+    throw new SecondApproverRequiredError(
+      'a lockdown may only be tightened by whoever activated it; loosening it needs a second member of security',
+    );
+  }
   const next: Lockdown = {
     active: true,
     profiles: input.profiles,
-    allow: { groups: input.allow.groups ?? [], principals: input.allow.principals ?? [] },
+    allow,
     reason: input.reason,
     activatedBy: principal.id,
     activatedAt: now.toISOString(),
@@ -87,8 +94,15 @@ export async function activateLockdown(
   if (!written) throw new ConflictError('the lockdown was changed by someone else meanwhile; read it again and retry');
 
   const cut = input.revokeActiveSessions ? await cutOffOutsiders(deps, principal, next, now, meta) : { revokedSessions: [], fallback: false };
-  const { active, profiles, allow, reason, activatedBy, activatedAt } = next;
-  return { active, profiles, allow, reason, activatedBy, activatedAt, ...cut };
+  const { active, profiles, reason, activatedBy, activatedAt } = next;
+  return { active, profiles, allow: next.allow, reason, activatedBy, activatedAt, ...cut };
+}
+
+function isAtLeastAsStrict(profiles: readonly string[], allow: Lockdown['allow'], current: Lockdown): boolean {
+  const covers = profiles.includes('*') || (!current.profiles.includes('*') && current.profiles.every((p) => profiles.includes(p)));
+  const noWiderAllow =
+    allow.groups.every((g) => current.allow.groups.includes(g)) && allow.principals.every((p) => current.allow.principals.includes(p));
+  return covers && noWiderAllow;
 }
 
 async function cutOffOutsiders(

@@ -46,8 +46,11 @@ export interface DelegationStore {
   listGrantsForSubjects(subjects: readonly Subject[]): Promise<Grant[]>;
   listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | undefined>;
-  /** Stores a new grant; fails if the id exists. */
-  createGrant(grant: Grant, audit: AuditEvent): Promise<void>;
+  /**
+   * Stores a new grant; fails (ConflictError) if the id exists, the profile changed, or the
+   * `parent` it is delegated from is no longer active (so a revocation can't miss it).
+   */
+  createGrant(grant: Grant, audit: AuditEvent, parent?: Grant): Promise<void>;
   /** Grants delegated directly from `parentId`. */
   listChildGrants(parentId: string): Promise<Grant[]>;
   /**

@@ -290,6 +290,24 @@ describe('DynamoDbDelegationStore', () => {
       expect(await storedAuditEvent(event)).toBeUndefined();
     });
 
+    it('refuses a delegated grant whose parent was revoked meanwhile, so a cascade cannot miss it', async () => {
+      // Prepare: the parent is read as active, then revoked before the child is written
+      await store.putProfile(aProfile(), anAuditEvent('profile.put'));
+      const parent = aGrant({ id: 'grant-parent', canDelegate: true });
+      await store.createGrant(parent, anAuditEvent('grant.created', { profile: parent.profile, grantId: parent.id }));
+      await store.revokeGrants([parent], ADMIN.id, FIXED_NOW.toISOString(), anAuditEvent('grant.revoked'));
+      const child = aGrant({ id: 'grant-child', subject: { type: 'user', id: 'bob@example.com' }, parentGrantId: parent.id, depth: 1 });
+      const event = anAuditEvent('grant.created', { profile: child.profile, grantId: child.id });
+
+      // Act
+      const error = await captureError(store.createGrant(child, event, parent));
+
+      // Assess
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(await store.getGrant(child.id)).toBeUndefined();
+      expect(await storedAuditEvent(event)).toBeUndefined();
+    });
+
     it('refuses a second grant with the same id with ConflictError, keeping the first and recording nothing', async () => {
       // Prepare
       await putProfiles('dev-readonly');

@@ -4,7 +4,6 @@
 import type { AdminAuditEvent, CredentialIssuedEvent } from '../../shared/domain/audit.js';
 import {
   AlreadyHandedOverError,
-  ConflictError,
   DelegationExceedsGrantError,
   ForbiddenError,
   LockdownActiveError,
@@ -765,7 +764,7 @@ describe('handOverEngagement', () => {
     expect(setup.revoker.calls).toHaveLength(calls);
   });
 
-  it('gives the loser of two concurrent handovers 409 CONFLICT, writing nothing of its own', async () => {
+  it('gives the loser of two concurrent handovers 409 ALREADY_HANDED_OVER, writing nothing of its own', async () => {
     // Prepare: another handover commits between this one's read and its write
     const setup = setUp();
     const view = await created(setup);
@@ -779,8 +778,8 @@ describe('handOverEngagement', () => {
     const error = await failureOf(handOverEngagement(setup.deps, OWNER, view.id, {}, META));
 
     // Assess
-    expect(error).toBeInstanceOf(ConflictError);
-    expect((error as TvmError).code).toBe('CONFLICT');
+    expect(error).toBeInstanceOf(AlreadyHandedOverError);
+    expect((error as TvmError).code).toBe('ALREADY_HANDED_OVER');
     expect(setup.store.grants).toEqual(grantsBefore);
     expect(setup.audit.events).toHaveLength(auditBefore);
     expect(setup.revoker.calls).toEqual([]);

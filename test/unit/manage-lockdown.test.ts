@@ -139,6 +139,29 @@ describe('activateLockdown', () => {
   });
 });
 
+describe('changing an active lockdown', () => {
+  it('lets the activator tighten it, but loosening it needs a second member of security', async () => {
+    // Prepare
+    const { deps } = setUp(aLockdown({ activatedBy: SEC_1.id, profiles: ['*'], allow: { groups: ['top-brass'], principals: [] } }));
+
+    // Act
+    const loosenByActivator = await failureOf(
+      activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly'], allow: { groups: ['top-brass'] } }), META),
+    );
+    const widenByActivator = await failureOf(
+      activateLockdown(deps, SEC_1, input({ allow: { groups: ['top-brass', 'engineering'] } }), META),
+    );
+    const tightenByActivator = await activateLockdown(deps, SEC_1, input({ allow: { groups: [] } }), META);
+    const loosenBySecond = await activateLockdown(deps, SEC_2, input({ profiles: ['dev-readonly'], allow: { groups: ['top-brass'] } }), META);
+
+    // Assess
+    expect(loosenByActivator).toBeInstanceOf(SecondApproverRequiredError);
+    expect(widenByActivator).toBeInstanceOf(SecondApproverRequiredError);
+    expect(tightenByActivator.allow).toEqual({ groups: [], principals: [] });
+    expect(loosenBySecond.profiles).toEqual(['dev-readonly']);
+  });
+});
+
 describe('liftLockdown', () => {
   it('refuses the activator (two-person rule) and lets a second security member lift it', async () => {
     // Prepare
