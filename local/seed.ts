@@ -56,6 +56,7 @@ export async function seedDemo(store: DelegationStore, now = new Date()): Promis
     maxSessionSeconds: 3600,
     canDelegate: false,
     status: 'active',
+    version: 1,
     createdBy: SEEDER.id,
     createdAt: now.toISOString(),
     reason: 'local demo',

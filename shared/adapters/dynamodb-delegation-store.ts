@@ -215,10 +215,10 @@ export class DynamoDbDelegationStore implements DelegationStore {
         Update: {
           TableName: this.options.tableName,
           Key: grantKey(grant),
-          UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by',
+          UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one',
           ConditionExpression: '#status = :active',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by },
+          ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },
         },
       })),
       audit,

@@ -116,7 +116,7 @@ export class DynamoDbEngagementStore implements EngagementRecords {
           Update: {
             TableName: this.options.tableName,
             Key: grantKey(grant),
-            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, revokedReason = :reason',
+            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, revokedReason = :reason, version = if_not_exists(version, :zero) + :one',
             // Revoked meanwhile (on its own, or by a cascade): the plan is stale, write nothing.
             ConditionExpression: '#status = :active',
             ExpressionAttributeNames: { '#status': 'status' },
@@ -126,6 +126,8 @@ export class DynamoDbEngagementStore implements EngagementRecords {
               ':at': at,
               ':by': by,
               ':reason': ENGAGEMENT_HANDED_OVER,
+              ':zero': 0,
+              ':one': 1,
             },
           },
         })),

@@ -92,6 +92,7 @@ export async function createGrant(
     ...(parent ? { parentGrantId: parent.id } : {}),
     depth,
     status: 'active',
+    version: 1,
     createdBy: principal.id,
     createdAt: now.toISOString(),
     ...(input.reason ? { reason: input.reason } : {}),
@@ -241,6 +242,7 @@ export async function revokeGrant(deps: GrantDeps, principal: Principal, id: str
         status: 'revoked',
         revokedAt,
         revokedBy: principal.id,
+        version: (grant.version ?? 0) + 1,
         revokedDescendants: descendants.map((g) => g.id),
       };
     }

@@ -65,6 +65,11 @@ export interface Grant {
   readonly engagementId?: string;
   /** Why it was revoked, when not by a plain DELETE (e.g. `engagement-handed-over`). */
   readonly revokedReason?: string;
+  /**
+   * 1 when created, +1 on every change. A grant changes once (active → revoked), conditionally on
+   * still being active, so concurrent changes never lose one.
+   */
+  readonly version?: number;
   readonly status: GrantStatus;
   readonly createdBy: string;
   readonly createdAt: string;

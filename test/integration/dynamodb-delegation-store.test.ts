@@ -485,7 +485,7 @@ describe('DynamoDbDelegationStore', () => {
 
       // Assess
       expect(revoked).toBe(true);
-      expect(await store.getGrant(grant.id)).toEqual({ ...grant, status: 'revoked', revokedAt: at, revokedBy: ADMIN.id });
+      expect(await store.getGrant(grant.id)).toEqual({ ...grant, status: 'revoked', revokedAt: at, revokedBy: ADMIN.id, version: 1 });
       expect(await storedAuditEvent(event)).toMatchObject({ type: 'grant.revoked', grantId: grant.id });
     });
 
@@ -503,7 +503,7 @@ describe('DynamoDbDelegationStore', () => {
 
       // Assess
       expect(before.grants.map((g) => g.status)).toEqual(['active']);
-      expect(after.grants).toEqual([{ ...grant, status: 'revoked', revokedAt: FIXED_NOW.toISOString(), revokedBy: ADMIN.id }]);
+      expect(after.grants).toEqual([{ ...grant, status: 'revoked', revokedAt: FIXED_NOW.toISOString(), revokedBy: ADMIN.id, version: 1 }]);
       // DynamoDB Local is always consistent; on AWS only a strongly consistent read guarantees this.
       const reads = send.mock.calls.map(([command]) => command).filter((command) => command instanceof QueryCommand);
       expect(reads.map((command) => command.input.ConsistentRead)).toEqual([true]);

@@ -175,6 +175,7 @@ describe('DynamoDbEngagementStore', () => {
         revokedAt: HANDOVER_AT,
         revokedBy: OWNER.id,
         revokedReason: 'engagement-handed-over',
+        version: (g.version ?? 0) + 1,
       }));
       expect(await engagements.getEngagementWithGrants(engagement.id)).toEqual({ engagement: next, grants: [...revoked, ...create] });
       expect(await delegations.getGrant('owner-new-1')).toEqual(create[0]);

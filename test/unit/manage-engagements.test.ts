@@ -243,6 +243,7 @@ describe('createEngagement', () => {
       canDelegate: false,
       depth: 0,
       status: 'active',
+      version: 1,
       createdBy: ADMIN.id,
       createdAt: NOW_ISO,
       reason: 'engagement "Checkout rewrite"',
@@ -445,7 +446,7 @@ describe('getEngagement', () => {
     // Assess
     expect(shown).toEqual({
       ...view,
-      grants: [{ ...first, status: 'revoked', revokedAt: NOW_ISO, revokedBy: ADMIN.id }, ...view.grants.slice(1)],
+      grants: [{ ...first, status: 'revoked', revokedAt: NOW_ISO, revokedBy: ADMIN.id, version: 2 }, ...view.grants.slice(1)],
     });
   });
 
@@ -525,6 +526,7 @@ describe('handOverEngagement', () => {
       canDelegate: true,
       depth: 0,
       status: 'active',
+      version: 1,
       createdBy: OWNER.id,
       createdAt: at,
       reason: 'handover of engagement "Checkout rewrite"',

@@ -61,6 +61,7 @@ describe('createGrant', () => {
       createdAt: NOW_ISO,
       reason: 'on-call week',
       depth: 0,
+      version: 1,
     };
     expect(grant).toEqual(expected);
     expect(store.grants).toEqual([expected]);
@@ -266,7 +267,7 @@ describe('revokeGrant', () => {
     const revoked = await revokeGrant(deps, ADMIN, 'grant-0001', META);
 
     // Assess
-    const expected: Grant = { ...aGrant(), status: 'revoked', revokedAt: NOW_ISO, revokedBy: 'admin@example.com' };
+    const expected: Grant = { ...aGrant(), status: 'revoked', revokedAt: NOW_ISO, revokedBy: 'admin@example.com', version: 1 };
     expect(revoked).toEqual({ ...expected, revokedDescendants: [] });
     expect(store.grants).toEqual([expected]);
     const event: AdminAuditEvent = {
