@@ -1130,7 +1130,7 @@ async function recomputeSignature(input: {
 }
 
 /** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape @smithy/signature-v4 expects. */
-class NodeSha256 {
+export class NodeSha256 {
   private hash: Hash | Hmac;
 
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {

@@ -2,8 +2,8 @@
 // the contractors' next vends are refused and their earlier credentials denied by the (local) IAM
 // endpoint, the owner takes full control, and every step is in the audit trail.
 import { randomBytes } from 'node:crypto';
-import { GetAccessKeyInfoCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
+import { GetAccessKeyInfoCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, tokenFor, stsWith } from './support/api.js';
 
 const unique = () => randomBytes(4).toString('hex');
 const hoursFromNow = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
@@ -51,19 +51,6 @@ interface AuditEvent {
   code?: string;
   accessKeyId?: string;
   detail?: { engagementId?: string; accessKeyId?: string; revokedGrants?: string[] };
-}
-
-function stsWith(credentials: Credentials) {
-  return new STSClient({
-    endpoint: stackInfo().stsEndpoint,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      sessionToken: credentials.sessionToken,
-    },
-  });
 }
 
 async function trailOf(principal: string): Promise<AuditEvent[]> {

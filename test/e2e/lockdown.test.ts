@@ -1,8 +1,8 @@
 // The "top brass" lockdown over HTTP: outsiders refused and their live sessions cut off (denied by
 // the local endpoint), the allowed few still served, and a lift that needs a second person.
 import { randomBytes } from 'node:crypto';
-import { GetAccessKeyInfoCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
+import { GetAccessKeyInfoCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, tokenFor, stsWith } from './support/api.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -10,15 +10,6 @@ interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken: string;
-}
-
-function stsWith({ accessKeyId, secretAccessKey, sessionToken }: Credentials) {
-  return new STSClient({
-    endpoint: stackInfo().stsEndpoint,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: { accessKeyId, secretAccessKey, sessionToken },
-  });
 }
 
 describe('lockdown', () => {

@@ -8,9 +8,9 @@ import {
   ScanCommand,
   waitUntilTableNotExists,
 } from '@aws-sdk/client-dynamodb';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { tableDefinitions } from '../../local/tables.js';
-import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
+import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor, stsWith } from './support/api.js';
 
 interface VendBody {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: string };
@@ -32,19 +32,6 @@ interface AuditEventBody {
 }
 
 const unique = () => randomBytes(4).toString('hex');
-
-function stsWith(credentials: VendBody['credentials']) {
-  return new STSClient({
-    endpoint: stackInfo().stsEndpoint,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      sessionToken: credentials.sessionToken,
-    },
-  });
-}
 
 // Every secret this file saw vended: none may ever be stored (checked in afterAll).
 const vendedSecrets: string[] = [];

@@ -2,8 +2,6 @@
 // real @aws-sdk/client-iam and @aws-sdk/client-sts (and, for the wire format, raw SigV4-signed HTTP).
 // tvm cuts off live sessions by writing an inline policy on the target role; these tests pin that
 // doing so locally has the effect it has in AWS.
-import { createHash, createHmac } from 'node:crypto';
-import type { Hash, Hmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   DeleteRolePolicyCommand,
@@ -19,7 +17,8 @@ import { AssumeRoleCommand, GetAccessKeyInfoCommand, GetCallerIdentityCommand, S
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts } from '../../local/sts/local-sts.js';
+import { LOCAL_TVM_CALLER, loadLocalRoles, NodeSha256, startLocalSts } from '../../local/sts/local-sts.js';
+import { xmlShape, xmlValue } from './support/query-protocol.js';
 import type { LocalSts } from '../../local/sts/local-sts.js';
 import { failureOf } from '../fixtures/failure.js';
 import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
@@ -69,51 +68,6 @@ function policyOfSize(size: number): string {
 }
 
 /** SHA-256 from node:crypto for the test's own signer. */
-class TestSha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.create();
-  }
-  update(chunk: Uint8Array): void {
-    this.hash.update(chunk);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    if (typeof this.secret === 'string') return createHmac('sha256', this.secret);
-    const view = ArrayBuffer.isView(this.secret) ? this.secret : new Uint8Array(this.secret);
-    return createHmac('sha256', Buffer.from(view.buffer, view.byteOffset, view.byteLength));
-  }
-}
-
-/** Element paths in document order (`A`, `A/B`, …) and the root's xmlns: the shape of an XML body. */
-function xmlShape(xml: string): { namespace: string | undefined; paths: string[] } {
-  const stack: string[] = [];
-  const paths: string[] = [];
-  let namespace: string | undefined;
-  for (const match of xml.matchAll(/<(\/?)([A-Za-z][\w.-]*)([^>]*?)(\/?)>/g)) {
-    const [, closing, name, attributes] = match as unknown as [string, string, string, string, string];
-    if (closing === '/') {
-      stack.pop();
-      continue;
-    }
-    if (stack.length === 0) namespace = /xmlns="([^"]*)"/.exec(attributes)?.[1];
-    stack.push(name);
-    paths.push(stack.join('/'));
-    if (match[4] === '/') stack.pop();
-  }
-  return { namespace, paths };
-}
-
-function xmlValue(xml: string, element: string): string | undefined {
-  return new RegExp(`<${element}>([^<]*)</${element}>`).exec(xml)?.[1];
-}
-
 /** What both SDKs' service exceptions carry: the exception name, the wire code, the status, the message. */
 function describeError(error: unknown): { name: string; code: string | undefined; status: number | undefined; message: string } {
   if (!(error instanceof IAMServiceException) && !(error instanceof STSServiceException)) throw error;
@@ -192,7 +146,7 @@ describe('local IAM endpoint and Deny enforcement', () => {
       headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' },
       body: form,
     });
-    const signer = new SignatureV4({ credentials: LOCAL_TVM_CALLER, region: 'us-east-1', service, sha256: TestSha256 });
+    const signer = new SignatureV4({ credentials: LOCAL_TVM_CALLER, region: 'us-east-1', service, sha256: NodeSha256 });
     const signed = await signer.sign(unsigned);
     const response = await fetch(`${endpoint.iamUrl}/`, { method: 'POST', headers: signed.headers, body: form });
     return { status: response.status, body: await response.text() };

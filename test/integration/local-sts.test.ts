@@ -1,15 +1,14 @@
 // The local STS endpoint, driven through the real @aws-sdk/client-sts (and, where the SDK cannot say
 // something, through raw SigV4-signed HTTP). These tests pin the behaviour tvm's STS adapter relies on:
 // the response shapes, the error codes and statuses, signature checking and the AssumeRole rules.
-import { createHash, createHmac } from 'node:crypto';
-import type { Hash, Hmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import type { AssumeRoleCommandInput, AssumeRoleCommandOutput } from '@aws-sdk/client-sts';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts } from '../../local/sts/local-sts.js';
+import { LOCAL_TVM_CALLER, loadLocalRoles, NodeSha256, startLocalSts } from '../../local/sts/local-sts.js';
+import { xmlShape, xmlValue } from './support/query-protocol.js';
 import type { LocalRole, LocalSts, SignedRequestRecord } from '../../local/sts/local-sts.js';
 import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
 
@@ -43,51 +42,6 @@ interface RawResponse {
 }
 
 /** SHA-256 from node:crypto for the test's own signer. */
-class TestSha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.create();
-  }
-  update(chunk: Uint8Array): void {
-    this.hash.update(chunk);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    if (typeof this.secret === 'string') return createHmac('sha256', this.secret);
-    const view = ArrayBuffer.isView(this.secret) ? this.secret : new Uint8Array(this.secret);
-    return createHmac('sha256', Buffer.from(view.buffer, view.byteOffset, view.byteLength));
-  }
-}
-
-/** Element paths in document order (`A`, `A/B`, …) and the root's xmlns: the shape of an XML body. */
-function xmlShape(xml: string): { namespace: string | undefined; paths: string[] } {
-  const stack: string[] = [];
-  const paths: string[] = [];
-  let namespace: string | undefined;
-  for (const match of xml.matchAll(/<(\/?)([A-Za-z][\w.-]*)([^>]*?)(\/?)>/g)) {
-    const [, closing, name, attributes] = match as unknown as [string, string, string, string, string];
-    if (closing === '/') {
-      stack.pop();
-      continue;
-    }
-    if (stack.length === 0) namespace = /xmlns="([^"]*)"/.exec(attributes)?.[1];
-    stack.push(name);
-    paths.push(stack.join('/'));
-    if (match[4] === '/') stack.pop();
-  }
-  return { namespace, paths };
-}
-
-function xmlValue(xml: string, element: string): string | undefined {
-  return new RegExp(`<${element}>([^<]*)</${element}>`).exec(xml)?.[1];
-}
-
 async function captureError(promise: Promise<unknown>): Promise<STSServiceException> {
   try {
     await promise;
@@ -162,7 +116,7 @@ describe('local STS endpoint', () => {
       headers: { host: url.host, ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       body: method === 'POST' ? form : undefined,
     });
-    const signer = new SignatureV4({ credentials: options.credentials ?? LOCAL_TVM_CALLER, region: 'us-east-1', service: 'sts', sha256: TestSha256 });
+    const signer = new SignatureV4({ credentials: options.credentials ?? LOCAL_TVM_CALLER, region: 'us-east-1', service: 'sts', sha256: NodeSha256 });
     const signed = await signer.sign(unsigned);
     const headers = { ...signed.headers, ...(options.authorization === undefined ? {} : { authorization: options.authorization }) };
     return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 // What e2e tests use to talk to the running stack: its addresses, tokens from its dev issuer,
 // and a small JSON client over fetch.
 import { readFileSync } from 'node:fs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { mintDevToken } from '../../../local/dev-issuer.js';
 import type { StackInfo } from '../../../local/stack.js';
 
@@ -61,3 +62,14 @@ export function expectError(response: ApiResponse<unknown>, status: number, code
 
 export const ADMIN_GROUPS = ['tvm-admin'];
 export const SECURITY_GROUPS = ['tvm-security'];
+
+/** An STS client on the local endpoint signing with vended credentials. */
+export function stsWith(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string }): STSClient {
+  const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+  return new STSClient({
+    endpoint: stackInfo().stsEndpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId, secretAccessKey, sessionToken },
+  });
+}
