@@ -197,53 +197,41 @@ export async function revokeGrant(deps: GrantDeps, principal: Principal, id: str
   for (let attempt = 1; attempt <= 3; attempt++) {
     const descendants = (await descendantsOf(deps.store, grant.id)).filter((g) => g.status === 'active');
     const at = deps.clock.now();
-    const revokedAt = at.toISOString();
-    // Deepest first, the grant itself last: if a batch fails, the root still stands and a retry
-    // finishes the job.
-    const batches = inBatches([...descendants].reverse().concat(grant), MAX_GRANTS_PER_REVOCATION);
-    let raced = false;
-    for (const batch of batches) {
-      const written = await deps.store.revokeGrants(
-        batch,
-        principal.id,
-        revokedAt,
-        adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
-          profile: grant.profile,
-          grantId: grant.id,
-          detail: { revokedGrantIds: batch.map((g) => g.id) },
-        }),
-      );
-      if (!written) {
-        raced = true;
-        break;
-      }
-    }
-    if (!raced) {
-      // The index of children can lag a moment behind writes: look once more and revoke any child
-      // that was missed (none can be added now: creating one requires an active parent).
-      const late = (await descendantsOf(deps.store, grant.id)).filter(
-        (g) => g.status === 'active' && !descendants.some((d) => d.id === g.id),
-      );
-      for (const batch of inBatches([...late].reverse(), MAX_GRANTS_PER_REVOCATION)) {
-        await deps.store.revokeGrants(
+    // In batches of one transaction each, with one `grant.revoked` event per batch. Returns false
+    // when a concurrent change won one of them.
+    const revokeAll = async (grants: readonly Grant[]): Promise<boolean> => {
+      for (const batch of inBatches(grants, MAX_GRANTS_PER_REVOCATION)) {
+        const written = await deps.store.revokeGrants(
           batch,
           principal.id,
-          revokedAt,
+          at.toISOString(),
           adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
             profile: grant.profile,
             grantId: grant.id,
             detail: { revokedGrantIds: batch.map((g) => g.id) },
           }),
         );
+        if (!written) return false;
       }
-      descendants.push(...late);
+      return true;
+    };
+    // Deepest first, the grant itself last: if a batch fails, the root still stands and a retry
+    // finishes the job.
+    if (await revokeAll([...descendants].reverse().concat(grant))) {
+      // The index of children can lag a moment behind writes: look once more and revoke any child
+      // that was missed (none can be added now: creating one requires an active parent). One
+      // revoked meanwhile by someone else is revoked all the same.
+      const late = (await descendantsOf(deps.store, grant.id)).filter(
+        (g) => g.status === 'active' && !descendants.some((d) => d.id === g.id),
+      );
+      await revokeAll([...late].reverse());
       return {
         ...grant,
         status: 'revoked',
-        revokedAt,
+        revokedAt: at.toISOString(),
         revokedBy: principal.id,
         version: (grant.version ?? 0) + 1,
-        revokedDescendants: descendants.map((g) => g.id),
+        revokedDescendants: [...descendants, ...late].map((g) => g.id),
       };
     }
     // A concurrent revocation touched the tree: look again.
