@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // Serverless Framework plugins are CommonJS modules.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Dependencies point inward: the domain knows nothing of AWS, Lambda, HTTP or the environment.
     files: ['shared/domain/**/*.ts'],
     rules: {

@@ -1,11 +1,18 @@
 // The whole tvm stack on one machine: DynamoDB Local, the local STS endpoint, the dev OIDC issuer
 // and serverless-offline running the real functions. Used by `npm start` and by the e2e tests.
+// With the local loop (the default) it also plays the AWS parts that trigger functions: every request
+// signed with vended credentials reaches `recordUse` as CloudTrail would report it through EventBridge
+// (cloudtrail-bridge.ts), and the audit table's stream and a schedule drive `alert` (alert-driver.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbDelegationStore } from '../shared/adapters/dynamodb-delegation-store.js';
+import { startAlertDriver, type AlertDriver } from './alert-driver.js';
+import { startCloudTrailBridge, type CloudTrailBridge } from './cloudtrail-bridge.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { stopProcessGroup, waitFor } from './processes.js';
@@ -16,6 +23,13 @@ import { createTables, tableNames } from './tables.js';
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STAGE = 'dev';
 export const AUDIT_SHARDS = 4;
+/** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
+const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
+/** How serverless-offline names the functions for the Lambda invoke API: <service>-<stage>-<key>. */
+const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
+const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
+/** How long stopping waits for recordUse to take what the bridge still holds. */
+const STOP_DRAIN_MS = 10_000;
 
 export interface StackPorts {
   readonly api: number;
@@ -36,6 +50,12 @@ export interface StackOptions {
   readonly seed?: boolean;
   /** Where serverless-offline's output goes. */
   readonly offlineOutput?: 'inherit' | 'ignore';
+  /** Run the local loop (CloudTrail bridge to recordUse, alert driver). Default true. */
+  readonly useLoop?: boolean;
+  /** How often the alert function runs on its schedule. Default 300 s, as deployed. */
+  readonly alertScheduleMs?: number;
+  /** How often the audit table's stream is polled. Default 1 s. */
+  readonly alertPollMs?: number;
 }
 
 /** What stack.json holds: how the CLI and scripts find a running stack. */
@@ -52,6 +72,15 @@ export interface StackInfo {
   readonly region: string;
   readonly stage: string;
   readonly tables: { readonly delegations: string; readonly audit: string };
+  /** The functions the local loop invokes, by their names on `lambdaEndpoint`. */
+  readonly functions: { readonly recordUse: string; readonly alert: string };
+  /**
+   * Dev-only, when the local loop runs: `POST {loopControlUrl}/drain` answers 204 once every signed
+   * request so far has reached recordUse and every audit event so far has reached alert (so a test
+   * can wait for them instead of sleeping); `POST {loopControlUrl}/schedule` runs alert's scheduled
+   * invocation now. 500 with a text body when that did not complete.
+   */
+  readonly loopControlUrl?: string;
   readonly pid: number;
 }
 
@@ -95,7 +124,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       client.destroy();
     }
 
-    const sts = await startLocalSts({ port: ports.sts, roles: loadLocalRoles(), callers: [LOCAL_TVM_CALLER] });
+    const lambdaEndpoint = `http://localhost:${ports.lambda}`;
+    const useLoop = options.useLoop !== false;
+    // Before the STS endpoint, so no signed request goes unreported. Nothing is signed with vended
+    // credentials before serverless-offline is up, as only its vend function issues them.
+    const bridge: CloudTrailBridge | undefined = useLoop
+      ? startCloudTrailBridge({ lambdaEndpoint, functionName: RECORD_USE_FUNCTION, targetRolePattern: ROLE_ARN_PATTERN })
+      : undefined;
+    if (bridge) stops.push(() => bridge.stop());
+
+    const sts = await startLocalSts({
+      port: ports.sts,
+      roles: loadLocalRoles(),
+      callers: [LOCAL_TVM_CALLER],
+      ...(bridge ? { onSignedRequest: (record) => bridge.deliver(record) } : {}),
+    });
     stops.push(() => sts.close());
 
     const issuer: DevIssuer = await startDevIssuer({ dir: options.stateDir, port: ports.issuer });
@@ -107,17 +150,40 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       TVM_STS_ENDPOINT: sts.url,
       TVM_DYNAMODB_ENDPOINT: dynamodb.endpoint,
       TVM_IAM_ENDPOINT: sts.iamUrl,
-      TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::000000000000:role/tvm-*',
+      TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
+      // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
+      ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
     stops.push(() => stopProcessGroup(offline));
     await waitFor('serverless-offline', async () => (await fetch(`${apiUrl}/health`)).ok, 90_000, offline);
+
+    let loopControlUrl: string | undefined;
+    if (bridge) {
+      const driver = startAlertDriver({
+        dynamodbEndpoint: dynamodb.endpoint,
+        auditTable: tables.audit,
+        lambdaEndpoint,
+        functionName: ALERT_FUNCTION,
+        // As serverless.yml's stream event: batchSize 50, maximumRetryAttempts 10.
+        batchSize: 50,
+        maxAttempts: 11,
+        ...(options.alertPollMs === undefined ? {} : { pollMs: options.alertPollMs }),
+        ...(options.alertScheduleMs === undefined ? {} : { scheduleMs: options.alertScheduleMs }),
+      });
+      stops.push(() => driver.stop());
+      // Runs first on stop: what the bridge still holds reaches recordUse while serverless-offline is up.
+      stops.push(() => bridge.drain(STOP_DRAIN_MS).catch((error: unknown) => console.error(String(error))));
+      const control = await startLoopControl(bridge, driver);
+      stops.push(control.close);
+      loopControlUrl = control.url;
+    }
 
     const info: StackInfo = {
       apiUrl,
       stsEndpoint: sts.url,
       iamEndpoint: sts.iamUrl,
       dynamodbEndpoint: dynamodb.endpoint,
-      lambdaEndpoint: `http://localhost:${ports.lambda}`,
+      lambdaEndpoint,
       issuer: issuer.issuer,
       jwksUrl: issuer.jwksUrl,
       audience: DEV_AUDIENCE,
@@ -125,6 +191,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       region: 'us-east-1',
       stage: STAGE,
       tables,
+      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION },
+      ...(loopControlUrl === undefined ? {} : { loopControlUrl }),
       pid: process.pid,
     };
     return { info, sts, stop: stopAll };
@@ -167,4 +235,36 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       },
     },
   );
+}
+
+/** The dev-only routes described at StackInfo.loopControlUrl, on a free port of 127.0.0.1. */
+async function startLoopControl(bridge: CloudTrailBridge, driver: AlertDriver): Promise<{ url: string; close(): Promise<void> }> {
+  const routes: Record<string, () => Promise<void>> = {
+    // In this order: recordUse's writes to the audit table are what the alert driver then reads.
+    'POST /drain': async () => {
+      await bridge.drain();
+      await driver.drain();
+    },
+    'POST /schedule': () => driver.runSchedule(),
+  };
+  const server: Server = createServer((req, res) => {
+    const route = routes[`${req.method} ${req.url}`];
+    if (route === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    route().then(
+      () => res.writeHead(204).end(),
+      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(error instanceof Error ? error.message : String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

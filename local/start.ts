@@ -1,4 +1,12 @@
 // `npm start`: the whole stack on localhost, seeded with a demo, until Ctrl-C or SIGTERM.
+//
+// Environment knobs (all optional):
+//   TVM_PORT (3000) API · TVM_LAMBDA_PORT (3002) serverless-offline's Lambda invoke API ·
+//   TVM_STS_PORT (3005) local STS/IAM · TVM_ISSUER_PORT (3006) dev OIDC issuer · TVM_DYNAMODB_PORT (8000)
+//   TVM_STATE_DIR (.tvm) issuer key and stack.json · TVM_DATA_DIR (none: in memory) DynamoDB Local's files
+//   TVM_BUILD_DIR (.esbuild) esbuild's work folder
+//   TVM_ALERT_INTERVAL_SECONDS (300) how often `alert` runs on its schedule, as the deployed rule does
+//   TVM_ALERT_WEBHOOK_URL (none) alerts are also POSTed here as JSON (they are always logged)
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assertPortFree } from './processes.js';
@@ -8,6 +16,11 @@ const env = process.env;
 const port = (name: string, fallback: number) => {
   const value = Number(env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number`);
+  return value;
+};
+const seconds = (name: string, fallback: number) => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1 || value > 86_400) throw new Error(`${name} must be a whole number of seconds from 1 to 86400`);
   return value;
 };
 
@@ -24,6 +37,7 @@ async function main(): Promise<void> {
     dynamodb: port('TVM_DYNAMODB_PORT', 8000),
   };
   for (const [what, number] of Object.entries(ports)) await assertPortFree(number, what);
+  const alertIntervalSeconds = seconds('TVM_ALERT_INTERVAL_SECONDS', 300);
 
   console.log('tvm: starting DynamoDB Local, local STS, dev issuer and serverless-offline…');
   const started = Date.now();
@@ -32,6 +46,7 @@ async function main(): Promise<void> {
     stateDir,
     dataDir: env.TVM_DATA_DIR ? resolve(env.TVM_DATA_DIR) : undefined,
     buildDir: env.TVM_BUILD_DIR,
+    alertScheduleMs: alertIntervalSeconds * 1000,
   });
   writeFileSync(stackFile, JSON.stringify(stack.info, null, 2) + '\n');
 
@@ -48,7 +63,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGHUP', () => void stop('SIGHUP'));
 
-  printQuickstart(stack.info, Date.now() - started);
+  printQuickstart(stack.info, Date.now() - started, alertIntervalSeconds);
 }
 
 function refuseIfRunning(stackFile: string): void {
@@ -69,13 +84,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function printQuickstart(info: StackInfo, ms: number): void {
+function printQuickstart(info: StackInfo, ms: number, alertIntervalSeconds: number): void {
   console.log(`
 tvm is running (${(ms / 1000).toFixed(1)} s)
   API            ${info.apiUrl}
   local STS/IAM  ${info.stsEndpoint}
   DynamoDB Local ${info.dynamodbEndpoint}
   dev issuer     ${info.issuer}
+  local loop     calls with vended credentials → ${info.functions.recordUse}; audit stream and every ${alertIntervalSeconds} s → ${info.functions.alert}
 
 Try it:
   TOKEN=$(npx tvm dev-token --sub alice@example.com --groups engineering)

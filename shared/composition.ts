@@ -1,16 +1,21 @@
 // The composition root: configuration and adapters, built once per cold start and only when a
 // function asks for them (so each bundle carries only the SDK clients it uses).
-import { createDynamoDbClient, createIamClient, createStsClient } from './adapters/aws-clients.js';
+import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createStsClient } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { IamSessionRevoker } from './adapters/iam-session-revoker.js';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier.js';
+import { LogAlertSink } from './adapters/log-alert-sink.js';
+import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
+import { S3TrailLogReader } from './adapters/trail-log-reader.js';
 import { loadConfig, type Config } from './config.js';
 import type { EngagementRecords } from './domain/manage-engagements.js';
+import { logger } from './logger.js';
 import type {
+  AlertSink,
   AuditLog,
   CredentialIssuer,
   DelegationStore,
@@ -65,3 +70,13 @@ export const engagementStore: () => EngagementRecords = /* @__PURE__ */ once(
       auditShards: config().auditShards,
     }),
 );
+
+// Alerts go to SNS where there is a topic (AWS), else to the log and an optional webhook (locally).
+export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => {
+  const { topicArn, webhookUrl } = config().alerts;
+  return topicArn
+    ? new SnsAlertSink(createSnsClient(config()), { topicArn, stage: config().stage })
+    : new LogAlertSink(logger, { webhookUrl });
+});
+
+export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(() => new S3TrailLogReader(createS3Client(config())));

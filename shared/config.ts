@@ -79,7 +79,32 @@ const envSchema = z.object({
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
   TVM_IAM_ENDPOINT: optionalUrl,
+  /**
+   * SNS topic for alerts (tvm-<stage>-alerts). serverless-offline cannot resolve the CloudFormation
+   * reference serverless.yml sets it to, so under it (IS_OFFLINE) alerts go to the log sink instead.
+   */
+  IS_OFFLINE: z.string().optional(),
+  TVM_ALERTS_TOPIC_ARN: z.string().optional(),
+  /** Also POST each alert as JSON here (optional; the local stack's way to hook alerts up). */
+  TVM_ALERT_WEBHOOK_URL: optionalUrl,
+  TVM_ALERT_DENIAL_THRESHOLD: z.coerce.number().int().min(2).max(1000).default(5),
+  TVM_ALERT_DENIAL_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(10),
+  /**
+   * Source "IPs" that never count as a second location for `source-ip-change`: AWS services acting
+   * for the session (CloudTrail shows them as a service host name or "AWS Internal"). Comma-separated;
+   * `*` matches any run of characters.
+   */
+  TVM_ALERT_IGNORED_SOURCES: z
+    .string()
+    .default('AWS Internal,*.amazonaws.com')
+    .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== '')),
   AWS_REGION: z.string().min(1).default('us-east-1'),
+}).superRefine((env, ctx) => {
+  const topic = env.TVM_ALERTS_TOPIC_ARN;
+  if (env.IS_OFFLINE === 'true' || topic === undefined || topic === '') return;
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ALERTS_TOPIC_ARN'], message: 'must be an SNS topic ARN' });
+  }
 });
 
 export interface Config {
@@ -92,6 +117,13 @@ export interface Config {
   readonly auditShards: number;
   readonly region: string;
   readonly endpoints: { readonly sts?: string; readonly dynamodb?: string; readonly iam?: string };
+  readonly alerts: {
+    readonly topicArn?: string;
+    readonly webhookUrl?: string;
+    readonly denialThreshold: number;
+    readonly denialWindowMinutes: number;
+    readonly ignoredSources: readonly string[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -118,6 +150,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     auditShards: e.TVM_AUDIT_SHARDS,
     region: e.AWS_REGION,
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },
+    alerts: {
+      topicArn: e.IS_OFFLINE === 'true' || e.TVM_ALERTS_TOPIC_ARN === '' ? undefined : e.TVM_ALERTS_TOPIC_ARN,
+      webhookUrl: e.TVM_ALERT_WEBHOOK_URL,
+      denialThreshold: e.TVM_ALERT_DENIAL_THRESHOLD,
+      denialWindowMinutes: e.TVM_ALERT_DENIAL_WINDOW_MINUTES,
+      ignoredSources: e.TVM_ALERT_IGNORED_SOURCES,
+    },
   });
 }
 

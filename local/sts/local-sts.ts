@@ -44,6 +44,8 @@ export interface LocalCaller {
 /** One request that carried a SigV4 access key, whether it succeeded or not. */
 export interface SignedRequestRecord {
   eventTime: string;
+  /** The API the request went to, as CloudTrail names it. */
+  eventSource: 'sts.amazonaws.com' | 'iam.amazonaws.com';
   eventName: string;
   accessKeyId: string;
   sourceIPAddress: string;
@@ -53,6 +55,24 @@ export interface SignedRequestRecord {
   requestId: string;
   /** The authenticated identity; absent when the signature or key was not accepted. */
   identityArn?: string;
+  /**
+   * The AssumeRole session whose credentials signed the request: what CloudTrail's `userIdentity`
+   * says about it. Only once the signature proved the signer holds the session's secret; absent for
+   * the long-term callers (tvm itself).
+   */
+  session?: SignedRequestSession;
+}
+
+export interface SignedRequestSession {
+  roleArn: string;
+  assumedRoleArn: string;
+  /** AROA…:<session name>, CloudTrail's `userIdentity.principalId`. */
+  principalId: string;
+  sessionName: string;
+  sourceIdentity?: string;
+  /** When the session was issued (ISO 8601): CloudTrail's `sessionContext.attributes.creationDate`. */
+  issuedAt: string;
+  accountId: string;
 }
 
 export interface LocalStsOptions {
@@ -275,6 +295,7 @@ interface RequestContext {
   eventName: string;
   accessKeyId: string | undefined;
   identityArn: string | undefined;
+  session: Session | undefined;
 }
 
 /** Starts the endpoint on `host:port` and resolves once it is listening. */
@@ -373,6 +394,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       throw stsErrors.signatureDoesNotMatch();
     }
     context.identityArn = principal.arn;
+    if (principal.kind === 'session') context.session = principal.session;
     return principal;
   }
 
@@ -614,7 +636,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const context: RequestContext = { requestId: randomUUID(), eventName: '', accessKeyId: undefined, identityArn: undefined };
+    const context: RequestContext = { requestId: randomUUID(), eventName: '', accessKeyId: undefined, identityArn: undefined, session: undefined };
     let status = 200;
     let xml: string;
     let failure: ServiceError | undefined;
@@ -642,7 +664,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       xml = errorDocument(queryApi, failure, context.requestId);
     }
     // Record first, so the record exists by the time the caller sees the response.
-    recordSignedRequest(req, context, failure);
+    recordSignedRequest(req, context, queryApi, failure);
     sendXml(res, status, xml, context.requestId, now());
   }
 
@@ -670,10 +692,11 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     reply(404, { error: `unknown control route ${route}` });
   }
 
-  function recordSignedRequest(req: IncomingMessage, context: RequestContext, failure: ServiceError | undefined): void {
+  function recordSignedRequest(req: IncomingMessage, context: RequestContext, queryApi: QueryApi, failure: ServiceError | undefined): void {
     if (options.onSignedRequest === undefined || context.accessKeyId === undefined) return;
     const record: SignedRequestRecord = {
       eventTime: toIsoSeconds(now()),
+      eventSource: `${queryApi.signingService}.amazonaws.com`,
       eventName: context.eventName,
       accessKeyId: context.accessKeyId,
       sourceIPAddress: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
@@ -685,6 +708,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       record.errorMessage = failure.message;
     }
     if (context.identityArn !== undefined) record.identityArn = context.identityArn;
+    if (context.session !== undefined) record.session = sessionOfRecord(context.session);
     try {
       options.onSignedRequest(record);
     } catch (error) {
@@ -744,6 +768,19 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       Object.fromEntries([...rolesByName.keys()].map((roleName) => [roleName, Object.fromEntries(inlinePolicies.get(roleName) ?? [])])),
   };
   return api;
+}
+
+function sessionOfRecord(session: Session): SignedRequestSession {
+  const view: SignedRequestSession = {
+    roleArn: session.roleArn,
+    assumedRoleArn: session.assumedRoleArn,
+    principalId: session.assumedRoleId,
+    sessionName: session.sessionName,
+    issuedAt: session.issuedAt.toISOString(),
+    accountId: session.accountId,
+  };
+  if (session.sourceIdentity !== undefined) view.sourceIdentity = session.sourceIdentity;
+  return view;
 }
 
 const CONTROL_PREFIX = '/_local/';

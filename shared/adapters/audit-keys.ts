@@ -1,39 +1,62 @@
 // Key construction for the audit table, in one place (see resources/tables.yml).
-import type { AuditEvent } from '../domain/audit.js';
+//
+//   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId>, GSI2PK PROFILE#<profile>,
+//                                                      GSI3PK TIME#<day>#<shard>, GSI4PK TYPE#<type>#<day>#<shard>
+//   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
+//   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
+//
+// Event ids start with the ISO time, so every index sorts by time. Heads and markers carry no index
+// key: no query or chain ever sees them.
+import type { AuditEvent, AuditEventType } from '../domain/audit.js';
 
-export const BY_TIME_INDEX = 'byTime';
 export const BY_ACCESS_KEY_INDEX = 'byAccessKey';
 export const BY_PROFILE_INDEX = 'byProfile';
+export const BY_TIME_INDEX = 'byTime';
+export const BY_TYPE_INDEX = 'byType';
 
 export const principalPk = (principal: string) => `PRINCIPAL#${principal}`;
+export const accessKeyPk = (accessKeyId: string) => `KEY#${accessKeyId}`;
+export const profilePk = (profile: string) => `PROFILE#${profile}`;
 export const timePk = (day: string, shard: number) => `TIME#${day}#${shard}`;
+export const typePk = (type: AuditEventType, day: string, shard: number) => `TYPE#${type}#${day}#${shard}`;
 
-/** A stable shard for an event id, so the same event always lands in the same time partition. */
-export function shardOf(eventId: string, shards: number): number {
-  let hash = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < eventId.length; i++) {
-    hash ^= eventId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % shards;
-}
+/** A chain is named by its time partition: `<day>#<shard>`. */
+export const chainId = (day: string, shard: number) => `${day}#${shard}`;
+export const chainHeadKey = (day: string, shard: number) => ({ PK: `CHAIN#${chainId(day, shard)}`, SK: 'HEAD' });
+export const onceMarkerKey = (onceKey: string) => ({ PK: `ONCE#${onceKey}`, SK: 'ONCE' });
 
-export function auditItem(event: AuditEvent, shards: number): Record<string, unknown> {
-  const accessKeyId = 'accessKeyId' in event ? event.accessKeyId : undefined;
+/** The UTC day (YYYY-MM-DD) of an instant: the day part of every time partition key. */
+export const utcDay = (time: string | number | Date) => new Date(time).toISOString().slice(0, 10);
+
+/** The event as stored in time partition `shard` of its day, before it is linked into that chain. */
+export function auditItem(event: AuditEvent, shard: number): Record<string, unknown> {
+  const day = utcDay(event.at);
   return {
     ...event,
     PK: principalPk(event.principal),
     SK: event.id,
-    ...(accessKeyId ? { GSI1PK: `KEY#${accessKeyId}` } : {}),
-    ...(event.profile ? { GSI2PK: `PROFILE#${event.profile}` } : {}),
-    GSI3PK: timePk(event.at.slice(0, 10), shardOf(event.id, shards)),
+    ...(event.accessKeyId ? { GSI1PK: accessKeyPk(event.accessKeyId) } : {}),
+    ...(event.profile ? { GSI2PK: profilePk(event.profile) } : {}),
+    GSI3PK: timePk(day, shard),
+    GSI4PK: typePk(event.type, day, shard),
   };
 }
 
 export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
-  const { PK: _pk, SK: _sk, GSI1PK: _g1, GSI2PK: _g2, GSI3PK: _g3, ...event } = item;
+  const {
+    PK: _pk,
+    SK: _sk,
+    GSI1PK: _g1,
+    GSI2PK: _g2,
+    GSI3PK: _g3,
+    GSI4PK: _g4,
+    chainSeq: _seq,
+    prevHash: _prev,
+    hash: _hash,
+    ...event
+  } = item;
   return event as unknown as AuditEvent;
 }
 
-/** The condition that makes every audit write an append: it never replaces an existing event. */
+/** The condition that makes every audit write an append: it never replaces an existing item. */
 export const APPEND_ONLY_CONDITION = 'attribute_not_exists(PK)';

@@ -3,6 +3,8 @@
 // error well inside the Lambda timeout (serverless.yml) and API Gateway's 30 seconds.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
@@ -35,5 +37,24 @@ export function createIamClient(config: Config): IAMClient {
     // Role-policy writes are idempotent (the whole document is replaced), so retrying is safe.
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+}
+
+export function createSnsClient(config: Config): SNSClient {
+  return new SNSClient({
+    region: config.region,
+    // A retried Publish may deliver an alert twice; alerts are at-least-once anyway.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+}
+
+export function createS3Client(config: Config): S3Client {
+  return new S3Client({
+    region: config.region,
+    // GetObject is safe to retry. The idle timeout is generous: a log file is read only as fast as
+    // its records are written, so the download may pause for seconds.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 60_000 },
   });
 }

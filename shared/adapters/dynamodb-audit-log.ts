@@ -1,29 +1,71 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent, CredentialIssuedEvent } from '../domain/audit.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
-import { AuditUnavailableError, StoreUnavailableError } from '../domain/errors.js';
-import type { AuditLog, AuditPage, AuditQuery } from '../domain/ports.js';
+import { AuditUnavailableError, StoreUnavailableError, ValidationError } from '../domain/errors.js';
+import type { AppendOptions, AppendResult, AuditLog, AuditPage, AuditQuery, BrokenLink, VerifyReport } from '../domain/ports.js';
+import { canonicalJson, verifyChain, type ChainHead } from './audit-chain.js';
 import {
-  APPEND_ONLY_CONDITION,
-  auditItem,
+  accessKeyPk,
+  BY_ACCESS_KEY_INDEX,
   BY_PROFILE_INDEX,
   BY_TIME_INDEX,
+  BY_TYPE_INDEX,
+  chainHeadKey,
+  chainId,
   principalPk,
+  profilePk,
   timePk,
   toAuditEvent,
+  typePk,
+  utcDay,
 } from './audit-keys.js';
+import { writeChained, type AuditChains, type ChainedWriteResult } from './dynamodb-transactions.js';
 
 export interface DynamoDbAuditLogOptions {
   readonly tableName: string;
   readonly shards: number;
-  /** How far back a query without a principal walks the time index. */
+  /** How far back a query served by the time or type index walks when it has no `from`. */
   readonly lookbackDays?: number;
   readonly now?: () => Date;
+  /**
+   * Head cache and shard leases. By default the one every writer of this table in the process
+   * shares; a separate one behaves like another process (another Lambda instance).
+   */
+  readonly chains?: AuditChains;
 }
 
 const MAX_PAGES_PER_PARTITION = 10;
+/** Days one query walks on the sharded indexes before it returns a cursor to continue from. */
+const MAX_DAYS_PER_QUERY = 31;
+/** eventsForKey's ceiling: a key used more often than this is traced by its oldest events. */
+const MAX_EVENTS_PER_KEY = 10_000;
+/** How many of a key's oldest events findIssuance reads. */
+const ISSUANCE_WITHIN_FIRST = 100;
+/** How long verify gives the indexes to catch up before it reports events as missing. */
+const INDEX_SETTLE_MS = 200;
+
+/** One partition of the table or of an index, and the attribute that names it. */
+interface Partition {
+  readonly pk: string;
+  readonly pkName: 'PK' | 'GSI1PK' | 'GSI2PK' | 'GSI3PK' | 'GSI4PK';
+  readonly index?: string;
+}
+
+/** Bounds on the sort key (the event id, which starts with its ISO time). */
+interface KeyRange {
+  /** Inclusive. */
+  readonly lower?: string;
+  readonly upper?: { readonly value: string; readonly exclusive: boolean };
+}
+
+/** Attribute equalities applied after the key condition. */
+type Filters = Partial<Record<'principal' | 'profile' | 'accessKeyId' | 'type', string>>;
 
 export class DynamoDbAuditLog implements AuditLog {
   private readonly lookbackDays: number;
@@ -37,80 +79,106 @@ export class DynamoDbAuditLog implements AuditLog {
     this.now = options.now ?? (() => new Date());
   }
 
-  async append(event: AuditEvent): Promise<void> {
-    const item = auditItem(event, this.options.shards);
+  async append(event: AuditEvent, options: AppendOptions = {}): Promise<AppendResult> {
+    const unavailable = (cause: unknown) =>
+      new AuditUnavailableError('the audit trail could not record this request; nothing was issued', { cause });
+    let result: ChainedWriteResult;
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.options.tableName,
-          Item: item,
-          ConditionExpression: APPEND_ONLY_CONDITION,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      result = await writeChained(this.client, this.options, [], event, options);
     } catch (error) {
-      // A retry after a lost response finds its own write already there: that is success, not a
-      // reason to discard credentials whose issuance is recorded. Anything else already there is not.
-      if (isOwnEarlierWrite(error, item)) return;
-      throw new AuditUnavailableError('the audit trail could not record this request; nothing was issued', {
-        cause: error,
-      });
+      throw unavailable(error);
     }
+    if (result.outcome === 'event-exists') {
+      // A retry after a lost response finds its own write already there (linked, perhaps on
+      // another shard): that is success, not a reason to discard credentials whose issuance is
+      // recorded. Anything else under the same id is not.
+      if (canonicalJson(toAuditEvent(result.existing)) === canonicalJson(event)) return 'appended';
+      throw unavailable(result.error);
+    }
+    return result.outcome === 'duplicate' ? 'duplicate' : 'appended';
   }
 
   liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]> {
-    return this.live({ pk: principalPk(principal) }, now);
+    return this.live({ pk: principalPk(principal), pkName: 'PK' }, now);
   }
 
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]> {
-    return this.live({ pk: `PROFILE#${profile}`, index: BY_PROFILE_INDEX, pkName: 'GSI2PK' }, now);
+    return this.live({ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }, now);
   }
 
-  private async live(
-    partition: { pk: string; index?: string; pkName?: string },
-    now: Date,
-  ): Promise<CredentialIssuedEvent[]> {
+  private async live(partition: Partition, now: Date): Promise<CredentialIssuedEvent[]> {
     // No session outlives AssumeRole's 12-hour ceiling, so only that window can hold live ones.
     const since = new Date(now.getTime() - MAX_SESSION_SECONDS * 1000).toISOString();
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    try {
-      do {
-        const out = await this.client.send(
-          new QueryCommand({
-            TableName: this.options.tableName,
-            IndexName: partition.index,
-            KeyConditionExpression: '#pk = :pk AND SK > :since',
-            FilterExpression: '#type = :issued AND expiration > :now',
-            ExpressionAttributeNames: { '#pk': partition.pkName ?? 'PK', '#type': 'type' },
-            ExpressionAttributeValues: {
-              ':pk': partition.pk,
-              ':since': since,
-              ':issued': 'credential.issued',
-              ':now': now.toISOString(),
-            },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...(out.Items ?? []));
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-    } catch (error) {
-      throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
-    }
+    const items = await this.read(() =>
+      this.readAll({
+        TableName: this.options.tableName,
+        IndexName: partition.index,
+        KeyConditionExpression: '#pk = :pk AND SK > :since',
+        FilterExpression: '#type = :issued AND expiration > :now',
+        ExpressionAttributeNames: { '#pk': partition.pkName, '#type': 'type' },
+        ExpressionAttributeValues: {
+          ':pk': partition.pk,
+          ':since': since,
+          ':issued': 'credential.issued',
+          ':now': now.toISOString(),
+        },
+      }),
+    );
     return items.map(toAuditEvent) as CredentialIssuedEvent[];
   }
 
+  async eventsForKey(accessKeyId: string): Promise<AuditEvent[]> {
+    const items = await this.read(() =>
+      this.readAll(
+        {
+          TableName: this.options.tableName,
+          IndexName: BY_ACCESS_KEY_INDEX,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': accessKeyPk(accessKeyId) },
+        },
+        MAX_EVENTS_PER_KEY,
+      ),
+    );
+    return items.slice(0, MAX_EVENTS_PER_KEY).map(toAuditEvent);
+  }
+
+  async findIssuance(accessKeyId: string): Promise<CredentialIssuedEvent | undefined> {
+    const out = await this.read(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          IndexName: BY_ACCESS_KEY_INDEX,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          FilterExpression: '#type = :issued',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':pk': accessKeyPk(accessKeyId), ':issued': 'credential.issued' },
+          // Oldest first, and only the oldest few: the issuance precedes every use of its key but
+          // those CloudTrail stamps in the same second, so a key used a million times costs one read.
+          Limit: ISSUANCE_WITHIN_FIRST,
+        }),
+      ),
+    );
+    const [item] = out.Items ?? [];
+    return item ? (toAuditEvent(item) as CredentialIssuedEvent) : undefined;
+  }
+
   /**
-   * Newest first. The cursor is the sort key below which the next page starts (ids sort by time):
-   * the last event returned, or, when a type filter skipped more items than one request may read,
-   * the last item read, so a short page with a cursor never hides the events beyond it.
+   * Newest first, from the most selective key: access key, principal, profile, then the sharded
+   * type or time index walked day by day. `from`/`to` bound the sort key; other filters are
+   * applied after it. The cursor is the sort key below which the next page starts: the last event
+   * returned or, when filters skipped more items than one request may read (or the walk reached
+   * its day budget), the last key read, so a short page with a cursor never hides the events
+   * beyond it.
    */
   async query(query: AuditQuery): Promise<AuditPage> {
+    const range = keyRange(query);
     try {
-      const { events, resumeAt } = query.principal
-        ? await this.collect({ pk: principalPk(query.principal) }, query)
-        : await this.queryByTime(query);
+      const plan = planQuery(query);
+      const { events, resumeAt } = !range
+        ? { events: [] }
+        : 'partition' in plan
+          ? await this.collect(plan.partition, range, plan.filters, query.limit)
+          : await this.collectByDay(plan.partitionOf, range, query.limit);
       const page = events.slice(0, query.limit);
       const nextCursor = events.length > query.limit ? page[page.length - 1]?.id : resumeAt;
       return { events: page, ...(nextCursor ? { nextCursor } : {}) };
@@ -119,18 +187,29 @@ export class DynamoDbAuditLog implements AuditLog {
     }
   }
 
-  private async queryByTime(query: AuditQuery): Promise<PartitionRead> {
-    const now = this.now();
-    // The window is anchored to now, not to the cursor, so paging reaches the same events whatever the page size.
-    const oldestDay = dayOf(now.getTime() - (this.lookbackDays - 1) * DAY_MS);
-    // A cursor from the future (not one this API returned) starts at now instead of walking years of empty days.
-    let time = Math.min(query.cursor ? Date.parse(query.cursor.slice(0, 24)) : Infinity, now.getTime());
+  /** Walks the days of the range (newest first), every shard of a day at once. */
+  private async collectByDay(
+    partitionOf: (day: string, shard: number) => Partition,
+    range: KeyRange,
+    limit: number,
+  ): Promise<PartitionRead> {
+    const now = this.now().getTime();
+    // Without `from`, the window is anchored to now, not to the cursor, so paging reaches the
+    // same events whatever the page size.
+    const oldestDay = range.lower ? utcDay(range.lower) : utcDay(now - (this.lookbackDays - 1) * DAY_MS);
+    // Nothing is newer than now; a cursor or `to` from the future starts there instead of
+    // walking years of empty days.
+    const upperTime = range.upper ? Date.parse(range.upper.value.slice(0, 24)) : NaN;
+    let time = Math.min(Number.isNaN(upperTime) ? Infinity : upperTime, now);
     const found: AuditEvent[] = [];
-    for (; found.length <= query.limit && dayOf(time) >= oldestDay; time -= DAY_MS) {
+    for (let days = 0; found.length <= limit && utcDay(time) >= oldestDay; days++, time -= DAY_MS) {
+      const day = utcDay(time);
+      if (days === MAX_DAYS_PER_QUERY) {
+        // Every event of the days walked is below or in `found`; the rest start below this day.
+        return { events: newestFirst(found), resumeAt: `${utcDay(time + DAY_MS)}T00:00:00.000Z` };
+      }
       const shards = await Promise.all(
-        Array.from({ length: this.options.shards }, (_, shard) =>
-          this.collect({ pk: timePk(dayOf(time), shard), index: BY_TIME_INDEX }, query),
-        ),
+        Array.from({ length: this.options.shards }, (_, shard) => this.collect(partitionOf(day, shard), range, {}, limit)),
       );
       found.push(...shards.flatMap((read) => read.events));
       // A shard read only down to resumeAt: below it, the other shards' events are not complete yet.
@@ -141,34 +220,97 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 
   /**
-   * Up to limit + 1 events of one partition, newest first, older than the cursor; with resumeAt when
-   * the page cap stopped the read before limit + 1 matched.
+   * Up to limit + 1 matching events of one partition, newest first, within the range; with
+   * resumeAt when the page cap stopped the read before limit + 1 matched.
    */
-  private async collect(partition: { pk: string; index?: string }, query: AuditQuery): Promise<PartitionRead> {
-    const pkName = partition.index === BY_TIME_INDEX ? 'GSI3PK' : 'PK';
-    const input: QueryCommandInput = {
-      TableName: this.options.tableName,
-      IndexName: partition.index,
-      KeyConditionExpression: query.cursor ? '#pk = :pk AND SK < :cursor' : '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': pkName, ...(query.type ? { '#type': 'type' } : {}) },
-      ExpressionAttributeValues: {
-        ':pk': partition.pk,
-        ...(query.cursor ? { ':cursor': query.cursor } : {}),
-        ...(query.type ? { ':type': query.type } : {}),
-      },
-      ...(query.type ? { FilterExpression: '#type = :type' } : {}),
-      ScanIndexForward: false,
-      Limit: query.limit + 1,
-    };
+  private async collect(partition: Partition, range: KeyRange, filters: Filters, limit: number): Promise<PartitionRead> {
+    const input = queryInput(this.options.tableName, partition, range, filters);
     const events: AuditEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
-    for (let page = 0; page < MAX_PAGES_PER_PARTITION && events.length <= query.limit; page++) {
-      const out = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    for (let page = 0; page < MAX_PAGES_PER_PARTITION && events.length <= limit; page++) {
+      const out = await this.client.send(
+        new QueryCommand({ ...input, ScanIndexForward: false, Limit: limit + 1, ExclusiveStartKey: startKey }),
+      );
       events.push(...(out.Items ?? []).map(toAuditEvent));
       startKey = out.LastEvaluatedKey;
       if (!startKey) return { events };
     }
-    return events.length <= query.limit && startKey ? { events, resumeAt: String(startKey.SK) } : { events };
+    return events.length <= limit && startKey ? { events, resumeAt: String(startKey.SK) } : { events };
+  }
+
+  /**
+   * Checks every chain of every UTC day from `from` to `to` (each shard's time partition against
+   * its head). Reads only: nothing here writes the table.
+   */
+  async verify(from: Date, to: Date): Promise<VerifyReport> {
+    const broken: BrokenLink[] = [];
+    let checked = 0;
+    try {
+      for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
+        const reports = await Promise.all(
+          Array.from({ length: this.options.shards }, (_, shard) => this.verifyChainOf(utcDay(time), shard)),
+        );
+        for (const report of reports) {
+          checked += report.checked;
+          broken.push(...report.broken);
+        }
+      }
+    } catch (error) {
+      throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
+    }
+    return { ok: broken.length === 0, checked, broken };
+  }
+
+  private async verifyChainOf(day: string, shard: number) {
+    const id = chainId(day, shard);
+    const partition = () =>
+      this.readAll({
+        TableName: this.options.tableName,
+        IndexName: BY_TIME_INDEX,
+        KeyConditionExpression: 'GSI3PK = :pk',
+        ExpressionAttributeValues: { ':pk': timePk(day, shard) },
+      });
+    // The head is read after the events: every event the index shows was committed with a head
+    // at least as far along, so an event past this head was not written by tvm.
+    const items = await partition();
+    const head = await this.readHead(day, shard);
+    const report = verifyChain(items, head, id);
+    if (report.broken.length === 0) return report;
+
+    // The index lags the table: an event committed before the head was read may not show yet.
+    await new Promise((resolve) => setTimeout(resolve, INDEX_SETTLE_MS));
+    const again = await partition();
+    const later = await this.readHead(day, shard);
+    // Events linked after the first head read are left for the next verify.
+    const settled = again.filter((item) => !(Number(item.chainSeq) > (head?.seq ?? 0) && Number(item.chainSeq) <= (later?.seq ?? 0)));
+    return verifyChain(settled, head, id);
+  }
+
+  private async readHead(day: string, shard: number): Promise<ChainHead | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: chainHeadKey(day, shard), ConsistentRead: true }),
+    );
+    return out.Item as ChainHead | undefined;
+  }
+
+  /** Every item of a Query, oldest first, stopping once `atMost` items are in. */
+  private async readAll(input: QueryCommandInput, atMost = Infinity): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < atMost);
+    return items;
+  }
+
+  private async read<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
+    }
   }
 }
 
@@ -180,19 +322,81 @@ interface PartitionRead {
 
 const DAY_MS = 86_400_000;
 
-const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
-
 const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 
-function isOwnEarlierWrite(error: unknown, item: Record<string, unknown>): boolean {
-  if (!(error instanceof ConditionalCheckFailedException) || !error.Item) return false;
-  return canonical(unmarshall(error.Item)) === canonical(item);
+type QueryPlan =
+  | { readonly partition: Partition; readonly filters: Filters }
+  /** The sharded indexes: one partition per day and shard, its key the only filter. */
+  | { readonly partitionOf: (day: string, shard: number) => Partition };
+
+/** The most selective key the query names (access key > principal > profile > type > time). */
+function planQuery(query: AuditQuery): QueryPlan {
+  const { accessKeyId, principal, profile, type } = query;
+  const filtersBut = (served: keyof Filters): Filters =>
+    Object.fromEntries(
+      Object.entries({ accessKeyId, principal, profile, type }).filter(([name, value]) => name !== served && value !== undefined),
+    );
+  if (accessKeyId) {
+    return { partition: { pk: accessKeyPk(accessKeyId), pkName: 'GSI1PK', index: BY_ACCESS_KEY_INDEX }, filters: filtersBut('accessKeyId') };
+  }
+  if (principal) return { partition: { pk: principalPk(principal), pkName: 'PK' }, filters: filtersBut('principal') };
+  if (profile) {
+    return { partition: { pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }, filters: filtersBut('profile') };
+  }
+  if (type) return { partitionOf: (day, shard) => ({ pk: typePk(type, day, shard), pkName: 'GSI4PK', index: BY_TYPE_INDEX }) };
+  return { partitionOf: (day, shard) => ({ pk: timePk(day, shard), pkName: 'GSI3PK', index: BY_TIME_INDEX }) };
 }
 
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
+/** The sort-key range of a query, or undefined when it is empty. */
+function keyRange(query: AuditQuery): KeyRange | undefined {
+  const lower = query.from === undefined ? undefined : isoTime('from', query.from);
+  // Ids are `<ISO time>#<unique>` and '~' sorts after '#': every id of the `to` millisecond is below.
+  const toEnd = query.to === undefined ? undefined : `${isoTime('to', query.to)}~`;
+  const upper =
+    query.cursor !== undefined && (toEnd === undefined || query.cursor <= toEnd)
+      ? { value: query.cursor, exclusive: true }
+      : toEnd === undefined
+        ? undefined
+        : { value: toEnd, exclusive: false };
+  if (lower !== undefined && upper && lower > upper.value) return undefined;
+  return { ...(lower === undefined ? {} : { lower }), ...(upper ? { upper } : {}) };
+}
+
+/** Normalized, so it compares with the ids' `toISOString()` prefix. */
+function isoTime(name: string, value: string): string {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new ValidationError(`${name}: not an ISO 8601 time`);
+  return new Date(time).toISOString();
+}
+
+function queryInput(tableName: string, partition: Partition, range: KeyRange, filters: Filters): QueryCommandInput {
+  const names: Record<string, string> = { '#pk': partition.pkName };
+  const values: Record<string, unknown> = { ':pk': partition.pk };
+  const conditions: string[] = [];
+  let key = '#pk = :pk';
+  const { lower, upper } = range;
+  if (lower !== undefined) values[':lower'] = lower;
+  if (upper) values[':upper'] = upper.value;
+  if (lower !== undefined && upper) {
+    key += ' AND SK BETWEEN :lower AND :upper';
+    // BETWEEN is inclusive; a filter may not name the sort key, but `id` holds the same value.
+    if (upper.exclusive) {
+      names['#id'] = 'id';
+      conditions.push('#id < :upper');
+    }
+  } else if (lower !== undefined) key += ' AND SK >= :lower';
+  else if (upper) key += upper.exclusive ? ' AND SK < :upper' : ' AND SK <= :upper';
+  for (const [name, value] of Object.entries(filters)) {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    conditions.push(`#${name} = :${name}`);
+  }
+  return {
+    TableName: tableName,
+    IndexName: partition.index,
+    KeyConditionExpression: key,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
+  };
 }

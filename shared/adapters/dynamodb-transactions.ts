@@ -1,9 +1,22 @@
-// The one way tvm changes state: the change and its audit event in one DynamoDB transaction, so no
-// change goes unrecorded and no record describes a change that did not happen.
+// The one way tvm writes an audit event: one TransactWriteItems holding the change it records (if
+// any), the event linked into its hash chain (audit-chain.ts) and the chain's new head, so no change
+// goes unrecorded, no record describes a change that did not happen, and no event is left unchained.
+//
+// Chains are per time partition (day × shard), so writes on different shards never wait for each
+// other. A process leases a shard per write: its own concurrent writes never race for a head.
+// Writers in other processes may; the loser learns the current head from its failed write, leaves
+// that shard to the winner for a moment and retries on another one, and its process writes on fewer
+// shards at once for a while (AuditChains). A process never holds every shard, so a busy writer (a
+// trail import) always leaves a chain that a single write elsewhere can win. Each chain takes one
+// write per round trip: size the shards to the peak write rate. Heads are written with Put, never
+// Update, so a writer needs only dynamodb:PutItem on the audit table.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
-import { APPEND_ONLY_CONDITION, auditItem } from './audit-keys.js';
+import { linkItem, type ChainHead } from './audit-chain.js';
+import { APPEND_ONLY_CONDITION, auditItem, chainHeadKey, chainId, onceMarkerKey, utcDay } from './audit-keys.js';
 
 /** Where the stores on the delegations table write, and where their audit events go. */
 export interface DelegationsTableOptions {
@@ -12,50 +25,324 @@ export interface DelegationsTableOptions {
   readonly auditShards: number;
 }
 
+/** The audit table as a writer sees it. */
+export interface AuditTable {
+  readonly tableName: string;
+  readonly shards: number;
+  /** Head cache and shard leases; by default the one every writer of this table in the process shares. */
+  readonly chains?: AuditChains;
+}
+
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
-const MAX_TRANSACTION_ATTEMPTS = 3;
-/** TransactWriteItems takes 100 actions; one is always the audit event. */
-export const MAX_CHANGES_PER_TRANSACTION = 99;
+/** TransactWriteItems takes 100 actions; the audit event and its chain head take two. */
+export const MAX_CHANGES_PER_TRANSACTION = 98;
+
+/**
+ * Attempts of one chained write that lose a race (or meet a conflict), then give up. Learning the
+ * head of a chain this process had not seen yet is not a lost race (at most once per chain).
+ */
+const MAX_LOST_ATTEMPTS = 5;
+/** How long a process leaves a shard it just lost on to the winner: random within these bounds. */
+const CONTENDED_MS = { min: 50, max: 200 };
+/** Heads remembered per table: a few days of every shard is plenty, the rest is re-learned. */
+const MAX_CACHED_HEADS = 512;
+
+export interface ShardLease {
+  readonly shard: number;
+  /** Frees the shard; after `lost`, this process avoids it for a moment and writes less at once. */
+  release(lost?: boolean): void;
+}
+
+/**
+ * Per-process chain state of one audit table: the last head this process saw of each chain, the
+ * shards its writes in flight hold, and how it shares the shards with other processes.
+ *
+ * The cached head is only a guess (another process may have moved it since); the head's condition
+ * decides. Sharing works like TCP's congestion control: a process holds at most `limit` shards at
+ * once (at first all but one, so a single write elsewhere always finds a free chain); a lost race
+ * halves the limit and pauses that shard for this process, and every few wins grow it back by one.
+ * A shard just written passes straight to the process's next waiting write, so a busy process keeps
+ * to the chains it is winning.
+ */
+export class AuditChains {
+  private readonly heads = new Map<string, ChainHead | null>();
+  private readonly leased = new Set<number>();
+  private readonly contendedUntil = new Map<number, number>();
+  /** Resolved with a shard handed over, or with undefined to try picking again. */
+  private readonly waiting: ((shard: number | undefined) => void)[] = [];
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private limit = Infinity;
+  private winsSinceChange = 0;
+
+  /** The cached head: a head, null when the chain is known not to exist yet, undefined when unknown. */
+  head(chain: string): ChainHead | null | undefined {
+    return this.heads.get(chain);
+  }
+
+  remember(chain: string, head: ChainHead | null): void {
+    this.heads.delete(chain);
+    this.heads.set(chain, head);
+    if (this.heads.size > MAX_CACHED_HEADS) this.heads.delete(this.heads.keys().next().value as string);
+  }
+
+  /**
+   * A shard no other write of this process holds and none it just lost a race on, from a random
+   * start; waits while there is none or the limit is reached (a retry ahead of new writes).
+   */
+  async lease(shards: number, options: { readonly retry?: boolean } = {}): Promise<ShardLease> {
+    const most = Math.max(1, shards - 1);
+    this.limit = Math.min(this.limit, most);
+    for (let waited = false; ; waited = true) {
+      const picked = this.pick(shards);
+      if (picked !== undefined) {
+        this.leased.add(picked);
+        // One waiter is woken at a time; if there is room for more, it passes the turn on.
+        if (waited) this.wakeNext();
+        return this.leaseOf(picked, most);
+      }
+      const handed = await new Promise<number | undefined>((resolve) =>
+        options.retry || waited ? this.waiting.unshift(resolve) : this.waiting.push(resolve),
+      );
+      if (handed !== undefined) return this.leaseOf(handed, most);
+    }
+  }
+
+  private leaseOf(shard: number, most: number): ShardLease {
+    let released = false;
+    return {
+      shard,
+      release: (lost = false) => {
+        if (released) return;
+        released = true;
+        if (lost) {
+          const pause = CONTENDED_MS.min + Math.random() * (CONTENDED_MS.max - CONTENDED_MS.min);
+          this.contendedUntil.set(shard, Date.now() + pause);
+          this.limit = Math.max(1, Math.floor(this.limit / 2));
+          this.winsSinceChange = 0;
+          this.leased.delete(shard);
+          this.wakeNext();
+          return;
+        }
+        if (this.limit < most && ++this.winsSinceChange >= 4 * this.limit) {
+          this.limit += 1;
+          this.winsSinceChange = 0;
+        }
+        const next = this.leased.size <= this.limit ? this.waiting.shift() : undefined;
+        if (next) return next(shard);
+        this.leased.delete(shard);
+        if (this.leased.size < this.limit) this.wakeNext();
+      },
+    };
+  }
+
+  private pick(shards: number): number | undefined {
+    if (this.leased.size >= this.limit) return undefined;
+    const now = Date.now();
+    const start = Math.floor(Math.random() * shards);
+    const unleased = Array.from({ length: shards }, (_, i) => (start + i) % shards).filter((s) => !this.leased.has(s));
+    const shard = unleased.find((s) => (this.contendedUntil.get(s) ?? 0) <= now);
+    if (shard === undefined) this.wakeWhenUncontended(unleased, now);
+    return shard;
+  }
+
+  private wakeNext(): void {
+    this.waiting.shift()?.(undefined);
+  }
+
+  /** Every free shard was just lost on: wake a waiter when the first pause ends. */
+  private wakeWhenUncontended(unleased: readonly number[], now: number): void {
+    if (this.wakeTimer) return;
+    const soonest = Math.min(...unleased.map((s) => this.contendedUntil.get(s) ?? now));
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeNext();
+    }, soonest - now + 1);
+  }
+}
+
+const chainsByTable = new Map<string, AuditChains>();
+
+/** The chain state this process shares for `tableName` (stores and the audit log alike). */
+export function sharedAuditChains(tableName: string): AuditChains {
+  let chains = chainsByTable.get(tableName);
+  if (!chains) chainsByTable.set(tableName, (chains = new AuditChains()));
+  return chains;
+}
+
+export type ChainedWriteResult =
+  | { readonly outcome: 'written' }
+  /** A condition of one of the changes failed: nothing was written. */
+  | { readonly outcome: 'change-failed' }
+  /** The onceKey marker exists: the event was recorded before, nothing was written. */
+  | { readonly outcome: 'duplicate' }
+  /** An item with the event's key exists (returned as stored): nothing was written. */
+  | { readonly outcome: 'event-exists'; readonly existing: Record<string, unknown>; readonly error: unknown };
+
+interface CancellationReason {
+  readonly Code?: string;
+  /** Raw attribute values: the document client does not translate errors. */
+  readonly Item?: Record<string, AttributeValue>;
+}
+
+/** Another transaction held one of the items, or the table was briefly throttled. */
+const RETRYABLE_CODES = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+/**
+ * Writes `changes` and `event`, linked into the chain of its day on a leased shard, in one
+ * transaction. A write that loses a head race (or meets a conflict) is relinked and retried on
+ * another shard, at most MAX_LOST_ATTEMPTS times; a write that only guessed the head of a chain this
+ * process had not seen yet (or found it gone) is relinked and retried at once (once per chain).
+ * Throws the SDK error when it cannot write.
+ */
+export async function writeChained(
+  client: DynamoDBDocumentClient,
+  table: AuditTable,
+  changes: TransactItems,
+  event: AuditEvent,
+  options: { readonly onceKey?: string } = {},
+): Promise<ChainedWriteResult> {
+  assertFits(changes);
+  const chains = table.chains ?? sharedAuditChains(table.tableName);
+  const day = utcDay(event.at);
+  let lease = await chains.lease(table.shards);
+  try {
+    for (let lost = 0; ; ) {
+      const chain = chainId(day, lease.shard);
+      const previous = chains.head(chain);
+      const item = linkItem(auditItem(event, lease.shard), previous ?? undefined);
+      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: new Date().toISOString() };
+      const [eventAt, headAt, markerAt] = [changes.length, changes.length + 1, changes.length + 2];
+      try {
+        // A new command per attempt: the SDK's ClientRequestToken makes its own retries of one
+        // command idempotent, and a relinked event is different content.
+        const puts = chainedPuts(table.tableName, { item, head, previous, day, shard: lease.shard, onceKey: options.onceKey });
+        await client.send(new TransactWriteCommand({ TransactItems: [...changes, ...puts] }));
+        chains.remember(chain, head);
+        return { outcome: 'written' };
+      } catch (error) {
+        const reasons = (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+        if (!reasons) throw error;
+        const failed = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
+        // The failed head condition returns the head as it is, or nothing when there is none.
+        if (failed(headAt)) chains.remember(chain, toHead(reasons[headAt]?.Item));
+        if (options.onceKey !== undefined && failed(markerAt)) return { outcome: 'duplicate' };
+        if (failed(eventAt)) {
+          const existing = reasons[eventAt]?.Item;
+          return { outcome: 'event-exists', existing: existing ? unmarshall(existing) : {}, error };
+        }
+        if (reasons.slice(0, eventAt).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+          return { outcome: 'change-failed' };
+        }
+        if (failed(headAt) && (previous === undefined || !reasons[headAt]?.Item)) {
+          // Not a lost race: a guess about a chain this process had not seen, or a head that is gone
+          // (a table recreated under a running process). Relink and go again, unless the head has
+          // just moved: another process is busy there and would win the race.
+          if (!isBusy(chains.head(chain))) continue;
+        } else {
+          const retryable = failed(headAt) || reasons.some((reason) => RETRYABLE_CODES.has(reason.Code ?? ''));
+          if (!retryable || ++lost >= MAX_LOST_ATTEMPTS) {
+            lease.release(retryable);
+            throw error;
+          }
+        }
+        // Another process is writing this chain: leave it to that one for a moment.
+        lease.release(true);
+        lease = await chains.lease(table.shards, { retry: true });
+      }
+    }
+  } finally {
+    lease.release();
+  }
+}
+
+/** The event (never overwriting), the chain's new head (only over the head it links to), the marker. */
+function chainedPuts(
+  tableName: string,
+  write: {
+    readonly item: Record<string, unknown>;
+    readonly head: ChainHead;
+    readonly previous: ChainHead | null | undefined;
+    readonly day: string;
+    readonly shard: number;
+    readonly onceKey: string | undefined;
+  },
+): TransactItems {
+  const { item, head, previous, day, shard, onceKey } = write;
+  return [
+    {
+      Put: {
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: APPEND_ONLY_CONDITION,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    {
+      Put: {
+        TableName: tableName,
+        Item: { ...chainHeadKey(day, shard), ...head },
+        // An unseen chain is guessed to have no head yet; a wrong guess fails and returns the head.
+        ...(previous
+          ? { ConditionExpression: 'seq = :expected', ExpressionAttributeValues: { ':expected': previous.seq } }
+          : { ConditionExpression: APPEND_ONLY_CONDITION }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    ...(onceKey === undefined
+      ? []
+      : [
+          {
+            Put: {
+              TableName: tableName,
+              Item: { ...onceMarkerKey(onceKey), eventId: item.id },
+              ConditionExpression: APPEND_ONLY_CONDITION,
+            },
+          },
+        ]),
+  ];
+}
+
+/** A head written this recently belongs to a chain another process is writing right now. */
+const BUSY_WITHIN_MS = 250;
+
+function isBusy(head: ChainHead | null | undefined): boolean {
+  return head ? Date.now() - Date.parse(head.at) < BUSY_WITHIN_MS : false;
+}
+
+function toHead(item: Record<string, AttributeValue> | undefined): ChainHead | null {
+  if (!item) return null;
+  const { seq, hash, at } = unmarshall(item) as ChainHead;
+  return { seq, hash, at };
+}
+
+function assertFits(changes: TransactItems): void {
+  if (changes.length > MAX_CHANGES_PER_TRANSACTION) {
+    throw new RangeError(`a chained audit write takes at most ${MAX_CHANGES_PER_TRANSACTION} changes, got ${changes.length}`);
+  }
+}
 
 /**
  * Writes `items` and the audit event atomically. Returns false when one of the change's own
  * conditions failed (nothing was written); retries a bounded number of times when another
- * transaction held an item; any other failure is StoreUnavailableError.
+ * transaction held an item or another process moved the chain's head; any other failure is
+ * StoreUnavailableError.
  */
 export async function writeWithAudit(
   client: DynamoDBDocumentClient,
-  auditTable: { readonly tableName: string; readonly shards: number },
+  auditTable: AuditTable,
   items: TransactItems,
   audit: AuditEvent,
 ): Promise<boolean> {
-  const command = new TransactWriteCommand({
-    TransactItems: [
-      ...items,
-      {
-        Put: {
-          TableName: auditTable.tableName,
-          Item: auditItem(audit, auditTable.shards),
-          ConditionExpression: APPEND_ONLY_CONDITION,
-        },
-      },
-    ],
-  });
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.send(command);
-      return true;
-    } catch (error) {
-      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-      const changeConditionFailed = reasons.slice(0, items.length).some((r) => r.Code === 'ConditionalCheckFailed');
-      const auditConditionFailed = reasons[items.length]?.Code === 'ConditionalCheckFailed';
-      if (changeConditionFailed && !auditConditionFailed) return false;
-      // Another transaction held one of the items: bounded retries, then give up.
-      if (reasons.some((r) => r.Code === 'TransactionConflict') && attempt < MAX_TRANSACTION_ATTEMPTS) {
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
-        continue;
-      }
-      throw new StoreUnavailableError('the change could not be written; nothing was changed', { cause: error });
-    }
+  assertFits(items);
+  let result: ChainedWriteResult;
+  try {
+    result = await writeChained(client, auditTable, items, audit);
+  } catch (error) {
+    throw new StoreUnavailableError('the change could not be written; nothing was changed', { cause: error });
   }
+  if (result.outcome === 'event-exists') {
+    throw new StoreUnavailableError('the change could not be written; nothing was changed', { cause: result.error });
+  }
+  return result.outcome === 'written';
 }

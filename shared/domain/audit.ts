@@ -13,7 +13,26 @@ export type AuditEventType =
   | 'handover.completed'
   | 'lockdown.activated'
   | 'lockdown.lifted'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'credential.used'
+  | 'alert.raised';
+
+/** Every type, for schemas and exhaustive checks. */
+export const AUDIT_EVENT_TYPES = [
+  'credential.issued',
+  'credential.denied',
+  'profile.put',
+  'profile.deleted',
+  'grant.created',
+  'grant.revoked',
+  'engagement.created',
+  'handover.completed',
+  'lockdown.activated',
+  'lockdown.lifted',
+  'session.revoked',
+  'credential.used',
+  'alert.raised',
+] as const satisfies readonly AuditEventType[];
 
 interface AuditEventBase {
   /** Sortable unique id: `<ISO time>#<random>`. */
@@ -26,6 +45,8 @@ interface AuditEventBase {
   readonly sourceIp?: string;
   readonly userAgent?: string;
   readonly profile?: string;
+  /** The access key the event is about, when there is one: it indexes the event under that key. */
+  readonly accessKeyId?: string;
 }
 
 export interface CredentialIssuedEvent extends AuditEventBase {
@@ -55,14 +76,92 @@ export interface CredentialDeniedEvent extends AuditEventBase {
   readonly reason?: string;
 }
 
+/** The issuance a use was joined to (by access key id, confirmed by SourceIdentity). */
+export interface UseIssuance {
+  /** Audit id of the `credential.issued` event. */
+  readonly eventId: string;
+  readonly principal: string;
+  readonly profile: string;
+  readonly grantId: string;
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+  readonly issuedAt: string;
+  readonly expiration: string;
+  readonly groups?: readonly string[];
+}
+
+/**
+ * One CloudTrail record of a call made with assumed-role credentials of a target role. `principal`
+ * is the issuance's principal, or for a session tvm did not issue, the session's ARN.
+ * `requestId` is CloudTrail's requestID; `at` is the record's eventTime (when the call was made).
+ */
+export interface CredentialUsedEvent extends AuditEventBase {
+  readonly type: 'credential.used';
+  readonly accessKeyId: string;
+  readonly issuance: UseIssuance | null;
+  /** CloudTrail's eventID: a use is recorded once per eventID, whichever path delivered it. */
+  readonly cloudTrailEventId: string;
+  readonly eventTime: string;
+  readonly eventName: string;
+  readonly eventSource: string;
+  readonly awsRegion: string;
+  readonly sourceIPAddress: string;
+  readonly recipientAccountId?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  /** The target role (sessionContext.sessionIssuer.arn) and the session's ARN. */
+  readonly roleArn: string;
+  readonly sessionArn: string;
+  readonly sourceIdentity?: string;
+  readonly grantId?: string;
+  /** Set when the key joined an issuance whose SourceIdentity differs from the record's. */
+  readonly sourceIdentityMismatch?: boolean;
+  /** Which path delivered it first: EventBridge, the trail's log files, or the local stack. */
+  readonly via: 'eventbridge' | 'trail' | 'local';
+}
+
+export type AlertRule =
+  | 'use-after-revocation'
+  | 'unknown-session'
+  | 'lockdown-breach-attempt'
+  | 'use-during-lockdown'
+  | 'denial-burst'
+  | 'source-ip-change';
+
+export const ALERT_RULES = [
+  'use-after-revocation',
+  'unknown-session',
+  'lockdown-breach-attempt',
+  'use-during-lockdown',
+  'denial-burst',
+  'source-ip-change',
+] as const satisfies readonly AlertRule[];
+
+export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low';
+
+/**
+ * A rule fired. `principal` is who the alert is about (not who raised it: the alert function).
+ * Raised once per `dedupeKey` (rule + key or principal + window), however often it is evaluated.
+ */
+export interface AlertRaisedEvent extends AuditEventBase {
+  readonly type: 'alert.raised';
+  readonly rule: AlertRule;
+  readonly severity: AlertSeverity;
+  readonly dedupeKey: string;
+  readonly summary: string;
+  /** Audit ids of the events that made the rule fire, oldest first. */
+  readonly evidence: readonly string[];
+}
+
 export interface AdminAuditEvent extends AuditEventBase {
-  readonly type: Exclude<AuditEventType, 'credential.issued' | 'credential.denied'>;
+  readonly type: Exclude<AuditEventType, 'credential.issued' | 'credential.denied' | 'credential.used' | 'alert.raised'>;
   readonly grantId?: string;
   /** The changed record, without anything secret. */
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-export type AuditEvent = CredentialIssuedEvent | CredentialDeniedEvent | AdminAuditEvent;
+export type AuditEvent = CredentialIssuedEvent | CredentialDeniedEvent | CredentialUsedEvent | AlertRaisedEvent | AdminAuditEvent;
 
 /** Ids sort by time, so a partition's events read newest first with a reverse Query. */
 export function newAuditEventId(at: Date, unique: string): string {
@@ -87,7 +186,12 @@ export function adminEvent(
   type: AdminAuditEvent['type'],
   principal: Principal,
   meta: RequestMeta,
-  change: { readonly profile: string; readonly grantId?: string; readonly detail?: Record<string, unknown> },
+  change: {
+    readonly profile: string;
+    readonly grantId?: string;
+    readonly accessKeyId?: string;
+    readonly detail?: Record<string, unknown>;
+  },
 ): AdminAuditEvent {
   return { ...eventBase(at, unique, principal, meta), type, ...change };
 }

@@ -118,7 +118,7 @@ export async function createEngagement(
       `body.contractors: ${input.contractors.length} contractors × ${input.profiles.length} profiles make ` +
         `${contractorGrants} grants, and the handover adds ${input.profiles.length} for the owner: ${withHandover} in all, ` +
         `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-        `engagement and its audit event)`,
+        `engagement, its audit event and the audit chain’s head)`,
       { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: withHandover } },
     );
   }
@@ -239,7 +239,7 @@ export async function handOverEngagement(
           `and create ${create.length} ` +
           `(${to.length} new owners × ${engagement.profiles.length} profiles): ${revoke.length + create.length} in all, ` +
           `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-          `engagement and its audit event); hand over to fewer principals`,
+          `engagement, its audit event and the audit chain’s head); hand over to fewer principals`,
         { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: revoke.length + create.length } },
       );
     }
@@ -516,6 +516,7 @@ async function cutOffContractors(
     revokedSessions.push(toRevokedSession(session));
     const event: AuditEvent = adminEvent(deps.clock.now(), deps.ids.next(), 'session.revoked', principal, meta, {
       profile: session.profile,
+      accessKeyId: session.accessKeyId,
       detail: {
         ...toRevokedSession(session),
         roleArn: session.roleArn,

@@ -153,6 +153,7 @@ export function sessionRevokedEvent(
     ...eventBase(at, deps.ids.next(), principal, meta),
     type: 'session.revoked',
     profile,
+    accessKeyId: session.accessKeyId,
     detail: { ...session, cause, roleWideFallback },
   };
 }

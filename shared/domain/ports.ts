@@ -1,6 +1,6 @@
 // Ports: what the use cases need from the outside world. Adapters in shared/adapters implement
 // them against AWS; tests implement them in memory.
-import type { AuditEvent, AuditEventType, CredentialIssuedEvent } from './audit.js';
+import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent } from './audit.js';
 import type { Revocation } from './revocation-policy.js';
 import type {
   AssumeRoleRequest,
@@ -23,8 +23,8 @@ export interface IdGenerator {
 }
 
 /** Profiles and grants (the delegations table). */
-/** DynamoDB transactions take 100 actions; one is the audit event. */
-export const MAX_GRANTS_PER_REVOCATION = 99;
+/** DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head. */
+export const MAX_GRANTS_PER_REVOCATION = 98;
 
 export interface DelegationStore {
   getProfile(name: string): Promise<Profile | undefined>;
@@ -62,7 +62,12 @@ export interface DelegationStore {
 
 export interface AuditQuery {
   readonly principal?: string;
+  readonly profile?: string;
+  readonly accessKeyId?: string;
   readonly type?: AuditEventType;
+  /** Inclusive bounds on the event time (ISO 8601). */
+  readonly from?: string;
+  readonly to?: string;
   readonly limit: number;
   readonly cursor?: string;
 }
@@ -72,15 +77,54 @@ export interface AuditPage {
   readonly nextCursor?: string;
 }
 
+export interface AppendOptions {
+  /**
+   * Makes the append idempotent on a key other than the event id (a CloudTrail eventID, an
+   * alert's dedupe key): the first append with the key is written, later ones are 'duplicate'.
+   */
+  readonly onceKey?: string;
+}
+
+export type AppendResult = 'appended' | 'duplicate';
+
+/** One link of the tamper-evidence chain that `verify` found broken. */
+export interface BrokenLink {
+  /** The audit event id (or, for a chain whose head disagrees, `chain:<day>#<shard>`). */
+  readonly id: string;
+  readonly reason: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  /** Events whose hash and link were checked. */
+  readonly checked: number;
+  readonly broken: BrokenLink[];
+}
+
 /** The append-only audit trail. */
 export interface AuditLog {
-  /** Durably appends the event, never overwriting one; throws AuditUnavailableError when it cannot. */
-  append(event: AuditEvent): Promise<void>;
+  /**
+   * Durably appends the event, never overwriting one, and links it into its hash chain; throws
+   * AuditUnavailableError when it cannot. 'duplicate' only with `onceKey` (see AppendOptions).
+   */
+  append(event: AuditEvent, options?: AppendOptions): Promise<AppendResult>;
+  /** Newest first, paginated; every filter combination is served by a key or an index. */
   query(query: AuditQuery): Promise<AuditPage>;
+  /** Everything recorded about one access key (issuance, uses, revocations, alerts), oldest first. */
+  eventsForKey(accessKeyId: string): Promise<AuditEvent[]>;
+  /** The issuance of an access key, if tvm issued it. */
+  findIssuance(accessKeyId: string): Promise<CredentialIssuedEvent | undefined>;
   /** A principal's issuances whose credentials have not expired at `now` (sessions to cut off). */
   liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /** Every issuance on a profile whose credentials have not expired at `now`. */
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
+  /** Checks the hash chains of the events written between `from` and `to` (whole days). */
+  verify(from: Date, to: Date): Promise<VerifyReport>;
+}
+
+/** Where raised alerts go besides the audit trail: SNS in AWS; a log line (and a webhook) locally. */
+export interface AlertSink {
+  publish(alert: AlertRaisedEvent): Promise<void>;
 }
 
 /** Contractor engagements (in the delegations table). */

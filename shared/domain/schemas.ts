@@ -1,7 +1,7 @@
 // Input schemas: each is also the type of what it validates. All objects are strict, so unknown
 // fields are refused rather than silently ignored. Compiled once at module load.
 import { z } from 'zod';
-import type { AuditEventType } from './audit.js';
+import { ALERT_RULES, AUDIT_EVENT_TYPES } from './audit.js';
 import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
 
 // Printable, no control characters: these strings end up in logs, audit records and IAM policies.
@@ -109,32 +109,60 @@ export const listGrantsQuerySchema = z
 
 export const grantIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id');
 
+// Audit, alerts and security-team queries. Times are normalised to UTC with milliseconds, the
+// form every stored `at` has, so the adapters can compare them as strings.
+const queryTime = isoDateTime.transform((value) => new Date(value).toISOString());
+
+/** AWS access key ids: `AKIA` (long-term) or `ASIA` (temporary), 16 to 128 characters. */
+export const accessKeyIdSchema = z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'is not an AWS access key id');
+
+// A cursor is an event id, `<ISO time>#<unique>`. The unique part is whatever the writer chose (a
+// random id, a CloudTrail eventID), so any printable ASCII is taken: it is only ever a key value.
+export const auditCursorSchema = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[\x21-\x7e]{1,200}$/, 'is not a cursor returned by this API')
+  .refine((cursor) => !Number.isNaN(Date.parse(cursor.slice(0, 24))), 'is not a cursor returned by this API');
+
+const pageLimit = z.coerce.number().int().min(1).max(100).default(50);
+
+const fromNotAfterTo = (range: { from?: string; to?: string }) =>
+  range.from === undefined || range.to === undefined || range.from <= range.to;
+const FROM_AFTER_TO = { path: ['from'], message: 'must not be after to' };
+
 export const auditQuerySchema = z
   .object({
     principal: principalIdSchema.optional(),
-    type: z
-      .enum([
-        'credential.issued',
-        'credential.denied',
-        'profile.put',
-        'profile.deleted',
-        'grant.created',
-        'grant.revoked',
-        'engagement.created',
-        'handover.completed',
-        'lockdown.activated',
-        'lockdown.lifted',
-        'session.revoked',
-      ] satisfies [AuditEventType, ...AuditEventType[]])
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-    cursor: z
-      .string()
-      .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{1,64}$/, 'is not a cursor returned by this API')
-      .refine((cursor) => !Number.isNaN(Date.parse(cursor.slice(0, 24))), 'is not a cursor returned by this API')
-      .optional(),
+    profile: profileNameSchema.optional(),
+    type: z.enum(AUDIT_EVENT_TYPES).optional(),
+    accessKeyId: accessKeyIdSchema.optional(),
+    from: queryTime.optional(),
+    to: queryTime.optional(),
+    limit: pageLimit,
+    cursor: auditCursorSchema.optional(),
+  })
+  .strict()
+  .refine(fromNotAfterTo, FROM_AFTER_TO);
+
+export const keyTracePathSchema = z.object({ accessKeyId: accessKeyIdSchema }).strict();
+
+export const accessQuerySchema = z.object({ profile: profileNameSchema }).strict();
+
+/** Both optional: the use case defaults to the last 24 hours and bounds the span. */
+export const verifyQuerySchema = z
+  .object({ from: queryTime.optional(), to: queryTime.optional() })
+  .strict()
+  .refine(fromNotAfterTo, FROM_AFTER_TO);
+export type VerifyQuery = z.infer<typeof verifyQuerySchema>;
+
+export const alertsQuerySchema = z
+  .object({
+    since: queryTime.optional(),
+    rule: z.enum(ALERT_RULES).optional(),
+    limit: pageLimit,
+    cursor: auditCursorSchema.optional(),
   })
   .strict();
+export type AlertsQuery = z.infer<typeof alertsQuerySchema>;
 
 export const lockdownInputSchema = z
   .object({

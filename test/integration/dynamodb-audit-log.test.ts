@@ -1,10 +1,23 @@
 // DynamoDbAuditLog against the real DynamoDB Local, through the real SDK clients: the append-only
-// condition, the index keys every item carries, reverse-ordered Queries, filters applied after
-// Limit, cursor pagination, and the walk over the sharded time index. Every test gets fresh tables.
-import { ConditionalCheckFailedException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { BY_ACCESS_KEY_INDEX, BY_PROFILE_INDEX, principalPk, shardOf } from '../../shared/adapters/audit-keys.js';
+// transaction with its hash chain (links, head races between processes, once-markers), what verify
+// catches when items are edited, deleted or forged behind tvm's back, the index keys every item
+// carries, reverse-ordered Queries over the most selective key with from/to as a key range, filters
+// applied after Limit, cursor pagination, and the walk over the sharded time and type indexes.
+// Every test gets fresh tables.
+import { TransactionCanceledException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GENESIS_HASH, hashItem, linkItem } from '../../shared/adapters/audit-chain.js';
+import {
+  auditItem,
+  BY_ACCESS_KEY_INDEX,
+  BY_PROFILE_INDEX,
+  BY_TIME_INDEX,
+  BY_TYPE_INDEX,
+  principalPk,
+} from '../../shared/adapters/audit-keys.js';
 import { DynamoDbAuditLog, type DynamoDbAuditLogOptions } from '../../shared/adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
+import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
 import {
   adminEvent,
   eventBase,
@@ -12,11 +25,12 @@ import {
   type AuditEventType,
   type CredentialIssuedEvent,
 } from '../../shared/domain/audit.js';
-import { AuditUnavailableError, StoreUnavailableError } from '../../shared/domain/errors.js';
+import { AuditUnavailableError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
 import type { IssuedCredentials } from '../../shared/domain/model.js';
 import type { AuditQuery } from '../../shared/domain/ports.js';
 import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credentials.js';
 import { aGrant, aPrincipal, aProfile, DEFAULT_PRINCIPAL_ID, FIXED_NOW } from '../fixtures/builders.js';
+import { anAlert, anIssuance, aSessionRevoked, aUse } from '../fixtures/key-events.js';
 import {
   captureError,
   getRawItem,
@@ -29,6 +43,7 @@ import {
 const SHARDS = 4;
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+const TODAY = '2026-06-01';
 const BOB = 'bob@example.com';
 
 const dynamodb = useDynamoDbLocal();
@@ -50,22 +65,25 @@ function newLog(options: Partial<DynamoDbAuditLogOptions> = {}): DynamoDbAuditLo
   });
 }
 
-/** An admin event `minutesBefore` FIXED_NOW; the unique part of the id is derived from the inputs. */
+/** An event `minutesBefore` FIXED_NOW; the unique part of the id is derived from the inputs. */
 function anEvent(
   minutesBefore: number,
-  overrides: { principal?: string; type?: AuditEventType; profile?: string | null } = {},
+  overrides: { principal?: string; type?: AuditEventType; profile?: string | null; accessKeyId?: string } = {},
 ): AuditEvent {
   const at = new Date(FIXED_NOW.getTime() - minutesBefore * MINUTE);
   const principal = aPrincipal({ id: overrides.principal ?? DEFAULT_PRINCIPAL_ID });
   const unique = `e${minutesBefore}-${principal.id.replace(/\W/g, '')}`;
   const base = eventBase(at, unique, principal, { requestId: `req-${unique}` });
   const profile = overrides.profile === null ? {} : { profile: overrides.profile ?? 'dev-readonly' };
+  const accessKeyId = overrides.accessKeyId ? { accessKeyId: overrides.accessKeyId } : {};
   const type = overrides.type ?? 'profile.put';
   if (type === 'credential.denied') {
     return { ...base, type, profile: profile.profile ?? 'dev-readonly', code: 'NO_GRANT', message: 'no grant' };
   }
-  if (type === 'credential.issued') throw new Error('use aCredentialIssuedEvent()');
-  return { ...base, type, ...profile };
+  if (type === 'credential.issued' || type === 'credential.used' || type === 'alert.raised') {
+    throw new Error('use the builders in test/fixtures/key-events.ts');
+  }
+  return { ...base, type, ...profile, ...accessKeyId };
 }
 
 /** What STS hands back: the secret parts must never reach the audit table. */
@@ -100,9 +118,13 @@ function aCredentialIssuedEvent(credentials: IssuedCredentials = ISSUED): Creden
   };
 }
 
-/** Every attribute a credential.issued item may have: the index keys and the event's public fields. */
+/** What every event item carries besides the event: its keys and its link in the hash chain. */
+const INDEX_AND_CHAIN_ATTRIBUTES = ['PK', 'SK', 'GSI3PK', 'GSI4PK', 'chainSeq', 'prevHash', 'hash'];
+
+/** Every attribute a credential.issued item may have: keys, chain link and the event's public fields. */
 const CREDENTIAL_ISSUED_ATTRIBUTES = [
-  ...['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK'],
+  ...INDEX_AND_CHAIN_ATTRIBUTES,
+  ...['GSI1PK', 'GSI2PK'],
   ...['id', 'type', 'at', 'principal', 'requestId', 'sourceIp', 'userAgent', 'profile', 'roleArn', 'grantId'],
   ...['accessKeyId', 'expiration', 'sessionName', 'sourceIdentity', 'assumedRoleArn', 'durationSeconds'],
   ...['policyHash', 'reason', 'groups'],
@@ -133,28 +155,69 @@ async function readAllPages(auditLog: DynamoDbAuditLog, query: Omit<AuditQuery, 
 }
 
 const newestFirst = (events: AuditEvent[]) => events.map((event) => event.id).sort().reverse();
+const ids = (events: AuditEvent[]) => events.map((event) => event.id);
+const minutesAgo = (minutes: number) => new Date(FIXED_NOW.getTime() - minutes * MINUTE).toISOString();
+
+/** The raw event items of the table (heads and once-markers left out). */
+async function eventItems(): Promise<Record<string, unknown>[]> {
+  const items = await scanRawTable(dynamodb().documentClient, tables.audit);
+  return items.filter((item) => String(item.PK).startsWith('PRINCIPAL#'));
+}
+
+/** One chain's raw items in chain order, and its head. */
+async function chainOf(shard: number, day = TODAY) {
+  const items = await queryRawPartition(dynamodb().documentClient, tables.audit, `TIME#${day}#${shard}`, BY_TIME_INDEX);
+  const head = await getRawItem(dynamodb().documentClient, tables.audit, { PK: `CHAIN#${day}#${shard}`, SK: 'HEAD' });
+  return { items: items.sort((a, b) => Number(a.chainSeq) - Number(b.chainSeq)), head };
+}
+
+/** Asserts that `items` form one unbroken chain from the genesis hash to `head`. */
+function expectLinked(items: Record<string, unknown>[], head: Record<string, unknown> | undefined): void {
+  let prevHash = GENESIS_HASH;
+  items.forEach((item, i) => {
+    expect(item).toMatchObject({ chainSeq: i + 1, prevHash, hash: hashItem(item) });
+    prevHash = String(item.hash);
+  });
+  expect(head).toMatchObject({ seq: items.length, hash: prevHash });
+}
+
+const auditKey = (event: AuditEvent) => ({ PK: principalPk(event.principal), SK: event.id });
 
 describe('DynamoDbAuditLog', () => {
   describe('append', () => {
-    it('stores the event under its principal, with the profile and time index keys', async () => {
+    it('stores the event under its principal with its index keys, as the first link of its chain, and moves the head', async () => {
       // Prepare
+      const oneShard = newLog({ shards: 1 });
       const event = anEvent(0, { profile: 'prod-admin' });
 
       // Act
-      await log.append(event);
+      const result = await oneShard.append(event);
 
       // Assess
-      const item = await getRawItem(dynamodb().documentClient, tables.audit, { PK: principalPk(event.principal), SK: event.id });
-      expect(item).toEqual({
+      expect(result).toBe('appended');
+      const item = await getRawItem(dynamodb().documentClient, tables.audit, auditKey(event));
+      const unlinked = {
         ...event,
         PK: `PRINCIPAL#${DEFAULT_PRINCIPAL_ID}`,
         SK: event.id,
         GSI2PK: 'PROFILE#prod-admin',
-        GSI3PK: `TIME#2026-06-01#${shardOf(event.id, SHARDS)}`,
+        GSI3PK: `TIME#${TODAY}#0`,
+        GSI4PK: `TYPE#profile.put#${TODAY}#0`,
+        chainSeq: 1,
+        prevHash: GENESIS_HASH,
+      };
+      expect(item).toEqual({ ...unlinked, hash: hashItem(unlinked) });
+      expect(await getRawItem(dynamodb().documentClient, tables.audit, { PK: `CHAIN#${TODAY}#0`, SK: 'HEAD' })).toEqual({
+        PK: `CHAIN#${TODAY}#0`,
+        SK: 'HEAD',
+        seq: 1,
+        hash: hashItem(unlinked),
+        // When the head was written (the writer's clock, not the injected one).
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       });
     });
 
-    it('gives an event without a profile no profile key', async () => {
+    it('gives an event without a profile or key no profile or key index key', async () => {
       // Prepare
       const event = anEvent(0, { profile: null });
 
@@ -162,8 +225,11 @@ describe('DynamoDbAuditLog', () => {
       await log.append(event);
 
       // Assess
-      const [item] = await scanRawTable(dynamodb().documentClient, tables.audit);
-      expect(Object.keys(item ?? {}).sort()).toEqual(['GSI3PK', 'PK', 'SK', 'at', 'id', 'principal', 'requestId', 'type']);
+      const [item, ...others] = await eventItems();
+      expect(others).toEqual([]);
+      expect(Object.keys(item ?? {}).sort()).toEqual(
+        [...INDEX_AND_CHAIN_ATTRIBUTES, 'at', 'id', 'principal', 'requestId', 'type'].sort(),
+      );
     });
 
     it('stores a credential.issued event with exactly its public fields, findable by access key and profile', async () => {
@@ -174,17 +240,30 @@ describe('DynamoDbAuditLog', () => {
       await log.append(event);
 
       // Assess
-      const [item, ...others] = await scanRawTable(dynamodb().documentClient, tables.audit);
+      const [item, ...others] = await eventItems();
       expect(others).toEqual([]);
       expect(Object.keys(item ?? {}).sort()).toEqual(CREDENTIAL_ISSUED_ATTRIBUTES);
       expect(item).toMatchObject({ GSI1PK: `KEY#${ISSUED.accessKeyId}`, GSI2PK: 'PROFILE#dev-readonly' });
-      const stored = JSON.stringify(item);
+      const stored = JSON.stringify(await scanRawTable(dynamodb().documentClient, tables.audit));
       expect(stored).not.toContain(ISSUED.secretAccessKey);
       expect(stored).not.toContain(ISSUED.sessionToken);
       const byKey = await queryRawPartition(dynamodb().documentClient, tables.audit, `KEY#${ISSUED.accessKeyId}`, BY_ACCESS_KEY_INDEX);
       const byProfile = await queryRawPartition(dynamodb().documentClient, tables.audit, 'PROFILE#dev-readonly', BY_PROFILE_INDEX);
       expect(byKey.map((found) => found.id)).toEqual([event.id]);
       expect(byProfile.map((found) => found.id)).toEqual([event.id]);
+    });
+
+    it('indexes every event that names an access key under that key, whatever its type', async () => {
+      // Prepare
+      const issuance = anIssuance();
+      const events = [issuance, aUse(issuance), aSessionRevoked(issuance), anAlert(), aUse(null, { eventTime: '2026-06-01T11:41:00Z' })];
+
+      // Act
+      await appendAll(events);
+
+      // Assess
+      const byKey = await queryRawPartition(dynamodb().documentClient, tables.audit, `KEY#${issuance.accessKeyId}`, BY_ACCESS_KEY_INDEX);
+      expect(byKey.map((item) => item.id)).toEqual(ids(events).sort());
     });
 
     it('stores what vendCredentials records for an issuance: public fields only, never the secret or token', async () => {
@@ -227,7 +306,7 @@ describe('DynamoDbAuditLog', () => {
       expect(stored).not.toContain(ISSUED.sessionToken);
     });
 
-    it('spreads one day over every time shard, and only over those', async () => {
+    it('spreads concurrent writes over every time shard, and only over those, typed in the same shard', async () => {
       // Prepare
       const events = Array.from({ length: 40 }, (_, i) => anEvent(i));
 
@@ -235,16 +314,23 @@ describe('DynamoDbAuditLog', () => {
       await appendAll(events);
 
       // Assess
-      const items = await scanRawTable(dynamodb().documentClient, tables.audit);
+      const items = await eventItems();
+      expect(items).toHaveLength(40);
       const timeKeys = new Set(items.map((item) => item.GSI3PK));
-      expect([...timeKeys].sort()).toEqual(['TIME#2026-06-01#0', 'TIME#2026-06-01#1', 'TIME#2026-06-01#2', 'TIME#2026-06-01#3']);
-      for (const item of items) expect(item.GSI3PK).toBe(`TIME#2026-06-01#${shardOf(String(item.id), SHARDS)}`);
+      expect([...timeKeys].sort()).toEqual([0, 1, 2, 3].map((shard) => `TIME#${TODAY}#${shard}`));
+      for (const item of items) expect(item.GSI4PK).toBe(`TYPE#profile.put#${String(item.GSI3PK).slice('TIME#'.length)}`);
+      for (let shard = 0; shard < SHARDS; shard++) {
+        const byTime = await queryRawPartition(dynamodb().documentClient, tables.audit, `TIME#${TODAY}#${shard}`, BY_TIME_INDEX);
+        const byType = await queryRawPartition(dynamodb().documentClient, tables.audit, `TYPE#profile.put#${TODAY}#${shard}`, BY_TYPE_INDEX);
+        expect(byType.map((item) => item.id)).toEqual(byTime.map((item) => item.id));
+      }
     });
 
     it('never overwrites: a second event with the same id throws AuditUnavailableError and changes nothing', async () => {
       // Prepare
       const first = anEvent(0, { type: 'profile.put' });
       await log.append(first);
+      const before = await scanRawTable(dynamodb().documentClient, tables.audit);
       const impostor: AuditEvent = { ...first, type: 'profile.deleted', requestId: 'req-other' };
 
       // Act
@@ -252,9 +338,8 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(error).toBeInstanceOf(AuditUnavailableError);
-      expect(error.cause).toBeInstanceOf(ConditionalCheckFailedException);
-      const item = await getRawItem(dynamodb().documentClient, tables.audit, { PK: principalPk(first.principal), SK: first.id });
-      expect(item).toMatchObject({ type: 'profile.put', requestId: first.requestId });
+      expect(error.cause).toBeInstanceOf(TransactionCanceledException);
+      expect(await scanRawTable(dynamodb().documentClient, tables.audit)).toEqual(before);
     });
 
     it('treats finding its own identical write (a retry after a lost response) as success', async () => {
@@ -263,11 +348,276 @@ describe('DynamoDbAuditLog', () => {
       await log.append(event);
 
       // Act
-      await log.append(event);
+      const result = await log.append(event);
 
       // Assess
+      expect(result).toBe('appended');
       const page = await log.query({ principal: event.principal, limit: 10 });
       expect(page.events).toEqual([event]);
+      expect((await log.verify(FIXED_NOW, FIXED_NOW)).checked).toBe(1);
+    });
+
+    it("records an event once per onceKey: a second append with the key is 'duplicate' and writes nothing", async () => {
+      // Prepare
+      const issuance = anIssuance();
+      const fromEventBridge = aUse(issuance, { via: 'eventbridge' });
+      const fromTrail = { ...aUse(issuance, { via: 'trail' }), id: `${fromEventBridge.at}#other-unique` };
+      const onceKey = `cloudtrail#${fromEventBridge.cloudTrailEventId}`;
+
+      // Act
+      const first = await log.append(fromEventBridge, { onceKey });
+      const afterFirst = await scanRawTable(dynamodb().documentClient, tables.audit);
+      const second = await log.append(fromTrail, { onceKey });
+
+      // Assess
+      expect([first, second]).toEqual(['appended', 'duplicate']);
+      expect(await scanRawTable(dynamodb().documentClient, tables.audit)).toEqual(afterFirst);
+      expect((await eventItems()).map((item) => item.id)).toEqual([fromEventBridge.id]);
+      expect(await getRawItem(dynamodb().documentClient, tables.audit, { PK: `ONCE#${onceKey}`, SK: 'ONCE' })).toEqual({
+        PK: `ONCE#${onceKey}`,
+        SK: 'ONCE',
+        eventId: fromEventBridge.id,
+      });
+    });
+  });
+
+  describe('hash chain', () => {
+    it('links consecutive appends of one day and shard, each to the one before', async () => {
+      // Prepare
+      const oneShard = newLog({ shards: 1 });
+      const events = Array.from({ length: 5 }, (_, i) => anEvent(10 - i));
+
+      // Act
+      for (const event of events) await oneShard.append(event);
+
+      // Assess
+      const { items, head } = await chainOf(0);
+      expect(items.map((item) => item.id)).toEqual(ids(events));
+      expectLinked(items, head);
+    });
+
+    it('links the events of store transactions and of appends into the same chain', async () => {
+      // Prepare
+      const store = new DynamoDbDelegationStore(dynamodb().documentClient, {
+        tableName: tables.delegations,
+        auditTableName: tables.audit,
+        auditShards: 1,
+      });
+      const oneShard = newLog({ shards: 1 });
+      const admin = aPrincipal({ id: 'admin@example.com' });
+      const change = (minutes: number, type: 'profile.put' | 'grant.created') =>
+        adminEvent(new Date(FIXED_NOW.getTime() - minutes * MINUTE), `c${minutes}`, type, admin, { requestId: `r${minutes}` }, { profile: 'dev-readonly' });
+
+      // Act
+      await store.putProfile(aProfile(), change(5, 'profile.put'));
+      await oneShard.append(anEvent(4, { type: 'credential.denied' }));
+      await store.createGrant(aGrant(), change(3, 'grant.created'));
+      await oneShard.append(anEvent(2));
+
+      // Assess
+      const { items, head } = await chainOf(0);
+      expect(items.map((item) => item.type)).toEqual(['profile.put', 'credential.denied', 'grant.created', 'profile.put']);
+      expectLinked(items, head);
+      expect(await oneShard.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 4, broken: [] });
+    });
+
+    it('starts a new chain each UTC day', async () => {
+      // Prepare
+      const oneShard = newLog({ shards: 1 });
+      const yesterday = anEvent(24 * 60);
+      const today = anEvent(0);
+
+      // Act
+      await oneShard.append(yesterday);
+      await oneShard.append(today);
+
+      // Assess
+      expect((await chainOf(0, '2026-05-31')).items.map((item) => [item.id, item.chainSeq])).toEqual([[yesterday.id, 1]]);
+      expect((await chainOf(0)).items.map((item) => [item.id, item.chainSeq])).toEqual([[today.id, 1]]);
+    });
+
+    it('lands 50 concurrent appends of one process, every chain intact', async () => {
+      // Prepare
+      const events = Array.from({ length: 50 }, (_, i) => anEvent(i));
+
+      // Act
+      const results = await Promise.all(events.map((event) => log.append(event)));
+
+      // Assess
+      expect(results).toEqual(events.map(() => 'appended'));
+      expect((await eventItems()).map((item) => item.id).sort()).toEqual(ids(events).sort());
+      for (let shard = 0; shard < SHARDS; shard++) {
+        const { items, head } = await chainOf(shard);
+        if (items.length > 0) expectLinked(items, head);
+      }
+      expect(await log.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 50, broken: [] });
+    });
+
+    it('lands 50 concurrent appends of two processes racing for the same heads, every chain intact', async () => {
+      // Prepare: two logs with their own head caches and shard leases, like two Lambda instances
+      const instances = [newLog({ chains: new AuditChains() }), newLog({ chains: new AuditChains() })];
+      const events = Array.from({ length: 50 }, (_, i) => anEvent(i, { principal: i % 2 ? BOB : DEFAULT_PRINCIPAL_ID }));
+
+      // Act
+      const results = await Promise.all(events.map((event, i) => instances[i % 2]?.append(event)));
+
+      // Assess
+      expect(results).toEqual(events.map(() => 'appended'));
+      expect((await eventItems()).map((item) => item.id).sort()).toEqual(ids(events).sort());
+      for (let shard = 0; shard < SHARDS; shard++) {
+        const { items, head } = await chainOf(shard);
+        if (items.length > 0) expectLinked(items, head);
+      }
+      expect(await log.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 50, broken: [] });
+    }, 30_000);
+
+    it('relinks after another process moved the head, and keeps the chain whole', async () => {
+      // Prepare: both instances know the head at seq 1; the second one then moves it twice
+      const [first, second] = [newLog({ shards: 1, chains: new AuditChains() }), newLog({ shards: 1, chains: new AuditChains() })];
+      await first.append(anEvent(10));
+      await second.append(anEvent(9));
+      await second.append(anEvent(8));
+
+      // Act: the first instance's cached head is two links behind
+      await first.append(anEvent(7));
+
+      // Assess
+      const { items, head } = await chainOf(0);
+      expect(items.map((item) => item.id)).toEqual(ids([anEvent(10), anEvent(9), anEvent(8), anEvent(7)]));
+      expectLinked(items, head);
+    });
+    it('starts the chain afresh when its head is gone under a running process (a table recreated)', async () => {
+      // Prepare: the process has cached head seq 3 of chain 2026-06-01#0; then the table is new
+      const chains = new AuditChains();
+      const before = newLog({ shards: 1, chains });
+      for (const minutes of [30, 20, 10]) await before.append(anEvent(minutes));
+      tables = await dynamodb().createTestTables();
+      const after = newLog({ shards: 1, chains });
+
+      // Act
+      await after.append(anEvent(5));
+
+      // Assess
+      const { items, head } = await chainOf(0);
+      expect(items.map((item) => item.chainSeq)).toEqual([1]);
+      expectLinked(items, head);
+    });
+  });
+
+  describe('verify', () => {
+    /** Three events in one chain (shard 0 of today), appended in order. */
+    async function aChainOfThree(): Promise<AuditEvent[]> {
+      const oneShard = newLog({ shards: 1 });
+      const events = [anEvent(30), anEvent(20), anEvent(10)];
+      for (const event of events) await oneShard.append(event);
+      return events;
+    }
+
+    const verifyToday = (shards = 1) => newLog({ shards }).verify(FIXED_NOW, FIXED_NOW);
+
+    it('finds an untouched trail intact, counting every event', async () => {
+      // Prepare
+      await appendAll(Array.from({ length: 12 }, (_, i) => anEvent(i * 60)));
+
+      // Act
+      const report = await log.verify(new Date(FIXED_NOW.getTime() - DAY), FIXED_NOW);
+
+      // Assess
+      expect(report).toEqual({ ok: true, checked: 12, broken: [] });
+    });
+
+    it('catches an event edited directly in the table', async () => {
+      // Prepare
+      const events = await aChainOfThree();
+      const edited = events[1] as AuditEvent;
+      await dynamodb().documentClient.send(
+        new UpdateCommand({
+          TableName: tables.audit,
+          Key: auditKey(edited),
+          UpdateExpression: 'SET #type = :type',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':type': 'profile.deleted' },
+        }),
+      );
+
+      // Act
+      const report = await verifyToday();
+
+      // Assess
+      expect(report).toEqual({ ok: false, checked: 3, broken: [{ id: edited.id, reason: 'hash-mismatch' }] });
+    });
+
+    it('catches a deleted event, at the event after it', async () => {
+      // Prepare
+      const events = await aChainOfThree();
+      await dynamodb().documentClient.send(new DeleteCommand({ TableName: tables.audit, Key: auditKey(events[1] as AuditEvent) }));
+
+      // Act
+      const report = await verifyToday();
+
+      // Assess
+      expect(report).toEqual({ ok: false, checked: 2, broken: [{ id: events[2]?.id, reason: 'missing-before' }] });
+    });
+
+    it('catches a deleted newest event, naming the chain whose head disagrees', async () => {
+      // Prepare
+      const events = await aChainOfThree();
+      await dynamodb().documentClient.send(new DeleteCommand({ TableName: tables.audit, Key: auditKey(events[2] as AuditEvent) }));
+
+      // Act
+      const report = await verifyToday();
+
+      // Assess
+      expect(report).toEqual({ ok: false, checked: 2, broken: [{ id: `chain:${TODAY}#0`, reason: 'head-mismatch' }] });
+    });
+
+    it('catches forged events slipped into a chain, with or without chain fields', async () => {
+      // Prepare
+      const events = await aChainOfThree();
+      const plain = anEvent(15, { type: 'grant.created' });
+      const [first] = (await chainOf(0)).items;
+      const linked = linkItem(auditItem(anEvent(16, { type: 'grant.revoked' }), 0), { seq: 1, hash: String(first?.hash) });
+      for (const item of [auditItem(plain, 0), linked]) {
+        await dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: item }));
+      }
+
+      // Act
+      const report = await verifyToday();
+
+      // Assess
+      expect(report.ok).toBe(false);
+      expect(report.broken).toEqual(
+        expect.arrayContaining([
+          { id: plain.id, reason: 'not-chained' },
+          { id: linked.id, reason: 'duplicate-seq' },
+        ]),
+      );
+      expect(report.broken).toHaveLength(2);
+      expect(events).toHaveLength(3);
+    });
+
+    it('checks only the days asked for', async () => {
+      // Prepare
+      const oneShard = newLog({ shards: 1 });
+      const yesterday = anEvent(24 * 60);
+      await oneShard.append(yesterday);
+      await oneShard.append(anEvent(0));
+      await dynamodb().documentClient.send(
+        new UpdateCommand({
+          TableName: tables.audit,
+          Key: auditKey(yesterday),
+          UpdateExpression: 'SET principal = :other',
+          ExpressionAttributeValues: { ':other': BOB },
+        }),
+      );
+
+      // Act
+      const today = await verifyToday();
+      const both = await oneShard.verify(new Date(FIXED_NOW.getTime() - DAY), FIXED_NOW);
+
+      // Assess
+      expect(today).toEqual({ ok: true, checked: 1, broken: [] });
+      expect(both).toEqual({ ok: false, checked: 2, broken: [{ id: yesterday.id, reason: 'hash-mismatch' }] });
     });
   });
 
@@ -389,33 +739,6 @@ describe('DynamoDbAuditLog', () => {
       expect(pages.ids).toEqual([todaysMatch.id, yesterdaysMatch.id]);
     });
 
-    it('merges shards read to different depths without gaps or duplicates', async () => {
-      // Prepare: with limit 1 a request reads 2 items, so one query reads at most 20 of a partition.
-      // Yesterday, shards 0 and 1 hold more non-matching events than that (shard 0 densely, so one
-      // read reaches less far back than in shard 1), with a match deep in shard 0; shards 2 and 3
-      // hold older matches that a single read reaches at once.
-      const shardOfEvent = (event: AuditEvent) => shardOf(event.id, SHARDS);
-      const yesterday = (from: number, count: number, type: AuditEventType, principal = DEFAULT_PRINCIPAL_ID) =>
-        Array.from({ length: count }, (_, i) => anEvent(from + i, { type, principal }));
-      const denseNoise = yesterday(1000, 400, 'profile.put', BOB).filter((event) => shardOfEvent(event) === 0).slice(0, 60);
-      const sparseNoise = yesterday(1000, 439, 'profile.put', 'carol@example.com')
-        .filter((event) => shardOfEvent(event) === 1)
-        .filter((_, i) => i % 3 === 0);
-      const deepMatch = yesterday(1200, 100, 'credential.denied').filter((event) => shardOfEvent(event) === 0).slice(0, 1);
-      const olderMatches = yesterday(1400, 20, 'credential.denied').filter((event) => shardOfEvent(event) > 1).slice(0, 3);
-      const todaysMatch = anEvent(30, { type: 'credential.denied' });
-      const matches = [todaysMatch, ...deepMatch, ...olderMatches];
-      expect(matches).toHaveLength(5);
-      expect(sparseNoise.length).toBeGreaterThan(20);
-      await appendAll([...denseNoise, ...sparseNoise, ...matches]);
-
-      // Act
-      const pages = await readAllPages(log, { type: 'credential.denied', limit: 1 });
-
-      // Assess
-      expect(pages.ids).toEqual(newestFirst(matches));
-    }, 30_000);
-
     it('pages the same events whatever the page size: the window stays anchored to now', async () => {
       // Prepare
       const events = Array.from({ length: 12 }, (_, i) => anEvent(i * 24 * 60));
@@ -445,6 +768,169 @@ describe('DynamoDbAuditLog', () => {
     });
   });
 
+  describe('query by the most selective key, with from/to and the other filters', () => {
+    // Alice and Bob on two profiles; key K1 issued to Bob, used by him, then cut off by Alice.
+    const K1 = 'ASIAK1EXAMPLE0000001';
+    const issued = anIssuance({ principal: BOB, accessKeyId: K1, at: minutesAgo(60), profile: 'dev-readonly' });
+    const named = {
+      issued,
+      alicePut50: anEvent(50),
+      aliceDenied45: anEvent(45, { type: 'credential.denied' }),
+      alicePut40: anEvent(40),
+      bobUse35: aUse(issued, { eventTime: minutesAgo(35).replace('.000Z', 'Z') }),
+      aliceRevoked30: anEvent(30, { type: 'session.revoked', profile: 'prod-admin', accessKeyId: K1 }),
+      bobUse25: aUse(issued, { eventTime: minutesAgo(25).replace('.000Z', 'Z') }),
+      bobPut20: anEvent(20, { principal: BOB, profile: 'prod-admin' }),
+    };
+    type Name = keyof typeof named;
+    const idsOf = (...names: Name[]) => names.map((name) => named[name].id);
+
+    beforeEach(async () => {
+      await appendAll(Object.values(named));
+    });
+
+    it.each<[string, Omit<AuditQuery, 'limit'>, Name[]]>([
+      ['an access key', { accessKeyId: K1 }, ['bobUse25', 'aliceRevoked30', 'bobUse35', 'issued']],
+      ['an access key and a type', { accessKeyId: K1, type: 'credential.used' }, ['bobUse25', 'bobUse35']],
+      ['an access key and a principal', { accessKeyId: K1, principal: DEFAULT_PRINCIPAL_ID }, ['aliceRevoked30']],
+      ['an access key and a profile', { accessKeyId: K1, profile: 'dev-readonly' }, ['bobUse25', 'bobUse35', 'issued']],
+      ['a principal and a profile', { principal: DEFAULT_PRINCIPAL_ID, profile: 'dev-readonly' }, ['alicePut40', 'aliceDenied45', 'alicePut50']],
+      ['a principal, a profile and a type', { principal: DEFAULT_PRINCIPAL_ID, profile: 'dev-readonly', type: 'profile.put' }, ['alicePut40', 'alicePut50']],
+      ['a profile', { profile: 'prod-admin' }, ['bobPut20', 'aliceRevoked30']],
+      ['a profile and a type', { profile: 'dev-readonly', type: 'credential.denied' }, ['aliceDenied45']],
+      ['a type', { type: 'credential.used' }, ['bobUse25', 'bobUse35']],
+      ['a type, from and to (both inclusive)', { type: 'profile.put', from: minutesAgo(50), to: minutesAgo(40) }, ['alicePut40', 'alicePut50']],
+      ['from and to only', { from: minutesAgo(45), to: minutesAgo(30) }, ['aliceRevoked30', 'bobUse35', 'alicePut40', 'aliceDenied45']],
+      ['a principal and from', { principal: BOB, from: minutesAgo(35) }, ['bobPut20', 'bobUse25', 'bobUse35']],
+      ['a principal and to', { principal: BOB, to: minutesAgo(25) }, ['bobUse25', 'bobUse35', 'issued']],
+      ['an access key, from and to', { accessKeyId: K1, from: minutesAgo(59), to: minutesAgo(26) }, ['aliceRevoked30', 'bobUse35']],
+      ['a profile and to', { profile: 'prod-admin', to: minutesAgo(21) }, ['aliceRevoked30']],
+      ['from later than to', { principal: BOB, from: minutesAgo(10), to: minutesAgo(30) }, []],
+    ])('by %s: newest first, exactly the matches', async (_, query, expected) => {
+      // Act
+      const page = await log.query({ ...query, limit: 20 });
+
+      // Assess
+      expect(ids(page.events)).toEqual(idsOf(...expected));
+      expect(page.nextCursor).toBeUndefined();
+    });
+
+    it('returns the events exactly as appended', async () => {
+      // Act
+      const page = await log.query({ accessKeyId: K1, limit: 20 });
+
+      // Assess
+      expect(page.events).toEqual([named.bobUse25, named.aliceRevoked30, named.bobUse35, named.issued]);
+    });
+
+    it('accepts times without milliseconds or in another offset, as the same instants', async () => {
+      // Prepare
+      const from = minutesAgo(50).replace('.000Z', 'Z');
+      const to = new Date(FIXED_NOW.getTime() - 40 * MINUTE).toISOString().replace('T11:20:00.000Z', 'T13:20:00+02:00');
+
+      // Act
+      const page = await log.query({ type: 'profile.put', from, to, limit: 20 });
+
+      // Assess
+      expect(ids(page.events)).toEqual(idsOf('alicePut40', 'alicePut50'));
+    });
+
+    it('refuses a bound that is not a time with ValidationError', async () => {
+      // Act
+      const error = await captureError(log.query({ from: 'yesterday', limit: 20 }));
+
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+    });
+  });
+
+  describe('paging with from/to', () => {
+    it('pages a principal inside from/to without duplicates, gaps or events outside the range', async () => {
+      // Prepare
+      const events = Array.from({ length: 40 }, (_, i) => anEvent(i));
+      await appendAll(events);
+      const inRange = events.filter((_, i) => i >= 5 && i <= 27);
+
+      // Act
+      const pages = await readAllPages(log, { principal: DEFAULT_PRINCIPAL_ID, from: minutesAgo(27), to: minutesAgo(5), limit: 10 });
+
+      // Assess
+      expect(pages.sizes).toEqual([10, 10, 3]);
+      expect(pages.ids).toEqual(newestFirst(inRange));
+    });
+
+    it('pages a type across shards and the days of from/to only', async () => {
+      // Prepare
+      const events = Array.from({ length: 24 }, (_, i) => anEvent(i * 240, { type: i % 2 === 0 ? 'credential.denied' : 'profile.put' }));
+      await appendAll(events);
+      const from = minutesAgo(20 * 240);
+      const to = minutesAgo(4 * 240);
+      const expected = events.filter((event, i) => event.type === 'credential.denied' && i >= 4 && i <= 20);
+
+      // Act
+      const pages = await readAllPages(log, { type: 'credential.denied', from, to, limit: 3 });
+
+      // Assess
+      expect(pages.ids).toEqual(newestFirst(expected));
+      expect(pages.sizes).toEqual([3, 3, 3]);
+    });
+
+    it('reaches far back in steps: a long from/to returns a cursor after a month of days', async () => {
+      // Prepare
+      const recent = anEvent(0);
+      const old = anEvent(45 * 24 * 60);
+      await appendAll([recent, old]);
+
+      // Act
+      const pages = await readAllPages(log, { from: minutesAgo(60 * 24 * 60), limit: 10 });
+
+      // Assess
+      expect(pages.ids).toEqual([recent.id, old.id]);
+      expect(pages.sizes).toEqual([1, 1]);
+    });
+  });
+
+  describe('eventsForKey and findIssuance', () => {
+    it('traces a key: issuance, uses, cut-off and alert, oldest first, and nothing of other keys', async () => {
+      // Prepare
+      const issuance = anIssuance();
+      const trace = [issuance, aUse(issuance), aSessionRevoked(issuance), aUse(issuance, { eventTime: '2026-06-01T11:52:00Z' }), anAlert()];
+      const other = anIssuance({ accessKeyId: 'ASIAOTHERKEY00000001', at: '2026-06-01T11:31:00.000Z' });
+      await appendAll([...trace, other, aUse(other, { eventTime: '2026-06-01T11:45:00Z' })]);
+
+      // Act
+      const events = await log.eventsForKey(issuance.accessKeyId);
+
+      // Assess
+      expect(events).toEqual(trace);
+    });
+
+    it('finds the issuance of a key, behind uses stamped in the same second', async () => {
+      // Prepare
+      const issuance = anIssuance({ at: '2026-06-01T11:30:00.450Z', id: '2026-06-01T11:30:00.450Z#issued' });
+      const sameSecond = aUse(issuance, { eventTime: '2026-06-01T11:30:00Z' });
+      await appendAll([sameSecond, issuance, aUse(issuance)]);
+
+      // Act
+      const found = await log.findIssuance(issuance.accessKeyId);
+
+      // Assess
+      expect(sameSecond.id < issuance.id).toBe(true);
+      expect(found).toEqual(issuance);
+    });
+
+    it('finds no issuance for a key tvm did not issue, nor for an unknown one', async () => {
+      // Prepare
+      await log.append(aUse(null));
+
+      // Act
+      const found = await Promise.all([log.findIssuance(anIssuance().accessKeyId), log.findIssuance('ASIANEVERSEEN0000001')]);
+
+      // Assess
+      expect(found).toEqual([undefined, undefined]);
+    });
+  });
+
   describe('when the table is missing', () => {
     it('throws AuditUnavailableError from append, with the SDK error as cause', async () => {
       // Prepare
@@ -458,17 +944,22 @@ describe('DynamoDbAuditLog', () => {
       expect(error.cause).toBeInstanceOf(ResourceNotFoundException);
     });
 
-    it('throws StoreUnavailableError from query, with the SDK error as cause', async () => {
+    it('throws StoreUnavailableError from query, eventsForKey and verify, with the SDK error as cause', async () => {
       // Prepare
       const missing = newLog({ tableName: 'tvm-no-such-stage-audit' });
 
       // Act
-      const error = await captureError(missing.query({ principal: DEFAULT_PRINCIPAL_ID, limit: 10 }));
+      const errors = await Promise.all([
+        captureError(missing.query({ principal: DEFAULT_PRINCIPAL_ID, limit: 10 })),
+        captureError(missing.eventsForKey('ASIAIOSFODNN7EXAMPLE')),
+        captureError(missing.verify(FIXED_NOW, FIXED_NOW)),
+      ]);
 
       // Assess
-      expect(error).toBeInstanceOf(StoreUnavailableError);
-      expect(error.cause).toBeInstanceOf(ResourceNotFoundException);
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(error.cause).toBeInstanceOf(ResourceNotFoundException);
+      }
     });
   });
 });
-

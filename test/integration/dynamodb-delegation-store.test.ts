@@ -159,6 +159,11 @@ describe('DynamoDbDelegationStore', () => {
         SK: event.id,
         GSI2PK: `PROFILE#${profile.name}`,
         GSI3PK: expect.stringMatching(new RegExp(`^TIME#${event.at.slice(0, 10)}#[0-${AUDIT_SHARDS - 1}]$`)),
+        GSI4PK: expect.stringMatching(new RegExp(`^TYPE#profile\\.put#${event.at.slice(0, 10)}#[0-${AUDIT_SHARDS - 1}]$`)),
+        // Linked into its time partition's hash chain (checked in dynamodb-audit-log.test.ts).
+        chainSeq: expect.any(Number),
+        prevHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       });
     });
 

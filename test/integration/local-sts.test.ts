@@ -648,6 +648,7 @@ describe('local STS endpoint', () => {
       expect(records).toEqual([
         {
           eventTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
+          eventSource: 'sts.amazonaws.com',
           eventName: 'AssumeRole',
           accessKeyId: LOCAL_TVM_CALLER.accessKeyId,
           sourceIPAddress: '127.0.0.1',
@@ -657,6 +658,7 @@ describe('local STS endpoint', () => {
         },
         {
           eventTime: expect.any(String),
+          eventSource: 'sts.amazonaws.com',
           eventName: 'GetCallerIdentity',
           accessKeyId: LOCAL_TVM_CALLER.accessKeyId,
           sourceIPAddress: '127.0.0.1',
@@ -666,6 +668,62 @@ describe('local STS endpoint', () => {
           errorMessage: expect.stringMatching(/^The request signature we calculated/),
         },
       ]);
+    });
+
+    it('tells which issued session signed a request, with what CloudTrail says about it', async () => {
+      // Prepare
+      const before = new Date();
+      const assumed = await assumeRole({ RoleSessionName: 'alice-session', SourceIdentity: 'alice@example.com' });
+      const session = client(vendedCredentials(assumed));
+      records.length = 0;
+
+      // Act
+      await session.send(new GetCallerIdentityCommand({}));
+
+      // Assess
+      expect(records).toEqual([
+        {
+          eventTime: expect.any(String),
+          eventSource: 'sts.amazonaws.com',
+          eventName: 'GetCallerIdentity',
+          accessKeyId: assumed.Credentials?.AccessKeyId,
+          sourceIPAddress: '127.0.0.1',
+          userAgent: expect.stringContaining('aws-sdk-js'),
+          requestId: expect.any(String),
+          identityArn: ALICE_READONLY_SESSION,
+          session: {
+            roleArn: READONLY_ROLE,
+            assumedRoleArn: ALICE_READONLY_SESSION,
+            principalId: assumed.AssumedRoleUser?.AssumedRoleId,
+            sessionName: 'alice-session',
+            sourceIdentity: 'alice@example.com',
+            issuedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+            accountId: '000000000000',
+          },
+        },
+      ]);
+      const issuedAt = new Date(records[0]?.session?.issuedAt ?? NaN).getTime();
+      expect(issuedAt).toBeGreaterThanOrEqual(before.getTime());
+      expect(issuedAt).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('names the session of a refused request too, but not the caller of a request it cannot authenticate', async () => {
+      // Prepare
+      const vended = vendedCredentials(await assumeRole({ RoleSessionName: 'alice-session' }));
+      const session = client(vended);
+      const forger = client({ ...vended, secretAccessKey: 'x'.repeat(40) });
+      records.length = 0;
+
+      // Act
+      await captureError(assumeRole({ RoleArn: CHAIN_TARGET_ROLE }, session));
+      await captureError(forger.send(new GetCallerIdentityCommand({})));
+
+      // Assess
+      expect(records.map((record) => ({ errorCode: record.errorCode, session: record.session?.sessionName }))).toEqual([
+        { errorCode: 'AccessDenied', session: 'alice-session' },
+        { errorCode: 'SignatureDoesNotMatch', session: undefined },
+      ]);
+      expect(records[0]).not.toHaveProperty('session.sourceIdentity');
     });
   });
 });

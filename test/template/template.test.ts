@@ -34,6 +34,16 @@ const DELEGATIONS = 'DelegationsTable';
 const DELEGATIONS_INDEXES = 'DelegationsTable/index/*';
 const AUDIT = 'AuditTable';
 const AUDIT_INDEXES = 'AuditTable/index/*';
+const AUDIT_KEY_INDEX = 'AuditTable/index/byAccessKey';
+const DELEGATIONS_GRANT_INDEX = 'DelegationsTable/index/byGrantId';
+const DEAD_LETTERS = 'DeadLetterQueue';
+const ALERTS_TOPIC = '{Ref AlertsTopic}';
+// serverless.yml's default for params.trailBucket; `<stage>` is replaced by the stage packaged.
+const TRAIL_LOGS = 'arn:aws:s3:::tvm-<stage>-cloudtrail/AWSLogs/*';
+const AUDIT_STREAM = 'AuditTable.StreamArn';
+const STREAM_READS = ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'].map(
+  (action) => `${action} ${AUDIT_STREAM}`,
+);
 
 /**
  * Every permission each function holds besides writing its own logs, as `action resource`: exactly
@@ -113,6 +123,37 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
   ],
   deleteLockdown: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  // A CloudTrail record: its issuance by key, then one append; the platform dead-letters what fails.
+  recordUse: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:PutItem ${AUDIT}`, `sqs:SendMessage ${DEAD_LETTERS}`],
+  ingestTrailLogs: [
+    `s3:GetObject ${TRAIL_LOGS}`,
+    `dynamodb:Query ${AUDIT_KEY_INDEX}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    `sqs:SendMessage ${DEAD_LETTERS}`,
+  ],
+  alert: [
+    // A principal's denials (table), a key's history, events by type (indexes).
+    `dynamodb:Query ${AUDIT}`,
+    `dynamodb:Query ${AUDIT_INDEXES}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    // The lockdown record by key, a grant by id.
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`,
+    `sns:Publish ${ALERTS_TOPIC}`,
+    `sqs:SendMessage ${DEAD_LETTERS}`,
+    // Reading its trigger, the audit table's stream.
+    ...STREAM_READS,
+  ],
+  getKeyTrace: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`],
+  getAccess: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`,
+    `dynamodb:Query ${AUDIT_INDEXES}`,
+  ],
+  // Chain heads by key (consistent reads), events through the time index.
+  verifyAudit: [`dynamodb:GetItem ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
+  listAlerts: [`dynamodb:Query ${AUDIT_INDEXES}`],
 };
 
 /** The API table of the README: route → the function that serves it. */
@@ -134,6 +175,10 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'GET /lockdown': 'getLockdown',
   'PUT /lockdown': 'putLockdown',
   'DELETE /lockdown': 'deleteLockdown',
+  'GET /audit/keys/{accessKeyId}': 'getKeyTrace',
+  'GET /audit/access': 'getAccess',
+  'GET /audit/verify': 'verifyAudit',
+  'GET /alerts': 'listAlerts',
 };
 
 const STS_ACTIONS = ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'];
@@ -149,10 +194,16 @@ const AUDIT_FORBIDDEN_ACTIONS = [
   'dynamodb:DeleteTable',
   'dynamodb:RestoreTableToPointInTime',
 ];
-const AUDIT_ALLOWED_GRANTS = [`dynamodb:PutItem ${AUDIT}`, `dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`];
+const AUDIT_ALLOWED_GRANTS = [
+  `dynamodb:PutItem ${AUDIT}`,
+  `dynamodb:Query ${AUDIT}`,
+  `dynamodb:Query ${AUDIT_INDEXES}`,
+  `dynamodb:Query ${AUDIT_KEY_INDEX}`,
+  `dynamodb:GetItem ${AUDIT}`,
+];
 const LOGS_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:TagResource'];
 const LOGS_ARN_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:';
-// The framework's default role, used by functions without iamRoleStatements (health).
+// The framework's shared default role: dropped (resources/plugins/drop-unused-default-role.cjs).
 const DEFAULT_ROLE = 'IamRoleLambdaExecution';
 
 interface CfnResource {
@@ -392,19 +443,19 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
 
     // Assess
     expect(statements).toBeDefined();
-    expect(unique(grants.map(describeGrant))).toEqual(unique(EXPECTED_GRANTS[name] ?? []));
+    expect(unique(grants.map(describeGrant))).toEqual(unique((EXPECTED_GRANTS[name] ?? []).map((g) => g.replaceAll('<stage>', stage))));
   });
 
-  test('only health runs on the shared default role; every other function has a role of its own', () => {
+  test('every function has a role of its own, and the framework’s shared default role is gone', () => {
     // Prepare
-    const byRole = new Map<string, string[]>();
-    for (const fn of functionsOf(pkg(stage))) byRole.set(fn.role, [...(byRole.get(fn.role) ?? []), fn.name]);
+    const functions = functionsOf(pkg(stage));
 
     // Assess
-    for (const [role, names] of byRole) {
-      if (role === DEFAULT_ROLE) expect(names).toEqual(['health']);
-      else expect(names).toEqual([role.replace(/IamRoleLambdaExecution$/, '').replace(/^./, (c) => c.toLowerCase())]);
+    expect(rolesOf(pkg(stage)).has(DEFAULT_ROLE)).toBe(false);
+    for (const fn of functions) {
+      expect(fn.role).toBe(`${fn.name.replace(/^./, (c) => c.toUpperCase())}IamRoleLambdaExecution`);
     }
+    expect(new Set(functions.map((fn) => fn.role)).size).toBe(functions.length);
   });
 
   test('no statement uses a wildcard action, NotAction, NotResource or a `*` resource', () => {
@@ -492,21 +543,37 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     expect(violations).toEqual([]);
   });
 
-  test('the audit table is written with PutItem only, and read with Query only (by the trail, handover and lockdown)', () => {
-    // Prepare: the trail's reader, and the two functions that find live sessions to cut off
+  test('the audit table is written with PutItem only; only the trail’s readers may read it', () => {
+    // Prepare: the security team's queries, use recording's join, the alert rules, and the two
+    // functions that find live sessions to cut off
+    const readerNames = [
+      'listAuditEvents',
+      'getKeyTrace',
+      'getAccess',
+      'verifyAudit',
+      'listAlerts',
+      'recordUse',
+      'ingestTrailLogs',
+      'alert',
+      'handOverEngagement',
+      'putLockdown',
+    ];
     const readers = functionsOf(pkg(stage))
-      .filter((fn) => ['listAuditEvents', 'handOverEngagement', 'putLockdown'].includes(fn.name))
+      .filter((fn) => readerNames.includes(fn.name))
       .map((fn) => fn.role);
+    const verifier = functionsOf(pkg(stage)).find((fn) => fn.name === 'verifyAudit')?.role;
 
     // Act
     const auditGrants = allGrants(pkg(stage)).filter((grant) => reachesAuditTable(grant.resource, stage));
 
     // Assess
     expect(unique(auditGrants.map(describeGrant))).toEqual(unique(AUDIT_ALLOWED_GRANTS));
-    expect(readers).toHaveLength(3);
+    expect(readers).toHaveLength(readerNames.length);
     for (const grant of auditGrants.filter((candidate) => candidate.action !== 'dynamodb:PutItem')) {
       expect(readers).toContain(grant.role);
     }
+    // GetItem only for the chain heads, by verify.
+    expect(auditGrants.filter((grant) => grant.action === 'dynamodb:GetItem').map((grant) => grant.role)).toEqual([verifier]);
   });
 });
 
@@ -704,5 +771,92 @@ describe('bundles (dev)', () => {
 
     // Assess
     expect(vend?.handler?.compressedSize).toBeLessThanOrEqual(VEND_CODE_BUDGET_BYTES);
+  });
+});
+
+describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
+  const resources = () => pkg(stage).template.Resources;
+  const ofType = (type: string) => resourcesOfType(pkg(stage).template, type);
+  const targetsOf = (rule: Record<string, unknown>) =>
+    (rule.Targets as { Arn: unknown }[]).map((target) => resolveValue(target.Arn));
+
+  test('recordUse gets CloudTrail API calls of sessions of the target roles, and only those', () => {
+    // Act
+    const rules = ofType('AWS::Events::Rule').filter(([, rule]) => targetsOf(rule).includes('RecordUseLambdaFunction'));
+
+    // Assess
+    expect(rules.map(([, rule]) => rule.EventPattern)).toEqual([
+      {
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: { userIdentity: { type: ['AssumedRole'], sessionContext: { sessionIssuer: { arn: [{ wildcard: ROLE_ARN_PATTERN }] } } } },
+      },
+    ]);
+  });
+
+  test('ingestTrailLogs gets S3 Object Created of the trail bucket’s log files', () => {
+    // Act
+    const rules = ofType('AWS::Events::Rule').filter(([, rule]) => targetsOf(rule).includes('IngestTrailLogsLambdaFunction'));
+
+    // Assess
+    expect(rules.map(([, rule]) => rule.EventPattern)).toEqual([
+      {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [`tvm-${stage}-cloudtrail`] }, object: { key: [{ prefix: 'AWSLogs/' }] } },
+      },
+    ]);
+  });
+
+  test('what fails asynchronously is retried twice, then dead-lettered, never dropped', () => {
+    // Act
+    const configs = Object.fromEntries(
+      ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => [resolveValue(config.FunctionName), config]),
+    );
+
+    // Assess
+    for (const fn of ['RecordUseLambdaFunction', 'IngestTrailLogsLambdaFunction']) {
+      expect(configs[`{Ref ${fn}}`]).toMatchObject({
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+      });
+    }
+    expect(resources().DeadLetterQueue?.Properties).toMatchObject({ QueueName: `tvm-${stage}-dead-letters`, SqsManagedSseEnabled: true });
+  });
+
+  test('alert reads the audit stream reporting batch item failures, and runs every 5 minutes', () => {
+    // Act
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, mapping]) => resolveValue(mapping.FunctionName) === 'AlertLambdaFunction',
+    );
+    const schedules = ofType('AWS::Events::Rule').filter(
+      ([, rule]) => targetsOf(rule).includes('AlertLambdaFunction') && rule.ScheduleExpression !== undefined,
+    );
+
+    // Assess
+    expect(mappings.map(([, mapping]) => mapping)).toEqual([
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': ['AuditTable', 'StreamArn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 10,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+      }),
+    ]);
+    expect(schedules.map(([, rule]) => rule.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+  });
+
+  test('alerts go to the encrypted tvm-<stage>-alerts topic, which only alert may publish to', () => {
+    // Prepare
+    const alertFn = functionsOf(pkg(stage)).find((fn) => fn.name === 'alert');
+
+    // Act
+    const publishers = allGrants(pkg(stage)).filter((grant) => grant.action.startsWith('sns:'));
+
+    // Assess
+    expect(resources().AlertsTopic?.Properties).toEqual({ TopicName: `tvm-${stage}-alerts`, KmsMasterKeyId: 'alias/aws/sns' });
+    expect((alertFn?.properties.Environment as { Variables: Record<string, unknown> }).Variables.TVM_ALERTS_TOPIC_ARN).toEqual({
+      Ref: 'AlertsTopic',
+    });
+    expect(publishers.map((grant) => `${grant.role} ${describeGrant(grant)}`)).toEqual([`${alertFn?.role} sns:Publish ${ALERTS_TOPIC}`]);
   });
 });

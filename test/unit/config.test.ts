@@ -44,8 +44,53 @@ describe('loadConfig', () => {
       auditShards: 4,
       region: 'us-east-1',
       endpoints: { sts: undefined, dynamodb: undefined },
+      alerts: {
+        topicArn: undefined,
+        webhookUrl: undefined,
+        denialThreshold: 5,
+        denialWindowMinutes: 10,
+        ignoredSources: ['AWS Internal', '*.amazonaws.com'],
+      },
     };
     expect(config).toEqual(expected);
+  });
+
+  it('reads the alerting settings', () => {
+    // Act
+    const config = loadConfig(
+      anEnv({
+        TVM_ALERTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:tvm-prod-alerts',
+        TVM_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9999/hook',
+        TVM_ALERT_DENIAL_THRESHOLD: '3',
+        TVM_ALERT_DENIAL_WINDOW_MINUTES: '15',
+        TVM_ALERT_IGNORED_SOURCES: 'AWS Internal, 10.0.0.* ,',
+      }),
+    );
+
+    // Assess
+    expect(config.alerts).toEqual({
+      topicArn: 'arn:aws:sns:eu-west-1:123456789012:tvm-prod-alerts',
+      webhookUrl: 'http://127.0.0.1:9999/hook',
+      denialThreshold: 3,
+      denialWindowMinutes: 15,
+      ignoredSources: ['AWS Internal', '10.0.0.*'],
+    });
+  });
+
+  it('refuses an alerts topic that is not an SNS topic ARN', () => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_ALERTS_TOPIC_ARN: 'tvm-prod-alerts' }));
+
+    // Assess
+    expect(error.message).toContain('TVM_ALERTS_TOPIC_ARN: must be an SNS topic ARN');
+  });
+
+  it('under serverless-offline, which cannot resolve the topic reference, sends alerts to the log instead', () => {
+    // Act
+    const config = loadConfig(anEnv({ IS_OFFLINE: 'true', TVM_ALERTS_TOPIC_ARN: '[object Object]' }));
+
+    // Assess
+    expect(config.alerts.topicArn).toBeUndefined();
   });
 
   it('reads every variable it is given', () => {

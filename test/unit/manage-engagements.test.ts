@@ -393,22 +393,22 @@ describe('createEngagement', () => {
   });
 
   it('takes exactly as many contractors × profiles as fit one transaction with the later handover', async () => {
-    // Prepare: 7 profiles; 13 contractors make 91 grants, plus 7 for the owner at the handover = 98
+    // Prepare: 7 profiles; 12 contractors make 84 grants, plus 7 for the owner at the handover = 91 (≤ 97)
     const profiles = Array.from({ length: 7 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
     const contractors = (n: number) => Array.from({ length: n }, (_, i) => `c${i}@contractor.example`);
     const setup = setUp({ profiles });
     const input = (n: number) => anEngagementInput({ contractors: contractors(n), profiles: profiles.map((p) => ({ profile: p.name })) });
 
     // Act
-    const fits = await created(setup, input(13));
+    const fits = await created(setup, input(12));
     const before = snapshot(setup);
-    const error = await failureOf(created(setup, input(14)));
+    const error = await failureOf(created(setup, input(13)));
 
     // Assess
-    expect(fits.grants).toHaveLength(91);
+    expect(fits.grants).toHaveLength(84);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as TvmError).message).toMatch(/^body\.contractors: 14 contractors × 7 profiles make 98 grants.*limit of 98/);
-    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 105 });
+    expect((error as TvmError).message).toMatch(/^body\.contractors: 13 contractors × 7 profiles make 91 grants.*limit of 97/);
+    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 98 });
     expect(snapshot(setup)).toEqual(before);
   });
 
@@ -819,7 +819,7 @@ describe('handOverEngagement', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 98/);
+    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 97/);
     expect(afterRefusal).toEqual(before);
     expect(fits.newGrants).toHaveLength(85);
   });

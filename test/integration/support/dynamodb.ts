@@ -84,7 +84,7 @@ export async function queryRawPartition(
   pk: string,
   indexName?: string,
 ): Promise<Record<string, unknown>[]> {
-  const pkName = indexName ? { byAccessKey: 'GSI1PK', byProfile: 'GSI2PK', byTime: 'GSI3PK' }[indexName] : 'PK';
+  const pkName = indexName ? { byAccessKey: 'GSI1PK', byProfile: 'GSI2PK', byTime: 'GSI3PK', byType: 'GSI4PK' }[indexName] : 'PK';
   if (!pkName) throw new Error(`unknown index ${indexName}`);
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;

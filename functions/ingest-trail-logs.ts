@@ -1,0 +1,78 @@
+// ingestTrailLogs: each new CloudTrail log file in the trail's bucket, the complete record of
+// calls that EventBridge delivers only on a best-effort basis. Triggered by S3 ObjectCreated, as a
+// bucket notification (`Records[].s3`) or through EventBridge ("Object Created", `detail`).
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { S3Event, S3ObjectCreatedNotificationEvent } from 'aws-lambda';
+import type { TrailLogElement } from '../shared/adapters/trail-log-reader.js';
+import { auditLog, config, trailLogReader } from '../shared/composition.js';
+import { AuditUnavailableError } from '../shared/domain/errors.js';
+import { noUses, recordUses, type FailedUse, type UseCounts, type UseInput } from '../shared/domain/record-use.js';
+import { logger } from '../shared/logger.js';
+
+const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern };
+const reader = trailLogReader();
+
+/** Records in flight per file: the file is read only as fast as its uses are written. */
+const CONCURRENCY = 16;
+
+/**
+ * Streams each object's records into `credential.used` events. If any could not be written, throws
+ * once every object has been read, so the platform delivers the event again; records already
+ * written come back as duplicates (idempotent on CloudTrail's eventID).
+ */
+async function ingestTrailLogs(event: S3Event | S3ObjectCreatedNotificationEvent): Promise<UseCounts> {
+  const total = noUses();
+  const failed: FailedUse<number>[] = [];
+  for (const { bucket, key } of objectsOf(event)) {
+    if (!bucket || key === undefined) {
+      total.malformed++;
+      logger.warn('S3 event without a bucket or a readable key skipped');
+      continue;
+    }
+    const result = await recordUses(deps, inputsFrom(reader.read(bucket, key)), { concurrency: CONCURRENCY });
+    for (const name of Object.keys(total) as (keyof UseCounts)[]) total[name] += result.counts[name];
+    failed.push(...result.failed);
+    logger.info('trail log ingested', { bucket, key, ...result.counts });
+    if (result.malformed.length > 0) logger.warn('malformed CloudTrail records skipped', { bucket, key, samples: result.malformed });
+  }
+  const [first] = failed;
+  if (first) {
+    logger.error('uses not recorded; the log files will be read again', {
+      failed: failed.length,
+      cloudTrailEventIds: failed.slice(0, 20).map((f) => f.cloudTrailEventId),
+    });
+    throw new AuditUnavailableError(`${failed.length} uses could not be recorded`, { cause: first.error });
+  }
+  return total;
+}
+
+// The Lambda request id on every log line; never the event.
+export const handler = middy(ingestTrailLogs).use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }));
+
+function objectsOf(event: S3Event | S3ObjectCreatedNotificationEvent): { bucket?: string; key?: string }[] {
+  if ('Records' in event) return (event.Records ?? []).map((r) => ({ bucket: r.s3?.bucket?.name, key: objectKey(r.s3?.object?.key) }));
+  return [{ bucket: event.detail?.bucket?.name, key: objectKey(event.detail?.object?.key) }];
+}
+
+/**
+ * S3 notification keys are URL-encoded with `+` for a space; the same decoding is applied to the
+ * EventBridge form. CloudTrail's own keys (AWSLogs/…/<account>_CloudTrail_<region>_<time>_<id>.json.gz)
+ * contain neither `+` nor `%`, so they read the same either way.
+ */
+function objectKey(encoded: string | undefined): string | undefined {
+  if (encoded === undefined) return undefined;
+  try {
+    return decodeURIComponent(encoded.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+async function* inputsFrom(elements: AsyncIterable<TrailLogElement>): AsyncGenerator<UseInput<number>> {
+  let position = 0;
+  for await (const element of elements) {
+    const ref = position++;
+    yield element.ok ? { ref, via: 'trail', record: element.record } : { ref, skip: 'malformed', reason: element.reason };
+  }
+}

@@ -1,0 +1,31 @@
+// Audit events out of the audit table's stream (NEW_IMAGE). The table also holds items that are
+// not events (chain heads, once-keys); only `PRINCIPAL#` items are events.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { AUDIT_EVENT_TYPES, type AuditEvent } from '../domain/audit.js';
+import { toAuditEvent } from './audit-keys.js';
+
+export type DecodedStreamRecord =
+  | { readonly event: AuditEvent }
+  /** `malformed`: an event item that cannot be read (no retry will change that). */
+  | { readonly skipped: 'not-an-insert' | 'not-an-event' | 'malformed' };
+
+export function decodeAuditStreamRecord(record: DynamoDBRecord): DecodedStreamRecord {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'INSERT' || image === undefined) return { skipped: 'not-an-insert' };
+  const pk = image.PK?.S;
+  if (pk === undefined || !pk.startsWith('PRINCIPAL#')) return { skipped: 'not-an-event' };
+  let item: Record<string, unknown>;
+  try {
+    // aws-lambda's and the SDK's AttributeValue describe the same wire format.
+    item = unmarshall(image as Record<string, AttributeValue>);
+  } catch {
+    return { skipped: 'malformed' };
+  }
+  const known = (AUDIT_EVENT_TYPES as readonly unknown[]).includes(item.type);
+  if (!known || typeof item.id !== 'string' || typeof item.at !== 'string' || typeof item.principal !== 'string') {
+    return { skipped: 'malformed' };
+  }
+  return { event: toAuditEvent(item) };
+}

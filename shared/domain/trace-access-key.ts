@@ -1,0 +1,119 @@
+// "Where did it start": everything tvm knows about one access key, in the order it happened.
+import type { AlertRaisedEvent, AuditEvent, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
+import { NotFoundError } from './errors.js';
+import type { AuditLog, DelegationStore } from './ports.js';
+
+/** One call made with the key, as CloudTrail recorded it. */
+export interface KeyUse {
+  /** The `credential.used` audit event. */
+  readonly id: string;
+  readonly cloudTrailEventId: string;
+  readonly eventTime: string;
+  readonly eventName: string;
+  readonly eventSource: string;
+  readonly awsRegion: string;
+  readonly sourceIPAddress: string;
+  readonly userAgent?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+}
+
+/**
+ * Something that ended the key's authority. Both kinds share `kind`, `at`, `by` and `reason`;
+ * `session` names its `session.revoked` audit event, `grant` the grant the key was issued under.
+ */
+export type KeyRevocation =
+  | {
+      readonly kind: 'session';
+      readonly at: string;
+      readonly by: string;
+      /** The cut-off's cause, e.g. `lockdown` or `engagement-handed-over`. */
+      readonly reason: string;
+      readonly eventId: string;
+    }
+  | {
+      readonly kind: 'grant';
+      /** From the grant record; null only if it lacks them (tvm always writes both). */
+      readonly at: string | null;
+      readonly by: string | null;
+      /** The grant's revokedReason, `revoked` for a plain DELETE /grants/{id}. */
+      readonly reason: string;
+      readonly grantId: string;
+    };
+
+export interface KeyTrace {
+  readonly accessKeyId: string;
+  /** null for a session tvm did not issue (its uses carry `issuance: null` too). */
+  readonly issuance: CredentialIssuedEvent | null;
+  readonly uses: KeyUse[];
+  readonly revocations: KeyRevocation[];
+  readonly alerts: AlertRaisedEvent[];
+}
+
+/**
+ * GET /audit/keys/{accessKeyId}:
+ * 1. Read everything recorded under the key in one query (404 when there is nothing).
+ * 2. Split it into the issuance, the uses, the sessions cut off and the alerts.
+ * 3. Add the revocation of the grant the key was issued under, which is recorded on the grant,
+ *    not under the key.
+ * Each list is oldest first.
+ */
+export async function traceAccessKey(
+  deps: { readonly audit: AuditLog; readonly store: Pick<DelegationStore, 'getGrant'> },
+  accessKeyId: string,
+): Promise<KeyTrace> {
+  const events = await deps.audit.eventsForKey(accessKeyId);
+  if (events.length === 0) throw new NotFoundError(`nothing is recorded for access key ${accessKeyId}`);
+
+  const issuance = events.find((event): event is CredentialIssuedEvent => event.type === 'credential.issued') ?? null;
+  const uses = events
+    .filter((event): event is CredentialUsedEvent => event.type === 'credential.used')
+    .map(toKeyUse)
+    // By when the call was made, whatever order the ids (and their precision) give.
+    .sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
+  const grant = issuance ? await deps.store.getGrant(issuance.grantId) : undefined;
+  const revocations: KeyRevocation[] = events.flatMap((event) => (event.type === 'session.revoked' ? [sessionRevocation(event)] : []));
+  if (grant?.status === 'revoked') {
+    revocations.push({
+      kind: 'grant',
+      at: grant.revokedAt ?? null,
+      by: grant.revokedBy ?? null,
+      reason: grant.revokedReason ?? 'revoked',
+      grantId: grant.id,
+    });
+  }
+  // An undated revocation goes last: it is shown, never dropped.
+  revocations.sort((a, b) => compare(a.at ?? '\uffff', b.at ?? '\uffff'));
+  const alerts = events.filter((event): event is AlertRaisedEvent => event.type === 'alert.raised');
+
+  return { accessKeyId, issuance, uses, revocations, alerts };
+}
+
+function toKeyUse(event: CredentialUsedEvent): KeyUse {
+  return {
+    id: event.id,
+    cloudTrailEventId: event.cloudTrailEventId,
+    eventTime: event.eventTime,
+    eventName: event.eventName,
+    eventSource: event.eventSource,
+    awsRegion: event.awsRegion,
+    sourceIPAddress: event.sourceIPAddress,
+    ...(event.userAgent !== undefined ? { userAgent: event.userAgent } : {}),
+    ...(event.errorCode !== undefined ? { errorCode: event.errorCode } : {}),
+    ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage } : {}),
+  };
+}
+
+function sessionRevocation(event: AuditEvent): KeyRevocation {
+  const detail = 'detail' in event ? event.detail : undefined;
+  const cause = detail?.cause;
+  return {
+    kind: 'session',
+    at: event.at,
+    by: event.principal,
+    reason: typeof cause === 'string' ? cause : 'revoked',
+    eventId: event.id,
+  };
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,0 +1,364 @@
+// The alert rules as pure functions: each fires on a realistic scenario and stays quiet on its
+// benign twin; dedupe keys depend only on what the alert is about.
+import {
+  bucketOf,
+  denialBurst,
+  evaluateDenial,
+  evaluateUse,
+  lockdownBreachAttempt,
+  sourceIpChange,
+  unknownSession,
+  useAfterRevocation,
+  useDuringLockdown,
+  wildcardPattern,
+  type AlertSettings,
+} from '../../shared/domain/alert-rules.js';
+import { ENGAGEMENT_HANDED_OVER } from '../../shared/domain/manage-engagements.js';
+import { ACCESS_KEY_ID, ISSUANCE_ID, aDenial, aSessionRevoked, aUse, anIssuance, anIssuedEvent, denials } from '../fixtures/alert-events.js';
+import { aGrant } from '../fixtures/builders.js';
+import { aLockdown } from '../fixtures/in-memory-lockdown.js';
+
+const SETTINGS: AlertSettings = {
+  denialThreshold: 5,
+  denialWindowMinutes: 10,
+  ignoredSources: ['AWS Internal', '*.amazonaws.com'],
+};
+
+function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`no item ${index}`);
+  return item;
+}
+
+describe('unknown-session', () => {
+  it('fires for a use of a target role by a session tvm did not issue, about the session', () => {
+    // Prepare
+    const use = aUse({ issuance: null, sourceIPAddress: '203.0.113.34' });
+
+    // Act
+    const finding = unknownSession(use);
+
+    // Assess
+    expect(finding).toEqual({
+      rule: 'unknown-session',
+      severity: 'high',
+      principal: use.sessionArn,
+      accessKeyId: ACCESS_KEY_ID,
+      evidence: [use.id],
+      summary: expect.stringContaining(use.sessionArn),
+      dedupeKey: `unknown-session#${ACCESS_KEY_ID}`,
+    });
+  });
+
+  it('does not fire for a use joined to its issuance', () => {
+    expect(unknownSession(aUse())).toBeUndefined();
+  });
+});
+
+describe('use-after-revocation', () => {
+  it('fires when the key is used after its session was cut off', () => {
+    // Prepare
+    const revoked = aSessionRevoked('2026-06-01T12:00:00.000Z');
+    const use = aUse({ eventTime: '2026-06-01T12:03:00Z' });
+
+    // Act
+    const finding = useAfterRevocation(use, [anIssuedEvent(), revoked], aGrant());
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'use-after-revocation',
+      severity: 'critical',
+      principal: 'alice@example.com',
+      accessKeyId: ACCESS_KEY_ID,
+      profile: 'dev-readonly',
+      evidence: [revoked.id, use.id],
+      dedupeKey: `use-after-revocation#${ACCESS_KEY_ID}`,
+    });
+    expect(finding?.summary).toContain('cut off at 2026-06-01T12:00:00.000Z');
+  });
+
+  it('does not fire for a use before the cut-off', () => {
+    // Prepare
+    const use = aUse({ eventTime: '2026-06-01T11:55:00Z' });
+
+    // Act
+    const finding = useAfterRevocation(use, [aSessionRevoked('2026-06-01T12:00:00.000Z')], aGrant());
+
+    // Assess
+    expect(finding).toBeUndefined();
+  });
+
+  it("ignores another key's cut-off", () => {
+    // Prepare
+    const otherKey = { ...aSessionRevoked('2026-06-01T12:00:00.000Z'), accessKeyId: 'ASIAOTHERKEY00000001' };
+
+    // Act
+    const finding = useAfterRevocation(aUse({ eventTime: '2026-06-01T12:03:00Z' }), [otherKey], aGrant());
+
+    // Assess
+    expect(finding).toBeUndefined();
+  });
+
+  it('fires when the grant was revoked by an engagement handover before the use', () => {
+    // Prepare
+    const grant = aGrant({
+      status: 'revoked',
+      revokedAt: '2026-06-01T12:00:00.000Z',
+      revokedBy: 'owner@example.com',
+      revokedReason: ENGAGEMENT_HANDED_OVER,
+    });
+    const use = aUse({ eventTime: '2026-06-01T12:05:00Z' });
+
+    // Act
+    const finding = useAfterRevocation(use, [anIssuedEvent()], grant);
+
+    // Assess
+    expect(finding).toMatchObject({ rule: 'use-after-revocation', evidence: [ISSUANCE_ID, use.id] });
+    expect(finding?.summary).toContain('grant grant-0001 was revoked at 2026-06-01T12:00:00.000Z by owner@example.com (engagement-handed-over)');
+  });
+
+  it('does not fire for a use before its grant was revoked, nor while the grant is active', () => {
+    // Prepare
+    const use = aUse({ eventTime: '2026-06-01T11:55:00Z' });
+    const revokedLater = aGrant({ status: 'revoked', revokedAt: '2026-06-01T12:00:00.000Z', revokedBy: 'admin@example.com' });
+
+    // Act
+    const afterRevocationLater = useAfterRevocation(use, [], revokedLater);
+    const active = useAfterRevocation(use, [], aGrant());
+
+    // Assess
+    expect(afterRevocationLater).toBeUndefined();
+    expect(active).toBeUndefined();
+  });
+
+  it('does not judge a key by a revoked grant it was not issued under', () => {
+    // Prepare
+    const otherGrant = aGrant({ id: 'grant-0002', status: 'revoked', revokedAt: '2026-06-01T11:00:00.000Z' });
+
+    // Act
+    const finding = useAfterRevocation(aUse(), [], otherGrant);
+
+    // Assess
+    expect(finding).toBeUndefined();
+  });
+});
+
+describe('use-during-lockdown', () => {
+  const lockdown = aLockdown({ profiles: ['*'], allow: { groups: ['top-brass'], principals: ['cso@example.com'] } });
+
+  it('fires when a principal outside the allow list uses a key on a locked profile after activation', () => {
+    // Prepare
+    const use = aUse({ eventTime: '2026-06-01T11:55:00Z' });
+
+    // Act
+    const finding = useDuringLockdown(use, lockdown);
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'use-during-lockdown',
+      severity: 'critical',
+      principal: 'alice@example.com',
+      accessKeyId: ACCESS_KEY_ID,
+      profile: 'dev-readonly',
+      evidence: [use.id],
+      dedupeKey: `use-during-lockdown#2026-06-01T11:00:00.000Z#${ACCESS_KEY_ID}`,
+    });
+  });
+
+  it('does not fire for principals allowed by group or by name', () => {
+    // Prepare
+    const byGroup = aUse({ issuance: anIssuance({ groups: ['developers', 'top-brass'] }) });
+    const byName = aUse({ issuance: anIssuance({ principal: 'cso@example.com', groups: [] }) });
+
+    // Act / Assess
+    expect(useDuringLockdown(byGroup, lockdown)).toBeUndefined();
+    expect(useDuringLockdown(byName, lockdown)).toBeUndefined();
+  });
+
+  it('does not fire for a use before activation, on a profile it does not lock, or after it was lifted', () => {
+    // Prepare
+    const before = aUse({ eventTime: '2026-06-01T10:59:59Z' });
+    const otherProfile = aLockdown({ profiles: ['prod-admin'] });
+    const liftedBefore = aLockdown({ active: false, liftedAt: '2026-06-01T11:30:00.000Z', liftedBy: 'sec-2@example.com' });
+
+    // Act / Assess
+    expect(useDuringLockdown(before, lockdown)).toBeUndefined();
+    expect(useDuringLockdown(aUse(), otherProfile)).toBeUndefined();
+    expect(useDuringLockdown(aUse({ eventTime: '2026-06-01T11:55:00Z' }), liftedBefore)).toBeUndefined();
+    expect(useDuringLockdown(aUse(), undefined)).toBeUndefined();
+  });
+
+  it('fires for a use while it was in force, even when judged after the lift', () => {
+    // Prepare
+    const liftedAfter = aLockdown({ active: false, liftedAt: '2026-06-01T12:00:00.000Z', liftedBy: 'sec-2@example.com' });
+
+    // Act
+    const finding = useDuringLockdown(aUse({ eventTime: '2026-06-01T11:55:00Z' }), liftedAfter);
+
+    // Assess
+    expect(finding?.rule).toBe('use-during-lockdown');
+  });
+});
+
+describe('source-ip-change', () => {
+  it('fires when one key is used from two addresses, with the first use from each as evidence', () => {
+    // Prepare
+    const first = aUse({ unique: 'use-1', eventTime: '2026-06-01T11:52:00Z', sourceIPAddress: '198.51.100.7' });
+    const again = aUse({ unique: 'use-2', eventTime: '2026-06-01T11:53:00Z', sourceIPAddress: '198.51.100.7' });
+    const elsewhere = aUse({ unique: 'use-3', eventTime: '2026-06-01T11:56:00Z', sourceIPAddress: '203.0.113.34' });
+
+    // Act
+    const finding = sourceIpChange(elsewhere, [anIssuedEvent(), again, first], SETTINGS.ignoredSources);
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'source-ip-change',
+      severity: 'high',
+      principal: 'alice@example.com',
+      accessKeyId: ACCESS_KEY_ID,
+      evidence: [first.id, elsewhere.id],
+      dedupeKey: `source-ip-change#${ACCESS_KEY_ID}`,
+    });
+    expect(finding?.summary).toContain('198.51.100.7, 203.0.113.34');
+  });
+
+  it('does not count AWS services acting for the session as a second address', () => {
+    // Prepare
+    const laptop = aUse({ unique: 'use-1', sourceIPAddress: '198.51.100.7' });
+    const athena = aUse({ unique: 'use-2', eventTime: '2026-06-01T11:56:00Z', sourceIPAddress: 'athena.amazonaws.com' });
+    const internal = aUse({ unique: 'use-3', eventTime: '2026-06-01T11:57:00Z', sourceIPAddress: 'AWS Internal' });
+
+    // Act
+    const finding = sourceIpChange(internal, [laptop, athena], SETTINGS.ignoredSources);
+
+    // Assess
+    expect(finding).toBeUndefined();
+  });
+
+  it('does not fire for repeated uses from one address', () => {
+    // Prepare
+    const uses = [aUse({ unique: 'use-1' }), aUse({ unique: 'use-2', eventTime: '2026-06-01T11:59:00Z' })];
+
+    // Act / Assess
+    expect(sourceIpChange(nth(uses, 1), uses, SETTINGS.ignoredSources)).toBeUndefined();
+  });
+});
+
+describe('lockdown-breach-attempt', () => {
+  it('fires for a vend refused with LOCKDOWN_ACTIVE, once per principal, profile and window bucket', () => {
+    // Prepare
+    const first = aDenial({ unique: 'd1', code: 'LOCKDOWN_ACTIVE', at: '2026-06-01T11:51:00.000Z' });
+    const sameBucket = aDenial({ unique: 'd2', code: 'LOCKDOWN_ACTIVE', at: '2026-06-01T11:59:59.000Z' });
+    const nextBucket = aDenial({ unique: 'd3', code: 'LOCKDOWN_ACTIVE', at: '2026-06-01T12:00:00.000Z' });
+
+    // Act
+    const [a, b, c] = [first, sameBucket, nextBucket].map((denial) => lockdownBreachAttempt(denial, SETTINGS));
+
+    // Assess
+    expect(a).toMatchObject({
+      rule: 'lockdown-breach-attempt',
+      severity: 'high',
+      principal: 'alice@example.com',
+      profile: 'dev-readonly',
+      evidence: [first.id],
+      dedupeKey: 'lockdown-breach-attempt#2026-06-01T11:50:00.000Z#dev-readonly#alice@example.com',
+      bucketStart: '2026-06-01T11:50:00.000Z',
+    });
+    expect(b?.dedupeKey).toBe(a?.dedupeKey);
+    expect(c?.dedupeKey).toBe('lockdown-breach-attempt#2026-06-01T12:00:00.000Z#dev-readonly#alice@example.com');
+  });
+
+  it('does not fire for other refusals', () => {
+    expect(lockdownBreachAttempt(aDenial({ code: 'NO_GRANT' }), SETTINGS)).toBeUndefined();
+  });
+});
+
+describe('denial-burst', () => {
+  it('fires at the denial that reaches the threshold within the window, with those denials as evidence', () => {
+    // Prepare: five refusals a minute apart, 11:52 to 11:56.
+    const burst = denials(5, '2026-06-01T11:52:00.000Z', 60);
+    const fifth = nth(burst, 4);
+
+    // Act
+    const finding = denialBurst(fifth, burst, SETTINGS);
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'denial-burst',
+      severity: 'medium',
+      principal: 'alice@example.com',
+      profile: 'dev-readonly',
+      evidence: burst.map((d) => d.id),
+      dedupeKey: 'denial-burst#2026-06-01T11:50:00.000Z#alice@example.com',
+    });
+  });
+
+  it('does not fire for four denials, nor for five spread over more than the window', () => {
+    // Prepare
+    const four = denials(4, '2026-06-01T11:52:00.000Z', 60);
+    const spread = denials(5, '2026-06-01T11:30:00.000Z', 180);
+
+    // Act / Assess
+    expect(denialBurst(nth(four, 3), four, SETTINGS)).toBeUndefined();
+    expect(denialBurst(nth(spread, 4), spread, SETTINGS)).toBeUndefined();
+  });
+
+  it("does not count another principal's denials", () => {
+    // Prepare
+    const mine = denials(3, '2026-06-01T11:52:00.000Z', 60);
+    const theirs = denials(2, '2026-06-01T11:55:00.000Z', 10, { principal: 'bob@example.com' });
+
+    // Act / Assess
+    expect(denialBurst(nth(mine, 2), [...mine, ...theirs], SETTINGS)).toBeUndefined();
+  });
+
+  it('finds the same alert whether it sees the whole window or only what came before the denial', () => {
+    // Prepare: the schedule sees all seven; the stream, at the fifth, sees the first five.
+    const seven = denials(7, '2026-06-01T11:52:00.000Z', 30);
+    const fifth = nth(seven, 4);
+
+    // Act
+    const schedule = denialBurst(fifth, seven, SETTINGS);
+    const stream = denialBurst(fifth, seven.slice(0, 5), SETTINGS);
+    const atTheSeventh = denialBurst(nth(seven, 6), seven, SETTINGS);
+
+    // Assess
+    expect(schedule).toEqual(stream);
+    expect(atTheSeventh?.dedupeKey).toBe(schedule?.dedupeKey);
+  });
+});
+
+describe('evaluateUse / evaluateDenial', () => {
+  it('reports every rule a use breaks', () => {
+    // Prepare: cut off during a lockdown, then used from a new address.
+    const earlier = aUse({ unique: 'use-1', eventTime: '2026-06-01T11:52:00Z' });
+    const revoked = aSessionRevoked('2026-06-01T11:53:00.000Z');
+    const use = aUse({ unique: 'use-2', eventTime: '2026-06-01T11:58:00Z', sourceIPAddress: '203.0.113.34' });
+
+    // Act
+    const findings = evaluateUse(use, { keyHistory: [earlier, revoked], grant: aGrant(), lockdown: aLockdown() }, SETTINGS);
+
+    // Assess
+    expect(findings.map((f) => f.rule)).toEqual(['use-after-revocation', 'use-during-lockdown', 'source-ip-change']);
+  });
+
+  it('reports nothing for an ordinary use and an ordinary refusal', () => {
+    expect(evaluateUse(aUse(), { keyHistory: [anIssuedEvent()], grant: aGrant() }, SETTINGS)).toEqual([]);
+    expect(evaluateDenial(aDenial(), [aDenial()], SETTINGS)).toEqual([]);
+  });
+});
+
+describe('helpers', () => {
+  it('matches ignored sources with * as any run of characters, ignoring case, and nothing else loosely', () => {
+    const pattern = wildcardPattern('*.amazonaws.com');
+    expect(pattern.test('athena.amazonaws.com')).toBe(true);
+    expect(pattern.test('Athena.AmazonAWS.com')).toBe(true);
+    expect(pattern.test('evil-amazonaws.com')).toBe(false);
+    expect(pattern.test('athena.amazonaws.com.evil.example')).toBe(false);
+  });
+
+  it('puts a time into its epoch-aligned window bucket', () => {
+    expect(bucketOf('2026-06-01T11:59:59.999Z', SETTINGS)).toBe('2026-06-01T11:50:00.000Z');
+    expect(bucketOf('2026-06-01T12:00:00.000Z', SETTINGS)).toBe('2026-06-01T12:00:00.000Z');
+  });
+});

@@ -1,0 +1,420 @@
+// Raising alerts from the stream and from the schedule against in-memory ports: what is published
+// and recorded, dedupe across both paths, and what happens when publishing or recording fails.
+import { jest } from '@jest/globals';
+import type { AlertSettings } from '../../shared/domain/alert-rules.js';
+import type { AuditEvent } from '../../shared/domain/audit.js';
+import { AuditUnavailableError } from '../../shared/domain/errors.js';
+import type { Grant, Lockdown } from '../../shared/domain/model.js';
+import {
+  raiseAlertsForNewEvents,
+  raiseAlertsForWindow,
+  scheduledWindow,
+  type RaiseAlertsDeps,
+} from '../../shared/domain/raise-alerts.js';
+import {
+  ACCESS_KEY_ID,
+  RecordingAlertSink,
+  aDenial,
+  aSessionRevoked,
+  aUse,
+  anIssuedEvent,
+  denials,
+} from '../fixtures/alert-events.js';
+import { aGrant, aProfile } from '../fixtures/builders.js';
+import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+import { InMemoryLockdownStore, aLockdown } from '../fixtures/in-memory-lockdown.js';
+
+const SETTINGS: AlertSettings = { denialThreshold: 5, denialWindowMinutes: 10, ignoredSources: ['AWS Internal', '*.amazonaws.com'] };
+const NOW = '2026-06-01T12:10:00.000Z';
+const META = { requestId: 'lambda-request-1' };
+const WINDOW = { from: new Date('2026-06-01T11:40:00.000Z'), to: new Date(NOW) };
+
+async function setup(options: { readonly grants?: Grant[]; readonly lockdown?: Lockdown; readonly recorded?: AuditEvent[] } = {}) {
+  const audit = new InMemoryAuditLog();
+  const store = new InMemoryDelegationStore({ audit, profiles: [aProfile()], grants: options.grants ?? [aGrant()] });
+  const lockdown = new InMemoryLockdownStore(audit, options.lockdown);
+  const sink = new RecordingAlertSink();
+  const clock = fixedClock(NOW);
+  const deps: RaiseAlertsDeps = { audit, grants: store, lockdown, sink, clock, ids: sequentialIds('alert'), settings: SETTINGS };
+  await record(audit, anIssuedEvent(), ...(options.recorded ?? []));
+  return { audit, store, lockdown, sink, clock, deps };
+}
+
+/** Appends events to the trail and returns them, as the stream then delivers them. */
+async function record<T extends AuditEvent>(audit: InMemoryAuditLog, ...events: T[]): Promise<T[]> {
+  for (const event of events) await audit.append(event);
+  return events;
+}
+
+describe('raiseAlertsForNewEvents (stream)', () => {
+  it('publishes, then records, an alert for a key used after its session was cut off', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const [revoked] = await record(audit, aSessionRevoked('2026-06-01T12:00:00.000Z'));
+    const [use] = await record(audit, aUse({ eventTime: '2026-06-01T12:03:00Z' }));
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, [use!], META);
+
+    // Assess
+    const expected = {
+      id: '2026-06-01T12:10:00.000Z#alert-00000001',
+      type: 'alert.raised',
+      at: NOW,
+      principal: 'alice@example.com',
+      requestId: 'lambda-request-1',
+      profile: 'dev-readonly',
+      accessKeyId: ACCESS_KEY_ID,
+      rule: 'use-after-revocation',
+      severity: 'critical',
+      dedupeKey: `use-after-revocation#${ACCESS_KEY_ID}`,
+      summary: expect.stringContaining('cut off at 2026-06-01T12:00:00.000Z'),
+      evidence: [revoked!.id, use!.id],
+    };
+    expect(outcome).toEqual({ raised: [expected] });
+    expect(sink.published).toEqual([expected]);
+    expect(audit.eventsOfType('alert.raised')).toEqual([expected]);
+    // Recorded under its dedupe key: a second record of it is refused.
+    expect(await audit.append({ ...aUse({ unique: 'other' }) }, { onceKey: `alert:use-after-revocation#${ACCESS_KEY_ID}` })).toBe('duplicate');
+  });
+
+  it('raises nothing for an ordinary use and an ordinary refusal', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const events = await record<AuditEvent>(audit, aUse(), aDenial());
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, events, META);
+
+    // Assess
+    expect(outcome).toEqual({ raised: [] });
+    expect(sink.published).toEqual([]);
+    expect(audit.eventsOfType('alert.raised')).toEqual([]);
+  });
+
+  it('raises a key alert once, however many uses break the rule', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const first = await record(audit, aUse({ unique: 'use-1', issuance: null }));
+    const second = await record(audit, aUse({ unique: 'use-2', issuance: null, eventTime: '2026-06-01T11:57:00Z' }));
+
+    // Act: the second use in the same batch, then again in a later batch.
+    await raiseAlertsForNewEvents(deps, [...first, ...second], META);
+    const later = await raiseAlertsForNewEvents(deps, second, META);
+
+    // Assess
+    expect(later.raised).toEqual([]);
+    expect(sink.published.map((a) => a.rule)).toEqual(['unknown-session']);
+    expect(audit.eventsOfType('alert.raised')).toHaveLength(1);
+  });
+
+  it('raises a denial burst once at the fifth denial, not again for the sixth in the same bucket', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const six = await record(audit, ...denials(6, '2026-06-01T11:52:00.000Z', 30));
+
+    // Act: each denial in its own batch, as a slow stream would deliver them.
+    const outcomes = [];
+    for (const denial of six) outcomes.push(await raiseAlertsForNewEvents(deps, [denial], META));
+
+    // Assess
+    expect(outcomes.map((o) => o.raised.length)).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(sink.published).toEqual([
+      expect.objectContaining({
+        rule: 'denial-burst',
+        principal: 'alice@example.com',
+        evidence: six.slice(0, 5).map((d) => d.id),
+        dedupeKey: 'denial-burst#2026-06-01T11:50:00.000Z#alice@example.com',
+      }),
+    ]);
+    expect(audit.eventsOfType('alert.raised')).toHaveLength(1);
+  });
+
+  it('raises nothing for four denials', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const four = await record(audit, ...denials(4, '2026-06-01T11:52:00.000Z', 30));
+
+    // Act
+    await raiseAlertsForNewEvents(deps, four, META);
+
+    // Assess
+    expect(sink.published).toEqual([]);
+  });
+
+  it('raises one lockdown-breach-attempt per principal, profile and bucket', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const attempts = await record(
+      audit,
+      aDenial({ unique: 'd1', code: 'LOCKDOWN_ACTIVE', at: '2026-06-01T11:51:00.000Z' }),
+      aDenial({ unique: 'd2', code: 'LOCKDOWN_ACTIVE', at: '2026-06-01T11:52:00.000Z' }),
+      aDenial({ unique: 'd3', code: 'LOCKDOWN_ACTIVE', at: '2026-06-01T11:53:00.000Z', principal: 'bob@example.com' }),
+    );
+
+    // Act: the second in a later batch, so the dedupe comes from the trail, not from memory.
+    await raiseAlertsForNewEvents(deps, [attempts[0]!], META);
+    await raiseAlertsForNewEvents(deps, attempts.slice(1), META);
+
+    // Assess
+    expect(sink.published.map((a) => [a.rule, a.principal])).toEqual([
+      ['lockdown-breach-attempt', 'alice@example.com'],
+      ['lockdown-breach-attempt', 'bob@example.com'],
+    ]);
+  });
+
+  it('raises use-during-lockdown for an outsider and not for an allowed principal', async () => {
+    // Prepare
+    const lockdown = aLockdown({ activatedAt: '2026-06-01T11:00:00.000Z', allow: { groups: ['top-brass'], principals: [] } });
+    const { audit, sink, deps } = await setup({ lockdown });
+    const allowedIssued = anIssuedEvent({ id: '2026-06-01T11:50:00.000Z#issued-2', accessKeyId: 'ASIAALLOWEDKEY000001', principal: 'cso@example.com', groups: ['top-brass'] });
+    await record(audit, allowedIssued);
+    const outsider = aUse({ unique: 'use-1' });
+    const allowed = aUse({
+      unique: 'use-2',
+      accessKeyId: 'ASIAALLOWEDKEY000001',
+      issuance: { ...outsider.issuance!, eventId: allowedIssued.id, principal: 'cso@example.com', groups: ['top-brass'] },
+    });
+    await record(audit, outsider, allowed);
+
+    // Act
+    await raiseAlertsForNewEvents(deps, [outsider, allowed], META);
+
+    // Assess
+    expect(sink.published.map((a) => [a.rule, a.principal])).toEqual([['use-during-lockdown', 'alice@example.com']]);
+  });
+
+  it('does not evaluate alerts or administrative events', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const read = jest.spyOn(audit, 'eventsForKey');
+    const alert: AuditEvent = {
+      id: '2026-06-01T12:00:00.000Z#alert-x',
+      type: 'alert.raised',
+      at: '2026-06-01T12:00:00.000Z',
+      principal: 'alice@example.com',
+      requestId: 'r',
+      accessKeyId: ACCESS_KEY_ID,
+      rule: 'source-ip-change',
+      severity: 'high',
+      dedupeKey: `source-ip-change#${ACCESS_KEY_ID}`,
+      summary: 's',
+      evidence: [],
+    };
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, [alert, aSessionRevoked('2026-06-01T12:00:00.000Z'), anIssuedEvent()], META);
+
+    // Assess
+    expect(outcome).toEqual({ raised: [] });
+    expect(read).not.toHaveBeenCalled();
+    expect(sink.published).toEqual([]);
+  });
+
+  it('reads each key, grant and the lockdown once per batch', async () => {
+    // Prepare
+    const { audit, store, lockdown, deps } = await setup({ lockdown: aLockdown() });
+    const uses = await record(
+      audit,
+      aUse({ unique: 'use-1' }),
+      aUse({ unique: 'use-2', eventTime: '2026-06-01T11:56:00Z' }),
+      aUse({ unique: 'use-3', eventTime: '2026-06-01T11:57:00Z' }),
+    );
+    const keyReads = jest.spyOn(audit, 'eventsForKey');
+    const grantReads = jest.spyOn(store, 'getGrant');
+    const lockdownReads = jest.spyOn(lockdown, 'getLockdown');
+
+    // Act
+    await raiseAlertsForNewEvents(deps, uses, META);
+
+    // Assess
+    expect(keyReads).toHaveBeenCalledTimes(1);
+    expect(grantReads).toHaveBeenCalledTimes(1);
+    expect(lockdownReads).toHaveBeenCalledTimes(1);
+  });
+
+  describe('failures', () => {
+    it('records nothing when publishing fails, reports the event, and raises on the retry', async () => {
+      // Prepare
+      const { audit, sink, deps } = await setup();
+      const [use] = await record(audit, aUse({ issuance: null }));
+      sink.failWith(new Error('SNS is unavailable'));
+
+      // Act
+      const failed = await raiseAlertsForNewEvents(deps, [use!], META);
+      sink.recover();
+      const retried = await raiseAlertsForNewEvents(deps, [use!], META);
+
+      // Assess
+      expect(failed).toEqual({ raised: [], failedAt: 0, error: new Error('SNS is unavailable') });
+      expect(retried.raised.map((a) => a.rule)).toEqual(['unknown-session']);
+      expect(sink.published).toHaveLength(1);
+      expect(audit.eventsOfType('alert.raised')).toHaveLength(1);
+    });
+
+    it('stops at the first failing event and leaves the later ones for the retry', async () => {
+      // Prepare
+      const { audit, sink, deps } = await setup();
+      const benign = aUse({ unique: 'use-0', eventTime: '2026-06-01T11:54:00Z' });
+      const unknown = aUse({ unique: 'use-1', issuance: null, accessKeyId: 'ASIAUNKNOWNKEY000001' });
+      const breach = aDenial({ code: 'LOCKDOWN_ACTIVE' });
+      await record<AuditEvent>(audit, benign, unknown, breach);
+      sink.failWith(new Error('SNS is unavailable'));
+      const denialReads = jest.spyOn(audit, 'query');
+
+      // Act
+      const outcome = await raiseAlertsForNewEvents(deps, [benign, unknown, breach], META);
+
+      // Assess
+      expect(outcome.failedAt).toBe(1);
+      expect(denialReads).not.toHaveBeenCalled();
+      expect(audit.eventsOfType('alert.raised')).toEqual([]);
+    });
+
+    it('fails the event when the alert cannot be recorded after publishing (the retry publishes again)', async () => {
+      // Prepare
+      const { audit, sink, deps } = await setup();
+      const [use] = await record(audit, aUse({ issuance: null }));
+      audit.failAppends = true;
+
+      // Act
+      const failed = await raiseAlertsForNewEvents(deps, [use!], META);
+      audit.failAppends = false;
+      const retried = await raiseAlertsForNewEvents(deps, [use!], META);
+
+      // Assess
+      expect(failed.failedAt).toBe(0);
+      expect(failed.error).toBeInstanceOf(AuditUnavailableError);
+      expect(retried.raised).toHaveLength(1);
+      expect(sink.published).toHaveLength(2);
+      expect(audit.eventsOfType('alert.raised')).toHaveLength(1);
+    });
+
+    it('keeps a single record when a concurrent evaluator records the alert while this one publishes', async () => {
+      // Prepare
+      const { audit, sink, deps } = await setup();
+      const [use] = await record(audit, aUse({ issuance: null }));
+      sink.beforePublish = async (alert) => {
+        sink.beforePublish = undefined;
+        await audit.append({ ...alert, id: `${alert.id}-other` }, { onceKey: `alert:${alert.dedupeKey}` });
+      };
+
+      // Act
+      const outcome = await raiseAlertsForNewEvents(deps, [use!], META);
+
+      // Assess
+      expect(outcome).toEqual({ raised: [] });
+      expect(sink.published).toHaveLength(1);
+      expect(audit.eventsOfType('alert.raised').map((a) => a.id)).toEqual(['2026-06-01T12:10:00.000Z#alert-00000001-other']);
+    });
+  });
+});
+
+describe('raiseAlertsForWindow (schedule)', () => {
+  it('does not raise again what the stream raised', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const events = await record<AuditEvent>(
+      audit,
+      aUse({ unique: 'use-1', issuance: null, accessKeyId: 'ASIAUNKNOWNKEY000001' }),
+      aUse({ unique: 'use-2', eventTime: '2026-06-01T11:56:00Z', sourceIPAddress: '203.0.113.34' }),
+      aUse({ unique: 'use-3', eventTime: '2026-06-01T11:55:30Z' }),
+      ...denials(5, '2026-06-01T11:52:00.000Z', 30),
+    );
+    await raiseAlertsForNewEvents(deps, events, META);
+    const byStream = sink.published.map((a) => a.dedupeKey);
+
+    // Act
+    const outcome = await raiseAlertsForWindow(deps, WINDOW, { requestId: 'schedule-1' });
+
+    // Assess
+    expect(byStream.sort()).toEqual(
+      [`unknown-session#ASIAUNKNOWNKEY000001`, `source-ip-change#${ACCESS_KEY_ID}`, 'denial-burst#2026-06-01T11:50:00.000Z#alice@example.com'].sort(),
+    );
+    expect(outcome).toMatchObject({ evaluated: 8, raised: [], truncated: false });
+    expect(sink.published).toHaveLength(3);
+    expect(audit.eventsOfType('alert.raised')).toHaveLength(3);
+  });
+
+  it('raises what the stream missed: a revocation recorded after the use was evaluated', async () => {
+    // Prepare: the stream saw the use before the cut-off (made at 12:00) was recorded.
+    const { audit, sink, deps } = await setup();
+    const [use] = await record(audit, aUse({ eventTime: '2026-06-01T12:01:00Z' }));
+    await raiseAlertsForNewEvents(deps, [use!], META);
+    const [revoked] = await record(audit, aSessionRevoked('2026-06-01T12:00:00.000Z'));
+
+    // Act
+    const outcome = await raiseAlertsForWindow(deps, WINDOW, { requestId: 'schedule-1' });
+
+    // Assess
+    expect(outcome.raised).toEqual([
+      expect.objectContaining({ rule: 'use-after-revocation', requestId: 'schedule-1', evidence: [revoked!.id, use!.id] }),
+    ]);
+    expect(sink.published).toHaveLength(1);
+  });
+
+  it('raises a burst the stream would have raised, with the same dedupe key, once', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    await record(audit, ...denials(7, '2026-06-01T11:52:00.000Z', 30));
+
+    // Act
+    const first = await raiseAlertsForWindow(deps, WINDOW, META);
+    const again = await raiseAlertsForWindow(deps, WINDOW, META);
+
+    // Assess
+    expect(first.raised.map((a) => a.dedupeKey)).toEqual(['denial-burst#2026-06-01T11:50:00.000Z#alice@example.com']);
+    expect(again.raised).toEqual([]);
+    expect(sink.published).toHaveLength(1);
+  });
+
+  it('reads every page of the window', async () => {
+    // Prepare: the oldest use, the one that breaks a rule, is on the last page (newest first).
+    const { audit, sink, deps } = await setup();
+    await record(audit, aUse({ unique: 'intruder', issuance: null, accessKeyId: 'ASIAUNKNOWNKEY000001', eventTime: '2026-06-01T11:41:00Z' }));
+    const ordinary = Array.from({ length: 450 }, (_, i) =>
+      aUse({ unique: `use-${i}`, eventTime: new Date(Date.parse('2026-06-01T11:42:00Z') + i * 1000).toISOString() }),
+    );
+    await record(audit, ...ordinary);
+
+    // Act
+    const outcome = await raiseAlertsForWindow(deps, WINDOW, META);
+
+    // Assess
+    expect(outcome.evaluated).toBe(451);
+    expect(sink.published.map((a) => a.rule)).toEqual(['unknown-session']);
+  });
+
+  it('leaves out events outside the window', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    await record(audit, aUse({ issuance: null, eventTime: '2026-06-01T11:39:59Z' }));
+
+    // Act
+    const outcome = await raiseAlertsForWindow(deps, WINDOW, META);
+
+    // Assess
+    expect(outcome.evaluated).toBe(0);
+    expect(sink.published).toEqual([]);
+  });
+
+  it('throws when publishing fails, having recorded nothing for that alert', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    await record(audit, aUse({ issuance: null }));
+    sink.failWith(new Error('SNS is unavailable'));
+
+    // Act
+    const run = raiseAlertsForWindow(deps, WINDOW, META);
+
+    // Assess
+    await expect(run).rejects.toThrow('SNS is unavailable');
+    expect(audit.eventsOfType('alert.raised')).toEqual([]);
+  });
+});
+
+describe('scheduledWindow', () => {
+  it('looks back one denial window plus the slack for late CloudTrail deliveries', () => {
+    expect(scheduledWindow(new Date(NOW), SETTINGS)).toEqual({ from: new Date('2026-06-01T11:50:00.000Z'), to: new Date(NOW) });
+  });
+});

@@ -1,0 +1,154 @@
+// The recordUse function as deployed, with only the composition root swapped for the in-memory
+// audit log: an EventBridge event (retried by throwing) and an SQS batch (batch item failures).
+import { jest } from '@jest/globals';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { AuditUnavailableError } from '../../shared/domain/errors.js';
+import { failureOf } from '../fixtures/failure.js';
+import {
+  FlakyAuditLog,
+  TARGET_ROLE_PATTERN,
+  aLambdaContext,
+  aTargetRoleCall,
+  anIssuance,
+  inEnvelope,
+  loadCloudTrailFixture,
+  type JsonObject,
+} from '../fixtures/cloudtrail-records.js';
+
+const audit = new FlakyAuditLog();
+jest.unstable_mockModule('../../shared/composition.js', () => ({
+  auditLog: () => audit,
+  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN }),
+}));
+const { handler: deployed } = await import('../../functions/record-use.js');
+type Envelope = Parameters<typeof deployed>[0];
+const handler = (event: Envelope) => deployed(event, aLambdaContext('tvm-dev-recordUse'));
+
+await audit.append(anIssuance());
+
+const EB01 = 'eb-01-aws-api-call-via-cloudtrail-envelope-s3-putobject.json';
+
+function envelopeOf(eventID: string, extra: JsonObject = {}): Envelope {
+  return inEnvelope({ ...aTargetRoleCall({ eventID }), ...extra }) as unknown as Envelope;
+}
+
+function sqsBatch(...bodies: [messageId: string, body: string][]): SQSEvent {
+  return {
+    Records: bodies.map(
+      ([messageId, body]): SQSRecord => ({
+        messageId,
+        receiptHandle: `handle-${messageId}`,
+        body,
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: '1780000000000',
+          SenderId: 'AIDAEXAMPLE',
+          ApproximateFirstReceiveTimestamp: '1780000000000',
+        },
+        messageAttributes: {},
+        md5OfBody: 'x',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:tvm-dev-record-use',
+        awsRegion: 'us-east-1',
+      }),
+    ),
+  };
+}
+
+function usesOf(prefix: string) {
+  return audit.uses.filter((use) => use.cloudTrailEventId.startsWith(prefix));
+}
+
+beforeEach(() => {
+  audit.failFor.clear();
+});
+
+describe('recordUse: an EventBridge event', () => {
+  it('records the use with via "eventbridge" and returns the counts', async () => {
+    // Act
+    const result = await handler(envelopeOf('eb-one'));
+
+    // Assess
+    expect(result).toEqual({ recorded: 1, duplicates: 0, unrelated: 0, malformed: 0, failed: 0 });
+    expect(usesOf('eb-one').map((use) => use.via)).toEqual(['eventbridge']);
+  });
+
+  it('records a use the local stack marked (detail.additionalEventData.tvmLocal) with via "local"', async () => {
+    // Act
+    await handler(envelopeOf('eb-local', { additionalEventData: { tvmLocal: true } }));
+
+    // Assess
+    expect(usesOf('eb-local').map((use) => use.via)).toEqual(['local']);
+  });
+
+  it('returns the same event delivered twice as a duplicate, recorded once', async () => {
+    // Act
+    await handler(envelopeOf('eb-twice'));
+    const again = await handler(envelopeOf('eb-twice'));
+
+    // Assess
+    expect(again).toEqual({ recorded: 0, duplicates: 1, unrelated: 0, malformed: 0, failed: 0 });
+    expect(usesOf('eb-twice')).toHaveLength(1);
+  });
+
+  it('throws when the use could not be written, so that the invocation is retried', async () => {
+    // Prepare
+    audit.failFor.add('eb-fails');
+
+    // Act
+    const error = await failureOf(handler(envelopeOf('eb-fails')));
+
+    // Assess
+    expect(error).toBeInstanceOf(AuditUnavailableError);
+    expect(usesOf('eb-fails')).toEqual([]);
+  });
+
+  it('returns counts, without throwing, for the real sample (an IAM user: unrelated) and a malformed record', async () => {
+    // Prepare
+    const sample = loadCloudTrailFixture(EB01) as unknown as Envelope;
+    const malformed = envelopeOf('eb-malformed', { eventTime: 'yesterday' });
+
+    // Act
+    const results = [await handler(sample), await handler(malformed)];
+
+    // Assess
+    expect(results).toEqual([
+      { recorded: 0, duplicates: 0, unrelated: 1, malformed: 0, failed: 0 },
+      { recorded: 0, duplicates: 0, unrelated: 0, malformed: 1, failed: 0 },
+    ]);
+  });
+});
+
+describe('recordUse: an SQS batch of EventBridge events', () => {
+  it('reports only the messages whose use could not be written; malformed and unrelated ones are consumed', async () => {
+    // Prepare
+    audit.failFor.add('sqs-fails');
+    const batch = sqsBatch(
+      ['m-1', JSON.stringify(envelopeOf('sqs-ok-1'))],
+      ['m-2', '{"detail-type": "AWS API Call via CloudTrail", "detail": '],
+      ['m-3', JSON.stringify(loadCloudTrailFixture(EB01))],
+      ['m-4', JSON.stringify(envelopeOf('sqs-fails'))],
+      ['m-5', JSON.stringify(envelopeOf('sqs-bad-time', { eventTime: '2021-02-21T23: 46: 28Z' }))],
+      ['m-6', JSON.stringify(envelopeOf('sqs-ok-2'))],
+    );
+
+    // Act
+    const response = await handler(batch);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-4' }] });
+    expect(usesOf('sqs-').map((use) => use.cloudTrailEventId).sort()).toEqual(['sqs-ok-1', 'sqs-ok-2']);
+  });
+
+  it('records an event that arrives both directly and through SQS once', async () => {
+    // Prepare
+    await handler(envelopeOf('both-paths'));
+
+    // Act
+    const response = await handler(sqsBatch(['m-1', JSON.stringify(envelopeOf('both-paths'))]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(usesOf('both-paths')).toHaveLength(1);
+  });
+});
