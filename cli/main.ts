@@ -1,25 +1,114 @@
 // The `tvm` command line. Each subcommand lives in cli/commands/<name>.ts and exports a factory
-// taking the CliContext; this file only assembles them and runs the program.
+// taking the CliContext; this file assembles them, adds the global options and turns every failure
+// into a one-line message on stderr and an exit code (cli/errors.ts). bin/tvm.js calls runCli.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { createAlertsCommand } from './commands/alerts.js';
+import { createAuditCommand } from './commands/audit.js';
+import { createConfigureCommand } from './commands/configure.js';
+import { createCredentialsCommand } from './commands/credentials.js';
 import { createDevTokenCommand } from './commands/dev-token.js';
+import { createEngagementsCommand } from './commands/engagements.js';
+import { createGrantsCommand } from './commands/grants.js';
+import { createLockdownCommand } from './commands/lockdown.js';
+import { createMeCommand } from './commands/me.js';
+import { createProfilesCommand } from './commands/profiles.js';
+import { CliError, EXIT } from './errors.js';
+import type { Output } from './output.js';
 
 /** What every command may need from its surroundings, passed in so commands stay testable. */
 export interface CliContext {
   /** The checkout tvm runs from (holds package.json and, when the local stack runs, .tvm/). */
   readonly repoRoot: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  /** Where ~/.aws, ~/.config and ~/.cache are. */
+  readonly homeDir: string;
 }
 
-const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
-const context: CliContext = { repoRoot, env: process.env };
+/** Every subcommand, in the order `tvm --help` lists them. */
+const COMMANDS: readonly ((context: CliContext) => Command)[] = [
+  createCredentialsCommand,
+  createConfigureCommand,
+  createDevTokenCommand,
+  createMeCommand,
+  createProfilesCommand,
+  createGrantsCommand,
+  createEngagementsCommand,
+  createLockdownCommand,
+  createAuditCommand,
+  createAlertsCommand,
+];
 
-const program = new Command('tvm')
-  .description('Token-vending machine: short-lived, audited AWS credentials for OIDC-authenticated callers')
-  .version(version)
-  .addCommand(createDevTokenCommand(context));
+const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
-await program.parseAsync(process.argv);
+export function defaultContext(): CliContext {
+  return { repoRoot: REPO_ROOT, env: process.env, stdout: process.stdout, stderr: process.stderr, homeDir: homedir() };
+}
+
+export function createProgram(context: CliContext): Command {
+  const { version } = JSON.parse(readFileSync(join(context.repoRoot, 'package.json'), 'utf8')) as { version: string };
+  const program = new Command('tvm')
+    .description('Token-vending machine: short-lived, audited AWS credentials for OIDC-authenticated callers')
+    .version(version)
+    .option('--url <url>', 'tvm API URL (default: $TVM_URL, "url" in ~/.config/tvm/config.json, or the running local stack)')
+    .option('--token-command <cmd>', 'shell command printing an OIDC token (default: $TVM_TOKEN, or "token_command" in the config file)')
+    .option('--json', 'print JSON instead of tables')
+    .addHelpText(
+      'after',
+      `
+Exit codes: ${EXIT.ok} ok · ${EXIT.unexpected} unexpected · ${EXIT.usage} usage or setup · ${EXIT.auth} no or rejected token · ${EXIT.refused} refused by the API · ${EXIT.server} API unreachable or failing`,
+    );
+  for (const create of COMMANDS) program.addCommand(create(context));
+  configureEverywhere(program, context);
+  return program;
+}
+
+/** Runs the program and returns the exit code; never throws. */
+export async function runCli(argv: readonly string[], context: CliContext = defaultContext()): Promise<number> {
+  const program = createProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    return reportFailure(error, context);
+  }
+}
+
+/** Prints what went wrong as one line on stderr and picks the exit code. */
+export function reportFailure(error: unknown, context: CliContext): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed the message (through outputError below), or the help text.
+    // Its own failures (unknown option, missing argument…) exit 1; tvm calls them usage errors.
+    if (error.exitCode === 0) return EXIT.ok;
+    return error.exitCode === 1 ? EXIT.usage : error.exitCode;
+  }
+  if (error instanceof CliError) {
+    context.stderr.write(`tvm: ${error.code ? `${error.code}: ` : ''}${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  context.stderr.write(`tvm: unexpected error: ${message}\n`);
+  if (context.env.TVM_DEBUG === '1' && error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`);
+  return EXIT.unexpected;
+}
+
+/**
+ * Commander copies settings only to subcommands made with .command(), not to added ones, so this
+ * walks the tree: throw instead of exiting (runCli picks the code), print usage errors as tvm errors.
+ */
+function configureEverywhere(command: Command, context: CliContext): void {
+  command
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, 'tvm: USAGE: ')),
+    });
+  for (const sub of command.commands) configureEverywhere(sub, context);
+}

@@ -72,6 +72,10 @@ async function onStreamBatch(event: DynamoDBStreamEvent, meta: { requestId: stri
     if ('skipped' in decoded && decoded.skipped === 'malformed') {
       logger.warn('skipped an audit stream record that is not a readable event', { sequenceNumber });
     }
+    if ('skipped' in decoded && decoded.skipped === 'not-intact') {
+      // An item whose hash does not recompute was written around tvm: never evaluated, always reported.
+      logger.warn('skipped an audit item that is not intact (written outside tvm?)', { sequenceNumber });
+    }
   }
   const evaluable = records.flatMap(({ decoded }, position) => ('event' in decoded ? [{ position, event: decoded.event }] : []));
   const outcome = await raiseAlertsForNewEvents(deps, evaluable.map(({ event: audited }) => audited), meta);

@@ -8,6 +8,8 @@ import { recordUses, useInputFromEnvelope, type RecordUsesResult, type UseCounts
 import { logger } from '../shared/logger.js';
 
 const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern };
+// Only the local stack's records may say they came from it.
+const envelopeOptions = { acceptLocalMarker: config().offline };
 
 export type CloudTrailApiCallEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unknown>;
 
@@ -22,7 +24,7 @@ async function recordUse(event: CloudTrailApiCallEvent | SQSEvent): Promise<UseC
     report(result, 'sqs');
     return { batchItemFailures: result.failed.map(({ ref }) => ({ itemIdentifier: ref })) };
   }
-  const result = await recordUses(deps, [useInputFromEnvelope(event, 'event')]);
+  const result = await recordUses(deps, [useInputFromEnvelope(event, 'event', envelopeOptions)]);
   report(result, 'eventbridge');
   const [failure] = result.failed;
   if (failure) throw failure.error;
@@ -39,7 +41,7 @@ function isSqsEvent(event: CloudTrailApiCallEvent | SQSEvent): event is SQSEvent
 
 function fromSqsMessage(message: SQSEvent['Records'][number]): UseInput<string> {
   try {
-    return useInputFromEnvelope(JSON.parse(message.body) as unknown, message.messageId);
+    return useInputFromEnvelope(JSON.parse(message.body) as unknown, message.messageId, envelopeOptions);
   } catch {
     return { ref: message.messageId, skip: 'malformed', reason: 'the message body is not JSON' };
   }

@@ -11,7 +11,7 @@ import { LogAlertSink } from './adapters/log-alert-sink.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
-import { loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import type { EngagementRecords } from './domain/manage-engagements.js';
 import { logger } from './logger.js';
 import type {
@@ -71,12 +71,13 @@ export const engagementStore: () => EngagementRecords = /* @__PURE__ */ once(
     }),
 );
 
-// Alerts go to SNS where there is a topic (AWS), else to the log and an optional webhook (locally).
+// Alerts go to SNS in AWS, and to the log and an optional webhook only on the local stack: a
+// deployed alert function without its topic would raise alerts nobody hears, so it fails its cold start.
 export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => {
   const { topicArn, webhookUrl } = config().alerts;
-  return topicArn
-    ? new SnsAlertSink(createSnsClient(config()), { topicArn, stage: config().stage })
-    : new LogAlertSink(logger, { webhookUrl });
+  if (topicArn) return new SnsAlertSink(createSnsClient(config()), { topicArn, stage: config().stage });
+  if (!config().offline) throw new ConfigError('invalid configuration: TVM_ALERTS_TOPIC_ARN: required outside the local stack');
+  return new LogAlertSink(logger, { webhookUrl });
 });
 
 export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(() => new S3TrailLogReader(createS3Client(config())));

@@ -116,6 +116,8 @@ export interface Config {
   readonly roleArnPattern: string;
   readonly auditShards: number;
   readonly region: string;
+  /** Running under serverless-offline (the local stack), which sets IS_OFFLINE. */
+  readonly offline: boolean;
   readonly endpoints: { readonly sts?: string; readonly dynamodb?: string; readonly iam?: string };
   readonly alerts: {
     readonly topicArn?: string;
@@ -149,6 +151,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     roleArnPattern: e.TVM_ROLE_ARN_PATTERN,
     auditShards: e.TVM_AUDIT_SHARDS,
     region: e.AWS_REGION,
+    offline: e.IS_OFFLINE === 'true',
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },
     alerts: {
       topicArn: e.IS_OFFLINE === 'true' || e.TVM_ALERTS_TOPIC_ARN === '' ? undefined : e.TVM_ALERTS_TOPIC_ARN,

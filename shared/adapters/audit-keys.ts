@@ -1,13 +1,18 @@
 // Key construction for the audit table, in one place (see resources/tables.yml).
 //
-//   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId>, GSI2PK PROFILE#<profile>,
-//                                                      GSI3PK TIME#<day>#<shard>, GSI4PK TYPE#<type>#<day>#<shard>
+//   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId> (KEYUSE#<accessKeyId> for a use),
+//                                                      GSI2PK PROFILE#<profile>, GSI3PK TIME#<day>#<shard>,
+//                                                      GSI4PK TYPE#<type>#<day>#<shard>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //
 // Event ids start with the ISO time, so every index sorts by time. Heads and markers carry no index
 // key: no query or chain ever sees them.
+//
+// A key's uses have a partition of their own: a key is used thousands of times but issued, cut off
+// and alerted on a handful, and "was this key cut off?" must not read every call made with it.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
+import { hashItem } from './audit-chain.js';
 
 export const BY_ACCESS_KEY_INDEX = 'byAccessKey';
 export const BY_PROFILE_INDEX = 'byProfile';
@@ -15,7 +20,10 @@ export const BY_TIME_INDEX = 'byTime';
 export const BY_TYPE_INDEX = 'byType';
 
 export const principalPk = (principal: string) => `PRINCIPAL#${principal}`;
+/** Everything recorded about an access key but its uses: issuance, cut-offs, alerts. */
 export const accessKeyPk = (accessKeyId: string) => `KEY#${accessKeyId}`;
+/** The calls made with an access key (`credential.used`). */
+export const keyUsesPk = (accessKeyId: string) => `KEYUSE#${accessKeyId}`;
 export const profilePk = (profile: string) => `PROFILE#${profile}`;
 export const timePk = (day: string, shard: number) => `TIME#${day}#${shard}`;
 export const typePk = (type: AuditEventType, day: string, shard: number) => `TYPE#${type}#${day}#${shard}`;
@@ -35,7 +43,7 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
     ...event,
     PK: principalPk(event.principal),
     SK: event.id,
-    ...(event.accessKeyId ? { GSI1PK: accessKeyPk(event.accessKeyId) } : {}),
+    ...(event.accessKeyId ? { GSI1PK: (event.type === 'credential.used' ? keyUsesPk : accessKeyPk)(event.accessKeyId) } : {}),
     ...(event.profile ? { GSI2PK: profilePk(event.profile) } : {}),
     GSI3PK: timePk(day, shard),
     GSI4PK: typePk(event.type, day, shard),
@@ -56,6 +64,28 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
     ...event
   } = item;
   return event as unknown as AuditEvent;
+}
+
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK'] as const;
+
+/**
+ * Whether an event item is one tvm's writer could have written: linked into a chain, its hash
+ * right for its content, and its keys the ones auditItem gives its content, in the time partition of
+ * its own day (so the chain `verify` walks for that day holds it). An item put behind tvm's back
+ * without all of that, e.g. a `credential.issued` naming an innocent principal, fails here, and
+ * readers leave it out. It is no proof: whoever can write the table can also compute a hash; such an
+ * item is one `verify` reports, because it cannot take a place in the chain without breaking it.
+ */
+export function isIntactEventItem(item: Readonly<Record<string, unknown>>): boolean {
+  const { chainSeq, prevHash, hash, GSI3PK: timeKey } = item;
+  if (!Number.isInteger(chainSeq) || (chainSeq as number) < 1 || typeof prevHash !== 'string' || typeof hash !== 'string') return false;
+  if (typeof item.at !== 'string' || typeof item.id !== 'string' || typeof timeKey !== 'string') return false;
+  if (Number.isNaN(Date.parse(item.at))) return false;
+  if (hashItem(item) !== hash) return false;
+  const shard = Number(timeKey.slice(timeKey.lastIndexOf('#') + 1));
+  if (!Number.isInteger(shard) || shard < 0) return false;
+  const expected = auditItem(toAuditEvent(item), shard);
+  return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);
 }
 
 /** The condition that makes every audit write an append: it never replaces an existing item. */

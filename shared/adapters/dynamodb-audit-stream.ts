@@ -4,12 +4,16 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { AUDIT_EVENT_TYPES, type AuditEvent } from '../domain/audit.js';
-import { toAuditEvent } from './audit-keys.js';
+import { isIntactEventItem, toAuditEvent } from './audit-keys.js';
 
 export type DecodedStreamRecord =
   | { readonly event: AuditEvent }
-  /** `malformed`: an event item that cannot be read (no retry will change that). */
-  | { readonly skipped: 'not-an-insert' | 'not-an-event' | 'malformed' };
+  /**
+   * `malformed`: an event item that cannot be read (no retry will change that). `not-intact`: an
+   * event item tvm's writer did not write as it stands (put behind its back: see isIntactEventItem);
+   * acting on it would let a forged use raise alerts about whoever it names. `verify` reports it.
+   */
+  | { readonly skipped: 'not-an-insert' | 'not-an-event' | 'malformed' | 'not-intact' };
 
 export function decodeAuditStreamRecord(record: DynamoDBRecord): DecodedStreamRecord {
   const image = record.dynamodb?.NewImage;
@@ -27,5 +31,6 @@ export function decodeAuditStreamRecord(record: DynamoDBRecord): DecodedStreamRe
   if (!known || typeof item.id !== 'string' || typeof item.at !== 'string' || typeof item.principal !== 'string') {
     return { skipped: 'malformed' };
   }
+  if (!isIntactEventItem(item)) return { skipped: 'not-intact' };
   return { event: toAuditEvent(item) };
 }

@@ -14,6 +14,7 @@ import type {
 } from './audit.js';
 import { isAllowed } from './manage-lockdown.js';
 import type { Grant, Lockdown } from './model.js';
+import type { KeyControlEvent } from './ports.js';
 
 /** The tunable part of the rules (config().alerts). */
 export interface AlertSettings {
@@ -51,17 +52,17 @@ export interface AlertFinding {
   readonly evidence: readonly string[];
   readonly summary: string;
   readonly dedupeKey: string;
-  /**
-   * For rules deduplicated per time bucket rather than per key: the bucket's start. An alert with
-   * this dedupe key cannot have been raised before it (where to look for an earlier one).
-   */
-  readonly bucketStart?: string;
 }
 
 /** What the use rules need besides the use: read once per key, grant and invocation. */
 export interface UseFacts {
-  /** Everything recorded under the use's access key (AuditLog.eventsForKey). */
-  readonly keyHistory: readonly AuditEvent[];
+  /** Everything recorded under the use's access key but its uses (AuditLog.controlEventsForKey). */
+  readonly keyEvents: readonly KeyControlEvent[];
+  /**
+   * A call made with the key from another source than this use's, AWS services aside, when one
+   * was found (raise-alerts.ts decides how far to look).
+   */
+  readonly usedElsewhere?: CredentialUsedEvent;
   /** The grant the key was issued under, as stored now. */
   readonly grant?: Grant;
   /** The current lockdown record, active or lifted. */
@@ -72,9 +73,9 @@ export interface UseFacts {
 export function evaluateUse(use: CredentialUsedEvent, facts: UseFacts, settings: AlertSettings): AlertFinding[] {
   return [
     unknownSession(use),
-    useAfterRevocation(use, facts.keyHistory, facts.grant),
+    useAfterRevocation(use, facts.keyEvents, facts.grant),
     useDuringLockdown(use, facts.lockdown),
-    sourceIpChange(use, facts.keyHistory, settings.ignoredSources),
+    sourceIpChange(use, facts.usedElsewhere, settings.ignoredSources),
   ].filter((finding): finding is AlertFinding => finding !== undefined);
 }
 
@@ -101,39 +102,63 @@ export function unknownSession(use: CredentialUsedEvent): AlertFinding | undefin
 }
 
 /**
+ * When a call was made, as far as its record tells: CloudTrail stamps whole seconds, so a call
+ * stamped 12:00:00 was made in [12:00:00, 12:00:01). A stamp with a fraction is taken as exact.
+ */
+export function callWindow(use: CredentialUsedEvent): { readonly from: number; readonly until: number } {
+  const from = Date.parse(use.eventTime);
+  return { from, until: from + (from % 1000 === 0 ? 1000 : 1) };
+}
+
+/**
+ * How a call relates to something that happened at `instant`: certainly after it, possibly after
+ * it (within the call's second: a security alert prefers a rare false positive there to a miss),
+ * or before it.
+ */
+function callAfter(use: CredentialUsedEvent, instant: string): 'after' | 'same-second' | 'before' {
+  const time = Date.parse(instant);
+  const { from, until } = callWindow(use);
+  return time < from ? 'after' : time < until ? 'same-second' : 'before';
+}
+
+/** Said of an alert that fires on a call within the same second as what it came after. */
+const sameSecond = (what: string) => ` (${what} within the call's second: CloudTrail records whole seconds, so the call may have come just before)`;
+
+/**
  * A key used after its session was cut off (a `session.revoked` event under the key) or after the
  * grant it was issued under was revoked (which a handover does too, with its own reason).
  */
 export function useAfterRevocation(
   use: CredentialUsedEvent,
-  keyHistory: readonly AuditEvent[],
+  keyEvents: readonly AuditEvent[],
   grant: Grant | undefined,
 ): AlertFinding | undefined {
   if (use.issuance === null) return undefined;
-  const usedAt = Date.parse(use.eventTime);
-  const cutOff = keyHistory
-    .filter((event) => event.type === 'session.revoked' && event.accessKeyId === use.accessKeyId && Date.parse(event.at) < usedAt)
+  const cutOff = keyEvents
+    .filter((event) => event.type === 'session.revoked' && event.accessKeyId === use.accessKeyId && callAfter(use, event.at) !== 'before')
     .sort(chronologically)[0];
   const dedupeKey = `use-after-revocation#${use.accessKeyId}`;
   if (cutOff) {
+    const note = callAfter(use, cutOff.at) === 'same-second' ? sameSecond('cut off') : '';
     return {
       ...about('use-after-revocation', use),
       evidence: [cutOff.id, use.id],
-      summary: `${use.principal}'s key ${use.accessKeyId} was used after its session was cut off at ${cutOff.at}: ${call(use)}`,
+      summary: `${use.principal}'s key ${use.accessKeyId} was used after its session was cut off at ${cutOff.at}${note}: ${call(use)}`,
       dedupeKey,
     };
   }
-  const grantRevoked =
-    grant?.id === use.issuance.grantId && grant.status === 'revoked' && grant.revokedAt !== undefined && Date.parse(grant.revokedAt) < usedAt;
-  if (!grantRevoked) return undefined;
+  const revokedAt = grant?.id === use.issuance.grantId && grant.status === 'revoked' ? grant.revokedAt : undefined;
+  const order = revokedAt === undefined ? 'before' : callAfter(use, revokedAt);
+  if (!grant || order === 'before') return undefined;
   const why = grant.revokedReason ? ` (${grant.revokedReason})` : '';
+  const note = order === 'same-second' ? sameSecond('revoked') : '';
   return {
     ...about('use-after-revocation', use),
     // The grant record names no audit event; the issuance ties the key to the grant.
     evidence: [use.issuance.eventId, use.id],
     summary:
       `${use.principal}'s key ${use.accessKeyId} was used after its grant ${grant.id} was revoked at ${grant.revokedAt}` +
-      ` by ${grant.revokedBy ?? 'unknown'}${why}: ${call(use)}`,
+      ` by ${grant.revokedBy ?? 'unknown'}${why}${note}: ${call(use)}`,
     dedupeKey,
   };
 }
@@ -146,43 +171,50 @@ export function useAfterRevocation(
 export function useDuringLockdown(use: CredentialUsedEvent, lockdown: Lockdown | undefined): AlertFinding | undefined {
   const issuance = use.issuance;
   if (issuance === null || lockdown === undefined) return undefined;
-  const usedAt = Date.parse(use.eventTime);
   const covers = lockdown.profiles.includes('*') || lockdown.profiles.includes(issuance.profile);
-  const inForce =
-    usedAt >= Date.parse(lockdown.activatedAt) &&
-    (lockdown.active || (lockdown.liftedAt !== undefined && Date.parse(lockdown.liftedAt) > usedAt));
-  if (!covers || !inForce || isAllowed(lockdown, { id: issuance.principal, groups: issuance.groups ?? [] })) return undefined;
+  const activation = callAfter(use, lockdown.activatedAt);
+  // Lifted before the call's second began: the call came after the lift.
+  const liftedBefore = !lockdown.active && (lockdown.liftedAt === undefined || Date.parse(lockdown.liftedAt) <= callWindow(use).from);
+  if (!covers || activation === 'before' || liftedBefore) return undefined;
+  if (isAllowed(lockdown, { id: issuance.principal, groups: issuance.groups ?? [] })) return undefined;
+  const note = activation === 'same-second' ? sameSecond('activated') : '';
   return {
     ...about('use-during-lockdown', use),
     evidence: [use.id],
     summary:
       `${issuance.principal}, not on the allow list, used key ${use.accessKeyId} on locked profile ${issuance.profile}` +
-      ` (lockdown since ${lockdown.activatedAt}: ${lockdown.reason}): ${call(use)}`,
+      ` (lockdown since ${lockdown.activatedAt}: ${lockdown.reason})${note}: ${call(use)}`,
     dedupeKey: `use-during-lockdown#${lockdown.activatedAt}#${use.accessKeyId}`,
   };
 }
 
-/** One key used from more than one place, AWS services acting for the session aside. */
+/**
+ * One key used from two places, AWS services acting for the session aside: `use` and a call from
+ * another source (`usedElsewhere`, found by raise-alerts.ts), oldest first as evidence.
+ */
 export function sourceIpChange(
   use: CredentialUsedEvent,
-  keyHistory: readonly AuditEvent[],
+  usedElsewhere: CredentialUsedEvent | undefined,
   ignoredSources: readonly string[],
 ): AlertFinding | undefined {
-  const ignored = ignoredSources.map(wildcardPattern);
-  const uses = [...keyHistory.filter((event) => event.id !== use.id), use]
-    .filter((event): event is CredentialUsedEvent => event.type === 'credential.used' && event.accessKeyId === use.accessKeyId)
-    .filter((event) => !ignored.some((pattern) => pattern.test(event.sourceIPAddress)))
-    .sort(chronologically);
-  const firstFromEach = new Map<string, CredentialUsedEvent>();
-  for (const event of uses) if (!firstFromEach.has(event.sourceIPAddress)) firstFromEach.set(event.sourceIPAddress, event);
-  if (firstFromEach.size < 2) return undefined;
-  const places = [...firstFromEach.keys()];
+  if (!usedElsewhere || usedElsewhere.accessKeyId !== use.accessKeyId) return undefined;
+  if (usedElsewhere.sourceIPAddress === use.sourceIPAddress) return undefined;
+  if (isIgnoredSource(use.sourceIPAddress, ignoredSources) || isIgnoredSource(usedElsewhere.sourceIPAddress, ignoredSources)) {
+    return undefined;
+  }
+  const both = [use, usedElsewhere].sort(chronologically);
+  const places = both.map((event) => event.sourceIPAddress);
   return {
     ...about('source-ip-change', use),
-    evidence: [...firstFromEach.values()].map((event) => event.id),
+    evidence: both.map((event) => event.id),
     summary: `key ${use.accessKeyId} of ${use.principal} was used from ${places.length} source IPs: ${places.join(', ')}`,
     dedupeKey: `source-ip-change#${use.accessKeyId}`,
   };
+}
+
+/** Whether a source "IP" is AWS acting for the session (config: alerts.ignoredSources). */
+export function isIgnoredSource(source: string, ignoredSources: readonly string[]): boolean {
+  return ignoredSources.some((pattern) => wildcardPattern(pattern).test(source));
 }
 
 /** A vend refused because of the lockdown: once per principal, profile and window bucket. */
@@ -197,7 +229,6 @@ export function lockdownBreachAttempt(denial: CredentialDeniedEvent, settings: A
     evidence: [denial.id],
     summary: `${denial.principal} tried to obtain credentials for locked profile ${denial.profile} at ${denial.at}`,
     dedupeKey: `lockdown-breach-attempt#${bucketStart}#${denial.profile}#${denial.principal}`,
-    bucketStart,
   };
 }
 
@@ -231,7 +262,6 @@ export function denialBurst(
       `${denial.principal} was refused credentials ${inWindow.length} times within ${settings.denialWindowMinutes} minutes` +
       ` (${[...new Set(inWindow.map((event) => event.code))].join(', ')} on ${profiles.join(', ')})`,
     dedupeKey: `denial-burst#${bucketStart}#${denial.principal}`,
-    bucketStart,
   };
 }
 

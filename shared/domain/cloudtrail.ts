@@ -121,13 +121,24 @@ export function parseCloudTrailRecord(raw: unknown, isTargetRole: (roleArn: stri
  * The CloudTrail record inside an EventBridge "AWS API Call via CloudTrail" event. The local stack
  * sends the same envelope and marks its records with `detail.additionalEventData.tvmLocal: true`.
  */
-export function parseEventBridgeEnvelope(raw: unknown): ParsedEnvelope {
+export function parseEventBridgeEnvelope(raw: unknown, options: EnvelopeOptions = {}): ParsedEnvelope {
   if (!isObject(raw)) return malformed('the event is not a JSON object');
   if (raw['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) return { kind: 'unrelated', reason: `detail-type is not "${CLOUDTRAIL_DETAIL_TYPE}"` };
+  // CloudTrail's events come from `aws.<service>`, a source no PutEvents caller may use: anything
+  // else is someone's custom event dressed up as a CloudTrail record, and must not become a use.
+  if (typeof raw.source !== 'string' || !raw.source.startsWith('aws.')) {
+    return { kind: 'unrelated', reason: 'source is not an AWS service' };
+  }
   const detail = raw.detail;
   if (!isObject(detail)) return malformed('detail is not a JSON object');
   const extra = detail.additionalEventData;
-  return { kind: 'record', record: detail, local: isObject(extra) && extra.tvmLocal === true };
+  const marked = isObject(extra) && extra.tvmLocal === true;
+  return { kind: 'record', record: detail, local: options.acceptLocalMarker === true && marked };
+}
+
+export interface EnvelopeOptions {
+  /** Only the local stack's records may call themselves local (`additionalEventData.tvmLocal`). */
+  readonly acceptLocalMarker?: boolean;
 }
 
 /**

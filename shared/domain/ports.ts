@@ -1,6 +1,6 @@
 // Ports: what the use cases need from the outside world. Adapters in shared/adapters implement
 // them against AWS; tests implement them in memory.
-import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent } from './audit.js';
+import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
 import type { Revocation } from './revocation-policy.js';
 import type {
   AssumeRoleRequest,
@@ -87,6 +87,34 @@ export interface AppendOptions {
 
 export type AppendResult = 'appended' | 'duplicate';
 
+/** What is recorded about an access key besides its uses: its issuance, cut-offs and alerts. */
+export type KeyControlEvent = Exclude<AuditEvent, CredentialUsedEvent>;
+
+/** A page of the calls made with one access key. */
+export interface KeyUsesQuery {
+  readonly accessKeyId: string;
+  /** Oldest call first; by default newest first. (Use ids start with the call's eventTime.) */
+  readonly oldestFirst?: boolean;
+  /**
+   * Only calls from a source other than this one. Applied as the uses are read, so a page stops
+   * at the first such calls instead of returning every call from this source before them.
+   */
+  readonly otherThanSource?: string;
+  readonly limit: number;
+  /** The previous page's nextCursor. */
+  readonly cursor?: string;
+}
+
+export interface KeyUsesPage {
+  readonly uses: CredentialUsedEvent[];
+  /**
+   * Where the next page starts (an event id, as AuditQuery's cursor: newest first, a `query` with
+   * this key, type `credential.used` and this cursor continues it). Absent at the end. A short
+   * page with a cursor means the read stopped at its bound, not that nothing is left.
+   */
+  readonly nextCursor?: string;
+}
+
 /** One link of the tamper-evidence chain that `verify` found broken. */
 export interface BrokenLink {
   /** The audit event id (or, for a chain whose head disagrees, `chain:<day>#<shard>`). */
@@ -101,7 +129,11 @@ export interface VerifyReport {
   readonly broken: BrokenLink[];
 }
 
-/** The append-only audit trail. */
+/**
+ * The append-only audit trail. Readers return only events whose stored item is intact (linked into
+ * its chain, its hash right, its keys its own): an item put into the table behind tvm's back is
+ * left out, with a warning, and `verify` reports it.
+ */
 export interface AuditLog {
   /**
    * Durably appends the event, never overwriting one, and links it into its hash chain; throws
@@ -110,10 +142,20 @@ export interface AuditLog {
   append(event: AuditEvent, options?: AppendOptions): Promise<AppendResult>;
   /** Newest first, paginated; every filter combination is served by a key or an index. */
   query(query: AuditQuery): Promise<AuditPage>;
-  /** Everything recorded about one access key (issuance, uses, revocations, alerts), oldest first. */
-  eventsForKey(accessKeyId: string): Promise<AuditEvent[]>;
+  /**
+   * Everything recorded about one access key but its uses (issuance, cut-offs, alerts), complete,
+   * oldest first. A key is used thousands of times but controlled a handful: this stays one read.
+   */
+  controlEventsForKey(accessKeyId: string): Promise<KeyControlEvent[]>;
+  /** The calls made with one access key, a bounded page at a time. */
+  usesOfKey(query: KeyUsesQuery): Promise<KeyUsesPage>;
   /** The issuance of an access key, if tvm issued it. */
   findIssuance(accessKeyId: string): Promise<CredentialIssuedEvent | undefined>;
+  /**
+   * Whether an append with this onceKey was recorded, read strongly consistently: what a check
+   * before an irreversible step (publishing an alert) must rely on, unlike the lagging indexes.
+   */
+  isRecordedOnce(onceKey: string): Promise<boolean>;
   /** A principal's issuances whose credentials have not expired at `now` (sessions to cut off). */
   liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /** Every issuance on a profile whose credentials have not expired at `now`. */

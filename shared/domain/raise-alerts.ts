@@ -9,8 +9,10 @@ import {
   evaluateDenial,
   evaluateUse,
   chronologically,
+  isIgnoredSource,
   type AlertFinding,
   type AlertSettings,
+  type UseFacts,
 } from './alert-rules.js';
 import {
   newAuditEventId,
@@ -21,7 +23,7 @@ import {
   type CredentialUsedEvent,
 } from './audit.js';
 import type { Grant, Lockdown, RequestMeta } from './model.js';
-import type { AlertSink, AuditLog, Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
+import type { AlertSink, AuditLog, Clock, DelegationStore, IdGenerator, KeyControlEvent, LockdownStore } from './ports.js';
 
 export interface RaiseAlertsDeps {
   readonly audit: AuditLog;
@@ -62,15 +64,18 @@ export function scheduledWindow(now: Date, settings: Pick<AlertSettings, 'denial
 }
 
 const PAGE_SIZE = 200;
-/** At most this many pages per event type and window, and per principal when looking for an alert. */
+/** At most this many pages per event type and window. */
 const MAX_WINDOW_PAGES = 100;
-const MAX_ALERT_PAGES = 10;
+/** A key's oldest uses read to find its first one from a source that counts (AWS services aside). */
+const FIRST_USE_PAGE = 50;
+const MAX_FIRST_USE_PAGES = 4;
 
 /**
  * Stream path, one batch of new audit events in stream order:
  * 1. Skip everything but uses and denials (alerts themselves, admin events).
- * 2. Per event, read what its rules need (the key's history, its grant, the lockdown, the
- *    principal's recent denials; each read once per batch) and evaluate every rule.
+ * 2. Per event, read what its rules need (the key's record, whether it was used elsewhere, its
+ *    grant, the lockdown, the principal's recent denials; each read once per batch) and evaluate
+ *    every rule.
  * 3. Per finding not raised yet: publish, then record with its dedupe key (see raiseOnce).
  * 4. Stop at the first event that fails and report its index: the platform retries from there.
  */
@@ -119,10 +124,11 @@ export async function raiseAlertsForWindow(
 /** One invocation's evaluation: its reads cached, its raised alerts remembered. */
 class AlertRun {
   readonly raised: AlertRaisedEvent[] = [];
-  private readonly histories = new Map<string, AuditEvent[]>();
+  private readonly keyEvents = new Map<string, Promise<KeyControlEvent[]>>();
+  private readonly firstUses = new Map<string, Promise<CredentialUsedEvent | undefined>>();
+  private readonly usesElsewhere = new Map<string, Promise<CredentialUsedEvent | undefined>>();
   private readonly grants = new Map<string, Grant | undefined>();
   private lockdown: { readonly value: Lockdown | undefined } | undefined;
-  private readonly principalAlerts = new Map<string, Set<string>>();
   /** Dedupe keys raised (or found raised) by this run. */
   private readonly settled = new Set<string>();
 
@@ -145,21 +151,68 @@ class AlertRun {
     return evaluateUse(event, facts, this.deps.settings);
   }
 
-  private async useFacts(use: CredentialUsedEvent) {
-    const keyHistory = await this.keyHistory(use.accessKeyId);
+  private async useFacts(use: CredentialUsedEvent): Promise<UseFacts> {
+    const keyEvents = await this.keyEventsOf(use.accessKeyId);
+    const usedElsewhere = await this.useElsewhere(use, keyEvents);
+    const found = usedElsewhere ? { usedElsewhere } : {};
     // A session tvm did not issue has no grant, and no principal a lockdown could allow.
-    if (use.issuance === null) return { keyHistory };
-    return { keyHistory, grant: await this.grant(use.issuance.grantId), lockdown: await this.currentLockdown() };
+    if (use.issuance === null) return { keyEvents, ...found };
+    return { keyEvents, ...found, grant: await this.grant(use.issuance.grantId), lockdown: await this.currentLockdown() };
   }
 
   /**
-   * 1. Already raised (by this run, or recorded under its key or principal)? Nothing to do.
+   * A call made with the use's key from another source, found without reading every use of the
+   * key: source-ip-change fires on the first call from a second place, so comparing each use with
+   * the key's first use (from a source that counts) finds every change but the one where this use
+   * is the first (its record arrived late, after the others were compared with a later "first"):
+   * then the newest call from another source is looked for, a filtered read that stops at it.
+   * Not looked for once the key's alert is raised.
+   */
+  private async useElsewhere(use: CredentialUsedEvent, keyEvents: readonly KeyControlEvent[]): Promise<CredentialUsedEvent | undefined> {
+    const { ignoredSources } = this.deps.settings;
+    const dedupeKey = `source-ip-change#${use.accessKeyId}`;
+    const raised = this.settled.has(dedupeKey) || keyEvents.some((event) => event.type === 'alert.raised' && event.dedupeKey === dedupeKey);
+    if (raised || isIgnoredSource(use.sourceIPAddress, ignoredSources)) return undefined;
+    const first = await this.firstUse(use.accessKeyId);
+    if (first && first.sourceIPAddress !== use.sourceIPAddress) return first;
+    // Use ids start with the call's time: a first use older than this one, from the same place,
+    // settles it; otherwise this use is the first (or older than any the index shows yet).
+    if (first && first.id < use.id) return undefined;
+    return this.newestUseElsewhere(use);
+  }
+
+  /** The key's first call from a source that counts; undefined when none is within the bound. */
+  private firstUse(accessKeyId: string): Promise<CredentialUsedEvent | undefined> {
+    return this.cached(this.firstUses, accessKeyId, async () => {
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_FIRST_USE_PAGES; page++) {
+        const read = await this.deps.audit.usesOfKey({ accessKeyId, oldestFirst: true, limit: FIRST_USE_PAGE, cursor });
+        const counted = read.uses.find((use) => !isIgnoredSource(use.sourceIPAddress, this.deps.settings.ignoredSources));
+        if (counted || !read.nextCursor) return counted;
+        cursor = read.nextCursor;
+      }
+      return undefined;
+    });
+  }
+
+  /** The newest call with the use's key from another source that counts, within one bounded read. */
+  private newestUseElsewhere(use: CredentialUsedEvent): Promise<CredentialUsedEvent | undefined> {
+    return this.cached(this.usesElsewhere, `${use.accessKeyId}#${use.sourceIPAddress}`, async () => {
+      const read = await this.deps.audit.usesOfKey({ accessKeyId: use.accessKeyId, otherThanSource: use.sourceIPAddress, limit: PAGE_SIZE });
+      return read.uses.find((other) => !isIgnoredSource(other.sourceIPAddress, this.deps.settings.ignoredSources));
+    });
+  }
+
+  /**
+   * 1. Already raised (by this run, or recorded: its once-marker, read strongly consistently, so
+   *    the stream and the schedule do not both publish)? Nothing to do.
    * 2. Publish; a failure throws before anything is recorded, so the retry publishes again.
    * 3. Record it with onceKey `alert:<dedupeKey>`. 'duplicate' means a concurrent evaluator
    *    recorded it between 1 and 3: subscribers got it twice, the trail has it once.
    */
   private async raiseOnce(finding: AlertFinding): Promise<void> {
-    if (this.settled.has(finding.dedupeKey) || (await this.alreadyRecorded(finding))) {
+    const onceKey = `alert:${finding.dedupeKey}`;
+    if (this.settled.has(finding.dedupeKey) || (await this.deps.audit.isRecordedOnce(onceKey))) {
       this.settled.add(finding.dedupeKey);
       return;
     }
@@ -180,43 +233,24 @@ class AlertRun {
       evidence: [...evidence],
     };
     await this.deps.sink.publish(alert);
-    const recorded = await this.deps.audit.append(alert, { onceKey: `alert:${dedupeKey}` });
+    const recorded = await this.deps.audit.append(alert, { onceKey });
     this.settled.add(dedupeKey);
     if (recorded === 'appended') this.raised.push(alert);
   }
 
-  private async alreadyRecorded(finding: AlertFinding): Promise<boolean> {
-    const raised = (event: AuditEvent) => event.type === 'alert.raised' && event.dedupeKey === finding.dedupeKey;
-    // Key alerts are indexed under the key, whose history the rules have just read.
-    if (finding.accessKeyId !== undefined) return (await this.keyHistory(finding.accessKeyId)).some(raised);
-    return (await this.alertsAbout(finding.principal, finding.bucketStart)).has(finding.dedupeKey);
+  private keyEventsOf(accessKeyId: string): Promise<KeyControlEvent[]> {
+    return this.cached(this.keyEvents, accessKeyId, () => this.deps.audit.controlEventsForKey(accessKeyId));
   }
 
-  /** Dedupe keys of the alerts about a principal raised since `since` (a bucket cannot be raised before it starts). */
-  private async alertsAbout(principal: string, since: string | undefined): Promise<Set<string>> {
-    const cacheKey = `${since ?? ''}|${principal}`;
-    const cached = this.principalAlerts.get(cacheKey);
-    if (cached) return cached;
-    const keys = new Set<string>();
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_ALERT_PAGES; page++) {
-      const read = await this.deps.audit.query({ principal, type: 'alert.raised', from: since, limit: PAGE_SIZE, cursor });
-      for (const event of read.events) if (event.type === 'alert.raised') keys.add(event.dedupeKey);
-      cursor = read.nextCursor;
-      // Past the bound, publishing again is the cost; the record stays single (onceKey).
-      if (!cursor) break;
+  /** One read per key for the run; a failed read is forgotten, so the retry reads again. */
+  private cached<T>(cache: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = read();
+      cache.set(key, pending);
+      pending.catch(() => cache.delete(key));
     }
-    this.principalAlerts.set(cacheKey, keys);
-    return keys;
-  }
-
-  private async keyHistory(accessKeyId: string): Promise<AuditEvent[]> {
-    let history = this.histories.get(accessKeyId);
-    if (!history) {
-      history = await this.deps.audit.eventsForKey(accessKeyId);
-      this.histories.set(accessKeyId, history);
-    }
-    return history;
+    return pending;
   }
 
   private async grant(id: string): Promise<Grant | undefined> {

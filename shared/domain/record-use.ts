@@ -2,7 +2,7 @@
 // tvm issued, and with any other session of its target roles.
 import { createHash } from 'node:crypto';
 import { newAuditEventId, type CredentialIssuedEvent, type CredentialUsedEvent, type UseIssuance } from './audit.js';
-import { parseCloudTrailRecord, parseEventBridgeEnvelope, type AssumedRoleCall } from './cloudtrail.js';
+import { parseCloudTrailRecord, parseEventBridgeEnvelope, type AssumedRoleCall, type EnvelopeOptions } from './cloudtrail.js';
 import type { AuditLog } from './ports.js';
 import { patternCovers } from './scope.js';
 
@@ -12,11 +12,20 @@ export type UseVia = CredentialUsedEvent['via'];
 export const DEFAULT_USE_CONCURRENCY = 16;
 /** At most this many malformed records are described in a result (all are counted). */
 export const MAX_MALFORMED_SAMPLES = 10;
+/**
+ * How long a lookup that found no issuance waits before its one second try. The issuance is found
+ * through an index that lags the table by a moment, and a key used right after it was vended (the
+ * local loop, a script) can be looked up within that moment: a miss then is not "tvm did not issue
+ * it", which would be recorded for good (and alerted on as unknown-session).
+ */
+export const ISSUANCE_RETRY_DELAY_MS = 300;
 
 export interface RecordUseDeps {
   readonly audit: Pick<AuditLog, 'append' | 'findIssuance'>;
   /** IAM-style pattern of the target roles (config: the roles profiles may name). */
   readonly roleArnPattern: string;
+  /** Waits (default: a timer); tests pass one that returns at once. */
+  readonly pause?: (milliseconds: number) => Promise<void>;
 }
 
 /**
@@ -55,8 +64,8 @@ export function noUses(): UseCounts {
 }
 
 /** An EventBridge "AWS API Call via CloudTrail" event (parsed or not) as an input. */
-export function useInputFromEnvelope<Ref>(envelope: unknown, ref: Ref): UseInput<Ref> {
-  const parsed = parseEventBridgeEnvelope(envelope);
+export function useInputFromEnvelope<Ref>(envelope: unknown, ref: Ref, options: EnvelopeOptions = {}): UseInput<Ref> {
+  const parsed = parseEventBridgeEnvelope(envelope, options);
   if (parsed.kind !== 'record') return { ref, skip: parsed.kind, reason: parsed.reason };
   return { ref, via: parsed.local ? 'local' : 'eventbridge', record: parsed.record };
 }
@@ -66,9 +75,10 @@ export function useInputFromEnvelope<Ref>(envelope: unknown, ref: Ref): UseInput
  * it is consumed):
  * 1. Classify each record (cloudtrail.ts): a call by a session of a target role, or counted as
  *    unrelated / malformed and skipped.
- * 2. Join it to its issuance by access key id, looked up once per key per call; SourceIdentity is
- *    the second key: a difference is recorded as `sourceIdentityMismatch`. No issuance → a session
- *    tvm did not issue: `issuance: null`, the principal is the session's ARN.
+ * 2. Join it to its issuance by access key id, looked up once per key per call (a miss is looked up
+ *    once more after ISSUANCE_RETRY_DELAY_MS); SourceIdentity is the second key: a difference is
+ *    recorded as `sourceIdentityMismatch`. No issuance → a session tvm did not issue:
+ *    `issuance: null`, the principal is the session's ARN.
  * 3. Append one `credential.used` per CloudTrail eventID (the onceKey), whichever path delivers it
  *    and however often; at most `concurrency` lookups and writes in flight, and the next input is
  *    read only when one finishes.
@@ -85,7 +95,8 @@ export async function recordUses<Ref>(
   const failed: FailedUse<Ref>[] = [];
   const malformed: { ref: Ref; reason: string }[] = [];
   const isTargetRole = (roleArn: string) => patternCovers(deps.roleArnPattern, roleArn, false);
-  const findIssuance = cachedIssuanceLookup(deps.audit);
+  const pause = deps.pause ?? ((milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)));
+  const findIssuance = cachedIssuanceLookup(deps.audit, pause);
 
   const skip = (kind: 'unrelated' | 'malformed', ref: Ref, reason: string): void => {
     if (kind === 'unrelated') {
@@ -162,7 +173,8 @@ function credentialUsedEvent(call: AssumedRoleCall, issued: CredentialIssuedEven
   };
 }
 
-function toUseIssuance(issued: CredentialIssuedEvent): UseIssuance {
+/** What a use keeps of its issuance. */
+export function toUseIssuance(issued: CredentialIssuedEvent): UseIssuance {
   return {
     eventId: issued.id,
     principal: issued.principal,
@@ -178,16 +190,25 @@ function toUseIssuance(issued: CredentialIssuedEvent): UseIssuance {
 }
 
 /**
- * One lookup per access key for the whole call (a log file holds many calls per session); a
- * concurrent second lookup waits for the first. A failed lookup is forgotten, so the next record
- * with the key tries again.
+ * One lookup per access key for the whole call (a log file holds many calls per session), tried
+ * twice when it finds nothing; a concurrent second lookup waits for the first. A failed lookup is
+ * forgotten, so the next record with the key tries again.
  */
-function cachedIssuanceLookup(audit: Pick<AuditLog, 'findIssuance'>): (accessKeyId: string) => Promise<CredentialIssuedEvent | undefined> {
+function cachedIssuanceLookup(
+  audit: Pick<AuditLog, 'findIssuance'>,
+  pause: (milliseconds: number) => Promise<void>,
+): (accessKeyId: string) => Promise<CredentialIssuedEvent | undefined> {
   const cache = new Map<string, Promise<CredentialIssuedEvent | undefined>>();
+  const lookUp = async (accessKeyId: string) => {
+    const found = await audit.findIssuance(accessKeyId);
+    if (found) return found;
+    await pause(ISSUANCE_RETRY_DELAY_MS);
+    return audit.findIssuance(accessKeyId);
+  };
   return (accessKeyId) => {
     let lookup = cache.get(accessKeyId);
     if (lookup === undefined) {
-      lookup = audit.findIssuance(accessKeyId);
+      lookup = lookUp(accessKeyId);
       cache.set(accessKeyId, lookup);
       const pending = lookup;
       pending.catch(() => {

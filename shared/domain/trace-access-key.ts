@@ -41,33 +41,47 @@ export type KeyRevocation =
       readonly grantId: string;
     };
 
+/** The most uses a trace lists: the newest ones (the rest are a page away, see KeyTrace.olderUsesCursor). */
+export const MAX_TRACED_USES = 1_000;
+
 export interface KeyTrace {
   readonly accessKeyId: string;
   /** null for a session tvm did not issue (its uses carry `issuance: null` too). */
   readonly issuance: CredentialIssuedEvent | null;
+  /** The newest MAX_TRACED_USES calls made with the key, oldest first. */
   readonly uses: KeyUse[];
+  /** True when older uses were left out of `uses`. */
+  readonly usesTruncated: boolean;
+  /**
+   * When truncated: the cursor of GET /audit/events?accessKeyId=<key>&type=credential.used that
+   * continues with the older uses, newest first.
+   */
+  readonly olderUsesCursor?: string;
   readonly revocations: KeyRevocation[];
   readonly alerts: AlertRaisedEvent[];
 }
 
 /**
  * GET /audit/keys/{accessKeyId}:
- * 1. Read everything recorded under the key in one query (404 when there is nothing).
- * 2. Split it into the issuance, the uses, the sessions cut off and the alerts.
+ * 1. Read, at once, everything recorded about the key but its uses (all of it: a handful of
+ *    events) and its newest MAX_TRACED_USES uses; 404 when there is nothing.
+ * 2. Split the key's record into the issuance, the sessions cut off and the alerts.
  * 3. Add the revocation of the grant the key was issued under, which is recorded on the grant,
  *    not under the key.
  * Each list is oldest first.
  */
 export async function traceAccessKey(
-  deps: { readonly audit: AuditLog; readonly store: Pick<DelegationStore, 'getGrant'> },
+  deps: { readonly audit: Pick<AuditLog, 'controlEventsForKey' | 'usesOfKey'>; readonly store: Pick<DelegationStore, 'getGrant'> },
   accessKeyId: string,
 ): Promise<KeyTrace> {
-  const events = await deps.audit.eventsForKey(accessKeyId);
-  if (events.length === 0) throw new NotFoundError(`nothing is recorded for access key ${accessKeyId}`);
+  const [events, newestUses] = await Promise.all([
+    deps.audit.controlEventsForKey(accessKeyId),
+    deps.audit.usesOfKey({ accessKeyId, limit: MAX_TRACED_USES }),
+  ]);
+  if (events.length === 0 && newestUses.uses.length === 0) throw new NotFoundError(`nothing is recorded for access key ${accessKeyId}`);
 
   const issuance = events.find((event): event is CredentialIssuedEvent => event.type === 'credential.issued') ?? null;
-  const uses = events
-    .filter((event): event is CredentialUsedEvent => event.type === 'credential.used')
+  const uses = newestUses.uses
     .map(toKeyUse)
     // By when the call was made, whatever order the ids (and their precision) give.
     .sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
@@ -86,7 +100,9 @@ export async function traceAccessKey(
   revocations.sort((a, b) => compare(a.at ?? '\uffff', b.at ?? '\uffff'));
   const alerts = events.filter((event): event is AlertRaisedEvent => event.type === 'alert.raised');
 
-  return { accessKeyId, issuance, uses, revocations, alerts };
+  const older = newestUses.nextCursor;
+  const truncated = older === undefined ? { usesTruncated: false } : { usesTruncated: true, olderUsesCursor: older };
+  return { accessKeyId, issuance, uses, ...truncated, revocations, alerts };
 }
 
 function toKeyUse(event: CredentialUsedEvent): KeyUse {

@@ -1,6 +1,6 @@
 // "Who has access": to one profile, right now — the grants that let someone vend, and the sessions
 // already vended that still work.
-import type { CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
+import type { CredentialIssuedEvent } from './audit.js';
 import { NotFoundError } from './errors.js';
 import { appliesTo, isUsable } from './grant-selection.js';
 import { MAX_DELEGATION_DEPTH } from './manage-grants.js';
@@ -50,7 +50,7 @@ export interface ProfileAccess {
 
 export interface WhoHasAccessDeps {
   readonly store: Pick<DelegationStore, 'getProfile' | 'listGrants' | 'getGrant'>;
-  readonly audit: Pick<AuditLog, 'liveIssuancesForProfile' | 'eventsForKey'>;
+  readonly audit: Pick<AuditLog, 'liveIssuancesForProfile' | 'controlEventsForKey' | 'usesOfKey'>;
   readonly clock: Clock;
 }
 
@@ -63,8 +63,9 @@ const KEY_READS_IN_PARALLEL = 8;
  * 2. Grants: those on this profile generation usable now (active, validFrom ≤ now < validUntil),
  *    each with its delegation chain, followed through parentGrantId (each grant read once).
  * 3. Sessions: issuances on the profile not yet expired, less those cut off (a `session.revoked`
- *    under the key), each with its last recorded use. A session outlives its grant's revocation
- *    until it expires or is cut off, so it is listed even when its grant is no longer.
+ *    under the key), each with its last recorded use (the newest by id: a use's id starts with its
+ *    eventTime). A session outlives its grant's revocation until it expires or is cut off, so it is
+ *    listed even when its grant is no longer.
  */
 export async function whoHasAccess(deps: WhoHasAccessDeps, profileName: string): Promise<ProfileAccess> {
   const now = deps.clock.now();
@@ -117,14 +118,15 @@ const link = (grantId: string, grant: Grant | undefined): ChainLink => ({
 });
 
 async function liveSession(
-  audit: Pick<AuditLog, 'eventsForKey'>,
+  audit: Pick<AuditLog, 'controlEventsForKey' | 'usesOfKey'>,
   issuance: CredentialIssuedEvent,
 ): Promise<LiveSession | undefined> {
-  const events = await audit.eventsForKey(issuance.accessKeyId);
-  if (events.some((event) => event.type === 'session.revoked')) return undefined;
-  const newestUse = events
-    .filter((event): event is CredentialUsedEvent => event.type === 'credential.used')
-    .reduce<CredentialUsedEvent | undefined>((newest, use) => (!newest || Date.parse(use.eventTime) > Date.parse(newest.eventTime) ? use : newest), undefined);
+  const [keyEvents, { uses }] = await Promise.all([
+    audit.controlEventsForKey(issuance.accessKeyId),
+    audit.usesOfKey({ accessKeyId: issuance.accessKeyId, limit: 1 }),
+  ]);
+  if (keyEvents.some((event) => event.type === 'session.revoked')) return undefined;
+  const [newestUse] = uses;
   return {
     accessKeyId: issuance.accessKeyId,
     principal: issuance.principal,

@@ -20,10 +20,12 @@ describe('delegation', () => {
     const profile = `e2e-${unique()}`;
     const [lead, eve, finn] = ['lead', 'eve', 'finn'].map((name) => `${name}-${unique()}@example.com`) as [string, string, string];
     const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
-    await api('PUT', `/profiles/${profile}`, {
+    const put = await api('PUT', `/profiles/${profile}`, {
       token: admin,
       body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly', scope: { actions: ['s3:*', 'sts:GetCallerIdentity'], resources: ['*'] } },
     });
+    expect(put.text).toContain(profile);
+    expect(put.status).toBe(200);
     const root = await api<Grant>('POST', '/grants', {
       token: admin,
       body: { profile, subject: { type: 'user', id: lead }, validUntil: hoursFromNow(48), canDelegate: true, scope: { actions: ['s3:Get*'] } },

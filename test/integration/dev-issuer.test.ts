@@ -258,7 +258,7 @@ describe('tvm dev-token', () => {
       ).catch((error: { code?: number; stdout?: string }) => error);
 
       // Assess
-      expect(failure).toMatchObject({ code: 1, stdout: '' });
+      expect(failure).toMatchObject({ code: 2, stdout: '' }); // a usage error (cli/errors.ts EXIT.usage)
     },
     CLI_TIMEOUT_MS + 10_000,
   );

@@ -253,17 +253,20 @@ describe('DynamoDbAuditLog', () => {
       expect(byProfile.map((found) => found.id)).toEqual([event.id]);
     });
 
-    it('indexes every event that names an access key under that key, whatever its type', async () => {
+    it('indexes every event that names an access key under that key: its uses apart from the rest', async () => {
       // Prepare
       const issuance = anIssuance();
-      const events = [issuance, aUse(issuance), aSessionRevoked(issuance), anAlert(), aUse(null, { eventTime: '2026-06-01T11:41:00Z' })];
+      const uses = [aUse(issuance), aUse(null, { eventTime: '2026-06-01T11:41:00Z' })];
+      const others = [issuance, aSessionRevoked(issuance), anAlert()];
 
       // Act
-      await appendAll(events);
+      await appendAll([...uses, ...others]);
 
       // Assess
       const byKey = await queryRawPartition(dynamodb().documentClient, tables.audit, `KEY#${issuance.accessKeyId}`, BY_ACCESS_KEY_INDEX);
-      expect(byKey.map((item) => item.id)).toEqual(ids(events).sort());
+      const usesOfKey = await queryRawPartition(dynamodb().documentClient, tables.audit, `KEYUSE#${issuance.accessKeyId}`, BY_ACCESS_KEY_INDEX);
+      expect(byKey.map((item) => item.id)).toEqual(ids(others).sort());
+      expect(usesOfKey.map((item) => item.id)).toEqual(ids(uses).sort());
     });
 
     it('stores what vendCredentials records for an issuance: public fields only, never the secret or token', async () => {
@@ -306,7 +309,7 @@ describe('DynamoDbAuditLog', () => {
       expect(stored).not.toContain(ISSUED.sessionToken);
     });
 
-    it('spreads concurrent writes over every time shard, and only over those, typed in the same shard', async () => {
+    it('spreads concurrent writes over several time shards, and only over those, typed in the same shard', async () => {
       // Prepare
       const events = Array.from({ length: 40 }, (_, i) => anEvent(i));
 
@@ -316,8 +319,11 @@ describe('DynamoDbAuditLog', () => {
       // Assess
       const items = await eventItems();
       expect(items).toHaveLength(40);
-      const timeKeys = new Set(items.map((item) => item.GSI3PK));
-      expect([...timeKeys].sort()).toEqual([0, 1, 2, 3].map((shard) => `TIME#${TODAY}#${shard}`));
+      // A process leases at most shards − 1 chains at once, picked at random: which ones varies.
+      const timeKeys = [...new Set(items.map((item) => String(item.GSI3PK)))];
+      const allShards = [0, 1, 2, 3].map((shard) => `TIME#${TODAY}#${shard}`);
+      expect(timeKeys.length).toBeGreaterThanOrEqual(2);
+      for (const key of timeKeys) expect(allShards).toContain(key);
       for (const item of items) expect(item.GSI4PK).toBe(`TYPE#profile.put#${String(item.GSI3PK).slice('TIME#'.length)}`);
       for (let shard = 0; shard < SHARDS; shard++) {
         const byTime = await queryRawPartition(dynamodb().documentClient, tables.audit, `TIME#${TODAY}#${shard}`, BY_TIME_INDEX);
@@ -513,7 +519,21 @@ describe('DynamoDbAuditLog', () => {
       return events;
     }
 
-    const verifyToday = (shards = 1) => newLog({ shards }).verify(FIXED_NOW, FIXED_NOW);
+    /** Its waits for a lagging index, recorded instead of slept (onWait runs at each). */
+    let waits: number[];
+    let onWait: (() => Promise<void>) | undefined;
+    beforeEach(() => {
+      waits = [];
+      onWait = undefined;
+    });
+    const verifyToday = () =>
+      newLog({
+        shards: 1,
+        pause: async (milliseconds) => {
+          waits.push(milliseconds);
+          await onWait?.();
+        },
+      }).verify(FIXED_NOW, FIXED_NOW);
 
     it('finds an untouched trail intact, counting every event', async () => {
       // Prepare
@@ -545,6 +565,8 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(report).toEqual({ ok: false, checked: 3, broken: [{ id: edited.id, reason: 'hash-mismatch' }] });
+      // No index lag explains an edit: reported without waiting.
+      expect(waits).toEqual([]);
     });
 
     it('catches a deleted event, at the event after it', async () => {
@@ -557,6 +579,42 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(report).toEqual({ ok: false, checked: 2, broken: [{ id: events[2]?.id, reason: 'missing-before' }] });
+      // First given the index time to show it, as if it lagged: 3.1 s in all.
+      expect(waits).toEqual([100, 200, 400, 800, 1600]);
+    });
+
+    it('reports nothing missing once a lagging index shows the event, after waiting only as long as that took', async () => {
+      // Prepare: the index does not show the middle event at first; it does after the second wait.
+      const events = await aChainOfThree();
+      const middle = await getRawItem(dynamodb().documentClient, tables.audit, auditKey(events[1] as AuditEvent));
+      await dynamodb().documentClient.send(new DeleteCommand({ TableName: tables.audit, Key: auditKey(events[1] as AuditEvent) }));
+      onWait = async () => {
+        if (waits.length === 2) await dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: middle }));
+      };
+
+      // Act
+      const report = await verifyToday();
+
+      // Assess
+      expect(report).toEqual({ ok: true, checked: 3, broken: [] });
+      expect(waits).toEqual([100, 200]);
+    });
+
+    it('reports at once an event missing from a chain last written more than a minute ago', async () => {
+      // Prepare
+      const events = await aChainOfThree();
+      const head = await getRawItem(dynamodb().documentClient, tables.audit, { PK: `CHAIN#${TODAY}#0`, SK: 'HEAD' });
+      await dynamodb().documentClient.send(
+        new PutCommand({ TableName: tables.audit, Item: { ...head, at: new Date(Date.now() - 2 * MINUTE).toISOString() } }),
+      );
+      await dynamodb().documentClient.send(new DeleteCommand({ TableName: tables.audit, Key: auditKey(events[1] as AuditEvent) }));
+
+      // Act
+      const report = await verifyToday();
+
+      // Assess
+      expect(report.broken).toEqual([{ id: events[2]?.id, reason: 'missing-before' }]);
+      expect(waits).toEqual([]);
     });
 
     it('catches a deleted newest event, naming the chain whose head disagrees', async () => {
@@ -890,19 +948,64 @@ describe('DynamoDbAuditLog', () => {
     });
   });
 
-  describe('eventsForKey and findIssuance', () => {
-    it('traces a key: issuance, uses, cut-off and alert, oldest first, and nothing of other keys', async () => {
+  describe("a key's record and its uses", () => {
+    it("reads a key's record complete and oldest first, without its uses or anything of other keys", async () => {
       // Prepare
       const issuance = anIssuance();
-      const trace = [issuance, aUse(issuance), aSessionRevoked(issuance), aUse(issuance, { eventTime: '2026-06-01T11:52:00Z' }), anAlert()];
+      const record = [issuance, aSessionRevoked(issuance), anAlert()];
       const other = anIssuance({ accessKeyId: 'ASIAOTHERKEY00000001', at: '2026-06-01T11:31:00.000Z' });
-      await appendAll([...trace, other, aUse(other, { eventTime: '2026-06-01T11:45:00Z' })]);
+      await appendAll([...record, aUse(issuance), aUse(issuance, { eventTime: '2026-06-01T11:52:00Z' }), other, aUse(other, { eventTime: '2026-06-01T11:45:00Z' })]);
 
       // Act
-      const events = await log.eventsForKey(issuance.accessKeyId);
+      const events = await log.controlEventsForKey(issuance.accessKeyId);
 
       // Assess
-      expect(events).toEqual(trace);
+      expect(events).toEqual(record);
+    });
+
+    it("pages a key's uses newest first, or oldest first, each page continuing where the last stopped", async () => {
+      // Prepare
+      const issuance = anIssuance();
+      const uses = Array.from({ length: 25 }, (_, i) => aUse(issuance, { eventTime: new Date(Date.parse('2026-06-01T11:31:00Z') + i * 1000).toISOString() }));
+      await appendAll([issuance, ...uses, aUse(anIssuance({ accessKeyId: 'ASIAOTHERKEY00000001' }), { eventTime: '2026-06-01T11:40:00Z' })]);
+      const readAll = async (oldestFirst: boolean) => {
+        const pages: string[][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await log.usesOfKey({ accessKeyId: issuance.accessKeyId, oldestFirst, limit: 10, ...(cursor ? { cursor } : {}) });
+          pages.push(ids(page.uses));
+          cursor = page.nextCursor;
+        } while (cursor && pages.length < 10);
+        return pages;
+      };
+
+      // Act
+      const newestFirst = await readAll(false);
+      const oldestFirst = await readAll(true);
+
+      // Assess
+      expect(newestFirst.map((page) => page.length)).toEqual([10, 10, 5]);
+      expect(newestFirst.flat()).toEqual(ids(uses).reverse());
+      expect(oldestFirst.flat()).toEqual(ids(uses));
+    });
+
+    it('finds a use from another source behind many from one source in one call, and hands the cursor on to query', async () => {
+      // Prepare: the key's newest 150 calls come from the laptop; one before them from elsewhere.
+      const issuance = anIssuance();
+      const at = (i: number) => new Date(Date.parse('2026-06-01T11:31:00Z') + i * 1000).toISOString();
+      const elsewhere = aUse(issuance, { eventTime: at(0), sourceIPAddress: '203.0.113.34' });
+      const laptop = Array.from({ length: 150 }, (_, i) => aUse(issuance, { eventTime: at(i + 1), sourceIPAddress: '198.51.100.7' }));
+      await appendAll([issuance, elsewhere, ...laptop]);
+
+      // Act
+      const found = await log.usesOfKey({ accessKeyId: issuance.accessKeyId, otherThanSource: '198.51.100.7', limit: 1 });
+      const newest = await log.usesOfKey({ accessKeyId: issuance.accessKeyId, limit: 100 });
+      const rest = await log.query({ accessKeyId: issuance.accessKeyId, type: 'credential.used', limit: 100, cursor: newest.nextCursor });
+
+      // Assess
+      expect(found).toEqual({ uses: [elsewhere] });
+      expect(ids(newest.uses)).toEqual(ids(laptop).reverse().slice(0, 100));
+      expect(ids(rest.events)).toEqual([...ids(laptop).reverse().slice(100), elsewhere.id]);
     });
 
     it('finds the issuance of a key, behind uses stamped in the same second', async () => {
@@ -929,6 +1032,70 @@ describe('DynamoDbAuditLog', () => {
       // Assess
       expect(found).toEqual([undefined, undefined]);
     });
+
+    it('tells whether an append with a onceKey was recorded, from the table itself', async () => {
+      // Prepare
+      await log.append(anAlert(), { onceKey: 'alert:use-after-revocation#ASIAFAKEACCESSKEY001' });
+
+      // Act
+      const answers = await Promise.all([
+        log.isRecordedOnce('alert:use-after-revocation#ASIAFAKEACCESSKEY001'),
+        log.isRecordedOnce('alert:source-ip-change#ASIAFAKEACCESSKEY001'),
+      ]);
+
+      // Assess
+      expect(answers).toEqual([true, false]);
+    });
+  });
+
+  describe("items put into the table behind tvm's back", () => {
+    // Someone with write access to the table tries to pin an unknown session on an innocent principal.
+    const INNOCENT = 'innocent@example.com';
+    const UNKNOWN_KEY = 'ASIAUNKNOWNSESSION01';
+    const forgedIssuance = () =>
+      anIssuance({ accessKeyId: UNKNOWN_KEY, principal: INNOCENT, at: '2026-06-01T11:29:00.000Z', id: '2026-06-01T11:29:00.000Z#forged' });
+    const put = (item: Record<string, unknown>) => dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: item }));
+
+    // The last column: whether verify of today finds it (an item filed under another day's chain is
+    // found by verify of that day, not by today's).
+    it.each<[string, () => Record<string, unknown>, boolean]>([
+      ['without chain fields', () => auditItem(forgedIssuance(), 0), true],
+      ['with chain fields whose hash does not recompute', () => ({ ...linkItem(auditItem(forgedIssuance(), 0), undefined), grantId: 'grant-9999' }), true],
+      ['hashed right but filed under the chain of another day', () => linkItem({ ...auditItem(forgedIssuance(), 0), GSI3PK: 'TIME#2020-01-01#0' }, undefined), false],
+    ])('ignores a forged credential.issued %s, with a warning', async (_, forged, verifiedToday) => {
+      // Prepare
+      const warnings: Record<string, unknown>[] = [];
+      const reader = newLog({ warn: (_message, data) => warnings.push(data) });
+      const item = forged();
+      await put(item);
+
+      // Act
+      const [issuance, record, live, page] = await Promise.all([
+        reader.findIssuance(UNKNOWN_KEY),
+        reader.controlEventsForKey(UNKNOWN_KEY),
+        reader.liveIssuances(INNOCENT, FIXED_NOW),
+        reader.query({ accessKeyId: UNKNOWN_KEY, limit: 10 }),
+      ]);
+      const report = await newLog({ shards: 1 }).verify(FIXED_NOW, FIXED_NOW);
+
+      // Assess
+      expect([issuance, record, live, page.events]).toEqual([undefined, [], [], []]);
+      expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI1PK: `KEY#${UNKNOWN_KEY}` }));
+      expect(report.broken.some((link) => link.id === item.id)).toBe(verifiedToday);
+    });
+
+    it('still finds the genuine issuance when a forged one claims the same key', async () => {
+      // Prepare
+      const genuine = anIssuance({ accessKeyId: UNKNOWN_KEY, at: '2026-06-01T11:30:00.000Z' });
+      await log.append(genuine);
+      await put(auditItem(forgedIssuance(), 0));
+
+      // Act
+      const found = await newLog({ warn: () => undefined }).findIssuance(UNKNOWN_KEY);
+
+      // Assess
+      expect(found).toEqual(genuine);
+    });
   });
 
   describe('when the table is missing', () => {
@@ -944,14 +1111,17 @@ describe('DynamoDbAuditLog', () => {
       expect(error.cause).toBeInstanceOf(ResourceNotFoundException);
     });
 
-    it('throws StoreUnavailableError from query, eventsForKey and verify, with the SDK error as cause', async () => {
+    it('throws StoreUnavailableError from every read, with the SDK error as cause', async () => {
       // Prepare
       const missing = newLog({ tableName: 'tvm-no-such-stage-audit' });
 
       // Act
       const errors = await Promise.all([
         captureError(missing.query({ principal: DEFAULT_PRINCIPAL_ID, limit: 10 })),
-        captureError(missing.eventsForKey('ASIAIOSFODNN7EXAMPLE')),
+        captureError(missing.controlEventsForKey('ASIAIOSFODNN7EXAMPLE')),
+        captureError(missing.usesOfKey({ accessKeyId: 'ASIAIOSFODNN7EXAMPLE', limit: 10 })),
+        captureError(missing.findIssuance('ASIAIOSFODNN7EXAMPLE')),
+        captureError(missing.isRecordedOnce('alert:x')),
         captureError(missing.verify(FIXED_NOW, FIXED_NOW)),
       ]);
 

@@ -136,6 +136,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:Query ${AUDIT}`,
     `dynamodb:Query ${AUDIT_INDEXES}`,
     `dynamodb:PutItem ${AUDIT}`,
+    // Whether an alert was raised already: its once-marker, read consistently before publishing.
+    `dynamodb:GetItem ${AUDIT}`,
     // The lockdown record by key, a grant by id.
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`,
@@ -561,7 +563,9 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     const readers = functionsOf(pkg(stage))
       .filter((fn) => readerNames.includes(fn.name))
       .map((fn) => fn.role);
-    const verifier = functionsOf(pkg(stage)).find((fn) => fn.name === 'verifyAudit')?.role;
+    const pointReaders = functionsOf(pkg(stage))
+      .filter((fn) => ['verifyAudit', 'alert'].includes(fn.name))
+      .map((fn) => fn.role);
 
     // Act
     const auditGrants = allGrants(pkg(stage)).filter((grant) => reachesAuditTable(grant.resource, stage));
@@ -572,8 +576,8 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     for (const grant of auditGrants.filter((candidate) => candidate.action !== 'dynamodb:PutItem')) {
       expect(readers).toContain(grant.role);
     }
-    // GetItem only for the chain heads, by verify.
-    expect(auditGrants.filter((grant) => grant.action === 'dynamodb:GetItem').map((grant) => grant.role)).toEqual([verifier]);
+    // GetItem only for chain heads (verify) and once-markers (alert).
+    expect(auditGrants.filter((grant) => grant.action === 'dynamodb:GetItem').map((grant) => grant.role).sort()).toEqual(pointReaders.sort());
   });
 });
 
@@ -787,6 +791,7 @@ describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
     // Assess
     expect(rules.map(([, rule]) => rule.EventPattern)).toEqual([
       {
+        source: [{ prefix: 'aws.' }],
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: { userIdentity: { type: ['AssumedRole'], sessionContext: { sessionIssuer: { arn: [{ wildcard: ROLE_ARN_PATTERN }] } } } },
       },

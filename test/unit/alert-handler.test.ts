@@ -4,6 +4,7 @@
 import { jest } from '@jest/globals';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { linkItem } from '../../shared/adapters/audit-chain.js';
 import { auditItem } from '../../shared/adapters/audit-keys.js';
 import type { Config } from '../../shared/config.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
@@ -104,7 +105,7 @@ function anInsert(item: Record<string, unknown>, sequenceNumber: string): Dynamo
 /** Records the event in the trail and returns the stream record of its item. */
 async function inserted(event: AuditEvent, sequenceNumber: string): Promise<DynamoDBRecord> {
   await world.audit.append(event);
-  return anInsert({ ...auditItem(event, 0), chainSeq: 7, prevHash: 'a'.repeat(64), hash: 'b'.repeat(64) }, sequenceNumber);
+  return anInsert(linkItem(auditItem(event, 0), { seq: 6, hash: 'a'.repeat(64) }), sequenceNumber);
 }
 
 const batch = (...records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
@@ -133,21 +134,24 @@ describe('stream batches', () => {
     const head = anInsert({ PK: 'CHAIN#2026-06-01#0', SK: 'HEAD', chainSeq: 7, hash: 'b'.repeat(64) }, '200');
     const marker = anInsert({ PK: 'ONCE#use:ct-1', SK: 'ONCE' }, '300');
     const alert = anInsert(
-      auditItem(
-        {
-          id: '2026-06-01T12:00:00.000Z#alert-x',
-          type: 'alert.raised',
-          at: '2026-06-01T12:00:00.000Z',
-          principal: unknown.principal,
-          requestId: 'r',
-          accessKeyId: unknown.accessKeyId,
-          rule: 'source-ip-change',
-          severity: 'high',
-          dedupeKey: 'source-ip-change#x',
-          summary: 's',
-          evidence: [],
-        },
-        0,
+      linkItem(
+        auditItem(
+          {
+            id: '2026-06-01T12:00:00.000Z#alert-x',
+            type: 'alert.raised',
+            at: '2026-06-01T12:00:00.000Z',
+            principal: unknown.principal,
+            requestId: 'r',
+            accessKeyId: unknown.accessKeyId,
+            rule: 'source-ip-change',
+            severity: 'high',
+            dedupeKey: 'source-ip-change#x',
+            summary: 's',
+            evidence: [],
+          },
+          0,
+        ),
+        undefined,
       ),
       '400',
     );
@@ -159,6 +163,20 @@ describe('stream batches', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(world.sink.published).toEqual([]);
     expect(logged).toEqual([]);
+  });
+
+  it("does not act on an event item put into the table behind tvm's back (not chained, or its hash wrong)", async () => {
+    // Prepare: a forged use of alice's key that would raise use-during-lockdown and unknown-session.
+    const forged = aUse({ unique: 'forged', issuance: null });
+    const unchained = anInsert(auditItem(forged, 0), '100');
+    const rehashed = anInsert({ ...linkItem(auditItem(forged, 0), undefined), hash: 'b'.repeat(64) }, '200');
+
+    // Act
+    const response = await handler(batch(unchained, rehashed), CONTEXT);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(world.sink.published).toEqual([]);
   });
 
   it('skips an unreadable event item with a warning instead of retrying it forever', async () => {

@@ -143,6 +143,57 @@ describe('use-after-revocation', () => {
   });
 });
 
+describe('use-after-revocation within the second CloudTrail stamps', () => {
+  // CloudTrail's eventTime has whole seconds: a call stamped 12:00:00 was made in [12:00:00, 12:00:01).
+
+  it('fires for a call stamped in the second the session was cut off, saying it is ambiguous', () => {
+    // Prepare: cut off at 12:00:00.300; the call, made at 12:00:00.9, is stamped 12:00:00.
+    const revoked = aSessionRevoked('2026-06-01T12:00:00.300Z');
+    const use = aUse({ eventTime: '2026-06-01T12:00:00Z' });
+
+    // Act
+    const finding = useAfterRevocation(use, [revoked], aGrant());
+
+    // Assess
+    expect(finding).toMatchObject({ rule: 'use-after-revocation', evidence: [revoked.id, use.id] });
+    expect(finding?.summary).toContain("cut off at 2026-06-01T12:00:00.300Z (cut off within the call's second: CloudTrail records whole seconds");
+  });
+
+  it('does not fire for a call stamped the second before the cut-off, nor say ambiguous when it is not', () => {
+    // Prepare
+    const revoked = aSessionRevoked('2026-06-01T12:00:00.000Z');
+
+    // Act
+    const before = useAfterRevocation(aUse({ eventTime: '2026-06-01T11:59:59Z' }), [revoked], aGrant());
+    const after = useAfterRevocation(aUse({ eventTime: '2026-06-01T12:00:01Z' }), [revoked], aGrant());
+
+    // Assess
+    expect(before).toBeUndefined();
+    expect(after?.summary).not.toContain('within the call');
+  });
+
+  it('takes a stamp with a fraction as exact: a call at 12:00:00.250 came before a cut-off at 12:00:00.300', () => {
+    // Act
+    const finding = useAfterRevocation(aUse({ eventTime: '2026-06-01T12:00:00.250Z' }), [aSessionRevoked('2026-06-01T12:00:00.300Z')], aGrant());
+
+    // Assess
+    expect(finding).toBeUndefined();
+  });
+
+  it('fires for a call stamped in the second its grant was revoked, and not for one stamped the second before', () => {
+    // Prepare
+    const grant = aGrant({ status: 'revoked', revokedAt: '2026-06-01T12:00:00.300Z', revokedBy: 'admin@example.com' });
+
+    // Act
+    const sameSecond = useAfterRevocation(aUse({ eventTime: '2026-06-01T12:00:00Z' }), [], grant);
+    const secondBefore = useAfterRevocation(aUse({ eventTime: '2026-06-01T11:59:59Z' }), [], grant);
+
+    // Assess
+    expect(sameSecond?.summary).toContain("revoked at 2026-06-01T12:00:00.300Z by admin@example.com (revoked within the call's second");
+    expect(secondBefore).toBeUndefined();
+  });
+});
+
 describe('use-during-lockdown', () => {
   const lockdown = aLockdown({ profiles: ['*'], allow: { groups: ['top-brass'], principals: ['cso@example.com'] } });
 
@@ -188,6 +239,32 @@ describe('use-during-lockdown', () => {
     expect(useDuringLockdown(aUse(), undefined)).toBeUndefined();
   });
 
+  it('fires for a call stamped in the second of the activation, saying it is ambiguous, and not for the second before', () => {
+    // Prepare
+    const activatedMidSecond = aLockdown({ profiles: ['*'], activatedAt: '2026-06-01T11:00:00.400Z' });
+
+    // Act
+    const sameSecond = useDuringLockdown(aUse({ eventTime: '2026-06-01T11:00:00Z' }), activatedMidSecond);
+    const secondBefore = useDuringLockdown(aUse({ eventTime: '2026-06-01T10:59:59Z' }), activatedMidSecond);
+
+    // Assess
+    expect(sameSecond?.summary).toContain("(activated within the call's second: CloudTrail records whole seconds");
+    expect(secondBefore).toBeUndefined();
+  });
+
+  it('fires for a call stamped in the second the lockdown was lifted, and not for one stamped after it', () => {
+    // Prepare
+    const lifted = aLockdown({ active: false, liftedAt: '2026-06-01T12:00:00.500Z', liftedBy: 'sec-2@example.com' });
+
+    // Act
+    const sameSecond = useDuringLockdown(aUse({ eventTime: '2026-06-01T12:00:00Z' }), lifted);
+    const secondAfter = useDuringLockdown(aUse({ eventTime: '2026-06-01T12:00:01Z' }), lifted);
+
+    // Assess
+    expect(sameSecond?.rule).toBe('use-during-lockdown');
+    expect(secondAfter).toBeUndefined();
+  });
+
   it('fires for a use while it was in force, even when judged after the lift', () => {
     // Prepare
     const liftedAfter = aLockdown({ active: false, liftedAt: '2026-06-01T12:00:00.000Z', liftedBy: 'sec-2@example.com' });
@@ -201,14 +278,13 @@ describe('use-during-lockdown', () => {
 });
 
 describe('source-ip-change', () => {
-  it('fires when one key is used from two addresses, with the first use from each as evidence', () => {
+  it('fires when one key is used from two addresses, with both uses as evidence, oldest first', () => {
     // Prepare
     const first = aUse({ unique: 'use-1', eventTime: '2026-06-01T11:52:00Z', sourceIPAddress: '198.51.100.7' });
-    const again = aUse({ unique: 'use-2', eventTime: '2026-06-01T11:53:00Z', sourceIPAddress: '198.51.100.7' });
     const elsewhere = aUse({ unique: 'use-3', eventTime: '2026-06-01T11:56:00Z', sourceIPAddress: '203.0.113.34' });
 
     // Act
-    const finding = sourceIpChange(elsewhere, [anIssuedEvent(), again, first], SETTINGS.ignoredSources);
+    const finding = sourceIpChange(elsewhere, first, SETTINGS.ignoredSources);
 
     // Assess
     expect(finding).toMatchObject({
@@ -222,25 +298,46 @@ describe('source-ip-change', () => {
     expect(finding?.summary).toContain('198.51.100.7, 203.0.113.34');
   });
 
+  it('finds the same alert whichever of the two uses it is judging', () => {
+    // Prepare
+    const first = aUse({ unique: 'use-1', eventTime: '2026-06-01T11:52:00Z', sourceIPAddress: '198.51.100.7' });
+    const elsewhere = aUse({ unique: 'use-3', eventTime: '2026-06-01T11:56:00Z', sourceIPAddress: '203.0.113.34' });
+
+    // Act
+    const atTheFirst = sourceIpChange(first, elsewhere, SETTINGS.ignoredSources);
+    const atTheSecond = sourceIpChange(elsewhere, first, SETTINGS.ignoredSources);
+
+    // Assess
+    expect(atTheFirst?.evidence).toEqual(atTheSecond?.evidence);
+    expect(atTheFirst?.dedupeKey).toBe(atTheSecond?.dedupeKey);
+  });
+
   it('does not count AWS services acting for the session as a second address', () => {
     // Prepare
     const laptop = aUse({ unique: 'use-1', sourceIPAddress: '198.51.100.7' });
     const athena = aUse({ unique: 'use-2', eventTime: '2026-06-01T11:56:00Z', sourceIPAddress: 'athena.amazonaws.com' });
     const internal = aUse({ unique: 'use-3', eventTime: '2026-06-01T11:57:00Z', sourceIPAddress: 'AWS Internal' });
 
-    // Act
-    const finding = sourceIpChange(internal, [laptop, athena], SETTINGS.ignoredSources);
-
-    // Assess
-    expect(finding).toBeUndefined();
+    // Act / Assess
+    expect(sourceIpChange(internal, laptop, SETTINGS.ignoredSources)).toBeUndefined();
+    expect(sourceIpChange(laptop, athena, SETTINGS.ignoredSources)).toBeUndefined();
   });
 
-  it('does not fire for repeated uses from one address', () => {
+  it('does not fire for repeated uses from one address, nor without another use', () => {
     // Prepare
     const uses = [aUse({ unique: 'use-1' }), aUse({ unique: 'use-2', eventTime: '2026-06-01T11:59:00Z' })];
 
     // Act / Assess
-    expect(sourceIpChange(nth(uses, 1), uses, SETTINGS.ignoredSources)).toBeUndefined();
+    expect(sourceIpChange(nth(uses, 1), nth(uses, 0), SETTINGS.ignoredSources)).toBeUndefined();
+    expect(sourceIpChange(nth(uses, 1), undefined, SETTINGS.ignoredSources)).toBeUndefined();
+  });
+
+  it("does not judge a key by another key's use", () => {
+    // Prepare
+    const otherKey = aUse({ unique: 'use-1', accessKeyId: 'ASIAOTHERKEY00000001', sourceIPAddress: '203.0.113.34' });
+
+    // Act / Assess
+    expect(sourceIpChange(aUse({ unique: 'use-2' }), otherKey, SETTINGS.ignoredSources)).toBeUndefined();
   });
 });
 
@@ -262,7 +359,6 @@ describe('lockdown-breach-attempt', () => {
       profile: 'dev-readonly',
       evidence: [first.id],
       dedupeKey: 'lockdown-breach-attempt#2026-06-01T11:50:00.000Z#dev-readonly#alice@example.com',
-      bucketStart: '2026-06-01T11:50:00.000Z',
     });
     expect(b?.dedupeKey).toBe(a?.dedupeKey);
     expect(c?.dedupeKey).toBe('lockdown-breach-attempt#2026-06-01T12:00:00.000Z#dev-readonly#alice@example.com');
@@ -336,14 +432,14 @@ describe('evaluateUse / evaluateDenial', () => {
     const use = aUse({ unique: 'use-2', eventTime: '2026-06-01T11:58:00Z', sourceIPAddress: '203.0.113.34' });
 
     // Act
-    const findings = evaluateUse(use, { keyHistory: [earlier, revoked], grant: aGrant(), lockdown: aLockdown() }, SETTINGS);
+    const findings = evaluateUse(use, { keyEvents: [revoked], usedElsewhere: earlier, grant: aGrant(), lockdown: aLockdown() }, SETTINGS);
 
     // Assess
     expect(findings.map((f) => f.rule)).toEqual(['use-after-revocation', 'use-during-lockdown', 'source-ip-change']);
   });
 
   it('reports nothing for an ordinary use and an ordinary refusal', () => {
-    expect(evaluateUse(aUse(), { keyHistory: [anIssuedEvent()], grant: aGrant() }, SETTINGS)).toEqual([]);
+    expect(evaluateUse(aUse(), { keyEvents: [anIssuedEvent()], grant: aGrant() }, SETTINGS)).toEqual([]);
     expect(evaluateDenial(aDenial(), [aDenial()], SETTINGS)).toEqual([]);
   });
 });

@@ -243,18 +243,31 @@ describe('parseEventBridgeEnvelope', () => {
     expect(parsed).toEqual({ kind: 'record', record: envelope.detail, local: false });
   });
 
-  it('says the record came from the local stack only when detail.additionalEventData.tvmLocal is true', () => {
+  it('says the record came from the local stack only when tvmLocal is true and the local stack is running', () => {
     // Prepare
     const record = targetRoleRecord(CT10);
     const local = inEnvelope({ ...record, additionalEventData: { tvmLocal: true } });
     const notQuite = inEnvelope({ ...record, additionalEventData: { tvmLocal: 'true' } });
-    const sourceOnly = inEnvelope(record, { source: 'tvm.local' });
 
     // Act
-    const verdicts = [local, notQuite, sourceOnly].map((envelope) => parseEventBridgeEnvelope(envelope));
+    const offline = [local, notQuite].map((envelope) => parseEventBridgeEnvelope(envelope, { acceptLocalMarker: true }));
+    const deployed = parseEventBridgeEnvelope(local);
 
     // Assess
-    expect(verdicts.map((v) => v.kind === 'record' && v.local)).toEqual([true, false, false]);
+    expect(offline.map((v) => v.kind === 'record' && v.local)).toEqual([true, false]);
+    expect(deployed).toMatchObject({ kind: 'record', local: false });
+  });
+
+  it('refuses a custom event posing as CloudTrail: only AWS services publish aws.* sources', () => {
+    // Prepare
+    const record = targetRoleRecord(CT10);
+    const forged = [inEnvelope(record, { source: 'tvm.local' }), inEnvelope(record, { source: 'my.app' }), inEnvelope(record, { source: undefined })];
+
+    // Act
+    const verdicts = forged.map((envelope) => parseEventBridgeEnvelope(envelope, { acceptLocalMarker: true }));
+
+    // Assess
+    expect(verdicts).toEqual(forged.map(() => ({ kind: 'unrelated', reason: 'source is not an AWS service' })));
   });
 
   it('counts another detail-type as unrelated and a missing detail or a non-object as malformed', () => {

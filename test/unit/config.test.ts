@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       roleArnPattern: 'arn:aws:iam::*:role/tvm-*',
       auditShards: 4,
       region: 'us-east-1',
+      offline: false,
       endpoints: { sts: undefined, dynamodb: undefined },
       alerts: {
         topicArn: undefined,
@@ -91,6 +92,7 @@ describe('loadConfig', () => {
 
     // Assess
     expect(config.alerts.topicArn).toBeUndefined();
+    expect(config.offline).toBe(true);
   });
 
   it('reads every variable it is given', () => {

@@ -7,7 +7,7 @@ import { createEngagement, handOverEngagement, type HandoverDeps } from '../../s
 import { createGrant, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, RequestMeta } from '../../shared/domain/model.js';
 import { listAlerts, listAuditEvents, MAX_ALERT_PAGES_PER_REQUEST } from '../../shared/domain/query-audit.js';
-import { traceAccessKey } from '../../shared/domain/trace-access-key.js';
+import { MAX_TRACED_USES, traceAccessKey } from '../../shared/domain/trace-access-key.js';
 import { verifyAuditTrail } from '../../shared/domain/verify-audit.js';
 import { whoHasAccess } from '../../shared/domain/who-has-access.js';
 import { aGrant, aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
@@ -110,6 +110,7 @@ describe('traceAccessKey (GET /audit/keys/{accessKeyId})', () => {
         },
         expect.objectContaining({ id: lateUse.id, eventTime: '2026-06-01T11:52:00Z', sourceIPAddress: '198.51.100.23' }),
       ],
+      usesTruncated: false,
       revocations: [
         { kind: 'grant', at: '2026-06-01T11:45:00.000Z', by: ADMIN.id, reason: 'revoked', grantId: 'grant-0001' },
         { kind: 'session', at: '2026-06-01T11:50:00.000Z', by: 'sec@example.com', reason: 'lockdown', eventId: cutOff.id },
@@ -175,6 +176,7 @@ describe('traceAccessKey (GET /audit/keys/{accessKeyId})', () => {
       accessKeyId: KEY,
       issuance: null,
       uses: [expect.objectContaining({ id: use.id })],
+      usesTruncated: false,
       revocations: [],
       alerts: [alert],
     });
@@ -191,7 +193,32 @@ describe('traceAccessKey (GET /audit/keys/{accessKeyId})', () => {
     const trace = await traceAccessKey(deps, KEY);
 
     // Assess
-    expect(trace).toEqual({ accessKeyId: KEY, issuance: mine, uses: [], revocations: [], alerts: [] });
+    expect(trace).toEqual({ accessKeyId: KEY, issuance: mine, uses: [], usesTruncated: false, revocations: [], alerts: [] });
+  });
+
+  it('lists the newest uses of a key used more often than a trace shows, with the cursor to the older ones', async () => {
+    // Prepare: 1,005 calls a second apart, then the cut-off and an alert.
+    const { audit, deps } = setUp();
+    const issuance = anIssuance();
+    const uses = Array.from({ length: MAX_TRACED_USES + 5 }, (_, i) =>
+      aUse(issuance, { eventTime: new Date(Date.parse('2026-06-01T11:31:00Z') + i * 1000).toISOString(), cloudTrailEventId: `ct-${i}` }),
+    );
+    const cutOff = aSessionRevoked(issuance, { at: '2026-06-01T12:00:00.000Z' });
+    await record(audit, issuance, ...uses, cutOff, anAlert({ at: '2026-06-01T12:01:00.000Z' }));
+
+    // Act
+    const trace = await traceAccessKey(deps, KEY);
+    const older = await listAuditEvents(deps, { accessKeyId: KEY, type: 'credential.used', limit: 10, cursor: trace.olderUsesCursor });
+
+    // Assess
+    expect(trace.issuance).toEqual(issuance);
+    expect(trace.revocations).toEqual([expect.objectContaining({ kind: 'session', eventId: cutOff.id })]);
+    expect(trace.alerts).toHaveLength(1);
+    expect(trace.uses).toHaveLength(MAX_TRACED_USES);
+    expect(trace.uses[0]?.id).toBe(uses[5]?.id);
+    expect(trace.uses.at(-1)?.id).toBe(uses.at(-1)?.id);
+    expect(trace.usesTruncated).toBe(true);
+    expect(older.events.map((event) => event.id)).toEqual(uses.slice(0, 5).map((use) => use.id).reverse());
   });
 
   it('answers NOT_FOUND when nothing at all is recorded for the key', async () => {
@@ -270,7 +297,7 @@ describe('whoHasAccess (GET /audit/access)', () => {
     const expired = anIssuance({ at: '2026-06-01T10:00:00.000Z', accessKeyId: 'ASIAEXPIREDKEY000003', expiration: FIXED_NOW.toISOString() });
     const newest = aUse(alices, { eventTime: '2026-06-01T11:50:00Z', eventName: 'ListBuckets', sourceIPAddress: '198.51.100.4' });
     // Recorded after the newest, though made before it (CloudTrail delivers out of order).
-    const older = { ...aUse(alices, { eventTime: '2026-06-01T11:40:00Z', cloudTrailEventId: 'ct-older' }), id: '2026-06-01T11:58:00.000Z#ct-older' };
+    const older = aUse(alices, { eventTime: '2026-06-01T11:40:00Z', cloudTrailEventId: 'ct-older' });
     await record(audit, alices, bobs, expired, newest, older);
 
     // Act
@@ -341,6 +368,26 @@ describe('whoHasAccess (GET /audit/access)', () => {
     // Assess
     expect(access.grants).toEqual([]);
     expect(access.sessions.map((session) => session.accessKeyId)).toEqual([KEY]);
+  });
+
+  it('leaves out a session cut off after 12,000 calls, and reads one use per session for the last use', async () => {
+    // Prepare
+    const { audit, deps } = setUp();
+    const alices = anIssuance();
+    const bobs = anIssuance({ accessKeyId: 'ASIABOBSACCESSKEY002', principal: BOB.id });
+    const calls = Array.from({ length: 12_000 }, (_, i) =>
+      aUse(alices, { eventTime: new Date(Date.parse('2026-06-01T11:31:00Z') + i * 100).toISOString(), cloudTrailEventId: `ct-${i}` }),
+    );
+    const bobsLast = aUse(bobs, { eventTime: '2026-06-01T11:59:00Z', cloudTrailEventId: 'ct-bob' });
+    await record(audit, alices, bobs, ...calls, aSessionRevoked(alices, { at: '2026-06-01T11:55:00.000Z' }), bobsLast);
+    const useReads = jest.spyOn(audit, 'usesOfKey');
+
+    // Act
+    const access = await whoHasAccess(deps, PROFILE.name);
+
+    // Assess
+    expect(access.sessions.map((session) => [session.accessKeyId, session.lastUse?.at])).toEqual([[bobs.accessKeyId, '2026-06-01T11:59:00Z']]);
+    for (const [query] of useReads.mock.calls) expect(query).toMatchObject({ limit: 1 });
   });
 
   it('reads an ancestor outside the profile once, however many grants descend from it, and shows a missing one', async () => {

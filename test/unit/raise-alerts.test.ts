@@ -23,6 +23,7 @@ import {
 import { aGrant, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { InMemoryLockdownStore, aLockdown } from '../fixtures/in-memory-lockdown.js';
+import { anAlert } from '../fixtures/key-events.js';
 
 const SETTINGS: AlertSettings = { denialThreshold: 5, denialWindowMinutes: 10, ignoredSources: ['AWS Internal', '*.amazonaws.com'] };
 const NOW = '2026-06-01T12:10:00.000Z';
@@ -187,7 +188,8 @@ describe('raiseAlertsForNewEvents (stream)', () => {
   it('does not evaluate alerts or administrative events', async () => {
     // Prepare
     const { audit, sink, deps } = await setup();
-    const read = jest.spyOn(audit, 'eventsForKey');
+    const keyReads = jest.spyOn(audit, 'controlEventsForKey');
+    const useReads = jest.spyOn(audit, 'usesOfKey');
     const alert: AuditEvent = {
       id: '2026-06-01T12:00:00.000Z#alert-x',
       type: 'alert.raised',
@@ -207,12 +209,13 @@ describe('raiseAlertsForNewEvents (stream)', () => {
 
     // Assess
     expect(outcome).toEqual({ raised: [] });
-    expect(read).not.toHaveBeenCalled();
+    expect(keyReads).not.toHaveBeenCalled();
+    expect(useReads).not.toHaveBeenCalled();
     expect(sink.published).toEqual([]);
   });
 
-  it('reads each key, grant and the lockdown once per batch', async () => {
-    // Prepare
+  it("reads each key's record, its first use, its grant and the lockdown once per batch", async () => {
+    // Prepare: use-1 is the key's first use, so the newest use from elsewhere is looked for once.
     const { audit, store, lockdown, deps } = await setup({ lockdown: aLockdown() });
     const uses = await record(
       audit,
@@ -220,7 +223,8 @@ describe('raiseAlertsForNewEvents (stream)', () => {
       aUse({ unique: 'use-2', eventTime: '2026-06-01T11:56:00Z' }),
       aUse({ unique: 'use-3', eventTime: '2026-06-01T11:57:00Z' }),
     );
-    const keyReads = jest.spyOn(audit, 'eventsForKey');
+    const keyReads = jest.spyOn(audit, 'controlEventsForKey');
+    const useReads = jest.spyOn(audit, 'usesOfKey');
     const grantReads = jest.spyOn(store, 'getGrant');
     const lockdownReads = jest.spyOn(lockdown, 'getLockdown');
 
@@ -229,8 +233,33 @@ describe('raiseAlertsForNewEvents (stream)', () => {
 
     // Assess
     expect(keyReads).toHaveBeenCalledTimes(1);
+    expect(useReads.mock.calls).toEqual([
+      [{ accessKeyId: ACCESS_KEY_ID, oldestFirst: true, limit: 50, cursor: undefined }],
+      [{ accessKeyId: ACCESS_KEY_ID, otherThanSource: '198.51.100.7', limit: 200 }],
+    ]);
     expect(grantReads).toHaveBeenCalledTimes(1);
     expect(lockdownReads).toHaveBeenCalledTimes(1);
+  });
+
+  it('finds a cut-off however many times the key was used before it, without reading the uses', async () => {
+    // Prepare: 12,000 calls, then the cut-off, then one more call.
+    const { audit, sink, deps } = await setup();
+    await record(
+      audit,
+      ...Array.from({ length: 12_000 }, (_, i) => aUse({ unique: `use-${i}`, eventTime: new Date(Date.parse('2026-06-01T11:51:00Z') + i * 10).toISOString() })),
+    );
+    const [revoked] = await record(audit, aSessionRevoked('2026-06-01T12:00:00.000Z'));
+    const [late] = await record(audit, aUse({ unique: 'late', eventTime: '2026-06-01T12:03:00Z' }));
+    const useReads = jest.spyOn(audit, 'usesOfKey');
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, [late!], META);
+
+    // Assess
+    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'use-after-revocation', evidence: [revoked!.id, late!.id] })]);
+    expect(sink.published).toHaveLength(1);
+    // The first use only: the uses are not what tells whether the key was cut off.
+    expect(useReads.mock.calls).toEqual([[{ accessKeyId: ACCESS_KEY_ID, oldestFirst: true, limit: 50, cursor: undefined }]]);
   });
 
   describe('failures', () => {
@@ -290,6 +319,24 @@ describe('raiseAlertsForNewEvents (stream)', () => {
       expect(audit.eventsOfType('alert.raised')).toHaveLength(1);
     });
 
+    it('does not publish an alert whose record exists though the index does not show it yet', async () => {
+      // Prepare: the schedule recorded the alert a moment ago; the key's index lags behind.
+      const { audit, sink, deps } = await setup();
+      const [use] = await record(audit, aUse({ issuance: null }));
+      const bySchedule = anAlert({ at: '2026-06-01T12:09:00.000Z', rule: 'unknown-session', accessKeyId: ACCESS_KEY_ID });
+      await audit.append(bySchedule, { onceKey: `alert:${bySchedule.dedupeKey}` });
+      jest.spyOn(audit, 'controlEventsForKey').mockResolvedValue([anIssuedEvent()]);
+      const markerReads = jest.spyOn(audit, 'isRecordedOnce');
+
+      // Act
+      const outcome = await raiseAlertsForNewEvents(deps, [use!], META);
+
+      // Assess
+      expect(outcome).toEqual({ raised: [] });
+      expect(sink.published).toEqual([]);
+      expect(markerReads).toHaveBeenCalledWith(`alert:unknown-session#${ACCESS_KEY_ID}`);
+    });
+
     it('keeps a single record when a concurrent evaluator records the alert while this one publishes', async () => {
       // Prepare
       const { audit, sink, deps } = await setup();
@@ -307,6 +354,93 @@ describe('raiseAlertsForNewEvents (stream)', () => {
       expect(sink.published).toHaveLength(1);
       expect(audit.eventsOfType('alert.raised').map((a) => a.id)).toEqual(['2026-06-01T12:10:00.000Z#alert-00000001-other']);
     });
+  });
+});
+
+describe('source-ip-change, without reading every use of the key', () => {
+  const LAPTOP = '198.51.100.7';
+  const ELSEWHERE = '203.0.113.34';
+  const at = (second: number) => new Date(Date.parse('2026-06-01T11:51:00Z') + second * 1000).toISOString();
+
+  it('compares a use with the first one: a key used 500 times from one address, then from another', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const [first, ...more] = await record(audit, ...Array.from({ length: 500 }, (_, i) => aUse({ unique: `use-${i}`, eventTime: at(i) })));
+    const [other] = await record(audit, aUse({ unique: 'other', eventTime: at(600), sourceIPAddress: ELSEWHERE }));
+    const useReads = jest.spyOn(audit, 'usesOfKey');
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, [...more.slice(-3), other!], META);
+
+    // Assess
+    expect(outcome.raised).toEqual([
+      expect.objectContaining({ rule: 'source-ip-change', evidence: [first!.id, other!.id], summary: expect.stringContaining(`${LAPTOP}, ${ELSEWHERE}`) }),
+    ]);
+    expect(useReads.mock.calls).toEqual([[{ accessKeyId: ACCESS_KEY_ID, oldestFirst: true, limit: 50, cursor: undefined }]]);
+    expect(sink.published).toHaveLength(1);
+  });
+
+  it('looks for the newest use from elsewhere when the use judged is the first (its record came late)', async () => {
+    // Prepare: the calls from elsewhere were judged before the first call was recorded.
+    const { audit, sink, deps } = await setup();
+    const elsewhere = await record(audit, ...[1, 2].map((i) => aUse({ unique: `elsewhere-${i}`, eventTime: at(i * 60), sourceIPAddress: ELSEWHERE })));
+    await raiseAlertsForNewEvents(deps, elsewhere, META);
+    const [lateFirst] = await record(audit, aUse({ unique: 'late-first', eventTime: at(0) }));
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, [lateFirst!], META);
+
+    // Assess
+    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'source-ip-change', evidence: [lateFirst!.id, elsewhere[1]!.id] })]);
+    expect(sink.published.map((alert) => alert.rule)).toEqual(['source-ip-change']);
+  });
+
+  it('skips AWS services acting for the session when finding the first use', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    await record(audit, ...Array.from({ length: 120 }, (_, i) => aUse({ unique: `athena-${i}`, eventTime: at(i), sourceIPAddress: 'athena.amazonaws.com' })));
+    const [laptop] = await record(audit, aUse({ unique: 'laptop', eventTime: at(200) }));
+    const [other] = await record(audit, aUse({ unique: 'other', eventTime: at(300), sourceIPAddress: ELSEWHERE }));
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, [other!], META);
+
+    // Assess
+    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'source-ip-change', evidence: [laptop!.id, other!.id] })]);
+    expect(sink.published).toHaveLength(1);
+  });
+
+  it('raises nothing for a key used from one address and from AWS services only', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const uses = await record(
+      audit,
+      aUse({ unique: 'use-1', eventTime: at(0) }),
+      aUse({ unique: 'athena', eventTime: at(1), sourceIPAddress: 'athena.amazonaws.com' }),
+      aUse({ unique: 'use-2', eventTime: at(2) }),
+    );
+
+    // Act
+    const outcome = await raiseAlertsForNewEvents(deps, uses, META);
+
+    // Assess
+    expect(outcome).toEqual({ raised: [] });
+    expect(sink.published).toEqual([]);
+  });
+
+  it("reads no uses once the key's alert is raised", async () => {
+    // Prepare
+    const { audit, deps } = await setup();
+    const raised = anAlert({ rule: 'source-ip-change', accessKeyId: ACCESS_KEY_ID, at: '2026-06-01T11:59:00.000Z' });
+    await audit.append(raised, { onceKey: `alert:${raised.dedupeKey}` });
+    const [use] = await record(audit, aUse({ unique: 'again', eventTime: at(500), sourceIPAddress: ELSEWHERE }));
+    const useReads = jest.spyOn(audit, 'usesOfKey');
+
+    // Act
+    await raiseAlertsForNewEvents(deps, [use!], META);
+
+    // Assess
+    expect(useReads).not.toHaveBeenCalled();
   });
 });
 

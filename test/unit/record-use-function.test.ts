@@ -18,7 +18,7 @@ import {
 const audit = new FlakyAuditLog();
 jest.unstable_mockModule('../../shared/composition.js', () => ({
   auditLog: () => audit,
-  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN }),
+  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, offline: true }),
 }));
 const { handler: deployed } = await import('../../functions/record-use.js');
 type Envelope = Parameters<typeof deployed>[0];

@@ -3,6 +3,7 @@
 import type { CredentialUsedEvent } from '../../shared/domain/audit.js';
 import { AuditUnavailableError, StoreUnavailableError } from '../../shared/domain/errors.js';
 import {
+  ISSUANCE_RETRY_DELAY_MS,
   recordUses,
   useEventId,
   useInputFromEnvelope,
@@ -30,8 +31,15 @@ const EB01 = 'eb-01-aws-api-call-via-cloudtrail-envelope-s3-putobject.json';
 async function setUp() {
   const audit = new FlakyAuditLog();
   await audit.append(anIssuance());
-  const deps: RecordUseDeps = { audit, roleArnPattern: TARGET_ROLE_PATTERN };
-  return { audit, deps };
+  const pauses: number[] = [];
+  const deps: RecordUseDeps = {
+    audit,
+    roleArnPattern: TARGET_ROLE_PATTERN,
+    pause: async (milliseconds) => {
+      pauses.push(milliseconds);
+    },
+  };
+  return { audit, deps, pauses };
 }
 
 function inputs(records: unknown[], via: UseVia = 'trail'): UseInput<number>[] {
@@ -236,7 +244,7 @@ describe('recordUses: the join to the issuance', () => {
     expect(use?.sourceIdentity).toBe(sourceIdentity);
   });
 
-  it('looks each access key up once per call, however many records use it', async () => {
+  it('looks each access key up once per call, however many records use it (a miss twice)', async () => {
     // Prepare
     const { audit, deps } = await setUp();
     const records = Array.from({ length: 40 }, (_, i) =>
@@ -248,7 +256,43 @@ describe('recordUses: the join to the issuance', () => {
 
     // Assess
     expect(result.counts.recorded).toBe(40);
+    expect(audit.findIssuanceCalls).toBe(3);
+  });
+
+  it('looks a key up again after a pause when the index does not show its issuance yet, and joins it then', async () => {
+    // Prepare: the issuance was written a moment ago; the first lookup reads an index behind it.
+    const { audit, deps, pauses } = await setUp();
+    let lookups = 0;
+    const lagging: RecordUseDeps = {
+      ...deps,
+      audit: {
+        append: (event, options) => audit.append(event, options),
+        findIssuance: async (key) => (++lookups === 1 ? undefined : audit.findIssuance(key)),
+      },
+    };
+
+    // Act
+    const result = await recordUses(lagging, inputs([aTargetRoleCall({ eventID: 'event-0' }), aTargetRoleCall({ eventID: 'event-1' })]));
+
+    // Assess
+    expect(result.counts.recorded).toBe(2);
+    expect(audit.uses.map((use) => use.issuance?.principal)).toEqual([DEFAULT_PRINCIPAL_ID, DEFAULT_PRINCIPAL_ID]);
+    expect(pauses).toEqual([ISSUANCE_RETRY_DELAY_MS]);
+    expect(lookups).toBe(2);
+  });
+
+  it('records issuance null only after the second lookup also finds nothing, pausing once per key', async () => {
+    // Prepare
+    const { audit, deps, pauses } = await setUp();
+    const records = [0, 1, 2].map((i) => aTargetRoleCall({ eventID: `event-${i}`, accessKeyId: 'ASIAQNOTISSUEDBYTVM1' }));
+
+    // Act
+    await recordUses(deps, inputs(records));
+
+    // Assess
+    expect(audit.uses.map((use) => use.issuance)).toEqual([null, null, null]);
     expect(audit.findIssuanceCalls).toBe(2);
+    expect(pauses).toEqual([300]);
   });
 });
 

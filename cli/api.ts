@@ -1,0 +1,110 @@
+// The one way commands talk to the tvm API: the platform's fetch, the caller's token as a bearer,
+// JSON both ways, and every refusal turned into a CliError carrying the API's stable code.
+import type { Command } from 'commander';
+import { CliError, EXIT, exitCodeForStatus } from './errors.js';
+import type { CliContext } from './main.js';
+import { withProgress, type Output } from './output.js';
+import { resolveSettings, type GlobalOptions, type Settings } from './settings.js';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  readonly query?: Query;
+  readonly body?: unknown;
+}
+
+export interface ApiClient {
+  readonly url: string;
+  /** Resolves with the parsed JSON body (undefined for an empty one); rejects with a CliError. */
+  request<T>(method: string, path: string, options?: RequestOptions): Promise<T>;
+}
+
+export interface ApiClientOptions {
+  readonly stderr: Output;
+  readonly signal?: AbortSignal;
+  /** For tests; the platform's fetch otherwise. */
+  readonly fetch?: typeof fetch;
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const API_ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+export function createApiClient(settings: Settings, options: ApiClientOptions): ApiClient {
+  const fetchImpl = options.fetch ?? fetch;
+  return {
+    url: settings.url,
+    async request<T>(method: string, path: string, request: RequestOptions = {}): Promise<T> {
+      const token = await settings.token();
+      const url = buildUrl(settings.url, path, request.query);
+      const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+      const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+      if (request.body !== undefined) headers['content-type'] = 'application/json';
+      let response: Response;
+      let text: string;
+      try {
+        ({ response, text } = await withProgress(
+          options.stderr,
+          `${method} ${path}`,
+          fetchImpl(url, { method, headers, body: request.body === undefined ? undefined : JSON.stringify(request.body), signal }).then(
+            async (r) => ({ response: r, text: await r.text() }),
+          ),
+        ));
+      } catch (error) {
+        // The cause's message never holds the token: fetch errors name the URL and the network failure.
+        const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : describeNetworkError(error);
+        throw new CliError(`cannot reach ${settings.url}: ${reason}`, EXIT.server, 'UNREACHABLE', { cause: error });
+      }
+      if (!response.ok) throw apiError(response.status, text);
+      if (text === '') return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch (error) {
+        throw new CliError(`${method} ${path}: the API answered ${response.status} with a body that is not JSON`, EXIT.server, 'BAD_RESPONSE', { cause: error });
+      }
+    },
+  };
+}
+
+/** Settings from the command's global options, then a client: what most commands start with. */
+export async function connect(context: CliContext, command: Command): Promise<ApiClient> {
+  const settings = await resolveSettings(context, command.optsWithGlobals<GlobalOptions>());
+  return createApiClient(settings, { stderr: context.stderr });
+}
+
+export function buildUrl(base: string, path: string, query: Query = {}): string {
+  const url = new URL(base.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) url.searchParams.set(key, String(value));
+  }
+  return url.toString();
+}
+
+/** `{error:{code,message}}` when the API wrote it; otherwise the status says what happened. */
+export function apiError(status: number, body: string): CliError {
+  const exitCode = exitCodeForStatus(status);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (error && typeof error.code === 'string' && API_ERROR_CODE.test(error.code) && typeof error.message === 'string') {
+    return new CliError(oneLine(error.message), exitCode, error.code);
+  }
+  return new CliError(`the API answered HTTP ${status}`, exitCode, `HTTP_${status}`);
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code ? `${code} (${cause.message})` : cause.message;
+  }
+  return error.message;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').slice(0, 2000);
+}

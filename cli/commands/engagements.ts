@@ -1,0 +1,134 @@
+// `tvm engagements create|show|handover`: contractors get access while they build; the handover
+// ends it and gives the owner (or whoever is named) full control.
+import { Command } from 'commander';
+import type { EngagementView, HandoverResult, SessionNotCut } from '../../shared/domain/manage-engagements.js';
+import type { Engagement, RevokedSession } from '../../shared/domain/model.js';
+import { connect } from '../api.js';
+import { parseEngagementId, parsePrincipalId, parseProfileName, parseReason, parseTime, repeatable } from '../arguments.js';
+import { printHeading, render, segment } from '../formats.js';
+import type { CliContext } from '../main.js';
+import { printFields, printTable, type Column } from '../output.js';
+import { GRANT_COLUMNS } from './grants.js';
+
+const ENGAGEMENT_FIELDS: readonly Column<Engagement>[] = [
+  { key: 'id', header: 'id' },
+  { key: 'name', header: 'name' },
+  { key: 'status', header: 'status' },
+  { key: 'owner', header: 'owner' },
+  { key: 'contractors', header: 'contractors' },
+  { key: 'profiles', header: 'profiles', format: (value) => (value as Engagement['profiles']).map((entry) => entry.profile).join(', ') },
+  { key: 'validUntil', header: 'valid until' },
+  { key: 'createdBy', header: 'created by' },
+  { key: 'createdAt', header: 'created' },
+  { key: 'version', header: 'version' },
+];
+
+const HANDOVER_FIELDS: readonly Column<NonNullable<Engagement['handover']>>[] = [
+  { key: 'at', header: 'handed over' },
+  { key: 'by', header: 'by' },
+  { key: 'to', header: 'to' },
+  { key: 'note', header: 'note' },
+];
+
+const SESSION_COLUMNS: readonly Column<RevokedSession>[] = [
+  { key: 'accessKeyId', header: 'ACCESS KEY' },
+  { key: 'sourceIdentity', header: 'SOURCE IDENTITY' },
+  { key: 'expiration', header: 'EXPIRES' },
+];
+
+const NOT_CUT_COLUMNS: readonly Column<SessionNotCut>[] = [
+  ...(SESSION_COLUMNS as readonly Column<SessionNotCut>[]),
+  { key: 'roleArn', header: 'ROLE' },
+  { key: 'code', header: 'ERROR' },
+  { key: 'message', header: 'MESSAGE' },
+];
+
+interface CreateOptions {
+  readonly name: string;
+  readonly owner: string;
+  readonly contractor: string[];
+  readonly profile: string[];
+  readonly validUntil: string;
+}
+
+export function createEngagementsCommand(context: CliContext): Command {
+  const showEngagement = (engagement: EngagementView) => {
+    printFields(context.stdout, engagement, ENGAGEMENT_FIELDS);
+    if (engagement.handover) {
+      printHeading(context, 'handover');
+      printFields(context.stdout, engagement.handover, HANDOVER_FIELDS);
+    }
+    printHeading(context, 'grants');
+    printTable(context.stdout, engagement.grants, GRANT_COLUMNS);
+  };
+
+  const create = new Command('create')
+    .description('start an engagement: one grant per contractor per profile (POST /engagements: tvm-admin, or an owner within their delegable grants)')
+    .requiredOption('--name <text>', 'what the engagement is, e.g. "website rebuild"')
+    .requiredOption('--owner <id>', 'who takes control at the handover', parsePrincipalId)
+    .requiredOption('--contractor <id>', 'a contractor (repeatable)', repeatable(parsePrincipalId))
+    .requiredOption('--profile <name>', 'a profile the contractors work on (repeatable)', repeatable(parseProfileName))
+    .requiredOption('--valid-until <time>', 'end of the contractors\' access: ISO 8601 or +30d', (value: string) => parseTime(value))
+    .action(async (options: CreateOptions, command: Command) => {
+      const api = await connect(context, command);
+      const engagement = await api.request<EngagementView>('POST', '/engagements', {
+        body: {
+          name: options.name,
+          owner: options.owner,
+          contractors: options.contractor,
+          profiles: options.profile.map((profile) => ({ profile })),
+          validUntil: options.validUntil,
+        },
+      });
+      render(context, command, engagement, showEngagement);
+    });
+
+  const show = new Command('show')
+    .description('show an engagement, its grants and their state (GET /engagements/{id})')
+    .argument('<id>', 'engagement id', parseEngagementId)
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const api = await connect(context, command);
+      const engagement = await api.request<EngagementView>('GET', `/engagements/${segment(id)}`);
+      render(context, command, engagement, showEngagement);
+    });
+
+  const handover = new Command('handover')
+    .description("end the contractors' access, cut off their live sessions and hand control over (POST /engagements/{id}/handover: owner or tvm-admin)")
+    .argument('<id>', 'engagement id', parseEngagementId)
+    .option('--to <id>', 'who receives full control (repeatable; default the owner)', repeatable(parsePrincipalId))
+    .option('--note <text>', 'for the audit trail', parseReason)
+    .action(async (id: string, options: { to?: string[]; note?: string }, command: Command) => {
+      const api = await connect(context, command);
+      const result = await api.request<HandoverResult>('POST', `/engagements/${segment(id)}/handover`, {
+        body: { ...(options.to ? { to: options.to } : {}), ...(options.note !== undefined ? { note: options.note } : {}) },
+      });
+      render(context, command, result, () => showHandover(context, result));
+    });
+
+  return new Command('engagements')
+    .description('contractor engagements and their handover')
+    .addCommand(create)
+    .addCommand(show)
+    .addCommand(handover);
+}
+
+function showHandover(context: CliContext, result: HandoverResult): void {
+  printFields(context.stdout, result, [
+    { key: 'engagementId', header: 'engagement' },
+    { key: 'status', header: 'status' },
+    { key: 'at', header: 'at' },
+    { key: 'revokedGrants', header: 'revoked grants' },
+    { key: 'newGrants', header: 'new grants' },
+  ]);
+  printHeading(context, 'sessions cut off');
+  printTable(context.stdout, result.revokedSessions, SESSION_COLUMNS);
+  if (result.roleWideFallback) {
+    context.stdout.write("note: a role's revocation policy was full, so every session of it issued before now was cut off\n");
+  }
+  // The handover stands either way (no contractor can vend again); what IAM refused stays live.
+  if (result.sessionsNotCut.length > 0) {
+    printHeading(context, 'sessions NOT cut off (live until they expire)');
+    printTable(context.stdout, result.sessionsNotCut, NOT_CUT_COLUMNS);
+    context.stderr.write(`tvm: warning: ${result.sessionsNotCut.length} contractor session(s) could not be cut off; see above\n`);
+  }
+}

@@ -1,0 +1,588 @@
+// The administrative commands (me, profiles, grants, engagements, lockdown) run in-process with a
+// fake fetch: the exact request each builds from its arguments, how it renders the answer for
+// people and for scripts (--json), and the exit code for bad arguments and for refusals.
+import type { CallerDescription } from '../../shared/domain/describe-caller.js';
+import type { EngagementView, HandoverResult } from '../../shared/domain/manage-engagements.js';
+import { toPublicProfile } from '../../shared/domain/manage-profiles.js';
+import { EXIT } from '../../cli/errors.js';
+import { aGrant, aProfile } from '../fixtures/builders.js';
+import { apiRefusal, readFields, readTable, runTvm, TEST_TOKEN } from '../fixtures/cli-in-process.js';
+
+const HOUR_MS = 3_600_000;
+
+describe('tvm me', () => {
+  const me: CallerDescription = {
+    principal: 'alice@example.com',
+    groups: ['engineering', 'leads'],
+    grants: [
+      {
+        grantId: 'grant-0001',
+        profile: 'demo-readonly',
+        subject: { type: 'group', id: 'engineering' },
+        validUntil: '2027-01-01T00:00:00.000Z',
+        maxSessionSeconds: 5400,
+        scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::demo/*'] },
+        canDelegate: true,
+      },
+    ],
+  };
+
+  it('asks GET /me with the caller token and prints who they are and their usable grants', async () => {
+    // Act
+    const run = await runTvm(['me'], [{ body: me }]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.requests).toEqual([{ method: 'GET', path: '/me', query: {}, body: undefined, authorization: `Bearer ${TEST_TOKEN}` }]);
+    expect(readFields(run.stdout)).toMatchObject({ principal: 'alice@example.com', groups: 'engineering, leads' });
+    expect(readTable(run.stdout, 'PROFILE')).toEqual([
+      {
+        PROFILE: 'demo-readonly',
+        GRANT: 'grant-0001',
+        VIA: 'group:engineering',
+        'VALID UNTIL': '2027-01-01T00:00:00.000Z',
+        'MAX SESSION': '1h30m',
+        DELEGATE: 'yes',
+        SCOPE: 's3:GetObject on arn:aws:s3:::demo/*',
+      },
+    ]);
+  });
+
+  it('prints the raw API answer with --json, and nothing else', async () => {
+    // Act
+    const run = await runTvm(['me', '--json'], [{ body: me }]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(JSON.parse(run.stdout)).toEqual(me);
+    expect(run.stderr).toBe('');
+  });
+
+  it('exits with the auth code and the API error code when the token is refused', async () => {
+    // Act
+    const run = await runTvm(['me'], [apiRefusal(401, 'UNAUTHENTICATED', 'token expired')]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.auth);
+    expect(run.stderr).toBe('tvm: UNAUTHENTICATED: token expired\n');
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('tvm profiles', () => {
+  const readonly = toPublicProfile(aProfile({ name: 'demo-readonly', externalId: 'secret-ext', scope: { actions: ['s3:Get*'] } }));
+
+  it('list: GET /profiles as a table', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'list'], [{ body: { profiles: [readonly] } }]);
+
+    // Assess
+    expect(run.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /profiles']);
+    expect(readTable(run.stdout, 'NAME')).toEqual([
+      {
+        NAME: 'demo-readonly',
+        ROLE: readonly.roleArn,
+        'MAX SESSION': '1h',
+        SENSITIVITY: 'standard',
+        DESCRIPTION: 'Read-only access to the dev account',
+      },
+    ]);
+  });
+
+  it('show: GET /profiles/{name}, saying an ExternalId is set without ever having it', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'show', 'demo-readonly'], [{ body: readonly }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'GET', path: '/profiles/demo-readonly' });
+    expect(readFields(run.stdout)).toMatchObject({
+      name: 'demo-readonly',
+      role: readonly.roleArn,
+      'max session': '1h (3600 s)',
+      scope: 's3:Get* on *',
+      'external id': 'set (never shown)',
+    });
+  });
+
+  it('put: sends every given field in the PUT body', async () => {
+    // Act
+    const run = await runTvm(
+      [
+        'profiles', 'put', 'billing-read',
+        '--role-arn', 'arn:aws:iam::000000000000:role/tvm-billing',
+        '--description', 'billing reports',
+        '--max-session-seconds', '7200',
+        '--action', 's3:GetObject', '--action', 's3:ListBucket',
+        '--resource', 'arn:aws:s3:::billing/*',
+        '--sensitivity', 'restricted',
+        '--external-id', 'ext-1234',
+      ],
+      [{ body: readonly }],
+    );
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.requests).toEqual([
+      expect.objectContaining({
+        method: 'PUT',
+        path: '/profiles/billing-read',
+        body: {
+          roleArn: 'arn:aws:iam::000000000000:role/tvm-billing',
+          description: 'billing reports',
+          maxSessionSeconds: 7200,
+          scope: { actions: ['s3:GetObject', 's3:ListBucket'], resources: ['arn:aws:s3:::billing/*'] },
+          sensitivity: 'restricted',
+          externalId: 'ext-1234',
+        },
+      }),
+    ]);
+  });
+
+  it('put: leaves out what was not given, so the API keeps the ExternalId and applies its defaults', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'put', 'billing-read', '--role-arn', 'arn:aws:iam::000000000000:role/tvm-billing'], [{ body: readonly }]);
+
+    // Assess
+    expect(run.requests[0]?.body).toEqual({ roleArn: 'arn:aws:iam::000000000000:role/tvm-billing' });
+  });
+
+  it('put --remove-external-id sends externalId: null', async () => {
+    // Act
+    const run = await runTvm(
+      ['profiles', 'put', 'billing-read', '--role-arn', 'arn:aws:iam::000000000000:role/tvm-billing', '--remove-external-id'],
+      [{ body: readonly }],
+    );
+
+    // Assess
+    expect(run.requests[0]?.body).toEqual({ roleArn: 'arn:aws:iam::000000000000:role/tvm-billing', externalId: null });
+  });
+
+  it.each([
+    ['a role that is not an IAM role ARN', ['--role-arn', 'arn:aws:s3:::bucket'], /must be an IAM role ARN/],
+    ['--external-id with --remove-external-id', ['--role-arn', 'arn:aws:iam::000000000000:role/tvm-x', '--external-id', 'ext-1', '--remove-external-id'], /cannot be used with/],
+    ['a session limit over 12 h', ['--role-arn', 'arn:aws:iam::000000000000:role/tvm-x', '--max-session-seconds', '43201'], /900 to 43200/],
+    ['an unknown sensitivity', ['--role-arn', 'arn:aws:iam::000000000000:role/tvm-x', '--sensitivity', 'secret'], /standard, restricted/],
+    ['an action that is not an IAM action', ['--role-arn', 'arn:aws:iam::000000000000:role/tvm-x', '--action', 'GetObject'], /IAM action/],
+  ])('put refuses %s as a usage error, sending nothing', async (_case, options, message) => {
+    // Act
+    const run = await runTvm(['profiles', 'put', 'billing-read', ...options]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(message);
+    expect(run.requests).toEqual([]);
+  });
+
+  it('refuses an invalid profile name before asking the API', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'show', '../grants']);
+
+    // Assess
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(/^tvm: USAGE: .*must be 1-64 of a-z/);
+    expect(run.requests).toEqual([]);
+  });
+
+  it('delete: DELETE /profiles/{name} and says so', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'delete', 'billing-read'], [{ body: { deleted: 'billing-read' } }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'DELETE', path: '/profiles/billing-read' });
+    expect(run.stdout).toBe('deleted profile billing-read\n');
+  });
+
+  it('an unknown profile is refused with the API code and exit code 4', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'show', 'nope'], [apiRefusal(404, 'NOT_FOUND', 'profile "nope" does not exist')]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.refused);
+    expect(run.stderr).toBe('tvm: NOT_FOUND: profile "nope" does not exist\n');
+  });
+});
+
+describe('tvm grants', () => {
+  const grant = aGrant({ id: 'grant-0002', subject: { type: 'user', id: 'bob@example.com' }, parentGrantId: 'grant-0001', depth: 1 });
+
+  it('list: passes --profile and --subject as the query and prints a row per grant', async () => {
+    // Act
+    const run = await runTvm(['grants', 'list', '--profile', 'dev-readonly', '--subject', 'group:engineering'], [{ body: { grants: [grant] } }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'GET', path: '/grants', query: { profile: 'dev-readonly', subject: 'group:engineering' } });
+    expect(readTable(run.stdout, 'ID')).toEqual([
+      {
+        ID: 'grant-0002',
+        PROFILE: 'dev-readonly',
+        SUBJECT: 'user:bob@example.com',
+        'VALID UNTIL': '2027-01-01T00:00:00.000Z',
+        STATUS: 'active',
+        DELEGATE: 'no',
+        PARENT: 'grant-0001',
+        'CREATED BY': 'admin@example.com',
+      },
+    ]);
+  });
+
+  it('list: an empty answer reads (none)', async () => {
+    // Act
+    const run = await runTvm(['grants', 'list'], [{ body: { grants: [] } }]);
+
+    // Assess
+    expect(run.requests[0]?.query).toEqual({});
+    expect(run.stdout).toBe('(none)\n');
+  });
+
+  it('create: builds the POST /grants body from every option', async () => {
+    // Act
+    const run = await runTvm(
+      [
+        'grants', 'create', '--profile', 'dev-readonly', '--user', 'bob@example.com',
+        '--valid-from', '2026-12-01T09:00:00+01:00', '--valid-until', '2027-01-01T00:00:00Z',
+        '--max-session-seconds', '1800', '--action', 's3:GetObject', '--resource', 'arn:aws:s3:::demo/*',
+        '--can-delegate', '--parent', 'grant-0001', '--reason', 'on call',
+      ],
+      [{ status: 201, body: grant }],
+    );
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/grants',
+      body: {
+        profile: 'dev-readonly',
+        subject: { type: 'user', id: 'bob@example.com' },
+        validFrom: '2026-12-01T08:00:00.000Z',
+        validUntil: '2027-01-01T00:00:00.000Z',
+        maxSessionSeconds: 1800,
+        scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::demo/*'] },
+        canDelegate: true,
+        parentGrantId: 'grant-0001',
+        reason: 'on call',
+      },
+    });
+    expect(readFields(run.stdout)).toMatchObject({ id: 'grant-0002', subject: 'user:bob@example.com', parent: 'grant-0001', depth: '1' });
+  });
+
+  it('create: a group grant valid for +4h from now, with nothing the API should default', async () => {
+    // Prepare
+    const before = Date.now();
+
+    // Act
+    const run = await runTvm(['grants', 'create', '--profile', 'dev-readonly', '--group', 'engineering', '--valid-until', '+4h'], [{ status: 201, body: grant }]);
+
+    // Assess
+    const body = run.requests[0]?.body as { validUntil: string };
+    expect(body).toEqual({ profile: 'dev-readonly', subject: { type: 'group', id: 'engineering' }, validUntil: body.validUntil });
+    const validUntil = Date.parse(body.validUntil);
+    expect(validUntil).toBeGreaterThanOrEqual(before + 4 * HOUR_MS);
+    expect(validUntil).toBeLessThanOrEqual(Date.now() + 4 * HOUR_MS);
+  });
+
+  it.each([
+    ['neither --user nor --group', ['--valid-until', '+1d'], /one of --user <id> or --group <id> is required/],
+    ['both --user and --group', ['--user', 'bob', '--group', 'eng', '--valid-until', '+1d'], /cannot be used with/],
+    ['a validUntil without an offset', ['--user', 'bob', '--valid-until', '2027-01-01T00:00:00'], /ISO 8601 date-time with an offset/],
+    ['a parent that is not a grant id', ['--user', 'bob', '--valid-until', '+1d', '--parent', 'x'], /is not a grant id/],
+  ])('create refuses %s as a usage error, sending nothing', async (_case, options, message) => {
+    // Act
+    const run = await runTvm(['grants', 'create', '--profile', 'dev-readonly', ...options]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(message);
+    expect(run.requests).toEqual([]);
+  });
+
+  it('create: a delegation beyond the delegator grant is refused with exit code 4', async () => {
+    // Act
+    const run = await runTvm(
+      ['grants', 'create', '--profile', 'dev-readonly', '--user', 'eve', '--valid-until', '+400d'],
+      [apiRefusal(403, 'DELEGATION_EXCEEDS_GRANT', 'validUntil is later than your grant allows')],
+    );
+
+    // Assess
+    expect(run.code).toBe(EXIT.refused);
+    expect(run.stderr).toBe('tvm: DELEGATION_EXCEEDS_GRANT: validUntil is later than your grant allows\n');
+  });
+
+  it('revoke: DELETE /grants/{id}, naming the delegated grants revoked with it', async () => {
+    // Act
+    const run = await runTvm(['grants', 'revoke', 'grant-0002'], [{ body: { ...grant, status: 'revoked', revokedDescendants: ['grant-0003', 'grant-0004'] } }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'DELETE', path: '/grants/grant-0002', body: undefined });
+    expect(run.stdout).toBe(
+      'revoked grant grant-0002 (dev-readonly for user:bob@example.com)\nand 2 delegated from it: grant-0003, grant-0004\n',
+    );
+  });
+});
+
+describe('tvm engagements', () => {
+  const engagement: EngagementView = {
+    id: 'eng-00000001',
+    name: 'website rebuild',
+    owner: 'owner@example.com',
+    contractors: ['dev@agency.example', 'qa@agency.example'],
+    profiles: [{ profile: 'demo-deploy' }, { profile: 'demo-readonly' }],
+    validUntil: '2026-12-31T00:00:00.000Z',
+    status: 'active',
+    createdBy: 'owner@example.com',
+    createdAt: '2026-06-01T12:00:00.000Z',
+    version: 1,
+    grants: [aGrant({ id: 'grant-eng-1', profile: 'demo-deploy', subject: { type: 'user', id: 'dev@agency.example' }, engagementId: 'eng-00000001' })],
+  };
+
+  it('create: one body with every contractor and profile', async () => {
+    // Act
+    const run = await runTvm(
+      [
+        'engagements', 'create', '--name', 'website rebuild', '--owner', 'owner@example.com',
+        '--contractor', 'dev@agency.example', '--contractor', 'qa@agency.example',
+        '--profile', 'demo-deploy', '--profile', 'demo-readonly', '--valid-until', '2026-12-31T00:00:00Z',
+      ],
+      [{ status: 201, body: engagement }],
+    );
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/engagements',
+      body: {
+        name: 'website rebuild',
+        owner: 'owner@example.com',
+        contractors: ['dev@agency.example', 'qa@agency.example'],
+        profiles: [{ profile: 'demo-deploy' }, { profile: 'demo-readonly' }],
+        validUntil: '2026-12-31T00:00:00.000Z',
+      },
+    });
+    expect(readFields(run.stdout)).toMatchObject({
+      id: 'eng-00000001',
+      status: 'active',
+      contractors: 'dev@agency.example, qa@agency.example',
+      profiles: 'demo-deploy, demo-readonly',
+    });
+    expect(readTable(run.stdout, 'ID')).toEqual([expect.objectContaining({ ID: 'grant-eng-1', SUBJECT: 'user:dev@agency.example' })]);
+  });
+
+  it('create: a missing --contractor is a usage error', async () => {
+    // Act
+    const run = await runTvm(['engagements', 'create', '--name', 'x', '--owner', 'o', '--profile', 'demo-deploy', '--valid-until', '+30d']);
+
+    // Assess
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(/required option '--contractor <id>' not specified/);
+    expect(run.requests).toEqual([]);
+  });
+
+  it('show: GET /engagements/{id} with its handover when there was one', async () => {
+    // Prepare
+    const handedOver: EngagementView = {
+      ...engagement,
+      status: 'handed-over',
+      handover: { at: '2026-07-01T00:00:00.000Z', by: 'owner@example.com', to: ['owner@example.com'], note: 'done', revokedGrants: [], newGrants: [], revokedSessions: [] },
+    };
+
+    // Act
+    const run = await runTvm(['engagements', 'show', 'eng-00000001'], [{ body: handedOver }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'GET', path: '/engagements/eng-00000001' });
+    expect(readFields(run.stdout)).toMatchObject({ status: 'handed-over', 'handed over': '2026-07-01T00:00:00.000Z', to: 'owner@example.com', note: 'done' });
+  });
+
+  const handover: HandoverResult = {
+    engagementId: 'eng-00000001',
+    status: 'handed-over',
+    revokedGrants: ['grant-eng-1'],
+    newGrants: ['grant-own-1'],
+    revokedSessions: [{ accessKeyId: 'ASIAAAAAAAAAAAAAAAA1', sourceIdentity: 'dev@agency.example', expiration: '2026-06-01T13:00:00.000Z' }],
+    sessionsNotCut: [],
+    roleWideFallback: false,
+    at: '2026-06-01T12:30:00.000Z',
+  };
+
+  it('handover: sends --to and --note and lists the sessions cut off', async () => {
+    // Act
+    const run = await runTvm(['engagements', 'handover', 'eng-00000001', '--to', 'a@example.com', '--to', 'b@example.com', '--note', 'shipped'], [{ body: handover }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/engagements/eng-00000001/handover',
+      body: { to: ['a@example.com', 'b@example.com'], note: 'shipped' },
+    });
+    expect(readFields(run.stdout)).toMatchObject({ 'revoked grants': 'grant-eng-1', 'new grants': 'grant-own-1' });
+    expect(readTable(run.stdout, 'ACCESS KEY')).toEqual([
+      { 'ACCESS KEY': 'ASIAAAAAAAAAAAAAAAA1', 'SOURCE IDENTITY': 'dev@agency.example', EXPIRES: '2026-06-01T13:00:00.000Z' },
+    ]);
+    expect(run.stderr).toBe('');
+  });
+
+  it('handover: an empty body by default (the owner takes over)', async () => {
+    // Act
+    const run = await runTvm(['engagements', 'handover', 'eng-00000001'], [{ body: handover }]);
+
+    // Assess
+    expect(run.requests[0]?.body).toEqual({});
+  });
+
+  it('handover: sessions IAM would not cut are listed and warned about, and the handover still succeeds', async () => {
+    // Prepare
+    const partial: HandoverResult = {
+      ...handover,
+      revokedSessions: [],
+      sessionsNotCut: [{ ...handover.revokedSessions[0]!, roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-deploy', code: 'UPSTREAM_IAM_ERROR', message: 'throttled' }],
+    };
+
+    // Act
+    const run = await runTvm(['engagements', 'handover', 'eng-00000001'], [{ body: partial }]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout).toContain('sessions NOT cut off (live until they expire):');
+    expect(readTable(run.stdout.split('sessions NOT cut off')[1] ?? '', 'ACCESS KEY')).toEqual([
+      expect.objectContaining({ 'ACCESS KEY': 'ASIAAAAAAAAAAAAAAAA1', ERROR: 'UPSTREAM_IAM_ERROR', MESSAGE: 'throttled' }),
+    ]);
+    expect(run.stderr).toBe('tvm: warning: 1 contractor session(s) could not be cut off; see above\n');
+  });
+
+  it('a second handover is refused with exit code 4', async () => {
+    // Act
+    const run = await runTvm(['engagements', 'handover', 'eng-00000001'], [apiRefusal(409, 'ALREADY_HANDED_OVER', 'handed over on 2026-06-01')]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.refused);
+    expect(run.stderr).toBe('tvm: ALREADY_HANDED_OVER: handed over on 2026-06-01\n');
+  });
+});
+
+describe('tvm lockdown', () => {
+  const active = {
+    active: true,
+    profiles: ['demo-deploy'],
+    allow: { groups: ['top-brass'], principals: [] },
+    reason: 'suspected espionage',
+    activatedBy: 'sec-1@example.com',
+    activatedAt: '2026-06-01T12:00:00.000Z',
+  };
+
+  it('status: inactive', async () => {
+    // Act
+    const run = await runTvm(['lockdown', 'status'], [{ body: { active: false } }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'GET', path: '/lockdown' });
+    expect(run.stdout).toBe('lockdown: inactive\n');
+  });
+
+  it('status: active, with what is locked and who is allowed', async () => {
+    // Act
+    const run = await runTvm(['lockdown', 'status'], [{ body: active }]);
+
+    // Assess
+    expect(readFields(run.stdout)).toEqual({
+      lockdown: 'ACTIVE',
+      profiles: 'demo-deploy',
+      'allowed groups': 'top-brass',
+      'allowed principals': '(none)',
+      reason: 'suspected espionage',
+      'activated by': 'sec-1@example.com',
+      activated: '2026-06-01T12:00:00.000Z',
+    });
+  });
+
+  it('on: PUT /lockdown with the profiles, the allow list and the session cut-off, listing the sessions cut', async () => {
+    // Act
+    const run = await runTvm(
+      [
+        'lockdown', 'on', '--profile', 'demo-deploy', '--profile', 'demo-readonly',
+        '--allow-group', 'top-brass', '--allow-principal', 'ceo@example.com',
+        '--reason', 'suspected espionage', '--revoke-active-sessions',
+      ],
+      [{ body: { ...active, revokedSessions: [{ accessKeyId: 'ASIAAAAAAAAAAAAAAAA2', sourceIdentity: 'mallory', expiration: '2026-06-01T13:00:00.000Z' }], fallback: false } }],
+    );
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({
+      method: 'PUT',
+      path: '/lockdown',
+      body: {
+        profiles: ['demo-deploy', 'demo-readonly'],
+        allow: { groups: ['top-brass'], principals: ['ceo@example.com'] },
+        reason: 'suspected espionage',
+        revokeActiveSessions: true,
+      },
+    });
+    expect(readTable(run.stdout, 'ACCESS KEY')).toEqual([expect.objectContaining({ 'ACCESS KEY': 'ASIAAAAAAAAAAAAAAAA2', 'SOURCE IDENTITY': 'mallory' })]);
+  });
+
+  it('on: every profile with *, nobody allowed, sessions left alone', async () => {
+    // Act
+    const run = await runTvm(['lockdown', 'on', '--profile', '*', '--reason', 'breach'], [{ body: { ...active, profiles: ['*'], revokedSessions: [], fallback: false } }]);
+
+    // Assess
+    expect(run.requests[0]?.body).toEqual({ profiles: ['*'], allow: { groups: [], principals: [] }, reason: 'breach', revokeActiveSessions: false });
+    expect(readFields(run.stdout)).toMatchObject({ profiles: '* (every profile)' });
+    expect(run.stdout).not.toContain('sessions cut off');
+  });
+
+  it.each([
+    ['* with profile names', ['--profile', '*', '--profile', 'demo-deploy', '--reason', 'x'], /cannot be combined/],
+    ['no reason', ['--profile', 'demo-deploy'], /required option '--reason <text>'/],
+    ['no profile', ['--reason', 'x'], /required option '--profile <name\|\*>'/],
+  ])('on refuses %s as a usage error', async (_case, options, message) => {
+    // Act
+    const run = await runTvm(['lockdown', 'on', ...options]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(message);
+    expect(run.requests).toEqual([]);
+  });
+
+  it('off: DELETE /lockdown with the reason', async () => {
+    // Act
+    const run = await runTvm(['lockdown', 'off', '--reason', 'all clear'], [{ body: { active: false } }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'DELETE', path: '/lockdown', body: { reason: 'all clear' } });
+    expect(run.stdout).toMatch(/^lockdown lifted/);
+  });
+
+  it('off by the activator is refused with the two-person rule code', async () => {
+    // Act
+    const run = await runTvm(['lockdown', 'off', '--reason', 'all clear'], [apiRefusal(403, 'SECOND_APPROVER_REQUIRED', 'needs a second person')]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.refused);
+    expect(run.stderr).toBe('tvm: SECOND_APPROVER_REQUIRED: needs a second person\n');
+  });
+});
+
+describe('every command', () => {
+  it.each(['me', 'profiles list', 'profiles put', 'grants create', 'engagements handover', 'lockdown on', 'audit events', 'audit verify', 'alerts'])(
+    'tvm %s has --help',
+    async (command) => {
+      // Act
+      const run = await runTvm([...command.split(' '), '--help']);
+
+      // Assess
+      expect(run.code).toBe(EXIT.ok);
+      expect(run.stdout).toMatch(new RegExp(`^Usage: tvm ${command} `));
+      expect(run.requests).toEqual([]);
+    },
+  );
+
+  it('reports a 5xx answer as a server failure', async () => {
+    // Act
+    const run = await runTvm(['grants', 'list'], [{ status: 503, body: { error: { code: 'STORE_UNAVAILABLE', message: 'try again' } } }]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.server);
+    expect(run.stderr).toBe('tvm: STORE_UNAVAILABLE: try again\n');
+  });
+});

@@ -1,0 +1,147 @@
+// The reads about one access key against a mocked DynamoDB document client: the exact Query or Get
+// each sends (which partition, which filter, which direction, consistent or not), and that a key's
+// record is read whole however often the key was used, without reading a single use.
+import 'aws-sdk-client-mock-jest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { linkItem } from '../../shared/adapters/audit-chain.js';
+import { auditItem } from '../../shared/adapters/audit-keys.js';
+import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
+import type { AuditEvent } from '../../shared/domain/audit.js';
+import { anAlert, anIssuance, aSessionRevoked, aUse, KEY } from '../fixtures/key-events.js';
+
+const TABLE = 'tvm-test-audit';
+const ddb = mockClient(DynamoDBDocumentClient);
+/** Never reaches the network: the mock answers every command. */
+const documentClient = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);
+
+beforeEach(() => {
+  ddb.reset();
+});
+
+const newLog = () => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, warn: () => undefined });
+
+/** The item tvm writes for `event`, linked into chain shard 0. */
+const stored = (event: AuditEvent) => linkItem(auditItem(event, 0), undefined);
+
+describe("DynamoDbAuditLog: a key's record", () => {
+  it('reads the whole record of a key used 12,000 times, page after page, from its own partition only', async () => {
+    // Prepare: the index returns the issuance, then (next page) the cut-off and an alert.
+    const issuance = anIssuance();
+    const revoked = aSessionRevoked(issuance);
+    const alert = anAlert();
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [stored(issuance)], LastEvaluatedKey: { PK: 'x', SK: issuance.id, GSI1PK: `KEY#${KEY}` } })
+      .resolvesOnce({ Items: [stored(revoked), stored(alert)] });
+
+    // Act
+    const events = await newLog().controlEventsForKey(KEY);
+
+    // Assess
+    expect(events).toEqual([issuance, revoked, alert]);
+    expect(ddb).toReceiveCommandTimes(QueryCommand, 2);
+    expect(ddb).toReceiveNthSpecificCommandWith(1, QueryCommand, {
+      TableName: TABLE,
+      IndexName: 'byAccessKey',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      FilterExpression: '#type <> :type',
+      ExpressionAttributeNames: { '#type': 'type' },
+      ExpressionAttributeValues: { ':pk': `KEY#${KEY}`, ':type': 'credential.used' },
+    });
+    expect(ddb).toReceiveNthSpecificCommandWith(2, QueryCommand, { ExclusiveStartKey: { PK: 'x', SK: issuance.id, GSI1PK: `KEY#${KEY}` } });
+  });
+
+  it('looks for the issuance among the control events only, by type', async () => {
+    // Prepare
+    const issuance = anIssuance();
+    ddb.on(QueryCommand).resolves({ Items: [stored(issuance)] });
+
+    // Act
+    const found = await newLog().findIssuance(KEY);
+
+    // Assess
+    expect(found).toEqual(issuance);
+    expect(ddb).toReceiveCommandWith(QueryCommand, {
+      IndexName: 'byAccessKey',
+      FilterExpression: '#type = :type',
+      ExpressionAttributeValues: { ':pk': `KEY#${KEY}`, ':type': 'credential.issued' },
+    });
+  });
+});
+
+describe("DynamoDbAuditLog.usesOfKey", () => {
+  it('reads the newest uses first from the uses partition, one more than the limit to know whether more follow', async () => {
+    // Prepare
+    const issuance = anIssuance();
+    const [newer, older] = [aUse(issuance, { eventTime: '2026-06-01T11:50:00Z' }), aUse(issuance, { eventTime: '2026-06-01T11:40:00Z' })];
+    ddb.on(QueryCommand).resolves({ Items: [stored(newer as AuditEvent), stored(older as AuditEvent)] });
+
+    // Act
+    const page = await newLog().usesOfKey({ accessKeyId: KEY, limit: 1 });
+
+    // Assess
+    expect(page).toEqual({ uses: [newer], nextCursor: newer.id });
+    expect(ddb).toReceiveCommandWith(QueryCommand, {
+      IndexName: 'byAccessKey',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': `KEYUSE#${KEY}` },
+      ScanIndexForward: false,
+      Limit: 2,
+    });
+  });
+
+  it('filters by source in DynamoDB, evaluating large pages, and continues past the cursor', async () => {
+    // Prepare
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    // Act
+    const page = await newLog().usesOfKey({ accessKeyId: KEY, oldestFirst: true, otherThanSource: '198.51.100.7', limit: 1, cursor: '2026-06-01T11:40:00.000Z#ct-1' });
+
+    // Assess
+    expect(page).toEqual({ uses: [] });
+    expect(ddb).toReceiveCommandWith(QueryCommand, {
+      KeyConditionExpression: 'GSI1PK = :pk AND SK > :cursor',
+      FilterExpression: '#source <> :source',
+      ExpressionAttributeNames: { '#source': 'sourceIPAddress' },
+      ExpressionAttributeValues: { ':pk': `KEYUSE#${KEY}`, ':cursor': '2026-06-01T11:40:00.000Z#ct-1', ':source': '198.51.100.7' },
+      ScanIndexForward: true,
+      Limit: 1_000,
+    });
+  });
+
+  it('stops after 10 requests that find nothing, with a cursor at the last key read', async () => {
+    // Prepare: every request evaluates items, none from another source.
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: { PK: 'x', SK: '2026-06-01T11:00:00.000Z#ct-9', GSI1PK: `KEYUSE#${KEY}` } });
+
+    // Act
+    const page = await newLog().usesOfKey({ accessKeyId: KEY, otherThanSource: '198.51.100.7', limit: 1 });
+
+    // Assess
+    expect(page).toEqual({ uses: [], nextCursor: '2026-06-01T11:00:00.000Z#ct-9' });
+    expect(ddb).toReceiveCommandTimes(QueryCommand, 10);
+  });
+});
+
+describe('DynamoDbAuditLog.isRecordedOnce', () => {
+  it('reads the once-marker strongly consistently, from the table, not an index', async () => {
+    // Prepare
+    ddb.on(GetCommand).resolvesOnce({ Item: { PK: 'ONCE#alert:x' } }).resolvesOnce({});
+
+    // Act
+    const answers = [await newLog().isRecordedOnce('alert:x'), await newLog().isRecordedOnce('alert:y')];
+
+    // Assess
+    expect(answers).toEqual([true, false]);
+    expect(ddb).toReceiveNthSpecificCommandWith(1, GetCommand, {
+      TableName: TABLE,
+      Key: { PK: 'ONCE#alert:x', SK: 'ONCE' },
+      ConsistentRead: true,
+      ProjectionExpression: 'PK',
+    });
+  });
+});
