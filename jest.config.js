@@ -26,5 +26,14 @@ export default {
       globalSetup: '<rootDir>/test/e2e/support/global-setup.js',
       globalTeardown: '<rootDir>/test/e2e/support/global-teardown.js',
     },
+    {
+      // The long runs (`npm run test:stress`, not part of `npm test`): 1,000+ generated cases per
+      // route, 200 concurrent vends. Same local stack as e2e.
+      ...common,
+      displayName: 'stress',
+      testMatch: ['<rootDir>/test/stress/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/e2e/support/global-setup.js',
+      globalTeardown: '<rootDir>/test/e2e/support/global-teardown.js',
+    },
   ],
 };

@@ -1,5 +1,5 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { auditLog, credentialIssuer, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
+import { auditLog, credentialIssuer, delegationStore, lockdownStore, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
 import { vendQuerySchema, vendRequestSchema } from '../shared/domain/schemas.js';
 import { vendCredentials } from '../shared/domain/vend-credentials.js';
 import { createRoute } from '../shared/http/route.js';
@@ -11,6 +11,7 @@ const deps = {
   lockdown: lockdownStore(),
   issuer: credentialIssuer(),
   audit: auditLog(),
+  limiter: vendRateLimiter(),
   clock: systemClock,
   ids: randomIds,
   warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),

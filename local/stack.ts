@@ -22,7 +22,10 @@ import { createTables, tableNames } from './tables.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STAGE = 'dev';
-export const AUDIT_SHARDS = 4;
+// Every audit write links into one of the shards' hash chains; DynamoDB Local takes ~40 transactions/s
+// here, so bursts of concurrent vends (the load tests) need more chains than the deployed default.
+export const AUDIT_SHARDS = 16;
+const OFFLINE_START_TIMEOUT_MS = 300_000;
 /** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
 const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
 /** How serverless-offline names the functions for the Lambda invoke API: <service>-<stage>-<key>. */
@@ -48,8 +51,8 @@ export interface StackOptions {
   /** esbuild's work folder, relative to the repo, so two stacks never share one. */
   readonly buildDir?: string;
   readonly seed?: boolean;
-  /** Where serverless-offline's output goes. */
-  readonly offlineOutput?: 'inherit' | 'ignore';
+  /** Where serverless-offline's output goes: this process's, nowhere, or a file descriptor (a log file). */
+  readonly offlineOutput?: 'inherit' | 'ignore' | number;
   /** Run the local loop (CloudTrail bridge to recordUse, alert driver). Default true. */
   readonly useLoop?: boolean;
   /** How often the alert function runs on its schedule. Default 300 s, as deployed. */
@@ -87,6 +90,8 @@ export interface StackInfo {
 export interface RunningStack {
   readonly info: StackInfo;
   readonly sts: LocalSts;
+  /** Tests stop it alone to see how the functions answer without their tables. */
+  readonly dynamodb: DynamoDbLocal;
   stop(): Promise<void>;
 }
 
@@ -155,7 +160,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
     stops.push(() => stopProcessGroup(offline));
-    await waitFor('serverless-offline', async () => (await fetch(`${apiUrl}/health`)).ok, 90_000, offline);
+    // esbuild bundles every function first (~30 s idle on 2 cores; far more on a busy machine).
+    await waitFor('serverless-offline', async () => (await fetch(`${apiUrl}/health`)).ok, OFFLINE_START_TIMEOUT_MS, offline);
 
     let loopControlUrl: string | undefined;
     if (bridge) {
@@ -195,7 +201,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ...(loopControlUrl === undefined ? {} : { loopControlUrl }),
       pid: process.pid,
     };
-    return { info, sts, stop: stopAll };
+    return { info, sts, dynamodb, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
@@ -216,6 +222,7 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       String(options.ports.api),
       '--lambdaPort',
       String(options.ports.lambda),
+      `--param=auditShards=${AUDIT_SHARDS}`,
     ],
     {
       cwd: REPO_ROOT,

@@ -5,6 +5,7 @@ import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
+import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
 import { IamSessionRevoker } from './adapters/iam-session-revoker.js';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier.js';
 import { LogAlertSink } from './adapters/log-alert-sink.js';
@@ -20,6 +21,7 @@ import type {
   CredentialIssuer,
   DelegationStore,
   LockdownStore,
+  RateLimiter,
   SessionRevoker,
   TokenVerifier,
 } from './domain/ports.js';
@@ -81,3 +83,7 @@ export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => {
 });
 
 export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(() => new S3TrailLogReader(createS3Client(config())));
+
+export const vendRateLimiter: () => RateLimiter = /* @__PURE__ */ once(
+  () => new DynamoDbRateLimiter(dynamoDb(), { tableName: config().tables.delegations, limit: config().vendRatePerMinute }),
+);

@@ -1,6 +1,7 @@
 // The environment, read once at cold start, typed and frozen. A missing or malformed variable
 // fails the cold start with its name, instead of surfacing later as a confusing runtime error.
 import { z } from 'zod';
+import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 
 export const oidcIssuerSchema = z
   .object({
@@ -98,6 +99,8 @@ const envSchema = z.object({
     .string()
     .default('AWS Internal,*.amazonaws.com')
     .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
+  TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 }).superRefine((env, ctx) => {
   const topic = env.TVM_ALERTS_TOPIC_ARN;
@@ -126,6 +129,7 @@ export interface Config {
     readonly denialWindowMinutes: number;
     readonly ignoredSources: readonly string[];
   };
+  readonly vendRatePerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +164,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       denialWindowMinutes: e.TVM_ALERT_DENIAL_WINDOW_MINUTES,
       ignoredSources: e.TVM_ALERT_IGNORED_SOURCES,
     },
+    vendRatePerMinute: e.TVM_VEND_RATE_PER_MINUTE,
   });
 }
 

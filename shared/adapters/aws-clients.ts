@@ -24,7 +24,9 @@ export function createStsClient(config: Config): STSClient {
   return new STSClient({
     region: config.region,
     endpoint: config.endpoints.sts,
-    // One attempt: a retry after a timeout could mint a second, unaudited session. Callers retry.
+    // One attempt: the SDK would retry after a timeout or a 5xx, when STS may already have issued
+    // a session no audit record names. StsCredentialIssuer retries only what STS did not issue
+    // (throttling, requests that never reached it): at most 3 attempts, retries within 2 s.
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });

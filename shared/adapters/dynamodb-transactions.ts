@@ -5,11 +5,14 @@
 // Chains are per time partition (day × shard), so writes on different shards never wait for each
 // other. A process leases a shard per write: its own concurrent writes never race for a head.
 // Writers in other processes may; the loser learns the current head from its failed write, leaves
-// that shard to the winner for a moment and retries on another one, and its process writes on fewer
-// shards at once for a while (AuditChains). A process never holds every shard, so a busy writer (a
-// trail import) always leaves a chain that a single write elsewhere can win. Each chain takes one
-// write per round trip: size the shards to the peak write rate. Heads are written with Put, never
-// Update, so a writer needs only dynamodb:PutItem on the audit table.
+// that shard to the winner for a moment and retries on another one after a random backoff that
+// doubles with each race it loses, and its process writes on fewer shards at once for a while
+// (AuditChains). A process never holds every shard, so a busy writer (a trail import) always leaves a
+// chain that a single write elsewhere can win. Each chain takes one write per round trip, so a burst
+// of writers from many processes (Lambda instances each writing once) queues: losing a race is a
+// wait, not a failure, until the write's time budget is spent. Size the shards to the peak write
+// rate. Heads are written with Put, never Update, so a writer needs only dynamodb:PutItem on the
+// audit table.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -39,10 +42,18 @@ export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWri
 export const MAX_CHANGES_PER_TRANSACTION = 98;
 
 /**
- * Attempts of one chained write that lose a race (or meet a conflict), then give up. Learning the
- * head of a chain this process had not seen yet is not a lost race (at most once per chain).
+ * How long one chained write keeps retrying lost races (another writer moved the head, or held it:
+ * TransactionConflict) before it gives up: well inside the vend function's 25 s timeout, with room
+ * for the reads and STS before it. Each lost race is progress for the chain (another event landed),
+ * so under a burst the time spent waiting, not the number of races lost, is what to bound.
  */
-const MAX_LOST_ATTEMPTS = 5;
+const RACE_BUDGET_MS = 10_000;
+/** And in any case no more attempts than this (a head that moves on every try, however quickly). */
+const MAX_RACE_ATTEMPTS = 40;
+/** A throttled transaction is a fault, not a race: at most this many attempts in all. */
+const MAX_THROTTLED_ATTEMPTS = 3;
+/** The random wait before the next attempt is up to BACKOFF_MS.base × 2^(races lost), at most max. */
+const BACKOFF_MS = { base: 20, max: 1_000 };
 /** How long a process leaves a shard it just lost on to the winner: random within these bounds. */
 const CONTENDED_MS = { min: 50, max: 200 };
 /** Heads remembered per table: a few days of every shard is plenty, the rest is re-learned. */
@@ -66,6 +77,8 @@ export interface ShardLease {
  * to the chains it is winning.
  */
 export class AuditChains {
+  /** How long one write keeps retrying lost races (RACE_BUDGET_MS unless a test says otherwise). */
+  readonly raceBudgetMs: number;
   private readonly heads = new Map<string, ChainHead | null>();
   private readonly leased = new Set<number>();
   private readonly contendedUntil = new Map<number, number>();
@@ -74,6 +87,10 @@ export class AuditChains {
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private limit = Infinity;
   private winsSinceChange = 0;
+
+  constructor(options: { readonly raceBudgetMs?: number } = {}) {
+    this.raceBudgetMs = options.raceBudgetMs ?? RACE_BUDGET_MS;
+  }
 
   /** The cached head: a head, null when the chain is known not to exist yet, undefined when unknown. */
   head(chain: string): ChainHead | null | undefined {
@@ -185,14 +202,17 @@ interface CancellationReason {
   readonly Item?: Record<string, AttributeValue>;
 }
 
-/** Another transaction held one of the items, or the table was briefly throttled. */
-const RETRYABLE_CODES = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+/** Another transaction held one of the items: the same race as a moved head, met a moment earlier. */
+const CONFLICT_CODE = 'TransactionConflict';
+/** The table was briefly throttled. */
+const THROTTLED_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /**
  * Writes `changes` and `event`, linked into the chain of its day on a leased shard, in one
  * transaction. A write that loses a head race (or meets a conflict) is relinked and retried on
- * another shard, at most MAX_LOST_ATTEMPTS times; a write that only guessed the head of a chain this
- * process had not seen yet (or found it gone) is relinked and retried at once (once per chain).
+ * another shard after a random backoff, for at most the chains' race budget (and MAX_RACE_ATTEMPTS);
+ * a throttled one at most MAX_THROTTLED_ATTEMPTS times; a write that only guessed the head of a chain
+ * this process had not seen yet (or found it gone) is relinked and retried at once (once per chain).
  * Throws the SDK error when it cannot write.
  */
 export async function writeChained(
@@ -205,9 +225,10 @@ export async function writeChained(
   assertFits(changes);
   const chains = table.chains ?? sharedAuditChains(table.tableName);
   const day = utcDay(event.at);
+  const giveUpAt = Date.now() + chains.raceBudgetMs;
   let lease = await chains.lease(table.shards);
   try {
-    for (let lost = 0; ; ) {
+    for (let attempt = 1, lost = 0, throttled = 0; ; attempt++) {
       const chain = chainId(day, lease.shard);
       const previous = chains.head(chain);
       const item = linkItem(auditItem(event, lease.shard), previous ?? undefined);
@@ -234,20 +255,29 @@ export async function writeChained(
         if (reasons.slice(0, eventAt).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
           return { outcome: 'change-failed' };
         }
-        if (failed(headAt) && (previous === undefined || !reasons[headAt]?.Item)) {
-          // Not a lost race: a guess about a chain this process had not seen, or a head that is gone
-          // (a table recreated under a running process). Relink and go again, unless the head has
-          // just moved: another process is busy there and would win the race.
-          if (!isBusy(chains.head(chain))) continue;
-        } else {
-          const retryable = failed(headAt) || reasons.some((reason) => RETRYABLE_CODES.has(reason.Code ?? ''));
-          if (!retryable || ++lost >= MAX_LOST_ATTEMPTS) {
-            lease.release(retryable);
+        const unseen = failed(headAt) && (previous === undefined || !reasons[headAt]?.Item);
+        // Not a lost race: a guess about a chain this process had not seen, or a head that is gone
+        // (a table recreated under a running process). Relink and go again, unless the head has
+        // just moved: another process is busy there and would win the race.
+        if (unseen && !isBusy(chains.head(chain))) continue;
+        const raced = failed(headAt) || reasons.some((reason) => reason.Code === CONFLICT_CODE);
+        if (!unseen) {
+          if (raced) lost += 1;
+          else if (reasons.some((reason) => THROTTLED_CODES.has(reason.Code ?? ''))) throttled += 1;
+          else {
+            lease.release();
             throw error;
           }
         }
+        const backoff = Math.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** lost);
+        const spent = attempt >= MAX_RACE_ATTEMPTS || Date.now() + backoff >= giveUpAt;
+        if (throttled >= MAX_THROTTLED_ATTEMPTS || spent) {
+          lease.release(raced);
+          throw error;
+        }
         // Another process is writing this chain: leave it to that one for a moment.
         lease.release(true);
+        await sleep(backoff);
         lease = await chains.lease(table.shards, { retry: true });
       }
     }
@@ -302,6 +332,8 @@ function chainedPuts(
         ]),
   ];
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A head written this recently belongs to a chain another process is writing right now. */
 const BUSY_WITHIN_MS = 250;

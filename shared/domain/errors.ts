@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'ALREADY_HANDED_OVER'
   | 'LOCKDOWN_ACTIVE'
   | 'SECOND_APPROVER_REQUIRED'
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 export abstract class TvmError extends Error {
@@ -119,4 +120,12 @@ export class LockdownActiveError extends TvmError {
 /** Two-person rule: whoever activated the lockdown cannot lift it. */
 export class SecondApproverRequiredError extends TvmError {
   readonly code = 'SECOND_APPROVER_REQUIRED';
+}
+
+/**
+ * The caller used up its vend quota for the current window. Carries `details.retryAfterSeconds`,
+ * which the HTTP layer also sends as the Retry-After header.
+ */
+export class RateLimitedError extends TvmError {
+  readonly code = 'RATE_LIMITED';
 }

@@ -209,3 +209,26 @@ export interface CredentialIssuer {
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
+
+/** What counting one vend against its principal's quota decided. */
+export type RateLimitDecision =
+  | { readonly allowed: true }
+  | {
+      readonly allowed: false;
+      /** Whole seconds until the window that refused ends (at least 1): the Retry-After. */
+      readonly retryAfterSeconds: number;
+      /** The first refusal of this principal in this window: the only one worth an audit record. */
+      readonly firstRefusal: boolean;
+    };
+
+/**
+ * The per-principal vend quota, counted where every Lambda instance sees the same count (never in
+ * memory, which each instance would have its own of).
+ */
+export interface RateLimiter {
+  /**
+   * Counts one vend by `principal` at `now` and decides it. Throws StoreUnavailableError when the
+   * count cannot be kept: an uncounted vend is refused, never let through.
+   */
+  take(principal: string, now: Date): Promise<RateLimitDecision>;
+}

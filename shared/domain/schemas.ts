@@ -35,7 +35,12 @@ export const scopeSchema = z
 
 const sessionSeconds = z.number().int().min(MIN_SESSION_SECONDS).max(MAX_SESSION_SECONDS);
 const reason = z.string().min(1).max(256).regex(printable, 'must not contain control characters');
-const isoDateTime = z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+// Zod's pattern takes any offset up to +99:99, which no Date can hold: such a value must be refused
+// here, not crash a later toISOString() as a 500.
+const isoDateTime = z
+  .string()
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO 8601 date-time');
 
 export const vendRequestSchema = z
   .object({

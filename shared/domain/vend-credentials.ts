@@ -6,12 +6,13 @@ import {
   EngagementHandedOverError,
   NoGrantError,
   NotFoundError,
+  RateLimitedError,
   ScopeNotGrantedError,
   TvmError,
 } from './errors.js';
 import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selection.js';
 import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
-import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
+import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator, LockdownStore, RateLimiter } from './ports.js';
 import { assertNotLockedOut } from './manage-lockdown.js';
 import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
@@ -22,6 +23,8 @@ export interface VendDeps {
   readonly lockdown: LockdownStore;
   readonly issuer: CredentialIssuer;
   readonly audit: AuditLog;
+  /** The per-principal vend quota; required, so no vend path can be wired without it. */
+  readonly limiter: RateLimiter;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   /** Where a lost denial record is reported (the denial itself still stands). */
@@ -43,17 +46,21 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 /**
  * Vends credentials for one profile:
- * 1. Read the profile and the caller's grants on it, and the lockdown, consistently; a locked
+ * 1. Count the vend against the caller's quota, before any other read, so a flood costs one write
+ *    per request and nothing more (RATE_LIMITED with retryAfterSeconds; STORE_UNAVAILABLE, never
+ *    a free pass, when the count cannot be kept).
+ * 2. Read the profile and the caller's grants on it, and the lockdown, consistently; a locked
  *    profile refuses everyone outside the allow list (LOCKDOWN_ACTIVE).
- * 2. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
+ * 3. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
  *    caller's access on it ended with an engagement's handover).
- * 3. Resolve the duration within grant, profile and AssumeRole limits.
- * 4. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
- * 5. AssumeRole with session name, SourceIdentity and tags derived only from the verified
+ * 4. Resolve the duration within grant, profile and AssumeRole limits.
+ * 5. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
+ * 6. AssumeRole with session name, SourceIdentity and tags derived only from the verified
  *    principal and stored rules.
- * 6. Durably record `credential.issued`; if that fails the credentials are discarded.
+ * 7. Durably record `credential.issued`; if that fails the credentials are discarded.
  * Every refusal is recorded as `credential.denied` (best effort: a lost record never turns a
- * denial into an issuance).
+ * denial into an issuance), except rate-limited ones beyond the first per principal and window:
+ * recording each would let a caller write to the audit trail as fast as it can send requests.
  */
 export async function vendCredentials(
   deps: VendDeps,
@@ -62,8 +69,17 @@ export async function vendCredentials(
   meta: RequestMeta,
 ): Promise<VendResult> {
   let grantId: string | undefined;
+  let recordRefusal = true;
   try {
     const now = deps.clock.now();
+    const quota = await deps.limiter.take(principal.id, now);
+    if (!quota.allowed) {
+      recordRefusal = quota.firstRefusal;
+      throw new RateLimitedError(`too many credential requests; try again in ${quota.retryAfterSeconds} s`, {
+        details: { retryAfterSeconds: quota.retryAfterSeconds },
+      });
+    }
+
     // The two reads of a vend, in parallel; both strongly consistent.
     const [{ profile, grants }, lockdown] = await Promise.all([
       deps.store.getProfileWithGrants(request.profile, subjectsOf(principal)),
@@ -124,7 +140,9 @@ export async function vendCredentials(
     };
   } catch (error) {
     // Every refusal is recorded, unexpected ones too; only a failing audit trail cannot be.
-    if (!(error instanceof AuditUnavailableError)) await recordDenial(deps, principal, request, meta, error, grantId);
+    if (recordRefusal && !(error instanceof AuditUnavailableError)) {
+      await recordDenial(deps, principal, request, meta, error, grantId);
+    }
     throw error;
   }
 }

@@ -20,6 +20,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   UPSTREAM_STS_ERROR: 502,
   UPSTREAM_IAM_ERROR: 502,
@@ -40,15 +41,22 @@ export interface MappedError {
   readonly body: ErrorBody;
   /** True for failures that are ours, not the caller's: worth an error-level log line. */
   readonly serverFault: boolean;
+  /** Response headers the error calls for: Retry-After when it says when to try again. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function mapError(error: unknown, requestId: string): MappedError {
   if (error instanceof TvmError) {
     const status = HTTP_STATUS[error.code];
+    const retryAfter = error.details?.retryAfterSeconds;
     return {
       status,
       body: { error: { ...error.details, code: error.code, message: error.message, requestId } },
       serverFault: status >= 500,
+      // RFC 9110 delay-seconds: a non-negative integer; anything else is left out rather than sent malformed.
+      ...(typeof retryAfter === 'number' && Number.isSafeInteger(retryAfter) && retryAfter >= 0
+        ? { headers: { 'retry-after': String(retryAfter) } }
+        : {}),
     };
   }
   // Anything unexpected: a generic message, never the exception text or a stack trace.

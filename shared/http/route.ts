@@ -197,7 +197,7 @@ function mapErrors(): MiddlewareObj<Event, RouteResult, Error, TvmContext> {
       } else {
         logger.info('request refused', { code: mapped.body.error.code, reason: mapped.body.error.message });
       }
-      request.response = json(mapped.status, mapped.body, requestId);
+      request.response = json(mapped.status, mapped.body, requestId, mapped.headers);
     },
   };
 }

@@ -287,6 +287,7 @@ describe('DynamoDbAuditLog', () => {
         lockdown: { getLockdown: async () => undefined, putLockdown: async () => false },
         issuer: { assumeRole: () => Promise.resolve(ISSUED) },
         audit: log,
+        limiter: { take: async () => ({ allowed: true }) },
         clock: { now: () => FIXED_NOW },
         ids: { next: () => `id${++id}` },
         warn: () => undefined,

@@ -62,6 +62,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     // and the lockdown record by key.
     `dynamodb:Query ${DELEGATIONS}`,
     `dynamodb:GetItem ${DELEGATIONS}`,
+    // The caller's vend-quota counter (RATE#<principal>).
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${AUDIT}`,
   ],
   listProfiles: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
@@ -700,6 +702,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
           TVM_SECURITY_GROUP: 'tvm-security',
           TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
           TVM_AUDIT_SHARDS: '4',
+          TVM_VEND_RATE_PER_MINUTE: '30',
           TVM_STS_ENDPOINT: '',
           TVM_DYNAMODB_ENDPOINT: '',
         },

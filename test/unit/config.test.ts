@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         denialWindowMinutes: 10,
         ignoredSources: ['AWS Internal', '*.amazonaws.com'],
       },
+      vendRatePerMinute: 30,
     };
     expect(config).toEqual(expected);
   });
@@ -76,6 +77,22 @@ describe('loadConfig', () => {
       denialWindowMinutes: 15,
       ignoredSources: ['AWS Internal', '10.0.0.*'],
     });
+  });
+
+  it('reads the vend quota per principal and minute', () => {
+    // Act
+    const config = loadConfig(anEnv({ TVM_VEND_RATE_PER_MINUTE: '120' }));
+
+    // Assess
+    expect(config.vendRatePerMinute).toBe(120);
+  });
+
+  it.each(['0', '10001', '2.5', 'thirty', ''])('refuses TVM_VEND_RATE_PER_MINUTE=%j, naming it', (raw) => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_VEND_RATE_PER_MINUTE: raw }));
+
+    // Assess
+    expect(error.message).toContain('TVM_VEND_RATE_PER_MINUTE:');
   });
 
   it('refuses an alerts topic that is not an SNS topic ARN', () => {

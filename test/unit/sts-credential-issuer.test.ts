@@ -67,12 +67,29 @@ function genericStsError(code: string, message: string, fault: 'client' | 'serve
   return withWireCode(new STSServiceException({ name: code, $fault: fault, message, $metadata: { httpStatusCode: 400 } }), code);
 }
 
+/** A socket timeout as @smithy/node-http-handler reports it. */
+function aSocketTimeout(): Error {
+  return Object.assign(new Error('Connection timed out after 3000 ms'), { name: 'TimeoutError' });
+}
+
+function aRefusedConnection(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
+}
+
 describe('StsCredentialIssuer', () => {
   const sts = mockClient(STSClient);
-  const issuer = new StsCredentialIssuer(new STSClient({ region: 'us-east-1' }));
+  /** The waits between attempts; the pause returns at once. */
+  let pauses: number[];
+  let issuer: StsCredentialIssuer;
 
   beforeEach(() => {
     sts.reset();
+    pauses = [];
+    issuer = new StsCredentialIssuer(new STSClient({ region: 'us-east-1' }), {
+      pause: async (milliseconds) => {
+        pauses.push(milliseconds);
+      },
+    });
   });
 
   describe('the AssumeRole request', () => {
@@ -172,7 +189,6 @@ describe('StsCredentialIssuer', () => {
   describe('STS errors', () => {
     it.each([
       ['AccessDenied', () => genericStsError('AccessDenied', 'User is not authorized to perform: sts:AssumeRole'), 'AccessDenied'],
-      ['Throttling', () => genericStsError('Throttling', 'Rate exceeded'), 'Throttling'],
       [
         'RegionDisabledException',
         () =>
@@ -246,8 +262,8 @@ describe('StsCredentialIssuer', () => {
     });
 
     it.each([
-      ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }), 'NetworkError'],
-      ['a socket timeout', Object.assign(new Error('Connection timed out after 3000 ms'), { name: 'TimeoutError' }), 'Timeout'],
+      ['a refused connection', aRefusedConnection(), 'NetworkError'],
+      ['a socket timeout', aSocketTimeout(), 'Timeout'],
       ['an aborted request', Object.assign(new Error('Request aborted'), { name: 'AbortError' }), 'Timeout'],
     ])('maps %s to UpstreamStsError', async (_label, networkError, stsCode) => {
       // Prepare
@@ -297,6 +313,154 @@ describe('StsCredentialIssuer', () => {
       // Assess
       expect(error.details).toEqual({ stsCode: 'AccessDenied' });
       expect(error.message).toBe('STS AssumeRole failed (AccessDenied)');
+    });
+  });
+
+  describe('retries', () => {
+    const throttled = () => genericStsError('Throttling', 'Rate exceeded');
+
+    it.each([
+      ['Throttling', () => throttled()],
+      ['ThrottlingException', () => genericStsError('ThrottlingException', 'Rate exceeded')],
+      ['RequestLimitExceeded', () => genericStsError('RequestLimitExceeded', 'Request limit exceeded')],
+      ['a refused connection', () => aRefusedConnection()],
+      ['an unknown host', () => Object.assign(new Error('getaddrinfo ENOTFOUND sts.example'), { code: 'ENOTFOUND' })],
+      ['a failed DNS lookup', () => Object.assign(new Error('getaddrinfo EAI_AGAIN sts.example'), { code: 'EAI_AGAIN' })],
+      ['a TLS certificate refused before sending', () => Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' })],
+    ])('retries %s, which issued nothing, and returns the next success', async (_label, makeError) => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejectsOnce(makeError()).rejectsOnce(makeError()).resolves(aCompleteResponse());
+
+      // Act
+      const credentials = await issuer.assumeRole(anAssumeRoleRequest());
+
+      // Assess
+      expect(credentials.accessKeyId).toBe('ASIAEXAMPLE000000001');
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 3);
+      expect(pauses).toHaveLength(2);
+    });
+
+    it('sends the same AssumeRole input on every attempt', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejectsOnce(throttled()).resolves(aCompleteResponse());
+
+      // Act
+      await issuer.assumeRole(anAssumeRoleRequest({ policy: POLICY }));
+
+      // Assess
+      const inputs = sts.commandCalls(AssumeRoleCommand).map((call) => call.args[0].input);
+      expect(inputs).toHaveLength(2);
+      expect(inputs[1]).toEqual(inputs[0]);
+    });
+
+    it('gives up after 3 attempts with UpstreamStsError naming the last code', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejects(throttled());
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 3);
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ details: { stsCode: 'Throttling' } });
+      expect((error as Error).message).toBe('STS AssumeRole failed (Throttling) after 3 attempts');
+    });
+
+    it('waits 100–200 ms, then 200–400 ms: at most 600 ms in all', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejects(throttled());
+      const atMost = new StsCredentialIssuer(new STSClient({ region: 'us-east-1' }), {
+        pause: async (milliseconds) => {
+          pauses.push(milliseconds);
+        },
+        random: () => 0.999999,
+      });
+      const atLeast = new StsCredentialIssuer(new STSClient({ region: 'us-east-1' }), {
+        pause: async (milliseconds) => {
+          pauses.push(milliseconds);
+        },
+        random: () => 0,
+      });
+
+      // Act
+      await failureOf(atMost.assumeRole(anAssumeRoleRequest()));
+      await failureOf(atLeast.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(pauses).toEqual([200, 400, 100, 200]);
+    });
+
+    it('starts no retry past the 2-second budget, however many attempts are left', async () => {
+      // Prepare: each attempt takes 1.5 s on this clock.
+      let clock = 0;
+      sts.on(AssumeRoleCommand).callsFake(() => {
+        clock += 1_500;
+        throw throttled();
+      });
+      const slow = new StsCredentialIssuer(new STSClient({ region: 'us-east-1' }), {
+        pause: async (milliseconds) => {
+          clock += milliseconds;
+        },
+        now: () => clock,
+      });
+
+      // Act
+      const error = await failureOf(slow.assumeRole(anAssumeRoleRequest()));
+
+      // Assess: the second attempt would start at 1.5 s + its wait; the third could not.
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 2);
+      expect(error).toMatchObject({ details: { stsCode: 'Throttling' } });
+    });
+
+    it.each([
+      ['a socket timeout', () => aSocketTimeout(), 'Timeout'],
+      ['an aborted request', () => Object.assign(new Error('Request aborted'), { name: 'AbortError' }), 'Timeout'],
+      ['a reset connection (STS may have answered)', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'NetworkError'],
+      ['InternalFailure (5xx)', () => genericStsError('InternalFailure', 'internal', 'server'), 'InternalFailure'],
+      ['ServiceUnavailable (5xx)', () => genericStsError('ServiceUnavailable', 'unavailable', 'server'), 'ServiceUnavailable'],
+      ['AccessDenied', () => genericStsError('AccessDenied', 'not authorized'), 'AccessDenied'],
+      ['RegionDisabledException', () => withWireCode(new RegionDisabledException({ message: 'not activated', $metadata: {} }), 'RegionDisabledException'), 'RegionDisabledException'],
+      ['MalformedPolicyDocument', () => withWireCode(new MalformedPolicyDocumentException({ message: 'Syntax errors', $metadata: {} }), 'MalformedPolicyDocument'), 'MalformedPolicyDocument'],
+    ])('never retries %s: one attempt, then UpstreamStsError', async (_label, makeError, stsCode) => {
+      // Prepare: a second attempt would succeed, which is what must not happen.
+      sts.on(AssumeRoleCommand).rejectsOnce(makeError()).resolves(aCompleteResponse());
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 1);
+      expect(pauses).toEqual([]);
+      expect(error).toBeInstanceOf(UpstreamStsError);
+      expect(error).toMatchObject({ details: { stsCode } });
+    });
+
+    it('never retries PackedPolicyTooLarge: one attempt, then ScopeTooLargeError', async () => {
+      // Prepare
+      sts
+        .on(AssumeRoleCommand)
+        .rejectsOnce(withWireCode(new PackedPolicyTooLargeException({ message: 'Packed policy consumes 104%', $metadata: {} }), 'PackedPolicyTooLarge'))
+        .resolves(aCompleteResponse());
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest({ policy: POLICY })));
+
+      // Assess
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 1);
+      expect(error).toBeInstanceOf(ScopeTooLargeError);
+    });
+
+    it('does not retry a throttled attempt after a timeout: the timeout ends it', async () => {
+      // Prepare
+      sts.on(AssumeRoleCommand).rejectsOnce(throttled()).rejectsOnce(aSocketTimeout()).resolves(aCompleteResponse());
+
+      // Act
+      const error = await failureOf(issuer.assumeRole(anAssumeRoleRequest()));
+
+      // Assess
+      expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 2);
+      expect(error).toMatchObject({ details: { stsCode: 'Timeout' } });
     });
   });
 });

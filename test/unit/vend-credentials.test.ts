@@ -11,6 +11,7 @@ import {
   LockdownActiveError,
   NoGrantError,
   NotFoundError,
+  RateLimitedError,
   ScopeNotGrantedError,
   ScopeTooLargeError,
   StoreUnavailableError,
@@ -29,6 +30,7 @@ import {
   FakeCredentialIssuer,
   InMemoryAuditLog,
   InMemoryDelegationStore,
+  InMemoryRateLimiter,
   fixedClock,
   sequentialIds,
   someCredentials,
@@ -49,7 +51,7 @@ interface Warning {
   readonly data: Record<string, unknown>;
 }
 
-function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: Lockdown } = {}) {
+function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: Lockdown; limiter?: InMemoryRateLimiter } = {}) {
   const audit = new InMemoryAuditLog();
   const lockdown = new InMemoryLockdownStore(audit, options.lockdown);
   const store = new InMemoryDelegationStore({
@@ -61,18 +63,20 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: Loc
   const warnings: Warning[] = [];
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('evt');
+  const limiter = options.limiter ?? new InMemoryRateLimiter();
   const deps: VendDeps = {
     store,
     lockdown,
     issuer,
     audit,
+    limiter,
     clock,
     ids,
     warn: (message, data) => {
       warnings.push({ message, data });
     },
   };
-  return { deps, audit, store, issuer, warnings, clock, ids, lockdown };
+  return { deps, audit, store, issuer, warnings, clock, ids, lockdown, limiter };
 }
 
 function aVendRequest(overrides: Partial<VendRequest> = {}): VendRequest {
@@ -762,6 +766,162 @@ describe('vendCredentials', () => {
       // Assess
       const identities = issuer.requests.map((request) => request.sourceIdentity);
       expect(new Set(identities).size).toBe(ids.length);
+    });
+  });
+
+  describe('rate limit', () => {
+    /** `count` vends one after the other, each settled: what each answered (a result or an error). */
+    async function vendTimes(deps: VendDeps, count: number, principal = aPrincipal()): Promise<unknown[]> {
+      const outcomes: unknown[] = [];
+      for (let i = 0; i < count; i++) {
+        outcomes.push(await vendCredentials(deps, principal, aVendRequest(), { requestId: `req-${i}` }).catch((error: unknown) => error));
+      }
+      return outcomes;
+    }
+
+    it('counts the vend against the caller before reading anything else', async () => {
+      // Prepare: every port call lands in one list, in the order it was made.
+      const { deps, store, lockdown, limiter } = setUp();
+      const order: string[] = [];
+      const spied: VendDeps = {
+        ...deps,
+        limiter: { take: (principal, now) => (order.push(`limiter:${principal}`), limiter.take(principal, now)) },
+        store: Object.assign(Object.create(store) as typeof store, {
+          getProfileWithGrants: (...args: Parameters<typeof store.getProfileWithGrants>) => (order.push('store'), store.getProfileWithGrants(...args)),
+        }),
+        lockdown: { ...lockdown, getLockdown: () => (order.push('lockdown'), lockdown.getLockdown()), putLockdown: lockdown.putLockdown.bind(lockdown) },
+      };
+
+      // Act
+      await vendCredentials(spied, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      expect(order[0]).toBe('limiter:alice@example.com');
+      expect(order.slice(1).sort()).toEqual(['lockdown', 'store']);
+    });
+
+    it('refuses the 31st vend in a minute with RATE_LIMITED and the seconds until the minute ends', async () => {
+      // Prepare: 15 s into the minute
+      const { deps, issuer, clock } = setUp();
+      clock.advance(15_000);
+      await vendTimes(deps, 30);
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect((error as RateLimitedError).code).toBe('RATE_LIMITED');
+      expect((error as RateLimitedError).details).toEqual({ retryAfterSeconds: 45 });
+      expect(issuer.calls).toBe(30);
+    });
+
+    it('reads nothing and calls STS for nothing once the caller is limited', async () => {
+      // Prepare: a limit of 1, used up; then the store and lockdown fail, so any read would show.
+      const { deps, store, lockdown, issuer } = setUp({ limiter: new InMemoryRateLimiter(1) });
+      await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+      store.unavailable = true;
+      lockdown.unavailable = true;
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect(issuer.calls).toBe(1);
+    });
+
+    it('records only the first refusal of a window, so a flood cannot flood the audit trail', async () => {
+      // Prepare
+      const { deps, audit } = setUp();
+
+      // Act
+      const outcomes = await vendTimes(deps, 40);
+
+      // Assess
+      expect(outcomes.filter((outcome) => outcome instanceof RateLimitedError)).toHaveLength(10);
+      expect(audit.eventsOfType('credential.issued')).toHaveLength(30);
+      expect(audit.eventsOfType('credential.denied')).toEqual([
+        expect.objectContaining({
+          type: 'credential.denied',
+          code: 'RATE_LIMITED',
+          principal: 'alice@example.com',
+          profile: DEFAULT_PROFILE_NAME,
+          requestId: 'req-30',
+        }),
+      ]);
+    });
+
+    it('allows the caller again in the next minute, and records its first refusal there too', async () => {
+      // Prepare: the quota used up and refused once, 59.9 s into the minute
+      const { deps, audit, clock } = setUp();
+      clock.advance(59_900);
+      await vendTimes(deps, 31);
+      clock.advance(100);
+
+      // Act
+      const next = await vendTimes(deps, 31);
+
+      // Assess
+      expect(next.slice(0, 30).every((outcome) => !(outcome instanceof Error))).toBe(true);
+      expect(next[30]).toBeInstanceOf(RateLimitedError);
+      expect((next[30] as RateLimitedError).details).toEqual({ retryAfterSeconds: 60 });
+      expect(audit.eventsOfType('credential.denied').map((event) => event.code)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
+    });
+
+    it('rounds Retry-After up, so retrying after it never lands in the refusing window', async () => {
+      // Prepare: 59.9 s into the minute, the quota used up
+      const { deps, clock } = setUp({ limiter: new InMemoryRateLimiter(1) });
+      clock.advance(59_900);
+      await vendTimes(deps, 1);
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect((error as RateLimitedError).details).toEqual({ retryAfterSeconds: 1 });
+    });
+
+    it('counts refused vends too: probing for grants uses up the quota', async () => {
+      // Prepare: no grant at all
+      const { deps, audit } = setUp({ grants: [] });
+
+      // Act
+      const outcomes = await vendTimes(deps, 31);
+
+      // Assess
+      expect(outcomes.slice(0, 30).every((outcome) => outcome instanceof NoGrantError)).toBe(true);
+      expect(outcomes[30]).toBeInstanceOf(RateLimitedError);
+      expect(audit.eventsOfType('credential.denied').at(-1)).toMatchObject({ code: 'RATE_LIMITED' });
+    });
+
+    it("counts per principal: one caller's flood does not limit another", async () => {
+      // Prepare: alice used up her quota
+      const { deps, issuer } = setUp({
+        grants: [aGrant(), aGrant({ id: 'grant-bob', subject: { type: 'user', id: 'bob@example.com' } })],
+      });
+      await vendTimes(deps, 31);
+
+      // Act
+      const result = await vendCredentials(deps, aPrincipal({ id: 'bob@example.com' }), aVendRequest(), META);
+
+      // Assess
+      expect(result.grantId).toBe('grant-bob');
+      expect(issuer.calls).toBe(31);
+    });
+
+    it('fails closed: refuses with STORE_UNAVAILABLE, calling no STS, when the quota cannot be counted', async () => {
+      // Prepare
+      const limiter = new InMemoryRateLimiter().failWith(new StoreUnavailableError('the vend quota could not be counted'));
+      const { deps, issuer, audit } = setUp({ limiter });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'STORE_UNAVAILABLE' })]);
     });
   });
 
