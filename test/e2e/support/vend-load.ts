@@ -140,3 +140,27 @@ export function statusesOf(run: LoadRun): Record<string, number> {
   }
   return counts;
 }
+
+/**
+ * The load test, at any size: `concurrency` vends at once all succeed, and every credential handed
+ * out has exactly one credential.issued event (none issued unrecorded, none recorded twice).
+ */
+export function describeLoad(concurrency: number, timeoutMs: number): void {
+  describe(`${concurrency} concurrent vends`, () => {
+    it('all succeed, each with exactly one credential.issued event', async () => {
+      // Prepare
+      await warmUp(concurrency);
+
+      // Act
+      const run = await vendConcurrently(concurrency);
+      const issued = await issuedEventsOf(run);
+
+      // Assess
+      console.log(`load: ${concurrency} concurrent vends`, JSON.stringify({ ...latencyOf(run), statuses: statusesOf(run) }));
+      expect(statusesOf(run)).toEqual({ '200': concurrency });
+      const vendedKeys = run.outcomes.map((outcome) => outcome.accessKeyId).sort();
+      expect(new Set(vendedKeys).size).toBe(concurrency);
+      expect(issued.map((event) => event.accessKeyId).sort()).toEqual(vendedKeys);
+    }, timeoutMs);
+  });
+}
