@@ -24,7 +24,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STAGE = 'dev';
 // Every audit write links into one of the shards' hash chains; DynamoDB Local takes ~40 transactions/s
 // here, so bursts of concurrent vends (the load tests) need more chains than the deployed default.
-export const AUDIT_SHARDS = 16;
+export const AUDIT_SHARDS = 64;
 const OFFLINE_START_TIMEOUT_MS = 300_000;
 /** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
 const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
