@@ -103,5 +103,11 @@ describe('no secrets at rest', () => {
     expect(stored).toContain(user);
     expect(secrets.filter((secret) => stored.includes(secret))).toEqual([]);
     expect(secrets.filter((secret) => logged.includes(secret))).toEqual([]);
+    // And nothing any earlier suite on this stack issued: no JWT, no session token (the local STS's
+    // are 512 base64 characters), whoever it belonged to.
+    for (const text of [stored, logged]) {
+      expect(text.match(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/g) ?? []).toEqual([]);
+      expect(text.match(/[A-Za-z0-9+/]{300,}={0,2}/g) ?? []).toEqual([]);
+    }
   });
 });
