@@ -1,5 +1,5 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { auditLog, credentialIssuer, delegationStore, lockdownStore, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
+import { auditWriter, credentialIssuer, lockdownStore, profileReader, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
 import { vendQuerySchema, vendRequestSchema } from '../shared/domain/schemas.js';
 import { vendCredentials } from '../shared/domain/vend-credentials.js';
 import { createRoute } from '../shared/http/route.js';
@@ -7,10 +7,10 @@ import { json } from '../shared/http/responses.js';
 import { logger } from '../shared/logger.js';
 
 const deps = {
-  store: delegationStore(),
+  store: profileReader(),
   lockdown: lockdownStore(),
   issuer: credentialIssuer(),
-  audit: auditLog(),
+  audit: auditWriter(),
   limiter: vendRateLimiter(),
   clock: systemClock,
   ids: randomIds,

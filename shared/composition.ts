@@ -2,7 +2,9 @@
 // function asks for them (so each bundle carries only the SDK clients it uses).
 import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createStsClient } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
+import { DynamoDbAuditWriter } from './adapters/dynamodb-audit-writer.js';
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
+import { DynamoDbProfileReader } from './adapters/dynamodb-profile-reader.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
@@ -18,9 +20,11 @@ import { logger } from './logger.js';
 import type {
   AlertSink,
   AuditLog,
+  AuditWriter,
   CredentialIssuer,
   DelegationStore,
   LockdownStore,
+  ProfileGrantsReader,
   RateLimiter,
   SessionRevoker,
   TokenVerifier,
@@ -47,6 +51,16 @@ export const delegationStore: () => DelegationStore = /* @__PURE__ */ once(
 
 export const auditLog: () => AuditLog = /* @__PURE__ */ once(
   () => new DynamoDbAuditLog(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
+);
+
+/** For the vend function: the profile and the caller's grants, and nothing else of the store. */
+export const profileReader: () => ProfileGrantsReader = /* @__PURE__ */ once(
+  () => new DynamoDbProfileReader(dynamoDb(), { tableName: config().tables.delegations }),
+);
+
+/** For functions that only record: the vend bundle carries no query or verify code. */
+export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
+  () => new DynamoDbAuditWriter(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
 );
 
 export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));

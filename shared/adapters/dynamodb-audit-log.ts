@@ -7,10 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent, CredentialIssuedEvent, CredentialUsedEvent } from '../domain/audit.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
-import { AuditUnavailableError, StoreUnavailableError, ValidationError } from '../domain/errors.js';
+import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
-  AppendOptions,
-  AppendResult,
   AuditLog,
   AuditPage,
   AuditQuery,
@@ -21,7 +19,7 @@ import type {
   VerifyReport,
 } from '../domain/ports.js';
 import { logger } from '../logger.js';
-import { canonicalJson, verifyChain, type ChainHead, type ChainReport } from './audit-chain.js';
+import { verifyChain, type ChainHead, type ChainReport } from './audit-chain.js';
 import {
   accessKeyPk,
   BY_ACCESS_KEY_INDEX,
@@ -40,19 +38,12 @@ import {
   typePk,
   utcDay,
 } from './audit-keys.js';
-import { writeChained, type AuditChains, type ChainedWriteResult } from './dynamodb-transactions.js';
+import { DynamoDbAuditWriter, type DynamoDbAuditWriterOptions } from './dynamodb-audit-writer.js';
 
-export interface DynamoDbAuditLogOptions {
-  readonly tableName: string;
-  readonly shards: number;
+export interface DynamoDbAuditLogOptions extends DynamoDbAuditWriterOptions {
   /** How far back a query served by the time or type index walks when it has no `from`. */
   readonly lookbackDays?: number;
   readonly now?: () => Date;
-  /**
-   * Head cache and shard leases. By default the one every writer of this table in the process
-   * shares; a separate one behaves like another process (another Lambda instance).
-   */
-  readonly chains?: AuditChains;
   /** Where items left out as not intact are reported (default: the logger, at warn). */
   readonly warn?: (message: string, data: Record<string, unknown>) => void;
   /** Waits (default: a timer); tests pass one that returns at once and records the waits. */
@@ -92,39 +83,22 @@ interface KeyRange {
 /** Attribute equalities applied after the key condition. */
 type Filters = Partial<Record<'principal' | 'profile' | 'accessKeyId' | 'type', string>>;
 
-export class DynamoDbAuditLog implements AuditLog {
+/** The whole audit log: DynamoDbAuditWriter's append, and every read the trail is queried with. */
+export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   private readonly lookbackDays: number;
   private readonly now: () => Date;
   private readonly warn: (message: string, data: Record<string, unknown>) => void;
   private readonly pause: (milliseconds: number) => Promise<void>;
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    client: DynamoDBDocumentClient,
     private readonly options: DynamoDbAuditLogOptions,
   ) {
+    super(client, options);
     this.lookbackDays = options.lookbackDays ?? 30;
     this.now = options.now ?? (() => new Date());
     this.warn = options.warn ?? ((message, data) => logger.warn(message, data));
     this.pause = options.pause ?? ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)));
-  }
-
-  async append(event: AuditEvent, options: AppendOptions = {}): Promise<AppendResult> {
-    const unavailable = (cause: unknown) =>
-      new AuditUnavailableError('the audit trail could not record this request; nothing was issued', { cause });
-    let result: ChainedWriteResult;
-    try {
-      result = await writeChained(this.client, this.options, [], event, options);
-    } catch (error) {
-      throw unavailable(error);
-    }
-    if (result.outcome === 'event-exists') {
-      // A retry after a lost response finds its own write already there (linked, perhaps on
-      // another shard): that is success, not a reason to discard credentials whose issuance is
-      // recorded. Anything else under the same id is not.
-      if (canonicalJson(toAuditEvent(result.existing)) === canonicalJson(event)) return 'appended';
-      throw unavailable(result.error);
-    }
-    return result.outcome === 'duplicate' ? 'duplicate' : 'appended';
   }
 
   liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]> {

@@ -1,15 +1,9 @@
-import {
-  GetCommand,
-  QueryCommand,
-  ScanCommand,
-  type DynamoDBDocumentClient,
-  type QueryCommandInput,
-  type ScanCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
-import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
+import { ConflictError } from '../domain/errors.js';
 import type { Grant, Profile, Subject } from '../domain/model.js';
 import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
+import { DynamoDbProfileReader } from './dynamodb-profile-reader.js';
 import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
 import {
   BY_GRANT_ID_INDEX,
@@ -32,16 +26,15 @@ import {
 
 export type DynamoDbDelegationStoreOptions = DelegationsTableOptions;
 
-// DynamoDB's IN operator takes at most 100 operands; one is used for the profile item.
-const MAX_FILTERED_SUBJECTS = 99;
-const MAX_PAGES = 50;
 
 /** Profiles and grants in one table; every change is written in one transaction with its audit event. */
-export class DynamoDbDelegationStore implements DelegationStore {
+export class DynamoDbDelegationStore extends DynamoDbProfileReader implements DelegationStore {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    client: DynamoDBDocumentClient,
     private readonly options: DynamoDbDelegationStoreOptions,
-  ) {}
+  ) {
+    super(client, options);
+  }
 
   async getProfile(name: string): Promise<Profile | undefined> {
     const out = await this.read(() =>
@@ -57,33 +50,6 @@ export class DynamoDbDelegationStore implements DelegationStore {
       ExpressionAttributeValues: { ':pk': PROFILES_GSI1PK },
     });
     return items.map(toProfile);
-  }
-
-  async getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }> {
-    const wanted = new Set(subjects.map(subjectKey));
-    const values: Record<string, unknown> = { ':pk': profilePk(name) };
-    let filterExpression: string | undefined;
-    if (wanted.size > 0 && wanted.size <= MAX_FILTERED_SUBJECTS) {
-      const placeholders = [...wanted].map((key, i) => {
-        values[`:s${i}`] = key;
-        return `:s${i}`;
-      });
-      values[':profile'] = 'profile';
-      // Key attributes can't appear in a filter, hence the entity attribute.
-      filterExpression = `entity = :profile OR subjectKey IN (${placeholders.join(', ')})`;
-    }
-    // Strongly consistent: a grant revoked a moment ago must not vend.
-    const items = await this.queryAll({
-      KeyConditionExpression: 'PK = :pk',
-      ...(filterExpression ? { FilterExpression: filterExpression } : {}),
-      ExpressionAttributeValues: values,
-      ConsistentRead: true,
-    });
-    const profileItemFound = items.find((item) => item.SK === PROFILE_SK);
-    const grants = items
-      .filter((item) => item.entity === 'grant' && wanted.has(String(item.subjectKey)))
-      .map(toGrant);
-    return { ...(profileItemFound ? { profile: toProfile(profileItemFound) } : {}), grants };
   }
 
   async listGrantsForSubjects(subjects: readonly Subject[]): Promise<Grant[]> {
@@ -229,40 +195,10 @@ export class DynamoDbDelegationStore implements DelegationStore {
     return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards }, items, audit);
   }
 
-  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    return this.readAllPages((startKey) =>
-      this.client.send(new QueryCommand({ ...input, TableName: this.options.tableName, ExclusiveStartKey: startKey })),
-    );
-  }
-
   private scanAll(input: Omit<ScanCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
     return this.readAllPages((startKey) =>
       this.client.send(new ScanCommand({ ...input, TableName: this.options.tableName, ExclusiveStartKey: startKey })),
     );
   }
 
-  private async readAllPages(
-    send: (startKey: Record<string, unknown> | undefined) => Promise<{
-      Items?: Record<string, unknown>[];
-      LastEvaluatedKey?: Record<string, unknown>;
-    }>,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const out = await this.read(() => send(startKey));
-      items.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-      if (!startKey) return items;
-    }
-    throw new StoreUnavailableError('too many items to read in one request');
-  }
-
-  private async read<T>(send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw new StoreUnavailableError('the delegations table could not be read', { cause: error });
-    }
-  }
 }

@@ -73,8 +73,11 @@ export interface ShardLease {
  * decides. Sharing works like TCP's congestion control: a process holds at most `limit` shards at
  * once (at first all but one, so a single write elsewhere always finds a free chain); a lost race
  * halves the limit and pauses that shard for this process, and every few wins grow it back by one.
- * A shard just written passes straight to the process's next waiting write, so a busy process keeps
- * to the chains it is winning.
+ * A shard just written passes straight to the process's next waiting write, and a write with none
+ * waiting starts from the shard this process last won on, so a process keeps to the chains it is
+ * winning: its cached heads stay current, where a random pick per write would often find a head
+ * another process had moved, and pay a failed transaction and a backoff for it (the benchmark's
+ * finding; BENCHMARKS.md).
  */
 export class AuditChains {
   /** How long one write keeps retrying lost races (RACE_BUDGET_MS unless a test says otherwise). */
@@ -87,6 +90,8 @@ export class AuditChains {
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private limit = Infinity;
   private winsSinceChange = 0;
+  /** The shard this process last won a write on; unset after a lost race there. */
+  private home: number | undefined;
 
   constructor(options: { readonly raceBudgetMs?: number } = {}) {
     this.raceBudgetMs = options.raceBudgetMs ?? RACE_BUDGET_MS;
@@ -104,8 +109,9 @@ export class AuditChains {
   }
 
   /**
-   * A shard no other write of this process holds and none it just lost a race on, from a random
-   * start; waits while there is none or the limit is reached (a retry ahead of new writes).
+   * A shard no other write of this process holds and none it just lost a race on, from the shard it
+   * last won on (else a random one); waits while there is none or the limit is reached (a retry
+   * ahead of new writes).
    */
   async lease(shards: number, options: { readonly retry?: boolean } = {}): Promise<ShardLease> {
     const most = Math.max(1, shards - 1);
@@ -133,6 +139,7 @@ export class AuditChains {
         if (released) return;
         released = true;
         if (lost) {
+          if (this.home === shard) this.home = undefined;
           const pause = CONTENDED_MS.min + Math.random() * (CONTENDED_MS.max - CONTENDED_MS.min);
           this.contendedUntil.set(shard, Date.now() + pause);
           this.limit = Math.max(1, Math.floor(this.limit / 2));
@@ -141,6 +148,7 @@ export class AuditChains {
           this.wakeNext();
           return;
         }
+        this.home = shard;
         if (this.limit < most && ++this.winsSinceChange >= 4 * this.limit) {
           this.limit += 1;
           this.winsSinceChange = 0;
@@ -156,7 +164,7 @@ export class AuditChains {
   private pick(shards: number): number | undefined {
     if (this.leased.size >= this.limit) return undefined;
     const now = Date.now();
-    const start = Math.floor(Math.random() * shards);
+    const start = this.home !== undefined && this.home < shards ? this.home : Math.floor(Math.random() * shards);
     const unleased = Array.from({ length: shards }, (_, i) => (start + i) % shards).filter((s) => !this.leased.has(s));
     const shard = unleased.find((s) => (this.contendedUntil.get(s) ?? 0) <= now);
     if (shard === undefined) this.wakeWhenUncontended(unleased, now);

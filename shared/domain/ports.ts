@@ -26,7 +26,16 @@ export interface IdGenerator {
 /** DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head. */
 export const MAX_GRANTS_PER_REVOCATION = 98;
 
-export interface DelegationStore {
+/** The read a vend makes of the rules: all it needs of the delegation store. */
+export interface ProfileGrantsReader {
+  /**
+   * The profile and every grant on it held by one of `subjects`, in one consistent read, so a
+   * revocation is seen by the very next vend.
+   */
+  getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }>;
+}
+
+export interface DelegationStore extends ProfileGrantsReader {
   getProfile(name: string): Promise<Profile | undefined>;
   listProfiles(): Promise<Profile[]>;
   // Every change is written in one transaction with its audit event: no change goes unrecorded.
@@ -37,11 +46,6 @@ export interface DelegationStore {
   putProfile(profile: Profile, audit: AuditEvent, replaces?: string): Promise<boolean>;
   /** Deletes the profile; returns false when it did not exist (and records nothing). */
   deleteProfile(name: string, audit: AuditEvent): Promise<boolean>;
-  /**
-   * The profile and every grant on it held by one of `subjects`, in one consistent read, so a
-   * revocation is seen by the very next vend.
-   */
-  getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }>;
   /** Grants held by any of `subjects`, across profiles. */
   listGrantsForSubjects(subjects: readonly Subject[]): Promise<Grant[]>;
   listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]>;
@@ -134,12 +138,16 @@ export interface VerifyReport {
  * its chain, its hash right, its keys its own): an item put into the table behind tvm's back is
  * left out, with a warning, and `verify` reports it.
  */
-export interface AuditLog {
+/** Appending to the audit trail: all a use case that only records needs (vending, say). */
+export interface AuditWriter {
   /**
    * Durably appends the event, never overwriting one, and links it into its hash chain; throws
    * AuditUnavailableError when it cannot. 'duplicate' only with `onceKey` (see AppendOptions).
    */
   append(event: AuditEvent, options?: AppendOptions): Promise<AppendResult>;
+}
+
+export interface AuditLog extends AuditWriter {
   /** Newest first, paginated; every filter combination is served by a key or an index. */
   query(query: AuditQuery): Promise<AuditPage>;
   /**

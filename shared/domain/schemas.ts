@@ -1,5 +1,6 @@
 // Input schemas: each is also the type of what it validates. All objects are strict, so unknown
-// fields are refused rather than silently ignored. Compiled once at module load.
+// fields are refused rather than silently ignored. Compiled once at module load. Each is marked
+// pure, so a function's bundle keeps only the schemas that function uses.
 import { z } from 'zod';
 import { ALERT_RULES, AUDIT_EVENT_TYPES } from './audit.js';
 import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
@@ -7,23 +8,23 @@ import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
 // Printable, no control characters: these strings end up in logs, audit records and IAM policies.
 const printable = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
-export const profileNameSchema = z
+export const profileNameSchema = /* @__PURE__ */ z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit');
 
-const actionPattern = z
+const actionPattern = /* @__PURE__ */ z
   .string()
   .max(128)
   .regex(/^(\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$/, 'must be an IAM action like "s3:GetObject" (wildcards * and ?)');
 
 // Session policies accept U+0009-U+00FF; resources are further limited to printable ASCII without
 // quotes or backslashes so the policy's JSON length equals its plaintext length.
-const resourcePattern = z
+const resourcePattern = /* @__PURE__ */ z
   .string()
   .max(2048)
   .regex(/^(\*|arn:[\u0021\u0023-\u005b\u005d-\u007e]+)$/, 'must be "*" or an ARN (wildcards * and ?)');
 
-export const scopeSchema = z
+export const scopeSchema = /* @__PURE__ */ z
   .object({
     actions: z.array(actionPattern).min(1).max(100).optional(),
     resources: z.array(resourcePattern).min(1).max(100).optional(),
@@ -33,16 +34,16 @@ export const scopeSchema = z
     message: 'needs actions or resources',
   });
 
-const sessionSeconds = z.number().int().min(MIN_SESSION_SECONDS).max(MAX_SESSION_SECONDS);
-const reason = z.string().min(1).max(256).regex(printable, 'must not contain control characters');
+const sessionSeconds = /* @__PURE__ */ z.number().int().min(MIN_SESSION_SECONDS).max(MAX_SESSION_SECONDS);
+const reason = /* @__PURE__ */ z.string().min(1).max(256).regex(printable, 'must not contain control characters');
 // Zod's pattern takes any offset up to +99:99, which no Date can hold: such a value must be refused
 // here, not crash a later toISOString() as a 500.
-const isoDateTime = z
+const isoDateTime = /* @__PURE__ */ z
   .string()
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
   .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO 8601 date-time');
 
-export const vendRequestSchema = z
+export const vendRequestSchema = /* @__PURE__ */ z
   .object({
     profile: profileNameSchema,
     durationSeconds: z.number().int().optional(),
@@ -52,14 +53,14 @@ export const vendRequestSchema = z
   .strict();
 export type VendRequest = z.infer<typeof vendRequestSchema>;
 
-export const vendQuerySchema = z.object({ format: z.enum(['credential_process']).optional() }).strict();
+export const vendQuerySchema = /* @__PURE__ */ z.object({ format: z.enum(['credential_process']).optional() }).strict();
 
-const roleArn = z
+const roleArn = /* @__PURE__ */ z
   .string()
   .max(2048)
   .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN');
 
-export const profileInputSchema = z
+export const profileInputSchema = /* @__PURE__ */ z
   .object({
     roleArn,
     description: z.string().max(256).regex(printable, 'must not contain control characters').optional(),
@@ -78,11 +79,11 @@ export const profileInputSchema = z
   .strict();
 export type ProfileInput = z.infer<typeof profileInputSchema>;
 
-export const principalIdSchema = z.string().min(1).max(256).regex(printable, 'must not contain control characters');
+export const principalIdSchema = /* @__PURE__ */ z.string().min(1).max(256).regex(printable, 'must not contain control characters');
 
-export const subjectSchema = z.object({ type: z.enum(['user', 'group']), id: principalIdSchema }).strict();
+export const subjectSchema = /* @__PURE__ */ z.object({ type: z.enum(['user', 'group']), id: principalIdSchema }).strict();
 
-export const grantInputSchema = z
+export const grantInputSchema = /* @__PURE__ */ z
   .object({
     profile: profileNameSchema,
     subject: subjectSchema,
@@ -99,7 +100,7 @@ export const grantInputSchema = z
 export type GrantInput = z.infer<typeof grantInputSchema>;
 
 /** `user:<id>` or `group:<id>`, as used in query strings. */
-export const subjectQuerySchema = z
+export const subjectQuerySchema = /* @__PURE__ */ z
   .string()
   .regex(/^(user|group):./, 'must be "user:<id>" or "group:<id>"')
   .transform((value) => {
@@ -108,33 +109,33 @@ export const subjectQuerySchema = z
   })
   .pipe(subjectSchema);
 
-export const listGrantsQuerySchema = z
+export const listGrantsQuerySchema = /* @__PURE__ */ z
   .object({ profile: profileNameSchema.optional(), subject: subjectQuerySchema.optional() })
   .strict();
 
-export const grantIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id');
+export const grantIdSchema = /* @__PURE__ */ z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id');
 
 // Audit, alerts and security-team queries. Times are normalised to UTC with milliseconds, the
 // form every stored `at` has, so the adapters can compare them as strings.
-const queryTime = isoDateTime.transform((value) => new Date(value).toISOString());
+const queryTime = /* @__PURE__ */ isoDateTime.transform((value) => new Date(value).toISOString());
 
 /** AWS access key ids: `AKIA` (long-term) or `ASIA` (temporary), 16 to 128 characters. */
-export const accessKeyIdSchema = z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'is not an AWS access key id');
+export const accessKeyIdSchema = /* @__PURE__ */ z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'is not an AWS access key id');
 
 // A cursor is an event id, `<ISO time>#<unique>`. The unique part is whatever the writer chose (a
 // random id, a CloudTrail eventID), so any printable ASCII is taken: it is only ever a key value.
-export const auditCursorSchema = z
+export const auditCursorSchema = /* @__PURE__ */ z
   .string()
   .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[\x21-\x7e]{1,200}$/, 'is not a cursor returned by this API')
   .refine((cursor) => !Number.isNaN(Date.parse(cursor.slice(0, 24))), 'is not a cursor returned by this API');
 
-const pageLimit = z.coerce.number().int().min(1).max(100).default(50);
+const pageLimit = /* @__PURE__ */ z.coerce.number().int().min(1).max(100).default(50);
 
 const fromNotAfterTo = (range: { from?: string; to?: string }) =>
   range.from === undefined || range.to === undefined || range.from <= range.to;
 const FROM_AFTER_TO = { path: ['from'], message: 'must not be after to' };
 
-export const auditQuerySchema = z
+export const auditQuerySchema = /* @__PURE__ */ z
   .object({
     principal: principalIdSchema.optional(),
     profile: profileNameSchema.optional(),
@@ -148,18 +149,18 @@ export const auditQuerySchema = z
   .strict()
   .refine(fromNotAfterTo, FROM_AFTER_TO);
 
-export const keyTracePathSchema = z.object({ accessKeyId: accessKeyIdSchema }).strict();
+export const keyTracePathSchema = /* @__PURE__ */ z.object({ accessKeyId: accessKeyIdSchema }).strict();
 
-export const accessQuerySchema = z.object({ profile: profileNameSchema }).strict();
+export const accessQuerySchema = /* @__PURE__ */ z.object({ profile: profileNameSchema }).strict();
 
 /** Both optional: the use case defaults to the last 24 hours and bounds the span. */
-export const verifyQuerySchema = z
+export const verifyQuerySchema = /* @__PURE__ */ z
   .object({ from: queryTime.optional(), to: queryTime.optional() })
   .strict()
   .refine(fromNotAfterTo, FROM_AFTER_TO);
 export type VerifyQuery = z.infer<typeof verifyQuerySchema>;
 
-export const alertsQuerySchema = z
+export const alertsQuerySchema = /* @__PURE__ */ z
   .object({
     since: queryTime.optional(),
     rule: z.enum(ALERT_RULES).optional(),
@@ -169,7 +170,7 @@ export const alertsQuerySchema = z
   .strict();
 export type AlertsQuery = z.infer<typeof alertsQuerySchema>;
 
-export const lockdownInputSchema = z
+export const lockdownInputSchema = /* @__PURE__ */ z
   .object({
     profiles: z.union([z.tuple([z.literal('*')]), z.array(profileNameSchema).min(1).max(100)]),
     allow: z
@@ -184,7 +185,7 @@ export const lockdownInputSchema = z
   .strict();
 export type LockdownInput = z.infer<typeof lockdownInputSchema>;
 
-export const lockdownLiftInputSchema = z.object({ reason: reason }).strict();
+export const lockdownLiftInputSchema = /* @__PURE__ */ z.object({ reason: reason }).strict();
 export type LockdownLiftInput = z.infer<typeof lockdownLiftInputSchema>;
 
 // Engagements. The limits keep one engagement's grants inside one DynamoDB transaction (checked by
@@ -194,19 +195,19 @@ const MAX_ENGAGEMENT_PROFILES = 20;
 
 const distinct = (values: readonly string[]) => new Set(values).size === values.length;
 
-const principalIdsSchema = z
+const principalIdsSchema = /* @__PURE__ */ z
   .array(principalIdSchema)
   .min(1)
   .max(MAX_ENGAGEMENT_MEMBERS)
   .refine(distinct, 'must not name a principal twice');
 
-export const engagementIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not an engagement id');
+export const engagementIdSchema = /* @__PURE__ */ z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not an engagement id');
 
-export const engagementProfileSchema = z
+export const engagementProfileSchema = /* @__PURE__ */ z
   .object({ profile: profileNameSchema, scope: scopeSchema.optional(), maxSessionSeconds: sessionSeconds.optional() })
   .strict();
 
-export const engagementInputSchema = z
+export const engagementInputSchema = /* @__PURE__ */ z
   .object({
     name: z.string().min(1).max(128).regex(printable, 'must not contain control characters'),
     owner: principalIdSchema,
@@ -227,7 +228,7 @@ export const engagementInputSchema = z
   });
 export type EngagementInput = z.infer<typeof engagementInputSchema>;
 
-export const handoverInputSchema = z
+export const handoverInputSchema = /* @__PURE__ */ z
   .object({
     /** Who receives full control; the owner when left out. */
     to: principalIdsSchema.optional(),

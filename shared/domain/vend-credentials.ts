@@ -12,17 +12,17 @@ import {
 } from './errors.js';
 import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selection.js';
 import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
-import type { AuditLog, Clock, CredentialIssuer, DelegationStore, IdGenerator, LockdownStore, RateLimiter } from './ports.js';
+import type { AuditWriter, Clock, CredentialIssuer, IdGenerator, LockdownStore, ProfileGrantsReader, RateLimiter } from './ports.js';
 import { assertNotLockedOut } from './manage-lockdown.js';
 import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
 import { toSourceIdentity } from './source-identity.js';
 
 export interface VendDeps {
-  readonly store: DelegationStore;
+  readonly store: ProfileGrantsReader;
   readonly lockdown: LockdownStore;
   readonly issuer: CredentialIssuer;
-  readonly audit: AuditLog;
+  readonly audit: AuditWriter;
   /** The per-principal vend quota; required, so no vend path can be wired without it. */
   readonly limiter: RateLimiter;
   readonly clock: Clock;
@@ -46,11 +46,12 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 /**
  * Vends credentials for one profile:
- * 1. Count the vend against the caller's quota, before any other read, so a flood costs one write
- *    per request and nothing more (RATE_LIMITED with retryAfterSeconds; STORE_UNAVAILABLE, never
- *    a free pass, when the count cannot be kept).
- * 2. Read the profile and the caller's grants on it, and the lockdown, consistently; a locked
- *    profile refuses everyone outside the allow list (LOCKDOWN_ACTIVE).
+ * 1. Count the vend against the caller's quota and read the profile with the caller's grants on it
+ *    and the lockdown (consistently), all three in one round trip. The quota decides first: a
+ *    limited caller gets RATE_LIMITED with retryAfterSeconds whatever the reads found, and
+ *    STORE_UNAVAILABLE, never a free pass, when the count cannot be kept. (In parallel rather than
+ *    quota first: a refused request in a flood costs two reads more, every vend one round trip less.)
+ * 2. A locked profile refuses everyone outside the allow list (LOCKDOWN_ACTIVE).
  * 3. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
  *    caller's access on it ended with an engagement's handover).
  * 4. Resolve the duration within grant, profile and AssumeRole limits.
@@ -72,19 +73,21 @@ export async function vendCredentials(
   let recordRefusal = true;
   try {
     const now = deps.clock.now();
-    const quota = await deps.limiter.take(principal.id, now);
+    // The quota's write and the two reads of a vend (both strongly consistent), in parallel.
+    const [counted, read] = await Promise.allSettled([
+      deps.limiter.take(principal.id, now),
+      Promise.all([deps.store.getProfileWithGrants(request.profile, subjectsOf(principal)), deps.lockdown.getLockdown()]),
+    ]);
+    if (counted.status === 'rejected') throw counted.reason;
+    const quota = counted.value;
     if (!quota.allowed) {
       recordRefusal = quota.firstRefusal;
       throw new RateLimitedError(`too many credential requests; try again in ${quota.retryAfterSeconds} s`, {
         details: { retryAfterSeconds: quota.retryAfterSeconds },
       });
     }
-
-    // The two reads of a vend, in parallel; both strongly consistent.
-    const [{ profile, grants }, lockdown] = await Promise.all([
-      deps.store.getProfileWithGrants(request.profile, subjectsOf(principal)),
-      deps.lockdown.getLockdown(),
-    ]);
+    if (read.status === 'rejected') throw read.reason;
+    const [{ profile, grants }, lockdown] = read.value;
     if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
     assertNotLockedOut(lockdown, principal, profile.name);
 

@@ -278,6 +278,38 @@ describe('AuditChains.lease', () => {
     expect([leases[0]?.shard, leases[2]?.shard]).not.toContain(fourth);
   });
 
+  it('keeps to the shard it last won on, so its cached head of that chain stays current', async () => {
+    // Prepare
+    const first = await chains.lease(64);
+    first.release();
+
+    // Act
+    const shards: number[] = [];
+    for (let write = 0; write < 20; write++) {
+      const lease = await chains.lease(64);
+      shards.push(lease.shard);
+      lease.release();
+    }
+
+    // Assess
+    expect(new Set(shards)).toEqual(new Set([first.shard]));
+  });
+
+  it('leaves the shard it last won on once it loses a race there', async () => {
+    // Prepare
+    const won = await chains.lease(64);
+    won.release();
+    const lost = await chains.lease(64);
+    lost.release(true);
+
+    // Act
+    const next = await chains.lease(64);
+
+    // Assess
+    expect(lost.shard).toBe(won.shard);
+    expect(next.shard).not.toBe(won.shard);
+  });
+
   it('avoids a shard it just lost a race on while another is free', async () => {
     // Prepare
     const lost = await chains.lease(2);

@@ -667,10 +667,10 @@ describe('vendCredentials', () => {
 
     it('refuses the very next vend after the grant is revoked', async () => {
       // Prepare
-      const { deps, issuer, clock, ids } = setUp();
+      const { deps, store, issuer, clock, ids } = setUp();
       await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
       await revokeGrant(
-        { store: deps.store, clock, ids, adminGroup: 'tvm-admin' },
+        { store, clock, ids, adminGroup: 'tvm-admin' },
         aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] }),
         'grant-0001',
         { requestId: 'req-revoke' },
@@ -779,13 +779,21 @@ describe('vendCredentials', () => {
       return outcomes;
     }
 
-    it('counts the vend against the caller before reading anything else', async () => {
-      // Prepare: every port call lands in one list, in the order it was made.
+    it('counts the vend against the caller in the same round trip as its two reads', async () => {
+      // Prepare: every port call lands in one list; the count does not answer until released.
       const { deps, store, lockdown, limiter } = setUp();
       const order: string[] = [];
+      let release: () => void = () => undefined;
+      const countHeld = new Promise<void>((resolve) => (release = resolve));
       const spied: VendDeps = {
         ...deps,
-        limiter: { take: (principal, now) => (order.push(`limiter:${principal}`), limiter.take(principal, now)) },
+        limiter: {
+          take: async (principal, now) => {
+            order.push(`limiter:${principal}`);
+            await countHeld;
+            return limiter.take(principal, now);
+          },
+        },
         store: Object.assign(Object.create(store) as typeof store, {
           getProfileWithGrants: (...args: Parameters<typeof store.getProfileWithGrants>) => (order.push('store'), store.getProfileWithGrants(...args)),
         }),
@@ -793,11 +801,14 @@ describe('vendCredentials', () => {
       };
 
       // Act
-      await vendCredentials(spied, aPrincipal(), aVendRequest(), META);
+      const vend = vendCredentials(spied, aPrincipal(), aVendRequest(), META);
+      await new Promise((resolve) => setImmediate(resolve));
+      const askedWhileCounting = [...order].sort();
+      release();
+      await vend;
 
       // Assess
-      expect(order[0]).toBe('limiter:alice@example.com');
-      expect(order.slice(1).sort()).toEqual(['lockdown', 'store']);
+      expect(askedWhileCounting).toEqual(['limiter:alice@example.com', 'lockdown', 'store']);
     });
 
     it('refuses the 31st vend in a minute with RATE_LIMITED and the seconds until the minute ends', async () => {
@@ -816,8 +827,8 @@ describe('vendCredentials', () => {
       expect(issuer.calls).toBe(30);
     });
 
-    it('reads nothing and calls STS for nothing once the caller is limited', async () => {
-      // Prepare: a limit of 1, used up; then the store and lockdown fail, so any read would show.
+    it('answers a limited caller RATE_LIMITED, even when the reads fail, and calls STS for nothing', async () => {
+      // Prepare: a limit of 1, used up; then the store and lockdown fail.
       const { deps, store, lockdown, issuer } = setUp({ limiter: new InMemoryRateLimiter(1) });
       await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
       store.unavailable = true;

@@ -1,0 +1,528 @@
+// The measuring half of `npm run bench`, run by bench/run.ts in a child process of its own: the vend
+// handler runs in this process exactly as Lambda runs it (it logs to stdout, which run.ts discards),
+// so nothing else competes for this process's CPU while its time is counted.
+//
+// Modes (BENCH_INPUT, JSON):
+//   latency: warm-up, then rounds of (a) the floor, (b) the vend handler in-process and (c) a vend
+//            over HTTP through serverless-offline, interleaved in a rotating order so drift and
+//            noise land on all three alike; then CPU per operation over a batch of each of (a), (b).
+//   count:   the handler's TVM_*_ENDPOINTs point at counting proxies; the AWS calls of each vend.
+import { randomUUID } from 'node:crypto';
+import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { mintDevToken } from '../local/dev-issuer.js';
+import { LOCAL_TVM_CALLER } from '../local/sts/local-sts.js';
+import type { StackInfo } from '../local/stack.js';
+import type { AwsCall, summarizeVendCalls } from './aws-call-counter.js';
+
+export interface MeasureInput {
+  readonly mode: 'latency' | 'count';
+  readonly stack: StackInfo;
+  readonly auditShards: number;
+  /** The bench profile and the group its grant names. */
+  readonly profile: string;
+  readonly roleArn: string;
+  readonly group: string;
+  readonly runId: string;
+  readonly warmUp: number;
+  readonly samples: number;
+  readonly cpuBatch: number;
+}
+
+export interface LatencyOutput {
+  readonly mode: 'latency';
+  readonly floorMs: number[];
+  readonly inProcessMs: number[];
+  readonly httpMs: number[];
+  /** (d): the vend's own AWS calls, in its order, by a plain SDK script. */
+  readonly sameCallsMs: number[];
+  /** CPU per operation over a batch of each, one after another. */
+  readonly handlerCpu: CpuPerOperation;
+  readonly floorCpu: CpuPerOperation;
+  readonly sameCallsCpu: CpuPerOperation;
+  /** Where the handler's CPU goes, as shares of the profiled samples (they add up to 1). */
+  readonly handlerCpuShares: CpuShares;
+}
+
+/** Milliseconds of CPU per operation: in JavaScript and the runtime (user), and in the kernel (system). */
+export interface CpuPerOperation {
+  readonly userMs: number;
+  readonly systemMs: number;
+}
+
+export interface CpuShares {
+  /** The AWS SDK's clients, and Node's HTTP, TLS and crypto work done for them. */
+  readonly awsSdk: number;
+  /** tvm's own code (functions/, shared/) and the libraries it calls: jose, zod, middy, the logger. */
+  readonly tvm: number;
+  /** Garbage collection and runtime work no JavaScript frame asked for. */
+  readonly runtime: number;
+}
+
+export interface CountOutput {
+  readonly mode: 'count';
+  /** Every AWS call of each measured vend, in order. */
+  readonly vends: readonly (readonly AwsCall[])[];
+  readonly perVend: ReturnType<typeof summarizeVendCalls>;
+}
+
+export type MeasureOutput = LatencyOutput | CountOutput;
+
+/** Far below the per-principal vend quota (30 a minute), so no sample ever meets the rate limiter. */
+const VENDS_PER_PRINCIPAL = 20;
+const DURATION_SECONDS = 900;
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.env.BENCH_INPUT ?? 'null') as MeasureInput | null;
+  if (!input) throw new Error('BENCH_INPUT is not set: run the benchmark with `npm run bench`');
+  const output = input.mode === 'count' ? await countCalls(input) : await measureLatency(input);
+  await new Promise<void>((resolve, reject) => process.send?.(output, (error: Error | null) => (error ? reject(error) : resolve())));
+}
+
+async function measureLatency(input: MeasureInput): Promise<LatencyOutput> {
+  const { stack } = input;
+  configureHandler(input, { sts: stack.stsEndpoint, dynamodb: stack.dynamodbEndpoint, iam: stack.iamEndpoint });
+  const vendInProcess = await loadVendHandler(input);
+  const vendOverHttp = await httpVender(input);
+  const floor = floorOperation(input);
+  const sameCalls = sameCallsOperation(input);
+
+  const variants = [floor.run, vendInProcess, vendOverHttp, sameCalls.run] as const;
+  const times: number[][] = [[], [], [], []];
+  for (let round = 0; round < input.warmUp + input.samples; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const which = (round + k) % variants.length;
+      const started = performance.now();
+      await (variants[which] as () => Promise<void>)();
+      const elapsed = performance.now() - started;
+      if (round >= input.warmUp) times[which]?.push(elapsed);
+    }
+  }
+
+  const handlerCpu = await cpuPerOperation(vendInProcess, input.cpuBatch);
+  const floorCpu = await cpuPerOperation(floor.run, input.cpuBatch);
+  const sameCallsCpu = await cpuPerOperation(sameCalls.run, input.cpuBatch);
+  // A separate batch under the profiler (which slows it), only to split the time measured above.
+  const handlerCpuShares = await profileShares(vendInProcess, input.cpuBatch);
+  await floor.cleanUp();
+  await sameCalls.cleanUp();
+  return {
+    mode: 'latency',
+    floorMs: times[0] ?? [],
+    inProcessMs: times[1] ?? [],
+    httpMs: times[2] ?? [],
+    sameCallsMs: times[3] ?? [],
+    handlerCpu,
+    floorCpu,
+    sameCallsCpu,
+    handlerCpuShares,
+  };
+}
+
+async function countCalls(input: MeasureInput): Promise<CountOutput> {
+  const { stack } = input;
+  // Loaded here only: the latency run's process holds nothing it does not time.
+  const { startCallCounter, summarizeVendCalls } = await import('./aws-call-counter.js');
+  const dynamodb = await startCallCounter({ target: stack.dynamodbEndpoint });
+  const sts = await startCallCounter({ target: stack.stsEndpoint });
+  try {
+    configureHandler(input, { sts: sts.url, dynamodb: dynamodb.url, iam: stack.iamEndpoint });
+    const vend = await loadVendHandler(input);
+    // The first vend of a process also fetches the JWKS and learns each audit chain's head.
+    for (let i = 0; i < input.warmUp; i++) await vend();
+    const vends: AwsCall[][] = [];
+    for (let i = 0; i < input.samples; i++) {
+      dynamodb.reset();
+      sts.reset();
+      await vend();
+      vends.push([...sts.calls(), ...dynamodb.calls()].sort((a, b) => a.startedAt - b.startedAt));
+    }
+    const perVend = summarizeVendCalls(vends.flat(), { auditTable: stack.tables.audit });
+    const n = vends.length;
+    return {
+      mode: 'count',
+      vends,
+      perVend: {
+        sts: perVend.sts / n,
+        dynamodbReads: perVend.dynamodbReads / n,
+        dynamodbWrites: perVend.dynamodbWrites / n,
+        auditWrites: perVend.auditWrites / n,
+      },
+    };
+  } finally {
+    await Promise.all([dynamodb.close(), sts.close()]);
+  }
+}
+
+/** The environment serverless.yml gives the vend function, pointed at the local stack. */
+function configureHandler(input: MeasureInput, endpoints: { sts: string; dynamodb: string; iam: string }): void {
+  const { stack } = input;
+  Object.assign(process.env, {
+    TVM_STAGE: stack.stage,
+    TVM_DELEGATIONS_TABLE: stack.tables.delegations,
+    TVM_AUDIT_TABLE: stack.tables.audit,
+    TVM_OIDC_ISSUERS: JSON.stringify([{ issuer: stack.issuer, audience: stack.audience, jwksUrl: stack.jwksUrl }]),
+    TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::000000000000:role/tvm-*',
+    TVM_AUDIT_SHARDS: String(input.auditShards),
+    TVM_STS_ENDPOINT: endpoints.sts,
+    TVM_DYNAMODB_ENDPOINT: endpoints.dynamodb,
+    TVM_IAM_ENDPOINT: endpoints.iam,
+    AWS_ACCESS_KEY_ID: LOCAL_TVM_CALLER.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_TVM_CALLER.secretAccessKey,
+    AWS_REGION: stack.region,
+    POWERTOOLS_SERVICE_NAME: 'tvm',
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}
+
+/** Tokens of fresh bench principals, VENDS_PER_PRINCIPAL uses each, minted ahead (never timed). */
+async function tokenPool(input: MeasureInput, label: string, uses: number): Promise<() => string> {
+  const { stack } = input;
+  const count = Math.max(1, Math.ceil(uses / VENDS_PER_PRINCIPAL));
+  const tokens = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      mintDevToken({
+        dir: stack.stateDir,
+        issuer: stack.issuer,
+        audience: stack.audience,
+        sub: `bench-${input.runId}-${label}-${i}@example.com`,
+        groups: [input.group],
+      }),
+    ),
+  );
+  let used = 0;
+  return () => {
+    const token = tokens[Math.floor(used / VENDS_PER_PRINCIPAL)];
+    used++;
+    if (token === undefined) throw new Error(`token pool ${label} exhausted after ${uses} uses`);
+    return token;
+  };
+}
+
+const vendBody = (input: MeasureInput) => JSON.stringify({ profile: input.profile, durationSeconds: DURATION_SECONDS });
+
+/** (b): the vend function's handler, called with the event and context Lambda would pass. */
+async function loadVendHandler(input: MeasureInput): Promise<() => Promise<void>> {
+  const { handler } = (await import('../functions/vend-credentials.js')) as {
+    handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  };
+  const uses = 2 * (input.warmUp + input.samples) + input.cpuBatch;
+  const nextToken = await tokenPool(input, input.mode === 'count' ? 'count' : 'in-process', uses);
+  const body = vendBody(input);
+  return async () => {
+    const response = await handler(vendEvent(nextToken(), body), lambdaContext());
+    if (response.statusCode !== 200) throw new Error(`in-process vend answered ${response.statusCode}: ${String(response.body)}`);
+  };
+}
+
+/** (c): a vend over HTTP through serverless-offline, on a kept-alive connection. */
+async function httpVender(input: MeasureInput): Promise<() => Promise<void>> {
+  const nextToken = await tokenPool(input, 'http', input.warmUp + input.samples);
+  const body = vendBody(input);
+  const url = `${input.stack.apiUrl}/credentials`;
+  return async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${nextToken()}`, 'content-type': 'application/json' },
+      body,
+    });
+    const text = await response.text();
+    if (response.status !== 200 || !text.includes('"accessKeyId"')) throw new Error(`HTTP vend answered ${response.status}: ${text}`);
+  };
+}
+
+/**
+ * (a): what any vend must do at least, with the SDK and nothing else: the same AssumeRole (role,
+ * session name, SourceIdentity, tags, duration) and one PutItem of an item the size of an audit
+ * record. The item is overwritten each time and deleted at the end.
+ */
+function floorOperation(input: MeasureInput): { run: () => Promise<void>; cleanUp: () => Promise<void> } {
+  const { stack } = input;
+  const { sts, dynamodb } = plainClients(input);
+  const key = { PK: `BENCH#${input.runId}`, SK: 'floor' };
+  const principal = `bench-${input.runId}-floor@example.com`;
+  return {
+    run: async () => {
+      const requestId = randomUUID();
+      const accessKeyId = await assumeRoleLikeAVend(sts, input, principal, requestId);
+      await dynamodb.send(
+        new PutItemCommand({ TableName: stack.tables.delegations, Item: marshall({ ...key, ...auditSizedItem(input, principal, requestId, accessKeyId) }) }),
+      );
+    },
+    cleanUp: async () => {
+      await dynamodb.send(new DeleteItemCommand({ TableName: stack.tables.delegations, Key: marshall(key) }));
+      sts.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
+
+/**
+ * (d): the AWS calls a vend makes (bench/aws-call-counter.ts counts them), as a plain SDK script
+ * makes them: the quota counter's UpdateItem with the consistent Query of the profile partition and
+ * GetItem of the lockdown, in parallel; AssumeRole; and the audit record linked to a chain head in
+ * one TransactWriteItems. Against it, the vend's time is tvm's own work: the JWT, input checks,
+ * decisions, hashing and logging. Its items are deleted at the end.
+ */
+function sameCallsOperation(input: MeasureInput): { run: () => Promise<void>; cleanUp: () => Promise<void> } {
+  const { stack } = input;
+  const { sts, dynamodb } = plainClients(input);
+  const table = stack.tables.delegations;
+  const principal = `bench-${input.runId}-same-calls@example.com`;
+  const counter = { PK: `BENCH#${input.runId}`, SK: 'counter' };
+  const head = { PK: `BENCH#${input.runId}`, SK: 'head' };
+  const eventKey = (seq: number) => ({ PK: `BENCH#${input.runId}#events`, SK: String(seq).padStart(12, '0') });
+  let seq = 0;
+  return {
+    run: async () => {
+      const requestId = randomUUID();
+      await Promise.all([
+        dynamodb.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: marshall(counter),
+            UpdateExpression: 'ADD #count :one SET expiresAt = :expiresAt',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: marshall({ ':one': 1, ':expiresAt': Math.floor(Date.now() / 1000) + 3600 }),
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+        dynamodb.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'PK = :pk',
+            FilterExpression: 'entity = :profile OR subjectKey IN (:s0, :s1)',
+            ExpressionAttributeValues: marshall({
+              ':pk': `PROFILE#${input.profile}`,
+              ':profile': 'profile',
+              ':s0': `user#${principal}`,
+              ':s1': `group#${input.group}`,
+            }),
+            ConsistentRead: true,
+          }),
+        ),
+        dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: 'LOCKDOWN', SK: '#LOCKDOWN' }), ConsistentRead: true })),
+      ]);
+      const accessKeyId = await assumeRoleLikeAVend(sts, input, principal, requestId);
+      seq++;
+      await dynamodb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: table,
+                Item: marshall({ ...eventKey(seq), ...auditSizedItem(input, principal, requestId, accessKeyId) }),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            {
+              Put: {
+                TableName: table,
+                Item: marshall({ ...head, seq, hash: 'f'.repeat(64), at: new Date().toISOString() }),
+                ...(seq === 1 ? {} : { ConditionExpression: 'seq = :expected', ExpressionAttributeValues: marshall({ ':expected': seq - 1 }) }),
+              },
+            },
+          ],
+        }),
+      );
+    },
+    cleanUp: async () => {
+      const keys = [counter, head, ...Array.from({ length: seq }, (_, i) => eventKey(i + 1))];
+      for (const key of keys) await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: marshall(key) }));
+      sts.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
+
+/** SDK clients with defaults, as any script would make them (one attempt: a retry would be noise). */
+function plainClients(input: MeasureInput): { sts: STSClient; dynamodb: DynamoDBClient } {
+  const { stack } = input;
+  const credentials = { accessKeyId: LOCAL_TVM_CALLER.accessKeyId, secretAccessKey: LOCAL_TVM_CALLER.secretAccessKey };
+  return {
+    sts: new STSClient({ region: stack.region, endpoint: stack.stsEndpoint, credentials, maxAttempts: 1 }),
+    dynamodb: new DynamoDBClient({ region: stack.region, endpoint: stack.dynamodbEndpoint, credentials, maxAttempts: 1 }),
+  };
+}
+
+/** The AssumeRole a vend makes: its role, session name, SourceIdentity, three tags and duration. */
+async function assumeRoleLikeAVend(sts: STSClient, input: MeasureInput, principal: string, requestId: string): Promise<string | undefined> {
+  const { Credentials } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: input.roleArn,
+      RoleSessionName: principal,
+      SourceIdentity: principal,
+      DurationSeconds: DURATION_SECONDS,
+      Tags: [
+        { Key: 'tvm:grant', Value: 'bench-grant' },
+        { Key: 'tvm:request', Value: requestId },
+        { Key: 'tvm:principal', Value: principal },
+      ],
+    }),
+  );
+  return Credentials?.AccessKeyId;
+}
+
+/** The attributes of a credential.issued audit record, at their usual sizes (~1 KB). */
+function auditSizedItem(input: MeasureInput, principal: string, requestId: string, accessKeyId: string | undefined): Record<string, unknown> {
+  return {
+    type: 'credential.issued',
+    at: new Date().toISOString(),
+    id: randomUUID(),
+    principal,
+    groups: [input.group],
+    requestId,
+    sourceIp: '127.0.0.1',
+    userAgent: 'tvm-bench',
+    profile: input.profile,
+    roleArn: input.roleArn,
+    grantId: 'bench-grant',
+    accessKeyId,
+    expiration: new Date(Date.now() + DURATION_SECONDS * 1000).toISOString(),
+    sessionName: principal,
+    sourceIdentity: principal,
+    durationSeconds: DURATION_SECONDS,
+    hash: '0'.repeat(64),
+    prevHash: '0'.repeat(64),
+  };
+}
+
+/** This process's CPU time per operation, over `batch` operations one after another. */
+async function cpuPerOperation(operation: () => Promise<void>, batch: number): Promise<CpuPerOperation> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < batch; i++) await operation();
+  const { user, system } = process.cpuUsage(before);
+  return { userMs: user / 1000 / batch, systemMs: system / 1000 / batch };
+}
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string };
+  readonly children?: readonly number[];
+}
+
+/**
+ * Runs `batch` operations under V8's sampling profiler and splits the busy samples by who asked for
+ * the work: each sample goes to the innermost frame of a JavaScript file (so a hash computed for
+ * SigV4 counts to the SDK, one computed for a JWT to tvm), and samples with none to the runtime.
+ */
+async function profileShares(operation: () => Promise<void>, batch: number): Promise<CpuShares> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+    for (let i = 0; i < batch; i++) await operation();
+    const { profile } = (await session.post('Profiler.stop')) as unknown as {
+      profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+    };
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    const parents = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+    type Owner = keyof CpuShares | 'idle' | 'harness';
+    const owners = new Map<number, Owner>();
+    const ownerOf = (id: number): Owner => {
+      const known = owners.get(id);
+      if (known) return known;
+      const node = nodes.get(id);
+      let owner: Owner;
+      const url = node?.callFrame.url ?? '';
+      if (!node || node.callFrame.functionName === '(idle)') owner = 'idle';
+      else if (url.startsWith('file:') || url.startsWith('/')) {
+        if (/node_modules\/(@aws-sdk|@smithy|@aws\/|mnemonist|obliterator|fast-xml-parser|strnum|tslib|uuid)\//.test(url)) owner = 'awsSdk';
+        // The bench's own event building and the TypeScript loader, which Lambda does not run.
+        else if (/\/(bench|local)\/|node_modules\/tsx\//.test(url)) owner = 'harness';
+        else owner = 'tvm';
+      } else {
+        const parent = parents.get(id);
+        owner = parent === undefined ? 'runtime' : ownerOf(parent);
+        if (owner === 'idle') owner = 'runtime';
+      }
+      owners.set(id, owner);
+      return owner;
+    };
+    const totals: Record<Owner, number> = { awsSdk: 0, tvm: 0, runtime: 0, idle: 0, harness: 0 };
+    profile.samples.forEach((id, i) => {
+      const owner = ownerOf(id);
+      totals[owner] += profile.timeDeltas[i] ?? 0;
+    });
+    const busy = totals.awsSdk + totals.tvm + totals.runtime;
+    return { awsSdk: totals.awsSdk / busy, tvm: totals.tvm / busy, runtime: totals.runtime / busy };
+  } finally {
+    await session.post('Profiler.disable').catch(() => undefined);
+    session.disconnect();
+  }
+}
+
+/** The HTTP API (payload 2.0) event of POST /credentials, as API Gateway and serverless-offline send it. */
+function vendEvent(token: string, body: string): APIGatewayProxyEventV2 {
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: 'POST /credentials',
+    rawPath: '/credentials',
+    rawQueryString: '',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      host: 'localhost',
+      'user-agent': 'tvm-bench',
+    },
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'bench',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: { method: 'POST', path: '/credentials', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'tvm-bench' },
+      requestId: randomUUID(),
+      routeKey: 'POST /credentials',
+      stage: '$default',
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/** Lambda's context, with the 25 s timeout serverless.yml sets. */
+function lambdaContext(): Context {
+  const deadline = Date.now() + 25_000;
+  return {
+    awsRequestId: randomUUID(),
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'tvm-dev-vendCredentials',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:tvm-dev-vendCredentials',
+    memoryLimitInMB: '256',
+    logGroupName: '/aws/lambda/tvm-dev-vendCredentials',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,168 @@
+// What `npm run bench` reports: the JSON issue 6/6 fixes (exactly that shape), the targets it
+// sets, and a table for people.
+import type { BundleMeasurement } from './bundles.js';
+import type { CpuShares } from './measure.js';
+import { round, type LatencySummary } from './stats.js';
+
+/** `--json` output and bench/results.json; milliseconds throughout. */
+export interface BenchResults {
+  readonly floor: { readonly p50Ms: number; readonly p99Ms: number };
+  readonly inProcess: { readonly p50Ms: number; readonly p99Ms: number };
+  readonly http: { readonly p50Ms: number; readonly p99Ms: number };
+  readonly ratios: { readonly inProcessP50: number; readonly inProcessP99: number; readonly httpP50: number };
+  readonly handlerCpuMs: number;
+  readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number };
+  readonly bundles: Record<string, { readonly bytes: number; readonly coldInitMs: number }>;
+  readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number };
+  readonly machine: string;
+}
+
+/** Everything measured, of which BenchResults is the published part. */
+export interface Measurements {
+  readonly floor: LatencySummary;
+  readonly inProcess: LatencySummary;
+  readonly http: LatencySummary;
+  /** The vend's own AWS calls, made by a plain SDK script (bench/measure.ts sameCallsOperation). */
+  readonly sameCalls: LatencySummary;
+  /** CPU (user + system) per vend in-process, per floor operation, and per run of the vend's calls. */
+  readonly handlerCpuMs: number;
+  readonly floorCpuMs: number;
+  readonly sameCallsCpuMs: number;
+  readonly handlerCpuShares: CpuShares;
+  readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number; readonly auditWrites: number };
+  readonly bundles: Record<string, BundleMeasurement>;
+  readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly statuses: Record<string, number> };
+  readonly machine: string;
+}
+
+export const VEND_FUNCTION = 'vendCredentials';
+
+export const TARGETS = {
+  inProcessP50Ratio: 1.25,
+  inProcessP99Ratio: 1.5,
+  handlerCpuMs: 2,
+  vendBundleBytes: 400_000,
+  coldInitMs: 150,
+  stsCalls: 1,
+  auditWrites: 1,
+  dynamodbReads: 2,
+  concurrentErrors: 0,
+} as const;
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+export function toResults(m: Measurements): BenchResults {
+  const pick = (s: LatencySummary) => ({ p50Ms: s.p50Ms, p99Ms: s.p99Ms });
+  return {
+    floor: pick(m.floor),
+    inProcess: pick(m.inProcess),
+    http: pick(m.http),
+    ratios: {
+      inProcessP50: ratio(m.inProcess.p50Ms, m.floor.p50Ms),
+      inProcessP99: ratio(m.inProcess.p99Ms, m.floor.p99Ms),
+      httpP50: ratio(m.http.p50Ms, m.floor.p50Ms),
+    },
+    handlerCpuMs: round(m.handlerCpuMs),
+    awsCallsPerVend: { sts: m.awsCallsPerVend.sts, dynamodbReads: m.awsCallsPerVend.dynamodbReads, dynamodbWrites: m.awsCallsPerVend.dynamodbWrites },
+    bundles: Object.fromEntries(Object.entries(m.bundles).map(([name, b]) => [name, { bytes: b.bytes, coldInitMs: b.coldInitMs }])),
+    concurrent: { requests: m.concurrent.requests, errors: m.concurrent.errors, rps: m.concurrent.rps },
+    machine: m.machine,
+  };
+}
+
+export function checkTargets(m: Measurements): TargetCheck[] {
+  const r = toResults(m);
+  const vend = m.bundles[VEND_FUNCTION];
+  const slowest = Object.entries(m.bundles).sort(([, a], [, b]) => b.coldInitMs - a.coldInitMs)[0];
+  const calls = m.awsCallsPerVend;
+  return [
+    { target: `in-process p50 ≤ ${TARGETS.inProcessP50Ratio} × floor p50`, measured: `${r.ratios.inProcessP50} ×`, met: r.ratios.inProcessP50 <= TARGETS.inProcessP50Ratio },
+    { target: `in-process p99 ≤ ${TARGETS.inProcessP99Ratio} × floor p99`, measured: `${r.ratios.inProcessP99} ×`, met: r.ratios.inProcessP99 <= TARGETS.inProcessP99Ratio },
+    { target: `handler CPU per vend ≤ ${TARGETS.handlerCpuMs} ms`, measured: `${r.handlerCpuMs} ms`, met: r.handlerCpuMs <= TARGETS.handlerCpuMs },
+    {
+      target: `vend bundle ≤ ${TARGETS.vendBundleBytes / 1000} kB`,
+      measured: vend ? `${kB(vend.bytes)} kB` : 'not packaged',
+      met: vend !== undefined && vend.bytes <= TARGETS.vendBundleBytes,
+    },
+    {
+      target: `cold init ≤ ${TARGETS.coldInitMs} ms (every bundle)`,
+      measured: slowest ? `${slowest[1].coldInitMs} ms (slowest: ${slowest[0]})` : 'not measured',
+      met: slowest !== undefined && slowest[1].coldInitMs <= TARGETS.coldInitMs,
+    },
+    {
+      target: `AWS calls per vend: ≤ ${TARGETS.stsCalls} STS, ≤ ${TARGETS.auditWrites} audit write, ≤ ${TARGETS.dynamodbReads} DynamoDB reads`,
+      measured: `${calls.sts} STS, ${calls.auditWrites} audit write, ${calls.dynamodbReads} reads`,
+      met: calls.sts <= TARGETS.stsCalls && calls.auditWrites <= TARGETS.auditWrites && calls.dynamodbReads <= TARGETS.dynamodbReads,
+    },
+    {
+      target: `${m.concurrent.requests} concurrent vends: ${TARGETS.concurrentErrors} errors`,
+      measured: `${m.concurrent.errors} errors`,
+      met: m.concurrent.errors <= TARGETS.concurrentErrors,
+    },
+  ];
+}
+
+export function formatReport(m: Measurements, checks: readonly TargetCheck[]): string {
+  const r = toResults(m);
+  const lines: string[] = [];
+  lines.push(`tvm benchmark — ${m.machine}`, '');
+  lines.push(
+    table(
+      ['latency', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'p50 / floor', 'p99 / floor'],
+      [
+        row('(a) floor: AssumeRole + PutItem', m.floor, m.floor),
+        row('(b) tvm vend, handler in-process', m.inProcess, m.floor),
+        row('(c) tvm vend over HTTP (serverless-offline)', m.http, m.floor),
+        row('(d) the vend\'s 5 AWS calls, plain SDK script', m.sameCalls, m.floor),
+      ],
+    ),
+  );
+  const calls = m.awsCallsPerVend;
+  lines.push(
+    '',
+    `(b) / (d): ${ratio(m.inProcess.p50Ms, m.sameCalls.p50Ms)} at p50, ${ratio(m.inProcess.p99Ms, m.sameCalls.p99Ms)} at p99: tvm's own work on top of the calls it makes`,
+    `CPU per operation (user + system, over a batch): (b) tvm vend ${r.handlerCpuMs} ms, (a) floor ${round(m.floorCpuMs)} ms, ` +
+      `(d) the vend's calls ${round(m.sameCallsCpuMs)} ms`,
+    `  the vend's, by who asked for it: AWS SDK ${share(m, 'awsSdk')}, tvm and its libraries ${share(m, 'tvm')}, ` +
+      `runtime (GC) ${share(m, 'runtime')}`,
+    `AWS calls per vend: ${calls.sts} STS, ${calls.dynamodbReads} DynamoDB reads, ${calls.dynamodbWrites} DynamoDB writes ` +
+      `(${calls.auditWrites} to the audit table, ${round(calls.dynamodbWrites - calls.auditWrites)} vend-quota counter)`,
+    `Concurrency: ${m.concurrent.requests} vends at once over HTTP: ${m.concurrent.errors} errors, ${m.concurrent.rps} requests/s, ` +
+      `p50 ${m.concurrent.p50Ms} ms, p99 ${m.concurrent.p99Ms} ms ${JSON.stringify(m.concurrent.statuses)}`,
+    '',
+  );
+  lines.push(
+    table(
+      ['bundle', 'kB (.mjs)', 'source map kB', 'cold init ms (median)'],
+      Object.entries(m.bundles).map(([name, b]) => [name, String(kB(b.bytes)), String(kB(b.sourceMapBytes)), String(b.coldInitMs)]),
+    ),
+    '',
+  );
+  lines.push(table(['target', 'measured', ''], checks.map((c) => [c.target, c.measured, c.met ? 'met' : 'MISSED'])));
+  return lines.join('\n');
+}
+
+function share(m: Measurements, part: keyof CpuShares): string {
+  const fraction = m.handlerCpuShares[part];
+  return `${round(m.handlerCpuMs * fraction)} ms (${Math.round(fraction * 100)} %)`;
+}
+
+function row(label: string, s: LatencySummary, floor: LatencySummary): string[] {
+  return [label, String(s.samples), String(s.p50Ms), String(s.p90Ms), String(s.p99Ms), String(ratio(s.p50Ms, floor.p50Ms)), String(ratio(s.p99Ms, floor.p99Ms))];
+}
+
+function ratio(value: number, floor: number): number {
+  return round(value / floor);
+}
+
+const kB = (bytes: number) => round(bytes / 1000, 1);
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,46 @@
+// Appending to the audit trail, and nothing else: what the vend function needs of it, in a class of
+// its own so the vend bundle carries no query or verify code (DynamoDbAuditLog extends it).
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent } from '../domain/audit.js';
+import { AuditUnavailableError } from '../domain/errors.js';
+import type { AppendOptions, AppendResult, AuditWriter } from '../domain/ports.js';
+import { canonicalJson } from './audit-chain.js';
+import { toAuditEvent } from './audit-keys.js';
+import { writeChained, type AuditChains, type ChainedWriteResult } from './dynamodb-transactions.js';
+
+export interface DynamoDbAuditWriterOptions {
+  readonly tableName: string;
+  readonly shards: number;
+  /**
+   * Head cache and shard leases. By default the one every writer of this table in the process
+   * shares; a separate one behaves like another process (another Lambda instance).
+   */
+  readonly chains?: AuditChains;
+}
+
+export class DynamoDbAuditWriter implements AuditWriter {
+  constructor(
+    protected readonly client: DynamoDBDocumentClient,
+    private readonly table: DynamoDbAuditWriterOptions,
+  ) {}
+
+  async append(event: AuditEvent, options: AppendOptions = {}): Promise<AppendResult> {
+    const unavailable = (cause: unknown) =>
+      new AuditUnavailableError('the audit trail could not record this request; nothing was issued', { cause });
+    let result: ChainedWriteResult;
+    try {
+      result = await writeChained(this.client, this.table, [], event, options);
+    } catch (error) {
+      throw unavailable(error);
+    }
+    if (result.outcome === 'event-exists') {
+      // A retry after a lost response finds its own write already there (linked, perhaps on
+      // another shard): that is success, not a reason to discard credentials whose issuance is
+      // recorded. Anything else under the same id is not.
+      if (canonicalJson(toAuditEvent(result.existing)) === canonicalJson(event)) return 'appended';
+      throw unavailable(result.error);
+    }
+    return result.outcome === 'duplicate' ? 'duplicate' : 'appended';
+  }
+
+}

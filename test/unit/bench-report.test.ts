@@ -1,0 +1,116 @@
+// The benchmark's arithmetic and its published shape: what `npm run bench -- --json` prints is
+// fixed by issue 6/6, and the targets must fail when a measurement misses them.
+import { checkTargets, formatReport, toResults, type Measurements } from '../../bench/report.js';
+import { median, percentile, summarize } from '../../bench/stats.js';
+
+const latency = (p50Ms: number, p99Ms: number) => ({ samples: 500, p50Ms, p90Ms: (p50Ms + p99Ms) / 2, p99Ms, meanMs: p50Ms });
+
+function aMeasurement(overrides: Partial<Measurements> = {}): Measurements {
+  return {
+    floor: latency(6, 12),
+    inProcess: latency(7, 15),
+    http: latency(20, 60),
+    sameCalls: latency(6.5, 14),
+    handlerCpuMs: 1.5,
+    floorCpuMs: 1,
+    sameCallsCpuMs: 1.2,
+    handlerCpuShares: { awsSdk: 0.5, tvm: 0.3, runtime: 0.2 },
+    awsCallsPerVend: { sts: 1, dynamodbReads: 2, dynamodbWrites: 2, auditWrites: 1 },
+    bundles: {
+      vendCredentials: { bytes: 380_000, sourceMapBytes: 700_000, coldInitMs: 80 },
+      health: { bytes: 90_000, sourceMapBytes: 120_000, coldInitMs: 30 },
+    },
+    concurrent: { requests: 200, errors: 0, rps: 150.5, p50Ms: 500, p99Ms: 900, statuses: { '200': 200 } },
+    machine: 'a test machine',
+    ...overrides,
+  };
+}
+
+describe('stats', () => {
+  it('takes nearest-rank percentiles: always a measured value', () => {
+    // Prepare
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+
+    // Assess
+    expect(percentile([...values].sort((a, b) => a - b), 50)).toBe(50);
+    expect(percentile([...values].sort((a, b) => a - b), 99)).toBe(99);
+    expect(percentile([...values].sort((a, b) => a - b), 100)).toBe(100);
+    expect(percentile([7], 1)).toBe(7);
+    expect(median([3, 1, 2])).toBe(2);
+  });
+
+  it('refuses to summarize nothing', () => {
+    expect(() => summarize([])).toThrow('no samples');
+    expect(() => percentile([1], 0)).toThrow(RangeError);
+  });
+
+  it('summarizes samples in any order', () => {
+    // Act
+    const summary = summarize([4, 1, 3, 2]);
+
+    // Assess
+    expect(summary).toEqual({ samples: 4, p50Ms: 2, p90Ms: 4, p99Ms: 4, meanMs: 2.5 });
+  });
+});
+
+describe('results (--json)', () => {
+  it('has exactly the shape issue 6/6 fixes, in milliseconds', () => {
+    // Act
+    const results = toResults(aMeasurement());
+
+    // Assess
+    expect(results).toEqual({
+      floor: { p50Ms: 6, p99Ms: 12 },
+      inProcess: { p50Ms: 7, p99Ms: 15 },
+      http: { p50Ms: 20, p99Ms: 60 },
+      ratios: { inProcessP50: 1.17, inProcessP99: 1.25, httpP50: 3.33 },
+      handlerCpuMs: 1.5,
+      awsCallsPerVend: { sts: 1, dynamodbReads: 2, dynamodbWrites: 2 },
+      bundles: { vendCredentials: { bytes: 380_000, coldInitMs: 80 }, health: { bytes: 90_000, coldInitMs: 30 } },
+      concurrent: { requests: 200, errors: 0, rps: 150.5 },
+      machine: 'a test machine',
+    });
+  });
+});
+
+describe('targets', () => {
+  const missed = (m: Measurements) => checkTargets(m).filter((check) => !check.met).map((check) => check.target);
+
+  it('are all met by a measurement within them', () => {
+    expect(missed(aMeasurement())).toEqual([]);
+  });
+
+  it.each<[string, Partial<Measurements>, RegExp]>([
+    ['in-process p50 over 1.25 × the floor', { inProcess: latency(7.6, 15) }, /in-process p50/],
+    ['in-process p99 over 1.5 × the floor', { inProcess: latency(7, 18.1) }, /in-process p99/],
+    ['handler CPU over 2 ms', { handlerCpuMs: 2.01 }, /handler CPU/],
+    ['a vend bundle over 400 kB', { bundles: { vendCredentials: { bytes: 400_001, sourceMapBytes: 1, coldInitMs: 80 } } }, /vend bundle/],
+    ['no vend bundle at all', { bundles: { health: { bytes: 1, sourceMapBytes: 1, coldInitMs: 1 } } }, /vend bundle/],
+    [
+      'any bundle slower than 150 ms to load',
+      { bundles: { vendCredentials: { bytes: 1, sourceMapBytes: 1, coldInitMs: 80 }, alert: { bytes: 1, sourceMapBytes: 1, coldInitMs: 151 } } },
+      /cold init/,
+    ],
+    ['a second STS call', { awsCallsPerVend: { sts: 2, dynamodbReads: 2, dynamodbWrites: 2, auditWrites: 1 } }, /AWS calls/],
+    ['a second audit write', { awsCallsPerVend: { sts: 1, dynamodbReads: 2, dynamodbWrites: 3, auditWrites: 2 } }, /AWS calls/],
+    ['a third read', { awsCallsPerVend: { sts: 1, dynamodbReads: 3, dynamodbWrites: 2, auditWrites: 1 } }, /AWS calls/],
+    ['one failed concurrent vend', { concurrent: { requests: 200, errors: 1, rps: 1, p50Ms: 1, p99Ms: 1, statuses: {} } }, /concurrent/],
+  ])('are missed by %s', (_, overrides, target) => {
+    // Act
+    const failures = missed(aMeasurement(overrides));
+
+    // Assess
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(target);
+  });
+
+  it('are listed in the table with what was measured', () => {
+    // Act
+    const report = formatReport(aMeasurement({ handlerCpuMs: 3 }), checkTargets(aMeasurement({ handlerCpuMs: 3 })));
+
+    // Assess
+    expect(report).toMatch(/handler CPU per vend ≤ 2 ms\s+3 ms\s+MISSED/);
+    expect(report).toMatch(/vend bundle ≤ 400 kB\s+380 kB\s+met/);
+    expect(report).toContain('AWS SDK 1.5 ms (50 %)');
+  });
+});
