@@ -63,7 +63,7 @@ export interface CpuPerOperation {
 }
 
 export interface CpuShares {
-  /** The AWS SDK's clients, and Node's HTTP, TLS and crypto work done for them. */
+  /** The AWS SDK's clients, and Node's HTTP, socket and crypto work done for them. */
   readonly awsSdk: number;
   /** tvm's own code (functions/, shared/) and the libraries it calls: jose, zod, middy, the logger. */
   readonly tvm: number;
@@ -408,6 +408,8 @@ async function cpuPerOperation(operation: () => Promise<void>, batch: number): P
   return { userMs: user / 1000 / batch, systemMs: system / 1000 / batch };
 }
 
+const NETWORK_MODULE = /^node:(_http_|net$|internal\/(stream_base_commons|http|streams\/))/;
+
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string };
@@ -451,6 +453,9 @@ async function profileShares(operation: () => Promise<void>, batch: number): Pro
         const parent = parents.get(id);
         owner = parent === undefined ? 'runtime' : ownerOf(parent);
         if (owner === 'idle') owner = 'runtime';
+        // Socket reads and HTTP parsing start from the event loop, with no JavaScript file above
+        // them: in this process only the AWS calls (and a rare JWKS fetch) use the network.
+        if (owner === 'runtime' && NETWORK_MODULE.test(url)) owner = 'awsSdk';
       }
       owners.set(id, owner);
       return owner;

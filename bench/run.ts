@@ -145,7 +145,8 @@ async function useOrStartStack(options: Options, log: (line: string) => void): P
     if (options.stackFile) throw new UsageError(`${file}: the stack it names does not answer at ${info.apiUrl}/health`);
   }
   const stateDir = mkdtempSync(join(tmpdir(), 'tvm-bench-'));
-  const logFile = join(stateDir, 'stack.log');
+  // Beside the state folder, not in it: the stack's log outlives the run, for a failure's cause.
+  const logFile = `${stateDir}.log`;
   log(`starting a local stack (output: ${logFile})…`);
   const logFd = openSync(logFile, 'a');
   const env = {
