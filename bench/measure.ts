@@ -26,6 +26,7 @@ import { mintDevToken } from '../local/dev-issuer.js';
 import { LOCAL_TVM_CALLER } from '../local/sts/local-sts.js';
 import type { StackInfo } from '../local/stack.js';
 import type { AwsCall, summarizeVendCalls } from './aws-call-counter.js';
+import { lambdaContext, vendEvent } from './lambda-invocation.js';
 
 export interface MeasureInput {
   readonly mode: 'latency' | 'count';
@@ -223,7 +224,7 @@ async function loadVendHandler(input: MeasureInput): Promise<() => Promise<void>
   const nextToken = await tokenPool(input, input.mode === 'count' ? 'count' : 'in-process', uses);
   const body = vendBody(input);
   return async () => {
-    const response = await handler(vendEvent(nextToken(), body), lambdaContext());
+    const response = await handler(vendEvent(nextToken(), body, 'tvm-bench'), lambdaContext());
     if (response.statusCode !== 200) throw new Error(`in-process vend answered ${response.statusCode}: ${String(response.body)}`);
   };
 }
@@ -471,57 +472,6 @@ async function profileShares(operation: () => Promise<void>, batch: number): Pro
     await session.post('Profiler.disable').catch(() => undefined);
     session.disconnect();
   }
-}
-
-/** The HTTP API (payload 2.0) event of POST /credentials, as API Gateway and serverless-offline send it. */
-function vendEvent(token: string, body: string): APIGatewayProxyEventV2 {
-  const now = Date.now();
-  return {
-    version: '2.0',
-    routeKey: 'POST /credentials',
-    rawPath: '/credentials',
-    rawQueryString: '',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-      host: 'localhost',
-      'user-agent': 'tvm-bench',
-    },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'POST', path: '/credentials', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'tvm-bench' },
-      requestId: randomUUID(),
-      routeKey: 'POST /credentials',
-      stage: '$default',
-      time: new Date(now).toUTCString(),
-      timeEpoch: now,
-    },
-    body,
-    isBase64Encoded: false,
-  };
-}
-
-/** Lambda's context, with the 25 s timeout serverless.yml sets. */
-function lambdaContext(): Context {
-  const deadline = Date.now() + 25_000;
-  return {
-    awsRequestId: randomUUID(),
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'tvm-dev-vendCredentials',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:tvm-dev-vendCredentials',
-    memoryLimitInMB: '256',
-    logGroupName: '/aws/lambda/tvm-dev-vendCredentials',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 main().then(

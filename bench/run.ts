@@ -1,7 +1,7 @@
 // `npm run bench`: tvm's vend path against its physical floor (one STS AssumeRole plus one
 // DynamoDB write), on the local stack. See BENCHMARKS.md for the method and the latest numbers.
 //
-//   npm run bench [-- --json] [--samples 500] [--warm-up 50] [--concurrency 200] [--stack .tvm/stack.json]
+//   npm run -s bench [-- --json] [--samples 500] [--warm-up 50] [--concurrency 200] [--stack .tvm/stack.json]
 //
 // Uses the stack `npm start` runs (.tvm/stack.json, or --stack) when it answers, else starts its own
 // on free ports and stops it at the end. Prints a table (or, with --json, only the JSON on stdout),
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { mintDevToken } from '../local/dev-issuer.js';
-import { freePort, stopProcessGroup, waitFor } from '../local/processes.js';
+import { freeStackPortsEnv, stopProcessGroup, waitFor } from '../local/processes.js';
 import { AUDIT_SHARDS, REPO_ROOT, type StackInfo } from '../local/stack.js';
 import { measureBundles, packageService } from './bundles.js';
 import type { CountOutput, LatencyOutput, MeasureInput, MeasureOutput } from './measure.js';
@@ -153,11 +153,7 @@ async function useOrStartStack(options: Options, log: (line: string) => void): P
     ...process.env,
     TVM_STATE_DIR: stateDir,
     TVM_BUILD_DIR: '.esbuild-bench',
-    TVM_PORT: String(await freePort()),
-    TVM_LAMBDA_PORT: String(await freePort()),
-    TVM_STS_PORT: String(await freePort()),
-    TVM_ISSUER_PORT: String(await freePort()),
-    TVM_DYNAMODB_PORT: String(await freePort()),
+    ...(await freeStackPortsEnv()),
   };
   const tsx = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
   const child: ChildProcess = spawn(process.execPath, [tsx, 'local/start.ts'], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', logFd, logFd] });

@@ -31,7 +31,7 @@ export function retryDelayMs(retry: number, random: number): number {
 // STS answered these without issuing anything, so asking again cannot mint a second session.
 const RETRYABLE_STS_CODES: ReadonlySet<string> = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded']);
 // The request never reached STS: no connection, no address, or a TLS handshake that failed before
-// anything was sent. (A reset or a timeout may come after STS issued: never retried.)
+// anything was sent. (A reset or a timeout once connected may come after STS issued: never retried.)
 const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -122,9 +122,18 @@ export class StsCredentialIssuer implements CredentialIssuer {
   }
 }
 
+/**
+ * The SDK's connectionTimeout (aws-clients.ts): the socket was destroyed before it connected, so not
+ * a byte of the request was sent. Matched on the SDK's wording; if that changes, such a timeout is
+ * simply not retried (502), never retried wrongly. Seen under load: a worker's new connection to a
+ * busy STS endpoint took over 1 s to open (BENCHMARKS.md).
+ */
+const CONNECTION_NEVER_ESTABLISHED = /did not establish a connection/;
+
 /** True when STS certainly issued nothing for this failed request. */
 function neverIssued(error: unknown): boolean {
   if (error instanceof STSServiceException) return RETRYABLE_STS_CODES.has(stsCodeOf(error));
+  if (error instanceof Error && error.name === 'TimeoutError' && CONNECTION_NEVER_ESTABLISHED.test(error.message)) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && NEVER_SENT_CODES.has(code);
 }

@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../local/processes.js';
+import { freeStackPortsEnv } from '../../local/processes.js';
 import { REPO_ROOT } from '../../local/stack.js';
 
 const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
@@ -52,11 +52,7 @@ describe('npm start', () => {
       ...process.env,
       TVM_STATE_DIR: stateDir,
       TVM_BUILD_DIR: BUILD_DIR,
-      TVM_PORT: String(await freePort()),
-      TVM_LAMBDA_PORT: String(await freePort()),
-      TVM_STS_PORT: String(await freePort()),
-      TVM_ISSUER_PORT: String(await freePort()),
-      TVM_DYNAMODB_PORT: String(await freePort()),
+      ...(await freeStackPortsEnv()),
     };
     const stackFile = join(stateDir, 'stack.json');
 

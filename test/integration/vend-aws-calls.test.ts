@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { startCallCounter, summarizeVendCalls, type AwsCall, type CallCounter } from '../../bench/aws-call-counter.js';
+import { lambdaContext, vendEvent } from '../../bench/lambda-invocation.js';
 import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts, type LocalSts, type SignedRequestRecord } from '../../local/sts/local-sts.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { adminEvent } from '../../shared/domain/audit.js';
@@ -129,7 +130,7 @@ async function vendCounted(options: { readonly groups?: readonly string[] } = {}
   stsCalls.reset();
   const stsSeen = stsRequests.length;
 
-  const response = await handler(vendEvent(token, { profile: PROFILE, durationSeconds: 900 }), lambdaContext());
+  const response = await handler(vendEvent(token, JSON.stringify({ profile: PROFILE, durationSeconds: 900 }), 'vend-aws-calls.test'), lambdaContext());
   // A call the handler fired without waiting for (a background write) belongs to this vend too.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
@@ -204,46 +205,3 @@ describe('AWS calls per vend', () => {
     expect([[200], [400, 200]]).toContainEqual(auditAttempts.map((call) => call.status));
   });
 });
-
-function vendEvent(token: string, body: unknown): APIGatewayProxyEventV2 {
-  const now = Date.now();
-  return {
-    version: '2.0',
-    routeKey: 'POST /credentials',
-    rawPath: '/credentials',
-    rawQueryString: '',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': 'vend-aws-calls.test' },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'test',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'POST', path: '/credentials', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vend-aws-calls.test' },
-      requestId: randomUUID(),
-      routeKey: 'POST /credentials',
-      stage: '$default',
-      time: new Date(now).toUTCString(),
-      timeEpoch: now,
-    },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
-
-function lambdaContext(): Context {
-  const deadline = Date.now() + 25_000;
-  return {
-    awsRequestId: randomUUID(),
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'tvm-test-vendCredentials',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:tvm-test-vendCredentials',
-    memoryLimitInMB: '256',
-    logGroupName: '/aws/lambda/tvm-test-vendCredentials',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}

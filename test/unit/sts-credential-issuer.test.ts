@@ -72,6 +72,16 @@ function aSocketTimeout(): Error {
   return Object.assign(new Error('Connection timed out after 3000 ms'), { name: 'TimeoutError' });
 }
 
+/** The SDK's connectionTimeout: the socket was destroyed before it connected, nothing sent. */
+function aConnectionNeverEstablished(): Error {
+  return Object.assign(
+    new Error(
+      '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 1000 ms.',
+    ),
+    { name: 'TimeoutError' },
+  );
+}
+
 function aRefusedConnection(): Error {
   return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
 }
@@ -324,6 +334,7 @@ describe('StsCredentialIssuer', () => {
       ['ThrottlingException', () => genericStsError('ThrottlingException', 'Rate exceeded')],
       ['RequestLimitExceeded', () => genericStsError('RequestLimitExceeded', 'Request limit exceeded')],
       ['a refused connection', () => aRefusedConnection()],
+      ['a connection not established within the connection timeout', () => aConnectionNeverEstablished()],
       ['an unknown host', () => Object.assign(new Error('getaddrinfo ENOTFOUND sts.example'), { code: 'ENOTFOUND' })],
       ['a failed DNS lookup', () => Object.assign(new Error('getaddrinfo EAI_AGAIN sts.example'), { code: 'EAI_AGAIN' })],
       ['a TLS certificate refused before sending', () => Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' })],
