@@ -128,6 +128,9 @@ export interface LocalSts {
   rolePolicies(): Record<string, Record<string, string>>;
 }
 
+/** How long the endpoint keeps an idle kept-alive connection open (AWS's load balancers: 60 s and more). */
+const IDLE_CONNECTION_MS = 120_000;
+
 /**
  * The identity the local stack's vend function signs with; roles.json trusts it. Dev-only, not an AWS
  * key. Not frozen: the SDK writes a `$source` marker into the credentials object it is given.
@@ -724,6 +727,10 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       res.end();
     });
   });
+  // Node closes an idle kept-alive connection after 5 s; AWS's endpoints keep them far longer. A
+  // client that reuses one just as it closes gets "socket hang up" after sending, which tvm must
+  // not retry (STS may have issued): the 200-vend benchmark met that after its 30-s warm-up.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
