@@ -42,5 +42,4 @@ export class DynamoDbAuditWriter implements AuditWriter {
     }
     return result.outcome === 'duplicate' ? 'duplicate' : 'appended';
   }
-
 }
