@@ -19,6 +19,7 @@ import { measureBundles, packageService } from './bundles.js';
 import type { CountOutput, LatencyOutput, MeasureInput, MeasureOutput } from './measure.js';
 import { checkTargets, formatReport, toResults, type Measurements } from './report.js';
 import { round, summarize } from './stats.js';
+import { warmUpVendInstances } from './warm-up.js';
 
 const PROFILE = 'bench-vend';
 const GROUP = 'tvm-bench';
@@ -27,8 +28,6 @@ const ROLE_ARN = 'arn:aws:iam::000000000000:role/tvm-demo-readonly';
 const COLD_INIT_RUNS = 10;
 const CPU_BATCH = 200;
 const COUNTED_VENDS = 10;
-/** serverless-offline starts one worker per concurrent request; these many at a time (see warmUp). */
-const WARM_UP_STEP = 10;
 const STACK_START_TIMEOUT_MS = 300_000;
 
 interface Options {
@@ -236,18 +235,10 @@ function measure(input: MeasureInput): Promise<MeasureOutput> {
   });
 }
 
-/**
- * `concurrency` vends at once over HTTP, from fresh members of GROUP (10 each). serverless-offline
- * first gets that many warm instances, a few at a time (test/e2e/support/vend-load.ts explains why):
- * each warm-up request is authenticated with an empty body, refused with 400 before the use case.
- */
+/** `concurrency` vends at once over HTTP, from fresh members of GROUP (10 each), after as many warm instances. */
 async function vendConcurrently(info: StackInfo, runId: string, concurrency: number): Promise<Measurements['concurrent']> {
   const warm = await tokenFor(info, `bench-${runId}-warm@example.com`, [GROUP]);
-  for (let wave = Math.min(WARM_UP_STEP, concurrency); ; wave = Math.min(wave + WARM_UP_STEP, concurrency)) {
-    const statuses = await Promise.all(Array.from({ length: wave }, async () => (await call(info, 'POST', '/credentials', warm, {})).status));
-    if (statuses.some((status) => status !== 400)) throw new Error(`warming up ${wave} vend instances: ${JSON.stringify(statuses)}`);
-    if (wave === concurrency) break;
-  }
+  await warmUpVendInstances(concurrency, async () => (await call(info, 'POST', '/credentials', warm, {})).status);
   const tokens = await Promise.all(
     Array.from({ length: Math.ceil(concurrency / 10) }, (_, i) => tokenFor(info, `bench-${runId}-load-${i}@example.com`, [GROUP])),
   );

@@ -2,6 +2,8 @@
 // latency, and the credential.issued events the audit trail holds for the run afterwards.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { percentile } from '../../../bench/stats.js';
+import { warmUpVendInstances } from '../../../bench/warm-up.js';
 import { api, SECURITY_GROUPS, tokenFor } from './api.js';
 
 /**
@@ -35,28 +37,10 @@ interface VendBody {
   errorType?: string;
 }
 
-/** How many more vend function instances each warm-up wave may start at once. */
-const WARM_UP_STEP = 10;
-
-/**
- * Brings serverless-offline up to `concurrency` warm instances of the vend function, a few at a
- * time: each instance is a worker thread that loads the whole function on its first request, and
- * serverless-offline counts that load against the function's 25 s timeout, so a burst of cold
- * starts on a small machine times out (and a timed-out instance never answers again until it is
- * reaped). On AWS each instance starts on its own; the load run measures the vend path, not how
- * many bundles two CPUs can load at once. Each warm-up request is authenticated (so the instance
- * fetches the issuer's JWKS now, not during the run) with an empty body: refused with 400 before
- * the use case, so it leaves no state and no audit event.
- */
+/** serverless-offline brought to `concurrency` warm vend instances (bench/warm-up.ts says why). */
 export async function warmUp(concurrency: number): Promise<void> {
   const token = await tokenFor('load-warm-up@example.com', ['engineering']);
-  for (let wave = Math.min(WARM_UP_STEP, concurrency); ; wave = Math.min(wave + WARM_UP_STEP, concurrency)) {
-    const statuses = await Promise.all(
-      Array.from({ length: wave }, async () => (await api('POST', '/credentials', { token, body: {} })).status),
-    );
-    if (statuses.some((status) => status !== 400)) throw new Error(`warming up ${wave} vend instances: ${JSON.stringify(statuses)}`);
-    if (wave === concurrency) return;
-  }
+  await warmUpVendInstances(concurrency, async () => (await api('POST', '/credentials', { token, body: {} })).status);
 }
 
 /**
@@ -121,7 +105,7 @@ export interface LatencyReport {
 /** Nearest-rank percentiles of the run's latencies, and its throughput. */
 export function latencyOf(run: LoadRun): LatencyReport {
   const sorted = run.outcomes.map((outcome) => outcome.ms).sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+  const rank = (p: number) => percentile(sorted, p);
   return {
     requests: sorted.length,
     p50Ms: Math.round(rank(50)),
