@@ -220,7 +220,8 @@ async function loadVendHandler(input: MeasureInput): Promise<() => Promise<void>
   const { handler } = (await import('../functions/vend-credentials.js')) as {
     handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
   };
-  const uses = 2 * (input.warmUp + input.samples) + input.cpuBatch;
+  // The rounds, then the timed CPU batch and the profiled one (count mode: its rounds only).
+  const uses = input.warmUp + input.samples + 2 * input.cpuBatch;
   const nextToken = await tokenPool(input, input.mode === 'count' ? 'count' : 'in-process', uses);
   const body = vendBody(input);
   return async () => {
