@@ -2,7 +2,7 @@
 // the CloudTrail record AWS would have written and delivers it to `recordUse` wrapped as EventBridge's
 // "AWS API Call via CloudTrail" event, through serverless-offline's Lambda invoke API.
 //
-// Field names and shapes follow real records (../shared/fixtures/cloudtrail, e.g. ct-10 and eb-01),
+// Field names and shapes follow real records (test/fixtures/aws/cloudtrail, e.g. ct-10 and eb-01),
 // so the function cannot tell the difference; `additionalEventData.tvmLocal` says where it came from.
 // Left out because nothing local has them: tlsDetails (the endpoint is plain HTTP), request
 // parameters and response elements (STS logs none for GetCallerIdentity; for the rest tvm does not

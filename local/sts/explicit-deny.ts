@@ -1,6 +1,6 @@
 // Explicit-deny evaluation for the local STS/IAM endpoint: decides whether a role's inline policies
 // deny a request made with one of its sessions. This is how tvm cuts off credentials already handed
-// out (an inline Deny on the role, see ../shared/notes/aws-facts.md), so locally that cut-off has to
+// out (an inline Deny on the role, see the README's "Security model"), so locally that cut-off has to
 // have an effect a test can observe.
 //
 // Only explicit denies are evaluated; nothing here grants anything (the endpoint serves what sessions

@@ -1,6 +1,6 @@
 // The local CloudTrail + EventBridge stand-in: requests signed with sessions the local STS issued
 // reach a (fake) Lambda invoke endpoint as EventBridge "AWS API Call via CloudTrail" events whose
-// records have the shape of real ones (../shared/fixtures/cloudtrail).
+// records have the shape of real ones (test/fixtures/aws/cloudtrail).
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +8,10 @@ import { jest } from '@jest/globals';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type AssumeRoleCommandOutput } from '@aws-sdk/client-sts';
 import { startCloudTrailBridge, type CloudTrailBridge, type CloudTrailBridgeOptions, type CloudTrailApiCallEvent } from '../../local/cloudtrail-bridge.js';
 import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts, type LocalSts } from '../../local/sts/local-sts.js';
-import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
+import { AWS_FIXTURES } from '../fixtures/aws-fixtures.js';
 import { startFakeLambda, type FakeLambda } from './support/fake-lambda.js';
 
-const CLOUDTRAIL = `${SHARED_FIXTURES}cloudtrail`;
+const CLOUDTRAIL = `${AWS_FIXTURES}cloudtrail`;
 const readJson = (name: string) => JSON.parse(readFileSync(`${CLOUDTRAIL}/${name}`, 'utf8')) as Record<string, Record<string, unknown>>;
 const CT_10 = readJson('ct-10-sts-getcalleridentity-assumedrole-ec2-instance-creds-stratus-real.json');
 const CT_05A = readJson('ct-05a-assumedrole-useridentity-sourceidentity-snippet-iam-userguide.json');

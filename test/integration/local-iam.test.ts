@@ -21,12 +21,12 @@ import { LOCAL_TVM_CALLER, loadLocalRoles, NodeSha256, startLocalSts } from '../
 import { xmlShape, xmlValue } from './support/query-protocol.js';
 import type { LocalSts } from '../../local/sts/local-sts.js';
 import { failureOf } from '../fixtures/failure.js';
-import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
+import { AWS_FIXTURES } from '../fixtures/aws-fixtures.js';
 
-// AWS's own policy examples (see ../shared/fixtures/SOURCES.md).
-const REVOKE_OLDER_SESSIONS_FIXTURE = `${SHARED_FIXTURES}policies/policy-deny-older-sessions-tokenissuetime-iam-userguide.json`;
+// AWS's own policy examples (see test/fixtures/aws/SOURCES.md).
+const REVOKE_OLDER_SESSIONS_FIXTURE = `${AWS_FIXTURES}policies/policy-deny-older-sessions-tokenissuetime-iam-userguide.json`;
 const REVOKE_OLDER_SESSIONS_FIXTURE_DATE = '2014-05-07T23:47:00Z';
-const DENY_BY_USERID_AND_SOURCE_IDENTITY_FIXTURE = `${SHARED_FIXTURES}policies/policy-scp-deny-by-userid-and-sourceidentity-aws-security-blog.json`;
+const DENY_BY_USERID_AND_SOURCE_IDENTITY_FIXTURE = `${AWS_FIXTURES}policies/policy-scp-deny-by-userid-and-sourceidentity-aws-security-blog.json`;
 
 const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const ACCOUNT = '000000000000';

@@ -10,10 +10,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { LOCAL_TVM_CALLER, loadLocalRoles, NodeSha256, startLocalSts } from '../../local/sts/local-sts.js';
 import { xmlShape, xmlValue } from './support/query-protocol.js';
 import type { LocalRole, LocalSts, SignedRequestRecord } from '../../local/sts/local-sts.js';
-import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
+import { AWS_FIXTURES } from '../fixtures/aws-fixtures.js';
 
-// AWS's own examples (see ../shared/fixtures/SOURCES.md).
-const FIXTURES = `${SHARED_FIXTURES}sts`;
+// AWS's own examples (see test/fixtures/aws/SOURCES.md).
+const FIXTURES = `${AWS_FIXTURES}sts`;
 const ACCESS_DENIED_FIXTURE = `${FIXTURES}/sts-error-accessdenied-assumerole-real-403.xml`;
 const ASSUME_ROLE_RESPONSE_FIXTURE = `${FIXTURES}/sts-assumerole-sample-response-apiref.xml`;
 

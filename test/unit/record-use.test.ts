@@ -51,7 +51,7 @@ function asInput(file: string, content: JsonObject): UseInput<string> {
   return file.startsWith('eb-') ? useInputFromEnvelope(content, file) : { ref: file, via: 'trail', record: content };
 }
 
-describe('recordUses with every sample in ../shared/fixtures/cloudtrail', () => {
+describe('recordUses with every sample in test/fixtures/aws/cloudtrail', () => {
   // Each sample's key and role are rewritten to an issued key on a target role (an identity that is
   // not a session, like an IAM user's, keeps its type, so stays unrelated). eb-01's identity is an
   // IAM user: it is also replaced by ct-05a's session identity, as SOURCES.md suggests.

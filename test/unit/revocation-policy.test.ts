@@ -8,12 +8,12 @@ import {
   type Revocation,
 } from '../../shared/domain/revocation-policy.js';
 import { FIXED_NOW } from '../fixtures/builders.js';
-import { SHARED_FIXTURES } from '../fixtures/shared-fixtures.js';
+import { AWS_FIXTURES } from '../fixtures/aws-fixtures.js';
 
 const MAX_SESSION_SECONDS = 3600;
 /** AWS's documented "deny sessions issued before T" policy, the console's Revoke active sessions. */
 const CONSOLE_REVOKE_FIXTURE = join(
-  SHARED_FIXTURES,
+  AWS_FIXTURES,
   'policies/policy-deny-older-sessions-tokenissuetime-iam-userguide.json',
 );
 
