@@ -156,7 +156,12 @@ function parseInput(
 }
 
 function readJsonBody(event: Event): unknown {
-  const raw = event.body ?? '';
+  const body = event.body as unknown;
+  // API Gateway always hands over a string. A local runner (serverless-offline) may hand over the
+  // value it parsed instead, and drops a falsy one (`null`, `false`, `0`) to nothing.
+  if (body !== undefined && body !== null && typeof body !== 'string') return requireObject(body);
+  if (typeof body !== 'string' && Number(event.headers?.['content-length'] ?? 0) > 0) return requireObject(null);
+  const raw = body ?? '';
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
@@ -167,11 +172,21 @@ function readJsonBody(event: Event): unknown {
   }
   // No body reads as {}: routes whose fields are all optional need none; others name what is missing.
   if (text.trim() === '') return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch {
     throw new ValidationError('body: not valid JSON');
   }
+  return requireObject(parsed);
+}
+
+/** Every route's body is an object: `false`, `null`, `0`, `"x"` or `[]` is refused as such. */
+function requireObject(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError('body must be a JSON object');
+  }
+  return value;
 }
 
 function validate(schema: Schema | undefined, value: unknown, where: string): unknown {

@@ -416,7 +416,19 @@ describe('createRoute', () => {
     it.each([
       ['invalid JSON', vendEvent({ body: '{"profile":' }), /^body: not valid JSON$/],
       ['an empty body (read as {})', vendEvent({ body: '' }), /^body\.profile: Required$/],
-      ['a JSON array', vendEvent({ body: '[]' }), /^body: Expected object, received array$/],
+      ['a JSON array', vendEvent({ body: '[]' }), /^body must be a JSON object$/],
+      ['JSON false', vendEvent({ body: 'false' }), /^body must be a JSON object$/],
+      ['JSON null', vendEvent({ body: 'null' }), /^body must be a JSON object$/],
+      ['JSON 0', vendEvent({ body: '0' }), /^body must be a JSON object$/],
+      ['a JSON string', vendEvent({ body: '"x"' }), /^body must be a JSON object$/],
+      // serverless-offline's shapes: the value it parsed, or nothing for a falsy one it dropped.
+      ['a parsed false', vendEvent({ body: false as unknown as string }), /^body must be a JSON object$/],
+      ['a parsed 0', vendEvent({ body: 0 as unknown as string }), /^body must be a JSON object$/],
+      [
+        'a dropped null (no body, but a content-length)',
+        vendEvent({ body: undefined, ...withHeaders({ 'content-length': '4' }) }),
+        /^body must be a JSON object$/,
+      ],
       ['the wrong content-type', vendEvent(withHeaders({ 'content-type': 'text/plain' })), /^body: content-type must be application\/json$/],
       [
         'form encoding',
