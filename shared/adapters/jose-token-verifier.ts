@@ -107,6 +107,10 @@ export class JoseTokenVerifier implements TokenVerifier {
 
     const id = payload[config.principalClaim];
     if (!isSafeIdentifier(id)) throw new UnauthenticatedError(`invalid "${config.principalClaim}" claim`);
+    // An address the IdP has not verified is one the user typed (OIDC Core 5.1): it names nobody.
+    if (config.principalClaim === 'email' && payload.email_verified !== true) {
+      throw new UnauthenticatedError('"email" is not verified (email_verified must be true)');
+    }
     return {
       id: config.principalPrefix + id,
       groups: groupsFrom(payload[config.groupsClaim]).map((group) => config.principalPrefix + group),

@@ -124,13 +124,33 @@ describe('JoseTokenVerifier', () => {
     it('uses the configured principal claim', async () => {
       // Prepare
       const verifier = newVerifier([issuerA({ principalClaim: 'email' })]);
-      const token = await sign(rsaKey, claims({ email: 'alice@example.com' }));
+      const token = await sign(rsaKey, claims({ email: 'alice@example.com', email_verified: true }));
 
       // Act
       const principal = await verifier.verify(token);
 
       // Assess
       expect(principal.id).toBe('a:alice@example.com');
+    });
+
+    // Many IdPs let a user type any address into their profile: an unverified `email` is a claim
+    // anyone can make about themselves, so it cannot name a principal.
+    it.each([
+      ['missing', {}],
+      ['false', { email_verified: false }],
+      ['the string "true"', { email_verified: 'true' }],
+      ['1', { email_verified: 1 }],
+    ])('refuses an email principal claim when email_verified is %s', async (_label, verified) => {
+      // Prepare
+      const verifier = newVerifier([issuerA({ principalClaim: 'email' })]);
+      const token = await sign(rsaKey, claims({ email: 'ceo@example.com', ...verified }));
+
+      // Act
+      const outcome = verifier.verify(token);
+
+      // Assess
+      await expect(outcome).rejects.toThrow(UnauthenticatedError);
+      await expect(outcome).rejects.toThrow('"email" is not verified (email_verified must be true)');
     });
   });
 
