@@ -198,7 +198,8 @@ export async function getEngagement(
  * POST /engagements/{id}/handover, by the owner or a tvm-admin:
  * 1. Read the engagement and its grants. Invisible to the caller: 404. Visible but not theirs to
  *    hand over (a contractor, tvm-security, a new owner): 403. Already handed over: 409
- *    ALREADY_HANDED_OVER with the first handover's summary.
+ *    ALREADY_HANDED_OVER with the first handover's summary. Only a tvm-admin may name new owners
+ *    other than the owner (403): the new grants carry full control.
  * 2. Plan: revoke the contractors' active grants and every active grant delegated from them; grant
  *    each new owner (`to`, default the owner) every profile with canDelegate (see newOwnerGrants
  *    for whose authority they carry). Everything must fit one transaction (400 naming the limit).
@@ -228,9 +229,12 @@ export async function handOverEngagement(
       throw new ForbiddenError(`only the owner of engagement ${id} or a tvm-admin may hand it over`);
     }
     if (engagement.status === 'handed-over') throw alreadyHandedOver(engagement);
+    const to = input.to ?? [engagement.owner];
+    if (!isAdmin(deps, principal) && to.some((heir) => heir !== engagement.owner)) {
+      throw new ForbiddenError(`only a tvm-admin may hand engagement ${id} over to someone other than its owner`);
+    }
 
     const now = deps.clock.now();
-    const to = input.to ?? [engagement.owner];
     const revoke = await grantsToRevoke(deps.store, engagement, grants);
     const create = await newOwnerGrants(deps, principal, engagement, grants, to, now);
     if (revoke.length + create.length > MAX_GRANTS_PER_ENGAGEMENT_WRITE) {

@@ -473,7 +473,7 @@ describe('getEngagement', () => {
     // Prepare
     const setup = setUp();
     const view = await created(setup);
-    const result = await handOverEngagement(setup.deps, OWNER, view.id, { to: [HEIR.id] }, META);
+    const result = await handOverEngagement(setup.deps, ADMIN, view.id, { to: [HEIR.id] }, META);
 
     // Act
     const shown = await getEngagement(setup.deps, HEIR, view.id);
@@ -668,12 +668,12 @@ describe('handOverEngagement', () => {
     const view = await created(setup, anEngagementInput({ profiles: [{ profile: 'dev-readonly' }] }), OWNER);
 
     // Act
-    const result = await handOverEngagement(setup.deps, OWNER, view.id, { to: [HEIR.id] }, META);
+    const result = await handOverEngagement(setup.deps, OWNER, view.id, {}, META);
 
     // Assess
-    const [heirs] = setup.store.grants.filter((g) => result.newGrants.includes(g.id));
-    expect(heirs).toMatchObject({
-      subject: { type: 'user', id: HEIR.id },
+    const [owners] = setup.store.grants.filter((g) => result.newGrants.includes(g.id));
+    expect(owners).toMatchObject({
+      subject: { type: 'user', id: OWNER.id },
       parentGrantId: 'owner-readonly',
       depth: 1,
       canDelegate: true,
@@ -813,9 +813,9 @@ describe('handOverEngagement', () => {
     const to = Array.from({ length: 18 }, (_, i) => `heir${i}@example.com`);
 
     // Act
-    const error = await failureOf(handOverEngagement(setup.deps, OWNER, view.id, { to }, META));
+    const error = await failureOf(handOverEngagement(setup.deps, ADMIN, view.id, { to }, META));
     const afterRefusal = snapshot(setup);
-    const fits = await handOverEngagement(setup.deps, OWNER, view.id, { to: to.slice(0, 17) }, META);
+    const fits = await handOverEngagement(setup.deps, ADMIN, view.id, { to: to.slice(0, 17) }, META);
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
@@ -896,11 +896,45 @@ describe('authorization: the wrong caller succeeds at nothing', () => {
     expect(setup.revoker.calls).toEqual([]);
   });
 
+  // The handover's new grants carry full control (canDelegate, and root grants for an admin's
+  // engagement): handing them to anyone but oneself would let an owner mint access for anybody.
+  it.each([
+    ['someone else', [HEIR.id]],
+    ['themselves and someone else', [OWNER.id, HEIR.id]],
+  ])('handOverEngagement refuses the owner a handover to %s (403 FORBIDDEN: tvm-admin only), writing and cutting nothing', async (_label, to) => {
+    // Prepare
+    const setup = setUp();
+    const view = await created(setup);
+    await setup.audit.append(issued(CARLA.id));
+    const before = snapshot(setup);
+
+    // Act
+    const error = await failureOf(handOverEngagement(setup.deps, OWNER, view.id, { to }, META));
+
+    // Assess
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect((error as Error).message).toBe(`only a tvm-admin may hand engagement ${view.id} over to someone other than its owner`);
+    expect(snapshot(setup)).toEqual(before);
+    expect(setup.revoker.calls).toEqual([]);
+  });
+
+  it('handOverEngagement lets the owner name themselves as the new owner', async () => {
+    // Prepare
+    const setup = setUp();
+    const view = await created(setup);
+
+    // Act
+    const result = await handOverEngagement(setup.deps, OWNER, view.id, { to: [OWNER.id] }, META);
+
+    // Assess
+    expect(result.status).toBe('handed-over');
+  });
+
   it('handOverEngagement refuses a new owner a second handover (403 before 409: not theirs to hand over)', async () => {
     // Prepare
     const setup = setUp();
     const view = await created(setup);
-    await handOverEngagement(setup.deps, OWNER, view.id, { to: [HEIR.id] }, META);
+    await handOverEngagement(setup.deps, ADMIN, view.id, { to: [HEIR.id] }, META);
 
     // Act
     const error = await failureOf(handOverEngagement(setup.deps, HEIR, view.id, {}, META));
