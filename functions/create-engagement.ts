@@ -1,5 +1,6 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { config, delegationStore, engagementStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
+import { auditWriter, config, delegationStore, engagementStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
+import { logger } from '../shared/logger.js';
 import { createEngagement } from '../shared/domain/manage-engagements.js';
 import { engagementInputSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
@@ -9,10 +10,12 @@ const deps = {
   engagements: engagementStore(),
   store: delegationStore(),
   lockdown: lockdownStore(),
+  audit: auditWriter(),
   clock: systemClock,
   ids: randomIds,
   adminGroup: config().adminGroup,
   securityGroup: config().securityGroup,
+  warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
 };
 
 export const handler = createRoute(

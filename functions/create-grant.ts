@@ -1,5 +1,6 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { config, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
+import { auditWriter, config, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
+import { logger } from '../shared/logger.js';
 import { createGrant } from '../shared/domain/manage-grants.js';
 import { grantInputSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
@@ -8,9 +9,11 @@ import { json } from '../shared/http/responses.js';
 const deps = {
   store: delegationStore(),
   lockdown: lockdownStore(),
+  audit: auditWriter(),
   clock: systemClock,
   ids: randomIds,
   adminGroup: config().adminGroup,
+  warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
 };
 
 export const handler = createRoute(

@@ -1,12 +1,21 @@
 import { z } from 'zod';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { config, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { auditWriter, config, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
+import { logger } from '../shared/logger.js';
 import { putProfile } from '../shared/domain/manage-profiles.js';
 import { profileInputSchema, profileNameSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
-const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, roleArnPattern: config().roleArnPattern };
+const deps = {
+  store: delegationStore(),
+  lockdown: lockdownStore(),
+  audit: auditWriter(),
+  clock: systemClock,
+  ids: randomIds,
+  roleArnPattern: config().roleArnPattern,
+  warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
+};
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },

@@ -1,7 +1,7 @@
 // `tvm lockdown status|on|off`: restrict profiles to a named few when espionage is suspected.
 // Lifting needs a second member of tvm-security (the API refuses the activator).
 import { Command } from 'commander';
-import type { LockdownStatus } from '../../shared/domain/manage-lockdown.js';
+import type { LockdownDetails } from '../../shared/domain/manage-lockdown.js';
 import type { RevokedSession } from '../../shared/domain/model.js';
 import { connect } from '../api.js';
 import { collectLockdownProfiles, parsePrincipalId, parseReason, repeatable } from '../arguments.js';
@@ -9,13 +9,15 @@ import { printHeading, render } from '../formats.js';
 import type { CliContext } from '../main.js';
 import { printFields, printTable, type Column } from '../output.js';
 
-type Activation = LockdownStatus & { revokedSessions: RevokedSession[]; fallback: boolean };
+type Activation = LockdownDetails & { revokedSessions: RevokedSession[]; fallback: boolean };
 
-const STATUS_FIELDS: readonly Column<LockdownStatus>[] = [
+// Fields a caller outside tvm-security and tvm-admin is not shown are simply absent.
+const STATUS_FIELDS: readonly Column<LockdownDetails>[] = [
   { key: 'active', header: 'lockdown', format: (value) => (value ? 'ACTIVE' : 'inactive') },
   { key: 'profiles', header: 'profiles', format: (value) => ((value as string[]).includes('*') ? '* (every profile)' : (value as string[]).join(', ')) },
-  { key: 'allow', header: 'allowed groups', format: (value) => listOrNone((value as LockdownStatus['allow'])?.groups) },
-  { key: 'allow', header: 'allowed principals', format: (value) => listOrNone((value as LockdownStatus['allow'])?.principals) },
+  { key: 'roles', header: 'roles', format: (value) => listOrNone(value as string[]) },
+  { key: 'allow', header: 'allowed groups', format: (value) => listOrNone((value as LockdownDetails['allow'])?.groups) },
+  { key: 'allow', header: 'allowed principals', format: (value) => listOrNone((value as LockdownDetails['allow'])?.principals) },
   { key: 'reason', header: 'reason' },
   { key: 'activatedBy', header: 'activated by' },
   { key: 'activatedAt', header: 'activated' },
@@ -36,12 +38,12 @@ interface OnOptions {
 }
 
 export function createLockdownCommand(context: CliContext): Command {
-  const showStatus = (status: LockdownStatus) => printFields(context.stdout, status, STATUS_FIELDS);
+  const showStatus = (status: LockdownDetails) => printFields(context.stdout, status, STATUS_FIELDS);
 
   const status = new Command('status').description('show whether a lockdown is active, on what and for whom (GET /lockdown)').action(
     async (_options: unknown, command: Command) => {
       const api = await connect(context, command);
-      const answer = await api.request<LockdownStatus>('GET', '/lockdown');
+      const answer = await api.request<LockdownDetails>('GET', '/lockdown');
       render(context, command, answer, showStatus);
     },
   );
@@ -84,7 +86,7 @@ Examples:
     .requiredOption('--reason <text>', 'why, for the audit trail', parseReason)
     .action(async (options: { reason: string }, command: Command) => {
       const api = await connect(context, command);
-      const answer = await api.request<LockdownStatus>('DELETE', '/lockdown', { body: { reason: options.reason } });
+      const answer = await api.request<LockdownDetails>('DELETE', '/lockdown', { body: { reason: options.reason } });
       render(context, command, answer, () => context.stdout.write('lockdown lifted (sessions cut off while it was active stay cut off)\n'));
     });
 

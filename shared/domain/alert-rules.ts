@@ -5,6 +5,7 @@
 // fixed time bucket), never from when or by which path it was evaluated: the stream and the
 // schedule, seeing the same events, derive the same key, so an alert is raised once.
 import type {
+  AdminAuditEvent,
   AlertRaisedEvent,
   AlertRule,
   AlertSeverity,
@@ -12,7 +13,7 @@ import type {
   CredentialDeniedEvent,
   CredentialUsedEvent,
 } from './audit.js';
-import { isAllowed } from './manage-lockdown.js';
+import { isAllowed, locksRole } from './lockdown-rules.js';
 import type { Grant, Lockdown } from './model.js';
 import type { KeyControlEvent } from './ports.js';
 
@@ -164,14 +165,16 @@ export function useAfterRevocation(
 }
 
 /**
- * A key of a principal outside the allow list used on a locked profile after the lockdown began
- * (and before it was lifted). Only the current lockdown record is known: a lockdown replaced by a
- * later one is judged by the later one.
+ * A key of a principal outside the allow list used on a locked role (whichever profile it came
+ * through) after the lockdown began (and before it was lifted). Only the current lockdown record is
+ * known: a lockdown replaced by a later one is judged by the later one.
  */
 export function useDuringLockdown(use: CredentialUsedEvent, lockdown: Lockdown | undefined): AlertFinding | undefined {
   const issuance = use.issuance;
   if (issuance === null || lockdown === undefined) return undefined;
-  const covers = lockdown.profiles.includes('*') || lockdown.profiles.includes(issuance.profile);
+  // The record as if active: a lifted lockdown still tells which roles it locked until then.
+  const asActive = { ...lockdown, active: true };
+  const covers = locksRole(asActive, use.roleArn) || asActive.profiles.includes(issuance.profile);
   const activation = callAfter(use, lockdown.activatedAt);
   // Lifted before the call's second began: the call came after the lift.
   const liftedBefore = !lockdown.active && (lockdown.liftedAt === undefined || Date.parse(lockdown.liftedAt) <= callWindow(use).from);
@@ -182,7 +185,7 @@ export function useDuringLockdown(use: CredentialUsedEvent, lockdown: Lockdown |
     ...about('use-during-lockdown', use),
     evidence: [use.id],
     summary:
-      `${issuance.principal}, not on the allow list, used key ${use.accessKeyId} on locked profile ${issuance.profile}` +
+      `${issuance.principal}, not on the allow list, used key ${use.accessKeyId} on locked role ${use.roleArn} (profile ${issuance.profile})` +
       ` (lockdown since ${lockdown.activatedAt}: ${lockdown.reason})${note}: ${call(use)}`,
     dedupeKey: `use-during-lockdown#${lockdown.activatedAt}#${use.accessKeyId}`,
   };
@@ -229,6 +232,26 @@ export function lockdownBreachAttempt(denial: CredentialDeniedEvent, settings: A
     evidence: [denial.id],
     summary: `${denial.principal} tried to obtain credentials for locked profile ${denial.profile} at ${denial.at}`,
     dedupeKey: `lockdown-breach-attempt#${bucketStart}#${denial.profile}#${denial.principal}`,
+  };
+}
+
+/**
+ * A change refused because of the lockdown (an alias profile, a grant on a locked role, …): the
+ * same rule as a refused vend, and the same dedupe, once per principal, profile and window bucket.
+ */
+export function lockedChangeAttempt(refusal: AdminAuditEvent, settings: AlertSettings): AlertFinding | undefined {
+  if (refusal.type !== 'change.denied' || refusal.detail?.code !== 'LOCKDOWN_ACTIVE') return undefined;
+  const bucketStart = bucketOf(refusal.at, settings);
+  const profile = refusal.profile ?? '';
+  const action = typeof refusal.detail.action === 'string' ? refusal.detail.action : 'change';
+  return {
+    rule: 'lockdown-breach-attempt',
+    severity: ALERT_SEVERITY['lockdown-breach-attempt'],
+    principal: refusal.principal,
+    profile,
+    evidence: [refusal.id],
+    summary: `${refusal.principal} tried a ${action} on locked profile ${profile} at ${refusal.at}`,
+    dedupeKey: `lockdown-breach-attempt#${bucketStart}#${profile}#${refusal.principal}`,
   };
 }
 

@@ -7,6 +7,7 @@ export type AuditEventType =
   | 'credential.denied'
   | 'profile.put'
   | 'profile.deleted'
+  | 'change.denied'
   | 'grant.created'
   | 'grant.revoked'
   | 'engagement.created'
@@ -23,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'credential.denied',
   'profile.put',
   'profile.deleted',
+  'change.denied',
   'grant.created',
   'grant.revoked',
   'engagement.created',
@@ -64,6 +66,8 @@ export interface CredentialIssuedEvent extends AuditEventBase {
   readonly policyHash?: string;
   /** The caller's groups from its token (who a lockdown's group allow list covered). */
   readonly groups?: readonly string[];
+  /** The lockdown version whose cut-off spares this session (its `tvm:lockdown` session tag). */
+  readonly lockdownExemption?: string;
   readonly reason?: string;
 }
 

@@ -1,7 +1,7 @@
 // Contractor engagements: outside work on a set of profiles. Contractors get grants while they
 // build; the handover ends their access (grants revoked, live sessions cut off) and gives the owner,
 // or whoever the handover names, full control.
-import { assertNotLockedOut } from './manage-lockdown.js';
+import { refuseChangeIfLockedOut } from './lockdown-rules.js';
 import { adminEvent, type AuditEvent } from './audit.js';
 import {
   AlreadyHandedOverError,
@@ -14,10 +14,11 @@ import {
 } from './errors.js';
 import { isUsable } from './grant-selection.js';
 import { createGrant, descendantsOf, MAX_DELEGATION_DEPTH, type GrantDeps } from './manage-grants.js';
-import type { Engagement, Grant, Principal, RequestMeta, RevokedSession } from './model.js';
+import type { Engagement, Grant, Principal, Profile, RequestMeta, RevokedSession } from './model.js';
 import {
   MAX_GRANTS_PER_REVOCATION,
   type AuditLog,
+  type AuditWriter,
   type Clock,
   type DelegationStore,
   type EngagementStore,
@@ -47,15 +48,16 @@ export interface EngagementDeps {
   readonly ids: IdGenerator;
   readonly adminGroup: string;
   readonly securityGroup: string;
-  /** When given, no engagement creates grants on a profile locked down against its creator. */
-  readonly lockdown?: LockdownStore;
+  /** No engagement creates grants on a profile locked down (by name or role) against its caller. */
+  readonly lockdown: LockdownStore;
+  /** Where a change refused by the lockdown is recorded. */
+  readonly audit: AuditWriter;
+  readonly warn?: (message: string, data: Record<string, unknown>) => void;
 }
 
 export interface HandoverDeps extends EngagementDeps {
   readonly audit: AuditLog;
   readonly revoker: SessionRevoker;
-  /** Where a cut-off that failed, or a lost session.revoked record, is reported. */
-  readonly warn?: (message: string, data: Record<string, unknown>) => void;
 }
 
 /** An engagement as the API shows it: the record and its grants, each in its current state. */
@@ -236,7 +238,7 @@ export async function handOverEngagement(
 
     const now = deps.clock.now();
     const revoke = await grantsToRevoke(deps.store, engagement, grants);
-    const create = await newOwnerGrants(deps, principal, engagement, grants, to, now);
+    const create = await newOwnerGrants(deps, principal, engagement, grants, to, now, meta);
     if (revoke.length + create.length > MAX_GRANTS_PER_ENGAGEMENT_WRITE) {
       throw new ValidationError(
         `body.to: the handover would revoke ${revoke.length} grants (the contractors' and any delegated from them) ` +
@@ -321,7 +323,7 @@ export async function planGrant(deps: GrantDeps, principal: Principal, input: Gr
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
-  await createGrant({ ...deps, store: dryRun }, principal, input, meta);
+  await createGrant({ ...deps, store: dryRun }, principal, input, meta, 'engagement.created');
   if (!planned) throw new Error('createGrant finished without writing a grant');
   return planned;
 }
@@ -387,12 +389,17 @@ async function newOwnerGrants(
   grants: readonly Grant[],
   to: readonly string[],
   now: Date,
+  meta: RequestMeta,
 ): Promise<Grant[]> {
   if (Date.parse(engagement.validUntil) <= now.getTime()) return [];
   // New grants on a locked-down profile only for someone on its allow list (the revocations of the
   // handover still happen through the caller retrying once the lockdown is lifted).
-  const lockdown = await deps.lockdown?.getLockdown();
-  for (const entry of engagement.profiles) assertNotLockedOut(lockdown, principal, entry.profile);
+  const [lockdown, profiles] = await Promise.all([
+    deps.lockdown.getLockdown(),
+    Promise.all(engagement.profiles.map((entry) => deps.store.getProfile(entry.profile))),
+  ]);
+  const existing = profiles.filter((profile): profile is Profile => profile !== undefined);
+  await refuseChangeIfLockedOut(deps, { principal, meta, action: 'handover' }, lockdown, ...existing);
   const contractors = new Set(engagement.contractors);
   const templates: Grant[] = [];
   for (const entry of engagement.profiles) {

@@ -8,9 +8,10 @@ import {
 } from './errors.js';
 import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
 import type { Grant, Principal, Profile, RequestMeta, Scope, Subject } from './model.js';
-import { assertNotLockedOut } from './manage-lockdown.js';
+import { refuseChangeIfLockedOut, type LockedChange } from './lockdown-rules.js';
 import {
   MAX_GRANTS_PER_REVOCATION,
+  type AuditWriter,
   type Clock,
   type DelegationStore,
   type IdGenerator,
@@ -28,16 +29,19 @@ export interface GrantDeps {
   readonly ids: IdGenerator;
   /** Members administer every grant; everyone else only delegates from what they hold. */
   readonly adminGroup: string;
-  /** When given, no grant is created on a locked profile except by someone on the allow list. */
-  readonly lockdown?: LockdownStore;
+  /** No grant is created on a locked profile (by name or role) except by someone on the allow list. */
+  readonly lockdown: LockdownStore;
+  /** Where a grant refused by the lockdown is recorded. */
+  readonly audit: AuditWriter;
+  readonly warn?: (message: string, data: Record<string, unknown>) => void;
 }
 
 const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => principal.groups.includes(deps.adminGroup);
 
 /**
  * POST /grants, by an admin or by a delegator:
- * 1. The profile must exist and not be locked down against the caller; the grant must fit inside
- *    it (duration, scope) and have a sane window.
+ * 1. The profile must exist and not be locked down against the caller (by its name or its role;
+ *    LOCKDOWN_ACTIVE, recorded); the grant must fit inside it (duration, scope) and have a sane window.
  * 2. A non-admin needs an active grant with canDelegate on the profile (else FORBIDDEN), and the new
  *    grant must lie within it — scope, validUntil, maxSessionSeconds, and canDelegate only while the
  *    chain stays within MAX_DELEGATION_DEPTH (else DELEGATION_EXCEEDS_GRANT naming what exceeded).
@@ -48,11 +52,13 @@ export async function createGrant(
   principal: Principal,
   input: GrantInput,
   meta: RequestMeta,
+  /** What the grant is part of, as `change.denied` records a lockdown's refusal. */
+  action: LockedChange = 'grant.created',
 ): Promise<Grant> {
   const now = deps.clock.now();
-  const [profile, lockdown] = await Promise.all([deps.store.getProfile(input.profile), deps.lockdown?.getLockdown()]);
+  const [profile, lockdown] = await Promise.all([deps.store.getProfile(input.profile), deps.lockdown.getLockdown()]);
   if (!profile) throw new NotFoundError(`profile "${input.profile}" does not exist`);
-  assertNotLockedOut(lockdown, principal, profile.name);
+  await refuseChangeIfLockedOut(deps, { principal, meta, action }, lockdown, profile);
 
   const validFrom = input.validFrom ? new Date(input.validFrom) : now;
   const validUntil = new Date(input.validUntil);
@@ -189,7 +195,9 @@ export interface RevokedGrant extends Grant {
  *    so a failure leaves the root active and a retry completes the job).
  * 3. Revoking a revoked grant changes nothing and returns it as it is (idempotent).
  */
-export async function revokeGrant(deps: GrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<RevokedGrant> {
+export type RevokeGrantDeps = Pick<GrantDeps, 'store' | 'clock' | 'ids' | 'adminGroup'>;
+
+export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<RevokedGrant> {
   const grant = await deps.store.getGrant(id);
   if (!grant || !(await mayRevoke(deps, principal, grant))) throw new NotFoundError(`grant "${id}" does not exist`);
   if (grant.status === 'revoked') return { ...grant, revokedDescendants: [] };
@@ -241,7 +249,7 @@ export async function revokeGrant(deps: GrantDeps, principal: Principal, id: str
   throw new ConflictError(`grant "${id}" kept changing while it was being revoked; retry`);
 }
 
-async function mayRevoke(deps: GrantDeps, principal: Principal, grant: Grant): Promise<boolean> {
+async function mayRevoke(deps: RevokeGrantDeps, principal: Principal, grant: Grant): Promise<boolean> {
   if (isAdmin(deps, principal) || grant.createdBy === principal.id) return true;
   if (!grant.parentGrantId) return false;
   const parent = await deps.store.getGrant(grant.parentGrantId);

@@ -1,7 +1,9 @@
 import { adminEvent, eventBase, type AuditEvent } from './audit.js';
-import { ConflictError, LockdownActiveError, NotFoundError, SecondApproverRequiredError } from './errors.js';
-import type { Lockdown, Principal, RequestMeta, RevokedSession } from './model.js';
+import { ConflictError, NotFoundError, SecondApproverRequiredError } from './errors.js';
+import { isAllowed } from './lockdown-rules.js';
+import type { Lockdown, Principal, Profile, RequestMeta, RevokedSession } from './model.js';
 import type { AuditLog, Clock, DelegationStore, IdGenerator, LockdownStore, SessionRevoker } from './ports.js';
+import { distinctRoles, sameRole } from './roles.js';
 import type { LockdownInput, LockdownLiftInput } from './schemas.js';
 import { toSourceIdentity } from './source-identity.js';
 
@@ -17,66 +19,76 @@ export interface ActivateLockdownDeps extends LockdownDeps {
   readonly revoker: SessionRevoker;
 }
 
-/** What any caller may know about the lockdown, so tools can explain a refusal. */
+/** What any caller may know about the lockdown: whether it is on, and for which profiles. */
 export interface LockdownStatus {
   readonly active: boolean;
   readonly profiles?: readonly string[];
+}
+
+/** What tvm-security and tvm-admin see besides: the roles, the allow list, why, who and when. */
+export interface LockdownDetails extends LockdownStatus {
+  readonly roles?: readonly string[];
   readonly allow?: Lockdown['allow'];
   readonly reason?: string;
   readonly activatedBy?: string;
   readonly activatedAt?: string;
 }
 
-export function isLocked(lockdown: Lockdown | undefined, profile: string): lockdown is Lockdown {
-  return lockdown?.active === true && (lockdown.profiles.includes('*') || lockdown.profiles.includes(profile));
-}
-
-export function isAllowed(lockdown: Lockdown, principal: { readonly id: string; readonly groups: readonly string[] }): boolean {
-  return lockdown.allow.principals.includes(principal.id) || principal.groups.some((g) => lockdown.allow.groups.includes(g));
-}
-
-/** Refuses with LOCKDOWN_ACTIVE when `profile` is locked and the caller is not on the allow list. */
-export function assertNotLockedOut(lockdown: Lockdown | undefined, principal: Principal, profile: string): void {
-  if (isLocked(lockdown, profile) && !isAllowed(lockdown, principal)) {
-    throw new LockdownActiveError(`profile "${profile}" is locked down (${lockdown.reason}); see GET /lockdown`, {
-      details: { activatedAt: lockdown.activatedAt },
-    });
-  }
-}
-
-export async function getLockdownStatus(deps: Pick<LockdownDeps, 'lockdown'>): Promise<LockdownStatus> {
+/**
+ * GET /lockdown: anyone may learn that profiles are locked (so tools can explain a refusal); the
+ * allow list, the reason and the activator only tvm-security and tvm-admin, as they would tell the
+ * person under suspicion who suspects them and how to get through.
+ */
+export async function getLockdownStatus(
+  deps: Pick<LockdownDeps, 'lockdown'> & { readonly privilegedGroups: readonly string[] },
+  principal: Principal,
+): Promise<LockdownDetails> {
   const lockdown = await deps.lockdown.getLockdown();
   if (!lockdown?.active) return { active: false };
-  const { active, profiles, allow, reason, activatedBy, activatedAt } = lockdown;
-  return { active, profiles, allow, reason, activatedBy, activatedAt };
+  if (!principal.groups.some((group) => deps.privilegedGroups.includes(group))) {
+    return { active: true, profiles: lockdown.profiles };
+  }
+  return details(lockdown);
+}
+
+function details(lockdown: Lockdown): LockdownDetails {
+  const { active, profiles, roles, allow, reason, activatedBy, activatedAt } = lockdown;
+  return { active, profiles, roles, allow, reason, activatedBy, activatedAt };
 }
 
 /**
  * PUT /lockdown (tvm-security):
- * 1. Write the new lockdown (conditional on the version read: a concurrent change gets 409).
- *    From this moment every vend reads it and refuses callers outside `allow`.
- * 2. With revokeActiveSessions: find the live sessions on the locked profiles (from the audit
- *    trail), cut off everyone outside `allow` on each role with one lockdown statement, and record
- *    each cut session as `session.revoked`.
+ * 1. Resolve the roles the named profiles point at (for `["*"]`: every role). An activator who
+ *    tightens their own lockdown keeps every role it locked.
+ * 2. Loosening an active lockdown is a lift in disguise: its activator needs a second person.
+ * 3. Write the new lockdown (conditional on the version read: a concurrent change gets 409).
+ *    From this moment every vend reads it and refuses callers outside `allow` on any profile of a
+ *    locked role.
+ * 4. With revokeActiveSessions: cut off the live sessions of everyone outside `allow` on each
+ *    locked role, and record each cut session as `session.revoked`.
  */
 export async function activateLockdown(
   deps: ActivateLockdownDeps,
   principal: Principal,
   input: LockdownInput,
   meta: RequestMeta,
-): Promise<LockdownStatus & { revokedSessions: RevokedSession[]; fallback: boolean }> {
+): Promise<LockdownDetails & { revokedSessions: RevokedSession[]; fallback: boolean }> {
   const now = deps.clock.now();
-  const current = await deps.lockdown.getLockdown();
+  const [current, allProfiles] = await Promise.all([deps.lockdown.getLockdown(), deps.store.listProfiles()]);
   const allow = { groups: input.allow.groups ?? [], principals: input.allow.principals ?? [] };
-  // Loosening an active lockdown is a lift in disguise: the activator needs a second person.
-  if (current?.active && current.activatedBy === principal.id && !isAtLeastAsStrict(input.profiles, allow, current)) {
+  const tightening = current?.active === true && current.activatedBy === principal.id;
+  if (tightening && !isAtLeastAsStrict(input.profiles, allow, current)) {
     throw new SecondApproverRequiredError(
       'a lockdown may only be tightened by whoever activated it; loosening it needs a second member of security',
     );
   }
+  const lockedNames = new Set<string>(input.profiles);
+  const named = allProfiles.filter((profile) => lockedNames.has(profile.name)).map((profile) => profile.roleArn);
+  const roles = locksEveryProfile(input.profiles) ? [] : distinctRoles([...(tightening ? (current?.roles ?? []) : []), ...named]);
   const next: Lockdown = {
     active: true,
     profiles: input.profiles,
+    roles,
     allow,
     reason: input.reason,
     activatedBy: principal.id,
@@ -88,47 +100,52 @@ export async function activateLockdown(
     current?.version ?? 0,
     adminEvent(now, deps.ids.next(), 'lockdown.activated', principal, meta, {
       profile: input.profiles.join(','),
-      detail: { profiles: [...next.profiles], allow: next.allow, reason: next.reason, revokeActiveSessions: input.revokeActiveSessions },
+      detail: { profiles: [...next.profiles], roles, allow: next.allow, reason: next.reason, revokeActiveSessions: input.revokeActiveSessions },
     }),
   );
   if (!written) throw new ConflictError('the lockdown was changed by someone else meanwhile; read it again and retry');
 
-  const cut = input.revokeActiveSessions ? await cutOffOutsiders(deps, principal, next, now, meta) : { revokedSessions: [], fallback: false };
-  const { active, profiles, reason, activatedBy, activatedAt } = next;
-  return { active, profiles, allow: next.allow, reason, activatedBy, activatedAt, ...cut };
+  const lockedRoles = locksEveryProfile(next.profiles) ? distinctRoles(allProfiles.map((profile) => profile.roleArn)) : roles;
+  const cut = input.revokeActiveSessions
+    ? await cutOffOutsiders(deps, principal, next, lockedRoles, allProfiles, now, meta)
+    : { revokedSessions: [], fallback: false };
+  return { ...details(next), ...cut };
 }
 
+const locksEveryProfile = (profiles: readonly string[]) => profiles.includes('*');
+
 function isAtLeastAsStrict(profiles: readonly string[], allow: Lockdown['allow'], current: Lockdown): boolean {
-  const covers = profiles.includes('*') || (!current.profiles.includes('*') && current.profiles.every((p) => profiles.includes(p)));
+  const covers = locksEveryProfile(profiles) || (!locksEveryProfile(current.profiles) && current.profiles.every((p) => profiles.includes(p)));
   const noWiderAllow =
     allow.groups.every((g) => current.allow.groups.includes(g)) && allow.principals.every((p) => current.allow.principals.includes(p));
   return covers && noWiderAllow;
 }
 
+/**
+ * One lockdown statement per locked role, whose allowed SourceIdentities are the allow list's
+ * principals and every allowed group member seen among the role's live sessions, whichever
+ * profile they came through: two profiles on one role share one allow list.
+ */
 async function cutOffOutsiders(
   deps: ActivateLockdownDeps,
   principal: Principal,
   lockdown: Lockdown,
+  roles: readonly string[],
+  profiles: readonly Profile[],
   now: Date,
   meta: RequestMeta,
 ): Promise<{ revokedSessions: RevokedSession[]; fallback: boolean }> {
-  const profiles = (await deps.store.listProfiles()).filter((p) => isLocked(lockdown, p.name));
   const revokedSessions: RevokedSession[] = [];
   let fallback = false;
-  for (const profile of profiles) {
-    const live = await deps.audit.liveIssuancesForProfile(profile.name, now);
+  for (const roleArn of roles) {
+    const onRole = profiles.filter((profile) => sameRole(profile.roleArn, roleArn));
+    const live = (await Promise.all(onRole.map((profile) => deps.audit.liveIssuancesForProfile(profile.name, now)))).flat();
     const allowed = live.filter((event) => isAllowed(lockdown, { id: event.principal, groups: event.groups ?? [] }));
     const outsiders = live.filter((event) => !allowed.includes(event));
-    // Allowed people keep their sessions: their SourceIdentities are exempt from the deny (the
-    // named principals always; members of allowed groups as seen in their issuance records).
     const allowedSourceIdentities = [
       ...new Set([...lockdown.allow.principals.map(toSourceIdentity), ...allowed.map((event) => event.sourceIdentity)]),
     ];
-    const result = await deps.revoker.revoke(
-      profile.roleArn,
-      [{ kind: 'lockdown', allowedSourceIdentities, before: now.toISOString() }],
-      now,
-    );
+    const result = await deps.revoker.revoke(roleArn, [{ kind: 'lockdown', allowedSourceIdentities, before: now.toISOString() }], now);
     fallback ||= result.fallback;
     for (const event of outsiders) {
       const session = { accessKeyId: event.accessKeyId, sourceIdentity: event.sourceIdentity, expiration: event.expiration };

@@ -1,7 +1,8 @@
 import { adminEvent } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { refuseChangeIfLockedOut } from './lockdown-rules.js';
 import type { Principal, Profile, RequestMeta } from './model.js';
-import type { Clock, DelegationStore, IdGenerator } from './ports.js';
+import type { AuditWriter, Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
 import type { ProfileInput } from './schemas.js';
 import { patternCovers } from './scope.js';
 
@@ -11,6 +12,11 @@ export interface ProfileDeps {
   readonly ids: IdGenerator;
   /** IAM-style pattern every profile's role must match (the vend function may assume no other). */
   readonly roleArnPattern: string;
+  /** During a lockdown only its allow list may change a locked profile or point one at a locked role. */
+  readonly lockdown: LockdownStore;
+  /** Where a change refused by the lockdown is recorded. */
+  readonly audit: AuditWriter;
+  readonly warn?: (message: string, data: Record<string, unknown>) => void;
 }
 
 /** A profile as any caller may see it: the ExternalId and the generation stay inside tvm. */
@@ -34,9 +40,11 @@ export async function getProfile(deps: Pick<ProfileDeps, 'store'>, name: string)
 /**
  * PUT /profiles/{name}:
  * 1. Check the role is one tvm may assume (clear 400 now rather than AccessDenied at vend time).
- * 2. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
+ * 2. During a lockdown, outside its allow list: no change to a locked profile, and no profile on a
+ *    locked role, new or re-pointed (LOCKDOWN_ACTIVE, recorded): an alias would get around it.
+ * 3. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
  *    (which callers never see, so cannot send back).
- * 3. Write the profile and its `profile.put` audit event in one transaction.
+ * 4. Write the profile and its `profile.put` audit event in one transaction.
  */
 export async function putProfile(
   deps: ProfileDeps,
@@ -49,7 +57,9 @@ export async function putProfile(
     throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
   }
   const at = deps.clock.now();
-  const existing = await deps.store.getProfile(name);
+  const [existing, lockdown] = await Promise.all([deps.store.getProfile(name), deps.lockdown.getLockdown()]);
+  const change = { principal, meta, action: 'profile.put' } as const;
+  await refuseChangeIfLockedOut(deps, change, lockdown, ...(existing ? [existing] : []), { name, roleArn: input.roleArn });
   const { externalId: requestedExternalId, ...fields } = input;
   const externalId = requestedExternalId === undefined ? existing?.externalId : (requestedExternalId ?? undefined);
   const profile: Profile = {
@@ -72,7 +82,8 @@ export async function putProfile(
 
 /**
  * DELETE /profiles/{name}: removes the profile and records `profile.deleted` in one transaction.
- * Its grants stay in the table for the record but can no longer vend.
+ * Its grants stay in the table for the record but can no longer vend. A locked profile is not
+ * for outsiders to remove (LOCKDOWN_ACTIVE, recorded).
  */
 export async function deleteProfile(
   deps: ProfileDeps,
@@ -81,6 +92,8 @@ export async function deleteProfile(
   meta: RequestMeta,
 ): Promise<void> {
   const at = deps.clock.now();
+  const [existing, lockdown] = await Promise.all([deps.store.getProfile(name), deps.lockdown.getLockdown()]);
+  if (existing) await refuseChangeIfLockedOut(deps, { principal, meta, action: 'profile.deleted' }, lockdown, existing);
   const deleted = await deps.store.deleteProfile(
     name,
     adminEvent(at, deps.ids.next(), 'profile.deleted', principal, meta, { profile: name }),

@@ -152,11 +152,16 @@ export interface Engagement {
   readonly handover?: Handover;
 }
 
-/** The "top brass" lockdown: while active, only `allow` may vend on the locked profiles. */
+/**
+ * The "top brass" lockdown: while active, only `allow` may vend on the locked profiles, and on any
+ * other profile naming one of their roles (lockdown-rules.ts).
+ */
 export interface Lockdown {
   readonly active: boolean;
   /** `['*']` for every profile. */
   readonly profiles: readonly string[];
+  /** The roles the profiles named at activation (one ARN per role); empty for `['*']`, which locks every role. */
+  readonly roles: readonly string[];
   readonly allow: { readonly groups: readonly string[]; readonly principals: readonly string[] };
   readonly reason: string;
   readonly activatedBy: string;

@@ -7,6 +7,7 @@
 // and the error reaches the platform, which retries; a retry that finds the record skips it.
 import {
   evaluateDenial,
+  lockedChangeAttempt,
   evaluateUse,
   chronologically,
   isIgnoredSource,
@@ -72,7 +73,7 @@ const MAX_FIRST_USE_PAGES = 4;
 
 /**
  * Stream path, one batch of new audit events in stream order:
- * 1. Skip everything but uses and denials (alerts themselves, admin events).
+ * 1. Skip everything but uses, denials and refused changes (alerts themselves, admin events).
  * 2. Per event, read what its rules need (the key's record, whether it was used elsewhere, its
  *    grant, the lockdown, the principal's recent denials; each read once per batch) and evaluate
  *    every rule.
@@ -97,7 +98,7 @@ export async function raiseAlertsForNewEvents(
 
 /**
  * Schedule path, the window [from, to]:
- * 1. Read every use and denial recorded in it (by type, paginated, bounded).
+ * 1. Read every use, denial and refused change recorded in it (by type, paginated, bounded).
  * 2. Evaluate each, oldest first, as the stream does; a principal's recent denials come from the
  *    window itself (a denial near its start was counted in full by the previous run).
  * 3. Raise what was not raised yet. A failure throws: the platform retries the run, which skips
@@ -110,15 +111,17 @@ export async function raiseAlertsForWindow(
 ): Promise<WindowOutcome> {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
-  const [uses, denials] = await Promise.all([
+  const [uses, denials, refusedChanges] = await Promise.all([
     readWindow(deps.audit, 'credential.used', from, to),
     readWindow(deps.audit, 'credential.denied', from, to),
+    readWindow(deps.audit, 'change.denied', from, to),
   ]);
   const deniedOnes = denials.events.filter(isDenial);
   const run = new AlertRun(deps, meta, async (denial) => deniedOnes.filter((other) => other.principal === denial.principal));
-  const events = [...uses.events, ...deniedOnes].sort(chronologically);
+  const events = [...uses.events, ...deniedOnes, ...refusedChanges.events].sort(chronologically);
   for (const event of events) await run.evaluate(event);
-  return { from, to, evaluated: events.length, raised: run.raised, truncated: uses.truncated || denials.truncated };
+  const truncated = uses.truncated || denials.truncated || refusedChanges.truncated;
+  return { from, to, evaluated: events.length, raised: run.raised, truncated };
 }
 
 /** One invocation's evaluation: its reads cached, its raised alerts remembered. */
@@ -145,6 +148,10 @@ class AlertRun {
   private async findings(event: AuditEvent): Promise<AlertFinding[]> {
     if (event.type === 'credential.denied') {
       return evaluateDenial(event, await this.recentDenials(event), this.deps.settings);
+    }
+    if (event.type === 'change.denied') {
+      const finding = lockedChangeAttempt(event, this.deps.settings);
+      return finding ? [finding] : [];
     }
     if (event.type !== 'credential.used') return [];
     const facts = await this.useFacts(event);
@@ -266,7 +273,7 @@ class AlertRun {
 
 async function readWindow(
   audit: AuditLog,
-  type: Extract<AuditEventType, 'credential.used' | 'credential.denied'>,
+  type: Extract<AuditEventType, 'credential.used' | 'credential.denied' | 'change.denied'>,
   from: string,
   to: string,
 ): Promise<{ events: AuditEvent[]; truncated: boolean }> {

@@ -58,7 +58,8 @@ export const vendQuerySchema = /* @__PURE__ */ z.object({ format: z.enum(['crede
 const roleArn = /* @__PURE__ */ z
   .string()
   .max(2048)
-  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN');
+  // IAM: an optional path of segments, then the name (1-64 of [\w+=,.@-]).
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/){0,32}[\w+=,.@-]{1,64}$/, 'must be an IAM role ARN');
 
 export const profileInputSchema = /* @__PURE__ */ z
   .object({

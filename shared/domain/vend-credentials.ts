@@ -13,9 +13,10 @@ import {
 import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selection.js';
 import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
 import type { AuditWriter, Clock, CredentialIssuer, IdGenerator, LockdownStore, ProfileGrantsReader, RateLimiter } from './ports.js';
-import { assertNotLockedOut } from './manage-lockdown.js';
+import { assertNotLockedOut, lockdownExemption } from './lockdown-rules.js';
 import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
+import { GRANT_TAG, LOCKDOWN_TAG } from './session-tags.js';
 import { toSourceIdentity } from './source-identity.js';
 
 export interface VendDeps {
@@ -51,13 +52,14 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
  *    limited caller gets RATE_LIMITED with retryAfterSeconds whatever the reads found, and
  *    STORE_UNAVAILABLE, never a free pass, when the count cannot be kept. (In parallel rather than
  *    quota first: a refused request in a flood costs two reads more, every vend one round trip less.)
- * 2. A locked profile refuses everyone outside the allow list (LOCKDOWN_ACTIVE).
+ * 2. A locked profile (by its name or its role) refuses everyone outside the allow list
+ *    (LOCKDOWN_ACTIVE); an allowed caller's session is tagged so the lockdown's cut-off spares it.
  * 3. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
  *    caller's access on it ended with an engagement's handover).
  * 4. Resolve the duration within grant, profile and AssumeRole limits.
  * 5. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
  * 6. AssumeRole with session name, SourceIdentity and tags derived only from the verified
- *    principal and stored rules.
+ *    principal and stored rules (the grant's id, by which revoking it cuts the session off).
  * 7. Durably record `credential.issued`; if that fails the credentials are discarded.
  * Every refusal is recorded as `credential.denied` (best effort: a lost record never turns a
  * denial into an issuance), except rate-limited ones beyond the first per principal and window:
@@ -89,7 +91,8 @@ export async function vendCredentials(
     if (read.status === 'rejected') throw read.reason;
     const [{ profile, grants }, lockdown] = read.value;
     if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
-    assertNotLockedOut(lockdown, principal, profile.name);
+    assertNotLockedOut(lockdown, principal, profile);
+    const exemption = lockdownExemption(lockdown, principal, profile);
 
     const current = grants.filter((grant) => appliesTo(grant, profile));
     const ranked = rankGrantsOrExplain(current, principal, profile, now);
@@ -108,7 +111,7 @@ export async function vendCredentials(
       sourceIdentity,
       durationSeconds,
       ...(policy ? { policy } : {}),
-      tags: sessionTags(principal, grant.id, meta.requestId),
+      tags: sessionTags(principal, grant.id, meta.requestId, exemption),
       ...(profile.externalId ? { externalId: profile.externalId } : {}),
     });
 
@@ -127,6 +130,7 @@ export async function vendCredentials(
       durationSeconds,
       ...(policy ? { policyHash: policyHash(policy) } : {}),
       groups: principal.groups,
+      ...(exemption ? { lockdownExemption: exemption } : {}),
       ...(request.reason ? { reason: request.reason } : {}),
     };
     // Throws AuditUnavailableError: the credentials go out of scope here, never to the caller.
@@ -199,11 +203,12 @@ function planSession(
   return first as { refusal: unknown; grantId: string };
 }
 
-function sessionTags(principal: Principal, grantId: string, requestId: string): SessionTag[] {
+function sessionTags(principal: Principal, grantId: string, requestId: string, lockdownExemption: string | undefined): SessionTag[] {
   const tags: SessionTag[] = [
-    { key: 'tvm:grant', value: grantId },
+    { key: GRANT_TAG, value: grantId },
     { key: 'tvm:request', value: requestId },
   ];
+  if (lockdownExemption !== undefined) tags.push({ key: LOCKDOWN_TAG, value: lockdownExemption });
   // The principal id is also in SourceIdentity; as a tag only where STS's character set allows it.
   if (TAG_VALUE.test(principal.id)) tags.push({ key: 'tvm:principal', value: principal.id });
   return tags;

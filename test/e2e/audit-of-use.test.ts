@@ -362,7 +362,8 @@ describe('lockdown alerts', () => {
     expect(locked.status).toBe(200);
     await nextSecond();
     expectError(await api('POST', '/credentials', { token: outsiderToken, body: { profile } }), 403, 'LOCKDOWN_ACTIVE');
-    expectError(await api('POST', '/credentials', { token: strangerToken, body: { profile: 'demo-readonly' } }), 403, 'NO_GRANT');
+    // (demo-deploy: every profile on the locked profile's role is locked with it.)
+    expectError(await api('POST', '/credentials', { token: strangerToken, body: { profile: 'demo-deploy' } }), 403, 'NO_GRANT');
     await stsWith(outsiderKey).send(new GetCallerIdentityCommand({}));
     await stsWith(executiveKey).send(new GetCallerIdentityCommand({}));
 

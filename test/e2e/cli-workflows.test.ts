@@ -205,7 +205,8 @@ describe('every workflow through the tvm CLI', () => {
     // lockdown (use-during-lockdown), so the contractor's last call must be a second behind us.
     await nextSecond();
     const on = await tvm('sec1', 'lockdown', 'on', '--profile', profile, '--allow-principal', people.lead, '--reason', 'suspected espionage');
-    const status = await tvmJson<{ active: boolean; profiles: string[]; allow: { principals: string[] } }>('eve', 'lockdown', 'status');
+    const status = await tvmJson<{ active: boolean; profiles: string[]; allow: { principals: string[] } }>('sec2', 'lockdown', 'status');
+    const plainStatus = await tvmJson<Record<string, unknown>>('eve', 'lockdown', 'status');
     const outsider = await tvm('eve', 'credentials', profile, '--no-cache');
     const allowed = await tvmJson<VendAnswer>('lead', 'credentials', profile, '--format', 'json', '--no-cache');
     const byActivator = await tvm('sec1', 'lockdown', 'off', '--reason', 'all clear');
@@ -218,6 +219,7 @@ describe('every workflow through the tvm CLI', () => {
     expect(on.stdout).toMatch(/^lockdown:\s+ACTIVE$/m);
     expect(on.stdout).toMatch(new RegExp(`^allowed principals:\\s+${people.lead}$`, 'm'));
     expect(status).toMatchObject({ active: true, profiles: [profile], allow: { principals: [people.lead] } });
+    expect(plainStatus).toEqual({ active: true, profiles: [profile] });
     expectRefused(outsider, 'LOCKDOWN_ACTIVE');
     expect(allowed.grantId).toBe(leadGrant.id);
     expectRefused(byActivator, 'SECOND_APPROVER_REQUIRED');

@@ -51,10 +51,21 @@ describe('lockdown', () => {
     expect(locked.status).toBe(200);
     expect(locked.body.active).toBe(true);
     expect(locked.body.revokedSessions.map((s) => s.accessKeyId)).toContain(before.body.credentials.accessKeyId);
+    // Anyone may learn that the profile is locked; not why, by whom, or who is let through.
     const status = await api('GET', '/lockdown', { token: employeeToken });
-    expect(status.body).toMatchObject({ active: true, profiles: [profile], reason: 'suspected espionage', activatedBy: sec1 });
+    expect(status.body).toEqual({ active: true, profiles: [profile] });
+    const details = await api('GET', '/lockdown', { token: await tokenFor(sec2, SECURITY_GROUPS) });
+    expect(details.body).toMatchObject({
+      active: true,
+      profiles: [profile],
+      roles: ['arn:aws:iam::000000000000:role/tvm-demo-deploy'],
+      allow: { principals: [executive], groups: [] },
+      reason: 'suspected espionage',
+      activatedBy: sec1,
+    });
 
-    expectError(await api('POST', '/credentials', { token: employeeToken, body: { profile } }), 403, 'LOCKDOWN_ACTIVE');
+    const refused = expectError(await api('POST', '/credentials', { token: employeeToken, body: { profile } }), 403, 'LOCKDOWN_ACTIVE');
+    expect(refused.message).not.toContain('espionage');
     const allowed = await api<{ credentials: Credentials }>('POST', '/credentials', { token: executiveToken, body: { profile } });
     expect(allowed.status).toBe(200);
     expect(
@@ -97,5 +108,78 @@ describe('lockdown', () => {
     expect(
       (await trail(employee)).filter((e) => e.type !== 'credential.used').map((e) => e.code ?? e.type),
     ).toEqual(['credential.issued', 'LOCKDOWN_ACTIVE', 'credential.issued']);
+  });
+
+  // The attack: a tvm-admin outside the allow list gets around a lockdown of one profile through
+  // another profile on the same role (one that existed, or one they create), or by re-pointing one.
+  it('locks the role, not the name: no alias, old or new, gets an outsider onto a locked role', async () => {
+    // Prepare: two profiles on the deploy role and one elsewhere; the outsider holds grants on both
+    // deploy profiles, which they made themselves before the lockdown
+    const role = 'arn:aws:iam::000000000000:role/tvm-demo-deploy';
+    const [locked, oldAlias, elsewhere, newAlias] = ['locked', 'old-alias', 'elsewhere', 'new-alias'].map((name) => `e2e-${name}-${unique()}`) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const outsider = `rogue-admin-${unique()}@example.com`;
+    const executive = `exec-${unique()}@example.com`;
+    const outsiderToken = await tokenFor(outsider, ADMIN_GROUPS);
+    const executiveToken = await tokenFor(executive, []);
+    for (const [name, roleArn] of [[locked, role], [oldAlias, role], [elsewhere, 'arn:aws:iam::000000000000:role/tvm-demo-readonly']] as const) {
+      expect((await api('PUT', `/profiles/${name}`, { token: outsiderToken, body: { roleArn } })).status).toBe(200);
+    }
+    const validUntil = new Date(Date.now() + 3_600_000).toISOString();
+    for (const [name, who] of [[oldAlias, outsider], [oldAlias, executive], [elsewhere, outsider]] as const) {
+      const created = await api('POST', '/grants', { token: outsiderToken, body: { profile: name, subject: { type: 'user', id: who }, validUntil } });
+      expect(created.status).toBe(201);
+    }
+    lifter = sec2;
+    const activation = await api('PUT', '/lockdown', {
+      token: await tokenFor(sec1, SECURITY_GROUPS),
+      body: { profiles: [locked], allow: { principals: [executive] }, reason: 'rogue admin suspected' },
+    });
+    expect(activation.status).toBe(200);
+
+    // Act
+    const vendOnOldAlias = await api('POST', '/credentials', { token: outsiderToken, body: { profile: oldAlias } });
+    const createAlias = await api('PUT', `/profiles/${newAlias}`, { token: outsiderToken, body: { roleArn: role } });
+    const repointOnto = await api('PUT', `/profiles/${elsewhere}`, { token: outsiderToken, body: { roleArn: role } });
+    const repointAway = await api('PUT', `/profiles/${locked}`, {
+      token: outsiderToken,
+      body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly' },
+    });
+    const deleteLocked = await api('DELETE', `/profiles/${oldAlias}`, { token: outsiderToken });
+    const grantOnAlias = await api('POST', '/grants', {
+      token: outsiderToken,
+      body: { profile: oldAlias, subject: { type: 'group', id: 'engineering' }, validUntil },
+    });
+    const allowedOnAlias = await api('POST', '/credentials', { token: executiveToken, body: { profile: oldAlias } });
+    const elsewhereStillServed = await api('POST', '/credentials', { token: outsiderToken, body: { profile: elsewhere } });
+
+    // Assess
+    for (const refused of [vendOnOldAlias, createAlias, repointOnto, repointAway, deleteLocked, grantOnAlias]) {
+      expectError(refused, 403, 'LOCKDOWN_ACTIVE');
+    }
+    expect(allowedOnAlias.status).toBe(200);
+    expect(elsewhereStillServed.status).toBe(200);
+    const security = await tokenFor(sec2, SECURITY_GROUPS);
+    const trail = await api<{ events: { type: string; code?: string; detail?: { action?: string } }[] }>(
+      'GET',
+      `/audit/events?principal=${encodeURIComponent(outsider)}&type=change.denied`,
+      { token: security },
+    );
+    expect(trail.body.events.map((event) => event.detail?.action).sort()).toEqual(
+      ['grant.created', 'profile.deleted', 'profile.put', 'profile.put', 'profile.put'].sort(),
+    );
+    const denials = await api<{ events: { code?: string; profile?: string }[] }>(
+      'GET',
+      `/audit/events?principal=${encodeURIComponent(outsider)}&type=credential.denied`,
+      { token: security },
+    );
+    expect(denials.body.events).toEqual([expect.objectContaining({ code: 'LOCKDOWN_ACTIVE', profile: oldAlias })]);
+
+    const lifted = await api('DELETE', '/lockdown', { token: security, body: { reason: 'cleared' } });
+    expect(lifted.status).toBe(200);
   });
 });

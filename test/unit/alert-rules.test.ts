@@ -6,6 +6,7 @@ import {
   evaluateDenial,
   evaluateUse,
   lockdownBreachAttempt,
+  lockedChangeAttempt,
   sourceIpChange,
   unknownSession,
   useAfterRevocation,
@@ -17,6 +18,7 @@ import { ENGAGEMENT_HANDED_OVER } from '../../shared/domain/manage-engagements.j
 import { ACCESS_KEY_ID, ISSUANCE_ID, aDenial, aSessionRevoked, aUse, anIssuance, anIssuedEvent, denials } from '../fixtures/alert-events.js';
 import { aGrant } from '../fixtures/builders.js';
 import { aLockdown } from '../fixtures/in-memory-lockdown.js';
+import { adminEvent } from '../../shared/domain/audit.js';
 
 const SETTINGS: AlertSettings = {
   denialThreshold: 5,
@@ -239,6 +241,17 @@ describe('use-during-lockdown', () => {
     expect(useDuringLockdown(aUse(), undefined)).toBeUndefined();
   });
 
+  it("fires for a use on a locked role through another profile: the lockdown's roles, not its names, decide", () => {
+    // Prepare: prod-admin is locked on the use's role; the key came through dev-readonly
+    const use = aUse({ eventTime: '2026-06-01T11:55:00Z' });
+    const byRole = aLockdown({ profiles: ['prod-admin'], roles: ['arn:aws:iam::123456789012:role/team/TVM-DEV-READONLY'] });
+    const otherRole = aLockdown({ profiles: ['prod-admin'], roles: ['arn:aws:iam::123456789012:role/prod-admin'] });
+
+    // Act / Assess
+    expect(useDuringLockdown(use, byRole)).toMatchObject({ rule: 'use-during-lockdown', principal: 'alice@example.com' });
+    expect(useDuringLockdown(use, otherRole)).toBeUndefined();
+  });
+
   it('fires for a call stamped in the second of the activation, saying it is ambiguous, and not for the second before', () => {
     // Prepare
     const activatedMidSecond = aLockdown({ profiles: ['*'], activatedAt: '2026-06-01T11:00:00.400Z' });
@@ -366,6 +379,28 @@ describe('lockdown-breach-attempt', () => {
 
   it('does not fire for other refusals', () => {
     expect(lockdownBreachAttempt(aDenial({ code: 'NO_GRANT' }), SETTINGS)).toBeUndefined();
+  });
+
+  it('fires for a change the lockdown refused (an alias profile, a grant on a locked role), deduplicated with vends', () => {
+    // Prepare
+    const principal = { id: 'alice@example.com', groups: ['tvm-admin'], issuer: 'https://idp.example.com' };
+    const refusal = adminEvent(new Date('2026-06-01T11:52:00.000Z'), 'c1', 'change.denied', principal, { requestId: 'r' }, {
+      profile: 'dev-readonly',
+      detail: { action: 'profile.put', code: 'LOCKDOWN_ACTIVE' },
+    });
+
+    // Act
+    const finding = lockedChangeAttempt(refusal, SETTINGS);
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'lockdown-breach-attempt',
+      principal: 'alice@example.com',
+      evidence: [refusal.id],
+      summary: 'alice@example.com tried a profile.put on locked profile dev-readonly at 2026-06-01T11:52:00.000Z',
+      dedupeKey: 'lockdown-breach-attempt#2026-06-01T11:50:00.000Z#dev-readonly#alice@example.com',
+    });
+    expect(lockedChangeAttempt({ ...refusal, type: 'profile.put' }, SETTINGS)).toBeUndefined();
   });
 });
 

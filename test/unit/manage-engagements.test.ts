@@ -81,7 +81,7 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: InM
     adminGroup: 'tvm-admin',
     securityGroup: 'tvm-security',
     warn: (message, data) => warnings.push({ message, data }),
-    ...(options.lockdown ? { lockdown: options.lockdown } : {}),
+    lockdown: options.lockdown ?? new InMemoryLockdownStore(audit),
   };
   return { deps, store, engagements, audit, revoker, clock, ids, warnings };
 }
@@ -424,6 +424,23 @@ describe('createEngagement', () => {
     // Assess
     expect(error).toBeInstanceOf(LockdownActiveError);
     expect(setup.engagements.engagements).toEqual([]);
+  });
+
+  it('refuses a profile on a locked role, whatever the locked profile is called, and records it', async () => {
+    // Prepare: the lockdown names another profile on the deploy role
+    const audit = new InMemoryAuditLog();
+    const lockdown = new InMemoryLockdownStore(audit, aLockdown({ profiles: ['prod-deploy'], roles: [ROLE_DEPLOY], allow: { groups: [], principals: [] } }));
+    const setup = setUp({ lockdown });
+
+    // Act
+    const error = await failureOf(created(setup, anEngagementInput(), ADMIN));
+
+    // Assess
+    expect(error).toBeInstanceOf(LockdownActiveError);
+    expect(setup.engagements.engagements).toEqual([]);
+    expect(setup.audit.eventsOfType('change.denied')).toEqual([
+      expect.objectContaining({ profile: 'dev-deploy', detail: expect.objectContaining({ action: 'engagement.created', roleArn: ROLE_DEPLOY }) }),
+    ]);
   });
 });
 

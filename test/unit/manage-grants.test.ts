@@ -2,6 +2,7 @@
 // profile, every change comes with its audit event, and revocation is idempotent.
 import type { AdminAuditEvent } from '../../shared/domain/audit.js';
 import {
+  LockdownActiveError,
   DelegationExceedsGrantError,
   ForbiddenError,
   NotFoundError,
@@ -14,6 +15,7 @@ import type { GrantInput } from '../../shared/domain/schemas.js';
 import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
+import { aLockdown, InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
 const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
 const META: RequestMeta = { requestId: 'req-admin-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
@@ -24,8 +26,9 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
   const store = new InMemoryDelegationStore({ audit, profiles: options.profiles ?? [aProfile()], grants: options.grants ?? [] });
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('id');
-  const deps: GrantDeps = { store, clock, ids, adminGroup: 'tvm-admin' };
-  return { deps, store, audit, clock, ids };
+  const lockdown = new InMemoryLockdownStore(audit);
+  const deps: GrantDeps = { store, lockdown, audit, clock, ids, adminGroup: 'tvm-admin' };
+  return { deps, store, audit, clock, ids, lockdown };
 }
 
 function aGrantInput(overrides: Partial<GrantInput> = {}): GrantInput {
@@ -470,5 +473,26 @@ describe('delegation', () => {
     // Assess
     expect(error).toBeInstanceOf(NotFoundError);
     expect(store.grants.every((g) => g.status === 'active')).toBe(true);
+  });
+});
+
+describe('createGrant during a lockdown', () => {
+  // The attack: a tvm-admin outside the allow list granting themselves another profile on the
+  // locked role.
+  it('refuses an outsider a grant on any profile of a locked role, and records it', async () => {
+    // Prepare
+    const alias = aProfile({ name: 'alias', roleArn: 'arn:aws:iam::123456789012:role/team/DEV-READONLY', generation: 'alias-gen' });
+    const { deps, store, audit } = setUp({ profiles: [aProfile(), alias] });
+    const locked = new InMemoryLockdownStore(audit, aLockdown({ profiles: [DEFAULT_PROFILE_NAME], roles: [aProfile().roleArn] }));
+
+    // Act
+    const error = await failureOf(createGrant({ ...deps, lockdown: locked }, ADMIN, aGrantInput({ profile: 'alias', subject: { type: 'user', id: ADMIN.id } }), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(LockdownActiveError);
+    expect(store.grants).toEqual([]);
+    expect(audit.events).toEqual([
+      expect.objectContaining({ type: 'change.denied', profile: 'alias', detail: expect.objectContaining({ action: 'grant.created' }) }),
+    ]);
   });
 });

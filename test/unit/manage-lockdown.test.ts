@@ -6,13 +6,14 @@ import {
   NotFoundError,
   SecondApproverRequiredError,
 } from '../../shared/domain/errors.js';
+import { assertNotLockedOut } from '../../shared/domain/lockdown-rules.js';
 import {
   activateLockdown,
-  assertNotLockedOut,
   getLockdownStatus,
   liftLockdown,
   type ActivateLockdownDeps,
 } from '../../shared/domain/manage-lockdown.js';
+import type { Profile } from '../../shared/domain/model.js';
 import type { SessionRevoker } from '../../shared/domain/ports.js';
 import type { Revocation } from '../../shared/domain/revocation-policy.js';
 import type { LockdownInput } from '../../shared/domain/schemas.js';
@@ -25,6 +26,10 @@ const SEC_1 = aPrincipal({ id: 'sec-1@example.com', groups: ['tvm-security'] });
 const SEC_2 = aPrincipal({ id: 'sec-2@example.com', groups: ['tvm-security'] });
 const META = { requestId: 'req-lock' };
 const ROLE = 'arn:aws:iam::123456789012:role/tvm-dev-readonly';
+const OTHER_ROLE = 'arn:aws:iam::123456789012:role/tvm-dev-deploy';
+const READONLY = aProfile({ name: 'dev-readonly', roleArn: ROLE });
+const ALIAS = aProfile({ name: 'readonly-alias', roleArn: 'arn:aws:iam::123456789012:role/team/TVM-DEV-READONLY', generation: 'alias-gen' });
+const DEPLOY = aProfile({ name: 'dev-deploy', roleArn: OTHER_ROLE, generation: 'deploy-gen' });
 
 class RecordingRevoker implements SessionRevoker {
   readonly calls: { roleArn: string; revocations: readonly Revocation[] }[] = [];
@@ -55,9 +60,9 @@ function issued(principal: string, groups: string[], overrides: Partial<Credenti
   };
 }
 
-function setUp(initial?: ReturnType<typeof aLockdown>) {
+function setUp(initial?: ReturnType<typeof aLockdown>, profiles: Profile[] = [READONLY]) {
   const audit = new InMemoryAuditLog();
-  const store = new InMemoryDelegationStore({ audit, profiles: [aProfile({ roleArn: ROLE })], grants: [] });
+  const store = new InMemoryDelegationStore({ audit, profiles, grants: [] });
   const lockdown = new InMemoryLockdownStore(audit, initial);
   const revoker = new RecordingRevoker();
   const deps: ActivateLockdownDeps = { lockdown, store, audit, revoker, clock: fixedClock(FIXED_NOW), ids: sequentialIds('id') };
@@ -84,9 +89,39 @@ describe('activateLockdown', () => {
     expect(status).toMatchObject({ active: true, activatedBy: SEC_1.id, activatedAt: FIXED_NOW.toISOString(), revokedSessions: [] });
     expect(audit.eventsOfType('lockdown.activated')).toHaveLength(1);
     const state = await lockdown.getLockdown();
-    expect(() => assertNotLockedOut(state, aPrincipal({ groups: ['engineering'] }), 'dev-readonly')).toThrow(LockdownActiveError);
-    expect(() => assertNotLockedOut(state, aPrincipal({ groups: ['top-brass'] }), 'dev-readonly')).not.toThrow();
-    expect(() => assertNotLockedOut(state, aPrincipal({ id: 'ceo@example.com', groups: [] }), 'dev-readonly')).not.toThrow();
+    expect(() => assertNotLockedOut(state, aPrincipal({ groups: ['engineering'] }), READONLY)).toThrow(LockdownActiveError);
+    expect(() => assertNotLockedOut(state, aPrincipal({ groups: ['top-brass'] }), READONLY)).not.toThrow();
+    expect(() => assertNotLockedOut(state, aPrincipal({ id: 'ceo@example.com', groups: [] }), READONLY)).not.toThrow();
+  });
+
+  it('locks the roles its profiles name at activation, so any other profile on them is locked too', async () => {
+    // Prepare
+    const { deps, lockdown, audit } = setUp(undefined, [READONLY, ALIAS, DEPLOY]);
+
+    // Act
+    const status = await activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly'] }), META);
+
+    // Assess
+    expect(status.roles).toEqual([ROLE]);
+    const state = await lockdown.getLockdown();
+    expect(state?.roles).toEqual([ROLE]);
+    expect(() => assertNotLockedOut(state, aPrincipal({ groups: ['engineering'] }), ALIAS)).toThrow(LockdownActiveError);
+    expect(() => assertNotLockedOut(state, aPrincipal({ groups: ['engineering'] }), DEPLOY)).not.toThrow();
+    expect(audit.eventsOfType('lockdown.activated')[0]).toMatchObject({ detail: expect.objectContaining({ roles: [ROLE] }) });
+  });
+
+  it('keeps every role it locked when its activator tightens it', async () => {
+    // Prepare: locked on the read-only role, whose profile has since been pointed elsewhere
+    const { deps, lockdown } = setUp(
+      aLockdown({ activatedBy: SEC_1.id, profiles: ['dev-readonly'], roles: [ROLE], allow: { groups: ['top-brass'], principals: [] } }),
+      [{ ...READONLY, roleArn: OTHER_ROLE }],
+    );
+
+    // Act
+    await activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly'], allow: { groups: [] } }), META);
+
+    // Assess
+    expect((await lockdown.getLockdown())?.roles).toEqual([ROLE, OTHER_ROLE]);
   });
 
   it('cuts off live sessions of everyone outside the allow list, and records each', async () => {
@@ -121,6 +156,32 @@ describe('activateLockdown', () => {
     expect(audit.eventsOfType('session.revoked')).toEqual([
       expect.objectContaining({ detail: expect.objectContaining({ sourceIdentity: 'spy@example.com', cause: 'lockdown' }) }),
     ]);
+  });
+
+  // Two locked profiles on one role: one statement whose allow list is everyone allowed on either
+  // (one statement per profile would deny each one's allowed people through the other's).
+  it('cuts a role once, sparing the allowed seen on any of its profiles', async () => {
+    // Prepare: an allowed member of top-brass vended through the alias, an outsider through each
+    const { deps, audit, revoker } = setUp(undefined, [READONLY, ALIAS, DEPLOY]);
+    for (const event of [
+      issued('boss@example.com', ['top-brass'], { profile: ALIAS.name, roleArn: ALIAS.roleArn }),
+      issued('spy@example.com', ['engineering']),
+      issued('mole@example.com', ['engineering'], { profile: ALIAS.name, roleArn: ALIAS.roleArn }),
+    ]) {
+      await audit.append(event);
+    }
+
+    // Act
+    const status = await activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly', 'readonly-alias'], revokeActiveSessions: true }), META);
+
+    // Assess
+    expect(revoker.calls).toEqual([
+      {
+        roleArn: ROLE,
+        revocations: [{ kind: 'lockdown', allowedSourceIdentities: ['ceo@example.com', 'boss@example.com'], before: FIXED_NOW.toISOString() }],
+      },
+    ]);
+    expect(status.revokedSessions.map((s) => s.sourceIdentity).sort()).toEqual(['mole@example.com', 'spy@example.com']);
   });
 
   it('refuses a write against a version that changed meanwhile with CONFLICT', async () => {
@@ -174,7 +235,7 @@ describe('liftLockdown', () => {
     // Assess
     expect(byActivator).toBeInstanceOf(SecondApproverRequiredError);
     expect(bySecond).toEqual({ active: false });
-    expect(await getLockdownStatus(deps)).toEqual({ active: false });
+    expect(await getLockdownStatus({ ...deps, privilegedGroups: ['tvm-security'] }, SEC_2)).toEqual({ active: false });
     expect(audit.eventsOfType('lockdown.lifted')).toEqual([
       expect.objectContaining({ principal: SEC_2.id, detail: expect.objectContaining({ reason: 'all clear', activatedBy: SEC_1.id }) }),
     ]);
@@ -189,5 +250,32 @@ describe('liftLockdown', () => {
 
     // Assess
     expect(error).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('getLockdownStatus', () => {
+  it('tells anyone that profiles are locked, and only security and admins why, by whom and who is let through', async () => {
+    // Prepare
+    const { deps } = setUp(aLockdown({ profiles: ['dev-readonly'], roles: [ROLE], reason: 'we suspect engineering' }));
+    const privileged = { ...deps, privilegedGroups: ['tvm-security', 'tvm-admin'] };
+
+    // Act
+    const plain = await getLockdownStatus(privileged, aPrincipal({ groups: ['engineering'] }));
+    const security = await getLockdownStatus(privileged, SEC_2);
+    const admin = await getLockdownStatus(privileged, aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] }));
+
+    // Assess
+    expect(plain).toEqual({ active: true, profiles: ['dev-readonly'] });
+    for (const full of [security, admin]) {
+      expect(full).toEqual({
+        active: true,
+        profiles: ['dev-readonly'],
+        roles: [ROLE],
+        allow: { groups: ['top-brass'], principals: [] },
+        reason: 'we suspect engineering',
+        activatedBy: 'sec-1@example.com',
+        activatedAt: '2026-06-01T11:00:00.000Z',
+      });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Profile administration with an in-memory store: only roles tvm may assume, the ExternalId never
 // leaves tvm (not in responses, not in the audit trail), and every change is audited.
 import type { AdminAuditEvent } from '../../shared/domain/audit.js';
-import { NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
+import { LockdownActiveError, NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
 import {
   deleteProfile,
   getProfile,
@@ -14,6 +14,7 @@ import type { ProfileInput } from '../../shared/domain/schemas.js';
 import { FIXED_NOW, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
+import { aLockdown, InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
 const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
 const META: RequestMeta = { requestId: 'req-admin-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
@@ -24,13 +25,16 @@ const EXTERNAL_ID = 'ext-id-7a6b5c4d3e2f';
 function setUp(profiles: Profile[] = []) {
   const audit = new InMemoryAuditLog();
   const store = new InMemoryDelegationStore({ audit, profiles });
+  const lockdown = new InMemoryLockdownStore(audit);
   const deps: ProfileDeps = {
     store,
+    lockdown,
+    audit,
     clock: fixedClock(FIXED_NOW),
     ids: sequentialIds('id'),
     roleArnPattern: ROLE_ARN_PATTERN,
   };
-  return { deps, store, audit };
+  return { deps, store, audit, lockdown };
 }
 
 function aProfileInput(overrides: Partial<ProfileInput> = {}): ProfileInput {
@@ -281,5 +285,73 @@ describe('deleteProfile', () => {
     // Assess
     expect(error).toBeInstanceOf(NotFoundError);
     expect(audit.events).toEqual([]);
+  });
+});
+
+// The attack: a tvm-admin outside a lockdown's allow list working around it through another
+// profile on the locked role: creating one, re-pointing one onto it or the locked one away.
+describe('during a lockdown', () => {
+  const LOCKED_ROLE = 'arn:aws:iam::123456789012:role/tvm-prod-deploy';
+  const OTHER_ROLE = 'arn:aws:iam::123456789012:role/tvm-dev-readonly';
+  const locked = aProfile({ name: 'prod-deploy', roleArn: LOCKED_ROLE, generation: 'gen-locked' });
+  const elsewhere = aProfile({ name: 'dev-readonly', roleArn: OTHER_ROLE, generation: 'gen-elsewhere' });
+  const lockdownOf = () => aLockdown({ profiles: ['prod-deploy'], roles: [LOCKED_ROLE], allow: { groups: ['top-brass'], principals: [] } });
+
+  function lockedDown() {
+    const setup = setUp([locked, elsewhere]);
+    const lockdown = new InMemoryLockdownStore(setup.audit, lockdownOf());
+    return { ...setup, deps: { ...setup.deps, lockdown } };
+  }
+
+  it.each([
+    ['creates an alias on the locked role', 'prod-alias', LOCKED_ROLE],
+    ['creates an alias naming the role in another case and with a path', 'prod-alias', 'arn:aws:iam::123456789012:role/ops/TVM-PROD-DEPLOY'],
+    ['re-points another profile onto the locked role', 'dev-readonly', LOCKED_ROLE],
+    ['re-points the locked profile away from its role', 'prod-deploy', OTHER_ROLE],
+    ['changes the locked profile in place', 'prod-deploy', LOCKED_ROLE],
+  ])('refuses an outsider who %s (LOCKDOWN_ACTIVE), changing nothing but recording it', async (_label, name, roleArn) => {
+    // Prepare
+    const { deps, store, audit } = lockedDown();
+    const before = structuredClone(store.profiles);
+
+    // Act
+    const error = await failureOf(putProfile({ ...deps, roleArnPattern: 'arn:aws:iam::*:role/*' }, ADMIN, name, aProfileInput({ roleArn }), META));
+
+    // Assess
+    expect(error).toBeInstanceOf(LockdownActiveError);
+    expect(store.profiles).toEqual(before);
+    expect(audit.events).toEqual([
+      expect.objectContaining({
+        type: 'change.denied',
+        principal: ADMIN.id,
+        detail: expect.objectContaining({ action: 'profile.put', code: 'LOCKDOWN_ACTIVE' }),
+      }),
+    ]);
+  });
+
+  it('refuses an outsider deleting a locked profile, and lets them change one elsewhere', async () => {
+    // Prepare
+    const { deps, store, audit } = lockedDown();
+
+    // Act
+    const deleting = await failureOf(deleteProfile(deps, ADMIN, 'prod-deploy', META));
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: OTHER_ROLE, description: 'still fine' }), META);
+
+    // Assess
+    expect(deleting).toBeInstanceOf(LockdownActiveError);
+    expect(store.profiles.map((p) => p.name).sort()).toEqual(['dev-readonly', 'prod-deploy']);
+    expect(audit.events.map((event) => event.type)).toEqual(['change.denied', 'profile.put']);
+  });
+
+  it('lets a member of the allow list create a profile on the locked role (locked with it)', async () => {
+    // Prepare
+    const { deps } = lockedDown();
+    const general = aPrincipal({ id: 'general@example.com', groups: ['tvm-admin', 'top-brass'] });
+
+    // Act
+    const view = await putProfile(deps, general, 'prod-deploy-2', aProfileInput({ roleArn: LOCKED_ROLE }), META);
+
+    // Assess
+    expect(view.roleArn).toBe(LOCKED_ROLE);
   });
 });

@@ -20,6 +20,7 @@ import {
   InMemoryEngagementStore,
   sequentialIds,
 } from '../fixtures/in-memory.js';
+import { InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 import { anAlert, anIssuance, aSessionRevoked, aUse, KEY } from '../fixtures/key-events.js';
 
 const META: RequestMeta = { requestId: 'req-sec-1', sourceIp: '203.0.113.9', userAgent: 'tvm-cli/0.1.0' };
@@ -38,7 +39,7 @@ function setUp(options: { grants?: Grant[] } = {}) {
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('id');
   const warnings: { message: string; data: Record<string, unknown> }[] = [];
-  const grantDeps: GrantDeps = { store, clock, ids, adminGroup: 'tvm-admin' };
+  const grantDeps: GrantDeps = { store, lockdown: new InMemoryLockdownStore(audit), audit, clock, ids, adminGroup: 'tvm-admin' };
   const handoverDeps: HandoverDeps = {
     ...grantDeps,
     engagements,

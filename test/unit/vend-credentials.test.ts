@@ -528,6 +528,53 @@ describe('vendCredentials', () => {
       expect(result.grantId).toBe('grant-0001');
     });
 
+    // The attack: another profile on the locked profile's role, under any name (or any case and
+    // path in its ARN), must not get an outsider a session of that role.
+    it.each([
+      ['the same role ARN', 'arn:aws:iam::123456789012:role/dev-readonly'],
+      ['the role in another case and with a path', 'arn:aws:iam::123456789012:role/team/DEV-ReadOnly'],
+    ])('refuses an outsider on an alias profile naming the locked role by %s, and records it', async (_label, roleArn) => {
+      // Prepare: prod-admin is locked; the caller's grant is on an alias of its role
+      const alias = aProfile({ name: 'harmless-alias', roleArn, generation: 'alias-gen' });
+      const { deps, issuer, audit } = setUp({
+        profiles: [alias],
+        grants: [aGrant({ profile: alias.name, profileGeneration: alias.generation })],
+        lockdown: aLockdown({ profiles: ['prod-admin'], roles: ['arn:aws:iam::123456789012:role/dev-readonly'] }),
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal({ groups: ['engineering'] }), aVendRequest({ profile: alias.name }), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(LockdownActiveError);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'LOCKDOWN_ACTIVE', profile: alias.name })]);
+    });
+
+    it("tags an allowed caller's session during a lockdown with its version, so the lockdown's cut-off spares it", async () => {
+      // Prepare
+      const { deps, issuer, audit } = setUp({ lockdown: aLockdown({ version: 7 }) });
+
+      // Act
+      await vendCredentials(deps, aPrincipal({ groups: ['top-brass'] }), aVendRequest(), META);
+
+      // Assess
+      expect(issuer.requests[0]?.tags).toContainEqual({ key: 'tvm:lockdown', value: '7' });
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.issued', lockdownExemption: '7' })]);
+    });
+
+    it('sets no lockdown tag outside a lockdown', async () => {
+      // Prepare
+      const { deps, issuer, audit } = setUp({ lockdown: aLockdown({ profiles: ['prod-admin'], roles: ['arn:aws:iam::123456789012:role/prod'] }) });
+
+      // Act
+      await vendCredentials(deps, aPrincipal({ groups: ['top-brass'] }), aVendRequest(), META);
+
+      // Assess
+      expect(issuer.requests[0]?.tags.map((tag) => tag.key)).not.toContain('tvm:lockdown');
+      expect(audit.events[0]).not.toHaveProperty('lockdownExemption');
+    });
+
     it('ignores a lockdown on other profiles, and a lifted one', async () => {
       // Prepare
       const other = setUp({ lockdown: aLockdown({ profiles: ['prod-admin'] }) });
