@@ -1,14 +1,6 @@
 import { z } from 'zod';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import {
-  auditLog,
-  config,
-  delegationStore,
-  engagementStore,
-  lockdownStore,
-  sessionRevoker,
-  tokenVerifier,
-} from '../shared/composition.js';
+import { config, cutOffAdapters, delegationStore, engagementStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
 import { handOverEngagement } from '../shared/domain/manage-engagements.js';
 import { engagementIdSchema, handoverInputSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
@@ -16,11 +8,10 @@ import { json } from '../shared/http/responses.js';
 import { logger } from '../shared/logger.js';
 
 const deps = {
+  ...cutOffAdapters(),
   engagements: engagementStore(),
   store: delegationStore(),
   lockdown: lockdownStore(),
-  audit: auditLog(),
-  revoker: sessionRevoker(),
   clock: systemClock,
   ids: randomIds,
   adminGroup: config().adminGroup,

@@ -1,12 +1,20 @@
 import { z } from 'zod';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { config, delegationStore, tokenVerifier } from '../shared/composition.js';
+import { config, cutOffAdapters, delegationStore, tokenVerifier } from '../shared/composition.js';
 import { revokeGrant } from '../shared/domain/manage-grants.js';
 import { grantIdSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
+import { logger } from '../shared/logger.js';
 
-const deps = { store: delegationStore(), clock: systemClock, ids: randomIds, adminGroup: config().adminGroup };
+const deps = {
+  ...cutOffAdapters(),
+  store: delegationStore(),
+  clock: systemClock,
+  ids: randomIds,
+  adminGroup: config().adminGroup,
+  warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
+};
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },

@@ -13,6 +13,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbDelegationStore } from '../shared/adapters/dynamodb-delegation-store.js';
 import { startAlertDriver, type AlertDriver } from './alert-driver.js';
 import { startCloudTrailBridge, type CloudTrailBridge } from './cloudtrail-bridge.js';
+import { startScheduleDriver, type ScheduleDriver } from './schedule-driver.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { stopProcessGroup, waitFor } from './processes.js';
@@ -31,6 +32,7 @@ const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
 /** How serverless-offline names the functions for the Lambda invoke API: <service>-<stage>-<key>. */
 const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
 const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
+const REPAIR_FUNCTION = `tvm-${STAGE}-repairRevocations`;
 /** How long stopping waits for recordUse to take what the bridge still holds. */
 const STOP_DRAIN_MS = 10_000;
 
@@ -76,12 +78,13 @@ export interface StackInfo {
   readonly stage: string;
   readonly tables: { readonly delegations: string; readonly audit: string };
   /** The functions the local loop invokes, by their names on `lambdaEndpoint`. */
-  readonly functions: { readonly recordUse: string; readonly alert: string };
+  readonly functions: { readonly recordUse: string; readonly alert: string; readonly repairRevocations: string };
   /**
    * Dev-only, when the local loop runs: `POST {loopControlUrl}/drain` answers 204 once every signed
    * request so far has reached recordUse and every audit event so far has reached alert (so a test
    * can wait for them instead of sleeping); `POST {loopControlUrl}/schedule` runs alert's scheduled
-   * invocation now. 500 with a text body when that did not complete.
+   * invocation now; `POST {loopControlUrl}/repair` runs repairRevocations' now and answers 200 with
+   * its outcome. 500 with a text body when that did not complete.
    */
   readonly loopControlUrl?: string;
   readonly pid: number;
@@ -177,9 +180,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(options.alertScheduleMs === undefined ? {} : { scheduleMs: options.alertScheduleMs }),
       });
       stops.push(() => driver.stop());
+      const repair = startScheduleDriver({ lambdaEndpoint, functionName: REPAIR_FUNCTION });
+      stops.push(() => repair.stop());
       // Runs first on stop: what the bridge still holds reaches recordUse while serverless-offline is up.
       stops.push(() => bridge.drain(STOP_DRAIN_MS).catch((error: unknown) => console.error(String(error))));
-      const control = await startLoopControl(bridge, driver);
+      const control = await startLoopControl(bridge, driver, repair);
       stops.push(control.close);
       loopControlUrl = control.url;
     }
@@ -197,7 +202,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       region: 'us-east-1',
       stage: STAGE,
       tables,
-      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION },
+      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION, repairRevocations: REPAIR_FUNCTION },
       ...(loopControlUrl === undefined ? {} : { loopControlUrl }),
       pid: process.pid,
     };
@@ -245,14 +250,19 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
 }
 
 /** The dev-only routes described at StackInfo.loopControlUrl, on a free port of 127.0.0.1. */
-async function startLoopControl(bridge: CloudTrailBridge, driver: AlertDriver): Promise<{ url: string; close(): Promise<void> }> {
-  const routes: Record<string, () => Promise<void>> = {
+async function startLoopControl(
+  bridge: CloudTrailBridge,
+  driver: AlertDriver,
+  repair: ScheduleDriver,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const routes: Record<string, () => Promise<unknown>> = {
     // In this order: recordUse's writes to the audit table are what the alert driver then reads.
     'POST /drain': async () => {
       await bridge.drain();
       await driver.drain();
     },
     'POST /schedule': () => driver.runSchedule(),
+    'POST /repair': () => repair.runNow(),
   };
   const server: Server = createServer((req, res) => {
     const route = routes[`${req.method} ${req.url}`];
@@ -261,7 +271,8 @@ async function startLoopControl(bridge: CloudTrailBridge, driver: AlertDriver): 
       return;
     }
     route().then(
-      () => res.writeHead(204).end(),
+      (answer) =>
+        answer === undefined ? res.writeHead(204).end() : res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)),
       (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(error instanceof Error ? error.message : String(error)),
     );
   });

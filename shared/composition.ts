@@ -8,7 +8,8 @@ import { DynamoDbProfileReader } from './adapters/dynamodb-profile-reader.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
-import { IamSessionRevoker } from './adapters/iam-session-revoker.js';
+import { IamRevocationPolicies } from './adapters/iam-revocation-policies.js';
+import { DynamoDbCutOffOrders, DynamoDbRevocationLedger } from './adapters/dynamodb-revocation-ledger.js';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier.js';
 import { LogAlertSink } from './adapters/log-alert-sink.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
@@ -22,11 +23,13 @@ import type {
   AuditLog,
   AuditWriter,
   CredentialIssuer,
+  CutOffOrders,
   DelegationStore,
   LockdownStore,
   ProfileGrantsReader,
   RateLimiter,
-  SessionRevoker,
+  RevocationLedger,
+  RevocationPolicies,
   TokenVerifier,
 } from './domain/ports.js';
 
@@ -76,7 +79,15 @@ export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
     }),
 );
 
-export const sessionRevoker: () => SessionRevoker = /* @__PURE__ */ once(() => new IamSessionRevoker(createIamClient(config())));
+export const revocationPolicies: () => RevocationPolicies = /* @__PURE__ */ once(() => new IamRevocationPolicies(createIamClient(config())));
+
+export const revocationLedger: () => RevocationLedger = /* @__PURE__ */ once(
+  () => new DynamoDbRevocationLedger(dynamoDb(), { tableName: config().tables.delegations }),
+);
+
+export const cutOffOrders: () => CutOffOrders = /* @__PURE__ */ once(
+  () => new DynamoDbCutOffOrders(dynamoDb(), { tableName: config().tables.delegations }),
+);
 
 export const engagementStore: () => EngagementRecords = /* @__PURE__ */ once(
   () =>
@@ -101,3 +112,12 @@ export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(() =>
 export const vendRateLimiter: () => RateLimiter = /* @__PURE__ */ once(
   () => new DynamoDbRateLimiter(dynamoDb(), { tableName: config().tables.delegations, limit: config().vendRatePerMinute }),
 );
+
+/** What a function that cuts sessions off needs besides a clock and ids (shared/domain/cut-off-sessions.ts). */
+export const cutOffAdapters = () => ({
+  ledger: revocationLedger(),
+  policies: revocationPolicies(),
+  sessions: auditLog(),
+  orders: cutOffOrders(),
+  audit: auditLog(),
+});

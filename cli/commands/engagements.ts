@@ -1,9 +1,10 @@
 // `tvm engagements create|show|handover`: contractors get access while they build; the handover
 // ends it and gives the owner (or whoever is named) full control.
 import { Command } from 'commander';
-import type { EngagementView, HandoverResult, SessionNotCut } from '../../shared/domain/manage-engagements.js';
-import type { Engagement, RevokedSession } from '../../shared/domain/model.js';
+import type { EngagementView, HandoverResult } from '../../shared/domain/manage-engagements.js';
+import type { Engagement } from '../../shared/domain/model.js';
 import { connect } from '../api.js';
+import { printCutOff } from '../cut-offs.js';
 import { parseEngagementId, parsePrincipalId, parseProfileName, parseReason, parseTime, repeatable } from '../arguments.js';
 import { printHeading, render, segment } from '../formats.js';
 import type { CliContext } from '../main.js';
@@ -28,19 +29,6 @@ const HANDOVER_FIELDS: readonly Column<NonNullable<Engagement['handover']>>[] = 
   { key: 'by', header: 'by' },
   { key: 'to', header: 'to' },
   { key: 'note', header: 'note' },
-];
-
-const SESSION_COLUMNS: readonly Column<RevokedSession>[] = [
-  { key: 'accessKeyId', header: 'ACCESS KEY' },
-  { key: 'sourceIdentity', header: 'SOURCE IDENTITY' },
-  { key: 'expiration', header: 'EXPIRES' },
-];
-
-const NOT_CUT_COLUMNS: readonly Column<SessionNotCut>[] = [
-  ...(SESSION_COLUMNS as readonly Column<SessionNotCut>[]),
-  { key: 'roleArn', header: 'ROLE' },
-  { key: 'code', header: 'ERROR' },
-  { key: 'message', header: 'MESSAGE' },
 ];
 
 interface CreateOptions {
@@ -120,15 +108,5 @@ function showHandover(context: CliContext, result: HandoverResult): void {
     { key: 'revokedGrants', header: 'revoked grants' },
     { key: 'newGrants', header: 'new grants' },
   ]);
-  printHeading(context, 'sessions cut off');
-  printTable(context.stdout, result.revokedSessions, SESSION_COLUMNS);
-  if (result.roleWideFallback) {
-    context.stdout.write("note: a role's revocation policy was full, so every session of it issued before now was cut off\n");
-  }
-  // The handover stands either way (no contractor can vend again); what IAM refused stays live.
-  if (result.sessionsNotCut.length > 0) {
-    printHeading(context, 'sessions NOT cut off (live until they expire)');
-    printTable(context.stdout, result.sessionsNotCut, NOT_CUT_COLUMNS);
-    context.stderr.write(`tvm: warning: ${result.sessionsNotCut.length} contractor session(s) could not be cut off; see above\n`);
-  }
+  printCutOff(context, result);
 }

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import type { RevokedGrant } from '../../shared/domain/manage-grants.js';
 import type { Grant } from '../../shared/domain/model.js';
 import { connect } from '../api.js';
+import { printCutOff } from '../cut-offs.js';
 import {
   parseAction,
   parseGrantId,
@@ -119,6 +120,7 @@ Examples:
         if (grant.revokedDescendants.length > 0) {
           context.stdout.write(`and ${grant.revokedDescendants.length} delegated from it: ${grant.revokedDescendants.join(', ')}\n`);
         }
+        printCutOff(context, grant);
       });
     });
 

@@ -2,14 +2,14 @@
 // Lifting needs a second member of tvm-security (the API refuses the activator).
 import { Command } from 'commander';
 import type { LockdownDetails } from '../../shared/domain/manage-lockdown.js';
-import type { RevokedSession } from '../../shared/domain/model.js';
 import { connect } from '../api.js';
+import { printCutOff, type CutOffAnswer } from '../cut-offs.js';
 import { collectLockdownProfiles, parsePrincipalId, parseReason, repeatable } from '../arguments.js';
-import { printHeading, render } from '../formats.js';
+import { render } from '../formats.js';
 import type { CliContext } from '../main.js';
-import { printFields, printTable, type Column } from '../output.js';
+import { printFields, type Column } from '../output.js';
 
-type Activation = LockdownDetails & { revokedSessions: RevokedSession[]; fallback: boolean };
+type Activation = LockdownDetails & Omit<CutOffAnswer, 'roleWideFallback'> & { fallback: boolean };
 
 // Fields a caller outside tvm-security and tvm-admin is not shown are simply absent.
 const STATUS_FIELDS: readonly Column<LockdownDetails>[] = [
@@ -21,12 +21,6 @@ const STATUS_FIELDS: readonly Column<LockdownDetails>[] = [
   { key: 'reason', header: 'reason' },
   { key: 'activatedBy', header: 'activated by' },
   { key: 'activatedAt', header: 'activated' },
-];
-
-const SESSION_COLUMNS: readonly Column<RevokedSession>[] = [
-  { key: 'accessKeyId', header: 'ACCESS KEY' },
-  { key: 'sourceIdentity', header: 'SOURCE IDENTITY' },
-  { key: 'expiration', header: 'EXPIRES' },
 ];
 
 interface OnOptions {
@@ -74,10 +68,7 @@ Examples:
       });
       render(context, command, answer, () => {
         showStatus(answer);
-        if (!options.revokeActiveSessions) return;
-        printHeading(context, 'sessions cut off');
-        printTable(context.stdout, answer.revokedSessions, SESSION_COLUMNS);
-        if (answer.fallback) context.stdout.write("note: a role's revocation policy was full, so every session of it issued before now was cut off\n");
+        if (options.revokeActiveSessions) printCutOff(context, { ...answer, roleWideFallback: answer.fallback });
       });
     });
 

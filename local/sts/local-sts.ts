@@ -6,7 +6,7 @@
 // Faithful where tvm depends on it: every request must carry a SigV4 signature, which is verified by
 // recomputing it; AssumeRole enforces the documented parameter constraints (STS API Reference,
 // API_AssumeRole; the service model's limits) with AWS's error codes, status codes and, where we know
-// it, AWS's wording. IAM's PutRolePolicy / GetRolePolicy / DeleteRolePolicy keep inline role policies
+// it, AWS's wording. IAM's PutRolePolicy / GetRolePolicy / DeleteRolePolicy / ListRolePolicies keep inline role policies
 // in memory, and the Deny statements in them are enforced on requests signed with the role's sessions
 // (see explicit-deny.ts), which is how tvm cuts off credentials already handed out.
 //
@@ -556,6 +556,22 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
+  function listRolePolicies(params: URLSearchParams, requestId: string): string {
+    const roleName = params.get('RoleName') ?? undefined;
+    const violations = new ConstraintViolations();
+    violations.string('roleName', roleName, { required: true, min: 1, max: 64, pattern: [IAM_NAME_PATTERN, IAM_NAME_PATTERN_TEXT] });
+    violations.throwIfAny();
+    const names = [...policiesOfRole(roleName as string).keys()].sort();
+    // One page: a role has at most a few inline policies here (IAM pages at 100 by default).
+    return xmlDocument(IAM_API, 'ListRolePoliciesResponse', [
+      xmlElement('ListRolePoliciesResult', [
+        xmlElement('PolicyNames', names.map((name) => xmlText('member', name))),
+        xmlText('IsTruncated', 'false'),
+      ]),
+      responseMetadata(requestId),
+    ]);
+  }
+
   function deleteRolePolicy(params: URLSearchParams, requestId: string): string {
     const { roleName, policyName } = readRolePolicyRequest(params, { withDocument: false });
     const policies = policiesOfRole(roleName);
@@ -603,6 +619,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
         ['PutRolePolicy', { serve: (params, _principal, requestId) => putRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
         ['GetRolePolicy', { serve: (params, _principal, requestId) => getRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
         ['DeleteRolePolicy', { serve: (params, _principal, requestId) => deleteRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
+        ['ListRolePolicies', { serve: (params, _principal, requestId) => listRolePolicies(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
       ]),
     ],
   ]);

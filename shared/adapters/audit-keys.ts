@@ -2,7 +2,9 @@
 //
 //   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId> (KEYUSE#<accessKeyId> for a use),
 //                                                      GSI2PK PROFILE#<profile>, GSI3PK TIME#<day>#<shard>,
-//                                                      GSI4PK TYPE#<type>#<day>#<shard>
+//                                                      GSI4PK TYPE#<type>#<day>#<shard>,
+//                                                      and for an issuance GSI5PK SESSIONS#<role key> /
+//                                                      GSI5SK <expiration>#<event id>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //
@@ -12,12 +14,18 @@
 // A key's uses have a partition of their own: a key is used thousands of times but issued, cut off
 // and alerted on a handful, and "was this key cut off?" must not read every call made with it.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
+import { roleKey } from '../domain/roles.js';
 import { hashItem } from './audit-chain.js';
 
 export const BY_ACCESS_KEY_INDEX = 'byAccessKey';
 export const BY_PROFILE_INDEX = 'byProfile';
 export const BY_TIME_INDEX = 'byTime';
 export const BY_TYPE_INDEX = 'byType';
+/**
+ * Issuances by role, sorted by when they expire (sparse: issuances only): the live sessions of a
+ * role are one range read whose cost grows with them alone, not with what was recorded besides.
+ */
+export const BY_LIVE_SESSION_INDEX = 'bySessionRole';
 
 export const principalPk = (principal: string) => `PRINCIPAL#${principal}`;
 /** Everything recorded about an access key but its uses: issuance, cut-offs, alerts. */
@@ -27,6 +35,9 @@ export const keyUsesPk = (accessKeyId: string) => `KEYUSE#${accessKeyId}`;
 export const profilePk = (profile: string) => `PROFILE#${profile}`;
 export const timePk = (day: string, shard: number) => `TIME#${day}#${shard}`;
 export const typePk = (type: AuditEventType, day: string, shard: number) => `TYPE#${type}#${day}#${shard}`;
+export const sessionsPk = (roleArn: string) => `SESSIONS#${roleKey(roleArn)}`;
+/** The sort key's lower bound for sessions still live at `now` (expirations normalized to ISO with ms). */
+export const liveAfter = (now: Date) => now.toISOString();
 
 /** A chain is named by its time partition: `<day>#<shard>`. */
 export const chainId = (day: string, shard: number) => `${day}#${shard}`;
@@ -47,7 +58,18 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
     ...(event.profile ? { GSI2PK: profilePk(event.profile) } : {}),
     GSI3PK: timePk(day, shard),
     GSI4PK: typePk(event.type, day, shard),
+    ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, event.id) : {}),
   };
+}
+
+function liveSessionKeys(roleArn: string, expiration: string, id: string): { GSI5PK?: string; GSI5SK?: string } {
+  const expires = Date.parse(expiration);
+  if (Number.isNaN(expires)) return {};
+  try {
+    return { GSI5PK: sessionsPk(roleArn), GSI5SK: `${new Date(expires).toISOString()}#${id}` };
+  } catch {
+    return {}; // Not a role ARN: nothing tvm could cut off there anyway.
+  }
 }
 
 export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
@@ -58,6 +80,8 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
     GSI2PK: _g2,
     GSI3PK: _g3,
     GSI4PK: _g4,
+    GSI5PK: _g5,
+    GSI5SK: _g5s,
     chainSeq: _seq,
     prevHash: _prev,
     hash: _hash,
@@ -66,7 +90,7 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
   return event as unknown as AuditEvent;
 }
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK'] as const;
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI5PK', 'GSI5SK'] as const;
 
 /**
  * Whether an event item is one tvm's writer could have written: linked into a chain, its hash

@@ -1,5 +1,6 @@
 // Key construction for the delegations table, in one place (see resources/tables.yml).
-import type { Engagement, Grant, Profile, Subject } from '../domain/model.js';
+import type { CutOffOrder, Engagement, Grant, Profile, Subject } from '../domain/model.js';
+import { roleKey } from '../domain/roles.js';
 
 export const PROFILE_SK = '#PROFILE';
 export const PROFILES_GSI1PK = 'PROFILES';
@@ -71,3 +72,21 @@ export function toEngagement(item: Record<string, unknown>): Engagement {
 }
 
 export const grantKeysOf = (item: Record<string, unknown>): GrantKey[] => (item.grantKeys as GrantKey[] | undefined) ?? [];
+
+// Revocation ledgers: REVOCATIONS / ROLE#<role key>, one per role (as IAM tells roles apart), in no
+// index; all in one partition, so the schedule lists them with one Query (cut-offs are rare).
+export const LEDGER_PK = 'REVOCATIONS';
+export const ledgerKey = (roleArn: string) => ({ PK: LEDGER_PK, SK: `ROLE#${roleKey(roleArn)}` });
+
+// Cut-off orders: CUTOFF / <order id>, from the decision that wrote one until it is carried out.
+export const ORDERS_PK = 'CUTOFF';
+export const cutOffOrderKey = (id: string) => ({ PK: ORDERS_PK, SK: id });
+
+export function cutOffOrderItem(order: CutOffOrder): Record<string, unknown> {
+  return { ...cutOffOrderKey(order.id), entity: 'cutoff', ...order };
+}
+
+/** The order as one action of the decision's transaction: it exists exactly when the decision does. */
+export function putCutOffOrder(tableName: string, order: CutOffOrder) {
+  return { Put: { TableName: tableName, Item: cutOffOrderItem(order), ConditionExpression: 'attribute_not_exists(PK)' } };
+}

@@ -23,6 +23,9 @@ import { verifyChain, type ChainHead, type ChainReport } from './audit-chain.js'
 import {
   accessKeyPk,
   BY_ACCESS_KEY_INDEX,
+  BY_LIVE_SESSION_INDEX,
+  liveAfter,
+  sessionsPk,
   BY_PROFILE_INDEX,
   BY_TIME_INDEX,
   BY_TYPE_INDEX,
@@ -107,6 +110,18 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]> {
     return this.live({ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }, now);
+  }
+
+  async liveIssuancesOnRole(roleArn: string, now: Date): Promise<CredentialIssuedEvent[]> {
+    const items = await this.read(() =>
+      this.readAll({
+        TableName: this.options.tableName,
+        IndexName: BY_LIVE_SESSION_INDEX,
+        KeyConditionExpression: 'GSI5PK = :pk AND GSI5SK > :now',
+        ExpressionAttributeValues: { ':pk': sessionsPk(roleArn), ':now': liveAfter(now) },
+      }),
+    );
+    return this.intact(items).map(toAuditEvent) as CredentialIssuedEvent[];
   }
 
   private async live(partition: Partition, now: Date): Promise<CredentialIssuedEvent[]> {

@@ -1,7 +1,7 @@
 import { GetCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError } from '../domain/errors.js';
-import type { Grant, Profile, Subject } from '../domain/model.js';
+import type { CutOffOrder, Grant, Profile, Subject } from '../domain/model.js';
 import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
 import { DynamoDbProfileReader } from './dynamodb-profile-reader.js';
 import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
@@ -18,6 +18,7 @@ import {
   profileItem,
   profilePk,
   PROFILES_GSI1PK,
+  putCutOffOrder,
   subjectGsi1Pk,
   subjectKey,
   toGrant,
@@ -172,21 +173,24 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     return items.map(toGrant);
   }
 
-  async revokeGrants(grants: readonly Grant[], by: string, at: string, audit: AuditEvent): Promise<boolean> {
+  async revokeGrants(grants: readonly Grant[], by: string, at: string, audit: AuditEvent, order?: CutOffOrder): Promise<boolean> {
     if (grants.length === 0 || grants.length > MAX_GRANTS_PER_REVOCATION) {
       throw new RangeError(`revokeGrants takes 1 to ${MAX_GRANTS_PER_REVOCATION} grants`);
     }
     return this.transact(
-      grants.map((grant) => ({
-        Update: {
-          TableName: this.options.tableName,
-          Key: grantKey(grant),
-          UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one',
-          ConditionExpression: '#status = :active',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },
-        },
-      })),
+      [
+        ...grants.map((grant) => ({
+          Update: {
+            TableName: this.options.tableName,
+            Key: grantKey(grant),
+            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one',
+            ConditionExpression: '#status = :active',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },
+          },
+        })),
+        ...(order ? [putCutOffOrder(this.options.tableName, order)] : []),
+      ],
       audit,
     );
   }

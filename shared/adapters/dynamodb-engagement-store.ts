@@ -2,7 +2,7 @@ import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-s
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import { ENGAGEMENT_HANDED_OVER, type EngagementRecords } from '../domain/manage-engagements.js';
-import type { Engagement, Grant } from '../domain/model.js';
+import type { CutOffOrder, Engagement, Grant } from '../domain/model.js';
 import {
   MAX_CHANGES_PER_TRANSACTION,
   writeWithAudit,
@@ -15,6 +15,7 @@ import {
   grantItem,
   grantKey,
   grantKeysOf,
+  putCutOffOrder,
   toEngagement,
   toGrant,
   type GrantKey,
@@ -36,8 +37,8 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     private readonly options: DynamoDbEngagementStoreOptions,
   ) {}
 
-  async createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent): Promise<void> {
-    assertFits(1 + grants.length);
+  async createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, parents: readonly Grant[]): Promise<void> {
+    assertFits(1 + grants.length + parents.length);
     const written = await this.transact(
       [
         {
@@ -50,10 +51,15 @@ export class DynamoDbEngagementStore implements EngagementRecords {
         ...grants.map((grant) => ({
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
+        ...parents.map((parent) => this.stillActive(parent)),
       ],
       audit,
     );
-    if (!written) throw new ConflictError(`engagement ${engagement.id} or one of its grant ids already exists; nothing was written`);
+    if (!written) {
+      throw new ConflictError(
+        `engagement ${engagement.id} could not be written: a grant it is delegated from is no longer active, or an id exists; nothing was written`,
+      );
+    }
   }
 
   async getEngagement(id: string): Promise<Engagement | undefined> {
@@ -81,9 +87,11 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     revoke: readonly Grant[],
     create: readonly Grant[],
     audit: AuditEvent,
+    order: CutOffOrder,
+    parents: readonly Grant[],
   ): Promise<boolean> {
     if (!next.handover) throw new RangeError('handOver needs the engagement with its handover');
-    assertFits(1 + revoke.length + create.length);
+    assertFits(2 + revoke.length + create.length + parents.length);
     const { at, by } = next.handover;
     // Every attribute of `next` but the key, and the new grants' keys appended to the engagement's.
     const fields = Object.entries(next).filter(([name, value]) => name !== 'id' && value !== undefined);
@@ -134,9 +142,23 @@ export class DynamoDbEngagementStore implements EngagementRecords {
         ...create.map((grant) => ({
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
+        ...parents.map((parent) => this.stillActive(parent)),
+        putCutOffOrder(this.options.tableName, order),
       ],
       audit,
     );
+  }
+
+  private stillActive(grant: Grant) {
+    return {
+      ConditionCheck: {
+        TableName: this.options.tableName,
+        Key: grantKey(grant),
+        ConditionExpression: '#status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':active': 'active' },
+      },
+    };
   }
 
   private async getEngagementItem(id: string): Promise<Record<string, unknown> | undefined> {

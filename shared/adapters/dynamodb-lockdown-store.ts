@@ -2,8 +2,9 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
-import type { Lockdown } from '../domain/model.js';
+import type { CutOffOrder, Lockdown } from '../domain/model.js';
 import type { LockdownStore } from '../domain/ports.js';
+import { putCutOffOrder } from './delegation-keys.js';
 import { writeWithAudit, type DelegationsTableOptions } from './dynamodb-transactions.js';
 
 // The one lockdown record, beside profiles and grants.
@@ -45,7 +46,7 @@ export class DynamoDbLockdownStore implements LockdownStore {
     }
   }
 
-  putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent): Promise<boolean> {
+  putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent, order?: CutOffOrder): Promise<boolean> {
     const condition =
       expectedVersion === 0
         ? { ConditionExpression: 'attribute_not_exists(PK)' }
@@ -53,7 +54,10 @@ export class DynamoDbLockdownStore implements LockdownStore {
     return writeWithAudit(
       this.client,
       { tableName: this.options.auditTableName, shards: this.options.auditShards },
-      [{ Put: { TableName: this.options.tableName, Item: { ...KEY, ...next }, ...condition } }],
+      [
+        { Put: { TableName: this.options.tableName, Item: { ...KEY, ...next }, ...condition } },
+        ...(order ? [putCutOffOrder(this.options.tableName, order)] : []),
+      ],
       audit,
     );
   }

@@ -39,6 +39,8 @@ export const ALERT_SEVERITY: Readonly<Record<AlertRule, AlertSeverity>> = Object
   'denial-burst': 'medium',
   // The classic sign of a copied key; also a laptop moving networks, hence not critical.
   'source-ip-change': 'high',
+  // Someone changed a cut-off behind tvm's back: sessions it denied may have worked meanwhile.
+  'revocation-policy-changed': 'critical',
 });
 
 /** A rule that fired: everything of the alert except its id, time and request. */
@@ -252,6 +254,23 @@ export function lockedChangeAttempt(refusal: AdminAuditEvent, settings: AlertSet
     evidence: [refusal.id],
     summary: `${refusal.principal} tried a ${action} on locked profile ${profile} at ${refusal.at}`,
     dedupeKey: `lockdown-breach-attempt#${bucketStart}#${profile}#${refusal.principal}`,
+  };
+}
+
+/**
+ * A role's revocation policy found changed outside tvm (drift the cut-off or the schedule put
+ * right): once per finding.
+ */
+export function revocationPolicyChanged(drift: AdminAuditEvent): AlertFinding | undefined {
+  if (drift.type !== 'revocation.drift' || drift.detail?.external !== true) return undefined;
+  const roleArn = String(drift.detail.roleArn ?? '');
+  return {
+    rule: 'revocation-policy-changed',
+    severity: ALERT_SEVERITY['revocation-policy-changed'],
+    principal: roleArn,
+    evidence: [drift.id],
+    summary: `the tvm-revocations policy of ${roleArn} was changed outside tvm (found ${String(drift.detail.foundDigest ?? '?').slice(0, 12)}…); tvm put it right at ${drift.at}`,
+    dedupeKey: `revocation-policy-changed#${drift.id}`,
   };
 }
 

@@ -15,6 +15,8 @@ export type AuditEventType =
   | 'lockdown.activated'
   | 'lockdown.lifted'
   | 'session.revoked'
+  | 'cutoff.failed'
+  | 'revocation.drift'
   | 'credential.used'
   | 'alert.raised';
 
@@ -32,6 +34,8 @@ export const AUDIT_EVENT_TYPES = [
   'lockdown.activated',
   'lockdown.lifted',
   'session.revoked',
+  'cutoff.failed',
+  'revocation.drift',
   'credential.used',
   'alert.raised',
 ] as const satisfies readonly AuditEventType[];
@@ -131,7 +135,8 @@ export type AlertRule =
   | 'lockdown-breach-attempt'
   | 'use-during-lockdown'
   | 'denial-burst'
-  | 'source-ip-change';
+  | 'source-ip-change'
+  | 'revocation-policy-changed';
 
 export const ALERT_RULES = [
   'use-after-revocation',
@@ -140,6 +145,7 @@ export const ALERT_RULES = [
   'use-during-lockdown',
   'denial-burst',
   'source-ip-change',
+  'revocation-policy-changed',
 ] as const satisfies readonly AlertRule[];
 
 export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low';

@@ -102,6 +102,9 @@ export class UpstreamIamError extends TvmError {
   readonly code = 'UPSTREAM_IAM_ERROR';
 }
 
+/** IAM refused a role policy for the role's inline-policy size quota (LimitExceeded). */
+export class RolePolicyLimitError extends UpstreamIamError {}
+
 /** The caller's access to this profile came from an engagement that has been handed over. */
 export class EngagementHandedOverError extends TvmError {
   readonly code = 'ENGAGEMENT_HANDED_OVER';

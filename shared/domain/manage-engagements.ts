@@ -2,7 +2,7 @@
 // build; the handover ends their access (grants revoked, live sessions cut off) and gives the owner,
 // or whoever the handover names, full control.
 import { refuseChangeIfLockedOut } from './lockdown-rules.js';
-import { adminEvent, type AuditEvent } from './audit.js';
+import { adminEvent } from './audit.js';
 import {
   AlreadyHandedOverError,
   ConflictError,
@@ -14,19 +14,18 @@ import {
 } from './errors.js';
 import { isUsable } from './grant-selection.js';
 import { createGrant, descendantsOf, MAX_DELEGATION_DEPTH, type GrantDeps } from './manage-grants.js';
-import type { Engagement, Grant, Principal, Profile, RequestMeta, RevokedSession } from './model.js';
+import { carryOutCutOff, cutOffTime, type CutOffDeps } from './cut-off-sessions.js';
+import type { CutOffOrder, Engagement, Grant, Principal, Profile, RequestMeta, RevokedSession, SessionNotCut } from './model.js';
+import { distinctRoles, rolesOf } from './roles.js';
 import {
   MAX_GRANTS_PER_REVOCATION,
-  type AuditLog,
   type AuditWriter,
   type Clock,
   type DelegationStore,
   type EngagementStore,
   type IdGenerator,
   type LockdownStore,
-  type SessionRevoker,
 } from './ports.js';
-import type { Revocation } from './revocation-policy.js';
 import type { EngagementInput, GrantInput, HandoverInput } from './schemas.js';
 import { toSourceIdentity } from './source-identity.js';
 
@@ -34,8 +33,8 @@ import { toSourceIdentity } from './source-identity.js';
 export const ENGAGEMENT_HANDED_OVER = 'engagement-handed-over';
 
 /**
- * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions, one is the audit
- * event (hence MAX_GRANTS_PER_REVOCATION) and one the engagement itself.
+ * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions; the audit event,
+ * its chain head and a cut-off order take three (hence MAX_GRANTS_PER_REVOCATION), the engagement one.
  */
 export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 1;
 
@@ -55,21 +54,11 @@ export interface EngagementDeps {
   readonly warn?: (message: string, data: Record<string, unknown>) => void;
 }
 
-export interface HandoverDeps extends EngagementDeps {
-  readonly audit: AuditLog;
-  readonly revoker: SessionRevoker;
-}
+export interface HandoverDeps extends EngagementDeps, CutOffDeps {}
 
 /** An engagement as the API shows it: the record and its grants, each in its current state. */
 export interface EngagementView extends Engagement {
   readonly grants: readonly Grant[];
-}
-
-/** A contractor session the handover could not cut off, and why. */
-export interface SessionNotCut extends RevokedSession {
-  readonly roleArn: string;
-  readonly code: string;
-  readonly message: string;
 }
 
 export interface HandoverResult {
@@ -120,7 +109,7 @@ export async function createEngagement(
       `body.contractors: ${input.contractors.length} contractors × ${input.profiles.length} profiles make ` +
         `${contractorGrants} grants, and the handover adds ${input.profiles.length} for the owner: ${withHandover} in all, ` +
         `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-        `engagement, its audit event and the audit chain’s head)`,
+        `engagement, its audit event, the audit chain’s head and the cut-off order of its handover)`,
       { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: withHandover } },
     );
   }
@@ -131,6 +120,7 @@ export async function createEngagement(
   const id = deps.ids.next();
   const validUntil = new Date(input.validUntil).toISOString();
   const templates: Grant[] = [];
+  const parents = new Map<string, Grant>();
   // One at a time: the ids (and so the tests) stay in a stable order.
   for (const [index, entry] of input.profiles.entries()) {
     const firstContractor = input.contractors[0] as string;
@@ -144,7 +134,9 @@ export async function createEngagement(
       reason: grantReason(input.name),
     };
     try {
-      templates.push(await planGrant(deps, principal, grantInput, meta));
+      const planned = await planGrant(deps, principal, grantInput, meta);
+      templates.push(planned.grant);
+      if (planned.parent) parents.set(planned.parent.id, planned.parent);
     } catch (error) {
       throw inProfileEntry(error, index, entry.profile);
     }
@@ -176,6 +168,8 @@ export async function createEngagement(
       profile: profileList(engagement),
       detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
     }),
+    // Revoking a grant they are delegated from must not miss them (manage-grants.ts revokes its tree).
+    [...parents.values()],
   );
   return { ...engagement, grants };
 }
@@ -205,16 +199,15 @@ export async function getEngagement(
  * 2. Plan: revoke the contractors' active grants and every active grant delegated from them; grant
  *    each new owner (`to`, default the owner) every profile with canDelegate (see newOwnerGrants
  *    for whose authority they carry). Everything must fit one transaction (400 naming the limit).
- * 3. Find the contractors' live sessions on the engagement's roles (from the audit trail).
- * 4. The decisive step, one transaction: engagement → handed-over (version + 1, only if unchanged),
- *    grants revoked with reason `engagement-handed-over`, new grants, `handover.completed`. From
- *    here no contractor can vend. A lost race: 409 CONFLICT; a grant changed meanwhile: retry.
- * 5. Cut off the contractors' sessions: a `person` revocation per contractor, issued before now, on
- *    each role, and a `session.revoked` event per cut session. IAM is outside the transaction: if a
- *    role's policy cannot be written the handover still stands, and the response lists the
- *    sessions that were NOT cut (`sessionsNotCut`, also logged through `warn`); they have no
- *    `session.revoked` event. The engagement record and `handover.completed` list the sessions the
- *    cutoff targeted, being written before it.
+ * 3. The decisive step, one transaction: engagement → handed-over (version + 1, only if unchanged),
+ *    grants revoked with reason `engagement-handed-over`, new grants (each only while the grant it
+ *    is delegated from is still active), `handover.completed`, and the order to cut the
+ *    contractors' sessions off. From here no contractor can vend. A lost race: 409 CONFLICT; a
+ *    grant changed meanwhile: plan again.
+ * 4. Carry the cut-off out (cut-off-sessions.ts): a `person` revocation per contractor on every
+ *    role the engagement's profiles name or named, covering sessions a vend in flight could still
+ *    mint. The response lists the sessions cut (`revokedSessions`, each recorded) and those that
+ *    could not be yet (`sessionsNotCut`, recorded, retried from the schedule until cut).
  */
 export async function handOverEngagement(
   deps: HandoverDeps,
@@ -238,18 +231,20 @@ export async function handOverEngagement(
 
     const now = deps.clock.now();
     const revoke = await grantsToRevoke(deps.store, engagement, grants);
-    const create = await newOwnerGrants(deps, principal, engagement, grants, to, now, meta);
-    if (revoke.length + create.length > MAX_GRANTS_PER_ENGAGEMENT_WRITE) {
+    const { create, parents } = await newOwnerGrants(deps, principal, engagement, grants, to, now, meta);
+    const actions = revoke.length + create.length + parents.length;
+    if (actions > MAX_GRANTS_PER_ENGAGEMENT_WRITE) {
       throw new ValidationError(
         `body.to: the handover would revoke ${revoke.length} grants (the contractors' and any delegated from them) ` +
           `and create ${create.length} ` +
-          `(${to.length} new owners × ${engagement.profiles.length} profiles): ${revoke.length + create.length} in all, ` +
-          `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-          `engagement, its audit event and the audit chain’s head); hand over to fewer principals`,
-        { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: revoke.length + create.length } },
+          `(${to.length} new owners × ${engagement.profiles.length} profiles)` +
+          (parents.length > 0 ? `, checking ${parents.length} grants they are delegated from` : '') +
+          `: ${actions} in all, above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, ` +
+          `less the engagement, its audit event, the audit chain’s head and the cut-off order); hand over to fewer principals`,
+        { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: actions } },
       );
     }
-    const { roles, sessions } = await contractorSessions(deps, engagement, now);
+    const order = await contractorsCutOff(deps, principal, engagement, now, meta);
 
     const at = now.toISOString();
     const next: Engagement = {
@@ -263,7 +258,7 @@ export async function handOverEngagement(
         ...(input.note ? { note: input.note } : {}),
         revokedGrants: revoke.map((g) => g.id),
         newGrants: create.map((g) => g.id),
-        revokedSessions: sessions.map(toRevokedSession),
+        cutOffOrder: order.id,
       },
     };
     const written = await deps.engagements.handOver(
@@ -280,10 +275,13 @@ export async function handOverEngagement(
           ...(input.note ? { note: input.note } : {}),
           revokedGrants: revoke.map((g) => g.id),
           newGrants: create.map((g) => g.id),
-          // Written before the cutoff: which were cut is in their session.revoked events.
-          sessionsToCut: sessions.map(toRevokedSession),
+          // Which sessions were cut is in their session.revoked events (cutoff.failed: not yet).
+          cutOffOrder: order.id,
+          cutOffBefore: order.revocations[0]?.before,
         },
       }),
+      order,
+      parents,
     );
     if (!written) {
       const current = await deps.engagements.getEngagement(id);
@@ -300,8 +298,17 @@ export async function handOverEngagement(
       continue; // One of its grants changed (e.g. revoked on its own): plan again.
     }
 
-    const cut = await cutOffContractors(deps, principal, engagement, roles, sessions, meta);
-    return { engagementId: id, status: 'handed-over', revokedGrants: revoke.map((g) => g.id), newGrants: create.map((g) => g.id), ...cut, at };
+    const cut = await carryOutCutOff(deps, order, meta);
+    return {
+      engagementId: id,
+      status: 'handed-over',
+      revokedGrants: revoke.map((g) => g.id),
+      newGrants: create.map((g) => g.id),
+      revokedSessions: cut.revokedSessions,
+      sessionsNotCut: cut.sessionsNotCut,
+      roleWideFallback: cut.roleWideFallback,
+      at,
+    };
   }
 }
 
@@ -310,13 +317,18 @@ export async function handOverEngagement(
  * store it is handed records the write instead of doing it. So an engagement's grants obey exactly
  * the rules of POST /grants, delegation containment included.
  */
-export async function planGrant(deps: GrantDeps, principal: Principal, input: GrantInput, meta: RequestMeta): Promise<Grant> {
-  let planned: Grant | undefined;
+export async function planGrant(
+  deps: GrantDeps,
+  principal: Principal,
+  input: GrantInput,
+  meta: RequestMeta,
+): Promise<{ grant: Grant; parent?: Grant }> {
+  let planned: { grant: Grant; parent?: Grant } | undefined;
   const dryRun = new Proxy(deps.store, {
     get(target, property) {
       if (property === 'createGrant') {
-        return async (grant: Grant) => {
-          planned = grant;
+        return async (grant: Grant, _audit: unknown, parent?: Grant) => {
+          planned = { grant, ...(parent ? { parent } : {}) };
         };
       }
       const value: unknown = Reflect.get(target, property, target);
@@ -348,11 +360,10 @@ function alreadyHandedOver(engagement: Engagement): AlreadyHandedOverError {
     handedOverBy: handover?.by ?? '',
     revokedGrants: handover?.revokedGrants.length ?? 0,
     newGrants: handover?.newGrants.length ?? 0,
-    revokedSessions: handover?.revokedSessions.length ?? 0,
   };
   return new AlreadyHandedOverError(
     `engagement ${engagement.id} was already handed over at ${summary.handedOverAt} by ${summary.handedOverBy}: ` +
-      `${summary.revokedGrants} grants revoked, ${summary.newGrants} granted, ${summary.revokedSessions} sessions cut off`,
+      `${summary.revokedGrants} grants revoked, ${summary.newGrants} granted`,
     { details: summary },
   );
 }
@@ -390,8 +401,8 @@ async function newOwnerGrants(
   to: readonly string[],
   now: Date,
   meta: RequestMeta,
-): Promise<Grant[]> {
-  if (Date.parse(engagement.validUntil) <= now.getTime()) return [];
+): Promise<{ create: Grant[]; parents: Grant[] }> {
+  if (Date.parse(engagement.validUntil) <= now.getTime()) return { create: [], parents: [] };
   // New grants on a locked-down profile only for someone on its allow list (the revocations of the
   // handover still happen through the caller retrying once the lockdown is lifted).
   const [lockdown, profiles] = await Promise.all([
@@ -402,6 +413,7 @@ async function newOwnerGrants(
   await refuseChangeIfLockedOut(deps, { principal, meta, action: 'handover' }, lockdown, ...existing);
   const contractors = new Set(engagement.contractors);
   const templates: Grant[] = [];
+  const parents = new Map<string, Grant>();
   for (const entry of engagement.profiles) {
     const template = grants.find((g) => g.profile === entry.profile && g.subject.type === 'user' && contractors.has(g.subject.id));
     if (!template) throw new ConflictError(`engagement ${engagement.id} has no contractor grant on profile "${entry.profile}"`);
@@ -418,8 +430,9 @@ async function newOwnerGrants(
     }
     const depth = (parent.depth ?? 0) + 1;
     templates.push({ ...withoutLineage(template, { depth, canDelegate: depth < MAX_DELEGATION_DEPTH }), parentGrantId: parent.id });
+    parents.set(parent.id, parent);
   }
-  return to.flatMap((owner) =>
+  const create = to.flatMap((owner) =>
     templates.map((template): Grant => ({
       ...template,
       id: deps.ids.next(),
@@ -430,6 +443,9 @@ async function newOwnerGrants(
       reason: `handover of ${grantReason(engagement.name)}`.slice(0, 256),
     })),
   );
+  // Each written only while the grant it is delegated from is active: a revocation of that grant
+  // racing the handover cannot miss them.
+  return { create, parents: [...parents.values()] };
 }
 
 function withoutLineage(template: Grant, lineage: { depth: number; canDelegate: boolean }): Grant {
@@ -443,115 +459,32 @@ function withoutLineage(template: Grant, lineage: { depth: number; canDelegate: 
   return { ...rest, ...lineage, status: 'active' };
 }
 
-interface LiveSession extends RevokedSession {
-  readonly profile: string;
-  readonly roleArn: string;
-}
-
 /**
- * The roles to cut off contractors on (each engagement profile's current role, and the role of any
- * live session on those profiles, in case the profile changed role since), and the contractors'
- * live sessions on those roles: a person cutoff ends every session of that person on the role, so
- * all of them are listed, not only those vended through the engagement.
+ * The order to cut the contractors off: a person revocation each (every session of theirs on the
+ * role ends, not only those vended through the engagement), on every role the engagement's
+ * profiles point at or pointed at while a session of then can still be live.
  */
-async function contractorSessions(
-  deps: HandoverDeps,
-  engagement: Engagement,
-  now: Date,
-): Promise<{ roles: string[]; sessions: LiveSession[] }> {
-  const profileNames = new Set(engagement.profiles.map((p) => p.profile));
-  const [profiles, issued] = await Promise.all([
-    Promise.all([...profileNames].map((name) => deps.store.getProfile(name))),
-    Promise.all(engagement.contractors.map((contractor) => deps.audit.liveIssuances(contractor, now))),
-  ]);
-  const live = issued.flat();
-  const roles = new Set<string>(profiles.flatMap((p) => (p ? [p.roleArn] : [])));
-  for (const event of live) if (profileNames.has(event.profile)) roles.add(event.roleArn);
-  const sessions = new Map<string, LiveSession>();
-  for (const event of live) {
-    if (!roles.has(event.roleArn)) continue;
-    sessions.set(event.accessKeyId, {
-      accessKeyId: event.accessKeyId,
-      sourceIdentity: event.sourceIdentity,
-      expiration: event.expiration,
-      profile: event.profile,
-      roleArn: event.roleArn,
-    });
-  }
-  return { roles: [...roles].sort(), sessions: [...sessions.values()] };
-}
-
-type RoleCutoff = { readonly ok: true; readonly fallback: boolean } | { readonly ok: false; readonly code: string; readonly message: string };
-
-async function cutOffContractors(
+async function contractorsCutOff(
   deps: HandoverDeps,
   principal: Principal,
   engagement: Engagement,
-  roles: readonly string[],
-  sessions: readonly LiveSession[],
+  now: Date,
   meta: RequestMeta,
-): Promise<Pick<HandoverResult, 'revokedSessions' | 'sessionsNotCut' | 'roleWideFallback'>> {
-  // Taken after the transaction: every session issued before it is cut, including one whose vend
-  // was in flight while the grants were being revoked.
-  const now = deps.clock.now();
-  const revocations: Revocation[] = engagement.contractors.map((contractor) => ({
-    kind: 'person',
-    sourceIdentity: toSourceIdentity(contractor),
-    before: now.toISOString(),
-  }));
-  const outcomes = new Map<string, RoleCutoff>(
-    await Promise.all(
-      roles.map(async (roleArn): Promise<[string, RoleCutoff]> => {
-        try {
-          const { fallback } = await deps.revoker.revoke(roleArn, revocations, now);
-          return [roleArn, { ok: true, fallback }];
-        } catch (error) {
-          const code = error instanceof TvmError ? error.code : 'INTERNAL';
-          const message = error instanceof TvmError ? error.message : 'the revocation policy could not be written';
-          deps.warn?.('handover: sessions could not be cut off', { engagementId: engagement.id, roleArn, code, error });
-          return [roleArn, { ok: false, code, message }];
-        }
-      }),
-    ),
-  );
-
-  const revokedSessions: RevokedSession[] = [];
-  const sessionsNotCut: SessionNotCut[] = [];
-  for (const session of sessions) {
-    // Every session's role is among `roles`, so each has an outcome.
-    const outcome = outcomes.get(session.roleArn) ?? { ok: false, code: 'INTERNAL', message: 'its role was not cut off' };
-    if (!outcome.ok) {
-      sessionsNotCut.push({ ...toRevokedSession(session), roleArn: session.roleArn, code: outcome.code, message: outcome.message });
-      continue;
-    }
-    revokedSessions.push(toRevokedSession(session));
-    const event: AuditEvent = adminEvent(deps.clock.now(), deps.ids.next(), 'session.revoked', principal, meta, {
-      profile: session.profile,
-      accessKeyId: session.accessKeyId,
-      detail: {
-        ...toRevokedSession(session),
-        roleArn: session.roleArn,
-        cause: ENGAGEMENT_HANDED_OVER,
-        engagementId: engagement.id,
-        roleWideFallback: outcome.fallback,
-      },
-    });
-    try {
-      await deps.audit.append(event);
-    } catch (error) {
-      // The session is cut either way; handover.completed already names it.
-      deps.warn?.('handover: a session.revoked event was lost', { engagementId: engagement.id, accessKeyId: session.accessKeyId, error });
-    }
-  }
-  const roleWideFallback = [...outcomes.values()].some((o) => o.ok && o.fallback);
-  return { revokedSessions, sessionsNotCut, roleWideFallback };
+): Promise<CutOffOrder> {
+  const profiles = await Promise.all(engagement.profiles.map((entry) => deps.store.getProfile(entry.profile)));
+  const before = cutOffTime(now);
+  return {
+    id: deps.ids.next(),
+    cause: 'engagement-handed-over',
+    decidedAt: now.toISOString(),
+    decidedBy: principal.id,
+    requestId: meta.requestId,
+    revocations: engagement.contractors.map((contractor) => ({ kind: 'person', sourceIdentity: toSourceIdentity(contractor), before })),
+    roles: distinctRoles(profiles.flatMap((profile) => (profile ? rolesOf(profile, now) : []))),
+    attempts: 0,
+    context: { engagementId: engagement.id },
+  };
 }
-
-const toRevokedSession = (session: RevokedSession): RevokedSession => ({
-  accessKeyId: session.accessKeyId,
-  sourceIdentity: session.sourceIdentity,
-  expiration: session.expiration,
-});
 
 const profileList = (engagement: Engagement) => engagement.profiles.map((p) => p.profile).join(',');
 

@@ -6,8 +6,10 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
+import { carryOutCutOff, cutOffTime, type CutOffDeps } from './cut-off-sessions.js';
 import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
-import type { Grant, Principal, Profile, RequestMeta, Scope, Subject } from './model.js';
+import type { CutOffOrder, Grant, Principal, Profile, RequestMeta, RevokedSession, Scope, SessionNotCut, Subject } from './model.js';
+import { rolesOf } from './roles.js';
 import { refuseChangeIfLockedOut, type LockedChange } from './lockdown-rules.js';
 import {
   MAX_GRANTS_PER_REVOCATION,
@@ -184,31 +186,43 @@ export async function listGrants(
 export interface RevokedGrant extends Grant {
   /** Every grant delegated from it (recursively) that this revocation also revoked. */
   readonly revokedDescendants: string[];
+  /** The live sessions vended under them that are now denied (each recorded `session.revoked`). */
+  readonly revokedSessions: RevokedSession[];
+  /** Those whose role's policy could not be written yet: retried from the schedule until cut. */
+  readonly sessionsNotCut: SessionNotCut[];
+  /** True when a role's policy is a role-wide cutoff: everyone's earlier sessions there are cut too. */
+  readonly roleWideFallback: boolean;
 }
+
+export type RevokeGrantDeps = Pick<GrantDeps, 'store' | 'clock' | 'ids' | 'adminGroup'> & CutOffDeps;
 
 /**
  * DELETE /grants/{id}:
  * 1. Find the grant. Only an admin, its creator, or a holder of its parent grant may revoke it;
  *    to anyone else it does not exist (404).
- * 2. Revoke it and every active grant delegated from it, recursively, with one `grant.revoked`
- *    event, in one transaction (children first in batches when the tree exceeds one transaction,
- *    so a failure leaves the root active and a retry completes the job).
- * 3. Revoking a revoked grant changes nothing and returns it as it is (idempotent).
+ * 2. Revoke it and every active grant delegated from it (engagement grants included), recursively,
+ *    with one `grant.revoked` event, in one transaction (children first in batches when the tree
+ *    exceeds one transaction, so a failure leaves the root active and a retry completes the job).
+ *    The batch that revokes the grant itself also writes the order to cut their sessions off.
+ * 3. Carry the cut-off out (cut-off-sessions.ts): on every role the profile names or named while
+ *    such a session can live, deny exactly the sessions vended under the revoked grants (their
+ *    `tvm:grant` tag), so the same person's sessions under other grants keep working.
+ * 4. Revoking a revoked grant changes nothing and returns it as it is (idempotent).
  */
-export type RevokeGrantDeps = Pick<GrantDeps, 'store' | 'clock' | 'ids' | 'adminGroup'>;
-
 export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<RevokedGrant> {
   const grant = await deps.store.getGrant(id);
   if (!grant || !(await mayRevoke(deps, principal, grant))) throw new NotFoundError(`grant "${id}" does not exist`);
-  if (grant.status === 'revoked') return { ...grant, revokedDescendants: [] };
+  if (grant.status === 'revoked') return { ...grant, revokedDescendants: [], ...NOTHING_CUT };
+  const profile = await deps.store.getProfile(grant.profile);
 
   for (let attempt = 1; attempt <= 3; attempt++) {
     const descendants = (await descendantsOf(deps.store, grant.id)).filter((g) => g.status === 'active');
     const at = deps.clock.now();
-    // In batches of one transaction each, with one `grant.revoked` event per batch. Returns false
-    // when a concurrent change won one of them.
-    const revokeAll = async (grants: readonly Grant[]): Promise<boolean> => {
-      for (const batch of inBatches(grants, MAX_GRANTS_PER_REVOCATION)) {
+    // In batches of one transaction each, with one `grant.revoked` event per batch and the cut-off
+    // order in the last. Returns false when a concurrent change won one of them.
+    const revokeAll = async (grants: readonly Grant[], order: CutOffOrder | undefined): Promise<boolean> => {
+      const batches = inBatches(grants, MAX_GRANTS_PER_REVOCATION);
+      for (const [index, batch] of batches.entries()) {
         const written = await deps.store.revokeGrants(
           batch,
           principal.id,
@@ -216,8 +230,9 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
           adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
             profile: grant.profile,
             grantId: grant.id,
-            detail: { revokedGrantIds: batch.map((g) => g.id) },
+            detail: { revokedGrantIds: batch.map((g) => g.id), ...(order && index === batches.length - 1 ? { cutOffOrder: order.id } : {}) },
           }),
+          index === batches.length - 1 ? order : undefined,
         );
         if (!written) return false;
       }
@@ -225,14 +240,18 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
     };
     // Deepest first, the grant itself last: if a batch fails, the root still stands and a retry
     // finishes the job.
-    if (await revokeAll([...descendants].reverse().concat(grant))) {
+    const tree = [...descendants].reverse().concat(grant);
+    const order = sessionsCutOff(deps, principal, meta, grant, tree, profile, at);
+    if (await revokeAll(tree, order)) {
       // The index of children can lag a moment behind writes: look once more and revoke any child
       // that was missed (none can be added now: creating one requires an active parent). One
       // revoked meanwhile by someone else is revoked all the same.
       const late = (await descendantsOf(deps.store, grant.id)).filter(
         (g) => g.status === 'active' && !descendants.some((d) => d.id === g.id),
       );
-      await revokeAll([...late].reverse());
+      const lateOrder = late.length > 0 ? sessionsCutOff(deps, principal, meta, grant, late, profile, at) : undefined;
+      if (late.length > 0) await revokeAll([...late].reverse(), lateOrder);
+      const cut = await carryOut(deps, [order, lateOrder], meta);
       return {
         ...grant,
         status: 'revoked',
@@ -240,13 +259,52 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
         revokedBy: principal.id,
         version: (grant.version ?? 0) + 1,
         revokedDescendants: [...descendants, ...late].map((g) => g.id),
+        ...cut,
       };
     }
     // A concurrent revocation touched the tree: look again.
     const current = await deps.store.getGrant(id);
-    if (current?.status === 'revoked') return { ...current, revokedDescendants: [] };
+    if (current?.status === 'revoked') return { ...current, revokedDescendants: [], ...NOTHING_CUT };
   }
   throw new ConflictError(`grant "${id}" kept changing while it was being revoked; retry`);
+}
+
+type CutOffOutcome = Pick<RevokedGrant, 'revokedSessions' | 'sessionsNotCut' | 'roleWideFallback'>;
+
+const NOTHING_CUT: CutOffOutcome = { revokedSessions: [], sessionsNotCut: [], roleWideFallback: false };
+
+/** The order to cut off the sessions vended under `grants` (undefined when the profile is gone). */
+function sessionsCutOff(
+  deps: Pick<RevokeGrantDeps, 'ids'>,
+  principal: Principal,
+  meta: RequestMeta,
+  root: Grant,
+  grants: readonly Grant[],
+  profile: Profile | undefined,
+  now: Date,
+): CutOffOrder | undefined {
+  if (!profile) return undefined;
+  const before = cutOffTime(now);
+  return {
+    id: deps.ids.next(),
+    cause: 'grant-revoked',
+    decidedAt: now.toISOString(),
+    decidedBy: principal.id,
+    requestId: meta.requestId,
+    revocations: grants.map((grant) => ({ kind: 'grant', grantId: grant.id, before })),
+    roles: rolesOf(profile, now),
+    attempts: 0,
+    context: { grantId: root.id },
+  };
+}
+
+async function carryOut(deps: CutOffDeps, orders: readonly (CutOffOrder | undefined)[], meta: RequestMeta): Promise<CutOffOutcome> {
+  const reports = await Promise.all(orders.flatMap((order) => (order ? [carryOutCutOff(deps, order, meta)] : [])));
+  return {
+    revokedSessions: reports.flatMap((report) => report.revokedSessions),
+    sessionsNotCut: reports.flatMap((report) => report.sessionsNotCut),
+    roleWideFallback: reports.some((report) => report.roleWideFallback),
+  };
 }
 
 async function mayRevoke(deps: RevokeGrantDeps, principal: Principal, grant: Grant): Promise<boolean> {

@@ -1,9 +1,9 @@
-import { adminEvent, eventBase, type AuditEvent } from './audit.js';
+import { adminEvent } from './audit.js';
+import { carryOutCutOff, cutOffTime, type CutOffDeps, type CutOffReport } from './cut-off-sessions.js';
 import { ConflictError, NotFoundError, SecondApproverRequiredError } from './errors.js';
-import { isAllowed } from './lockdown-rules.js';
-import type { Lockdown, Principal, Profile, RequestMeta, RevokedSession } from './model.js';
-import type { AuditLog, Clock, DelegationStore, IdGenerator, LockdownStore, SessionRevoker } from './ports.js';
-import { distinctRoles, sameRole } from './roles.js';
+import type { CutOffOrder, Lockdown, Principal, RequestMeta } from './model.js';
+import type { Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
+import { distinctRoles } from './roles.js';
 import type { LockdownInput, LockdownLiftInput } from './schemas.js';
 import { toSourceIdentity } from './source-identity.js';
 
@@ -13,10 +13,8 @@ export interface LockdownDeps {
   readonly ids: IdGenerator;
 }
 
-export interface ActivateLockdownDeps extends LockdownDeps {
+export interface ActivateLockdownDeps extends LockdownDeps, CutOffDeps {
   readonly store: DelegationStore;
-  readonly audit: AuditLog;
-  readonly revoker: SessionRevoker;
 }
 
 /** What any caller may know about the lockdown: whether it is on, and for which profiles. */
@@ -61,18 +59,20 @@ function details(lockdown: Lockdown): LockdownDetails {
  * 1. Resolve the roles the named profiles point at (for `["*"]`: every role). An activator who
  *    tightens their own lockdown keeps every role it locked.
  * 2. Loosening an active lockdown is a lift in disguise: its activator needs a second person.
- * 3. Write the new lockdown (conditional on the version read: a concurrent change gets 409).
- *    From this moment every vend reads it and refuses callers outside `allow` on any profile of a
- *    locked role.
- * 4. With revokeActiveSessions: cut off the live sessions of everyone outside `allow` on each
- *    locked role, and record each cut session as `session.revoked`.
+ * 3. Write the new lockdown (conditional on the version read: a concurrent change gets 409), with
+ *    revokeActiveSessions its cut-off order in the same transaction. From this moment every vend
+ *    reads it and refuses callers outside `allow` on any profile of a locked role.
+ * 4. With revokeActiveSessions, carry the cut-off out: on each locked role, deny every session
+ *    issued before the cut-off time (the decision plus CUT_OFF_GRACE_SECONDS, so a vend in flight
+ *    is covered) except those of the allow list's principals, of its groups' members seen live on
+ *    the role, and those tagged as vended by an allowed caller during this lockdown.
  */
 export async function activateLockdown(
   deps: ActivateLockdownDeps,
   principal: Principal,
   input: LockdownInput,
   meta: RequestMeta,
-): Promise<LockdownDetails & { revokedSessions: RevokedSession[]; fallback: boolean }> {
+): Promise<LockdownDetails & Pick<CutOffReport, 'revokedSessions' | 'sessionsNotCut'> & { fallback: boolean }> {
   const now = deps.clock.now();
   const [current, allProfiles] = await Promise.all([deps.lockdown.getLockdown(), deps.store.listProfiles()]);
   const allow = { groups: input.allow.groups ?? [], principals: input.allow.principals ?? [] };
@@ -95,21 +95,28 @@ export async function activateLockdown(
     activatedAt: now.toISOString(),
     version: (current?.version ?? 0) + 1,
   };
+  const lockedRoles = locksEveryProfile(next.profiles) ? distinctRoles(allProfiles.map((profile) => profile.roleArn)) : roles;
+  const order = input.revokeActiveSessions && lockedRoles.length > 0 ? cutOffOrder(deps, principal, meta, next, lockedRoles, now) : undefined;
   const written = await deps.lockdown.putLockdown(
     next,
     current?.version ?? 0,
     adminEvent(now, deps.ids.next(), 'lockdown.activated', principal, meta, {
       profile: input.profiles.join(','),
-      detail: { profiles: [...next.profiles], roles, allow: next.allow, reason: next.reason, revokeActiveSessions: input.revokeActiveSessions },
+      detail: {
+        profiles: [...next.profiles],
+        roles,
+        allow: next.allow,
+        reason: next.reason,
+        revokeActiveSessions: input.revokeActiveSessions,
+        ...(order ? { cutOffOrder: order.id, cutOffBefore: order.revocations[0]?.before } : {}),
+      },
     }),
+    order,
   );
   if (!written) throw new ConflictError('the lockdown was changed by someone else meanwhile; read it again and retry');
 
-  const lockedRoles = locksEveryProfile(next.profiles) ? distinctRoles(allProfiles.map((profile) => profile.roleArn)) : roles;
-  const cut = input.revokeActiveSessions
-    ? await cutOffOutsiders(deps, principal, next, lockedRoles, allProfiles, now, meta)
-    : { revokedSessions: [], fallback: false };
-  return { ...details(next), ...cut };
+  const cut = order ? await carryOutCutOff(deps, order, meta) : { revokedSessions: [], sessionsNotCut: [], roleWideFallback: false };
+  return { ...details(next), revokedSessions: cut.revokedSessions, sessionsNotCut: cut.sessionsNotCut, fallback: cut.roleWideFallback };
 }
 
 const locksEveryProfile = (profiles: readonly string[]) => profiles.includes('*');
@@ -121,57 +128,33 @@ function isAtLeastAsStrict(profiles: readonly string[], allow: Lockdown['allow']
   return covers && noWiderAllow;
 }
 
-/**
- * One lockdown statement per locked role, whose allowed SourceIdentities are the allow list's
- * principals and every allowed group member seen among the role's live sessions, whichever
- * profile they came through: two profiles on one role share one allow list.
- */
-async function cutOffOutsiders(
-  deps: ActivateLockdownDeps,
+/** One lockdown statement per locked role (cut-off-sessions.ts adds the allowed groups' live members). */
+function cutOffOrder(
+  deps: Pick<LockdownDeps, 'ids'>,
   principal: Principal,
+  meta: RequestMeta,
   lockdown: Lockdown,
   roles: readonly string[],
-  profiles: readonly Profile[],
   now: Date,
-  meta: RequestMeta,
-): Promise<{ revokedSessions: RevokedSession[]; fallback: boolean }> {
-  const revokedSessions: RevokedSession[] = [];
-  let fallback = false;
-  for (const roleArn of roles) {
-    const onRole = profiles.filter((profile) => sameRole(profile.roleArn, roleArn));
-    const live = (await Promise.all(onRole.map((profile) => deps.audit.liveIssuancesForProfile(profile.name, now)))).flat();
-    const allowed = live.filter((event) => isAllowed(lockdown, { id: event.principal, groups: event.groups ?? [] }));
-    const outsiders = live.filter((event) => !allowed.includes(event));
-    const allowedSourceIdentities = [
-      ...new Set([...lockdown.allow.principals.map(toSourceIdentity), ...allowed.map((event) => event.sourceIdentity)]),
-    ];
-    const result = await deps.revoker.revoke(roleArn, [{ kind: 'lockdown', allowedSourceIdentities, before: now.toISOString() }], now);
-    fallback ||= result.fallback;
-    for (const event of outsiders) {
-      const session = { accessKeyId: event.accessKeyId, sourceIdentity: event.sourceIdentity, expiration: event.expiration };
-      revokedSessions.push(session);
-      await deps.audit.append(sessionRevokedEvent(deps, principal, meta, event.profile, session, 'lockdown', result.fallback));
-    }
-  }
-  return { revokedSessions, fallback };
-}
-
-export function sessionRevokedEvent(
-  deps: Pick<LockdownDeps, 'clock' | 'ids'>,
-  principal: Principal,
-  meta: RequestMeta,
-  profile: string,
-  session: RevokedSession,
-  cause: string,
-  roleWideFallback: boolean,
-): AuditEvent {
-  const at = deps.clock.now();
+): CutOffOrder {
   return {
-    ...eventBase(at, deps.ids.next(), principal, meta),
-    type: 'session.revoked',
-    profile,
-    accessKeyId: session.accessKeyId,
-    detail: { ...session, cause, roleWideFallback },
+    id: deps.ids.next(),
+    cause: 'lockdown',
+    decidedAt: now.toISOString(),
+    decidedBy: principal.id,
+    requestId: meta.requestId,
+    revocations: [
+      {
+        kind: 'lockdown',
+        allowedSourceIdentities: lockdown.allow.principals.map(toSourceIdentity),
+        exemptTag: String(lockdown.version),
+        before: cutOffTime(now),
+      },
+    ],
+    allowedGroups: lockdown.allow.groups,
+    roles,
+    attempts: 0,
+    context: { lockdownVersion: String(lockdown.version) },
   };
 }
 

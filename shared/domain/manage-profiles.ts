@@ -1,9 +1,11 @@
 import { adminEvent } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { MAX_SESSION_SECONDS } from './duration.js';
 import { refuseChangeIfLockedOut } from './lockdown-rules.js';
 import type { Principal, Profile, RequestMeta } from './model.js';
 import type { AuditWriter, Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
 import type { ProfileInput } from './schemas.js';
+import { sameRole } from './roles.js';
 import { patternCovers } from './scope.js';
 
 export interface ProfileDeps {
@@ -62,10 +64,12 @@ export async function putProfile(
   await refuseChangeIfLockedOut(deps, change, lockdown, ...(existing ? [existing] : []), { name, roleArn: input.roleArn });
   const { externalId: requestedExternalId, ...fields } = input;
   const externalId = requestedExternalId === undefined ? existing?.externalId : (requestedExternalId ?? undefined);
+  const formerRoles = formerRolesAfter(existing, input.roleArn, at);
   const profile: Profile = {
     name,
     ...fields,
     ...(externalId ? { externalId } : {}),
+    ...(formerRoles.length > 0 ? { formerRoles } : {}),
     createdAt: existing?.createdAt ?? at.toISOString(),
     generation: existing?.generation ?? deps.ids.next(),
     updatedAt: at.toISOString(),
@@ -99,4 +103,15 @@ export async function deleteProfile(
     adminEvent(at, deps.ids.next(), 'profile.deleted', principal, meta, { profile: name }),
   );
   if (!deleted) throw new NotFoundError(`profile "${name}" does not exist`);
+}
+
+/**
+ * The roles a profile pointed at that a session vended through it may still be live on: re-pointing
+ * it adds the role it leaves, for the longest a session lasts. Revoking its grants cuts them too.
+ */
+function formerRolesAfter(existing: Profile | undefined, roleArn: string, now: Date): NonNullable<Profile['formerRoles']> {
+  const stillLive = (existing?.formerRoles ?? []).filter((role) => Date.parse(role.until) > now.getTime() && !sameRole(role.roleArn, roleArn));
+  if (!existing || sameRole(existing.roleArn, roleArn)) return stillLive;
+  const until = new Date(now.getTime() + MAX_SESSION_SECONDS * 1000).toISOString();
+  return [...stillLive.filter((role) => !sameRole(role.roleArn, existing.roleArn)), { roleArn: existing.roleArn, until }];
 }

@@ -1,4 +1,5 @@
 // The vocabulary of tvm: who calls, what they may assume, and what was recorded.
+import type { Revocation } from './revocation-policy.js';
 
 /** A caller, as established from a verified token. `id` is namespaced by issuer (see config). */
 export interface Principal {
@@ -34,6 +35,11 @@ export interface Profile {
   readonly generation: string;
   readonly updatedAt: string;
   readonly updatedBy: string;
+  /**
+   * Roles this profile pointed at before, each until no session vended then can still live: a
+   * cut-off of its grants covers them too.
+   */
+  readonly formerRoles?: readonly { readonly roleArn: string; readonly until: string }[];
 }
 
 export type SubjectType = 'user' | 'group';
@@ -123,6 +129,37 @@ export interface RevokedSession {
   readonly expiration: string;
 }
 
+/** A session a cut-off could not deny (its role's policy could not be written), and why. */
+export interface SessionNotCut extends RevokedSession {
+  readonly roleArn: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export type CutOffCause = 'lockdown' | 'engagement-handed-over' | 'grant-revoked';
+
+/**
+ * A decision to cut sessions off, written in the same transaction as the decision itself (the
+ * lockdown, the handover, the revocation of grants), so it cannot be lost: carried out at once and,
+ * for any role that failed, again from the schedule until it holds (cut-off-sessions.ts).
+ */
+export interface CutOffOrder {
+  readonly id: string;
+  readonly cause: CutOffCause;
+  readonly decidedAt: string;
+  readonly decidedBy: string;
+  readonly requestId: string;
+  /** Applied on every role; their `before` also covers sessions a vend in flight could still mint. */
+  readonly revocations: readonly Revocation[];
+  /** For a lockdown: live sessions of these groups' members keep working too. */
+  readonly allowedGroups?: readonly string[];
+  /** The roles still to cut off (ARNs, one per role). */
+  readonly roles: readonly string[];
+  readonly attempts: number;
+  /** What the records about it name: the engagement, the grant, the lockdown version. */
+  readonly context: Readonly<Record<string, string>>;
+}
+
 export interface Handover {
   readonly at: string;
   readonly by: string;
@@ -130,7 +167,8 @@ export interface Handover {
   readonly note?: string;
   readonly revokedGrants: readonly string[];
   readonly newGrants: readonly string[];
-  readonly revokedSessions: readonly RevokedSession[];
+  /** The cut-off of the contractors' sessions it ordered (see CutOffOrder; its outcome is in session.revoked). */
+  readonly cutOffOrder?: string;
 }
 
 /**

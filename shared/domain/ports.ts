@@ -4,6 +4,7 @@ import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEven
 import type { Revocation } from './revocation-policy.js';
 import type {
   AssumeRoleRequest,
+  CutOffOrder,
   Engagement,
   Grant,
   IssuedCredentials,
@@ -23,8 +24,11 @@ export interface IdGenerator {
 }
 
 /** Profiles and grants (the delegations table). */
-/** DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head. */
-export const MAX_GRANTS_PER_REVOCATION = 98;
+/**
+ * DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head, one
+ * the cut-off order of the revoked grants' sessions.
+ */
+export const MAX_GRANTS_PER_REVOCATION = 97;
 
 /** The read a vend makes of the rules: all it needs of the delegation store. */
 export interface ProfileGrantsReader {
@@ -58,10 +62,11 @@ export interface DelegationStore extends ProfileGrantsReader {
   /** Grants delegated directly from `parentId`. */
   listChildGrants(parentId: string): Promise<Grant[]>;
   /**
-   * Marks active grants revoked, all or none, with one audit event. Returns false when one was no
-   * longer active (a concurrent revocation won; nothing is written). At most MAX_GRANTS_PER_REVOCATION.
+   * Marks active grants revoked, all or none, with one audit event and the cut-off `order` of their
+   * sessions. Returns false when one was no longer active (a concurrent revocation won; nothing is
+   * written). At most MAX_GRANTS_PER_REVOCATION.
    */
-  revokeGrants(grants: readonly Grant[], by: string, at: string, audit: AuditEvent): Promise<boolean>;
+  revokeGrants(grants: readonly Grant[], by: string, at: string, audit: AuditEvent, order?: CutOffOrder): Promise<boolean>;
 }
 
 export interface AuditQuery {
@@ -147,7 +152,7 @@ export interface AuditWriter {
   append(event: AuditEvent, options?: AppendOptions): Promise<AppendResult>;
 }
 
-export interface AuditLog extends AuditWriter {
+export interface AuditLog extends AuditWriter, LiveSessionFinder {
   /** Newest first, paginated; every filter combination is served by a key or an index. */
   query(query: AuditQuery): Promise<AuditPage>;
   /**
@@ -179,33 +184,92 @@ export interface AlertSink {
 
 /** Contractor engagements (in the delegations table). */
 export interface EngagementStore {
-  /** The engagement, its grants and the audit event, in one transaction. */
-  createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent): Promise<void>;
+  /**
+   * The engagement, its grants and the audit event, in one transaction, each grant only while the
+   * grant it is delegated from (among `parents`) is still active: ConflictError otherwise.
+   */
+  createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, parents: readonly Grant[]): Promise<void>;
   getEngagement(id: string): Promise<Engagement | undefined>;
   /** The engagement with its grants in their current state, read strongly consistently. */
   getEngagementWithGrants(id: string): Promise<{ engagement: Engagement; grants: Grant[] } | undefined>;
   /**
    * The handover as one transaction: the engagement replaced by `next` (only if still at
    * `expectedVersion` and active), `revoke` marked revoked with reason `engagement-handed-over`,
-   * `create` written, and the audit event. False when the engagement changed meanwhile.
+   * `create` written, the audit event and the cut-off `order` of the contractors' sessions. False
+   * when the engagement changed meanwhile.
    */
-  handOver(next: Engagement, expectedVersion: number, revoke: readonly Grant[], create: readonly Grant[], audit: AuditEvent): Promise<boolean>;
+  handOver(
+    next: Engagement,
+    expectedVersion: number,
+    revoke: readonly Grant[],
+    create: readonly Grant[],
+    audit: AuditEvent,
+    order: CutOffOrder,
+    /** The grants `create`'s are delegated from: each must still be active. */
+    parents: readonly Grant[],
+  ): Promise<boolean>;
 }
 
 /** The single lockdown record (in the delegations table). */
 export interface LockdownStore {
   /** Strongly consistent: a vend must see an activation the moment it is written. */
   getLockdown(): Promise<Lockdown | undefined>;
-  /** Writes `next` if the stored version is still `expectedVersion` (0: none stored). */
-  putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent): Promise<boolean>;
+  /** Writes `next` (and its cut-off `order`) if the stored version is still `expectedVersion` (0: none stored). */
+  putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent, order?: CutOffOrder): Promise<boolean>;
 }
 
-/**
- * Cuts off live sessions of a role by denying them (STS credentials cannot be deleted): writes the
- * role's `tvm-revocations` policy. Returns whether it had to fall back to a role-wide cutoff.
- */
-export interface SessionRevoker {
-  revoke(roleArn: string, revocations: readonly Revocation[], now: Date): Promise<{ fallback: boolean }>;
+/** What tvm has decided to deny on one role: the record its `tvm-revocations` policy is rendered from. */
+export interface RevocationLedgerEntry {
+  /** Where the policy is written (the ARN the role was first cut off under; roles.ts compares them). */
+  readonly roleArn: string;
+  /** Merged and unexpired (revocation-policy.ts mergeRevocations). */
+  readonly revocations: readonly Revocation[];
+  /** 1 when created, +1 on every change; every write is conditional on the version read. */
+  readonly version: number;
+  readonly updatedAt: string;
+  /**
+   * Digests of every document tvm may have written for recent versions (precise and fallback): a
+   * policy that is none of them was changed outside tvm.
+   */
+  readonly documents: readonly string[];
+}
+
+/** One ledger per role (in the delegations table). */
+export interface RevocationLedger {
+  /** Strongly consistent, by role (as IAM compares roles). */
+  get(roleArn: string): Promise<RevocationLedgerEntry | undefined>;
+  /** Writes `entry` if the stored version is still `expectedVersion` (0: none stored). */
+  put(entry: RevocationLedgerEntry, expectedVersion: number): Promise<boolean>;
+  list(): Promise<RevocationLedgerEntry[]>;
+}
+
+export interface RolePolicyState {
+  /** The role's `tvm-revocations` document, decoded; undefined when it has none. */
+  readonly document?: string;
+  /** Characters the role's other inline policies use of the 10,240 they share with it. */
+  readonly otherPoliciesChars: number;
+}
+
+/** The `tvm-revocations` inline policy of target roles (IAM). */
+export interface RevocationPolicies {
+  read(roleArn: string): Promise<RolePolicyState>;
+  /** Puts the document, or deletes the policy for undefined. RolePolicyLimitError on IAM's size quota. */
+  write(roleArn: string, document: string | undefined): Promise<void>;
+}
+
+/** Cut-off orders not carried out in full yet (in the delegations table). */
+export interface CutOffOrders {
+  list(): Promise<CutOffOrder[]>;
+  /** Replaces the order if its `attempts` is still `expectedAttempts`. */
+  update(order: CutOffOrder, expectedAttempts: number): Promise<boolean>;
+  /** Removes a carried-out order. */
+  complete(id: string): Promise<void>;
+}
+
+/** Where live sessions are found: the issuances whose credentials have not expired. */
+export interface LiveSessionFinder {
+  /** Issuances on this role (compared as IAM does), unexpired at `now`; the cost grows with live sessions only. */
+  liveIssuancesOnRole(roleArn: string, now: Date): Promise<CredentialIssuedEvent[]>;
 }
 
 /** STS, seen from tvm. */

@@ -8,6 +8,7 @@
 import {
   evaluateDenial,
   lockedChangeAttempt,
+  revocationPolicyChanged,
   evaluateUse,
   chronologically,
   isIgnoredSource,
@@ -73,7 +74,8 @@ const MAX_FIRST_USE_PAGES = 4;
 
 /**
  * Stream path, one batch of new audit events in stream order:
- * 1. Skip everything but uses, denials and refused changes (alerts themselves, admin events).
+ * 1. Skip everything but uses, denials, refused changes and revocation drift (alerts themselves,
+ *    admin events).
  * 2. Per event, read what its rules need (the key's record, whether it was used elsewhere, its
  *    grant, the lockdown, the principal's recent denials; each read once per batch) and evaluate
  *    every rule.
@@ -98,7 +100,8 @@ export async function raiseAlertsForNewEvents(
 
 /**
  * Schedule path, the window [from, to]:
- * 1. Read every use, denial and refused change recorded in it (by type, paginated, bounded).
+ * 1. Read every use, denial, refused change and revocation drift recorded in it (by type,
+ *    paginated, bounded).
  * 2. Evaluate each, oldest first, as the stream does; a principal's recent denials come from the
  *    window itself (a denial near its start was counted in full by the previous run).
  * 3. Raise what was not raised yet. A failure throws: the platform retries the run, which skips
@@ -111,16 +114,17 @@ export async function raiseAlertsForWindow(
 ): Promise<WindowOutcome> {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
-  const [uses, denials, refusedChanges] = await Promise.all([
+  const [uses, denials, refusedChanges, drifts] = await Promise.all([
     readWindow(deps.audit, 'credential.used', from, to),
     readWindow(deps.audit, 'credential.denied', from, to),
     readWindow(deps.audit, 'change.denied', from, to),
+    readWindow(deps.audit, 'revocation.drift', from, to),
   ]);
   const deniedOnes = denials.events.filter(isDenial);
   const run = new AlertRun(deps, meta, async (denial) => deniedOnes.filter((other) => other.principal === denial.principal));
-  const events = [...uses.events, ...deniedOnes, ...refusedChanges.events].sort(chronologically);
+  const events = [...uses.events, ...deniedOnes, ...refusedChanges.events, ...drifts.events].sort(chronologically);
   for (const event of events) await run.evaluate(event);
-  const truncated = uses.truncated || denials.truncated || refusedChanges.truncated;
+  const truncated = uses.truncated || denials.truncated || refusedChanges.truncated || drifts.truncated;
   return { from, to, evaluated: events.length, raised: run.raised, truncated };
 }
 
@@ -149,8 +153,8 @@ class AlertRun {
     if (event.type === 'credential.denied') {
       return evaluateDenial(event, await this.recentDenials(event), this.deps.settings);
     }
-    if (event.type === 'change.denied') {
-      const finding = lockedChangeAttempt(event, this.deps.settings);
+    if (event.type === 'change.denied' || event.type === 'revocation.drift') {
+      const finding = event.type === 'change.denied' ? lockedChangeAttempt(event, this.deps.settings) : revocationPolicyChanged(event);
       return finding ? [finding] : [];
     }
     if (event.type !== 'credential.used') return [];
@@ -273,7 +277,7 @@ class AlertRun {
 
 async function readWindow(
   audit: AuditLog,
-  type: Extract<AuditEventType, 'credential.used' | 'credential.denied' | 'change.denied'>,
+  type: Extract<AuditEventType, 'credential.used' | 'credential.denied' | 'change.denied' | 'revocation.drift'>,
   from: string,
   to: string,
 ): Promise<{ events: AuditEvent[]; truncated: boolean }> {

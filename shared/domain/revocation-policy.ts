@@ -1,15 +1,19 @@
 // The `tvm-revocations` inline policy: how tvm cuts off STS sessions that are already out.
 //
 // STS credentials cannot be deleted before they expire, only denied. tvm keeps ONE inline policy per
-// target role whose Deny statements match the sessions to cut, and the document itself is the only
-// record of what is revoked: it is parsed, merged with new revocations, pruned and written back whole.
+// target role whose Deny statements match the sessions to cut. What it must deny is recorded first
+// in the role's revocation ledger (DynamoDB, version-conditioned writes: cut-off-sessions.ts); the
+// policy is rendered from the ledger, so the same ledger always gives the same document.
 //
-// Three kinds of statement, all `Deny * on *` and all bounded by `aws:TokenIssueTime`, so a
+// Four kinds of statement, all `Deny * on *` and all bounded by `aws:TokenIssueTime`, so a
 // session issued after the cutoff is untouched and the statement can be dropped once every session
 // issued before it has expired:
 // - person:    StringEquals aws:SourceIdentity [ids]  (a list is OR: one statement per cutoff time)
-// - lockdown:  StringNotEquals aws:SourceIdentity [allowed]  (a negated list is NOR: "none of these")
-// - role-wide: no SourceIdentity test (what the console's "Revoke active sessions" writes).
+// - grant:     StringEquals aws:PrincipalTag/tvm:grant [grant ids]  (the sessions vended under them)
+// - lockdown:  StringNotEquals aws:SourceIdentity [allowed] (a negated list is NOR: "none of these"),
+//              and, when the lockdown tags its allowed callers' sessions, StringNotEquals
+//              aws:PrincipalTag/tvm:lockdown <version> (keys of one operator are ANDed: both must hold)
+// - role-wide: no other test (what the console's "Revoke active sessions" writes).
 //
 // Size: all inline policies of a role share 10,240 characters (whitespace not counted; tvm writes
 // minified JSON of ASCII only, so `length` is the count). When the statements do not fit, ONE
@@ -19,6 +23,7 @@
 // IAM's GetRolePolicy returns the document URL-encoded: the adapter decodes it before parsing.
 import { z } from 'zod';
 import { ConflictError, ValidationError } from './errors.js';
+import { GRANT_TAG, LOCKDOWN_TAG } from './session-tags.js';
 import { isValidSessionName } from './source-identity.js';
 
 export const REVOCATION_POLICY_NAME = 'tvm-revocations';
@@ -28,6 +33,8 @@ export const MAX_ROLE_POLICY_CHARS = 10_240;
 /** `before` is an ISO 8601 date-time; sessions issued strictly before it are denied. */
 export type Revocation =
   | { readonly kind: 'person'; readonly sourceIdentity: string; readonly before: string }
+  /** The sessions vended under one grant (their `tvm:grant` session tag). */
+  | { readonly kind: 'grant'; readonly grantId: string; readonly before: string }
   | {
       readonly kind: 'lockdown';
       /**
@@ -36,9 +43,20 @@ export type Revocation =
        * not say who it is cannot be on an allow list.
        */
       readonly allowedSourceIdentities: readonly string[];
+      /** Sessions tagged `tvm:lockdown` with this value keep working too (see lockdownExemption). */
+      readonly exemptTag?: string;
       readonly before: string;
     }
   | { readonly kind: 'role-wide'; readonly before: string };
+
+/** What a revocation is matched against: a session as its issuance recorded it. */
+export interface SessionFacts {
+  readonly sourceIdentity: string;
+  readonly grantId?: string;
+  readonly lockdownExemption?: string;
+  /** When it was issued, or a moment after (STS's TokenIssueTime is no later). */
+  readonly issuedAt: string;
+}
 
 export interface RevocationPlanInput {
   readonly existing: readonly Revocation[];
@@ -69,6 +87,7 @@ export interface RevocationPlan {
 }
 
 type PersonRevocation = Extract<Revocation, { kind: 'person' }>;
+type GrantRevocation = Extract<Revocation, { kind: 'grant' }>;
 type LockdownRevocation = Extract<Revocation, { kind: 'lockdown' }>;
 
 const POLICY_VERSION = '2012-10-17';
@@ -77,6 +96,13 @@ const TOKEN_ISSUE_TIME_KEY = 'aws:TokenIssueTime';
 const ROLE_WIDE_SID = 'TvmRoleWide';
 const LOCKDOWN_SID_PREFIX = 'TvmLockdown';
 const PERSON_SID_PREFIX = 'TvmPerson';
+const GRANT_SID_PREFIX = 'TvmGrant';
+const GRANT_TAG_KEY = `aws:PrincipalTag/${GRANT_TAG}`;
+const LOCKDOWN_TAG_KEY = `aws:PrincipalTag/${LOCKDOWN_TAG}`;
+/** Grant ids, as tvm makes them (and as a session tag value allows). */
+const GRANT_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+/** The lockdown exemption tag's value: a lockdown version. */
+const EXEMPT_TAG_PATTERN = /^[0-9]{1,12}$/;
 /** IAM's date form, as in AWS's own examples: UTC, whole seconds. */
 const CUTOFF_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const isoDateTime = z.string().datetime({ offset: true });
@@ -119,32 +145,80 @@ export function parseRevocationPolicy(document: string | undefined): Revocation[
  * is a no-op. Throws ValidationError on a malformed SourceIdentity or time: never a bad policy.
  */
 export function planRevocationPolicy(input: RevocationPlanInput): RevocationPlan {
-  const { now, maxSessionSeconds, maxDocumentChars = MAX_ROLE_POLICY_CHARS } = input;
-  requirePositiveInteger('maxSessionSeconds', maxSessionSeconds);
+  const { maxDocumentChars = MAX_ROLE_POLICY_CHARS } = input;
   requirePositiveInteger('maxDocumentChars', maxDocumentChars);
-  if (!Number.isFinite(now.getTime())) throw new ValidationError('now must be a valid date');
+  const { revocations, pruned } = mergeRevocations(input);
+  const rendered = renderWithin(revocations, maxDocumentChars);
+  return { ...rendered, pruned };
+}
 
+/**
+ * `existing` and `added` as one set: validated, compacted (a later cutoff replaces an earlier one of
+ * the same target), and without what has expired (every session it could cut is past
+ * maxSessionSeconds). This is what a role's ledger holds.
+ */
+export function mergeRevocations(input: Omit<RevocationPlanInput, 'maxDocumentChars'>): { revocations: Revocation[]; pruned: Revocation[] } {
+  const { now, maxSessionSeconds } = input;
+  requirePositiveInteger('maxSessionSeconds', maxSessionSeconds);
+  if (!Number.isFinite(now.getTime())) throw new ValidationError('now must be a valid date');
   const all = [...input.existing, ...input.added].map(normalizeRevocation);
   // Every session issued before `before` expires by `before + maxSessionSeconds` at the latest.
   const isExpired = (r: Revocation): boolean => Date.parse(r.before) + maxSessionSeconds * 1000 <= now.getTime();
-  const pruned = all.filter(isExpired);
-  let revocations = compact(all.filter((r) => !isExpired(r)));
-  let document = renderPolicy(revocations);
-  if (document === undefined || document.length <= maxDocumentChars) {
-    return { document, revocations, pruned, fallback: false };
-  }
+  return { revocations: compact(all.filter((r) => !isExpired(r))), pruned: all.filter(isExpired) };
+}
 
-  const latest = revocations.map((r) => r.before).reduce((a, b) => (b > a ? b : a));
-  revocations = [{ kind: 'role-wide', before: latest }];
-  document = renderPolicy(revocations) ?? '';
-  if (document.length > maxDocumentChars) {
+/**
+ * The document for a ledger's revocations within `maxDocumentChars`: all of them, or when they do
+ * not fit, the role-wide fallback (see the header). Throws ConflictError when not even that fits.
+ */
+export function renderWithin(revocations: readonly Revocation[], maxDocumentChars: number): Omit<RevocationPlan, 'pruned'> {
+  const document = renderRevocationPolicy(revocations);
+  if (document === undefined || document.length <= maxDocumentChars) {
+    return { document, revocations: [...revocations], fallback: false };
+  }
+  const fallback = roleWideFallback(revocations);
+  const fallbackDocument = renderRevocationPolicy(fallback) ?? '';
+  if (fallbackDocument.length > maxDocumentChars) {
     throw new ConflictError(
       `the role's other inline policies leave ${maxDocumentChars} characters, too few for even one ` +
         `${REVOCATION_POLICY_NAME} statement`,
       { details: { policy: REVOCATION_POLICY_NAME, maxDocumentChars } },
     );
   }
-  return { document, revocations, pruned, fallback: true };
+  return { document: fallbackDocument, revocations: fallback, fallback: true };
+}
+
+/** One role-wide cutoff at the latest of `revocations`' times: denies all they deny, and more. */
+export function roleWideFallback(revocations: readonly Revocation[]): Revocation[] {
+  if (revocations.length === 0) return [];
+  return [{ kind: 'role-wide', before: revocations.map((r) => r.before).reduce((a, b) => (b > a ? b : a)) }];
+}
+
+/** Minified JSON of already merged revocations (mergeRevocations), or undefined for none. */
+export function renderRevocationPolicy(revocations: readonly Revocation[]): string | undefined {
+  return renderPolicy(compact(revocations.map(normalizeRevocation)));
+}
+
+/**
+ * Whether `revocation` denies `session`, as IAM would evaluate its statement. `issuedAt` is at or
+ * after the session's TokenIssueTime, so a session issued before the cutoff by its record is
+ * certainly denied; one recorded at or after it may not be, and is not claimed.
+ */
+export function denies(revocation: Revocation, session: SessionFacts): boolean {
+  if (!(Date.parse(session.issuedAt) < Date.parse(normalizeRevocation(revocation).before))) return false;
+  switch (revocation.kind) {
+    case 'role-wide':
+      return true;
+    case 'person':
+      return session.sourceIdentity === revocation.sourceIdentity;
+    case 'grant':
+      return session.grantId === revocation.grantId;
+    case 'lockdown':
+      return (
+        !revocation.allowedSourceIdentities.includes(session.sourceIdentity) &&
+        (revocation.exemptTag === undefined || session.lockdownExemption !== revocation.exemptTag)
+      );
+  }
 }
 
 /** Validates, rounds the cutoff, and puts lists in canonical (sorted, deduplicated) form. */
@@ -153,12 +227,14 @@ function normalizeRevocation(revocation: Revocation): Revocation {
   switch (revocation.kind) {
     case 'person':
       return { kind: 'person', sourceIdentity: requireSourceIdentity(revocation.sourceIdentity), before };
+    case 'grant':
+      return { kind: 'grant', grantId: requirePattern('a grant id', GRANT_ID_PATTERN, revocation.grantId), before };
     case 'lockdown': {
       const allowed = [...new Set(revocation.allowedSourceIdentities.map(requireSourceIdentity))].sort();
+      const exemptTag = revocation.exemptTag === undefined ? undefined : requirePattern('a lockdown tag', EXEMPT_TAG_PATTERN, revocation.exemptTag);
       // Allowing nobody is exactly a role-wide cutoff (and IAM has no use for an empty list).
-      return allowed.length === 0
-        ? { kind: 'role-wide', before }
-        : { kind: 'lockdown', allowedSourceIdentities: allowed, before };
+      if (allowed.length === 0 && exemptTag === undefined) return { kind: 'role-wide', before };
+      return { kind: 'lockdown', allowedSourceIdentities: allowed, ...(exemptTag === undefined ? {} : { exemptTag }), before };
     }
     case 'role-wide':
       return { kind: 'role-wide', before };
@@ -193,6 +269,11 @@ function requireSourceIdentity(sourceIdentity: string): string {
   return sourceIdentity;
 }
 
+function requirePattern(what: string, pattern: RegExp, value: string): string {
+  if (!pattern.test(value)) throw new ValidationError(`${what} in a revocation is malformed: ${JSON.stringify(value)}`);
+  return value;
+}
+
 function requirePositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) {
     throw new ValidationError(`${name} must be a positive whole number, got ${value}`);
@@ -200,9 +281,9 @@ function requirePositiveInteger(name: string, value: number): void {
 }
 
 /**
- * The smallest equivalent set, in canonical order (role-wide, lockdowns, people; each by time,
- * then by identity): a later cutoff replaces an earlier one of the same person or the same allow
- * list, and the latest role-wide cutoff replaces everything at or before it.
+ * The smallest equivalent set, in canonical order (role-wide, lockdowns, grants, people; each by
+ * time, then by identity): a later cutoff replaces an earlier one of the same target, and the
+ * latest role-wide cutoff replaces everything at or before it.
  */
 function compact(revocations: readonly Revocation[]): Revocation[] {
   const roleWide = revocations
@@ -210,30 +291,26 @@ function compact(revocations: readonly Revocation[]): Revocation[] {
     .map((r) => r.before)
     .reduce<string | undefined>((a, b) => (a === undefined || b > a ? b : a), undefined);
   const people = new Map<string, PersonRevocation>();
+  const grants = new Map<string, GrantRevocation>();
   const lockdowns = new Map<string, LockdownRevocation>();
+  const keepLatest = <R extends Revocation>(map: Map<string, R>, key: string, r: R) => {
+    const kept = map.get(key);
+    if (kept === undefined || r.before > kept.before) map.set(key, r);
+  };
   for (const r of revocations) {
     if (roleWide !== undefined && r.before <= roleWide) continue;
-    if (r.kind === 'person') {
-      const kept = people.get(r.sourceIdentity);
-      if (kept === undefined || r.before > kept.before) people.set(r.sourceIdentity, r);
-    } else if (r.kind === 'lockdown') {
-      // JSON, not join(','): a comma is a legal SourceIdentity character.
-      const key = JSON.stringify(r.allowedSourceIdentities);
-      const kept = lockdowns.get(key);
-      if (kept === undefined || r.before > kept.before) lockdowns.set(key, r);
-    }
+    if (r.kind === 'person') keepLatest(people, r.sourceIdentity, r);
+    else if (r.kind === 'grant') keepLatest(grants, r.grantId, r);
+    // JSON, not join(','): a comma is a legal SourceIdentity character.
+    else if (r.kind === 'lockdown') keepLatest(lockdowns, JSON.stringify([r.allowedSourceIdentities, r.exemptTag ?? null]), r);
   }
+  const lockdownKey = (r: LockdownRevocation) => JSON.stringify([r.allowedSourceIdentities, r.exemptTag ?? null]);
   // Cutoffs share one format, so string order is time order.
   return [
     ...(roleWide === undefined ? [] : [{ kind: 'role-wide', before: roleWide } as const]),
-    ...[...lockdowns.values()].sort(
-      (a, b) =>
-        compareStrings(a.before, b.before) ||
-        compareStrings(JSON.stringify(a.allowedSourceIdentities), JSON.stringify(b.allowedSourceIdentities)),
-    ),
-    ...[...people.values()].sort(
-      (a, b) => compareStrings(a.before, b.before) || compareStrings(a.sourceIdentity, b.sourceIdentity),
-    ),
+    ...[...lockdowns.values()].sort((a, b) => compareStrings(a.before, b.before) || compareStrings(lockdownKey(a), lockdownKey(b))),
+    ...[...grants.values()].sort((a, b) => compareStrings(a.before, b.before) || compareStrings(a.grantId, b.grantId)),
+    ...[...people.values()].sort((a, b) => compareStrings(a.before, b.before) || compareStrings(a.sourceIdentity, b.sourceIdentity)),
   ];
 }
 
@@ -241,22 +318,30 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Minified JSON of compacted revocations; people sharing a cutoff share a statement. */
+/** Minified JSON of compacted revocations; people (and grants) sharing a cutoff share a statement. */
 function renderPolicy(revocations: readonly Revocation[]): string | undefined {
   if (revocations.length === 0) return undefined;
   const peopleByBefore = new Map<string, string[]>();
+  const grantsByBefore = new Map<string, string[]>();
   const statements: object[] = [];
   let lockdownIndex = 0;
   for (const r of revocations) {
     if (r.kind === 'role-wide') {
       statements.push(denyStatement(ROLE_WIDE_SID, {}, r.before));
     } else if (r.kind === 'lockdown') {
-      const condition = { StringNotEquals: { [SOURCE_IDENTITY_KEY]: [...r.allowedSourceIdentities] } };
-      statements.push(denyStatement(`${LOCKDOWN_SID_PREFIX}${lockdownIndex++}`, condition, r.before));
+      const notAllowed: Record<string, unknown> = { [SOURCE_IDENTITY_KEY]: [...r.allowedSourceIdentities] };
+      if (r.allowedSourceIdentities.length === 0) delete notAllowed[SOURCE_IDENTITY_KEY];
+      if (r.exemptTag !== undefined) notAllowed[LOCKDOWN_TAG_KEY] = r.exemptTag;
+      statements.push(denyStatement(`${LOCKDOWN_SID_PREFIX}${lockdownIndex++}`, { StringNotEquals: notAllowed }, r.before));
+    } else if (r.kind === 'grant') {
+      grantsByBefore.set(r.before, [...(grantsByBefore.get(r.before) ?? []), r.grantId]);
     } else {
       peopleByBefore.set(r.before, [...(peopleByBefore.get(r.before) ?? []), r.sourceIdentity]);
     }
   }
+  [...grantsByBefore].forEach(([before, grantIds], index) => {
+    statements.push(denyStatement(`${GRANT_SID_PREFIX}${index}`, { StringEquals: { [GRANT_TAG_KEY]: grantIds } }, before));
+  });
   [...peopleByBefore].forEach(([before, sourceIdentities], index) => {
     const condition = { StringEquals: { [SOURCE_IDENTITY_KEY]: sourceIdentities } };
     statements.push(denyStatement(`${PERSON_SID_PREFIX}${index}`, condition, before));
@@ -293,25 +378,51 @@ const roleWideStatementSchema = z
   .strict()
   .transform((s): Revocation[] => [{ kind: 'role-wide', before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY] }]);
 
+const grantIdSchema = z.string().regex(GRANT_ID_PATTERN);
+const grantIdsSchema = z.union([grantIdSchema.transform((id) => [id]), z.array(grantIdSchema).min(1)]);
+
 const lockdownStatementSchema = z
   .object({
     Sid: z.string().regex(new RegExp(`^${LOCKDOWN_SID_PREFIX}\\d+$`)),
     ...denyAll,
     Condition: z
       .object({
-        StringNotEquals: z.object({ [SOURCE_IDENTITY_KEY]: sourceIdentitiesSchema }).strict(),
+        StringNotEquals: z
+          .object({
+            [SOURCE_IDENTITY_KEY]: sourceIdentitiesSchema.optional(),
+            [LOCKDOWN_TAG_KEY]: z.string().regex(EXEMPT_TAG_PATTERN).optional(),
+          })
+          .strict()
+          .refine((test) => test[SOURCE_IDENTITY_KEY] !== undefined || test[LOCKDOWN_TAG_KEY] !== undefined),
         DateLessThan: issuedBefore,
       })
       .strict(),
   })
   .strict()
-  .transform((s): Revocation[] => [
-    {
-      kind: 'lockdown',
-      allowedSourceIdentities: s.Condition.StringNotEquals[SOURCE_IDENTITY_KEY],
-      before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY],
-    },
-  ]);
+  .transform((s): Revocation[] => {
+    const exemptTag = s.Condition.StringNotEquals[LOCKDOWN_TAG_KEY];
+    return [
+      {
+        kind: 'lockdown',
+        allowedSourceIdentities: s.Condition.StringNotEquals[SOURCE_IDENTITY_KEY] ?? [],
+        ...(exemptTag === undefined ? {} : { exemptTag }),
+        before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY],
+      },
+    ];
+  });
+
+const grantStatementSchema = z
+  .object({
+    Sid: z.string().regex(new RegExp(`^${GRANT_SID_PREFIX}\\d+$`)),
+    ...denyAll,
+    Condition: z
+      .object({ StringEquals: z.object({ [GRANT_TAG_KEY]: grantIdsSchema }).strict(), DateLessThan: issuedBefore })
+      .strict(),
+  })
+  .strict()
+  .transform((s): Revocation[] =>
+    s.Condition.StringEquals[GRANT_TAG_KEY].map((grantId) => ({ kind: 'grant', grantId, before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY] })),
+  );
 
 const personStatementSchema = z
   .object({
@@ -333,7 +444,7 @@ const personStatementSchema = z
     })),
   );
 
-const statementSchema = z.union([roleWideStatementSchema, lockdownStatementSchema, personStatementSchema]);
+const statementSchema = z.union([roleWideStatementSchema, lockdownStatementSchema, grantStatementSchema, personStatementSchema]);
 const policySchema = z
   .object({
     Version: z.literal(POLICY_VERSION),

@@ -28,3 +28,12 @@ export function distinctRoles(roleArns: Iterable<string>): string[] {
   for (const arn of roleArns) if (!byKey.has(roleKey(arn))) byKey.set(roleKey(arn), arn);
   return [...byKey.values()];
 }
+
+/**
+ * Every role a profile's sessions may still be live on at `now`: the one it names, and those it
+ * named before while a session vended then can still be live (Profile.formerRoles).
+ */
+export function rolesOf(profile: { readonly roleArn: string; readonly formerRoles?: readonly { readonly roleArn: string; readonly until: string }[] }, now: Date): string[] {
+  const former = (profile.formerRoles ?? []).filter((role) => Date.parse(role.until) > now.getTime()).map((role) => role.roleArn);
+  return distinctRoles([profile.roleArn, ...former]);
+}

@@ -151,7 +151,7 @@ describe('every workflow through the tvm CLI', () => {
     expectRefused(beyond, 'DELEGATION_EXCEEDS_GRANT');
     expect(eveVend.grantId).toBe(delegated.id);
     expectSuccess(revoke);
-    expect(revoke.stdout).toBe(`revoked grant ${toFrank.id} (${profile} for user:${people.frank})\n`);
+    expect(revoke.stdout).toBe(`revoked grant ${toFrank.id} (${profile} for user:${people.frank})\n\nsessions cut off:\n(none)\n`);
     expectRefused(frankVend, 'NO_GRANT');
     expect(listed.grants.map((grant) => [grant.id, grant.status])).toEqual(
       expect.arrayContaining([

@@ -29,7 +29,9 @@ describe('lockdown', () => {
     const employee = `ann-${unique()}@example.com`;
     const executive = `exec-${unique()}@example.com`;
     const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
-    await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-deploy' } });
+    // (A role no demo profile names: the cut-off reaches a minute past the activation, so other
+    // suites' sessions on a shared role could be caught in it.)
+    await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-ops' } });
     for (const subject of [{ type: 'group', id: team }, { type: 'user', id: executive }]) {
       const grant = await api('POST', '/grants', {
         token: admin,
@@ -60,7 +62,7 @@ describe('lockdown', () => {
     expect(details.body).toMatchObject({
       active: true,
       profiles: [profile],
-      roles: ['arn:aws:iam::000000000000:role/tvm-demo-deploy'],
+      roles: ['arn:aws:iam::000000000000:role/tvm-demo-ops'],
       allow: { principals: [executive], groups: [] },
       reason: 'suspected espionage',
       activatedBy: sec1,

@@ -124,7 +124,8 @@ const INDEX_AND_CHAIN_ATTRIBUTES = ['PK', 'SK', 'GSI3PK', 'GSI4PK', 'chainSeq', 
 /** Every attribute a credential.issued item may have: keys, chain link and the event's public fields. */
 const CREDENTIAL_ISSUED_ATTRIBUTES = [
   ...INDEX_AND_CHAIN_ATTRIBUTES,
-  ...['GSI1PK', 'GSI2PK'],
+  // By key, by profile, and live sessions by role and expiry.
+  ...['GSI1PK', 'GSI2PK', 'GSI5PK', 'GSI5SK'],
   ...['id', 'type', 'at', 'principal', 'requestId', 'sourceIp', 'userAgent', 'profile', 'roleArn', 'grantId'],
   ...['accessKeyId', 'expiration', 'sessionName', 'sourceIdentity', 'assumedRoleArn', 'durationSeconds'],
   ...['policyHash', 'reason', 'groups'],

@@ -8,7 +8,7 @@ import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegati
 import { DynamoDbEngagementStore } from '../../shared/adapters/dynamodb-engagement-store.js';
 import { adminEvent, type AdminAuditEvent } from '../../shared/domain/audit.js';
 import { ConflictError } from '../../shared/domain/errors.js';
-import type { Engagement, Grant } from '../../shared/domain/model.js';
+import type { CutOffOrder, Engagement, Grant } from '../../shared/domain/model.js';
 import { aGrant, aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
 import { captureError, getRawItem, scanRawTable, useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
 
@@ -71,10 +71,24 @@ function handedOver(engagement: Engagement, revoke: readonly Grant[], create: re
       note: 'shipped',
       revokedGrants: revoke.map((g) => g.id),
       newGrants: create.map((g) => g.id),
-      revokedSessions: [{ accessKeyId: 'ASIAEXAMPLE000000001', sourceIdentity: 'carla@contractor.example', expiration: HANDOVER_AT }],
+      cutOffOrder: `order-${engagement.id}`,
     },
   };
 }
+
+let orders = 0;
+/** A cut-off order of the contractors' sessions, as the handover writes one. */
+const anOrder = (engagement: Engagement): CutOffOrder => ({
+  id: `order-${engagement.id}-${++orders}`,
+  cause: 'engagement-handed-over',
+  decidedAt: HANDOVER_AT,
+  decidedBy: OWNER.id,
+  requestId: 'req-handover',
+  revocations: engagement.contractors.map((contractor) => ({ kind: 'person', sourceIdentity: contractor, before: HANDOVER_AT })),
+  roles: ['arn:aws:iam::123456789012:role/tvm-dev-readonly'],
+  attempts: 0,
+  context: { engagementId: engagement.id },
+});
 
 const ownerGrant = (id: string) => aGrant({ id, subject: { type: 'user', id: OWNER.id }, canDelegate: true, engagementId: 'eng-00000001' });
 
@@ -101,7 +115,7 @@ describe('DynamoDbEngagementStore', () => {
       const event = anAuditEvent('engagement.created');
 
       // Act
-      await engagements.createEngagement(engagement, grants, event);
+      await engagements.createEngagement(engagement, grants, event, []);
 
       // Assess
       expect(await engagements.getEngagement(engagement.id)).toEqual(engagement);
@@ -122,7 +136,7 @@ describe('DynamoDbEngagementStore', () => {
       const grants = contractorGrants(engagement);
 
       // Act
-      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), []);
 
       // Assess
       const read = await delegations.getProfileWithGrants('dev-readonly', [{ type: 'user', id: 'carla@contractor.example' }]);
@@ -133,13 +147,13 @@ describe('DynamoDbEngagementStore', () => {
     it('refuses an engagement id that exists with ConflictError, writing nothing', async () => {
       // Prepare
       const engagement = anEngagement();
-      await engagements.createEngagement(engagement, contractorGrants(engagement), anAuditEvent('engagement.created'));
+      await engagements.createEngagement(engagement, contractorGrants(engagement), anAuditEvent('engagement.created'), []);
       const before = await everything();
       const again = anEngagement({ name: 'Impostor', contractors: ['eve@example.com'] });
 
       // Act
       const error = await captureError(
-        engagements.createEngagement(again, [aGrant({ id: 'fresh-grant-1', engagementId: again.id })], anAuditEvent('engagement.created')),
+        engagements.createEngagement(again, [aGrant({ id: 'fresh-grant-1', engagementId: again.id })], anAuditEvent('engagement.created'), []),
       );
 
       // Assess
@@ -154,18 +168,36 @@ describe('DynamoDbEngagementStore', () => {
     });
   });
 
+  it('refuses an engagement whose grants are delegated from a grant revoked meanwhile, writing nothing', async () => {
+    // Prepare
+    const parent = aGrant({ id: 'leads-grant', subject: { type: 'user', id: OWNER.id }, canDelegate: true });
+    await delegations.createGrant(parent, anAuditEvent('grant.created'));
+    await delegations.revokeGrants([parent], 'admin@example.com', HANDOVER_AT, anAuditEvent('grant.revoked'));
+    const engagement = anEngagement({ id: 'eng-orphan' });
+    const grants = contractorGrants(engagement).map((grant) => ({ ...grant, parentGrantId: parent.id }));
+    const before = await everything();
+
+    // Act
+    const error = await captureError(engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), [parent]));
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(await everything()).toEqual(before);
+  });
+
   describe('handOver', () => {
     it('writes the handed-over engagement, the revocations, the new grants and the event in one transaction', async () => {
       // Prepare
       const engagement = anEngagement();
       const grants = contractorGrants(engagement);
-      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), []);
       const create = [ownerGrant('owner-new-1')];
       const next = handedOver(engagement, grants, create);
       const event = anAuditEvent('handover.completed');
 
       // Act
-      const written = await engagements.handOver(next, 1, grants, create, event);
+      const order = anOrder(engagement);
+      const written = await engagements.handOver(next, 1, grants, create, event, order, []);
 
       // Assess
       expect(written).toBe(true);
@@ -180,6 +212,7 @@ describe('DynamoDbEngagementStore', () => {
       expect(await engagements.getEngagementWithGrants(engagement.id)).toEqual({ engagement: next, grants: [...revoked, ...create] });
       expect(await delegations.getGrant('owner-new-1')).toEqual(create[0]);
       expect(await storedAuditEvent(event)).toMatchObject({ type: 'handover.completed' });
+      expect(await getRawItem(dynamodb().documentClient, tables.delegations, { PK: 'CUTOFF', SK: order.id })).toMatchObject({ ...order });
     });
 
     it.each([
@@ -187,11 +220,12 @@ describe('DynamoDbEngagementStore', () => {
       ['one of the grants was revoked meanwhile', { revokedMeanwhile: true }],
       ['a new grant id exists', { existingNewGrant: true }],
       ['the engagement was handed over already', { handedOverFirst: true }],
-    ])('writes nothing at all, and returns false, when %s', async (_label, scenario) => {
+      ['the grant a new grant is delegated from was revoked meanwhile', { parentRevoked: true }],
+    ])('writes nothing at all (not even its cut-off order), and returns false, when %s', async (_label, scenario) => {
       // Prepare
       const engagement = anEngagement();
       const grants = contractorGrants(engagement);
-      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), []);
       let expectedVersion = 'expectedVersion' in scenario ? scenario.expectedVersion : 1;
       if ('revokedMeanwhile' in scenario) {
         await delegations.revokeGrants([grants[1] as Grant], 'admin@example.com', HANDOVER_AT, anAuditEvent('grant.revoked'));
@@ -200,15 +234,21 @@ describe('DynamoDbEngagementStore', () => {
         await delegations.createGrant(ownerGrant('owner-new-1'), anAuditEvent('grant.created'));
       }
       if ('handedOverFirst' in scenario) {
-        await engagements.handOver(handedOver(engagement, [], []), 1, [], [], anAuditEvent('handover.completed'));
+        await engagements.handOver(handedOver(engagement, [], []), 1, [], [], anAuditEvent('handover.completed'), anOrder(engagement), []);
         expectedVersion = 2;
+      }
+      const parent = aGrant({ id: 'owners-own-grant', subject: { type: 'user', id: OWNER.id }, canDelegate: true });
+      await delegations.createGrant(parent, anAuditEvent('grant.created'));
+      const parents = [parent];
+      if ('parentRevoked' in scenario) {
+        await delegations.revokeGrants([parent], 'admin@example.com', HANDOVER_AT, anAuditEvent('grant.revoked'));
       }
       const before = await everything();
       const create = [ownerGrant('owner-new-1'), ownerGrant('owner-new-2')];
       const event = anAuditEvent('handover.completed');
 
       // Act
-      const written = await engagements.handOver(handedOver(engagement, grants, create), expectedVersion, grants, create, event);
+      const written = await engagements.handOver(handedOver(engagement, grants, create), expectedVersion, grants, create, event, anOrder(engagement), parents);
 
       // Assess
       expect(written).toBe(false);
@@ -220,11 +260,11 @@ describe('DynamoDbEngagementStore', () => {
       // Prepare: 60 contractor grants, then 60 for new owners
       const engagement = anEngagement({ contractors: Array.from({ length: 60 }, (_, i) => `c${String(i).padStart(2, '0')}@contractor.example`) });
       const grants = contractorGrants(engagement);
-      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), []);
       const create = Array.from({ length: 60 }, (_, i) => ownerGrant(`owner-new-${String(i).padStart(2, '0')}`));
 
       // Act
-      const written = await engagements.handOver(handedOver(engagement, [], create), 1, [], create, anAuditEvent('handover.completed'));
+      const written = await engagements.handOver(handedOver(engagement, [], create), 1, [], create, anAuditEvent('handover.completed'), anOrder(engagement), []);
       const read = await engagements.getEngagementWithGrants(engagement.id);
 
       // Assess
@@ -239,7 +279,7 @@ describe('DynamoDbEngagementStore', () => {
 
       // Act
       const error = await captureError(
-        engagements.handOver(handedOver(engagement, [], create), 1, [], create, anAuditEvent('handover.completed')),
+        engagements.handOver(handedOver(engagement, [], create), 1, [], create, anAuditEvent('handover.completed'), anOrder(engagement), []),
       );
 
       // Assess

@@ -33,6 +33,8 @@ const ACCOUNT = '000000000000';
 const READONLY_ROLE_NAME = 'tvm-demo-readonly';
 const READONLY_ROLE = `arn:aws:iam::${ACCOUNT}:role/${READONLY_ROLE_NAME}`;
 const DEPLOY_ROLE_NAME = 'tvm-demo-deploy';
+/** Every local role, with no inline policy yet. */
+const NO_POLICIES = Object.fromEntries(loadLocalRoles().map((role) => [role.arn.slice(role.arn.lastIndexOf('/') + 1), {}]));
 const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/${DEPLOY_ROLE_NAME}`;
 const REVOCATIONS = 'tvm-revocations';
 
@@ -184,7 +186,7 @@ describe('local IAM endpoint and Deny enforcement', () => {
       // The SDK does not decode it; RFC 3986 leaves only unreserved characters unescaped.
       expect(got.PolicyDocument).toMatch(/^[A-Za-z0-9%._~-]+$/);
       expect(decodeURIComponent(got.PolicyDocument ?? '')).toBe(document);
-      expect(stored).toEqual({ [READONLY_ROLE_NAME]: { [REVOCATIONS]: document }, [DEPLOY_ROLE_NAME]: {} });
+      expect(stored).toEqual({ ...NO_POLICIES, [READONLY_ROLE_NAME]: { [REVOCATIONS]: document } });
       expect(overHttp).toEqual(stored);
       expect(deleted.$metadata.httpStatusCode).toBe(200);
       expect(afterDelete).toEqual({
@@ -286,7 +288,7 @@ describe('local IAM endpoint and Deny enforcement', () => {
       // Assess
       expect(error).toBeInstanceOf(NoSuchEntityException);
       expect(describeError(error)).toEqual({ name: 'NoSuchEntityException', code: 'NoSuchEntity', status: 404, message });
-      expect(endpoint.rolePolicies()).toEqual({ [READONLY_ROLE_NAME]: {}, [DEPLOY_ROLE_NAME]: {} });
+      expect(endpoint.rolePolicies()).toEqual(NO_POLICIES);
     });
 
     const malformed: [string, string, string][] = [

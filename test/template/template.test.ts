@@ -38,12 +38,25 @@ const DELEGATIONS_INDEXES = 'DelegationsTable/index/*';
 const AUDIT = 'AuditTable';
 const AUDIT_INDEXES = 'AuditTable/index/*';
 const AUDIT_KEY_INDEX = 'AuditTable/index/byAccessKey';
+const AUDIT_SESSION_INDEX = 'AuditTable/index/bySessionRole';
 const DELEGATIONS_GRANT_INDEX = 'DelegationsTable/index/byGrantId';
 const DEAD_LETTERS = 'DeadLetterQueue';
 const ALERTS_TOPIC = '{Ref AlertsTopic}';
 // serverless.yml's default for params.trailBucket; `<stage>` is replaced by the stage packaged.
 const TRAIL_LOGS = 'arn:aws:s3:::tvm-<stage>-cloudtrail/AWSLogs/*';
 const AUDIT_STREAM = 'AuditTable.StreamArn';
+// What every function that cuts sessions off holds (shared/domain/cut-off-sessions.ts): writes to
+// the revocation ledgers and cut-off orders (their keys only: see "writes by key"), a role's live
+// sessions, and tvm's own inline policy on target roles.
+const CUT_OFF_GRANTS = [
+  `dynamodb:PutItem ${DELEGATIONS}`,
+  `dynamodb:DeleteItem ${DELEGATIONS}`,
+  `dynamodb:Query ${AUDIT_SESSION_INDEX}`,
+  `iam:ListRolePolicies ${ROLE_ARN_PATTERN}`,
+  `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
+  `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,
+  `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
+];
 const STREAM_READS = ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'].map(
   (action) => `${action} ${AUDIT_STREAM}`,
 );
@@ -90,7 +103,14 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:Scan ${DELEGATIONS}`,
     `dynamodb:Scan ${DELEGATIONS_INDEXES}`,
   ],
-  revokeGrant: [`dynamodb:Query ${DELEGATIONS_INDEXES}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  revokeGrant: [
+    `dynamodb:Query ${DELEGATIONS_INDEXES}`,
+    // The profile (the roles to cut off on) and a role's revocation ledger, by key.
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    ...CUT_OFF_GRANTS,
+  ],
   listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
   createEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
@@ -108,26 +128,21 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:UpdateItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS_INDEXES}`,
     `dynamodb:PutItem ${AUDIT}`,
-    // The contractors' live sessions, from their issuance records.
-    `dynamodb:Query ${AUDIT}`,
-    `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
-    `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,
-    `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
+    ...CUT_OFF_GRANTS,
   ],
   getLockdown: [`dynamodb:GetItem ${DELEGATIONS}`],
   putLockdown: [
     `dynamodb:GetItem ${DELEGATIONS}`,
+    // The lockdown item (its key only).
     `dynamodb:PutItem ${DELEGATIONS}`,
-    `dynamodb:Query ${DELEGATIONS}`,
+    // Every profile, to resolve the locked roles.
     `dynamodb:Query ${DELEGATIONS_INDEXES}`,
     `dynamodb:PutItem ${AUDIT}`,
-    // Live sessions per locked profile (byProfile index).
-    `dynamodb:Query ${AUDIT_INDEXES}`,
-    `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
-    `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,
-    `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
+    ...CUT_OFF_GRANTS,
   ],
   deleteLockdown: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  // The schedule: the ledgers and pending orders (a partition each), and what every cut-off holds.
+  repairRevocations: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:Query ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`, ...CUT_OFF_GRANTS],
   // A CloudTrail record: its issuance by key, then one append; the platform dead-letters what fails.
   recordUse: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:PutItem ${AUDIT}`, `sqs:SendMessage ${DEAD_LETTERS}`],
   ingestTrailLogs: [
@@ -206,6 +221,7 @@ const AUDIT_ALLOWED_GRANTS = [
   `dynamodb:Query ${AUDIT}`,
   `dynamodb:Query ${AUDIT_INDEXES}`,
   `dynamodb:Query ${AUDIT_KEY_INDEX}`,
+  `dynamodb:Query ${AUDIT_SESSION_INDEX}`,
   `dynamodb:GetItem ${AUDIT}`,
 ];
 const LOGS_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:TagResource'];
@@ -524,7 +540,7 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
   });
 
   test('the audit table is written with PutItem only; only the trail’s readers may read it', () => {
-    // Prepare: the security team's queries, use recording's join, the alert rules, and the two
+    // Prepare: the security team's queries, use recording's join, the alert rules, and the
     // functions that find live sessions to cut off
     const readerNames = [
       'listAuditEvents',
@@ -537,6 +553,8 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
       'alert',
       'handOverEngagement',
       'putLockdown',
+      'revokeGrant',
+      'repairRevocations',
     ];
     const readers = functionsOf(pkg(stage))
       .filter((fn) => readerNames.includes(fn.name))
@@ -556,6 +574,60 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     }
     // GetItem only for chain heads (verify) and once-markers (alert).
     expect(auditGrants.filter((grant) => grant.action === 'dynamodb:GetItem').map((grant) => grant.role).sort()).toEqual(pointReaders.sort());
+  });
+});
+
+/**
+ * Writes to the delegations table that a function may make only under some partition keys
+ * (`dynamodb:LeadingKeys`): action → the key lists of the statements allowing it. The vend function
+ * may only count its quota; the lockdown functions may only write the lockdown item and what a
+ * cut-off needs (revocation ledgers, cut-off orders).
+ */
+const WRITES_BY_KEY: Record<string, Record<string, string[][]>> = {
+  vendCredentials: { 'dynamodb:UpdateItem': [['RATE#*']] },
+  putLockdown: {
+    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['LOCKDOWN']],
+    'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
+  },
+  deleteLockdown: { 'dynamodb:PutItem': [['LOCKDOWN']] },
+  repairRevocations: {
+    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS']],
+    'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
+  },
+};
+
+interface ConditionedStatement extends PolicyStatement {
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** The partition keys a statement is limited to, or undefined when it is not limited. */
+function leadingKeysOf(statement: ConditionedStatement): string[] | undefined {
+  for (const [operator, keys] of Object.entries(statement.Condition ?? {})) {
+    if (!/^ForAllValues:String(Equals|Like)$/.test(operator)) continue;
+    const leading = keys['dynamodb:LeadingKeys'];
+    if (leading !== undefined) return asArray(leading).sort();
+  }
+  return undefined;
+}
+
+describe.each(STAGES)('writes by key (%s)', (stage) => {
+  test.each(Object.keys(WRITES_BY_KEY))('%s writes the delegations table only under its own partition keys', (name) => {
+    // Prepare
+    const fn = functionsOf(pkg(stage)).find((candidate) => candidate.name === name);
+    const statements = (rolesOf(pkg(stage)).get(fn?.role ?? '') ?? []) as ConditionedStatement[];
+
+    // Act: every Allow of a write on the delegations table, with the keys it is limited to
+    const writes: Record<string, (string[] | undefined)[]> = {};
+    for (const statement of statements.filter((candidate) => candidate.Effect === 'Allow')) {
+      if (!asArray(statement.Resource).map(resolveValue).includes(DELEGATIONS)) continue;
+      for (const action of asArray(statement.Action).filter((candidate) => /^dynamodb:(Put|Update|Delete)Item$/.test(candidate))) {
+        (writes[action] ??= []).push(leadingKeysOf(statement));
+      }
+    }
+
+    // Assess
+    const sorted = Object.fromEntries(Object.entries(writes).map(([action, keys]) => [action, [...keys].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))]));
+    expect(sorted).toEqual(WRITES_BY_KEY[name]);
   });
 });
 

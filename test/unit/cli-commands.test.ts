@@ -308,15 +308,21 @@ describe('tvm grants', () => {
     expect(run.stderr).toBe('tvm: DELEGATION_EXCEEDS_GRANT: validUntil is later than your grant allows\n');
   });
 
-  it('revoke: DELETE /grants/{id}, naming the delegated grants revoked with it', async () => {
+  it('revoke: DELETE /grants/{id}, naming the delegated grants revoked with it and the sessions cut off', async () => {
+    // Prepare
+    const session = { accessKeyId: 'ASIAAAAAAAAAAAAAAAA1', sourceIdentity: 'bob@example.com', expiration: '2026-06-01T13:00:00.000Z' };
+    const answer = { ...grant, status: 'revoked', revokedDescendants: ['grant-0003', 'grant-0004'], revokedSessions: [session], sessionsNotCut: [], roleWideFallback: false };
+
     // Act
-    const run = await runTvm(['grants', 'revoke', 'grant-0002'], [{ body: { ...grant, status: 'revoked', revokedDescendants: ['grant-0003', 'grant-0004'] } }]);
+    const run = await runTvm(['grants', 'revoke', 'grant-0002'], [{ body: answer }]);
 
     // Assess
     expect(run.requests[0]).toMatchObject({ method: 'DELETE', path: '/grants/grant-0002', body: undefined });
     expect(run.stdout).toBe(
-      'revoked grant grant-0002 (dev-readonly for user:bob@example.com)\nand 2 delegated from it: grant-0003, grant-0004\n',
+      'revoked grant grant-0002 (dev-readonly for user:bob@example.com)\nand 2 delegated from it: grant-0003, grant-0004\n\n' +
+        'sessions cut off:\nACCESS KEY            SOURCE IDENTITY  EXPIRES\nASIAAAAAAAAAAAAAAAA1  bob@example.com  2026-06-01T13:00:00.000Z\n',
     );
+    expect(run.stderr).toBe('');
   });
 });
 
@@ -383,7 +389,7 @@ describe('tvm engagements', () => {
     const handedOver: EngagementView = {
       ...engagement,
       status: 'handed-over',
-      handover: { at: '2026-07-01T00:00:00.000Z', by: 'owner@example.com', to: ['owner@example.com'], note: 'done', revokedGrants: [], newGrants: [], revokedSessions: [] },
+      handover: { at: '2026-07-01T00:00:00.000Z', by: 'owner@example.com', to: ['owner@example.com'], note: 'done', revokedGrants: [], newGrants: [], cutOffOrder: 'order-1' },
     };
 
     // Act
@@ -443,11 +449,11 @@ describe('tvm engagements', () => {
 
     // Assess
     expect(run.code).toBe(EXIT.ok);
-    expect(run.stdout).toContain('sessions NOT cut off (live until they expire):');
+    expect(run.stdout).toContain('sessions NOT cut off yet (tvm retries every 5 minutes):');
     expect(readTable(run.stdout.split('sessions NOT cut off')[1] ?? '', 'ACCESS KEY')).toEqual([
       expect.objectContaining({ 'ACCESS KEY': 'ASIAAAAAAAAAAAAAAAA1', ERROR: 'UPSTREAM_IAM_ERROR', MESSAGE: 'throttled' }),
     ]);
-    expect(run.stderr).toBe('tvm: warning: 1 contractor session(s) could not be cut off; see above\n');
+    expect(run.stderr).toBe('tvm: warning: 1 session(s) could not be cut off yet; see above\n');
   });
 
   it('a second handover is refused with exit code 4', async () => {

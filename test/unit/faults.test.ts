@@ -9,7 +9,7 @@ import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { IAMClient, GetRolePolicyCommand, NoSuchEntityException, PutRolePolicyCommand, IAMServiceException } from '@aws-sdk/client-iam';
+import { IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand, IAMServiceException, LimitExceededException } from '@aws-sdk/client-iam';
 import {
   AssumeRoleCommand,
   MalformedPolicyDocumentException,
@@ -26,16 +26,17 @@ import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { DynamoDbLockdownStore } from '../../shared/adapters/dynamodb-lockdown-store.js';
 import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
-import { IamSessionRevoker } from '../../shared/adapters/iam-session-revoker.js';
+import { IamRevocationPolicies } from '../../shared/adapters/iam-revocation-policies.js';
 import { StsCredentialIssuer } from '../../shared/adapters/sts-credential-issuer.js';
 import type { CredentialIssuedEvent } from '../../shared/domain/audit.js';
 import { activateLockdown, type ActivateLockdownDeps } from '../../shared/domain/manage-lockdown.js';
 import type { RequestMeta } from '../../shared/domain/model.js';
 import type { RateLimiter } from '../../shared/domain/ports.js';
 import { vendCredentials, type VendDeps, type VendResult } from '../../shared/domain/vend-credentials.js';
+import { UpstreamIamError } from '../../shared/domain/errors.js';
 import { mapError } from '../../shared/http/error-mapping.js';
 import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
-import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+import { InMemoryAuditLog, InMemoryDelegationStore, InMemoryRevocationLedger, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
 const DELEGATIONS = 'tvm-test-delegations';
@@ -422,7 +423,10 @@ describe('IAM faults while a lockdown cuts sessions off', () => {
       lockdown,
       store,
       audit,
-      revoker: new IamSessionRevoker(new IAMClient({ region: 'us-east-1' })),
+      ledger: new InMemoryRevocationLedger(),
+      policies: new IamRevocationPolicies(new IAMClient({ region: 'us-east-1' })),
+      sessions: audit,
+      orders: audit.cutOffOrders,
       clock: fixedClock(FIXED_NOW),
       ids: sequentialIds('id'),
     };
@@ -433,31 +437,54 @@ describe('IAM faults while a lockdown cuts sessions off', () => {
     new IAMServiceException({ name: code, $fault: fault, message: code, $metadata: {} });
 
   it.each([
-    ['Throttling', () => iamError('Throttling'), 'Throttling'],
-    ['AccessDenied', () => iamError('AccessDenied'), 'AccessDenied'],
-    ['LimitExceeded', () => iamError('LimitExceeded'), 'LimitExceeded'],
-    ['ServiceFailure (5xx)', () => iamError('ServiceFailure', 'server'), 'ServiceFailure'],
-    ['a socket timeout', socketTimeout, 'TimeoutError'],
-  ])('PutRolePolicy fails with %s: 502 UPSTREAM_IAM_ERROR, the lockdown stands, no session recorded as cut', async (_label, fault, iamCode) => {
-    // Prepare
-    const { deps, audit, lockdown } = await aLockdownWorld();
-    iam.on(GetRolePolicyCommand).rejects(new NoSuchEntityException({ message: 'no such policy', $metadata: {} }));
-    iam.on(PutRolePolicyCommand).rejects(fault());
+    ['Throttling', () => iamError('Throttling'), 'Throttling', 1],
+    ['AccessDenied', () => iamError('AccessDenied'), 'AccessDenied', 1],
+    // Too large even as the role-wide fallback it tries next.
+    ['LimitExceeded', () => new LimitExceededException({ message: 'LimitExceeded', $metadata: {} }), 'LimitExceededException', 2],
+    ['ServiceFailure (5xx)', () => iamError('ServiceFailure', 'server'), 'ServiceFailure', 1],
+    ['a socket timeout', socketTimeout, 'TimeoutError', 1],
+  ])(
+    'PutRolePolicy fails with %s: the lockdown stands, the session is reported and recorded as not cut, and stays to be retried',
+    async (_label, fault, iamCode, puts) => {
+      // Prepare
+      const { deps, audit, lockdown } = await aLockdownWorld();
+      iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+      iam.on(PutRolePolicyCommand).rejects(fault());
+      const input = { profiles: ['*'], allow: { groups: ['top-brass'], principals: [] }, reason: 'incident', revokeActiveSessions: true };
+
+      // Act
+      const result = await activateLockdown(deps, SECURITY, input, META);
+
+      // Assess
+      expect(result.sessionsNotCut).toEqual([
+        expect.objectContaining({ accessKeyId: 'ASIAMALLORY000000001', roleArn: ROLE, code: 'UPSTREAM_IAM_ERROR', message: expect.stringContaining(iamCode) }),
+      ]);
+      expect(mapError(new UpstreamIamError(result.sessionsNotCut[0]?.message ?? ''), META.requestId).status).toBe(502);
+      expect(iam).toReceiveCommandTimes(PutRolePolicyCommand, puts);
+      expect((await lockdown.getLockdown())?.active).toBe(true);
+      expect(audit.eventsOfType('lockdown.activated')).toHaveLength(1);
+      expect(audit.eventsOfType('session.revoked')).toEqual([]);
+      expect(audit.eventsOfType('cutoff.failed')).toEqual([expect.objectContaining({ detail: expect.objectContaining({ roleArn: ROLE, code: 'UPSTREAM_IAM_ERROR' }) })]);
+      expect(audit.cutOffOrders.pending).toEqual([expect.objectContaining({ roles: [ROLE], attempts: 1 })]);
+    },
+  );
+
+  it("re-plans with the role-wide fallback when IAM answers LimitExceeded to the precise policy", async () => {
+    // Prepare: IAM counts the role's policies fuller than tvm does
+    const { deps, audit } = await aLockdownWorld();
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    iam.on(PutRolePolicyCommand).rejectsOnce(new LimitExceededException({ message: 'LimitExceeded', $metadata: {} })).resolves({});
     const input = { profiles: ['*'], allow: { groups: ['top-brass'], principals: [] }, reason: 'incident', revokeActiveSessions: true };
 
     // Act
-    let mapped;
-    try {
-      await activateLockdown(deps, SECURITY, input, META);
-    } catch (error) {
-      mapped = mapError(error, META.requestId);
-    }
+    const result = await activateLockdown(deps, SECURITY, input, META);
 
     // Assess
-    expect(mapped).toMatchObject({ status: 502, body: { error: { code: 'UPSTREAM_IAM_ERROR', iamCode } } });
-    expect(iam).toReceiveCommandTimes(PutRolePolicyCommand, 1);
-    expect((await lockdown.getLockdown())?.active).toBe(true);
-    expect(audit.eventsOfType('lockdown.activated')).toHaveLength(1);
-    expect(audit.eventsOfType('session.revoked')).toEqual([]);
+    expect(result.fallback).toBe(true);
+    expect(result.sessionsNotCut).toEqual([]);
+    expect(result.revokedSessions.map((session) => session.accessKeyId)).toEqual(['ASIAMALLORY000000001']);
+    const [, fallback] = iam.commandCalls(PutRolePolicyCommand).map((call) => JSON.parse(call.args[0].input.PolicyDocument ?? '{}') as { Statement: { Sid: string }[] });
+    expect(fallback?.Statement.map((statement) => statement.Sid)).toEqual(['TvmRoleWide']);
+    expect(audit.eventsOfType('session.revoked')).toEqual([expect.objectContaining({ detail: expect.objectContaining({ roleWideFallback: true }) })]);
   });
 });

@@ -29,10 +29,11 @@ import {
   type EngagementInput,
 } from '../../shared/domain/schemas.js';
 import { toSourceIdentity } from '../../shared/domain/source-identity.js';
+import { repairRevocations } from '../../shared/domain/repair-revocations.js';
 import { aGrant, aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
 import {
-  FakeSessionRevoker,
+  inMemoryCutOff,
   InMemoryAuditLog,
   InMemoryDelegationStore,
   InMemoryEngagementStore,
@@ -67,15 +68,14 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: InM
   const audit = new InMemoryAuditLog();
   const store = new InMemoryDelegationStore({ audit, profiles: options.profiles ?? [READONLY, DEPLOY], grants: options.grants ?? [] });
   const engagements = new InMemoryEngagementStore(store);
-  const revoker = new FakeSessionRevoker();
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('id');
+  const cutOff = inMemoryCutOff(audit, clock, ids);
   const warnings: { message: string; data: Record<string, unknown> }[] = [];
   const deps: HandoverDeps = {
+    ...cutOff,
     engagements,
     store,
-    audit,
-    revoker,
     clock,
     ids,
     adminGroup: 'tvm-admin',
@@ -83,7 +83,7 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[]; lockdown?: InM
     warn: (message, data) => warnings.push({ message, data }),
     lockdown: options.lockdown ?? new InMemoryLockdownStore(audit),
   };
-  return { deps, store, engagements, audit, revoker, clock, ids, warnings };
+  return { deps, store, engagements, audit, policies: cutOff.policies, orders: cutOff.orders, clock, ids, warnings };
 }
 
 type Setup = ReturnType<typeof setUp>;
@@ -138,7 +138,7 @@ function issued(principal: string, overrides: Partial<CredentialIssuedEvent> = {
     accessKeyId: key,
     expiration: '2026-06-01T12:30:00.000Z',
     sessionName: principal.replace('@', '.'),
-    sourceIdentity: `si-${principal.split('@')[0]}`,
+    sourceIdentity: toSourceIdentity(principal),
     assumedRoleArn: `${ROLE_READONLY.replace(':iam:', ':sts:').replace(':role/', ':assumed-role/')}/x`,
     durationSeconds: 3600,
     ...overrides,
@@ -407,7 +407,7 @@ describe('createEngagement', () => {
     // Assess
     expect(fits.grants).toHaveLength(84);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as TvmError).message).toMatch(/^body\.contractors: 13 contractors × 7 profiles make 91 grants.*limit of 97/);
+    expect((error as TvmError).message).toMatch(/^body\.contractors: 13 contractors × 7 profiles make 91 grants.*limit of 96/);
     expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 98 });
     expect(snapshot(setup)).toEqual(before);
   });
@@ -526,6 +526,13 @@ describe('handOverEngagement', () => {
       roleWideFallback: false,
       at,
     });
+    // The order to cut the contractors off, carried out at once (nobody had a live session)
+    const before = new Date(FIXED_NOW.getTime() + 60_000 + 60_000).toISOString().replace('.000Z', 'Z');
+    // (Sorted by SourceIdentity: the ledger keeps its revocations in one canonical order.)
+    const people = [CARL.id, CARLA.id].map((id) => ({ kind: 'person', sourceIdentity: toSourceIdentity(id), before }));
+    expect(setup.policies.revocations(ROLE_READONLY)).toEqual(people);
+    expect(setup.policies.revocations(ROLE_DEPLOY)).toEqual(people);
+    expect(setup.orders.pending).toEqual([]);
     // The grants
     const byId = new Map(setup.store.grants.map((g) => [g.id, g]));
     for (const id of contractorIds) {
@@ -557,14 +564,14 @@ describe('handOverEngagement', () => {
         ...engagement,
         status: 'handed-over',
         version: 2,
-        handover: { at, by: OWNER.id, to: [OWNER.id], note: 'shipped', revokedGrants: contractorIds, newGrants: result.newGrants, revokedSessions: [] },
+        handover: { at, by: OWNER.id, to: [OWNER.id], note: 'shipped', revokedGrants: contractorIds, newGrants: result.newGrants, cutOffOrder: 'id-00000013' },
       },
     ]);
     // One handover.completed, written with the change
     const events = setup.audit.events.slice(eventsBefore);
     expect(events).toEqual([
       {
-        id: `${at}#id-00000013`,
+        id: `${at}#id-00000014`,
         type: 'handover.completed',
         at,
         principal: OWNER.id,
@@ -579,7 +586,8 @@ describe('handOverEngagement', () => {
           note: 'shipped',
           revokedGrants: contractorIds,
           newGrants: result.newGrants,
-          sessionsToCut: [],
+          cutOffOrder: 'id-00000013',
+          cutOffBefore: new Date(FIXED_NOW.getTime() + 120_000).toISOString(),
         },
       },
     ]);
@@ -601,25 +609,29 @@ describe('handOverEngagement', () => {
     // Act
     const result = await handOverEngagement(setup.deps, ADMIN, view.id, {}, META);
 
-    // Assess: one call per role, a person cutoff per contractor issued before now
-    const people = [CARLA.id, CARL.id].map((id) => ({ kind: 'person', sourceIdentity: toSourceIdentity(id), before: NOW_ISO }));
-    expect(setup.revoker.calls).toEqual([
-      { roleArn: ROLE_DEPLOY, revocations: people, now: NOW_ISO },
-      { roleArn: ROLE_READONLY, revocations: people, now: NOW_ISO },
-    ]);
+    // Assess: on each role, a person cutoff per contractor, reaching past now by the grace a vend
+    // in flight needs
+    const before = new Date(FIXED_NOW.getTime() + 60_000).toISOString().replace('.000Z', 'Z');
+    // (Sorted by SourceIdentity: the ledger keeps its revocations in one canonical order.)
+    const people = [CARL.id, CARLA.id].map((id) => ({ kind: 'person', sourceIdentity: toSourceIdentity(id), before }));
+    expect(setup.policies.revocations(ROLE_READONLY)).toEqual(people);
+    expect(setup.policies.revocations(ROLE_DEPLOY)).toEqual(people);
+    expect(setup.policies.document('arn:aws:iam::123456789012:role/tvm-billing')).toBeUndefined();
     const cut = [
-      { accessKeyId: 'ASIACARLALIVE0000001', sourceIdentity: 'si-carla', expiration: '2026-06-01T12:30:00.000Z' },
-      { accessKeyId: 'ASIACARLLIVE00000001', sourceIdentity: 'si-carl', expiration: '2026-06-01T12:30:00.000Z' },
+      { accessKeyId: 'ASIACARLALIVE0000001', sourceIdentity: toSourceIdentity(CARLA.id), expiration: '2026-06-01T12:30:00.000Z' },
+      { accessKeyId: 'ASIACARLLIVE00000001', sourceIdentity: toSourceIdentity(CARL.id), expiration: '2026-06-01T12:30:00.000Z' },
     ];
     expect(result.revokedSessions).toEqual(cut);
     expect(result.sessionsNotCut).toEqual([]);
+    const order = setup.engagements.engagements[0]?.handover?.cutOffOrder;
     const revokedEvents = adminEvents(setup, 'session.revoked');
+    const detail = { cause: 'engagement-handed-over', orderId: order, engagementId: view.id, roleWideFallback: false };
     expect(revokedEvents.map((e) => [e.principal, e.profile, e.detail])).toEqual([
-      [ADMIN.id, 'dev-readonly', { ...cut[0], roleArn: ROLE_READONLY, cause: 'engagement-handed-over', engagementId: view.id, roleWideFallback: false }],
-      [ADMIN.id, 'dev-deploy', { ...cut[1], roleArn: ROLE_DEPLOY, cause: 'engagement-handed-over', engagementId: view.id, roleWideFallback: false }],
+      [ADMIN.id, 'dev-readonly', { ...cut[0], roleArn: ROLE_READONLY, ...detail }],
+      [ADMIN.id, 'dev-deploy', { ...cut[1], roleArn: ROLE_DEPLOY, ...detail }],
     ]);
-    expect(adminEvents(setup, 'handover.completed')[0]?.detail?.sessionsToCut).toEqual(cut);
-    expect(setup.engagements.engagements[0]?.handover?.revokedSessions).toEqual(cut);
+    expect(adminEvents(setup, 'handover.completed')[0]?.detail?.cutOffOrder).toBe(order);
+    expect(setup.orders.pending).toEqual([]);
   });
 
   it("lists, and does not record as revoked, the sessions on a role whose policy could not be written; the handover stands", async () => {
@@ -628,10 +640,10 @@ describe('handOverEngagement', () => {
     const view = await created(setup);
     await setup.audit.append(issued(CARLA.id, { accessKeyId: 'ASIACARLALIVE0000001' }));
     await setup.audit.append(issued(CARL.id, { accessKeyId: 'ASIACARLLIVE00000001', profile: 'dev-deploy', roleArn: ROLE_DEPLOY }));
-    setup.revoker.failFor(
-      ROLE_DEPLOY,
-      new UpstreamIamError('could not update the revocation policy of role tvm-dev-deploy (Throttling)', { details: { iamCode: 'Throttling' } }),
-    );
+    const throttled = new UpstreamIamError('could not update the revocation policy of role tvm-dev-deploy (Throttling)', {
+      details: { iamCode: 'Throttling' },
+    });
+    setup.policies.failFor(ROLE_DEPLOY, throttled);
 
     // Act
     const result = await handOverEngagement(setup.deps, OWNER, view.id, {}, META);
@@ -639,23 +651,36 @@ describe('handOverEngagement', () => {
     // Assess
     expect(result.status).toBe('handed-over');
     expect(result.revokedSessions.map((s) => s.accessKeyId)).toEqual(['ASIACARLALIVE0000001']);
-    expect(result.sessionsNotCut).toEqual([
-      {
-        accessKeyId: 'ASIACARLLIVE00000001',
-        sourceIdentity: 'si-carl',
-        expiration: '2026-06-01T12:30:00.000Z',
-        roleArn: ROLE_DEPLOY,
-        code: 'UPSTREAM_IAM_ERROR',
-        message: 'could not update the revocation policy of role tvm-dev-deploy (Throttling)',
-      },
-    ]);
+    const notCut = {
+      accessKeyId: 'ASIACARLLIVE00000001',
+      sourceIdentity: toSourceIdentity(CARL.id),
+      expiration: '2026-06-01T12:30:00.000Z',
+      roleArn: ROLE_DEPLOY,
+      code: 'UPSTREAM_IAM_ERROR',
+      message: 'could not update the revocation policy of role tvm-dev-deploy (Throttling)',
+    };
+    expect(result.sessionsNotCut).toEqual([notCut]);
     expect(adminEvents(setup, 'session.revoked').map((e) => e.detail?.accessKeyId)).toEqual(['ASIACARLALIVE0000001']);
+    expect(adminEvents(setup, 'cutoff.failed').map((e) => e.detail)).toEqual([
+      expect.objectContaining({ roleArn: ROLE_DEPLOY, code: 'UPSTREAM_IAM_ERROR', sessionsNotCut: [notCut], engagementId: view.id }),
+    ]);
     expect(setup.engagements.engagements[0]?.status).toBe('handed-over');
     expect(setup.store.grants.filter((g) => view.grants.some((c) => c.id === g.id)).map((g) => g.status)).toEqual(
       Array(4).fill('revoked'),
     );
     expect(setup.warnings).toEqual([
-      expect.objectContaining({ message: 'handover: sessions could not be cut off', data: expect.objectContaining({ roleArn: ROLE_DEPLOY }) }),
+      expect.objectContaining({ message: 'sessions could not be cut off on a role', data: expect.objectContaining({ roleArn: ROLE_DEPLOY }) }),
+    ]);
+    // The order keeps the role that failed, for the schedule, which cuts it once IAM answers again.
+    expect(setup.orders.pending).toEqual([expect.objectContaining({ roles: [ROLE_DEPLOY], attempts: 1 })]);
+    setup.policies.heal();
+    const repaired = await repairRevocations(setup.deps, { requestId: 'schedule-1' });
+    expect(repaired.orders).toEqual({ pending: 1, completed: 1 });
+    expect(setup.orders.pending).toEqual([]);
+    expect(adminEvents(setup, 'session.revoked').map((e) => e.detail?.accessKeyId)).toEqual(['ASIACARLALIVE0000001', 'ASIACARLLIVE00000001']);
+    expect(setup.policies.revocations(ROLE_DEPLOY).map((r) => (r.kind === 'person' ? r.sourceIdentity : r.kind))).toEqual([
+      toSourceIdentity(CARL.id),
+      toSourceIdentity(CARLA.id),
     ]);
   });
 
@@ -763,7 +788,7 @@ describe('handOverEngagement', () => {
     await setup.audit.append(issued(CARLA.id));
     const first = await handOverEngagement(setup.deps, OWNER, view.id, {}, META);
     const before = snapshot(setup);
-    const calls = setup.revoker.calls.length;
+    const writes = setup.policies.writes.length;
 
     // Act
     const error = await failureOf(handOverEngagement(setup.deps, ADMIN, view.id, { to: [HEIR.id] }, META));
@@ -776,11 +801,10 @@ describe('handOverEngagement', () => {
       handedOverBy: OWNER.id,
       revokedGrants: 4,
       newGrants: 2,
-      revokedSessions: 1,
     });
-    expect((error as Error).message).toMatch(/already handed over .* by owner@example\.com: 4 grants revoked, 2 granted, 1 sessions cut off/);
+    expect((error as Error).message).toMatch(/already handed over .* by owner@example\.com: 4 grants revoked, 2 granted$/);
     expect(snapshot(setup)).toEqual(before);
-    expect(setup.revoker.calls).toHaveLength(calls);
+    expect(setup.policies.writes).toHaveLength(writes);
   });
 
   it('gives the loser of two concurrent handovers 409 ALREADY_HANDED_OVER, writing nothing of its own', async () => {
@@ -801,7 +825,7 @@ describe('handOverEngagement', () => {
     expect((error as TvmError).code).toBe('ALREADY_HANDED_OVER');
     expect(setup.store.grants).toEqual(grantsBefore);
     expect(setup.audit.events).toHaveLength(auditBefore);
-    expect(setup.revoker.calls).toEqual([]);
+    expect(setup.policies.writes).toEqual([]);
   });
 
   it('plans again when one of its grants was revoked on its own meanwhile', async () => {
@@ -836,7 +860,7 @@ describe('handOverEngagement', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 97/);
+    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 96/);
     expect(afterRefusal).toEqual(before);
     expect(fits.newGrants).toHaveLength(85);
   });
@@ -869,7 +893,7 @@ describe('handOverEngagement', () => {
     setup.store.unavailable = false;
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(setup.engagements.engagements[0]?.status).toBe('active');
-    expect(setup.revoker.calls).toEqual([]);
+    expect(setup.policies.writes).toEqual([]);
   });
 });
 
@@ -910,7 +934,7 @@ describe('authorization: the wrong caller succeeds at nothing', () => {
     // Assess
     expect(error).toBeInstanceOf(type);
     expect(snapshot(setup)).toEqual(before);
-    expect(setup.revoker.calls).toEqual([]);
+    expect(setup.policies.writes).toEqual([]);
   });
 
   // The handover's new grants carry full control (canDelegate, and root grants for an admin's
@@ -932,7 +956,7 @@ describe('authorization: the wrong caller succeeds at nothing', () => {
     expect(error).toBeInstanceOf(ForbiddenError);
     expect((error as Error).message).toBe(`only a tvm-admin may hand engagement ${view.id} over to someone other than its owner`);
     expect(snapshot(setup)).toEqual(before);
-    expect(setup.revoker.calls).toEqual([]);
+    expect(setup.policies.writes).toEqual([]);
   });
 
   it('handOverEngagement lets the owner name themselves as the new owner', async () => {

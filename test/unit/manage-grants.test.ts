@@ -1,6 +1,6 @@
 // createGrant, listGrants and revokeGrant with an in-memory store: a grant must fit inside its
 // profile, every change comes with its audit event, and revocation is idempotent.
-import type { AdminAuditEvent } from '../../shared/domain/audit.js';
+import type { AdminAuditEvent, CredentialIssuedEvent } from '../../shared/domain/audit.js';
 import {
   LockdownActiveError,
   DelegationExceedsGrantError,
@@ -9,11 +9,11 @@ import {
   StoreUnavailableError,
   ValidationError,
 } from '../../shared/domain/errors.js';
-import { createGrant, listGrants, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
+import { createGrant, listGrants, revokeGrant, type GrantDeps, type RevokeGrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { GrantInput } from '../../shared/domain/schemas.js';
 import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
-import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, inMemoryCutOff, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
 import { aLockdown, InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
@@ -27,8 +27,9 @@ function setUp(options: { profiles?: Profile[]; grants?: Grant[] } = {}) {
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('id');
   const lockdown = new InMemoryLockdownStore(audit);
-  const deps: GrantDeps = { store, lockdown, audit, clock, ids, adminGroup: 'tvm-admin' };
-  return { deps, store, audit, clock, ids, lockdown };
+  const cutOff = inMemoryCutOff(audit, clock, ids);
+  const deps: GrantDeps & RevokeGrantDeps = { ...cutOff, store, lockdown, clock, ids, adminGroup: 'tvm-admin' };
+  return { deps, store, audit, clock, ids, lockdown, cutOff };
 }
 
 function aGrantInput(overrides: Partial<GrantInput> = {}): GrantInput {
@@ -271,10 +272,10 @@ describe('revokeGrant', () => {
 
     // Assess
     const expected: Grant = { ...aGrant(), status: 'revoked', revokedAt: NOW_ISO, revokedBy: 'admin@example.com', version: 1 };
-    expect(revoked).toEqual({ ...expected, revokedDescendants: [] });
+    expect(revoked).toEqual({ ...expected, revokedDescendants: [], revokedSessions: [], sessionsNotCut: [], roleWideFallback: false });
     expect(store.grants).toEqual([expected]);
     const event: AdminAuditEvent = {
-      id: `${NOW_ISO}#id-00000001`,
+      id: `${NOW_ISO}#id-00000002`,
       type: 'grant.revoked',
       at: NOW_ISO,
       principal: 'admin@example.com',
@@ -283,7 +284,7 @@ describe('revokeGrant', () => {
       userAgent: 'tvm-cli/0.1.0',
       profile: DEFAULT_PROFILE_NAME,
       grantId: 'grant-0001',
-      detail: { revokedGrantIds: ['grant-0001'] },
+      detail: { revokedGrantIds: ['grant-0001'], cutOffOrder: 'id-00000001' },
     };
     expect(audit.events).toEqual([event]);
   });
@@ -317,7 +318,7 @@ describe('revokeGrant', () => {
     const result = await revokeGrant({ ...deps, store: racingStore }, ADMIN, 'grant-0001', META);
 
     // Assess
-    expect(result).toEqual({ ...winner, revokedDescendants: [] });
+    expect(result).toEqual({ ...winner, revokedDescendants: [], revokedSessions: [], sessionsNotCut: [], roleWideFallback: false });
     expect(audit.events).toEqual([]);
   });
 
@@ -457,7 +458,7 @@ describe('delegation', () => {
       [level2.id, 'revoked'],
     ]);
     expect(audit.eventsOfType('grant.revoked')).toEqual([
-      expect.objectContaining({ grantId: level1.id, detail: { revokedGrantIds: [level2.id, level1.id] } }),
+      expect.objectContaining({ grantId: level1.id, detail: { revokedGrantIds: [level2.id, level1.id], cutOffOrder: expect.any(String) } }),
     ]);
   });
 
@@ -494,5 +495,83 @@ describe('createGrant during a lockdown', () => {
     expect(audit.events).toEqual([
       expect.objectContaining({ type: 'change.denied', profile: 'alias', detail: expect.objectContaining({ action: 'grant.created' }) }),
     ]);
+  });
+});
+
+describe('revokeGrant cuts off the sessions vended under the revoked grants', () => {
+  const ROLE = aProfile().roleArn;
+  const FORMER_ROLE = 'arn:aws:iam::123456789012:role/tvm-dev-old';
+  const issuedUnder = (grantId: string, accessKeyId: string, roleArn = ROLE): CredentialIssuedEvent => ({
+    id: `2026-06-01T11:30:00.000Z#${accessKeyId}`,
+    type: 'credential.issued',
+    at: '2026-06-01T11:30:00.000Z',
+    principal: 'alice@example.com',
+    requestId: `req-${accessKeyId}`,
+    profile: DEFAULT_PROFILE_NAME,
+    roleArn,
+    grantId,
+    accessKeyId,
+    expiration: '2026-06-01T12:30:00.000Z',
+    sessionName: 'alice@example.com',
+    sourceIdentity: 'alice@example.com',
+    assumedRoleArn: `arn:aws:sts::123456789012:assumed-role/dev-readonly/alice`,
+    durationSeconds: 3600,
+  });
+
+  it("precisely, by their tvm:grant tag, on every role the profile names or named: the same person's other grant keeps working", async () => {
+    // Prepare: alice holds the grant being revoked (with one delegated from it) and another; the
+    // profile was re-pointed from a former role an hour ago
+    const profile = aProfile({ formerRoles: [{ roleArn: FORMER_ROLE, until: '2026-06-01T23:00:00.000Z' }] });
+    const grants = [
+      aGrant({ id: 'grant-root', canDelegate: true }),
+      aGrant({ id: 'grant-child', parentGrantId: 'grant-root', depth: 1, subject: { type: 'user', id: 'bob@example.com' } }),
+      aGrant({ id: 'grant-other', subject: { type: 'group', id: 'engineering' } }),
+    ];
+    const { deps, audit, cutOff } = setUp({ profiles: [profile], grants });
+    for (const event of [
+      issuedUnder('grant-root', 'ASIAROOT000000000001'),
+      issuedUnder('grant-child', 'ASIACHILD00000000001'),
+      issuedUnder('grant-other', 'ASIAOTHER00000000001'),
+      issuedUnder('grant-root', 'ASIAFORMERROLE000001', FORMER_ROLE),
+    ]) {
+      await audit.append(event);
+    }
+
+    // Act
+    const revoked = await revokeGrant(deps, ADMIN, 'grant-root', META);
+
+    // Assess
+    const before = '2026-06-01T12:01:00Z';
+    const tagged = [
+      { kind: 'grant', grantId: 'grant-child', before },
+      { kind: 'grant', grantId: 'grant-root', before },
+    ];
+    expect(cutOff.policies.revocations(ROLE)).toEqual(tagged);
+    expect(cutOff.policies.revocations(FORMER_ROLE)).toEqual(tagged);
+    expect(revoked.revokedSessions.map((session) => session.accessKeyId).sort()).toEqual([
+      'ASIACHILD00000000001',
+      'ASIAFORMERROLE000001',
+      'ASIAROOT000000000001',
+    ]);
+    expect(revoked.sessionsNotCut).toEqual([]);
+    expect(audit.events.filter((event) => event.type === 'session.revoked').map((event) => event.accessKeyId)).not.toContain('ASIAOTHER00000000001');
+  });
+
+  it('writes the cut-off order in the same transaction as the revocation: a refused revocation orders nothing', async () => {
+    // Prepare: the grant was revoked by someone else between the read and the write
+    const { deps, store, cutOff } = setUp({ grants: [aGrant({ id: 'grant-0001' })] });
+    const racing = Object.assign(Object.create(store) as typeof store, {
+      revokeGrants: async (...args: Parameters<typeof store.revokeGrants>) => {
+        await store.revokeGrants([args[0][0] as Grant], 'sec@example.com', '2026-06-01T11:59:59.000Z', { ...args[3], id: 'other-event' });
+        return store.revokeGrants(...args);
+      },
+    });
+
+    // Act
+    await revokeGrant({ ...deps, store: racing }, ADMIN, 'grant-0001', META);
+
+    // Assess
+    expect(cutOff.orders.pending).toEqual([]);
+    expect(cutOff.policies.writes).toEqual([]);
   });
 });

@@ -14,12 +14,11 @@ import {
   type ActivateLockdownDeps,
 } from '../../shared/domain/manage-lockdown.js';
 import type { Profile } from '../../shared/domain/model.js';
-import type { SessionRevoker } from '../../shared/domain/ports.js';
-import type { Revocation } from '../../shared/domain/revocation-policy.js';
+import { denies } from '../../shared/domain/revocation-policy.js';
 import type { LockdownInput } from '../../shared/domain/schemas.js';
 import { aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
-import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
+import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, inMemoryCutOff, sequentialIds } from '../fixtures/in-memory.js';
 import { aLockdown, InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
 const SEC_1 = aPrincipal({ id: 'sec-1@example.com', groups: ['tvm-security'] });
@@ -31,13 +30,8 @@ const READONLY = aProfile({ name: 'dev-readonly', roleArn: ROLE });
 const ALIAS = aProfile({ name: 'readonly-alias', roleArn: 'arn:aws:iam::123456789012:role/team/TVM-DEV-READONLY', generation: 'alias-gen' });
 const DEPLOY = aProfile({ name: 'dev-deploy', roleArn: OTHER_ROLE, generation: 'deploy-gen' });
 
-class RecordingRevoker implements SessionRevoker {
-  readonly calls: { roleArn: string; revocations: readonly Revocation[] }[] = [];
-  async revoke(roleArn: string, revocations: readonly Revocation[]) {
-    this.calls.push({ roleArn, revocations });
-    return { fallback: false };
-  }
-}
+/** The lockdown's cut-off time: its activation, plus the grace a vend in flight needs (in IAM's form). */
+const CUT_OFF = '2026-06-01T12:01:00Z';
 
 function issued(principal: string, groups: string[], overrides: Partial<CredentialIssuedEvent> = {}): CredentialIssuedEvent {
   return {
@@ -64,9 +58,11 @@ function setUp(initial?: ReturnType<typeof aLockdown>, profiles: Profile[] = [RE
   const audit = new InMemoryAuditLog();
   const store = new InMemoryDelegationStore({ audit, profiles, grants: [] });
   const lockdown = new InMemoryLockdownStore(audit, initial);
-  const revoker = new RecordingRevoker();
-  const deps: ActivateLockdownDeps = { lockdown, store, audit, revoker, clock: fixedClock(FIXED_NOW), ids: sequentialIds('id') };
-  return { deps, audit, lockdown, revoker };
+  const clock = fixedClock(FIXED_NOW);
+  const ids = sequentialIds('id');
+  const cutOff = inMemoryCutOff(audit, clock, ids);
+  const deps: ActivateLockdownDeps = { ...cutOff, lockdown, store, clock, ids };
+  return { deps, audit, lockdown, policies: cutOff.policies, orders: cutOff.orders };
 }
 
 const input = (overrides: Partial<LockdownInput> = {}): LockdownInput => ({
@@ -126,7 +122,7 @@ describe('activateLockdown', () => {
 
   it('cuts off live sessions of everyone outside the allow list, and records each', async () => {
     // Prepare: three live sessions, one expired
-    const { deps, audit, revoker } = setUp();
+    const { deps, audit, policies, orders } = setUp();
     for (const event of [
       issued('ceo@example.com', []),
       issued('boss@example.com', ['top-brass']),
@@ -139,30 +135,24 @@ describe('activateLockdown', () => {
     // Act
     const status = await activateLockdown(deps, SEC_1, input({ revokeActiveSessions: true }), META);
 
-    // Assess
+    // Assess: one statement sparing the named, the allowed group's live members and the sessions
+    // tagged as vended by an allowed caller during this lockdown (version 1), up to the cut-off
     expect(status.revokedSessions.map((s) => s.sourceIdentity)).toEqual(['spy@example.com']);
-    expect(revoker.calls).toEqual([
-      {
-        roleArn: ROLE,
-        revocations: [
-          {
-            kind: 'lockdown',
-            allowedSourceIdentities: ['ceo@example.com', 'boss@example.com'],
-            before: FIXED_NOW.toISOString(),
-          },
-        ],
-      },
+    expect(status.sessionsNotCut).toEqual([]);
+    expect(policies.revocations(ROLE)).toEqual([
+      { kind: 'lockdown', allowedSourceIdentities: ['boss@example.com', 'ceo@example.com'], exemptTag: '1', before: CUT_OFF },
     ]);
     expect(audit.eventsOfType('session.revoked')).toEqual([
       expect.objectContaining({ detail: expect.objectContaining({ sourceIdentity: 'spy@example.com', cause: 'lockdown' }) }),
     ]);
+    expect(orders.pending).toEqual([]);
   });
 
   // Two locked profiles on one role: one statement whose allow list is everyone allowed on either
   // (one statement per profile would deny each one's allowed people through the other's).
   it('cuts a role once, sparing the allowed seen on any of its profiles', async () => {
     // Prepare: an allowed member of top-brass vended through the alias, an outsider through each
-    const { deps, audit, revoker } = setUp(undefined, [READONLY, ALIAS, DEPLOY]);
+    const { deps, audit, policies } = setUp(undefined, [READONLY, ALIAS, DEPLOY]);
     for (const event of [
       issued('boss@example.com', ['top-brass'], { profile: ALIAS.name, roleArn: ALIAS.roleArn }),
       issued('spy@example.com', ['engineering']),
@@ -175,13 +165,30 @@ describe('activateLockdown', () => {
     const status = await activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly', 'readonly-alias'], revokeActiveSessions: true }), META);
 
     // Assess
-    expect(revoker.calls).toEqual([
-      {
-        roleArn: ROLE,
-        revocations: [{ kind: 'lockdown', allowedSourceIdentities: ['ceo@example.com', 'boss@example.com'], before: FIXED_NOW.toISOString() }],
-      },
+    expect(policies.writes.map((write) => write.roleArn)).toEqual([ROLE]);
+    expect(policies.revocations(ROLE)).toEqual([
+      { kind: 'lockdown', allowedSourceIdentities: ['boss@example.com', 'ceo@example.com'], exemptTag: '1', before: CUT_OFF },
     ]);
+    expect(policies.document(OTHER_ROLE)).toBeUndefined();
     expect(status.revokedSessions.map((s) => s.sourceIdentity).sort()).toEqual(['mole@example.com', 'spy@example.com']);
+  });
+
+  // The race: a vend that read the rules before the lockdown was written can still mint a session
+  // after it. The cut-off reaches past the activation by the grace such a vend needs.
+  it('denies an outsider session issued after activation by a vend that was already in flight', async () => {
+    // Prepare
+    const { deps, audit, policies } = setUp();
+
+    // Act: the lockdown is written; a second later the in-flight vend's session is issued
+    await activateLockdown(deps, SEC_1, input({ revokeActiveSessions: true }), META);
+    const inFlight = issued('spy@example.com', ['engineering'], { at: '2026-06-01T12:00:01.000Z', expiration: '2026-06-01T13:00:01.000Z' });
+    await audit.append(inFlight);
+
+    // Assess: the role's statement denies it (and spares an allowed caller's tagged session)
+    const [statement] = policies.revocations(ROLE);
+    expect(statement && denies(statement, { sourceIdentity: 'spy@example.com', issuedAt: inFlight.at })).toBe(true);
+    expect(statement && denies(statement, { sourceIdentity: 'general@example.com', lockdownExemption: '1', issuedAt: inFlight.at })).toBe(false);
+    expect(statement && denies(statement, { sourceIdentity: 'spy@example.com', issuedAt: '2026-06-01T12:01:00.000Z' })).toBe(false);
   });
 
   it('refuses a write against a version that changed meanwhile with CONFLICT', async () => {

@@ -355,3 +355,18 @@ describe('during a lockdown', () => {
     expect(view.roleArn).toBe(LOCKED_ROLE);
   });
 });
+
+describe('re-pointing a profile', () => {
+  it('remembers the role it left for as long as a session vended then can live, so cut-offs of its grants reach it', async () => {
+    // Prepare
+    const old = 'arn:aws:iam::123456789012:role/tvm-dev-old';
+    const { deps, store } = setUp([aProfile({ name: 'dev-readonly', roleArn: old, formerRoles: [{ roleArn: 'arn:aws:iam::123456789012:role/tvm-gone', until: '2026-06-01T11:00:00.000Z' }] })]);
+
+    // Act
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput(), META);
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ description: 'same role' }), META);
+
+    // Assess: the expired one is gone; re-putting the same role adds nothing
+    expect(store.profiles[0]?.formerRoles).toEqual([{ roleArn: old, until: '2026-06-02T00:00:00.000Z' }]);
+  });
+});

@@ -4,7 +4,8 @@ import { jest } from '@jest/globals';
 import type { AlertRule, AuditEvent } from '../../shared/domain/audit.js';
 import { NotFoundError, ValidationError } from '../../shared/domain/errors.js';
 import { createEngagement, handOverEngagement, type HandoverDeps } from '../../shared/domain/manage-engagements.js';
-import { createGrant, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
+import { UpstreamIamError } from '../../shared/domain/errors.js';
+import { createGrant, revokeGrant, type GrantDeps, type RevokeGrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, RequestMeta } from '../../shared/domain/model.js';
 import { listAlerts, listAuditEvents, MAX_ALERT_PAGES_PER_REQUEST } from '../../shared/domain/query-audit.js';
 import { MAX_TRACED_USES, traceAccessKey } from '../../shared/domain/trace-access-key.js';
@@ -13,7 +14,7 @@ import { whoHasAccess } from '../../shared/domain/who-has-access.js';
 import { aGrant, aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
 import {
-  FakeSessionRevoker,
+  inMemoryCutOff,
   fixedClock,
   InMemoryAuditLog,
   InMemoryDelegationStore,
@@ -39,14 +40,15 @@ function setUp(options: { grants?: Grant[] } = {}) {
   const clock = fixedClock(FIXED_NOW);
   const ids = sequentialIds('id');
   const warnings: { message: string; data: Record<string, unknown> }[] = [];
-  const grantDeps: GrantDeps = { store, lockdown: new InMemoryLockdownStore(audit), audit, clock, ids, adminGroup: 'tvm-admin' };
-  const handoverDeps: HandoverDeps = {
-    ...grantDeps,
-    engagements,
-    audit,
-    revoker: new FakeSessionRevoker(),
-    securityGroup: 'tvm-security',
-  };
+  const grantDeps = {
+    ...inMemoryCutOff(audit, clock, ids),
+    store,
+    lockdown: new InMemoryLockdownStore(audit),
+    clock,
+    ids,
+    adminGroup: 'tvm-admin',
+  } satisfies GrantDeps & RevokeGrantDeps;
+  const handoverDeps: HandoverDeps = { ...grantDeps, engagements, securityGroup: 'tvm-security' };
   const deps = { audit, store, clock, warn: (message: string, data: Record<string, unknown>) => warnings.push({ message, data }) };
   return { audit, store, clock, deps, grantDeps, handoverDeps, warnings };
 }
@@ -113,6 +115,8 @@ describe('traceAccessKey (GET /audit/keys/{accessKeyId})', () => {
       ],
       usesTruncated: false,
       revocations: [
+        // Revoking the grant cut the key off with it (the session vended under it).
+        { kind: 'session', at: '2026-06-01T11:45:00.000Z', by: ADMIN.id, reason: 'grant-revoked', eventId: expect.any(String) },
         { kind: 'grant', at: '2026-06-01T11:45:00.000Z', by: ADMIN.id, reason: 'revoked', grantId: 'grant-0001' },
         { kind: 'session', at: '2026-06-01T11:50:00.000Z', by: 'sec@example.com', reason: 'lockdown', eventId: cutOff.id },
       ],
@@ -357,16 +361,33 @@ describe('whoHasAccess (GET /audit/access)', () => {
     expect(after.sessions.map((session) => session.accessKeyId)).toEqual([alices.accessKeyId]);
   });
 
-  it('keeps a session whose grant was revoked but which was never cut off: its credentials still work', async () => {
+  it('leaves out a session cut off with its revoked grant', async () => {
     // Prepare
     const { audit, deps, grantDeps } = setUp({ grants: [aGrant({ id: 'grant-0001' })] });
     await record(audit, anIssuance({ grantId: 'grant-0001' }));
-    await revokeGrant(grantDeps, ADMIN, 'grant-0001', META);
+    const revoked = await revokeGrant(grantDeps, ADMIN, 'grant-0001', META);
 
     // Act
     const access = await whoHasAccess(deps, PROFILE.name);
 
     // Assess
+    expect(revoked.revokedSessions.map((session) => session.accessKeyId)).toEqual([KEY]);
+    expect(access.grants).toEqual([]);
+    expect(access.sessions).toEqual([]);
+  });
+
+  it('keeps a session whose grant was revoked but whose cut-off failed: its credentials still work', async () => {
+    // Prepare
+    const { audit, deps, grantDeps } = setUp({ grants: [aGrant({ id: 'grant-0001' })] });
+    await record(audit, anIssuance({ grantId: 'grant-0001' }));
+    grantDeps.policies.failAll(new UpstreamIamError('IAM is down'));
+    const revoked = await revokeGrant(grantDeps, ADMIN, 'grant-0001', META);
+
+    // Act
+    const access = await whoHasAccess(deps, PROFILE.name);
+
+    // Assess
+    expect(revoked.sessionsNotCut.map((session) => session.accessKeyId)).toEqual([KEY]);
     expect(access.grants).toEqual([]);
     expect(access.sessions.map((session) => session.accessKeyId)).toEqual([KEY]);
   });

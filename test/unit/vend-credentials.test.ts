@@ -32,6 +32,7 @@ import {
   InMemoryDelegationStore,
   InMemoryRateLimiter,
   fixedClock,
+  inMemoryCutOff,
   sequentialIds,
   someCredentials,
 } from '../fixtures/in-memory.js';
@@ -714,10 +715,10 @@ describe('vendCredentials', () => {
 
     it('refuses the very next vend after the grant is revoked', async () => {
       // Prepare
-      const { deps, store, issuer, clock, ids } = setUp();
+      const { deps, store, issuer, clock, ids, audit } = setUp();
       await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
       await revokeGrant(
-        { store, clock, ids, adminGroup: 'tvm-admin' },
+        { ...inMemoryCutOff(audit, clock, ids), store, clock, ids, adminGroup: 'tvm-admin' },
         aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] }),
         'grant-0001',
         { requestId: 'req-revoke' },

@@ -1,0 +1,148 @@
+// The revocation ledgers and the cut-off orders, in the delegations table (keys: delegation-keys.ts).
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { StoreUnavailableError } from '../domain/errors.js';
+import type { CutOffOrder } from '../domain/model.js';
+import type { CutOffOrders, RevocationLedger, RevocationLedgerEntry } from '../domain/ports.js';
+import type { Revocation } from '../domain/revocation-policy.js';
+import { cutOffOrderItem, cutOffOrderKey, LEDGER_PK, ledgerKey, ORDERS_PK } from './delegation-keys.js';
+
+const MAX_PAGES = 50;
+
+// Stored items are parsed, not cast: a ledger or order tvm cannot read in full is not acted on.
+const revocationSchema: z.ZodType<Revocation> = z.union([
+  z.object({ kind: z.literal('person'), sourceIdentity: z.string(), before: z.string() }).strict(),
+  z.object({ kind: z.literal('grant'), grantId: z.string(), before: z.string() }).strict(),
+  z
+    .object({ kind: z.literal('lockdown'), allowedSourceIdentities: z.array(z.string()), exemptTag: z.string().optional(), before: z.string() })
+    .strict(),
+  z.object({ kind: z.literal('role-wide'), before: z.string() }).strict(),
+]);
+
+const ledgerSchema = z.object({
+  roleArn: z.string(),
+  revocations: z.array(revocationSchema),
+  version: z.number().int().min(1),
+  updatedAt: z.string(),
+  documents: z.array(z.string()),
+});
+
+const orderSchema = z.object({
+  id: z.string(),
+  cause: z.enum(['lockdown', 'engagement-handed-over', 'grant-revoked']),
+  decidedAt: z.string(),
+  decidedBy: z.string(),
+  requestId: z.string(),
+  revocations: z.array(revocationSchema),
+  allowedGroups: z.array(z.string()).optional(),
+  roles: z.array(z.string()),
+  attempts: z.number().int().min(0),
+  context: z.record(z.string()),
+});
+
+interface Table {
+  readonly tableName: string;
+}
+
+export class DynamoDbRevocationLedger implements RevocationLedger {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: Table,
+  ) {}
+
+  async get(roleArn: string): Promise<RevocationLedgerEntry | undefined> {
+    const out = await this.read(() =>
+      this.client.send(new GetCommand({ TableName: this.table.tableName, Key: ledgerKey(roleArn), ConsistentRead: true })),
+    );
+    return out.Item ? ledgerSchema.parse(out.Item) : undefined;
+  }
+
+  async put(entry: RevocationLedgerEntry, expectedVersion: number): Promise<boolean> {
+    const condition =
+      expectedVersion === 0
+        ? { ConditionExpression: 'attribute_not_exists(PK)' }
+        : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } };
+    return writeConditionally(() =>
+      this.client.send(new PutCommand({ TableName: this.table.tableName, Item: { ...ledgerKey(entry.roleArn), entity: 'ledger', ...entry }, ...condition })),
+    );
+  }
+
+  async list(): Promise<RevocationLedgerEntry[]> {
+    return (await queryPartition(this.client, this.table.tableName, LEDGER_PK)).map((item) => ledgerSchema.parse(item));
+  }
+
+  private async read<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw new StoreUnavailableError('the revocation ledger could not be read', { cause: error });
+    }
+  }
+}
+
+export class DynamoDbCutOffOrders implements CutOffOrders {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: Table,
+  ) {}
+
+  async list(): Promise<CutOffOrder[]> {
+    return (await queryPartition(this.client, this.table.tableName, ORDERS_PK)).map((item) => orderSchema.parse(item));
+  }
+
+  update(order: CutOffOrder, expectedAttempts: number): Promise<boolean> {
+    return writeConditionally(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.table.tableName,
+          Item: cutOffOrderItem(order),
+          // Only while it is still the order read: one carried out or moved on meanwhile stays so.
+          ConditionExpression: 'attempts = :expected',
+          ExpressionAttributeValues: { ':expected': expectedAttempts },
+        }),
+      ),
+    );
+  }
+
+  async complete(id: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteCommand({ TableName: this.table.tableName, Key: cutOffOrderKey(id) }));
+    } catch (error) {
+      throw new StoreUnavailableError('the cut-off order could not be completed', { cause: error });
+    }
+  }
+}
+
+async function writeConditionally(send: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    throw new StoreUnavailableError('the delegations table could not be written', { cause: error });
+  }
+}
+
+async function queryPartition(client: DynamoDBDocumentClient, tableName: string, pk: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  try {
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+      if (!startKey) return items;
+    }
+  } catch (error) {
+    throw new StoreUnavailableError('the delegations table could not be read', { cause: error });
+  }
+  throw new StoreUnavailableError('too many items to read in one request');
+}

@@ -1,0 +1,158 @@
+// Cutting live sessions off, over HTTP against the local stack, whose STS endpoint enforces the
+// Deny statements tvm writes: revoking a grant cuts exactly its sessions, two cut-offs on one role at
+// once both hold, and a policy changed behind tvm's back is put right by the schedule and alerted.
+import { randomBytes } from 'node:crypto';
+import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetAccessKeyInfoCommand } from '@aws-sdk/client-sts';
+import { LOCAL_TVM_CALLER } from '../../local/sts/local-sts.js';
+import { ADMIN_GROUPS, api, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
+
+const unique = () => randomBytes(4).toString('hex');
+// A role no demo profile names: cut-offs here touch no other suite's sessions.
+const ROLE = 'arn:aws:iam::000000000000:role/tvm-demo-sandbox';
+// One end for every grant of the run: a delegated grant may not outlast its parent.
+const UNTIL = new Date(Date.now() + 3_600_000).toISOString();
+const inAnHour = () => UNTIL;
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+let adminToken: string;
+beforeAll(async () => {
+  adminToken = await tokenFor('admin@example.com', ADMIN_GROUPS);
+});
+
+async function newProfile(): Promise<string> {
+  const name = `e2e-cut-${unique()}`;
+  expect((await api('PUT', `/profiles/${name}`, { token: adminToken, body: { roleArn: ROLE } })).status).toBe(200);
+  return name;
+}
+
+async function grant(token: string, body: Record<string, unknown>): Promise<string> {
+  const created = await api<{ id: string }>('POST', '/grants', { token, body: { validUntil: inAnHour(), ...body } });
+  expect(created.status).toBe(201);
+  return created.body.id;
+}
+
+async function vend(token: string, profile: string): Promise<Credentials> {
+  const vended = await api<{ credentials: Credentials }>('POST', '/credentials', { token, body: { profile } });
+  expect(vended.status).toBe(200);
+  return vended.body.credentials;
+}
+
+/** Whether AWS (the local endpoint) still honours the credentials for a call a Deny can stop. */
+async function works(credentials: Credentials): Promise<boolean> {
+  try {
+    await stsWith(credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: credentials.accessKeyId }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'AccessDenied') return false;
+    throw error;
+  }
+}
+
+async function loopControl<T>(route: string): Promise<T> {
+  const response = await fetch(`${stackInfo().loopControlUrl}${route}`, { method: 'POST' });
+  expect(response.ok).toBe(true);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+describe('revoking a grant', () => {
+  it('cuts off exactly the sessions vended under it and its delegated grants; the same person keeps their other grant’s', async () => {
+    // Prepare: alice delegates to bob on one profile; alice also holds a grant on another profile of
+    // the same role. Each vends.
+    const [delegating, other] = [await newProfile(), await newProfile()];
+    const [alice, bob] = [`alice-${unique()}@example.com`, `bob-${unique()}@example.com`];
+    const [aliceToken, bobToken] = await Promise.all([tokenFor(alice), tokenFor(bob)]);
+    const root = await grant(adminToken, { profile: delegating, subject: { type: 'user', id: alice }, canDelegate: true });
+    await grant(aliceToken, { profile: delegating, subject: { type: 'user', id: bob } });
+    await grant(adminToken, { profile: other, subject: { type: 'user', id: alice } });
+    const [aliceKey, bobKey, aliceOtherKey] = [await vend(aliceToken, delegating), await vend(bobToken, delegating), await vend(aliceToken, other)];
+    expect(await Promise.all([works(aliceKey), works(bobKey), works(aliceOtherKey)])).toEqual([true, true, true]);
+
+    // Act
+    const revoked = await api<{ revokedSessions: { accessKeyId: string }[]; sessionsNotCut: unknown[]; revokedDescendants: string[] }>(
+      'DELETE',
+      `/grants/${root}`,
+      { token: adminToken },
+    );
+
+    // Assess
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedDescendants).toHaveLength(1);
+    expect(revoked.body.revokedSessions.map((session) => session.accessKeyId).sort()).toEqual([aliceKey.accessKeyId, bobKey.accessKeyId].sort());
+    expect(revoked.body.sessionsNotCut).toEqual([]);
+    expect(await works(aliceKey)).toBe(false);
+    expect(await works(bobKey)).toBe(false);
+    expect(await works(aliceOtherKey)).toBe(true);
+  });
+});
+
+describe('two cut-offs on one role at once', () => {
+  it('both take effect: each contractor’s earlier key is denied', async () => {
+    // Prepare: two engagements on profiles of the same role, a contractor each, each with a key
+    const [first, second] = [await newProfile(), await newProfile()];
+    const owner = `owner-${unique()}@example.com`;
+    const contractors = [`c1-${unique()}@agency.example`, `c2-${unique()}@agency.example`];
+    const engagements: string[] = [];
+    for (const [index, profile] of [first, second].entries()) {
+      const created = await api<{ id: string }>('POST', '/engagements', {
+        token: adminToken,
+        body: { name: `race ${index}`, owner, contractors: [contractors[index]], profiles: [{ profile }], validUntil: inAnHour() },
+      });
+      expect(created.status).toBe(201);
+      engagements.push(created.body.id);
+    }
+    const keys = await Promise.all(contractors.map(async (contractor, index) => vend(await tokenFor(contractor), [first, second][index] as string)));
+    expect(await Promise.all(keys.map(works))).toEqual([true, true]);
+
+    // Act: both handovers at the same moment
+    const handovers = await Promise.all(
+      engagements.map((id) => api<{ revokedSessions: { accessKeyId: string }[] }>('POST', `/engagements/${id}/handover`, { token: adminToken, body: {} })),
+    );
+
+    // Assess
+    expect(handovers.map((handover) => handover.status)).toEqual([200, 200]);
+    expect(handovers.map((handover) => handover.body.revokedSessions.map((session) => session.accessKeyId))).toEqual(
+      keys.map((key) => [key.accessKeyId]),
+    );
+    expect(await Promise.all(keys.map(works))).toEqual([false, false]);
+  });
+});
+
+describe('a revocation policy changed outside tvm', () => {
+  it('is put right by the schedule, recorded as drift and alerted, and the cut-off holds again', async () => {
+    // Prepare: a contractor is cut off by a handover
+    const profile = await newProfile();
+    const contractor = `c-${unique()}@agency.example`;
+    const created = await api<{ id: string }>('POST', '/engagements', {
+      token: adminToken,
+      body: { name: 'drift', owner: `owner-${unique()}@example.com`, contractors: [contractor], profiles: [{ profile }], validUntil: inAnHour() },
+    });
+    const key = await vend(await tokenFor(contractor), profile);
+    expect((await api('POST', `/engagements/${created.body.id}/handover`, { token: adminToken, body: {} })).status).toBe(200);
+    expect(await works(key)).toBe(false);
+    // Someone with IAM access empties tvm's policy: the contractor's key works again.
+    const iam = new IAMClient({ region: 'us-east-1', endpoint: stackInfo().iamEndpoint, credentials: { ...LOCAL_TVM_CALLER }, maxAttempts: 1 });
+    const harmless = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:CreateUser', Resource: '*' }] });
+    await iam.send(new PutRolePolicyCommand({ RoleName: 'tvm-demo-sandbox', PolicyName: 'tvm-revocations', PolicyDocument: harmless }));
+    iam.destroy();
+    expect(await works(key)).toBe(true);
+
+    // Act
+    const outcome = await loopControl<{ roles: { repaired: number; external: number } }>('/repair');
+
+    // Assess
+    expect(outcome.roles.external).toBeGreaterThanOrEqual(1);
+    expect(await works(key)).toBe(false);
+    const security = await tokenFor(`sec-${unique()}@example.com`, SECURITY_GROUPS);
+    const drift = await api<{ events: { detail: { roleArn: string; external: boolean } }[] }>('GET', '/audit/events?type=revocation.drift', { token: security });
+    expect(drift.body.events).toContainEqual(expect.objectContaining({ detail: expect.objectContaining({ roleArn: ROLE, external: true }) }));
+    await loopControl('/drain');
+    const alerts = await api<{ alerts: { rule: string; principal: string }[] }>('GET', '/alerts?rule=revocation-policy-changed', { token: security });
+    expect(alerts.body.alerts).toContainEqual(expect.objectContaining({ rule: 'revocation-policy-changed', principal: ROLE }));
+  });
+});
