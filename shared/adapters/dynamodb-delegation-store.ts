@@ -181,7 +181,9 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
         Update: {
           TableName: this.options.tableName,
           Key: grantKey(grant),
-          UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one',
+          // Out of the activeGrants index in the same write: no vend reads a revoked grant again.
+          UpdateExpression:
+            'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one REMOVE LSI1SK',
           ConditionExpression: '#status = :active',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },

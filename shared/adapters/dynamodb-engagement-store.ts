@@ -15,6 +15,7 @@ import {
   grantItem,
   grantKey,
   grantKeysOf,
+  handedOverGrantSortKey,
   toEngagement,
   toGrant,
   type GrantKey,
@@ -112,25 +113,32 @@ export class DynamoDbEngagementStore implements EngagementRecords {
             ExpressionAttributeValues: values,
           },
         },
-        ...revoke.map((grant) => ({
-          Update: {
-            TableName: this.options.tableName,
-            Key: grantKey(grant),
-            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, revokedReason = :reason, version = if_not_exists(version, :zero) + :one',
-            // Revoked meanwhile (on its own, or by a cascade): the plan is stale, write nothing.
-            ConditionExpression: '#status = :active',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':revoked': 'revoked',
-              ':active': 'active',
-              ':at': at,
-              ':by': by,
-              ':reason': ENGAGEMENT_HANDED_OVER,
-              ':zero': 0,
-              ':one': 1,
+        ...revoke.map((grant) => {
+          // Off the vend's read path, but until its end where a refused vend looks for the reason.
+          const handedOverKey = handedOverGrantSortKey(grant);
+          return {
+            Update: {
+              TableName: this.options.tableName,
+              Key: grantKey(grant),
+              UpdateExpression:
+                'SET #status = :revoked, revokedAt = :at, revokedBy = :by, revokedReason = :reason, version = if_not_exists(version, :zero) + :one' +
+                (handedOverKey ? ', LSI1SK = :handedOver' : ' REMOVE LSI1SK'),
+              // Revoked meanwhile (on its own, or by a cascade): the plan is stale, write nothing.
+              ConditionExpression: '#status = :active',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':revoked': 'revoked',
+                ':active': 'active',
+                ':at': at,
+                ':by': by,
+                ':reason': ENGAGEMENT_HANDED_OVER,
+                ':zero': 0,
+                ':one': 1,
+                ...(handedOverKey ? { ':handedOver': handedOverKey } : {}),
+              },
             },
-          },
-        })),
+          };
+        }),
         ...create.map((grant) => ({
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),

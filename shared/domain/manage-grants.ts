@@ -120,7 +120,7 @@ async function delegatingGrant(
   input: GrantInput,
   now: Date,
 ): Promise<Grant> {
-  const { grants } = await deps.store.getProfileWithGrants(profile.name, subjectsOf(principal));
+  const { grants } = await deps.store.getProfileWithGrants(profile.name, subjectsOf(principal), now);
   const candidates = grants
     .filter((grant) => grant.canDelegate && appliesTo(grant, profile) && isUsable(grant, now))
     .filter((grant) => input.parentGrantId === undefined || grant.id === input.parentGrantId)

@@ -26,13 +26,19 @@ export interface IdGenerator {
 /** DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head. */
 export const MAX_GRANTS_PER_REVOCATION = 98;
 
-/** The read a vend makes of the rules: all it needs of the delegation store. */
+/** The reads a vend makes of the rules: all it needs of the delegation store. */
 export interface ProfileGrantsReader {
   /**
-   * The profile and every grant on it held by one of `subjects`, in one consistent read, so a
-   * revocation is seen by the very next vend.
+   * The profile, and the active grants on it held by one of `subjects` that end at or after `now`
+   * (revoked and expired ones are not read), in one round trip of strongly consistent reads, so a
+   * revocation is seen by the very next vend. Its cost grows with those grants alone.
    */
-  getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }>;
+  getProfileWithGrants(name: string, subjects: readonly Subject[], now: Date): Promise<{ profile?: Profile; grants: Grant[] }>;
+  /**
+   * What explains a refusal, at most two grants per subject: its active grant that expired last
+   * (before `now`), and a grant revoked by an engagement's handover that has not reached its end.
+   */
+  getEndedGrants(name: string, subjects: readonly Subject[], now: Date): Promise<Grant[]>;
 }
 
 export interface DelegationStore extends ProfileGrantsReader {

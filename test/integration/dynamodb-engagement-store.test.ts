@@ -125,7 +125,7 @@ describe('DynamoDbEngagementStore', () => {
       await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
 
       // Assess
-      const read = await delegations.getProfileWithGrants('dev-readonly', [{ type: 'user', id: 'carla@contractor.example' }]);
+      const read = await delegations.getProfileWithGrants('dev-readonly', [{ type: 'user', id: 'carla@contractor.example' }], FIXED_NOW);
       expect(read.grants).toEqual([grants[0]]);
       expect(await delegations.getGrant(`${engagement.id}-c1`)).toEqual(grants[1]);
     });
@@ -180,6 +180,24 @@ describe('DynamoDbEngagementStore', () => {
       expect(await engagements.getEngagementWithGrants(engagement.id)).toEqual({ engagement: next, grants: [...revoked, ...create] });
       expect(await delegations.getGrant('owner-new-1')).toEqual(create[0]);
       expect(await storedAuditEvent(event)).toMatchObject({ type: 'handover.completed' });
+    });
+
+    it("takes the contractors' grants off the vend's read, and keeps them where a refused vend looks for why", async () => {
+      // Prepare
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'));
+      const carla = { type: 'user', id: 'carla@contractor.example' } as const;
+
+      // Act
+      await engagements.handOver(handedOver(engagement, grants, []), 1, grants, [], anAuditEvent('handover.completed'));
+
+      // Assess: until the grant's end; after it, not even there
+      expect((await delegations.getProfileWithGrants('dev-readonly', [carla], FIXED_NOW)).grants).toEqual([]);
+      expect(await delegations.getEndedGrants('dev-readonly', [carla], FIXED_NOW)).toEqual([
+        expect.objectContaining({ id: grants[0]?.id, status: 'revoked', revokedReason: 'engagement-handed-over' }),
+      ]);
+      expect(await delegations.getEndedGrants('dev-readonly', [carla], new Date(Date.parse(engagement.validUntil) + 1))).toEqual([]);
     });
 
     it.each([
