@@ -9,6 +9,7 @@ import {
   DelegationExceedsGrantError,
   ForbiddenError,
   NotFoundError,
+  ScopeTooLargeError,
   TvmError,
   ValidationError,
 } from './errors.js';
@@ -555,6 +556,9 @@ function inProfileEntry(error: unknown, index: number, profile: string): unknown
   }
   if (error instanceof DelegationExceedsGrantError) {
     return new DelegationExceedsGrantError(`profile "${profile}": ${error.message}`, options);
+  }
+  if (error instanceof ScopeTooLargeError) {
+    return new ScopeTooLargeError(`profile "${profile}" (body.profiles.${index}): ${error.message}`, options);
   }
   return error;
 }

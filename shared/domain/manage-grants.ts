@@ -17,7 +17,7 @@ import {
   type LockdownStore,
 } from './ports.js';
 import type { GrantInput } from './schemas.js';
-import { scopeContains } from './scope.js';
+import { resolveSessionScope, scopeContains } from './scope.js';
 
 /** An admin's grant is depth 0; delegation may go two levels below it, no further. */
 export const MAX_DELEGATION_DEPTH = 2;
@@ -41,7 +41,8 @@ const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => p
  * 2. A non-admin needs an active grant with canDelegate on the profile (else FORBIDDEN), and the new
  *    grant must lie within it — scope, validUntil, maxSessionSeconds, and canDelegate only while the
  *    chain stays within MAX_DELEGATION_DEPTH (else DELEGATION_EXCEEDS_GRANT naming what exceeded).
- * 3. Write the grant (with parentGrantId and depth) and its `grant.created` event in one transaction.
+ * 3. Its effective scope must render a session policy STS takes (else SCOPE_TOO_LARGE).
+ * 4. Write the grant (with parentGrantId and depth) and its `grant.created` event in one transaction.
  */
 export async function createGrant(
   deps: GrantDeps,
@@ -78,6 +79,9 @@ export async function createGrant(
   const maxSessionSeconds = parent
     ? (input.maxSessionSeconds ?? Math.min(parent.maxSessionSeconds ?? profile.maxSessionSeconds, profile.maxSessionSeconds))
     : input.maxSessionSeconds;
+  // Rendered as every vend under the grant would render it: a policy over STS's 2,048 characters
+  // is refused now (SCOPE_TOO_LARGE), not at each vend.
+  resolveSessionScope({ grant: scope, profile: profile.scope });
 
   const grant: Grant = {
     id: deps.ids.next(),

@@ -8,6 +8,7 @@ import {
   ForbiddenError,
   LockdownActiveError,
   NotFoundError,
+  ScopeTooLargeError,
   StoreUnavailableError,
   UpstreamIamError,
   ValidationError,
@@ -378,6 +379,17 @@ describe('createEngagement', () => {
       /^body\.profiles\.0\.scope\.actions: "ec2:\*"/,
     ],
     ['an unknown profile', { profiles: [{ profile: 'no-such-profile' }] }, NotFoundError, /no-such-profile/],
+    [
+      "an entry whose scope renders a session policy over STS's 2,048 characters",
+      {
+        profiles: [
+          { profile: 'dev-deploy' },
+          { profile: 'dev-readonly', scope: { resources: Array.from({ length: 30 }, (_, i) => `arn:aws:s3:::bucket-${i}/${'x'.repeat(80)}`) } },
+        ],
+      },
+      ScopeTooLargeError,
+      /^profile "dev-readonly" \(body\.profiles\.1\): the session policy is \d+ characters long; STS allows at most 2048/,
+    ],
   ])('refuses %s, writing nothing', async (_label, overrides, type, message) => {
     // Prepare
     const setup = setUp();

@@ -5,12 +5,14 @@ import {
   DelegationExceedsGrantError,
   ForbiddenError,
   NotFoundError,
+  ScopeTooLargeError,
   StoreUnavailableError,
   ValidationError,
 } from '../../shared/domain/errors.js';
 import { createGrant, listGrants, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { GrantInput } from '../../shared/domain/schemas.js';
+import { buildSessionPolicy, resolveSessionScope } from '../../shared/domain/scope.js';
 import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
@@ -192,6 +194,69 @@ describe('createGrant', () => {
 
       // Assess
       expect(grant.scope).toEqual({ actions: ['*'], resources: ['*'] });
+    });
+  });
+
+  describe("a scope whose session policy would exceed STS's 2,048 characters", () => {
+    // 30 resources of ~100 characters: each valid, together a policy of ~3,300 characters.
+    const manyResources = Array.from({ length: 30 }, (_, i) => `arn:aws:s3:::bucket-${String(i).padStart(2, '0')}/${'x'.repeat(80)}`);
+    /** The one resource that makes the session policy for `actions` exactly `length` characters long. */
+    const resourceFilling = (length: number, actions: string[]) =>
+      `arn:aws:s3:::${'x'.repeat(length - buildSessionPolicy({ actions, resources: ['arn:aws:s3:::'] }).length)}`;
+
+    it.each<[string, Profile, GrantInput['scope']]>([
+      ['its own scope', aProfile(), { resources: manyResources }],
+      ["its actions with the profile's resources", aProfile({ scope: { resources: manyResources } }), { actions: ['s3:GetObject'] }],
+      ["no scope of its own, on a profile whose scope is that large", aProfile({ scope: { resources: manyResources } }), undefined],
+    ])('refuses one whose effective scope is %s: 400 SCOPE_TOO_LARGE at creation, writing nothing', async (_label, profile, scope) => {
+      // Prepare
+      const { deps, store, audit } = setUp({ profiles: [profile] });
+
+      // Act
+      const error = await failureOf(createGrant(deps, ADMIN, aGrantInput(scope ? { scope } : {}), META));
+
+      // Assess: refused here, not at every vend
+      expect(error).toBeInstanceOf(ScopeTooLargeError);
+      expect((error as ScopeTooLargeError).details).toEqual({ length: expect.any(Number), limit: 2048 });
+      expect((error as Error).message).toMatch(/STS allows at most 2048/);
+      expect(store.grants).toEqual([]);
+      expect(audit.attempts).toEqual([]);
+    });
+
+    it('accepts one whose policy is exactly 2,048 characters, and the vend renders the same policy', async () => {
+      // Prepare
+      const { deps } = setUp();
+      const scope = { actions: ['s3:GetObject'], resources: [resourceFilling(2048, ['s3:GetObject'])] };
+
+      // Act
+      const grant = await createGrant(deps, ADMIN, aGrantInput({ scope }), META);
+      const tooLarge = await failureOf(
+        createGrant(deps, ADMIN, aGrantInput({ scope: { ...scope, resources: [`${scope.resources[0]}x`] } }), META),
+      );
+
+      // Assess
+      expect(resolveSessionScope({ grant: grant.scope, profile: aProfile().scope }).policy).toHaveLength(2048);
+      expect(tooLarge).toBeInstanceOf(ScopeTooLargeError);
+    });
+
+    it('refuses a delegated grant whose scope, filled in from its parent, renders too large', async () => {
+      // Prepare: the delegator's grant predates the check and carries the large scope
+      const parent = aGrant({
+        id: 'grant-parent',
+        subject: { type: 'user', id: 'dana@example.com' },
+        canDelegate: true,
+        depth: 0,
+        validUntil: '2026-06-30T00:00:00.000Z',
+        scope: { actions: ['s3:*'], resources: manyResources },
+      });
+      const { deps, store } = setUp({ grants: [parent] });
+
+      // Act
+      const error = await failureOf(createGrant(deps, aPrincipal({ id: 'dana@example.com', groups: [] }), aGrantInput(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(ScopeTooLargeError);
+      expect(store.grants).toEqual([parent]);
     });
   });
 
