@@ -12,6 +12,7 @@ const deps = {
   clock: systemClock,
   ids: randomIds,
   adminGroup: config().adminGroup,
+  delegationQuota: config().delegationQuota,
   securityGroup: config().securityGroup,
 };
 

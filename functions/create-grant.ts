@@ -11,6 +11,7 @@ const deps = {
   clock: systemClock,
   ids: randomIds,
   adminGroup: config().adminGroup,
+  delegationQuota: config().delegationQuota,
 };
 
 export const handler = createRoute(

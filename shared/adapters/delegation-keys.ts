@@ -1,6 +1,7 @@
 // Key construction for the delegations table, in one place (see resources/tables.yml).
 import { createHash } from 'node:crypto';
 import type { Engagement, Grant, Profile, Subject } from '../domain/model.js';
+import type { DelegatorQuota, QuotaEntry, QuotaUpdate } from '../domain/ports.js';
 
 export const PROFILE_SK = '#PROFILE';
 export const PROFILES_GSI1PK = 'PROFILES';
@@ -110,3 +111,18 @@ export function toEngagement(item: Record<string, unknown>): Engagement {
 }
 
 export const grantKeysOf = (item: Record<string, unknown>): GrantKey[] => (item.grantKeys as GrantKey[] | undefined) ?? [];
+
+// A delegator's quota record: DELEGATOR#<principal> / #QUOTA, in no index. It lists the delegated
+// grants the delegator made that were active when last written, with the keys to read their state.
+export const delegatorQuotaKey = (delegator: string) => ({ PK: `DELEGATOR#${delegator}`, SK: '#QUOTA' });
+
+/** The record as `update` leaves it: the next version. */
+export function delegatorQuotaItem(update: QuotaUpdate): Record<string, unknown> {
+  const record: DelegatorQuota = { delegator: update.delegator, version: update.expectedVersion + 1, grants: update.grants };
+  return { ...delegatorQuotaKey(update.delegator), entity: 'delegator-quota', ...record };
+}
+
+export function toDelegatorQuota(delegator: string, item: Record<string, unknown> | undefined): DelegatorQuota {
+  if (!item) return { delegator, version: 0, grants: [] };
+  return { delegator, version: Number(item.version), grants: (item.grants as QuotaEntry[] | undefined) ?? [] };
+}

@@ -2,7 +2,14 @@ import { GetCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandI
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError } from '../domain/errors.js';
 import type { Grant, Profile, Subject } from '../domain/model.js';
-import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
+import {
+  MAX_GRANTS_PER_REVOCATION,
+  type DelegationStore,
+  type DelegatorQuota,
+  type QuotaEntry,
+  type QuotaUpdate,
+} from '../domain/ports.js';
+import { quotaWrite, readActiveGrantIds, readDelegatorQuota } from './dynamodb-delegator-quota.js';
 import { DynamoDbProfileReader } from './dynamodb-profile-reader.js';
 import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
 import {
@@ -123,7 +130,15 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     );
   }
 
-  async createGrant(grant: Grant, audit: AuditEvent, parent?: Grant): Promise<void> {
+  getDelegatorQuota(delegator: string): Promise<DelegatorQuota> {
+    return readDelegatorQuota(this.client, this.options.tableName, delegator);
+  }
+
+  activeGrantIds(entries: readonly QuotaEntry[]): Promise<Set<string>> {
+    return readActiveGrantIds(this.client, this.options.tableName, entries);
+  }
+
+  async createGrant(grant: Grant, audit: AuditEvent, parent?: Grant, quota?: QuotaUpdate): Promise<void> {
     const parentStillActive = parent
       ? [
           {
@@ -153,12 +168,13 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
         {
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         },
+        ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,
     );
     if (!written) {
       throw new ConflictError(
-        `profile "${grant.profile}" or the grant delegated from changed while the grant was being created; retry`,
+        `profile "${grant.profile}", the grant delegated from or your delegation quota changed while the grant was being created; retry`,
       );
     }
   }

@@ -3,6 +3,8 @@ import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import { ENGAGEMENT_HANDED_OVER, type EngagementRecords } from '../domain/manage-engagements.js';
 import type { Engagement, Grant } from '../domain/model.js';
+import type { QuotaUpdate } from '../domain/ports.js';
+import { quotaWrite } from './dynamodb-delegator-quota.js';
 import {
   MAX_CHANGES_PER_TRANSACTION,
   writeWithAudit,
@@ -37,8 +39,8 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     private readonly options: DynamoDbEngagementStoreOptions,
   ) {}
 
-  async createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent): Promise<void> {
-    assertFits(1 + grants.length);
+  async createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, quota?: QuotaUpdate): Promise<void> {
+    assertFits(1 + grants.length + (quota ? 1 : 0));
     const written = await this.transact(
       [
         {
@@ -51,10 +53,15 @@ export class DynamoDbEngagementStore implements EngagementRecords {
         ...grants.map((grant) => ({
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
+        ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,
     );
-    if (!written) throw new ConflictError(`engagement ${engagement.id} or one of its grant ids already exists; nothing was written`);
+    if (!written) {
+      throw new ConflictError(
+        `engagement ${engagement.id} or one of its grant ids already exists, or the owner's delegation quota changed; nothing was written`,
+      );
+    }
   }
 
   async getEngagement(id: string): Promise<Engagement | undefined> {
@@ -82,9 +89,10 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     revoke: readonly Grant[],
     create: readonly Grant[],
     audit: AuditEvent,
+    quota?: QuotaUpdate,
   ): Promise<boolean> {
     if (!next.handover) throw new RangeError('handOver needs the engagement with its handover');
-    assertFits(1 + revoke.length + create.length);
+    assertFits(1 + revoke.length + create.length + (quota ? 1 : 0));
     const { at, by } = next.handover;
     // Every attribute of `next` but the key, and the new grants' keys appended to the engagement's.
     const fields = Object.entries(next).filter(([name, value]) => name !== 'id' && value !== undefined);
@@ -142,6 +150,7 @@ export class DynamoDbEngagementStore implements EngagementRecords {
         ...create.map((grant) => ({
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
+        ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,
     );

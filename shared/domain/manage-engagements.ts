@@ -13,6 +13,7 @@ import {
   TvmError,
   ValidationError,
 } from './errors.js';
+import { countsAgainstQuota, reserveDelegations, withinQuota } from './delegation-quota.js';
 import { isUsable } from './grant-selection.js';
 import { createGrant, descendantsOf, MAX_DELEGATION_DEPTH, type GrantDeps } from './manage-grants.js';
 import type { Engagement, Grant, Principal, RequestMeta, RevokedSession } from './model.js';
@@ -21,9 +22,11 @@ import {
   type AuditLog,
   type Clock,
   type DelegationStore,
+  type DelegatorQuota,
   type EngagementStore,
   type IdGenerator,
   type LockdownStore,
+  type QuotaUpdate,
   type SessionRevoker,
 } from './ports.js';
 import type { Revocation } from './revocation-policy.js';
@@ -34,10 +37,11 @@ import { toSourceIdentity } from './source-identity.js';
 export const ENGAGEMENT_HANDED_OVER = 'engagement-handed-over';
 
 /**
- * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions, one is the audit
- * event (hence MAX_GRANTS_PER_REVOCATION) and one the engagement itself.
+ * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions, two are the audit
+ * event and its chain's head (hence MAX_GRANTS_PER_REVOCATION), one the engagement itself and one
+ * the owner's delegation quota record.
  */
-export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 1;
+export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 2;
 
 export type EngagementRecords = EngagementStore;
 
@@ -50,6 +54,8 @@ export interface EngagementDeps {
   readonly securityGroup: string;
   /** When given, no engagement creates grants on a profile locked down against its creator. */
   readonly lockdown?: LockdownStore;
+  /** Active delegated grants a non-admin owner may hold, engagement grants included (DEFAULT_DELEGATION_QUOTA). */
+  readonly delegationQuota?: number;
 }
 
 export interface HandoverDeps extends EngagementDeps {
@@ -119,7 +125,7 @@ export async function createEngagement(
       `body.contractors: ${input.contractors.length} contractors × ${input.profiles.length} profiles make ` +
         `${contractorGrants} grants, and the handover adds ${input.profiles.length} for the owner: ${withHandover} in all, ` +
         `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-        `engagement, its audit event and the audit chain’s head)`,
+        `engagement, its audit event, the audit chain’s head and the owner’s delegation quota)`,
       { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: withHandover } },
     );
   }
@@ -168,14 +174,15 @@ export async function createEngagement(
     createdAt: now.toISOString(),
     version: 1,
   };
-  await deps.engagements.createEngagement(
-    engagement,
-    grants,
-    adminEvent(now, deps.ids.next(), 'engagement.created', principal, meta, {
-      profile: profileList(engagement),
-      detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
-    }),
-  );
+  const event = adminEvent(now, deps.ids.next(), 'engagement.created', principal, meta, {
+    profile: profileList(engagement),
+    detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
+  });
+  // An owner's grants are delegated ones: they take places in the owner's quota, all at once.
+  const delegated = grants.filter(countsAgainstQuota);
+  const write = (quota?: QuotaUpdate) => deps.engagements.createEngagement(engagement, grants, event, quota);
+  if (delegated.length > 0) await withinQuota(deps, principal.id, delegated, now, write);
+  else await write();
   return { ...engagement, grants };
 }
 
@@ -240,10 +247,15 @@ export async function handOverEngagement(
           `and create ${create.length} ` +
           `(${to.length} new owners × ${engagement.profiles.length} profiles): ${revoke.length + create.length} in all, ` +
           `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-          `engagement, its audit event and the audit chain’s head); hand over to fewer principals`,
+          `engagement, its audit event, the audit chain’s head and the owner’s delegation quota); hand over to fewer principals`,
         { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: revoke.length + create.length } },
       );
     }
+    // New grants delegated by the owner take places in their quota; the contractor grants revoked
+    // here free theirs in the same write.
+    const delegated = create.filter(countsAgainstQuota);
+    const quota =
+      delegated.length > 0 ? await reserveDelegations(deps, principal.id, delegated, now, { freeing: revoke.map((g) => g.id) }) : undefined;
     const { roles, sessions } = await contractorSessions(deps, engagement, now);
 
     const at = now.toISOString();
@@ -279,6 +291,7 @@ export async function handOverEngagement(
           sessionsToCut: sessions.map(toRevokedSession),
         },
       }),
+      quota,
     );
     if (!written) {
       const current = await deps.engagements.getEngagement(id);
@@ -313,6 +326,10 @@ export async function planGrant(deps: GrantDeps, principal: Principal, input: Gr
         return async (grant: Grant) => {
           planned = grant;
         };
+      }
+      // The engagement takes its places in the quota for all its grants at once, when it is written.
+      if (property === 'getDelegatorQuota') {
+        return async (delegator: string): Promise<DelegatorQuota> => ({ delegator, version: 0, grants: [] });
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;

@@ -6,6 +6,7 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
+import { withinQuota } from './delegation-quota.js';
 import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
 import type { Grant, Principal, Profile, RequestMeta, Scope, Subject } from './model.js';
 import { assertNotLockedOut } from './manage-lockdown.js';
@@ -30,6 +31,8 @@ export interface GrantDeps {
   readonly adminGroup: string;
   /** When given, no grant is created on a locked profile except by someone on the allow list. */
   readonly lockdown?: LockdownStore;
+  /** Active delegated grants a non-admin may hold (DEFAULT_DELEGATION_QUOTA when left out). */
+  readonly delegationQuota?: number;
 }
 
 const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => principal.groups.includes(deps.adminGroup);
@@ -42,7 +45,10 @@ const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => p
  *    grant must lie within it — scope, validUntil, maxSessionSeconds, and canDelegate only while the
  *    chain stays within MAX_DELEGATION_DEPTH (else DELEGATION_EXCEEDS_GRANT naming what exceeded).
  * 3. Its effective scope must render a session policy STS takes (else SCOPE_TOO_LARGE).
- * 4. Write the grant (with parentGrantId and depth) and its `grant.created` event in one transaction.
+ * 4. A delegated grant must fit its delegator's quota of active delegated grants (else
+ *    DELEGATION_QUOTA_EXCEEDED); admins have none.
+ * 5. Write the grant (with parentGrantId and depth), its `grant.created` event and, for a delegated
+ *    grant, the delegator's quota record (conditional on its version) in one transaction.
  */
 export async function createGrant(
   deps: GrantDeps,
@@ -101,15 +107,14 @@ export async function createGrant(
     createdAt: now.toISOString(),
     ...(input.reason ? { reason: input.reason } : {}),
   };
-  await deps.store.createGrant(
-    grant,
-    adminEvent(now, deps.ids.next(), 'grant.created', principal, meta, {
-      profile: grant.profile,
-      grantId: grant.id,
-      detail: { ...grant },
-    }),
-    parent,
-  );
+  const event = adminEvent(now, deps.ids.next(), 'grant.created', principal, meta, {
+    profile: grant.profile,
+    grantId: grant.id,
+    detail: { ...grant },
+  });
+  // A delegated grant takes a place in its delegator's quota, written in the same transaction.
+  if (parent) await withinQuota(deps, principal.id, [grant], now, (quota) => deps.store.createGrant(grant, event, parent, quota));
+  else await deps.store.createGrant(grant, event);
   return grant;
 }
 

@@ -234,6 +234,39 @@ describe('DynamoDbEngagementStore', () => {
       expect(await storedAuditEvent(event)).toBeUndefined();
     });
 
+    it("writes the owner's quota record with the handover, and nothing at all when it moved on meanwhile", async () => {
+      // Prepare: the owner's record at version 1, listing the contractors' grants
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      const entries = grants.map((g) => ({ id: g.id, profile: g.profile, subject: g.subject, validUntil: g.validUntil }));
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), {
+        delegator: OWNER.id,
+        expectedVersion: 0,
+        grants: entries,
+      });
+      const create = [ownerGrant('owner-new-1')];
+      const newEntry = { id: 'owner-new-1', profile: 'dev-readonly', subject: create[0]!.subject, validUntil: create[0]!.validUntil };
+      const before = await everything();
+
+      // Act: a stale handover (expecting no record yet), then one at the version read
+      const stale = await engagements.handOver(handedOver(engagement, grants, create), 1, grants, create, anAuditEvent('handover.completed'), {
+        delegator: OWNER.id,
+        expectedVersion: 0,
+        grants: [newEntry],
+      });
+      const afterStale = await everything();
+      const written = await engagements.handOver(handedOver(engagement, grants, create), 1, grants, create, anAuditEvent('handover.completed'), {
+        delegator: OWNER.id,
+        expectedVersion: 1,
+        grants: [newEntry],
+      });
+
+      // Assess
+      expect([stale, written]).toEqual([false, true]);
+      expect(afterStale).toEqual(before);
+      expect(await delegations.getDelegatorQuota(OWNER.id)).toEqual({ delegator: OWNER.id, version: 2, grants: [newEntry] });
+    });
+
     it('reads more grants than one BatchGetItem takes, in the order they were made', async () => {
       // Prepare: 60 contractor grants, then 60 for new owners
       const engagement = anEngagement({ contractors: Array.from({ length: 60 }, (_, i) => `c${String(i).padStart(2, '0')}@contractor.example`) });

@@ -77,6 +77,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   deleteProfile: [`dynamodb:DeleteItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
   createGrant: [
     `dynamodb:GetItem ${DELEGATIONS}`,
+    // Whether the grants on the delegator's quota record are still active, read by key.
+    `dynamodb:BatchGetItem ${DELEGATIONS}`,
     // A delegator's own active grants on the profile (consistent queries of the activeGrants index).
     `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     // The transaction's ConditionCheck that the profile still exists needs its own IAM action.
@@ -95,6 +97,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
   createEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:BatchGetItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
@@ -682,6 +685,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
           TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
           TVM_AUDIT_SHARDS: '4',
           TVM_VEND_RATE_PER_MINUTE: '30',
+          TVM_DELEGATION_QUOTA: '200',
           TVM_STS_ENDPOINT: '',
           TVM_DYNAMODB_ENDPOINT: '',
         },

@@ -14,7 +14,7 @@ import {
   ValidationError,
   type TvmError,
 } from '../../shared/domain/errors.js';
-import { revokeGrant } from '../../shared/domain/manage-grants.js';
+import { createGrant, revokeGrant } from '../../shared/domain/manage-grants.js';
 import {
   createEngagement,
   getEngagement,
@@ -405,22 +405,24 @@ describe('createEngagement', () => {
   });
 
   it('takes exactly as many contractors × profiles as fit one transaction with the later handover', async () => {
-    // Prepare: 7 profiles; 12 contractors make 84 grants, plus 7 for the owner at the handover = 91 (≤ 97)
-    const profiles = Array.from({ length: 7 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
+    // Prepare: 8 profiles; 11 contractors make 88 grants, plus 8 for the owner at the handover = 96,
+    // the limit: 100 actions less the engagement, its audit event, the chain's head and the quota record
+    const profiles = Array.from({ length: 8 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
     const contractors = (n: number) => Array.from({ length: n }, (_, i) => `c${i}@contractor.example`);
     const setup = setUp({ profiles });
     const input = (n: number) => anEngagementInput({ contractors: contractors(n), profiles: profiles.map((p) => ({ profile: p.name })) });
 
     // Act
-    const fits = await created(setup, input(12));
+    const fits = await created(setup, input(11));
     const before = snapshot(setup);
-    const error = await failureOf(created(setup, input(13)));
+    const error = await failureOf(created(setup, input(12)));
 
     // Assess
-    expect(fits.grants).toHaveLength(84);
+    expect(MAX_GRANTS_PER_ENGAGEMENT_WRITE).toBe(96);
+    expect(fits.grants).toHaveLength(88);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as TvmError).message).toMatch(/^body\.contractors: 13 contractors × 7 profiles make 91 grants.*limit of 97/);
-    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 98 });
+    expect((error as TvmError).message).toMatch(/^body\.contractors: 12 contractors × 8 profiles make 96 grants.*limit of 96/);
+    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 104 });
     expect(snapshot(setup)).toEqual(before);
   });
 
@@ -831,7 +833,7 @@ describe('handOverEngagement', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 97/);
+    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 96/);
     expect(afterRefusal).toEqual(before);
     expect(fits.newGrants).toHaveLength(85);
   });
@@ -919,5 +921,89 @@ describe('authorization: the wrong caller succeeds at nothing', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ForbiddenError);
+  });
+});
+
+describe('the delegation quota', () => {
+  const QUOTA = 3;
+  const withQuota = (setup: Setup, quota = QUOTA) => ({ ...setup.deps, delegationQuota: quota }) as HandoverDeps;
+  /** One contractor on dev-readonly and dev-deploy: two delegated grants when the owner creates it. */
+  const twoGrants = (overrides: Partial<EngagementInput> = {}) =>
+    anEngagementInput({ contractors: [CARLA.id], profiles: [{ profile: 'dev-readonly' }, { profile: 'dev-deploy' }], ...overrides });
+  const delegate = (setup: Setup, to: string) =>
+    createGrant(withQuota(setup), OWNER, { profile: 'dev-readonly', subject: { type: 'user', id: to }, validUntil: UNTIL, canDelegate: false }, META);
+
+  it("counts an owner's engagement grants: beyond the quota it is DELEGATION_QUOTA_EXCEEDED, writing nothing", async () => {
+    // Prepare: one place left after two delegations
+    const setup = setUp({ grants: ownerGrants() });
+    await delegate(setup, 'u1@example.com');
+    await delegate(setup, 'u2@example.com');
+    const before = snapshot(setup);
+
+    // Act
+    const error = await failureOf(createEngagement(withQuota(setup), OWNER, twoGrants(), META));
+
+    // Assess
+    expect((error as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect(snapshot(setup)).toEqual(before);
+  });
+
+  it('takes places an ordinary delegation then cannot have', async () => {
+    // Prepare
+    const setup = setUp({ grants: ownerGrants() });
+    await createEngagement(withQuota(setup), OWNER, twoGrants(), META);
+
+    // Act
+    const last = await delegate(setup, 'u1@example.com');
+    const refused = await failureOf(delegate(setup, 'u2@example.com'));
+
+    // Assess
+    expect(last.parentGrantId).toBe('owner-readonly');
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+  });
+
+  it("does not count an admin's engagement", async () => {
+    // Prepare
+    const setup = setUp({ grants: ownerGrants() });
+    await createEngagement(withQuota(setup), ADMIN, twoGrants({ contractors: [CARLA.id, CARL.id] }), META);
+
+    // Act
+    for (const to of ['u1', 'u2', 'u3']) await delegate(setup, `${to}@example.com`);
+
+    // Assess
+    expect(setup.store.grants.filter((g) => g.createdBy === OWNER.id)).toHaveLength(QUOTA);
+  });
+
+  it("hands over within the quota: the contractors' places go to the new owner grants", async () => {
+    // Prepare: the quota full with the engagement's two grants and a delegation
+    const setup = setUp({ grants: ownerGrants() });
+    const view = await createEngagement(withQuota(setup), OWNER, twoGrants(), META);
+    await delegate(setup, 'u1@example.com');
+
+    // Act
+    const result = await handOverEngagement(withQuota(setup), OWNER, view.id, {}, META);
+    const refused = await failureOf(delegate(setup, 'u2@example.com'));
+
+    // Assess: two revoked, two granted to the owner (delegated from the owner's grants), still full
+    expect([result.revokedGrants.length, result.newGrants.length]).toEqual([2, 2]);
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+  });
+
+  it('refuses the owner a handover to more new owners than the quota has room for; an admin may still', async () => {
+    // Prepare
+    const setup = setUp({ grants: ownerGrants() });
+    const view = await createEngagement(withQuota(setup), OWNER, twoGrants(), META);
+    await delegate(setup, 'u1@example.com');
+    const before = snapshot(setup);
+
+    // Act: two new owners × two profiles would be four delegated grants for two freed places
+    const refused = await failureOf(handOverEngagement(withQuota(setup), OWNER, view.id, { to: [HEIR.id, 'heir2@example.com'] }, META));
+    const afterRefusal = snapshot(setup);
+    const byAdmin = await handOverEngagement(withQuota(setup), ADMIN, view.id, { to: [HEIR.id, 'heir2@example.com'] }, META);
+
+    // Assess
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect(afterRefusal).toEqual(before);
+    expect(byAdmin.newGrants).toHaveLength(4);
   });
 });

@@ -8,6 +8,7 @@ import {
   ScopeTooLargeError,
   StoreUnavailableError,
   ValidationError,
+  type TvmError,
 } from '../../shared/domain/errors.js';
 import { createGrant, listGrants, revokeGrant, type GrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
@@ -535,5 +536,103 @@ describe('delegation', () => {
     // Assess
     expect(error).toBeInstanceOf(NotFoundError);
     expect(store.grants.every((g) => g.status === 'active')).toBe(true);
+  });
+});
+
+describe('the delegation quota', () => {
+  const LEAD = aPrincipal({ id: 'lead@example.com', groups: [] });
+  const leadGrant = aGrant({
+    id: 'grant-lead',
+    subject: { type: 'user', id: LEAD.id },
+    canDelegate: true,
+    depth: 0,
+    validUntil: '2026-06-30T00:00:00.000Z',
+  });
+  const QUOTA = 3;
+  const withQuota = (deps: GrantDeps, quota = QUOTA) => ({ ...deps, delegationQuota: quota }) as GrantDeps;
+  const toUser = (name: string, overrides: Partial<GrantInput> = {}) =>
+    aGrantInput({ subject: { type: 'user', id: `${name}@example.com` }, ...overrides });
+
+  it('refuses the delegation beyond the quota with DELEGATION_QUOTA_EXCEEDED, writing nothing', async () => {
+    // Prepare: the lead delegates up to the quota
+    const { deps, store, audit } = setUp({ grants: [leadGrant] });
+    for (const name of ['u1', 'u2', 'u3']) await createGrant(withQuota(deps), LEAD, toUser(name), META);
+    const attempts = audit.attempts.length;
+
+    // Act
+    const error = await failureOf(createGrant(withQuota(deps), LEAD, toUser('u4'), META));
+
+    // Assess
+    expect((error as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect((error as TvmError).details).toEqual({ limit: QUOTA, active: QUOTA });
+    expect(store.grants).toHaveLength(1 + QUOTA);
+    expect(audit.attempts).toHaveLength(attempts);
+  });
+
+  it('counts every delegation of the delegator, whatever its profile or subject, and nobody else’s', async () => {
+    // Prepare: two delegators under the same admin grant to a group
+    const { deps } = setUp({
+      profiles: [aProfile(), aProfile({ name: 'other', generation: 'other-gen' })],
+      grants: [
+        { ...leadGrant, subject: { type: 'group', id: 'leads' } },
+        aGrant({ id: 'grant-other', profile: 'other', profileGeneration: 'other-gen', subject: { type: 'group', id: 'leads' }, canDelegate: true, depth: 0, validUntil: '2026-06-30T00:00:00.000Z' }),
+      ],
+    });
+    const lead = aPrincipal({ id: 'lead@example.com', groups: ['leads'] });
+    const peer = aPrincipal({ id: 'peer@example.com', groups: ['leads'] });
+    await createGrant(withQuota(deps), lead, toUser('u1'), META);
+    await createGrant(withQuota(deps), lead, toUser('u2', { profile: 'other' }), META);
+    await createGrant(withQuota(deps), lead, aGrantInput({ subject: { type: 'group', id: 'interns' } }), META);
+
+    // Act
+    const refused = await failureOf(createGrant(withQuota(deps), lead, toUser('u4', { profile: 'other' }), META));
+    const peers = await createGrant(withQuota(deps), peer, toUser('u5'), META);
+
+    // Assess
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect(peers.createdBy).toBe(peer.id);
+  });
+
+  it('is freed by a revocation and by expiry', async () => {
+    // Prepare: the quota used up, one grant ending tomorrow
+    const { deps, clock } = setUp({ grants: [leadGrant] });
+    const first = await createGrant(withQuota(deps), LEAD, toUser('u1'), META);
+    await createGrant(withQuota(deps), LEAD, toUser('u2', { validUntil: '2026-06-02T12:00:00.000Z' }), META);
+    await createGrant(withQuota(deps), LEAD, toUser('u3'), META);
+    const full = await failureOf(createGrant(withQuota(deps), LEAD, toUser('u4'), META));
+
+    // Act
+    await revokeGrant(deps, LEAD, first.id, META);
+    const afterRevocation = await createGrant(withQuota(deps), LEAD, toUser('u5'), META);
+    const fullAgain = await failureOf(createGrant(withQuota(deps), LEAD, toUser('u6'), META));
+    clock.set('2026-06-02T12:00:00.000Z');
+    const afterExpiry = await createGrant(withQuota(deps), LEAD, toUser('u7', { validUntil: '2026-06-03T12:00:00.000Z' }), META);
+
+    // Assess
+    expect([full, fullAgain].map((error) => (error as TvmError).code)).toEqual(['DELEGATION_QUOTA_EXCEEDED', 'DELEGATION_QUOTA_EXCEEDED']);
+    expect([afterRevocation.createdBy, afterExpiry.createdBy]).toEqual([LEAD.id, LEAD.id]);
+  });
+
+  it('does not apply to admins', async () => {
+    // Prepare
+    const { deps, store } = setUp();
+
+    // Act
+    for (let i = 0; i < QUOTA + 2; i++) await createGrant(withQuota(deps), ADMIN, toUser(`u${i}`), META);
+
+    // Assess
+    expect(store.grants).toHaveLength(QUOTA + 2);
+  });
+
+  it('defaults to 200', async () => {
+    // Prepare: 200 delegations made
+    const { deps } = setUp({ grants: [leadGrant] });
+    for (let i = 0; i < 200; i++) await createGrant(deps, LEAD, toUser(`u${i}`), META);
+
+    // Act
+    const error = await failureOf(createGrant(deps, LEAD, toUser('u200'), META));
+
+    // Assess
+    expect((error as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
   });
 });
