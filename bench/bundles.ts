@@ -31,6 +31,7 @@ const FUNCTION_ENV: Record<string, string> = {
   TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::*:role/tvm-*',
   TVM_AUDIT_SHARDS: '4',
   TVM_VEND_RATE_PER_MINUTE: '30',
+  TVM_DELEGATION_QUOTA: '200',
   TVM_ALERTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:tvm-bench-alerts',
   POWERTOOLS_SERVICE_NAME: 'tvm',
   // As deployed: stack traces through the external maps.

@@ -14,6 +14,7 @@ const deps = {
   ids: randomIds,
   adminGroup: config().adminGroup,
   warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
+  delegationQuota: config().delegationQuota,
 };
 
 export const handler = createRoute(

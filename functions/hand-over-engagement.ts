@@ -15,6 +15,7 @@ const deps = {
   clock: systemClock,
   ids: randomIds,
   adminGroup: config().adminGroup,
+  delegationQuota: config().delegationQuota,
   securityGroup: config().securityGroup,
   warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
 };

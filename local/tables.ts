@@ -42,6 +42,7 @@ export function tableDefinitions(stage: string): CreateTableCommandInput[] {
         AttributeDefinitions: p.AttributeDefinitions,
         KeySchema: p.KeySchema,
         GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
+        ...(p.LocalSecondaryIndexes ? { LocalSecondaryIndexes: p.LocalSecondaryIndexes } : {}),
         ...(p.StreamSpecification ? { StreamSpecification: { ...p.StreamSpecification, StreamEnabled: true } } : {}),
       };
     });

@@ -1,6 +1,7 @@
 // The environment, read once at cold start, typed and frozen. A missing or malformed variable
 // fails the cold start with its name, instead of surfacing later as a confusing runtime error.
 import { z } from 'zod';
+import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 
 export const oidcIssuerSchema = z
@@ -101,6 +102,11 @@ const envSchema = z.object({
     .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== '')),
   /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
   TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
+  /**
+   * Active delegated grants one non-admin may hold (403 DELEGATION_QUOTA_EXCEEDED beyond). At most
+   * 500: the delegator's quota record lists them in one item, which DynamoDB caps at 400 KB.
+   */
+  TVM_DELEGATION_QUOTA: z.coerce.number().int().min(1).max(500).default(DEFAULT_DELEGATION_QUOTA),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 }).superRefine((env, ctx) => {
   const topic = env.TVM_ALERTS_TOPIC_ARN;
@@ -130,6 +136,7 @@ export interface Config {
     readonly ignoredSources: readonly string[];
   };
   readonly vendRatePerMinute: number;
+  readonly delegationQuota: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +172,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ignoredSources: e.TVM_ALERT_IGNORED_SOURCES,
     },
     vendRatePerMinute: e.TVM_VEND_RATE_PER_MINUTE,
+    delegationQuota: e.TVM_DELEGATION_QUOTA,
   });
 }
 

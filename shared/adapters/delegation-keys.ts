@@ -1,5 +1,7 @@
 // Key construction for the delegations table, in one place (see resources/tables.yml).
+import { createHash } from 'node:crypto';
 import type { CutOffOrder, Engagement, Grant, Profile, Subject } from '../domain/model.js';
+import type { DelegatorQuota, QuotaEntry, QuotaUpdate } from '../domain/ports.js';
 import { roleKey } from '../domain/roles.js';
 
 export const PROFILE_SK = '#PROFILE';
@@ -7,6 +9,7 @@ export const PROFILES_GSI1PK = 'PROFILES';
 export const BY_SUBJECT_INDEX = 'bySubject';
 export const BY_GRANT_ID_INDEX = 'byGrantId';
 export const BY_PARENT_INDEX = 'byParent';
+export const ACTIVE_GRANTS_INDEX = 'activeGrants';
 
 export const profilePk = (name: string) => `PROFILE#${name}`;
 export const subjectKey = (subject: Subject) => `${subject.type}#${subject.id}`;
@@ -31,19 +34,56 @@ export function grantKey(grant: Pick<Grant, 'profile' | 'subject' | 'id'>): { PK
 }
 
 export function grantItem(grant: Grant): Record<string, unknown> {
+  const activeKey = grant.status === 'active' ? activeGrantSortKey(grant) : undefined;
   return {
     ...grantKey(grant),
     GSI1PK: subjectGsi1Pk(grant.subject),
     GSI1SK: `PROFILE#${grant.profile}#${grant.id}`,
     GSI2PK: grantIdGsi2Pk(grant.id),
     ...(grant.parentGrantId ? { GSI3PK: parentGsi3Pk(grant.parentGrantId) } : {}),
+    ...(activeKey ? { LSI1SK: activeKey } : {}),
     entity: 'grant',
     subjectKey: subjectKey(grant.subject),
     ...grant,
   };
 }
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI3PK', 'entity', 'subjectKey'];
+// The activeGrants index (LSI1SK), sparse: A#<subject>#<validUntil>#<id> while a grant is active,
+// H#… once a handover revoked it, nothing after any other revocation. A subject is its digest: a
+// '#' inside an id can't make one subject's key range take in another's, and no id is too long for
+// a key. A vend reads the range from now on, so expired grants fall out of it by themselves.
+
+/** The key-range start of a subject's grants in the activeGrants index: `A#<digest>#`. */
+export const activeGrantsPrefix = (subject: Subject) => `A#${subjectDigest(subject)}#`;
+/** The same for grants a handover revoked: `H#<digest>#`. */
+export const handedOverGrantsPrefix = (subject: Subject) => `H#${subjectDigest(subject)}#`;
+/** Above every `<validUntil>#<id>` that follows a prefix (ISO times and ids are ASCII below '~'). */
+export const KEY_RANGE_END = '~';
+
+export function activeGrantSortKey(grant: Pick<Grant, 'subject' | 'validUntil' | 'id'>): string | undefined {
+  return sortKeyAfter(activeGrantsPrefix(grant.subject), grant);
+}
+
+export function handedOverGrantSortKey(grant: Pick<Grant, 'subject' | 'validUntil' | 'id'>): string | undefined {
+  return sortKeyAfter(handedOverGrantsPrefix(grant.subject), grant);
+}
+
+/** `now` as the index compares it with a grant's validUntil. */
+export const indexTime = (now: Date) => now.toISOString();
+
+// An unparseable validUntil gives no key: such a grant can never vend (fail closed).
+function sortKeyAfter(prefix: string, grant: Pick<Grant, 'validUntil' | 'id'>): string | undefined {
+  const until = new Date(grant.validUntil);
+  if (Number.isNaN(until.getTime())) return undefined;
+  return `${prefix}${indexTime(until)}#${grant.id}`;
+}
+
+// Over the UTF-16 code units, so even ids that are not well-formed Unicode stay distinct.
+function subjectDigest(subject: Subject): string {
+  return createHash('sha256').update(Buffer.from(subjectKey(subject), 'utf16le')).digest('base64url');
+}
+
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI3PK', 'LSI1SK', 'entity', 'subjectKey'];
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...item };
@@ -89,4 +129,19 @@ export function cutOffOrderItem(order: CutOffOrder): Record<string, unknown> {
 /** The order as one action of the decision's transaction: it exists exactly when the decision does. */
 export function putCutOffOrder(tableName: string, order: CutOffOrder) {
   return { Put: { TableName: tableName, Item: cutOffOrderItem(order), ConditionExpression: 'attribute_not_exists(PK)' } };
+}
+
+// A delegator's quota record: DELEGATOR#<principal> / #QUOTA, in no index. It lists the delegated
+// grants the delegator made that were active when last written, with the keys to read their state.
+export const delegatorQuotaKey = (delegator: string) => ({ PK: `DELEGATOR#${delegator}`, SK: '#QUOTA' });
+
+/** The record as `update` leaves it: the next version. */
+export function delegatorQuotaItem(update: QuotaUpdate): Record<string, unknown> {
+  const record: DelegatorQuota = { delegator: update.delegator, version: update.expectedVersion + 1, grants: update.grants };
+  return { ...delegatorQuotaKey(update.delegator), entity: 'delegator-quota', ...record };
+}
+
+export function toDelegatorQuota(delegator: string, item: Record<string, unknown> | undefined): DelegatorQuota {
+  if (!item) return { delegator, version: 0, grants: [] };
+  return { delegator, version: Number(item.version), grants: (item.grants as QuotaEntry[] | undefined) ?? [] };
 }

@@ -2,7 +2,14 @@ import { GetCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandI
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError } from '../domain/errors.js';
 import type { CutOffOrder, Grant, Profile, Subject } from '../domain/model.js';
-import { MAX_GRANTS_PER_REVOCATION, type DelegationStore } from '../domain/ports.js';
+import {
+  MAX_GRANTS_PER_REVOCATION,
+  type DelegationStore,
+  type DelegatorQuota,
+  type QuotaEntry,
+  type QuotaUpdate,
+} from '../domain/ports.js';
+import { quotaWrite, readActiveGrantIds, readDelegatorQuota } from './dynamodb-delegator-quota.js';
 import { DynamoDbProfileReader } from './dynamodb-profile-reader.js';
 import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
 import {
@@ -124,7 +131,15 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     );
   }
 
-  async createGrant(grant: Grant, audit: AuditEvent, parent?: Grant): Promise<void> {
+  getDelegatorQuota(delegator: string): Promise<DelegatorQuota> {
+    return readDelegatorQuota(this.client, this.options.tableName, delegator);
+  }
+
+  activeGrantIds(entries: readonly QuotaEntry[]): Promise<Set<string>> {
+    return readActiveGrantIds(this.client, this.options.tableName, entries);
+  }
+
+  async createGrant(grant: Grant, audit: AuditEvent, parent?: Grant, quota?: QuotaUpdate): Promise<void> {
     const parentStillActive = parent
       ? [
           {
@@ -154,12 +169,13 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
         {
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         },
+        ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,
     );
     if (!written) {
       throw new ConflictError(
-        `profile "${grant.profile}" or the grant delegated from changed while the grant was being created; retry`,
+        `profile "${grant.profile}", the grant delegated from or your delegation quota changed while the grant was being created; retry`,
       );
     }
   }
@@ -183,7 +199,9 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
           Update: {
             TableName: this.options.tableName,
             Key: grantKey(grant),
-            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one',
+            // Out of the activeGrants index in the same write: no vend reads a revoked grant again.
+            UpdateExpression:
+              'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one REMOVE LSI1SK',
             ConditionExpression: '#status = :active',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },

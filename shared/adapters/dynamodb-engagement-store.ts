@@ -3,6 +3,8 @@ import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import { ENGAGEMENT_HANDED_OVER, type EngagementRecords } from '../domain/manage-engagements.js';
 import type { CutOffOrder, Engagement, Grant } from '../domain/model.js';
+import type { QuotaUpdate } from '../domain/ports.js';
+import { quotaWrite } from './dynamodb-delegator-quota.js';
 import {
   MAX_CHANGES_PER_TRANSACTION,
   writeWithAudit,
@@ -15,6 +17,7 @@ import {
   grantItem,
   grantKey,
   grantKeysOf,
+  handedOverGrantSortKey,
   putCutOffOrder,
   toEngagement,
   toGrant,
@@ -37,8 +40,14 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     private readonly options: DynamoDbEngagementStoreOptions,
   ) {}
 
-  async createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, parents: readonly Grant[]): Promise<void> {
-    assertFits(1 + grants.length + parents.length);
+  async createEngagement(
+    engagement: Engagement,
+    grants: readonly Grant[],
+    audit: AuditEvent,
+    parents: readonly Grant[],
+    quota?: QuotaUpdate,
+  ): Promise<void> {
+    assertFits(1 + grants.length + parents.length + (quota ? 1 : 0));
     const written = await this.transact(
       [
         {
@@ -52,12 +61,14 @@ export class DynamoDbEngagementStore implements EngagementRecords {
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
         ...parents.map((parent) => this.stillActive(parent)),
+        ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,
     );
     if (!written) {
       throw new ConflictError(
-        `engagement ${engagement.id} could not be written: a grant it is delegated from is no longer active, or an id exists; nothing was written`,
+        `engagement ${engagement.id} could not be written: a grant it is delegated from is no longer active, an id exists, ` +
+          `or the owner's delegation quota changed; nothing was written`,
       );
     }
   }
@@ -89,9 +100,10 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     audit: AuditEvent,
     order: CutOffOrder,
     parents: readonly Grant[],
+    quota?: QuotaUpdate,
   ): Promise<boolean> {
     if (!next.handover) throw new RangeError('handOver needs the engagement with its handover');
-    assertFits(2 + revoke.length + create.length + parents.length);
+    assertFits(2 + revoke.length + create.length + parents.length + (quota ? 1 : 0));
     const { at, by } = next.handover;
     // Every attribute of `next` but the key, and the new grants' keys appended to the engagement's.
     const fields = Object.entries(next).filter(([name, value]) => name !== 'id' && value !== undefined);
@@ -120,30 +132,38 @@ export class DynamoDbEngagementStore implements EngagementRecords {
             ExpressionAttributeValues: values,
           },
         },
-        ...revoke.map((grant) => ({
-          Update: {
-            TableName: this.options.tableName,
-            Key: grantKey(grant),
-            UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, revokedReason = :reason, version = if_not_exists(version, :zero) + :one',
-            // Revoked meanwhile (on its own, or by a cascade): the plan is stale, write nothing.
-            ConditionExpression: '#status = :active',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':revoked': 'revoked',
-              ':active': 'active',
-              ':at': at,
-              ':by': by,
-              ':reason': ENGAGEMENT_HANDED_OVER,
-              ':zero': 0,
-              ':one': 1,
+        ...revoke.map((grant) => {
+          // Off the vend's read path, but until its end where a refused vend looks for the reason.
+          const handedOverKey = handedOverGrantSortKey(grant);
+          return {
+            Update: {
+              TableName: this.options.tableName,
+              Key: grantKey(grant),
+              UpdateExpression:
+                'SET #status = :revoked, revokedAt = :at, revokedBy = :by, revokedReason = :reason, version = if_not_exists(version, :zero) + :one' +
+                (handedOverKey ? ', LSI1SK = :handedOver' : ' REMOVE LSI1SK'),
+              // Revoked meanwhile (on its own, or by a cascade): the plan is stale, write nothing.
+              ConditionExpression: '#status = :active',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':revoked': 'revoked',
+                ':active': 'active',
+                ':at': at,
+                ':by': by,
+                ':reason': ENGAGEMENT_HANDED_OVER,
+                ':zero': 0,
+                ':one': 1,
+                ...(handedOverKey ? { ':handedOver': handedOverKey } : {}),
+              },
             },
-          },
-        })),
+          };
+        }),
         ...create.map((grant) => ({
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
         ...parents.map((parent) => this.stillActive(parent)),
         putCutOffOrder(this.options.tableName, order),
+        ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,
     );

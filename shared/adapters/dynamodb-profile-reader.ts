@@ -1,13 +1,22 @@
-// The one read a vend makes of the delegations table, in a class of its own so the vend bundle
+// The reads a vend makes of the delegations table, in a class of its own so the vend bundle
 // carries none of the store's listing and writing code (DynamoDbDelegationStore extends it).
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { Grant, Profile, Subject } from '../domain/model.js';
 import type { ProfileGrantsReader } from '../domain/ports.js';
-import { PROFILE_SK, profilePk, subjectKey, toGrant, toProfile } from './delegation-keys.js';
+import {
+  ACTIVE_GRANTS_INDEX,
+  activeGrantsPrefix,
+  handedOverGrantsPrefix,
+  indexTime,
+  KEY_RANGE_END,
+  PROFILE_SK,
+  profilePk,
+  subjectKey,
+  toGrant,
+  toProfile,
+} from './delegation-keys.js';
 
-// DynamoDB's IN operator takes at most 100 operands; one is used for the profile item.
-const MAX_FILTERED_SUBJECTS = 99;
 const MAX_PAGES = 50;
 
 export class DynamoDbProfileReader implements ProfileGrantsReader {
@@ -16,31 +25,60 @@ export class DynamoDbProfileReader implements ProfileGrantsReader {
     private readonly table: { readonly tableName: string },
   ) {}
 
-  async getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }> {
-    const wanted = new Set(subjects.map(subjectKey));
-    const values: Record<string, unknown> = { ':pk': profilePk(name) };
-    let filterExpression: string | undefined;
-    if (wanted.size > 0 && wanted.size <= MAX_FILTERED_SUBJECTS) {
-      const placeholders = [...wanted].map((key, i) => {
-        values[`:s${i}`] = key;
-        return `:s${i}`;
-      });
-      values[':profile'] = 'profile';
-      // Key attributes can't appear in a filter, hence the entity attribute.
-      filterExpression = `entity = :profile OR subjectKey IN (${placeholders.join(', ')})`;
-    }
-    // Strongly consistent: a grant revoked a moment ago must not vend.
-    const items = await this.queryAll({
-      KeyConditionExpression: 'PK = :pk',
-      ...(filterExpression ? { FilterExpression: filterExpression } : {}),
-      ExpressionAttributeValues: values,
-      ConsistentRead: true,
-    });
-    const profileItemFound = items.find((item) => item.SK === PROFILE_SK);
-    const grants = items
-      .filter((item) => item.entity === 'grant' && wanted.has(String(item.subjectKey)))
-      .map(toGrant);
-    return { ...(profileItemFound ? { profile: toProfile(profileItemFound) } : {}), grants };
+  async getProfileWithGrants(
+    name: string,
+    subjects: readonly Subject[],
+    now: Date,
+  ): Promise<{ profile?: Profile; grants: Grant[] }> {
+    // All strongly consistent (a grant revoked a moment ago must not vend), all at once: the
+    // profile by key, and per subject only its active grants that end at or after now.
+    const [profileOut, ...perSubject] = await Promise.all([
+      this.read(() =>
+        this.client.send(
+          new GetCommand({ TableName: this.table.tableName, Key: { PK: profilePk(name), SK: PROFILE_SK }, ConsistentRead: true }),
+        ),
+      ),
+      ...uniqueSubjects(subjects).map(async (subject) => {
+        const prefix = activeGrantsPrefix(subject);
+        return ownGrants(subject, await this.queryKeyRange(name, prefix + indexTime(now), prefix + KEY_RANGE_END));
+      }),
+    ]);
+    return { ...(profileOut.Item ? { profile: toProfile(profileOut.Item) } : {}), grants: perSubject.flat() };
+  }
+
+  async getEndedGrants(name: string, subjects: readonly Subject[], now: Date): Promise<Grant[]> {
+    const at = indexTime(now);
+    // At most one item per subject and kind, however long the caller's history: the grant that
+    // expired last, and a handed-over grant not yet past its end.
+    const reads = uniqueSubjects(subjects).flatMap((subject) => [
+      this.queryFirstInKeyRange(name, activeGrantsPrefix(subject), activeGrantsPrefix(subject) + at, { newestFirst: true }),
+      this.queryFirstInKeyRange(name, handedOverGrantsPrefix(subject) + at, handedOverGrantsPrefix(subject) + KEY_RANGE_END),
+    ].map(async (items) => ownGrants(subject, await items)));
+    return (await Promise.all(reads)).flat();
+  }
+
+  /** The profile's activeGrants entries with keys in [from, to], strongly consistent. */
+  private queryKeyRange(profile: string, from: string, to: string): Promise<Record<string, unknown>[]> {
+    return this.queryAll(keyRangeQuery(profile, from, to));
+  }
+
+  private async queryFirstInKeyRange(
+    profile: string,
+    from: string,
+    to: string,
+    options: { readonly newestFirst?: boolean } = {},
+  ): Promise<Record<string, unknown>[]> {
+    const out = await this.read(() =>
+      this.client.send(
+        new QueryCommand({
+          ...keyRangeQuery(profile, from, to),
+          TableName: this.table.tableName,
+          Limit: 1,
+          ScanIndexForward: !options.newestFirst,
+        }),
+      ),
+    );
+    return out.Items ?? [];
   }
 
   protected queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
@@ -73,4 +111,24 @@ export class DynamoDbProfileReader implements ProfileGrantsReader {
       throw new StoreUnavailableError('the delegations table could not be read', { cause: error });
     }
   }
+}
+
+function keyRangeQuery(profile: string, from: string, to: string): Omit<QueryCommandInput, 'TableName'> {
+  return {
+    IndexName: ACTIVE_GRANTS_INDEX,
+    KeyConditionExpression: 'PK = :pk AND LSI1SK BETWEEN :from AND :to',
+    ExpressionAttributeValues: { ':pk': profilePk(profile), ':from': from, ':to': to },
+    ConsistentRead: true,
+  };
+}
+
+function uniqueSubjects(subjects: readonly Subject[]): Subject[] {
+  const byKey = new Map(subjects.map((subject) => [subjectKey(subject), subject]));
+  return [...byKey.values()];
+}
+
+/** The grant items of `subject` among `items` (the key range is the subject's digest: check it is theirs). */
+function ownGrants(subject: Subject, items: readonly Record<string, unknown>[]): Grant[] {
+  const key = subjectKey(subject);
+  return items.filter((item) => item.entity === 'grant' && item.subjectKey === key).map(toGrant);
 }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'IDP_UNAVAILABLE'
   | 'TIMEOUT'
   | 'DELEGATION_EXCEEDS_GRANT'
+  | 'DELEGATION_QUOTA_EXCEEDED'
   | 'UPSTREAM_IAM_ERROR'
   | 'ENGAGEMENT_HANDED_OVER'
   | 'ALREADY_HANDED_OVER'
@@ -95,6 +96,11 @@ export class ServiceTimeoutError extends TvmError {
 /** A delegated grant would exceed the delegator's own grant; the message names what exceeded. */
 export class DelegationExceedsGrantError extends TvmError {
   readonly code = 'DELEGATION_EXCEEDS_GRANT';
+}
+
+/** The delegator already holds as many active delegated grants as the quota allows (TVM_DELEGATION_QUOTA). */
+export class DelegationQuotaExceededError extends TvmError {
+  readonly code = 'DELEGATION_QUOTA_EXCEEDED';
 }
 
 /** IAM refused or failed while tvm was cutting off sessions; the message names the IAM code. */

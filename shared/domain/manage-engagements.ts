@@ -9,9 +9,11 @@ import {
   DelegationExceedsGrantError,
   ForbiddenError,
   NotFoundError,
+  ScopeTooLargeError,
   TvmError,
   ValidationError,
 } from './errors.js';
+import { countsAgainstQuota, reserveDelegations, withinQuota } from './delegation-quota.js';
 import { isUsable } from './grant-selection.js';
 import { createGrant, descendantsOf, MAX_DELEGATION_DEPTH, type GrantDeps } from './manage-grants.js';
 import { carryOutCutOff, cutOffTime, type CutOffDeps } from './cut-off-sessions.js';
@@ -22,9 +24,11 @@ import {
   type AuditWriter,
   type Clock,
   type DelegationStore,
+  type DelegatorQuota,
   type EngagementStore,
   type IdGenerator,
   type LockdownStore,
+  type QuotaUpdate,
 } from './ports.js';
 import type { EngagementInput, GrantInput, HandoverInput } from './schemas.js';
 import { toSourceIdentity } from './source-identity.js';
@@ -34,9 +38,10 @@ export const ENGAGEMENT_HANDED_OVER = 'engagement-handed-over';
 
 /**
  * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions; the audit event,
- * its chain head and a cut-off order take three (hence MAX_GRANTS_PER_REVOCATION), the engagement one.
+ * its chain head and a cut-off order take three (hence MAX_GRANTS_PER_REVOCATION), the engagement
+ * one, the owner's delegation quota record one.
  */
-export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 1;
+export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 2;
 
 export type EngagementRecords = EngagementStore;
 
@@ -51,6 +56,8 @@ export interface EngagementDeps {
   readonly lockdown: LockdownStore;
   /** Where a change refused by the lockdown is recorded. */
   readonly audit: AuditWriter;
+  /** Active delegated grants a non-admin owner may hold, engagement grants included (DEFAULT_DELEGATION_QUOTA). */
+  readonly delegationQuota?: number;
   readonly warn?: (message: string, data: Record<string, unknown>) => void;
 }
 
@@ -109,7 +116,7 @@ export async function createEngagement(
       `body.contractors: ${input.contractors.length} contractors × ${input.profiles.length} profiles make ` +
         `${contractorGrants} grants, and the handover adds ${input.profiles.length} for the owner: ${withHandover} in all, ` +
         `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-        `engagement, its audit event, the audit chain’s head and the cut-off order of its handover)`,
+        `engagement, its audit event, the audit chain’s head, the cut-off order of its handover and the owner’s delegation quota)`,
       { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: withHandover } },
     );
   }
@@ -161,16 +168,17 @@ export async function createEngagement(
     createdAt: now.toISOString(),
     version: 1,
   };
-  await deps.engagements.createEngagement(
-    engagement,
-    grants,
-    adminEvent(now, deps.ids.next(), 'engagement.created', principal, meta, {
-      profile: profileList(engagement),
-      detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
-    }),
-    // Revoking a grant they are delegated from must not miss them (manage-grants.ts revokes its tree).
-    [...parents.values()],
-  );
+  const event = adminEvent(now, deps.ids.next(), 'engagement.created', principal, meta, {
+    profile: profileList(engagement),
+    detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
+  });
+  // Revoking a grant they are delegated from must not miss them (manage-grants.ts revokes its tree).
+  const delegatedFrom = [...parents.values()];
+  // An owner's grants are delegated ones: they take places in the owner's quota, all at once.
+  const delegated = grants.filter(countsAgainstQuota);
+  const write = (quota?: QuotaUpdate) => deps.engagements.createEngagement(engagement, grants, event, delegatedFrom, quota);
+  if (delegated.length > 0) await withinQuota(deps, principal.id, delegated, now, write);
+  else await write();
   return { ...engagement, grants };
 }
 
@@ -240,10 +248,16 @@ export async function handOverEngagement(
           `(${to.length} new owners × ${engagement.profiles.length} profiles)` +
           (parents.length > 0 ? `, checking ${parents.length} grants they are delegated from` : '') +
           `: ${actions} in all, above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, ` +
-          `less the engagement, its audit event, the audit chain’s head and the cut-off order); hand over to fewer principals`,
+          `less the engagement, its audit event, the audit chain’s head, the cut-off order and the owner’s delegation quota); ` +
+          `hand over to fewer principals`,
         { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: actions } },
       );
     }
+    // New grants delegated by the owner take places in their quota; the contractor grants revoked
+    // here free theirs in the same write.
+    const delegated = create.filter(countsAgainstQuota);
+    const quota =
+      delegated.length > 0 ? await reserveDelegations(deps, principal.id, delegated, now, { freeing: revoke.map((g) => g.id) }) : undefined;
     const order = await contractorsCutOff(deps, principal, engagement, now, meta);
 
     const at = now.toISOString();
@@ -282,6 +296,7 @@ export async function handOverEngagement(
       }),
       order,
       parents,
+      quota,
     );
     if (!written) {
       const current = await deps.engagements.getEngagement(id);
@@ -330,6 +345,10 @@ export async function planGrant(
         return async (grant: Grant, _audit: unknown, parent?: Grant) => {
           planned = { grant, ...(parent ? { parent } : {}) };
         };
+      }
+      // The engagement takes its places in the quota for all its grants at once, when it is written.
+      if (property === 'getDelegatorQuota') {
+        return async (delegator: string): Promise<DelegatorQuota> => ({ delegator, version: 0, grants: [] });
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -499,6 +518,9 @@ function inProfileEntry(error: unknown, index: number, profile: string): unknown
   }
   if (error instanceof DelegationExceedsGrantError) {
     return new DelegationExceedsGrantError(`profile "${profile}": ${error.message}`, options);
+  }
+  if (error instanceof ScopeTooLargeError) {
+    return new ScopeTooLargeError(`profile "${profile}" (body.profiles.${index}): ${error.message}`, options);
   }
   return error;
 }

@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { carryOutCutOff, cutOffTime, type CutOffDeps } from './cut-off-sessions.js';
+import { withinQuota } from './delegation-quota.js';
 import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
 import type { CutOffOrder, Grant, Principal, Profile, RequestMeta, RevokedSession, Scope, SessionNotCut, Subject } from './model.js';
 import { rolesOf } from './roles.js';
@@ -20,7 +21,7 @@ import {
   type LockdownStore,
 } from './ports.js';
 import type { GrantInput } from './schemas.js';
-import { scopeContains } from './scope.js';
+import { resolveSessionScope, scopeContains } from './scope.js';
 
 /** An admin's grant is depth 0; delegation may go two levels below it, no further. */
 export const MAX_DELEGATION_DEPTH = 2;
@@ -36,6 +37,8 @@ export interface GrantDeps {
   /** Where a grant refused by the lockdown is recorded. */
   readonly audit: AuditWriter;
   readonly warn?: (message: string, data: Record<string, unknown>) => void;
+  /** Active delegated grants a non-admin may hold (DEFAULT_DELEGATION_QUOTA when left out). */
+  readonly delegationQuota?: number;
 }
 
 const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => principal.groups.includes(deps.adminGroup);
@@ -47,7 +50,11 @@ const isAdmin = (deps: Pick<GrantDeps, 'adminGroup'>, principal: Principal) => p
  * 2. A non-admin needs an active grant with canDelegate on the profile (else FORBIDDEN), and the new
  *    grant must lie within it — scope, validUntil, maxSessionSeconds, and canDelegate only while the
  *    chain stays within MAX_DELEGATION_DEPTH (else DELEGATION_EXCEEDS_GRANT naming what exceeded).
- * 3. Write the grant (with parentGrantId and depth) and its `grant.created` event in one transaction.
+ * 3. Its effective scope must render a session policy STS takes (else SCOPE_TOO_LARGE).
+ * 4. A delegated grant must fit its delegator's quota of active delegated grants (else
+ *    DELEGATION_QUOTA_EXCEEDED); admins have none.
+ * 5. Write the grant (with parentGrantId and depth), its `grant.created` event and, for a delegated
+ *    grant, the delegator's quota record (conditional on its version) in one transaction.
  */
 export async function createGrant(
   deps: GrantDeps,
@@ -86,6 +93,9 @@ export async function createGrant(
   const maxSessionSeconds = parent
     ? (input.maxSessionSeconds ?? Math.min(parent.maxSessionSeconds ?? profile.maxSessionSeconds, profile.maxSessionSeconds))
     : input.maxSessionSeconds;
+  // Rendered as every vend under the grant would render it: a policy over STS's 2,048 characters
+  // is refused now (SCOPE_TOO_LARGE), not at each vend.
+  resolveSessionScope({ grant: scope, profile: profile.scope });
 
   const grant: Grant = {
     id: deps.ids.next(),
@@ -105,15 +115,14 @@ export async function createGrant(
     createdAt: now.toISOString(),
     ...(input.reason ? { reason: input.reason } : {}),
   };
-  await deps.store.createGrant(
-    grant,
-    adminEvent(now, deps.ids.next(), 'grant.created', principal, meta, {
-      profile: grant.profile,
-      grantId: grant.id,
-      detail: { ...grant },
-    }),
-    parent,
-  );
+  const event = adminEvent(now, deps.ids.next(), 'grant.created', principal, meta, {
+    profile: grant.profile,
+    grantId: grant.id,
+    detail: { ...grant },
+  });
+  // A delegated grant takes a place in its delegator's quota, written in the same transaction.
+  if (parent) await withinQuota(deps, principal.id, [grant], now, (quota) => deps.store.createGrant(grant, event, parent, quota));
+  else await deps.store.createGrant(grant, event);
   return grant;
 }
 
@@ -128,7 +137,7 @@ async function delegatingGrant(
   input: GrantInput,
   now: Date,
 ): Promise<Grant> {
-  const { grants } = await deps.store.getProfileWithGrants(profile.name, subjectsOf(principal));
+  const { grants } = await deps.store.getProfileWithGrants(profile.name, subjectsOf(principal), now);
   const candidates = grants
     .filter((grant) => grant.canDelegate && appliesTo(grant, profile) && isUsable(grant, now))
     .filter((grant) => input.parentGrantId === undefined || grant.id === input.parentGrantId)

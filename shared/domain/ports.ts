@@ -30,16 +30,53 @@ export interface IdGenerator {
  */
 export const MAX_GRANTS_PER_REVOCATION = 97;
 
-/** The read a vend makes of the rules: all it needs of the delegation store. */
+/** The reads a vend makes of the rules: all it needs of the delegation store. */
 export interface ProfileGrantsReader {
   /**
-   * The profile and every grant on it held by one of `subjects`, in one consistent read, so a
-   * revocation is seen by the very next vend.
+   * The profile, and the active grants on it held by one of `subjects` that end at or after `now`
+   * (revoked and expired ones are not read), in one round trip of strongly consistent reads, so a
+   * revocation is seen by the very next vend. Its cost grows with those grants alone.
    */
-  getProfileWithGrants(name: string, subjects: readonly Subject[]): Promise<{ profile?: Profile; grants: Grant[] }>;
+  getProfileWithGrants(name: string, subjects: readonly Subject[], now: Date): Promise<{ profile?: Profile; grants: Grant[] }>;
+  /**
+   * What explains a refusal, at most two grants per subject: its active grant that expired last
+   * (before `now`), and a grant revoked by an engagement's handover that has not reached its end.
+   */
+  getEndedGrants(name: string, subjects: readonly Subject[], now: Date): Promise<Grant[]>;
 }
 
-export interface DelegationStore extends ProfileGrantsReader {
+/** One delegated grant as its delegator's quota counts it: when it ends, and its key to read its state. */
+export interface QuotaEntry {
+  readonly id: string;
+  readonly profile: string;
+  readonly subject: Subject;
+  readonly validUntil: string;
+}
+
+/** A delegator's delegated grants as last recorded (some may have expired or been revoked since). */
+export interface DelegatorQuota {
+  readonly delegator: string;
+  /** 0 when nothing was recorded yet; +1 on every write. */
+  readonly version: number;
+  readonly grants: readonly QuotaEntry[];
+}
+
+/** The delegator's quota record to write with new delegated grants, only if still at `expectedVersion`. */
+export interface QuotaUpdate {
+  readonly delegator: string;
+  readonly expectedVersion: number;
+  readonly grants: readonly QuotaEntry[];
+}
+
+/** The delegation quota's reads (in the delegations table). */
+export interface DelegatorQuotaStore {
+  /** Strongly consistent: a write is conditional on the version read. */
+  getDelegatorQuota(delegator: string): Promise<DelegatorQuota>;
+  /** The ids of those of `entries` whose grant is still active, read by key, strongly consistently. */
+  activeGrantIds(entries: readonly QuotaEntry[]): Promise<Set<string>>;
+}
+
+export interface DelegationStore extends ProfileGrantsReader, DelegatorQuotaStore {
   getProfile(name: string): Promise<Profile | undefined>;
   listProfiles(): Promise<Profile[]>;
   // Every change is written in one transaction with its audit event: no change goes unrecorded.
@@ -55,10 +92,11 @@ export interface DelegationStore extends ProfileGrantsReader {
   listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | undefined>;
   /**
-   * Stores a new grant; fails (ConflictError) if the id exists, the profile changed, or the
-   * `parent` it is delegated from is no longer active (so a revocation can't miss it).
+   * Stores a new grant; fails (ConflictError) if the id exists, the profile changed, the `parent`
+   * it is delegated from is no longer active (so a revocation can't miss it), or `quota`, the
+   * delegator's quota record written with it, is no longer at its expected version.
    */
-  createGrant(grant: Grant, audit: AuditEvent, parent?: Grant): Promise<void>;
+  createGrant(grant: Grant, audit: AuditEvent, parent?: Grant, quota?: QuotaUpdate): Promise<void>;
   /** Grants delegated directly from `parentId`. */
   listChildGrants(parentId: string): Promise<Grant[]>;
   /**
@@ -185,18 +223,20 @@ export interface AlertSink {
 /** Contractor engagements (in the delegations table). */
 export interface EngagementStore {
   /**
-   * The engagement, its grants and the audit event, in one transaction, each grant only while the
-   * grant it is delegated from (among `parents`) is still active: ConflictError otherwise.
+   * The engagement, its grants, the audit event and, for grants delegated by a non-admin owner, the
+   * owner's quota record, in one transaction, each grant only while the grant it is delegated from
+   * (among `parents`) is still active: ConflictError when a condition fails.
    */
-  createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, parents: readonly Grant[]): Promise<void>;
+  createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, parents: readonly Grant[], quota?: QuotaUpdate): Promise<void>;
   getEngagement(id: string): Promise<Engagement | undefined>;
   /** The engagement with its grants in their current state, read strongly consistently. */
   getEngagementWithGrants(id: string): Promise<{ engagement: Engagement; grants: Grant[] } | undefined>;
   /**
    * The handover as one transaction: the engagement replaced by `next` (only if still at
    * `expectedVersion` and active), `revoke` marked revoked with reason `engagement-handed-over`,
-   * `create` written, the audit event and the cut-off `order` of the contractors' sessions. False
-   * when the engagement changed meanwhile.
+   * `create` written, the audit event, the cut-off `order` of the contractors' sessions, and `quota`
+   * when `create` holds delegated grants. False when the engagement (or the quota record) changed
+   * meanwhile.
    */
   handOver(
     next: Engagement,
@@ -207,6 +247,7 @@ export interface EngagementStore {
     order: CutOffOrder,
     /** The grants `create`'s are delegated from: each must still be active. */
     parents: readonly Grant[],
+    quota?: QuotaUpdate,
   ): Promise<boolean>;
 }
 

@@ -4,6 +4,7 @@ import {
   AuditUnavailableError,
   DurationOutOfRangeError,
   EngagementHandedOverError,
+  GrantExpiredError,
   NoGrantError,
   NotFoundError,
   RateLimitedError,
@@ -47,15 +48,15 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 /**
  * Vends credentials for one profile:
- * 1. Count the vend against the caller's quota and read the profile with the caller's grants on it
- *    and the lockdown (consistently), all three in one round trip. The quota decides first: a
+ * 1. Count the vend against the caller's quota and read the profile with the caller's active
+ *    grants on it and the lockdown (consistently), all in one round trip. The quota decides first: a
  *    limited caller gets RATE_LIMITED with retryAfterSeconds whatever the reads found, and
  *    STORE_UNAVAILABLE, never a free pass, when the count cannot be kept. (In parallel rather than
- *    quota first: a refused request in a flood costs two reads more, every vend one round trip less.)
+ *    quota first: a refused request in a flood costs its reads more, every vend one round trip less.)
  * 2. A locked profile (by its name or its role) refuses everyone outside the allow list
  *    (LOCKDOWN_ACTIVE); an allowed caller's session is tagged so the lockdown's cut-off spares it.
  * 3. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
- *    caller's access on it ended with an engagement's handover).
+ *    caller's access on it ended with an engagement's handover: one more read, on refusals only).
  * 4. Resolve the duration within grant, profile and AssumeRole limits.
  * 5. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
  * 6. AssumeRole with session name, SourceIdentity and tags derived only from the verified
@@ -75,10 +76,10 @@ export async function vendCredentials(
   let recordRefusal = true;
   try {
     const now = deps.clock.now();
-    // The quota's write and the two reads of a vend (both strongly consistent), in parallel.
+    // The quota's write and the reads of a vend (all strongly consistent), in parallel.
     const [counted, read] = await Promise.allSettled([
       deps.limiter.take(principal.id, now),
-      Promise.all([deps.store.getProfileWithGrants(request.profile, subjectsOf(principal)), deps.lockdown.getLockdown()]),
+      Promise.all([deps.store.getProfileWithGrants(request.profile, subjectsOf(principal), now), deps.lockdown.getLockdown()]),
     ]);
     if (counted.status === 'rejected') throw counted.reason;
     const quota = counted.value;
@@ -95,7 +96,7 @@ export async function vendCredentials(
     const exemption = lockdownExemption(lockdown, principal, profile);
 
     const current = grants.filter((grant) => appliesTo(grant, profile));
-    const ranked = rankGrantsOrExplain(current, principal, profile, now);
+    const ranked = await rankGrantsOrExplain(deps, current, principal, profile, now);
     const planned = planSession(ranked, profile, request, now);
     if ('refusal' in planned) {
       grantId = planned.grantId;
@@ -154,13 +155,38 @@ export async function vendCredentials(
   }
 }
 
-/** rankGrants, but a caller whose access ended with an engagement's handover is told so. */
-function rankGrantsOrExplain(grants: readonly Grant[], principal: Principal, profile: Profile, now: Date): Grant[] {
+/**
+ * rankGrants, but a caller with no usable grant is told why when the reason is known: its grant
+ * expired (GRANT_EXPIRED), or its access ended with an engagement's handover. Only a refusal pays
+ * for the read that finds out; when that read fails, the plain refusal stands.
+ */
+async function rankGrantsOrExplain(
+  deps: Pick<VendDeps, 'store' | 'warn'>,
+  grants: readonly Grant[],
+  principal: Principal,
+  profile: Profile,
+  now: Date,
+): Promise<Grant[]> {
+  const rank = (candidates: readonly Grant[]) =>
+    rankGrants(candidates, principal, profile.name, now, { profileMaxSessionSeconds: profile.maxSessionSeconds });
   try {
-    return rankGrants(grants, principal, profile.name, now, { profileMaxSessionSeconds: profile.maxSessionSeconds });
+    return rank(grants);
   } catch (error) {
-    const handedOver = grants.find((grant) => grant.revokedReason === 'engagement-handed-over');
-    if (error instanceof NoGrantError && handedOver) {
+    if (!(error instanceof NoGrantError)) throw error;
+    let ended: Grant[];
+    try {
+      ended = (await deps.store.getEndedGrants(profile.name, subjectsOf(principal), now)).filter((grant) => appliesTo(grant, profile));
+    } catch (readError) {
+      deps.warn('the reason for a refusal could not be read', { profile: profile.name, error: readError });
+      throw error;
+    }
+    try {
+      rank([...grants, ...ended]); // ended grants are never usable: this throws
+    } catch (explained) {
+      if (explained instanceof GrantExpiredError) throw explained;
+    }
+    const handedOver = ended.find((grant) => grant.revokedReason === 'engagement-handed-over');
+    if (handedOver) {
       throw new EngagementHandedOverError(
         `your access to profile "${profile.name}" ended when engagement ${handedOver.engagementId} was handed over`,
         { details: { engagementId: handedOver.engagementId ?? '' } },

@@ -145,6 +145,23 @@ describe('administration', () => {
     expectError(await api('DELETE', '/grants/unknown-grant-id', { token: adminToken }), 404, 'NOT_FOUND');
   });
 
+  it("refuses a grant whose scope no vend could send (a session policy over STS's 2,048 characters) at creation", async () => {
+    // Prepare: 30 valid resources of ~100 characters each
+    const user = `hal-${unique()}@example.com`;
+    const resources = Array.from({ length: 30 }, (_, i) => `arn:aws:s3:::bucket-${i}/${'x'.repeat(80)}`);
+
+    // Act
+    const refused = await api('POST', '/grants', {
+      token: adminToken,
+      body: { profile: 'demo-deploy', subject: { type: 'user', id: user }, validUntil: inAnHour(), scope: { resources } },
+    });
+
+    // Assess: refused, and nothing was granted
+    expect(expectError(refused, 400, 'SCOPE_TOO_LARGE')).toMatchObject({ limit: 2048 });
+    const listed = await api<{ grants: Grant[] }>('GET', `/grants?subject=${encodeURIComponent(`user:${user}`)}`, { token: adminToken });
+    expect(listed.body.grants).toEqual([]);
+  });
+
   it('deleting a profile stops its grants from vending', async () => {
     const name = `e2e-${unique()}`;
     const user = `gina-${unique()}@example.com`;

@@ -5,6 +5,7 @@ import { jest } from '@jest/globals';
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { principalPk } from '../../shared/adapters/audit-keys.js';
+import { grantKey } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { adminEvent, type AdminAuditEvent } from '../../shared/domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../../shared/domain/errors.js';
@@ -420,25 +421,30 @@ describe('DynamoDbDelegationStore', () => {
   });
 
   describe('getProfileWithGrants', () => {
-    it("returns the profile and only the given subjects' grants on it", async () => {
+    it("returns the profile and only the given subjects' active, unexpired grants on it", async () => {
       // Prepare
       await putProfiles('dev-readonly', 'prod-admin');
       const profile = await store.getProfile('dev-readonly');
-      const wanted = [aGrant({ id: 'g1', subject: ALICE }), aGrant({ id: 'g2', subject: DEVELOPERS })];
+      const endsNow = aGrant({ id: 'g7', subject: ALICE, validUntil: FIXED_NOW.toISOString() });
+      const wanted = [aGrant({ id: 'g1', subject: ALICE }), aGrant({ id: 'g2', subject: DEVELOPERS }), endsNow];
+      const revoked = aGrant({ id: 'g8', subject: ALICE });
       await createGrants(
         ...wanted,
+        revoked,
         aGrant({ id: 'g3', subject: OPS }),
         aGrant({ id: 'g4', subject: { type: 'user', id: `${ALICE.id}#x` } }),
         aGrant({ id: 'g5', subject: { type: 'group', id: ALICE.id } }),
         aGrant({ id: 'g6', subject: ALICE, profile: 'prod-admin' }),
+        aGrant({ id: 'g9', subject: DEVELOPERS, validUntil: new Date(FIXED_NOW.getTime() - 1).toISOString() }),
       );
+      await store.revokeGrants([revoked], ADMIN.id, FIXED_NOW.toISOString(), anAuditEvent('grant.revoked'));
 
       // Act
-      const result = await store.getProfileWithGrants('dev-readonly', [ALICE, DEVELOPERS]);
+      const result = await store.getProfileWithGrants('dev-readonly', [ALICE, DEVELOPERS], FIXED_NOW);
 
       // Assess
       expect(result.profile).toEqual(profile);
-      expect([...result.grants].sort(byId)).toEqual(wanted);
+      expect([...result.grants].sort(byId)).toEqual([...wanted].sort(byId));
     });
 
     it('returns no profile and no grants for an unknown profile', async () => {
@@ -447,20 +453,19 @@ describe('DynamoDbDelegationStore', () => {
       await createGrants(aGrant({ subject: ALICE }));
 
       // Act
-      const result = await store.getProfileWithGrants('unknown', [ALICE]);
+      const result = await store.getProfileWithGrants('unknown', [ALICE], FIXED_NOW);
 
       // Assess
       expect(result).toEqual({ grants: [] });
     });
 
-    // 99 subjects still fit the IN filter; 100 and more are filtered after the read instead.
-    it.each([99, 100, 150])('filters correctly with %i subjects', async (count) => {
+    it.each([1, 150])('reads the grants of each of %i subjects, and no one else\'s', async (count) => {
       // Prepare
       await putProfiles('dev-readonly');
       const groups: Subject[] = Array.from({ length: count - 1 }, (_, i) => ({ type: 'group', id: `team-${i}` }));
       const subjects = [ALICE, ...groups];
-      const lastGroup = groups[groups.length - 1] as Subject;
-      const wanted = [aGrant({ id: 'g1', subject: ALICE }), aGrant({ id: 'g2', subject: lastGroup })];
+      const lastGroup = groups[groups.length - 1];
+      const wanted = [aGrant({ id: 'g1', subject: ALICE }), ...(lastGroup ? [aGrant({ id: 'g2', subject: lastGroup })] : [])];
       await createGrants(
         ...wanted,
         aGrant({ id: 'g3', subject: { type: 'group', id: `team-${count}` } }),
@@ -468,11 +473,72 @@ describe('DynamoDbDelegationStore', () => {
       );
 
       // Act
-      const result = await store.getProfileWithGrants('dev-readonly', subjects);
+      const result = await store.getProfileWithGrants('dev-readonly', subjects, FIXED_NOW);
 
       // Assess
       expect(result.profile).toEqual(aProfile({ name: 'dev-readonly' }));
       expect([...result.grants].sort(byId)).toEqual(wanted);
+    });
+
+    it("keeps subjects apart whose ids differ only after a '#' or in lone surrogates", async () => {
+      // Prepare: ids that would share a key prefix if they were written into the key as they are
+      await putProfiles('dev-readonly');
+      const subjects: Subject[] = [
+        { type: 'user', id: 'a' },
+        { type: 'user', id: 'a#2026' },
+        { type: 'user', id: 'a#~' },
+        { type: 'user', id: '\ud800' },
+        { type: 'user', id: '\ufffd' },
+      ];
+      await createGrants(...subjects.map((subject, i) => aGrant({ id: `g${i}`, subject })));
+
+      // Act
+      const read = await Promise.all(subjects.map((subject) => store.getProfileWithGrants('dev-readonly', [subject], FIXED_NOW)));
+
+      // Assess
+      expect(read.map((result) => result.grants.map((g) => g.id))).toEqual([['g0'], ['g1'], ['g2'], ['g3'], ['g4']]);
+    });
+
+    it('reads with strongly consistent requests only, the grants per subject from the activeGrants index', async () => {
+      // Prepare
+      await putProfiles('dev-readonly');
+      await createGrants(aGrant({ subject: ALICE }));
+      const send = jest.spyOn(dynamodb().documentClient, 'send');
+
+      // Act
+      await store.getProfileWithGrants('dev-readonly', [ALICE, DEVELOPERS, DEVELOPERS], FIXED_NOW);
+
+      // Assess: the profile by key, one query per distinct subject
+      const inputs = send.mock.calls.map(([command]) => command.input as { ConsistentRead?: boolean; IndexName?: string });
+      expect(inputs.map((input) => [input.IndexName, input.ConsistentRead])).toEqual([
+        [undefined, true],
+        ['activeGrants', true],
+        ['activeGrants', true],
+      ]);
+    });
+  });
+
+  describe('getEndedGrants', () => {
+    it("returns per subject its grant that expired last, and none of its revoked or active ones", async () => {
+      // Prepare
+      await putProfiles('dev-readonly');
+      const hoursAgo = (hours: number) => new Date(FIXED_NOW.getTime() - hours * 3_600_000).toISOString();
+      const revoked = aGrant({ id: 'alice-revoked', subject: ALICE, validUntil: hoursAgo(1) });
+      await createGrants(
+        aGrant({ id: 'alice-old', subject: ALICE, validUntil: hoursAgo(48) }),
+        aGrant({ id: 'alice-last', subject: ALICE, validUntil: hoursAgo(2) }),
+        aGrant({ id: 'alice-active', subject: ALICE }),
+        aGrant({ id: 'developers-last', subject: DEVELOPERS, validUntil: hoursAgo(5) }),
+        aGrant({ id: 'ops-last', subject: OPS, validUntil: hoursAgo(1) }),
+        revoked,
+      );
+      await store.revokeGrants([revoked], ADMIN.id, FIXED_NOW.toISOString(), anAuditEvent('grant.revoked'));
+
+      // Act
+      const ended = await store.getEndedGrants('dev-readonly', [ALICE, DEVELOPERS], FIXED_NOW);
+
+      // Assess
+      expect(ended.map((g) => g.id).sort()).toEqual(['alice-last', 'developers-last']);
     });
   });
 
@@ -494,21 +560,22 @@ describe('DynamoDbDelegationStore', () => {
       expect(await storedAuditEvent(event)).toMatchObject({ type: 'grant.revoked', grantId: grant.id });
     });
 
-    it('is seen by the very next getProfileWithGrants', async () => {
+    it('is seen by the very next getProfileWithGrants: the grant leaves its read, not only its answer', async () => {
       // Prepare
       await putProfiles('dev-readonly');
       const grant = aGrant({ subject: ALICE });
       await createGrants(grant);
-      const before = await store.getProfileWithGrants('dev-readonly', [ALICE]);
+      const before = await store.getProfileWithGrants('dev-readonly', [ALICE], FIXED_NOW);
       const send = jest.spyOn(dynamodb().documentClient, 'send');
 
       // Act
       await store.revokeGrants([grant], ADMIN.id, FIXED_NOW.toISOString(), anAuditEvent('grant.revoked'));
-      const after = await store.getProfileWithGrants('dev-readonly', [ALICE]);
+      const after = await store.getProfileWithGrants('dev-readonly', [ALICE], FIXED_NOW);
 
       // Assess
       expect(before.grants.map((g) => g.status)).toEqual(['active']);
-      expect(after.grants).toEqual([{ ...grant, status: 'revoked', revokedAt: FIXED_NOW.toISOString(), revokedBy: ADMIN.id, version: 1 }]);
+      expect(after.grants).toEqual([]);
+      expect((await getRawItem(dynamodb().documentClient, tables.delegations, grantKey(grant)))?.LSI1SK).toBeUndefined();
       // DynamoDB Local is always consistent; on AWS only a strongly consistent read guarantees this.
       const reads = send.mock.calls.map(([command]) => command).filter((command) => command instanceof QueryCommand);
       expect(reads.map((command) => command.input.ConsistentRead)).toEqual([true]);

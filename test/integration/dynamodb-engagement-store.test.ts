@@ -139,7 +139,7 @@ describe('DynamoDbEngagementStore', () => {
       await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), []);
 
       // Assess
-      const read = await delegations.getProfileWithGrants('dev-readonly', [{ type: 'user', id: 'carla@contractor.example' }]);
+      const read = await delegations.getProfileWithGrants('dev-readonly', [{ type: 'user', id: 'carla@contractor.example' }], FIXED_NOW);
       expect(read.grants).toEqual([grants[0]]);
       expect(await delegations.getGrant(`${engagement.id}-c1`)).toEqual(grants[1]);
     });
@@ -215,6 +215,24 @@ describe('DynamoDbEngagementStore', () => {
       expect(await getRawItem(dynamodb().documentClient, tables.delegations, { PK: 'CUTOFF', SK: order.id })).toMatchObject({ ...order });
     });
 
+    it("takes the contractors' grants off the vend's read, and keeps them where a refused vend looks for why", async () => {
+      // Prepare
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), []);
+      const carla = { type: 'user', id: 'carla@contractor.example' } as const;
+
+      // Act
+      await engagements.handOver(handedOver(engagement, grants, []), 1, grants, [], anAuditEvent('handover.completed'), anOrder(engagement), []);
+
+      // Assess: until the grant's end; after it, not even there
+      expect((await delegations.getProfileWithGrants('dev-readonly', [carla], FIXED_NOW)).grants).toEqual([]);
+      expect(await delegations.getEndedGrants('dev-readonly', [carla], FIXED_NOW)).toEqual([
+        expect.objectContaining({ id: grants[0]?.id, status: 'revoked', revokedReason: 'engagement-handed-over' }),
+      ]);
+      expect(await delegations.getEndedGrants('dev-readonly', [carla], new Date(Date.parse(engagement.validUntil) + 1))).toEqual([]);
+    });
+
     it.each([
       ['the engagement moved on (a stale version)', { expectedVersion: 2 }],
       ['one of the grants was revoked meanwhile', { revokedMeanwhile: true }],
@@ -254,6 +272,39 @@ describe('DynamoDbEngagementStore', () => {
       expect(written).toBe(false);
       expect(await everything()).toEqual(before);
       expect(await storedAuditEvent(event)).toBeUndefined();
+    });
+
+    it("writes the owner's quota record with the handover, and nothing at all when it moved on meanwhile", async () => {
+      // Prepare: the owner's record at version 1, listing the contractors' grants
+      const engagement = anEngagement();
+      const grants = contractorGrants(engagement);
+      const entries = grants.map((g) => ({ id: g.id, profile: g.profile, subject: g.subject, validUntil: g.validUntil }));
+      await engagements.createEngagement(engagement, grants, anAuditEvent('engagement.created'), [], {
+        delegator: OWNER.id,
+        expectedVersion: 0,
+        grants: entries,
+      });
+      const create = [ownerGrant('owner-new-1')];
+      const newEntry = { id: 'owner-new-1', profile: 'dev-readonly', subject: create[0]!.subject, validUntil: create[0]!.validUntil };
+      const before = await everything();
+
+      // Act: a stale handover (expecting no record yet), then one at the version read
+      const stale = await engagements.handOver(handedOver(engagement, grants, create), 1, grants, create, anAuditEvent('handover.completed'), anOrder(engagement), [], {
+        delegator: OWNER.id,
+        expectedVersion: 0,
+        grants: [newEntry],
+      });
+      const afterStale = await everything();
+      const written = await engagements.handOver(handedOver(engagement, grants, create), 1, grants, create, anAuditEvent('handover.completed'), anOrder(engagement), [], {
+        delegator: OWNER.id,
+        expectedVersion: 1,
+        grants: [newEntry],
+      });
+
+      // Assess
+      expect([stale, written]).toEqual([false, true]);
+      expect(afterStale).toEqual(before);
+      expect(await delegations.getDelegatorQuota(OWNER.id)).toEqual({ delegator: OWNER.id, version: 2, grants: [newEntry] });
     });
 
     it('reads more grants than one BatchGetItem takes, in the order they were made', async () => {

@@ -1,9 +1,12 @@
 // What one vend asks of AWS, counted on the wire: the real vend handler (functions/vend-credentials.ts,
 // its composition, adapters and SDK clients) against DynamoDB Local and the local STS, each behind a
-// counting proxy (bench/aws-call-counter.ts). Issue 6/6's budget per vend: at most one STS call, one
-// audit write and two DynamoDB reads; the one other write is the caller's vend-quota counter. The
-// exact list of calls is asserted, so an added call, a retry on the happy path or a second audit
-// write fails these tests.
+// counting proxy (bench/aws-call-counter.ts). The budget per vend: at most one STS call, one audit
+// write, and 3 + G DynamoDB reads for a caller in G groups, all in one round trip: the profile and
+// the lockdown by key, and one query per subject (the caller and each group) of its own active
+// grants (issue 7/11: never the profile's whole partition). A refusal for want of a grant adds 2 per
+// subject, one item each at most, to explain itself. The one other write is the caller's
+// vend-quota counter. The exact list of calls is asserted, so an added call, a retry on the happy
+// path or a second audit write fails these tests.
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -144,8 +147,15 @@ async function vendCounted(options: { readonly groups?: readonly string[] } = {}
 
 const describeCalls = (calls: readonly AwsCall[]) => calls.map((call) => `${call.service} ${call.operation} ${call.tables.join(',')}`.trim());
 
-/** The calls every vend makes before it decides, in parallel, so in no fixed order. */
-const checks = () => [`dynamodb UpdateItem ${tables.delegations}`, `dynamodb Query ${tables.delegations}`, `dynamodb GetItem ${tables.delegations}`];
+/** The calls every vend by a caller in `groups` groups makes before it decides, in parallel, so in no fixed order. */
+const checks = (groups = 1) => [
+  `dynamodb UpdateItem ${tables.delegations}`,
+  `dynamodb GetItem ${tables.delegations}`,
+  `dynamodb GetItem ${tables.delegations}`,
+  ...Array.from({ length: 1 + groups }, () => `dynamodb Query ${tables.delegations}`),
+];
+/** A vend's reads for a caller in G groups: the profile, the lockdown, and the 1 + G subjects' grants. */
+const readsPerVend = (groups: number) => 3 + groups;
 
 describe('AWS calls per vend', () => {
   let firstVend: CountedVend;
@@ -156,7 +166,7 @@ describe('AWS calls per vend', () => {
     expect(firstVend.status).toBe(200);
   });
 
-  it('an issued credential costs the quota counter, two reads, one AssumeRole and one audit transaction, nothing else', async () => {
+  it('an issued credential costs the quota counter, 3 + G reads, one AssumeRole and one audit transaction, nothing else', async () => {
     // Act
     const { status, calls, stsRequests: seenBySts } = await vendCounted();
 
@@ -164,13 +174,13 @@ describe('AWS calls per vend', () => {
     expect(status).toBe(200);
     expect(describeCalls(calls).sort()).toEqual([...checks(), 'sts AssumeRole', `dynamodb TransactWriteItems ${tables.audit}`].sort());
     // In this order: nothing issued before the checks, nothing answered before the record.
-    expect(describeCalls(calls).slice(3)).toEqual(['sts AssumeRole', `dynamodb TransactWriteItems ${tables.audit}`]);
-    expect(calls.map((call) => call.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(describeCalls(calls).slice(checks().length)).toEqual(['sts AssumeRole', `dynamodb TransactWriteItems ${tables.audit}`]);
+    expect(calls.map((call) => call.status)).toEqual(calls.map(() => 200));
     // The local STS saw that one request, its signature (made for the proxy's host) valid.
     expect(seenBySts.map(({ eventName, errorCode }) => ({ eventName, errorCode }))).toEqual([{ eventName: 'AssumeRole', errorCode: undefined }]);
   });
 
-  it('stays within the budget vend after vend: 1 STS call, 2 reads, 1 audit write and the quota counter each', async () => {
+  it('stays within the budget vend after vend: 1 STS call, 3 + G reads, 1 audit write and the quota counter each', async () => {
     // Act
     const vends: CountedVend[] = [];
     for (let i = 0; i < 5; i++) vends.push(await vendCounted());
@@ -180,19 +190,35 @@ describe('AWS calls per vend', () => {
       expect(status).toBe(200);
       expect(describeCalls(calls).sort()).toEqual([...checks(), 'sts AssumeRole', `dynamodb TransactWriteItems ${tables.audit}`].sort());
       const summary = summarizeVendCalls(calls, { auditTable: tables.audit });
-      expect(summary).toEqual({ sts: 1, dynamodbReads: 2, dynamodbWrites: 2, auditWrites: 1 });
+      expect(summary).toEqual({ sts: 1, dynamodbReads: readsPerVend(1), dynamodbWrites: 2, auditWrites: 1 });
     }
   });
 
-  it('a refusal calls no STS and writes only its denial record besides the quota counter', async () => {
+  it("grows with the caller's groups alone: a caller in 4 groups reads 7 times", async () => {
+    // Act
+    const { status, calls } = await vendCounted({ groups: [GROUP, 'g-two', 'g-three', 'g-four'] });
+
+    // Assess
+    expect(status).toBe(200);
+    expect(describeCalls(calls).sort()).toEqual([...checks(4), 'sts AssumeRole', `dynamodb TransactWriteItems ${tables.audit}`].sort());
+    expect(summarizeVendCalls(calls, { auditTable: tables.audit })).toEqual({ sts: 1, dynamodbReads: 7, dynamodbWrites: 2, auditWrites: 1 });
+  });
+
+  it('a refusal calls no STS, reads 2 per subject more to explain itself, and writes only its denial besides the quota counter', async () => {
     // Act: a caller with no grant on the profile
     const { status, body, calls, stsRequests: seenBySts } = await vendCounted({ groups: ['someone-else'] });
 
     // Assess
     expect(status).toBe(403);
     expect(body.error?.code).toBe('NO_GRANT');
-    expect(describeCalls(calls).sort()).toEqual([...checks(), `dynamodb TransactWriteItems ${tables.audit}`].sort());
-    expect(summarizeVendCalls(calls, { auditTable: tables.audit })).toEqual({ sts: 0, dynamodbReads: 2, dynamodbWrites: 2, auditWrites: 1 });
+    const explanation = Array.from({ length: 2 * 2 }, () => `dynamodb Query ${tables.delegations}`);
+    expect(describeCalls(calls).sort()).toEqual([...checks(), ...explanation, `dynamodb TransactWriteItems ${tables.audit}`].sort());
+    expect(summarizeVendCalls(calls, { auditTable: tables.audit })).toEqual({
+      sts: 0,
+      dynamodbReads: readsPerVend(1) + 2 * 2,
+      dynamodbWrites: 2,
+      auditWrites: 1,
+    });
     expect(seenBySts).toEqual([]);
   });
 

@@ -40,6 +40,7 @@ const AUDIT_INDEXES = 'AuditTable/index/*';
 const AUDIT_KEY_INDEX = 'AuditTable/index/byAccessKey';
 const AUDIT_SESSION_INDEX = 'AuditTable/index/bySessionRole';
 const DELEGATIONS_GRANT_INDEX = 'DelegationsTable/index/byGrantId';
+const DELEGATIONS_ACTIVE_GRANTS_INDEX = 'DelegationsTable/index/activeGrants';
 const DEAD_LETTERS = 'DeadLetterQueue';
 const ALERTS_TOPIC = '{Ref AlertsTopic}';
 // serverless.yml's default for params.trailBucket; `<stage>` is replaced by the stage packaged.
@@ -74,10 +75,10 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `sts:AssumeRole ${ROLE_ARN_PATTERN}`,
     `sts:TagSession ${ROLE_ARN_PATTERN}`,
     `sts:SetSourceIdentity ${ROLE_ARN_PATTERN}`,
-    // The profile and the caller's grants on it, in one strongly consistent Query of the table,
-    // and the lockdown record by key.
-    `dynamodb:Query ${DELEGATIONS}`,
+    // The profile and the lockdown record by key; each subject's own active grants from the
+    // activeGrants index (strongly consistent), never the profile's whole partition.
     `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     // The caller's vend-quota counter (RATE#<principal>).
     `dynamodb:UpdateItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${AUDIT}`,
@@ -89,8 +90,10 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   deleteProfile: [`dynamodb:DeleteItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
   createGrant: [
     `dynamodb:GetItem ${DELEGATIONS}`,
-    // A delegator's own grants on the profile (one consistent query of its partition).
-    `dynamodb:Query ${DELEGATIONS}`,
+    // Whether the grants on the delegator's quota record are still active, read by key.
+    `dynamodb:BatchGetItem ${DELEGATIONS}`,
+    // A delegator's own active grants on the profile (consistent queries of the activeGrants index).
+    `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     // The transaction's ConditionCheck that the profile still exists needs its own IAM action.
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
@@ -114,7 +117,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
   createEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
-    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:BatchGetItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${AUDIT}`,
@@ -679,11 +683,13 @@ describe('tables: one source of truth with DynamoDB Local', () => {
         AttributeDefinitions: deployed?.AttributeDefinitions,
         KeySchema: deployed?.KeySchema,
         GlobalSecondaryIndexes: deployed?.GlobalSecondaryIndexes,
+        LocalSecondaryIndexes: deployed?.LocalSecondaryIndexes,
         StreamViewType: (deployed?.StreamSpecification as { StreamViewType?: string } | undefined)?.StreamViewType,
       }).toEqual({
         AttributeDefinitions: local.AttributeDefinitions,
         KeySchema: local.KeySchema,
         GlobalSecondaryIndexes: local.GlobalSecondaryIndexes,
+        LocalSecondaryIndexes: local.LocalSecondaryIndexes,
         StreamViewType: local.StreamSpecification?.StreamViewType,
       });
     },
@@ -751,6 +757,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
           TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
           TVM_AUDIT_SHARDS: '4',
           TVM_VEND_RATE_PER_MINUTE: '30',
+          TVM_DELEGATION_QUOTA: '200',
           TVM_STS_ENDPOINT: '',
           TVM_DYNAMODB_ENDPOINT: '',
         },

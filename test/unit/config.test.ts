@@ -53,6 +53,7 @@ describe('loadConfig', () => {
         ignoredSources: ['AWS Internal', '*.amazonaws.com'],
       },
       vendRatePerMinute: 30,
+      delegationQuota: 200,
     };
     expect(config).toEqual(expected);
   });
@@ -93,6 +94,22 @@ describe('loadConfig', () => {
 
     // Assess
     expect(error.message).toContain('TVM_VEND_RATE_PER_MINUTE:');
+  });
+
+  it('reads the delegation quota', () => {
+    // Act
+    const config = loadConfig(anEnv({ TVM_DELEGATION_QUOTA: '50' }));
+
+    // Assess
+    expect(config.delegationQuota).toBe(50);
+  });
+
+  it.each(['0', '501', '2.5', 'many', ''])('refuses TVM_DELEGATION_QUOTA=%j, naming it', (raw) => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_DELEGATION_QUOTA: raw }));
+
+    // Assess
+    expect(error.message).toContain('TVM_DELEGATION_QUOTA:');
   });
 
   it('refuses an alerts topic that is not an SNS topic ARN', () => {

@@ -111,8 +111,10 @@ function aWorld(auditWrite: (call: number) => Error | undefined = () => undefine
   const documentClient = DynamoDBDocumentClient.from(
     new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
   );
-  ddb.on(QueryCommand).resolves({ Items: [profileItem(aProfile()), grantItem(aGrant())] });
+  // The caller's grant, answered to each subject's query (the adapter keeps only the subject's own).
+  ddb.on(QueryCommand).resolves({ Items: [grantItem(aGrant())] });
   ddb.on(GetCommand).resolves({});
+  ddb.on(GetCommand, { Key: { PK: profileItem(aProfile()).PK, SK: profileItem(aProfile()).SK } }).resolves({ Item: profileItem(aProfile()) });
   let calls = 0;
   ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: { Put?: { Item?: Record<string, unknown> } }[] }) => {
     calls += 1;
@@ -186,7 +188,8 @@ describe('DynamoDB faults on a vend', () => {
     // Assess
     expect(outcome).toMatchObject({ ok: false, status: 503, code: 'STORE_UNAVAILABLE' });
     expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 0);
-    expect(ddb).toReceiveCommandTimes(QueryCommand, 1);
+    // One query per subject (the caller and its group), sent together, none retried.
+    expect(ddb).toReceiveCommandTimes(QueryCommand, 1 + aPrincipal().groups.length);
     expect(deniedRecords(world)).toEqual([expect.objectContaining({ code: 'STORE_UNAVAILABLE' })]);
     expectNoCredentialsWithoutAudit(world, outcome);
   });

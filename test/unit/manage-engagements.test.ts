@@ -8,12 +8,13 @@ import {
   ForbiddenError,
   LockdownActiveError,
   NotFoundError,
+  ScopeTooLargeError,
   StoreUnavailableError,
   UpstreamIamError,
   ValidationError,
   type TvmError,
 } from '../../shared/domain/errors.js';
-import { revokeGrant } from '../../shared/domain/manage-grants.js';
+import { createGrant, revokeGrant } from '../../shared/domain/manage-grants.js';
 import {
   createEngagement,
   getEngagement,
@@ -378,6 +379,17 @@ describe('createEngagement', () => {
       /^body\.profiles\.0\.scope\.actions: "ec2:\*"/,
     ],
     ['an unknown profile', { profiles: [{ profile: 'no-such-profile' }] }, NotFoundError, /no-such-profile/],
+    [
+      "an entry whose scope renders a session policy over STS's 2,048 characters",
+      {
+        profiles: [
+          { profile: 'dev-deploy' },
+          { profile: 'dev-readonly', scope: { resources: Array.from({ length: 30 }, (_, i) => `arn:aws:s3:::bucket-${i}/${'x'.repeat(80)}`) } },
+        ],
+      },
+      ScopeTooLargeError,
+      /^profile "dev-readonly" \(body\.profiles\.1\): the session policy is \d+ characters long; STS allows at most 2048/,
+    ],
   ])('refuses %s, writing nothing', async (_label, overrides, type, message) => {
     // Prepare
     const setup = setUp();
@@ -393,22 +405,25 @@ describe('createEngagement', () => {
   });
 
   it('takes exactly as many contractors × profiles as fit one transaction with the later handover', async () => {
-    // Prepare: 7 profiles; 12 contractors make 84 grants, plus 7 for the owner at the handover = 91 (≤ 97)
-    const profiles = Array.from({ length: 7 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
+    // Prepare: 5 profiles; 18 contractors make 90 grants, plus 5 for the owner at the handover = 95,
+    // the limit: 100 actions less the engagement, its audit event, the chain's head, the handover's
+    // cut-off order and the quota record
+    const profiles = Array.from({ length: 5 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
     const contractors = (n: number) => Array.from({ length: n }, (_, i) => `c${i}@contractor.example`);
     const setup = setUp({ profiles });
     const input = (n: number) => anEngagementInput({ contractors: contractors(n), profiles: profiles.map((p) => ({ profile: p.name })) });
 
     // Act
-    const fits = await created(setup, input(12));
+    const fits = await created(setup, input(18));
     const before = snapshot(setup);
-    const error = await failureOf(created(setup, input(13)));
+    const error = await failureOf(created(setup, input(19)));
 
     // Assess
-    expect(fits.grants).toHaveLength(84);
+    expect(MAX_GRANTS_PER_ENGAGEMENT_WRITE).toBe(95);
+    expect(fits.grants).toHaveLength(90);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as TvmError).message).toMatch(/^body\.contractors: 13 contractors × 7 profiles make 91 grants.*limit of 96/);
-    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 98 });
+    expect((error as TvmError).message).toMatch(/^body\.contractors: 19 contractors × 5 profiles make 95 grants.*limit of 95/);
+    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 100 });
     expect(snapshot(setup)).toEqual(before);
   });
 
@@ -860,7 +875,7 @@ describe('handOverEngagement', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 96/);
+    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 95/);
     expect(afterRefusal).toEqual(before);
     expect(fits.newGrants).toHaveLength(85);
   });
@@ -982,5 +997,85 @@ describe('authorization: the wrong caller succeeds at nothing', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ForbiddenError);
+  });
+});
+
+describe('the delegation quota', () => {
+  const QUOTA = 3;
+  const withQuota = (setup: Setup, quota = QUOTA) => ({ ...setup.deps, delegationQuota: quota }) as HandoverDeps;
+  /** One contractor on dev-readonly and dev-deploy: two delegated grants when the owner creates it. */
+  const twoGrants = (overrides: Partial<EngagementInput> = {}) =>
+    anEngagementInput({ contractors: [CARLA.id], profiles: [{ profile: 'dev-readonly' }, { profile: 'dev-deploy' }], ...overrides });
+  const delegate = (setup: Setup, to: string) =>
+    createGrant(withQuota(setup), OWNER, { profile: 'dev-readonly', subject: { type: 'user', id: to }, validUntil: UNTIL, canDelegate: false }, META);
+
+  it("counts an owner's engagement grants: beyond the quota it is DELEGATION_QUOTA_EXCEEDED, writing nothing", async () => {
+    // Prepare: one place left after two delegations
+    const setup = setUp({ grants: ownerGrants() });
+    await delegate(setup, 'u1@example.com');
+    await delegate(setup, 'u2@example.com');
+    const before = snapshot(setup);
+
+    // Act
+    const error = await failureOf(createEngagement(withQuota(setup), OWNER, twoGrants(), META));
+
+    // Assess
+    expect((error as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect(snapshot(setup)).toEqual(before);
+  });
+
+  it('takes places an ordinary delegation then cannot have', async () => {
+    // Prepare
+    const setup = setUp({ grants: ownerGrants() });
+    await createEngagement(withQuota(setup), OWNER, twoGrants(), META);
+
+    // Act
+    const last = await delegate(setup, 'u1@example.com');
+    const refused = await failureOf(delegate(setup, 'u2@example.com'));
+
+    // Assess
+    expect(last.parentGrantId).toBe('owner-readonly');
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+  });
+
+  it("does not count an admin's engagement", async () => {
+    // Prepare
+    const setup = setUp({ grants: ownerGrants() });
+    await createEngagement(withQuota(setup), ADMIN, twoGrants({ contractors: [CARLA.id, CARL.id] }), META);
+
+    // Act
+    for (const to of ['u1', 'u2', 'u3']) await delegate(setup, `${to}@example.com`);
+
+    // Assess
+    expect(setup.store.grants.filter((g) => g.createdBy === OWNER.id)).toHaveLength(QUOTA);
+  });
+
+  it("hands over within the quota: the contractors' places go to the new owner grants", async () => {
+    // Prepare: the quota full with the engagement's two grants and a delegation
+    const setup = setUp({ grants: ownerGrants() });
+    const view = await createEngagement(withQuota(setup), OWNER, twoGrants(), META);
+    await delegate(setup, 'u1@example.com');
+
+    // Act
+    const result = await handOverEngagement(withQuota(setup), OWNER, view.id, {}, META);
+    const refused = await failureOf(delegate(setup, 'u2@example.com'));
+
+    // Assess: two revoked, two granted to the owner (delegated from the owner's grants), still full
+    expect([result.revokedGrants.length, result.newGrants.length]).toEqual([2, 2]);
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+  });
+
+  it("lets the owner hand over to themselves with the quota full: the new grants take the contractors' places", async () => {
+    // Prepare: the owner's quota used up by the engagement and one delegation
+    const setup = setUp({ grants: ownerGrants() });
+    const view = await createEngagement(withQuota(setup), OWNER, twoGrants(), META);
+    await delegate(setup, 'u1@example.com');
+
+    // Act
+    const result = await handOverEngagement(withQuota(setup), OWNER, view.id, {}, META);
+
+    // Assess
+    expect(result.newGrants).toHaveLength(2);
+    expect(await failureOf(delegate(setup, 'u2@example.com'))).toMatchObject({ code: 'DELEGATION_QUOTA_EXCEEDED' });
   });
 });

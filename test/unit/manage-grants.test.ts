@@ -6,12 +6,15 @@ import {
   DelegationExceedsGrantError,
   ForbiddenError,
   NotFoundError,
+  ScopeTooLargeError,
   StoreUnavailableError,
   ValidationError,
+  type TvmError,
 } from '../../shared/domain/errors.js';
 import { createGrant, listGrants, revokeGrant, type GrantDeps, type RevokeGrantDeps } from '../../shared/domain/manage-grants.js';
 import type { Grant, Profile, RequestMeta } from '../../shared/domain/model.js';
 import type { GrantInput } from '../../shared/domain/schemas.js';
+import { buildSessionPolicy, resolveSessionScope } from '../../shared/domain/scope.js';
 import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, inMemoryCutOff, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
@@ -196,6 +199,69 @@ describe('createGrant', () => {
 
       // Assess
       expect(grant.scope).toEqual({ actions: ['*'], resources: ['*'] });
+    });
+  });
+
+  describe("a scope whose session policy would exceed STS's 2,048 characters", () => {
+    // 30 resources of ~100 characters: each valid, together a policy of ~3,300 characters.
+    const manyResources = Array.from({ length: 30 }, (_, i) => `arn:aws:s3:::bucket-${String(i).padStart(2, '0')}/${'x'.repeat(80)}`);
+    /** The one resource that makes the session policy for `actions` exactly `length` characters long. */
+    const resourceFilling = (length: number, actions: string[]) =>
+      `arn:aws:s3:::${'x'.repeat(length - buildSessionPolicy({ actions, resources: ['arn:aws:s3:::'] }).length)}`;
+
+    it.each<[string, Profile, GrantInput['scope']]>([
+      ['its own scope', aProfile(), { resources: manyResources }],
+      ["its actions with the profile's resources", aProfile({ scope: { resources: manyResources } }), { actions: ['s3:GetObject'] }],
+      ["no scope of its own, on a profile whose scope is that large", aProfile({ scope: { resources: manyResources } }), undefined],
+    ])('refuses one whose effective scope is %s: 400 SCOPE_TOO_LARGE at creation, writing nothing', async (_label, profile, scope) => {
+      // Prepare
+      const { deps, store, audit } = setUp({ profiles: [profile] });
+
+      // Act
+      const error = await failureOf(createGrant(deps, ADMIN, aGrantInput(scope ? { scope } : {}), META));
+
+      // Assess: refused here, not at every vend
+      expect(error).toBeInstanceOf(ScopeTooLargeError);
+      expect((error as ScopeTooLargeError).details).toEqual({ length: expect.any(Number), limit: 2048 });
+      expect((error as Error).message).toMatch(/STS allows at most 2048/);
+      expect(store.grants).toEqual([]);
+      expect(audit.attempts).toEqual([]);
+    });
+
+    it('accepts one whose policy is exactly 2,048 characters, and the vend renders the same policy', async () => {
+      // Prepare
+      const { deps } = setUp();
+      const scope = { actions: ['s3:GetObject'], resources: [resourceFilling(2048, ['s3:GetObject'])] };
+
+      // Act
+      const grant = await createGrant(deps, ADMIN, aGrantInput({ scope }), META);
+      const tooLarge = await failureOf(
+        createGrant(deps, ADMIN, aGrantInput({ scope: { ...scope, resources: [`${scope.resources[0]}x`] } }), META),
+      );
+
+      // Assess
+      expect(resolveSessionScope({ grant: grant.scope, profile: aProfile().scope }).policy).toHaveLength(2048);
+      expect(tooLarge).toBeInstanceOf(ScopeTooLargeError);
+    });
+
+    it('refuses a delegated grant whose scope, filled in from its parent, renders too large', async () => {
+      // Prepare: the delegator's grant predates the check and carries the large scope
+      const parent = aGrant({
+        id: 'grant-parent',
+        subject: { type: 'user', id: 'dana@example.com' },
+        canDelegate: true,
+        depth: 0,
+        validUntil: '2026-06-30T00:00:00.000Z',
+        scope: { actions: ['s3:*'], resources: manyResources },
+      });
+      const { deps, store } = setUp({ grants: [parent] });
+
+      // Act
+      const error = await failureOf(createGrant(deps, aPrincipal({ id: 'dana@example.com', groups: [] }), aGrantInput(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(ScopeTooLargeError);
+      expect(store.grants).toEqual([parent]);
     });
   });
 
@@ -573,5 +639,103 @@ describe('revokeGrant cuts off the sessions vended under the revoked grants', ()
     // Assess
     expect(cutOff.orders.pending).toEqual([]);
     expect(cutOff.policies.writes).toEqual([]);
+  });
+});
+
+describe('the delegation quota', () => {
+  const LEAD = aPrincipal({ id: 'lead@example.com', groups: [] });
+  const leadGrant = aGrant({
+    id: 'grant-lead',
+    subject: { type: 'user', id: LEAD.id },
+    canDelegate: true,
+    depth: 0,
+    validUntil: '2026-06-30T00:00:00.000Z',
+  });
+  const QUOTA = 3;
+  const withQuota = (deps: GrantDeps, quota = QUOTA) => ({ ...deps, delegationQuota: quota }) as GrantDeps;
+  const toUser = (name: string, overrides: Partial<GrantInput> = {}) =>
+    aGrantInput({ subject: { type: 'user', id: `${name}@example.com` }, ...overrides });
+
+  it('refuses the delegation beyond the quota with DELEGATION_QUOTA_EXCEEDED, writing nothing', async () => {
+    // Prepare: the lead delegates up to the quota
+    const { deps, store, audit } = setUp({ grants: [leadGrant] });
+    for (const name of ['u1', 'u2', 'u3']) await createGrant(withQuota(deps), LEAD, toUser(name), META);
+    const attempts = audit.attempts.length;
+
+    // Act
+    const error = await failureOf(createGrant(withQuota(deps), LEAD, toUser('u4'), META));
+
+    // Assess
+    expect((error as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect((error as TvmError).details).toEqual({ limit: QUOTA, active: QUOTA });
+    expect(store.grants).toHaveLength(1 + QUOTA);
+    expect(audit.attempts).toHaveLength(attempts);
+  });
+
+  it('counts every delegation of the delegator, whatever its profile or subject, and nobody else’s', async () => {
+    // Prepare: two delegators under the same admin grant to a group
+    const { deps } = setUp({
+      profiles: [aProfile(), aProfile({ name: 'other', generation: 'other-gen' })],
+      grants: [
+        { ...leadGrant, subject: { type: 'group', id: 'leads' } },
+        aGrant({ id: 'grant-other', profile: 'other', profileGeneration: 'other-gen', subject: { type: 'group', id: 'leads' }, canDelegate: true, depth: 0, validUntil: '2026-06-30T00:00:00.000Z' }),
+      ],
+    });
+    const lead = aPrincipal({ id: 'lead@example.com', groups: ['leads'] });
+    const peer = aPrincipal({ id: 'peer@example.com', groups: ['leads'] });
+    await createGrant(withQuota(deps), lead, toUser('u1'), META);
+    await createGrant(withQuota(deps), lead, toUser('u2', { profile: 'other' }), META);
+    await createGrant(withQuota(deps), lead, aGrantInput({ subject: { type: 'group', id: 'interns' } }), META);
+
+    // Act
+    const refused = await failureOf(createGrant(withQuota(deps), lead, toUser('u4', { profile: 'other' }), META));
+    const peers = await createGrant(withQuota(deps), peer, toUser('u5'), META);
+
+    // Assess
+    expect((refused as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
+    expect(peers.createdBy).toBe(peer.id);
+  });
+
+  it('is freed by a revocation and by expiry', async () => {
+    // Prepare: the quota used up, one grant ending tomorrow
+    const { deps, clock } = setUp({ grants: [leadGrant] });
+    const first = await createGrant(withQuota(deps), LEAD, toUser('u1'), META);
+    await createGrant(withQuota(deps), LEAD, toUser('u2', { validUntil: '2026-06-02T12:00:00.000Z' }), META);
+    await createGrant(withQuota(deps), LEAD, toUser('u3'), META);
+    const full = await failureOf(createGrant(withQuota(deps), LEAD, toUser('u4'), META));
+
+    // Act
+    await revokeGrant(deps, LEAD, first.id, META);
+    const afterRevocation = await createGrant(withQuota(deps), LEAD, toUser('u5'), META);
+    const fullAgain = await failureOf(createGrant(withQuota(deps), LEAD, toUser('u6'), META));
+    clock.set('2026-06-02T12:00:00.000Z');
+    const afterExpiry = await createGrant(withQuota(deps), LEAD, toUser('u7', { validUntil: '2026-06-03T12:00:00.000Z' }), META);
+
+    // Assess
+    expect([full, fullAgain].map((error) => (error as TvmError).code)).toEqual(['DELEGATION_QUOTA_EXCEEDED', 'DELEGATION_QUOTA_EXCEEDED']);
+    expect([afterRevocation.createdBy, afterExpiry.createdBy]).toEqual([LEAD.id, LEAD.id]);
+  });
+
+  it('does not apply to admins', async () => {
+    // Prepare
+    const { deps, store } = setUp();
+
+    // Act
+    for (let i = 0; i < QUOTA + 2; i++) await createGrant(withQuota(deps), ADMIN, toUser(`u${i}`), META);
+
+    // Assess
+    expect(store.grants).toHaveLength(QUOTA + 2);
+  });
+
+  it('defaults to 200', async () => {
+    // Prepare: 200 delegations made
+    const { deps } = setUp({ grants: [leadGrant] });
+    for (let i = 0; i < 200; i++) await createGrant(deps, LEAD, toUser(`u${i}`), META);
+
+    // Act
+    const error = await failureOf(createGrant(deps, LEAD, toUser('u200'), META));
+
+    // Assess
+    expect((error as TvmError).code).toBe('DELEGATION_QUOTA_EXCEEDED');
   });
 });

@@ -733,6 +733,91 @@ describe('vendCredentials', () => {
     });
   });
 
+  describe("the caller's grants, read", () => {
+    /** The store, with every read it answers recorded. */
+    function spyOnReads(store: InMemoryDelegationStore) {
+      const reads: string[] = [];
+      const spied = Object.assign(Object.create(store) as InMemoryDelegationStore, {
+        getProfileWithGrants: (...args: Parameters<typeof store.getProfileWithGrants>) => {
+          reads.push(`active at ${args[2].toISOString()}`);
+          return store.getProfileWithGrants(...args);
+        },
+        getEndedGrants: (...args: Parameters<typeof store.getEndedGrants>) => {
+          reads.push(`ended at ${args[2].toISOString()}`);
+          return store.getEndedGrants(...args);
+        },
+      });
+      return { spied, reads };
+    }
+
+    it("are the caller's active grants from now on: a vend that finds one reads nothing else", async () => {
+      // Prepare
+      const { deps, store } = setUp({
+        grants: [aGrant(), aGrant({ id: 'grant-expired', validUntil: '2026-05-01T00:00:00.000Z' }), aGrant({ id: 'grant-revoked', status: 'revoked' })],
+      });
+      const { spied, reads } = spyOnReads(store);
+
+      // Act
+      const result = await vendCredentials({ ...deps, store: spied }, aPrincipal(), aVendRequest(), META);
+
+      // Assess
+      expect(result.grantId).toBe('grant-0001');
+      expect(reads).toEqual([`active at ${NOW_ISO}`]);
+    });
+
+    it('explain a refusal with one more read, only then: GRANT_EXPIRED with when the last grant expired', async () => {
+      // Prepare
+      const { deps, store, issuer } = setUp({
+        grants: [
+          aGrant({ id: 'grant-a', validUntil: '2026-05-01T00:00:00.000Z' }),
+          aGrant({ id: 'grant-b', subject: { type: 'group', id: 'developers' }, validUntil: '2026-05-20T00:00:00.000Z' }),
+        ],
+      });
+      const { spied, reads } = spyOnReads(store);
+
+      // Act
+      const error = await failureOf(vendCredentials({ ...deps, store: spied }, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(GrantExpiredError);
+      expect((error as Error).message).toContain('2026-05-20T00:00:00.000Z');
+      expect(reads).toEqual([`active at ${NOW_ISO}`, `ended at ${NOW_ISO}`]);
+      expect(issuer.calls).toBe(0);
+    });
+
+    it('tell a handed-over contractor so only until the grant would have ended: afterwards NO_GRANT', async () => {
+      // Prepare
+      const { deps } = setUp({
+        grants: [
+          aGrant({ status: 'revoked', engagementId: 'eng-1', revokedReason: 'engagement-handed-over', validUntil: '2026-05-31T00:00:00.000Z' }),
+        ],
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+    });
+
+    it('still refuse, with NO_GRANT, when the explanation cannot be read, and warn', async () => {
+      // Prepare
+      const { deps, store, issuer, audit, warnings } = setUp({ grants: [aGrant({ validUntil: '2026-05-01T00:00:00.000Z' })] });
+      const failing = Object.assign(Object.create(store) as InMemoryDelegationStore, {
+        getEndedGrants: () => Promise.reject(new StoreUnavailableError('the delegations table could not be read')),
+      });
+
+      // Act
+      const error = await failureOf(vendCredentials({ ...deps, store: failing }, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(NoGrantError);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'NO_GRANT' })]);
+      expect(warnings.map((w) => w.message)).toEqual(['the reason for a refusal could not be read']);
+    });
+  });
+
   describe('group grants', () => {
     it("vends under a grant held by one of the caller's groups", async () => {
       // Prepare
