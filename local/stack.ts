@@ -25,6 +25,8 @@ export const STAGE = 'dev';
 // Every audit write links into one of the shards' hash chains; DynamoDB Local takes ~40 transactions/s
 // here, so bursts of concurrent vends (the load tests) need more chains than the deployed default.
 export const AUDIT_SHARDS = 64;
+/** Uses have chains of their own; a burst of them (a trail log file, the e2e flood) spreads over these. */
+export const AUDIT_USE_SHARDS = 16;
 const OFFLINE_START_TIMEOUT_MS = 300_000;
 /** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
 const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
@@ -223,6 +225,7 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       '--lambdaPort',
       String(options.ports.lambda),
       `--param=auditShards=${AUDIT_SHARDS}`,
+      `--param=auditUseShards=${AUDIT_USE_SHARDS}`,
     ],
     {
       cwd: REPO_ROOT,

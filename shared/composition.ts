@@ -50,7 +50,12 @@ export const delegationStore: () => DelegationStore = /* @__PURE__ */ once(
 );
 
 export const auditLog: () => AuditLog = /* @__PURE__ */ once(
-  () => new DynamoDbAuditLog(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
+  () =>
+    new DynamoDbAuditLog(dynamoDb(), {
+      tableName: config().tables.audit,
+      shards: config().auditShards,
+      useShards: config().auditUseShards,
+    }),
 );
 
 /** For the vend function: the profile and the caller's grants, and nothing else of the store. */
@@ -60,7 +65,12 @@ export const profileReader: () => ProfileGrantsReader = /* @__PURE__ */ once(
 
 /** For functions that only record: the vend bundle carries no query or verify code. */
 export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
-  () => new DynamoDbAuditWriter(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
+  () =>
+    new DynamoDbAuditWriter(dynamoDb(), {
+      tableName: config().tables.audit,
+      shards: config().auditShards,
+      useShards: config().auditUseShards,
+    }),
 );
 
 export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));

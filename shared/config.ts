@@ -1,6 +1,7 @@
 // The environment, read once at cold start, typed and frozen. A missing or malformed variable
 // fails the cold start with its name, instead of surfacing later as a confusing runtime error.
 import { z } from 'zod';
+import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 
 export const oidcIssuerSchema = z
@@ -77,6 +78,8 @@ const envSchema = z.object({
   /** Profiles may only name roles matching this IAM-style pattern (the vend function's IAM allows no more). */
   TVM_ROLE_ARN_PATTERN: z.string().min(1).default('arn:aws:iam::*:role/tvm-*'),
   TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
+  /** Chains per day for recorded uses, apart from the ones issuance is recorded in. */
+  TVM_AUDIT_USE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_USE_SHARDS),
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
   TVM_IAM_ENDPOINT: optionalUrl,
@@ -118,6 +121,7 @@ export interface Config {
   readonly securityGroup: string;
   readonly roleArnPattern: string;
   readonly auditShards: number;
+  readonly auditUseShards: number;
   readonly region: string;
   /** Running under serverless-offline (the local stack), which sets IS_OFFLINE. */
   readonly offline: boolean;
@@ -154,6 +158,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     securityGroup: e.TVM_SECURITY_GROUP,
     roleArnPattern: e.TVM_ROLE_ARN_PATTERN,
     auditShards: e.TVM_AUDIT_SHARDS,
+    auditUseShards: e.TVM_AUDIT_USE_SHARDS,
     region: e.AWS_REGION,
     offline: e.IS_OFFLINE === 'true',
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },

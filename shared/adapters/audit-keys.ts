@@ -4,6 +4,8 @@
 //                                                      GSI2PK PROFILE#<profile>, GSI3PK TIME#<day>#<shard>,
 //                                                      GSI4PK TYPE#<type>#<day>#<shard>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
+//
+// <shard> is a label: `0`, `1`, … for the events chain set, `u0`, `u1`, … for the uses set.
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //
 // Event ids start with the ISO time, so every index sorts by time. Heads and markers carry no index
@@ -11,6 +13,8 @@
 //
 // A key's uses have a partition of their own: a key is used thousands of times but issued, cut off
 // and alerted on a handful, and "was this key cut off?" must not read every call made with it.
+// For the same reason uses have hash chains of their own (a chain set with its own shards and
+// heads): a flood of them, one per CloudTrail record, never races an issuance for a chain's head.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
 import { hashItem } from './audit-chain.js';
 
@@ -25,28 +29,41 @@ export const accessKeyPk = (accessKeyId: string) => `KEY#${accessKeyId}`;
 /** The calls made with an access key (`credential.used`). */
 export const keyUsesPk = (accessKeyId: string) => `KEYUSE#${accessKeyId}`;
 export const profilePk = (profile: string) => `PROFILE#${profile}`;
-export const timePk = (day: string, shard: number) => `TIME#${day}#${shard}`;
-export const typePk = (type: AuditEventType, day: string, shard: number) => `TYPE#${type}#${day}#${shard}`;
+export const timePk = (day: string, shard: ShardLabel) => `TIME#${day}#${shard}`;
+export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => `TYPE#${type}#${day}#${shard}`;
 
-/** A chain is named by its time partition: `<day>#<shard>`. */
-export const chainId = (day: string, shard: number) => `${day}#${shard}`;
-export const chainHeadKey = (day: string, shard: number) => ({ PK: `CHAIN#${chainId(day, shard)}`, SK: 'HEAD' });
+/** A chain is named by its time partition: `<day>#<shard label>`. */
+export const chainId = (day: string, shard: ShardLabel) => `${day}#${shard}`;
+export const chainHeadKey = (day: string, shard: ShardLabel) => ({ PK: `CHAIN#${chainId(day, shard)}`, SK: 'HEAD' });
 export const onceMarkerKey = (onceKey: string) => ({ PK: `ONCE#${onceKey}`, SK: 'ONCE' });
+
+/** The chains issuance and administration are recorded in, and the chains of uses. */
+export type ChainSet = 'events' | 'uses';
+/** How many chains the uses set has per day unless configured (TVM_AUDIT_USE_SHARDS). */
+export const DEFAULT_USE_SHARDS = 8;
+/** A shard's name in its time partition and chain: `3` in the events set, `u3` in the uses set. */
+export type ShardLabel = string;
+
+export const chainSetOf = (type: AuditEventType): ChainSet => (type === 'credential.used' ? 'uses' : 'events');
+export const shardLabel = (set: ChainSet, shard: number): ShardLabel => (set === 'uses' ? `u${shard}` : String(shard));
+/** Every shard label of a set with `shards` chains per day. */
+export const shardLabels = (set: ChainSet, shards: number): ShardLabel[] => Array.from({ length: shards }, (_, shard) => shardLabel(set, shard));
 
 /** The UTC day (YYYY-MM-DD) of an instant: the day part of every time partition key. */
 export const utcDay = (time: string | number | Date) => new Date(time).toISOString().slice(0, 10);
 
-/** The event as stored in time partition `shard` of its day, before it is linked into that chain. */
+/** The event as stored in time partition `shard` of its day and chain set, before it is linked into that chain. */
 export function auditItem(event: AuditEvent, shard: number): Record<string, unknown> {
   const day = utcDay(event.at);
+  const label = shardLabel(chainSetOf(event.type), shard);
   return {
     ...event,
     PK: principalPk(event.principal),
     SK: event.id,
     ...(event.accessKeyId ? { GSI1PK: (event.type === 'credential.used' ? keyUsesPk : accessKeyPk)(event.accessKeyId) } : {}),
     ...(event.profile ? { GSI2PK: profilePk(event.profile) } : {}),
-    GSI3PK: timePk(day, shard),
-    GSI4PK: typePk(event.type, day, shard),
+    GSI3PK: timePk(day, label),
+    GSI4PK: typePk(event.type, day, label),
   };
 }
 
@@ -71,7 +88,7 @@ const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK'] as c
 /**
  * Whether an event item is one tvm's writer could have written: linked into a chain, its hash
  * right for its content, and its keys the ones auditItem gives its content, in the time partition of
- * its own day (so the chain `verify` walks for that day holds it). An item put behind tvm's back
+ * its own day and chain set (so the chain `verify` walks for that day holds it). An item put behind tvm's back
  * without all of that, e.g. a `credential.issued` naming an innocent principal, fails here, and
  * readers leave it out. It is no proof: whoever can write the table can also compute a hash; such an
  * item is one `verify` reports, because it cannot take a place in the chain without breaking it.
@@ -82,9 +99,10 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
   if (typeof item.at !== 'string' || typeof item.id !== 'string' || typeof timeKey !== 'string') return false;
   if (Number.isNaN(Date.parse(item.at))) return false;
   if (hashItem(item) !== hash) return false;
-  const shard = Number(timeKey.slice(timeKey.lastIndexOf('#') + 1));
-  if (!Number.isInteger(shard) || shard < 0) return false;
-  const expected = auditItem(toAuditEvent(item), shard);
+  // The label's set must be the event's own: auditItem gives a use `u<n>`, anything else `<n>`.
+  const label = /^u?(\d+)$/.exec(timeKey.slice(timeKey.lastIndexOf('#') + 1));
+  if (!label) return false;
+  const expected = auditItem(toAuditEvent(item), Number(label[1]));
   return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);
 }
 

@@ -28,15 +28,20 @@ import {
   BY_TYPE_INDEX,
   chainHeadKey,
   chainId,
+  chainSetOf,
+  DEFAULT_USE_SHARDS,
   isIntactEventItem,
   keyUsesPk,
   onceMarkerKey,
   principalPk,
   profilePk,
+  shardLabels,
   timePk,
   toAuditEvent,
   typePk,
   utcDay,
+  type ChainSet,
+  type ShardLabel,
 } from './audit-keys.js';
 import { DynamoDbAuditWriter, type DynamoDbAuditWriterOptions } from './dynamodb-audit-writer.js';
 
@@ -228,7 +233,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         ? { events: [] }
         : 'partitions' in plan
           ? await this.collectMerged(plan.partitions, range, plan.filters, query.limit)
-          : await this.collectByDay(plan.partitionOf, range, query.limit);
+          : await this.collectByDay(plan.partitionOf, this.labelsOf(plan.sets), range, query.limit);
       const page = events.slice(0, query.limit);
       const nextCursor = events.length > query.limit ? page[page.length - 1]?.id : resumeAt;
       return { events: page, ...(nextCursor ? { nextCursor } : {}) };
@@ -239,7 +244,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 
   /** Walks the days of the range (newest first), every shard of a day at once. */
   private async collectByDay(
-    partitionOf: (day: string, shard: number) => Partition,
+    partitionOf: (day: string, shard: ShardLabel) => Partition,
+    labels: readonly ShardLabel[],
     range: KeyRange,
     limit: number,
   ): Promise<PartitionRead> {
@@ -258,8 +264,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         // Every event of the days walked is below or in `found`; the rest start below this day.
         return { events: newestFirst(found), resumeAt: `${utcDay(time + DAY_MS)}T00:00:00.000Z` };
       }
-      const shards = Array.from({ length: this.options.shards }, (_, shard) => partitionOf(day, shard));
-      const read = await this.collectMerged(shards, range, {}, limit);
+      const read = await this.collectMerged(labels.map((label) => partitionOf(day, label)), range, {}, limit);
       found.push(...read.events);
       if (read.resumeAt) return { events: newestFirst(found), resumeAt: read.resumeAt };
     }
@@ -295,25 +300,33 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     return events.length <= limit && startKey ? { events, resumeAt: String(startKey.SK) } : { events };
   }
 
+  /** The shard labels of the chain sets, events first. */
+  private labelsOf(sets: readonly ChainSet[]): ShardLabel[] {
+    const shards = { events: this.options.shards, uses: this.options.useShards ?? DEFAULT_USE_SHARDS };
+    return sets.flatMap((set) => shardLabels(set, shards[set]));
+  }
+
   /**
-   * Checks every chain of every UTC day from `from` to `to` (each shard's time partition against
-   * its head), then re-reads, with doubling waits, the chains whose findings a lagging index could
-   * explain (an event or the newest ones not showing yet): only what stays broken is reported.
+   * Checks every chain of both chain sets of every UTC day from `from` to `to` (each shard's time
+   * partition against its head), then re-reads, with doubling waits, the chains whose findings a
+   * lagging index could explain (an event or the newest ones not showing yet): only what stays
+   * broken is reported.
    * Reads only: nothing here writes the table.
    */
   async verify(from: Date, to: Date): Promise<VerifyReport> {
     try {
       const checks: ChainCheck[] = [];
+      const labels = this.labelsOf(CHAIN_SETS);
       for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
         const day = utcDay(time);
-        checks.push(...(await Promise.all(Array.from({ length: this.options.shards }, (_, shard) => this.checkChain(day, shard)))));
+        checks.push(...(await Promise.all(labels.map((label) => this.checkChain(day, label)))));
       }
       let lagging = checks.filter(mayBeIndexLag);
       for (const delay of INDEX_SETTLE_DELAYS_MS) {
         if (lagging.length === 0) break;
         await this.pause(delay);
-        for (let i = 0; i < lagging.length; i += this.options.shards) {
-          await Promise.all(lagging.slice(i, i + this.options.shards).map((check) => this.recheckChain(check)));
+        for (let i = 0; i < lagging.length; i += labels.length) {
+          await Promise.all(lagging.slice(i, i + labels.length).map((check) => this.recheckChain(check)));
         }
         lagging = lagging.filter(mayBeIndexLag);
       }
@@ -325,7 +338,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     }
   }
 
-  private async checkChain(day: string, shard: number): Promise<ChainCheck> {
+  private async checkChain(day: string, shard: ShardLabel): Promise<ChainCheck> {
     // The head is read after the events: every event the index shows was committed with a head
     // at least as far along, so an event past this head was not written by tvm.
     const items = await this.chainItems(day, shard);
@@ -345,7 +358,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     check.report = verifyChain(items.filter((item) => !linkedSince(item)), head, chainId(day, shard));
   }
 
-  private chainItems(day: string, shard: number): Promise<Record<string, unknown>[]> {
+  private chainItems(day: string, shard: ShardLabel): Promise<Record<string, unknown>[]> {
     return this.readAll({
       TableName: this.options.tableName,
       IndexName: BY_TIME_INDEX,
@@ -354,7 +367,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     });
   }
 
-  private async readHead(day: string, shard: number): Promise<ChainHead | undefined> {
+  private async readHead(day: string, shard: ShardLabel): Promise<ChainHead | undefined> {
     const out = await this.client.send(
       new GetCommand({ TableName: this.options.tableName, Key: chainHeadKey(day, shard), ConsistentRead: true }),
     );
@@ -399,7 +412,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 /** One chain's verification, updated as it is re-read. */
 interface ChainCheck {
   readonly day: string;
-  readonly shard: number;
+  readonly shard: ShardLabel;
   /** The head as first read: what the chain is checked against. */
   readonly head: ChainHead | undefined;
   report: ChainReport;
@@ -421,13 +434,14 @@ interface PartitionRead {
 }
 
 const DAY_MS = 86_400_000;
+const CHAIN_SETS: readonly ChainSet[] = ['events', 'uses'];
 
 const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 
 type QueryPlan =
   | { readonly partitions: readonly Partition[]; readonly filters: Filters }
-  /** The sharded indexes: one partition per day and shard, its key the only filter. */
-  | { readonly partitionOf: (day: string, shard: number) => Partition };
+  /** The sharded indexes: a partition per day and shard of the sets that can hold a match, its key the only filter. */
+  | { readonly partitionOf: (day: string, shard: ShardLabel) => Partition; readonly sets: readonly ChainSet[] };
 
 /** The most selective key the query names (access key > principal > profile > type > time). */
 function planQuery(query: AuditQuery): QueryPlan {
@@ -449,8 +463,10 @@ function planQuery(query: AuditQuery): QueryPlan {
   if (profile) {
     return { partitions: [{ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }], filters: filtersBut('profile') };
   }
-  if (type) return { partitionOf: (day, shard) => ({ pk: typePk(type, day, shard), pkName: 'GSI4PK', index: BY_TYPE_INDEX }) };
-  return { partitionOf: (day, shard) => ({ pk: timePk(day, shard), pkName: 'GSI3PK', index: BY_TIME_INDEX }) };
+  if (type) {
+    return { partitionOf: (day, shard) => ({ pk: typePk(type, day, shard), pkName: 'GSI4PK', index: BY_TYPE_INDEX }), sets: [chainSetOf(type)] };
+  }
+  return { partitionOf: (day, shard) => ({ pk: timePk(day, shard), pkName: 'GSI3PK', index: BY_TIME_INDEX }), sets: CHAIN_SETS };
 }
 
 /** The sort-key range of a query, or undefined when it is empty. */

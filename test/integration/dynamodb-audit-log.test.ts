@@ -164,8 +164,8 @@ async function eventItems(): Promise<Record<string, unknown>[]> {
   return items.filter((item) => String(item.PK).startsWith('PRINCIPAL#'));
 }
 
-/** One chain's raw items in chain order, and its head. */
-async function chainOf(shard: number, day = TODAY) {
+/** One chain's raw items in chain order, and its head (`u<n>`: a chain of the uses set). */
+async function chainOf(shard: number | string, day = TODAY) {
   const items = await queryRawPartition(dynamodb().documentClient, tables.audit, `TIME#${day}#${shard}`, BY_TIME_INDEX);
   const head = await getRawItem(dynamodb().documentClient, tables.audit, { PK: `CHAIN#${day}#${shard}`, SK: 'HEAD' });
   return { items: items.sort((a, b) => Number(a.chainSeq) - Number(b.chainSeq)), head };
@@ -426,6 +426,53 @@ describe('DynamoDbAuditLog', () => {
       expect(items.map((item) => item.type)).toEqual(['profile.put', 'credential.denied', 'grant.created', 'profile.put']);
       expectLinked(items, head);
       expect(await oneShard.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 4, broken: [] });
+    });
+
+    it('keeps uses in a chain set of their own, which every reader and verify walk besides issuance’s', async () => {
+      // Prepare: one chain per set
+      const oneEach = newLog({ shards: 1, useShards: 1 });
+      const issuance = anIssuance();
+      const uses = [aUse(issuance), aUse(issuance, { eventTime: '2026-06-01T11:41:00Z' }), aUse(null, { eventTime: '2026-06-01T11:42:00Z' })];
+
+      // Act
+      for (const event of [issuance, ...uses]) await oneEach.append(event);
+
+      // Assess: two chains, each linked to its own head
+      const events = await chainOf(0);
+      const useChain = await chainOf('u0');
+      expect(events.items.map((item) => item.id)).toEqual([issuance.id]);
+      expect(useChain.items.map((item) => item.id)).toEqual(ids(uses));
+      expectLinked(events.items, events.head);
+      expectLinked(useChain.items, useChain.head);
+      for (const item of useChain.items) expect(item.GSI4PK).toBe(`TYPE#credential.used#${TODAY}#u0`);
+      // Readers find both sets: the time index unfiltered, the type index by type
+      expect(ids((await oneEach.query({ limit: 10 })).events)).toEqual(newestFirst([issuance, ...uses]));
+      expect(ids((await oneEach.query({ type: 'credential.used', limit: 10 })).events)).toEqual(newestFirst(uses));
+      expect(ids((await oneEach.query({ type: 'credential.issued', limit: 10 })).events)).toEqual([issuance.id]);
+      expect(await oneEach.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 4, broken: [] });
+    });
+
+    it('catches an edited use in the chains of uses', async () => {
+      // Prepare
+      const oneEach = newLog({ shards: 1, useShards: 1 });
+      const issuance = anIssuance();
+      const use = aUse(issuance);
+      await oneEach.append(issuance);
+      await oneEach.append(use);
+      await dynamodb().documentClient.send(
+        new UpdateCommand({
+          TableName: tables.audit,
+          Key: auditKey(use),
+          UpdateExpression: 'SET sourceIPAddress = :elsewhere',
+          ExpressionAttributeValues: { ':elsewhere': '198.51.100.1' },
+        }),
+      );
+
+      // Act
+      const report = await oneEach.verify(FIXED_NOW, FIXED_NOW);
+
+      // Assess
+      expect(report).toEqual({ ok: false, checked: 2, broken: [{ id: use.id, reason: 'hash-mismatch' }] });
     });
 
     it('starts a new chain each UTC day', async () => {
@@ -1063,6 +1110,11 @@ describe('DynamoDbAuditLog', () => {
       ['without chain fields', () => auditItem(forgedIssuance(), 0), true],
       ['with chain fields whose hash does not recompute', () => ({ ...linkItem(auditItem(forgedIssuance(), 0), undefined), grantId: 'grant-9999' }), true],
       ['hashed right but filed under the chain of another day', () => linkItem({ ...auditItem(forgedIssuance(), 0), GSI3PK: 'TIME#2020-01-01#0' }, undefined), false],
+      [
+        'hashed right but filed under a chain of uses',
+        () => linkItem({ ...auditItem(forgedIssuance(), 0), GSI3PK: `TIME#${TODAY}#u0`, GSI4PK: `TYPE#credential.issued#${TODAY}#u0` }, undefined),
+        true,
+      ],
     ])('ignores a forged credential.issued %s, with a warning', async (_, forged, verifiedToday) => {
       // Prepare
       const warnings: Record<string, unknown>[] = [];
@@ -1082,7 +1134,24 @@ describe('DynamoDbAuditLog', () => {
       // Assess
       expect([issuance, record, live, page.events]).toEqual([undefined, [], [], []]);
       expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI1PK: `KEY#${UNKNOWN_KEY}` }));
-      expect(report.broken.some((link) => link.id === item.id)).toBe(verifiedToday);
+      // Reported by its id, or as a chain with no head (a first link nobody chained it to).
+      expect(report.broken.some((link) => link.id === item.id || link.id === `chain:${TODAY}#u0`)).toBe(verifiedToday);
+    });
+
+    it('ignores a use hashed right but filed under a chain of issuance, with a warning', async () => {
+      // Prepare
+      const warnings: Record<string, unknown>[] = [];
+      const reader = newLog({ warn: (_message, data) => warnings.push(data) });
+      const forged = aUse(anIssuance({ accessKeyId: UNKNOWN_KEY }));
+      const item = linkItem({ ...auditItem(forged, 0), GSI3PK: `TIME#${TODAY}#0`, GSI4PK: `TYPE#credential.used#${TODAY}#0` }, undefined);
+      await put(item);
+
+      // Act
+      const uses = await reader.usesOfKey({ accessKeyId: UNKNOWN_KEY, limit: 10 });
+
+      // Assess
+      expect(uses.uses).toEqual([]);
+      expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI3PK: `TIME#${TODAY}#0` }));
     });
 
     it('still finds the genuine issuance when a forged one claims the same key', async () => {
