@@ -1,7 +1,8 @@
 // Key construction for the audit table, in one place (see resources/tables.yml).
 //
 //   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId> (KEYUSE#<accessKeyId> for a use),
-//                                                      GSI2PK PROFILE#<profile>, GSI3PK TIME#<day>#<shard>,
+//                                                      GSI2PK PROFILE#<profile> (PROFILEUSE#<profile> for a use),
+//                                                      GSI3PK TIME#<day>#<shard>,
 //                                                      GSI4PK TYPE#<type>#<day>#<shard>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
 //
@@ -14,7 +15,8 @@
 // A key's uses have a partition of their own: a key is used thousands of times but issued, cut off
 // and alerted on a handful, and "was this key cut off?" must not read every call made with it.
 // For the same reason uses have hash chains of their own (a chain set with its own shards and
-// heads): a flood of them, one per CloudTrail record, never races an issuance for a chain's head.
+// heads) and a profile partition of their own: a flood of them, one per CloudTrail record, never
+// races an issuance for a chain's head, nor fills the index partition a vend of that profile writes.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
 import { hashItem } from './audit-chain.js';
 
@@ -29,6 +31,8 @@ export const accessKeyPk = (accessKeyId: string) => `KEY#${accessKeyId}`;
 /** The calls made with an access key (`credential.used`). */
 export const keyUsesPk = (accessKeyId: string) => `KEYUSE#${accessKeyId}`;
 export const profilePk = (profile: string) => `PROFILE#${profile}`;
+/** The calls made with keys of a profile. */
+export const profileUsesPk = (profile: string) => `PROFILEUSE#${profile}`;
 export const timePk = (day: string, shard: ShardLabel) => `TIME#${day}#${shard}`;
 export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => `TYPE#${type}#${day}#${shard}`;
 
@@ -61,7 +65,7 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
     PK: principalPk(event.principal),
     SK: event.id,
     ...(event.accessKeyId ? { GSI1PK: (event.type === 'credential.used' ? keyUsesPk : accessKeyPk)(event.accessKeyId) } : {}),
-    ...(event.profile ? { GSI2PK: profilePk(event.profile) } : {}),
+    ...(event.profile ? { GSI2PK: (event.type === 'credential.used' ? profileUsesPk : profilePk)(event.profile) } : {}),
     GSI3PK: timePk(day, label),
     GSI4PK: typePk(event.type, day, label),
   };

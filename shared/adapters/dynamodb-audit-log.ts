@@ -35,6 +35,7 @@ import {
   onceMarkerKey,
   principalPk,
   profilePk,
+  profileUsesPk,
   shardLabels,
   timePk,
   toAuditEvent,
@@ -461,7 +462,13 @@ function planQuery(query: AuditQuery): QueryPlan {
   }
   if (principal) return { partitions: [{ pk: principalPk(principal), pkName: 'PK' }], filters: filtersBut('principal') };
   if (profile) {
-    return { partitions: [{ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }], filters: filtersBut('profile') };
+    // As for a key: a profile's uses and the rest of its events are two partitions.
+    const byProfile = (pk: string): Partition => ({ pk, pkName: 'GSI2PK', index: BY_PROFILE_INDEX });
+    const partitions = [
+      ...(type === undefined || type === 'credential.used' ? [byProfile(profileUsesPk(profile))] : []),
+      ...(type !== 'credential.used' ? [byProfile(profilePk(profile))] : []),
+    ];
+    return { partitions, filters: filtersBut('profile') };
   }
   if (type) {
     return { partitionOf: (day, shard) => ({ pk: typePk(type, day, shard), pkName: 'GSI4PK', index: BY_TYPE_INDEX }), sets: [chainSetOf(type)] };

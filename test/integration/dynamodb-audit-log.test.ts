@@ -269,6 +269,23 @@ describe('DynamoDbAuditLog', () => {
       expect(usesOfKey.map((item) => item.id)).toEqual(ids(uses).sort());
     });
 
+    it('indexes the uses of a profile apart from its other events, so vends and cut-offs never read or share their partition', async () => {
+      // Prepare
+      const issuance = anIssuance();
+      const uses = [aUse(issuance), aUse(issuance, { eventTime: '2026-06-01T11:41:00Z' })];
+      const others = [issuance, aSessionRevoked(issuance), anEvent(5, { profile: issuance.profile })];
+
+      // Act
+      await appendAll([...uses, ...others]);
+
+      // Assess
+      const byProfile = await queryRawPartition(dynamodb().documentClient, tables.audit, `PROFILE#${issuance.profile}`, BY_PROFILE_INDEX);
+      const usesOfProfile = await queryRawPartition(dynamodb().documentClient, tables.audit, `PROFILEUSE#${issuance.profile}`, BY_PROFILE_INDEX);
+      expect(byProfile.map((item) => item.id)).toEqual(ids(others).sort());
+      expect(usesOfProfile.map((item) => item.id)).toEqual(ids(uses).sort());
+      expect(await log.liveIssuancesForProfile(issuance.profile, new Date('2026-06-01T12:00:00.000Z'))).toEqual([issuance]);
+    });
+
     it('stores what vendCredentials records for an issuance: public fields only, never the secret or token', async () => {
       // Prepare
       const store = new DynamoDbDelegationStore(dynamodb().documentClient, {
@@ -903,6 +920,8 @@ describe('DynamoDbAuditLog', () => {
       ['a principal and a profile', { principal: DEFAULT_PRINCIPAL_ID, profile: 'dev-readonly' }, ['alicePut40', 'aliceDenied45', 'alicePut50']],
       ['a principal, a profile and a type', { principal: DEFAULT_PRINCIPAL_ID, profile: 'dev-readonly', type: 'profile.put' }, ['alicePut40', 'alicePut50']],
       ['a profile', { profile: 'prod-admin' }, ['bobPut20', 'aliceRevoked30']],
+      ['a profile, its uses among its other events', { profile: 'dev-readonly' }, ['bobUse25', 'bobUse35', 'alicePut40', 'aliceDenied45', 'alicePut50', 'issued']],
+      ['a profile and the type of uses', { profile: 'dev-readonly', type: 'credential.used' }, ['bobUse25', 'bobUse35']],
       ['a profile and a type', { profile: 'dev-readonly', type: 'credential.denied' }, ['aliceDenied45']],
       ['a type', { type: 'credential.used' }, ['bobUse25', 'bobUse35']],
       ['a type, from and to (both inclusive)', { type: 'profile.put', from: minutesAgo(50), to: minutesAgo(40) }, ['alicePut40', 'alicePut50']],
