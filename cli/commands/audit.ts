@@ -13,7 +13,7 @@ import { parseAccessKeyId, parseCursor, parseLimit, parsePrincipalId, parseProfi
 import { CliError, EXIT } from '../errors.js';
 import { formatSubject, formatYesNo, printHeading, render, segment } from '../formats.js';
 import type { CliContext } from '../main.js';
-import { printFields, printTable, type Column } from '../output.js';
+import { formatValue, printFields, printTable, type Column } from '../output.js';
 import { ALERT_COLUMNS } from './alerts.js';
 
 /** `--all` reads at most this many pages (of up to 100 events): a bound, not a dump of the table. */
@@ -25,7 +25,8 @@ const EVENT_COLUMNS: readonly Column<AuditEvent>[] = [
   { key: 'at', header: 'AT' },
   { key: 'type', header: 'TYPE' },
   { key: 'principal', header: 'PRINCIPAL' },
-  { key: 'profile', header: 'PROFILE' },
+  // An event about several profiles (a lockdown, an engagement) lists them all; `*` is every profile.
+  { key: 'profile', header: 'PROFILE', format: (profile, event) => formatValue(event.profiles ?? profile) },
   { key: 'accessKeyId', header: 'ACCESS KEY' },
   { key: 'type', header: 'DETAIL', format: (_type, event) => describeEvent(event) },
 ];

@@ -1,7 +1,8 @@
 // Key construction for the audit table, in one place (see resources/tables.yml).
 //
 //   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId> (KEYUSE#<accessKeyId> for a use),
-//                                                      GSI2PK PROFILE#<profile> (PROFILEUSE#<profile> for a use),
+//                                                      GSI2PK PROFILE#<profile> (PROFILEUSE#<profile> for a use;
+//                                                      PROFILES for an event about several profiles),
 //                                                      GSI3PK TIME#<day>#<shard>,
 //                                                      GSI4PK TYPE#<type>#<day>#<shard>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
@@ -33,6 +34,11 @@ export const keyUsesPk = (accessKeyId: string) => `KEYUSE#${accessKeyId}`;
 export const profilePk = (profile: string) => `PROFILE#${profile}`;
 /** The calls made with keys of a profile. */
 export const profileUsesPk = (profile: string) => `PROFILEUSE#${profile}`;
+/**
+ * The events about several profiles (lockdowns, engagements, handovers): a handful a day, so one
+ * partition, read beside a profile's own and filtered on `profiles`. Profile names have no `#`.
+ */
+export const MULTI_PROFILE_PK = 'PROFILES';
 export const timePk = (day: string, shard: ShardLabel) => `TIME#${day}#${shard}`;
 export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => `TYPE#${type}#${day}#${shard}`;
 
@@ -65,7 +71,11 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
     PK: principalPk(event.principal),
     SK: event.id,
     ...(event.accessKeyId ? { GSI1PK: (event.type === 'credential.used' ? keyUsesPk : accessKeyPk)(event.accessKeyId) } : {}),
-    ...(event.profile ? { GSI2PK: (event.type === 'credential.used' ? profileUsesPk : profilePk)(event.profile) } : {}),
+    ...(event.profiles
+      ? { GSI2PK: MULTI_PROFILE_PK }
+      : event.profile
+        ? { GSI2PK: (event.type === 'credential.used' ? profileUsesPk : profilePk)(event.profile) }
+        : {}),
     GSI3PK: timePk(day, label),
     GSI4PK: typePk(event.type, day, label),
   };

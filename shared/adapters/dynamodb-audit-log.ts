@@ -5,7 +5,14 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent, CredentialIssuedEvent, CredentialUsedEvent } from '../domain/audit.js';
+import {
+  EVERY_PROFILE,
+  MULTI_PROFILE_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventType,
+  type CredentialIssuedEvent,
+  type CredentialUsedEvent,
+} from '../domain/audit.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
@@ -32,6 +39,7 @@ import {
   DEFAULT_USE_SHARDS,
   isIntactEventItem,
   keyUsesPk,
+  MULTI_PROFILE_PK,
   onceMarkerKey,
   principalPk,
   profilePk,
@@ -77,6 +85,8 @@ interface Partition {
   readonly pk: string;
   readonly pkName: 'PK' | 'GSI1PK' | 'GSI2PK' | 'GSI3PK' | 'GSI4PK';
   readonly index?: string;
+  /** Only the events whose `profiles` hold this profile or every profile (MULTI_PROFILE_PK). */
+  readonly concerning?: string;
 }
 
 /** Bounds on the sort key (the event id, which starts with its ISO time). */
@@ -462,11 +472,18 @@ function planQuery(query: AuditQuery): QueryPlan {
   }
   if (principal) return { partitions: [{ pk: principalPk(principal), pkName: 'PK' }], filters: filtersBut('principal') };
   if (profile) {
-    // As for a key: a profile's uses and the rest of its events are two partitions.
-    const byProfile = (pk: string): Partition => ({ pk, pkName: 'GSI2PK', index: BY_PROFILE_INDEX });
+    // As for a key: a profile's uses and the rest of its events are two partitions; the events
+    // about several profiles a third, shared by all profiles.
+    const byProfile = (pk: string, concerning?: string): Partition => ({
+      pk,
+      pkName: 'GSI2PK',
+      index: BY_PROFILE_INDEX,
+      ...(concerning === undefined ? {} : { concerning }),
+    });
     const partitions = [
       ...(type === undefined || type === 'credential.used' ? [byProfile(profileUsesPk(profile))] : []),
       ...(type !== 'credential.used' ? [byProfile(profilePk(profile))] : []),
+      ...(type === undefined || isMultiProfileType(type) ? [byProfile(MULTI_PROFILE_PK, profile)] : []),
     ];
     return { partitions, filters: filtersBut('profile') };
   }
@@ -475,6 +492,8 @@ function planQuery(query: AuditQuery): QueryPlan {
   }
   return { partitionOf: (day, shard) => ({ pk: timePk(day, shard), pkName: 'GSI3PK', index: BY_TIME_INDEX }), sets: CHAIN_SETS };
 }
+
+const isMultiProfileType = (type: AuditEventType) => (MULTI_PROFILE_EVENT_TYPES as readonly AuditEventType[]).includes(type);
 
 /** The sort-key range of a query, or undefined when it is empty. */
 function keyRange(query: AuditQuery): KeyRange | undefined {
@@ -519,6 +538,12 @@ function queryInput(tableName: string, partition: Partition, range: KeyRange, fi
     names[`#${name}`] = name;
     values[`:${name}`] = value;
     conditions.push(`#${name} = :${name}`);
+  }
+  if (partition.concerning !== undefined) {
+    names['#profiles'] = 'profiles';
+    values[':concerning'] = partition.concerning;
+    values[':everyProfile'] = EVERY_PROFILE;
+    conditions.push('(contains(#profiles, :concerning) OR contains(#profiles, :everyProfile))');
   }
   return {
     TableName: tableName,

@@ -171,7 +171,7 @@ export async function createEngagement(
     engagement,
     grants,
     adminEvent(now, deps.ids.next(), 'engagement.created', principal, meta, {
-      profile: profileList(engagement),
+      profiles: profileList(engagement),
       detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
     }),
   );
@@ -266,7 +266,7 @@ export async function handOverEngagement(
       revoke,
       create,
       adminEvent(now, deps.ids.next(), 'handover.completed', principal, meta, {
-        profile: profileList(engagement),
+        profiles: profileList(engagement),
         detail: {
           engagementId: id,
           version: next.version,
@@ -542,7 +542,7 @@ const toRevokedSession = (session: RevokedSession): RevokedSession => ({
   expiration: session.expiration,
 });
 
-const profileList = (engagement: Engagement) => engagement.profiles.map((p) => p.profile).join(',');
+const profileList = (engagement: Engagement) => engagement.profiles.map((p) => p.profile);
 
 const grantReason = (name: string) => `engagement "${name}"`;
 

@@ -969,6 +969,55 @@ describe('DynamoDbAuditLog', () => {
     });
   });
 
+  describe('events about several profiles', () => {
+    const SEC = aPrincipal({ id: 'sec@example.com', groups: ['tvm-security'] });
+    const about = (minutes: number, type: 'lockdown.activated' | 'lockdown.lifted' | 'engagement.created', profiles: string[]) =>
+      adminEvent(new Date(FIXED_NOW.getTime() - minutes * MINUTE), `multi${minutes}`, type, SEC, { requestId: `r${minutes}` }, { profiles });
+
+    it('are found by a query for any one of their profiles, a lockdown of every profile by any profile', async () => {
+      // Prepare
+      const lockdown = about(30, 'lockdown.activated', ['dev-readonly', 'prod-admin']);
+      const engagement = about(20, 'engagement.created', ['prod-admin', 'billing']);
+      const everything = about(10, 'lockdown.activated', ['*']);
+      const singles = [anEvent(40, { profile: 'prod-admin' }), anEvent(5, { profile: 'dev-readonly' })];
+      await appendAll([lockdown, engagement, everything, ...singles]);
+
+      // Act
+      const [devReadonly, prodAdmin, billing, unrelated, lockdowns] = await Promise.all([
+        log.query({ profile: 'dev-readonly', limit: 20 }),
+        log.query({ profile: 'prod-admin', limit: 20 }),
+        log.query({ profile: 'billing', limit: 20 }),
+        log.query({ profile: 'payroll', limit: 20 }),
+        log.query({ profile: 'billing', type: 'lockdown.activated', limit: 20 }),
+      ]);
+
+      // Assess
+      expect(ids(devReadonly.events)).toEqual(ids([singles[1] as AuditEvent, everything, lockdown]));
+      expect(ids(prodAdmin.events)).toEqual(ids([everything, engagement, lockdown, singles[0] as AuditEvent]));
+      expect(ids(billing.events)).toEqual(ids([everything, engagement]));
+      expect(ids(unrelated.events)).toEqual([everything.id]);
+      expect(ids(lockdowns.events)).toEqual([everything.id]);
+      expect(devReadonly.events[1]).toEqual(everything);
+      expect(everything).toMatchObject({ profiles: ['*'] });
+      expect(everything).not.toHaveProperty('profile');
+    });
+
+    it('stay one partition of the profile index, read by key, and page without gaps', async () => {
+      // Prepare: many lockdowns of other profiles between the ones that concern this one
+      const concerning = Array.from({ length: 6 }, (_, i) => about(100 - i * 10, 'lockdown.lifted', ['dev-readonly', `other-${i}`]));
+      const others = Array.from({ length: 30 }, (_, i) => about(99 - i * 2, 'lockdown.lifted', [`other-${i}`]));
+      await appendAll([...concerning, ...others]);
+
+      // Act
+      const pages = await readAllPages(log, { profile: 'dev-readonly', limit: 2 });
+
+      // Assess
+      expect(pages.ids).toEqual(newestFirst(concerning));
+      const partition = await queryRawPartition(dynamodb().documentClient, tables.audit, 'PROFILES', BY_PROFILE_INDEX);
+      expect(partition).toHaveLength(concerning.length + others.length);
+    });
+  });
+
   describe('paging with from/to', () => {
     it('pages a principal inside from/to without duplicates, gaps or events outside the range', async () => {
       // Prepare

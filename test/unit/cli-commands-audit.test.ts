@@ -57,6 +57,10 @@ describe('tvm audit events', () => {
         id: '2026-06-01T11:00:00.000Z#r1', type: 'grant.revoked', at: '2026-06-01T11:00:00.000Z', principal: 'admin@example.com',
         requestId: 'r', profile: 'dev-readonly', grantId: 'grant-0009', detail: { reason: 'left the team' },
       },
+      {
+        id: '2026-06-01T10:00:00.000Z#l1', type: 'lockdown.activated', at: '2026-06-01T10:00:00.000Z', principal: 'sec@example.com',
+        requestId: 'l', profiles: ['dev-readonly', 'prod-admin'], detail: { reason: 'suspected espionage' },
+      },
     ];
 
     // Act
@@ -69,7 +73,9 @@ describe('tvm audit events', () => {
       ['credential.denied', 'NO_GRANT: no grant for demo-deploy'],
       ['credential.issued', 'grant grant-0001, 900 s, expires 2026-06-01T12:05:00.000Z'],
       ['grant.revoked', 'grant grant-0009, left the team'],
+      ['lockdown.activated', 'suspected espionage'],
     ]);
+    expect(readTable(run.stdout, 'AT').map((row) => row.PROFILE).slice(-2)).toEqual(['dev-readonly', 'dev-readonly, prod-admin']);
     expect(run.stdout).toContain(`\nmore: --cursor '${CURSOR}'\n`);
   });
 
