@@ -2,9 +2,11 @@
 // and serverless-offline running the real functions. Used by `npm start` and by the e2e tests.
 // With the local loop (the default) it also plays the AWS parts that trigger functions: every request
 // signed with vended credentials reaches `recordUse` as CloudTrail would report it through EventBridge
-// (cloudtrail-bridge.ts), and the audit table's stream and a schedule drive `alert` (alert-driver.ts).
+// (cloudtrail-bridge.ts), the audit table's stream and a schedule drive `alert` (alert-driver.ts), and
+// a schedule drives `anchorChainHeads` (schedule-driver.ts), which anchors into `<stateDir>/anchors`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbDelegationStore } from '../shared/adapters/dynamodb-delegation-store.js';
 import { startAlertDriver, type AlertDriver } from './alert-driver.js';
 import { startCloudTrailBridge, type CloudTrailBridge } from './cloudtrail-bridge.js';
+import { startScheduleDriver, type ScheduleDriver } from './schedule-driver.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { stopProcessGroup, waitFor } from './processes.js';
@@ -33,6 +36,7 @@ const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
 /** How serverless-offline names the functions for the Lambda invoke API: <service>-<stage>-<key>. */
 const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
 const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
+const ANCHOR_FUNCTION = `tvm-${STAGE}-anchorChainHeads`;
 /** How long stopping waits for recordUse to take what the bridge still holds. */
 const STOP_DRAIN_MS = 10_000;
 
@@ -61,6 +65,8 @@ export interface StackOptions {
   readonly alertScheduleMs?: number;
   /** How often the audit table's stream is polled. Default 1 s. */
   readonly alertPollMs?: number;
+  /** How often the chain heads are anchored. Default 300 s, as deployed. */
+  readonly anchorScheduleMs?: number;
 }
 
 /** What stack.json holds: how the CLI and scripts find a running stack. */
@@ -77,13 +83,16 @@ export interface StackInfo {
   readonly region: string;
   readonly stage: string;
   readonly tables: { readonly delegations: string; readonly audit: string };
+  /** Where anchorChainHeads anchors the audit chains' heads (the stand-in for the Object Lock bucket). */
+  readonly anchorDir: string;
   /** The functions the local loop invokes, by their names on `lambdaEndpoint`. */
-  readonly functions: { readonly recordUse: string; readonly alert: string };
+  readonly functions: { readonly recordUse: string; readonly alert: string; readonly anchorChainHeads: string };
   /**
    * Dev-only, when the local loop runs: `POST {loopControlUrl}/drain` answers 204 once every signed
    * request so far has reached recordUse and every audit event so far has reached alert (so a test
    * can wait for them instead of sleeping); `POST {loopControlUrl}/schedule` runs alert's scheduled
-   * invocation now. 500 with a text body when that did not complete.
+   * invocation now; `POST {loopControlUrl}/anchor` runs anchorChainHeads now. 500 with a text body
+   * when that did not complete.
    */
   readonly loopControlUrl?: string;
   readonly pid: number;
@@ -152,12 +161,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     stops.push(() => issuer.close());
 
     const apiUrl = `http://localhost:${ports.api}`;
+    const anchorDir = join(options.stateDir, 'anchors');
     const offline = startOffline(options, {
       TVM_OIDC_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audience: DEV_AUDIENCE, jwksUrl: issuer.jwksUrl }]),
       TVM_STS_ENDPOINT: sts.url,
       TVM_DYNAMODB_ENDPOINT: dynamodb.endpoint,
       TVM_IAM_ENDPOINT: sts.iamUrl,
       TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
+      TVM_ANCHOR_DIR: anchorDir,
       // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
@@ -179,9 +190,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(options.alertScheduleMs === undefined ? {} : { scheduleMs: options.alertScheduleMs }),
       });
       stops.push(() => driver.stop());
+      const anchoring = startScheduleDriver({ lambdaEndpoint, functionName: ANCHOR_FUNCTION, everyMs: options.anchorScheduleMs ?? 300_000 });
+      stops.push(() => anchoring.stop());
       // Runs first on stop: what the bridge still holds reaches recordUse while serverless-offline is up.
       stops.push(() => bridge.drain(STOP_DRAIN_MS).catch((error: unknown) => console.error(String(error))));
-      const control = await startLoopControl(bridge, driver);
+      const control = await startLoopControl(bridge, driver, anchoring);
       stops.push(control.close);
       loopControlUrl = control.url;
     }
@@ -199,7 +212,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       region: 'us-east-1',
       stage: STAGE,
       tables,
-      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION },
+      anchorDir,
+      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION, anchorChainHeads: ANCHOR_FUNCTION },
       ...(loopControlUrl === undefined ? {} : { loopControlUrl }),
       pid: process.pid,
     };
@@ -248,7 +262,11 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
 }
 
 /** The dev-only routes described at StackInfo.loopControlUrl, on a free port of 127.0.0.1. */
-async function startLoopControl(bridge: CloudTrailBridge, driver: AlertDriver): Promise<{ url: string; close(): Promise<void> }> {
+async function startLoopControl(
+  bridge: CloudTrailBridge,
+  driver: AlertDriver,
+  anchoring: ScheduleDriver,
+): Promise<{ url: string; close(): Promise<void> }> {
   const routes: Record<string, () => Promise<void>> = {
     // In this order: recordUse's writes to the audit table are what the alert driver then reads.
     'POST /drain': async () => {
@@ -256,6 +274,7 @@ async function startLoopControl(bridge: CloudTrailBridge, driver: AlertDriver): 
       await driver.drain();
     },
     'POST /schedule': () => driver.runSchedule(),
+    'POST /anchor': () => anchoring.runNow(),
   };
   const server: Server = createServer((req, res) => {
     const route = routes[`${req.method} ${req.url}`];

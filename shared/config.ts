@@ -1,5 +1,6 @@
 // The environment, read once at cold start, typed and frozen. A missing or malformed variable
 // fails the cold start with its name, instead of surfacing later as a confusing runtime error.
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
@@ -102,6 +103,17 @@ const envSchema = z.object({
     .string()
     .default('AWS Internal,*.amazonaws.com')
     .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  /**
+   * Where chain heads are anchored: the Object Lock bucket in AWS (tvm-<stage>'s AnchorBucket;
+   * serverless-offline cannot resolve that reference, so the local stack uses TVM_ANCHOR_DIR, an
+   * absolute directory, instead).
+   */
+  TVM_ANCHOR_BUCKET: z.string().optional(),
+  TVM_ANCHOR_DIR: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || isAbsolute(v), 'must be an absolute path'),
   /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
   TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
   AWS_REGION: z.string().min(1).default('us-east-1'),
@@ -110,6 +122,12 @@ const envSchema = z.object({
   if (env.IS_OFFLINE === 'true' || topic === undefined || topic === '') return;
   if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ALERTS_TOPIC_ARN'], message: 'must be an SNS topic ARN' });
+  }
+}).superRefine((env, ctx) => {
+  const bucket = env.TVM_ANCHOR_BUCKET;
+  if (env.IS_OFFLINE === 'true' || bucket === undefined || bucket === '') return;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ANCHOR_BUCKET'], message: 'must be an S3 bucket name' });
   }
 });
 
@@ -134,6 +152,8 @@ export interface Config {
     readonly ignoredSources: readonly string[];
   };
   readonly vendRatePerMinute: number;
+  /** Where chain heads are anchored: a bucket in AWS, a directory on the local stack (composition picks). */
+  readonly anchors: { readonly bucket?: string; readonly dir?: string };
 }
 
 export class ConfigError extends Error {
@@ -170,6 +190,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ignoredSources: e.TVM_ALERT_IGNORED_SOURCES,
     },
     vendRatePerMinute: e.TVM_VEND_RATE_PER_MINUTE,
+    anchors: {
+      bucket: e.IS_OFFLINE === 'true' || e.TVM_ANCHOR_BUCKET === '' ? undefined : e.TVM_ANCHOR_BUCKET,
+      dir: e.TVM_ANCHOR_DIR,
+    },
   });
 }
 

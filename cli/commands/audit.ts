@@ -237,6 +237,8 @@ function showAccess(context: CliContext, access: ProfileAccess): void {
 function showVerify(context: CliContext, result: VerifyResult): void {
   const verdict = result.ok ? 'ok' : 'BROKEN';
   context.stdout.write(`${verdict}: ${result.checked} events checked from ${result.from} to ${result.to}\n`);
+  // What was written after a day's anchor rests on the hash chain alone.
+  for (const { day, at, chains } of result.anchors ?? []) context.stdout.write(`anchored: ${day}'s ${chains} chains as of ${at}\n`);
   if (!result.ok) printTable<BrokenLink>(context.stdout, result.broken, [
     { key: 'id', header: 'EVENT' },
     { key: 'reason', header: 'REASON' },

@@ -44,7 +44,10 @@ export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => 
 
 /** A chain is named by its time partition: `<day>#<shard label>`. */
 export const chainId = (day: string, shard: ShardLabel) => `${day}#${shard}`;
-export const chainHeadKey = (day: string, shard: ShardLabel) => ({ PK: `CHAIN#${chainId(day, shard)}`, SK: 'HEAD' });
+export const chainHeadKey = (day: string, shard: ShardLabel) => headKeyOfChain(chainId(day, shard));
+export const headKeyOfChain = (chain: string) => ({ PK: `CHAIN#${chain}`, SK: 'HEAD' });
+/** The time partition that holds a chain's events. */
+export const timePkOfChain = (chain: string) => `TIME#${chain}`;
 export const onceMarkerKey = (onceKey: string) => ({ PK: `ONCE#${onceKey}`, SK: 'ONCE' });
 
 /** The chains issuance and administration are recorded in, and the chains of uses. */

@@ -13,6 +13,7 @@ import {
   type CredentialIssuedEvent,
   type CredentialUsedEvent,
 } from '../domain/audit.js';
+import { anchorBreak, type AnchoredHead, type ChainAnchor } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
@@ -319,18 +320,21 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 
   /**
    * Checks every chain of both chain sets of every UTC day from `from` to `to` (each shard's time
-   * partition against its head), then re-reads, with doubling waits, the chains whose findings a
-   * lagging index could explain (an event or the newest ones not showing yet): only what stays
-   * broken is reported.
+   * partition against its head, and against its head in the day's anchor), then re-reads, with
+   * doubling waits, the chains whose findings a lagging index could explain (an event or the newest
+   * ones not showing yet): only what stays broken is reported. A chain the anchor names is checked
+   * even when no shard of it is configured any more.
    * Reads only: nothing here writes the table.
    */
-  async verify(from: Date, to: Date): Promise<VerifyReport> {
+  async verify(from: Date, to: Date, anchors: readonly ChainAnchor[] = []): Promise<VerifyReport> {
     try {
       const checks: ChainCheck[] = [];
       const labels = this.labelsOf(CHAIN_SETS);
       for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
         const day = utcDay(time);
-        checks.push(...(await Promise.all(labels.map((label) => this.checkChain(day, label)))));
+        const anchored = anchoredHeadsOf(anchors, day);
+        const dayLabels = [...new Set([...labels, ...anchored.keys()])];
+        checks.push(...(await Promise.all(dayLabels.map((label) => this.checkChain(day, label, anchored.get(label))))));
       }
       let lagging = checks.filter(mayBeIndexLag);
       for (const delay of INDEX_SETTLE_DELAYS_MS) {
@@ -349,12 +353,13 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     }
   }
 
-  private async checkChain(day: string, shard: ShardLabel): Promise<ChainCheck> {
+  private async checkChain(day: string, shard: ShardLabel, anchored: AnchoredHead | undefined): Promise<ChainCheck> {
     // The head is read after the events: every event the index shows was committed with a head
     // at least as far along, so an event past this head was not written by tvm.
     const items = await this.chainItems(day, shard);
     const head = await this.readHead(day, shard);
-    return { day, shard, head, report: verifyChain(items, head, chainId(day, shard)) };
+    const check = { day, shard, head, ...(anchored ? { anchored } : {}) };
+    return { ...check, report: chainReport(check, items) };
   }
 
   /** Checks the chain again against the head first read; events linked since are left for the next verify. */
@@ -366,7 +371,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       const seq = Number(item.chainSeq);
       return seq > (head?.seq ?? 0) && seq <= (later?.seq ?? 0);
     };
-    check.report = verifyChain(items.filter((item) => !linkedSince(item)), head, chainId(day, shard));
+    check.report = chainReport(check, items.filter((item) => !linkedSince(item)));
   }
 
   private chainItems(day: string, shard: ShardLabel): Promise<Record<string, unknown>[]> {
@@ -426,8 +431,30 @@ interface ChainCheck {
   readonly shard: ShardLabel;
   /** The head as first read: what the chain is checked against. */
   readonly head: ChainHead | undefined;
+  /** The chain's head in the day's latest anchor: the chain must still extend it. */
+  readonly anchored?: AnchoredHead;
   report: ChainReport;
 }
+
+/** The chain's own links against its head, then its head and events against the anchored head. */
+function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<string, unknown>[]): ChainReport {
+  const chain = chainId(check.day, check.shard);
+  const report = verifyChain(items, check.head, chain);
+  if (!check.anchored) return report;
+  const anchoredSeq = check.anchored.seq;
+  const hashesAtAnchor = items.filter((item) => item.chainSeq === anchoredSeq).map((item) => String(item.hash));
+  const reason = anchorBreak(check.anchored, { head: check.head, hashesAtAnchor });
+  return reason ? { ...report, broken: [...report.broken, { id: `chain:${chain}`, reason }] } : report;
+}
+
+/** The anchored heads of `day`'s chains, by shard label. */
+function anchoredHeadsOf(anchors: readonly ChainAnchor[], day: string): Map<ShardLabel, AnchoredHead> {
+  const heads = anchors.filter((anchor) => anchor.day === day).flatMap((anchor) => anchor.heads);
+  return new Map(heads.filter((head) => head.chain.startsWith(`${day}#`)).map((head) => [head.chain.slice(day.length + 1), head]));
+}
+
+/** An event not showing in the index yet looks like one deleted, or like an anchored one gone. */
+const LAG_EXPLAINS = ['missing-before', 'head-mismatch', 'anchor-mismatch'];
 
 /**
  * Findings a lagging index explains (an event of the chain, or its newest ones, not showing yet),
@@ -435,7 +462,7 @@ interface ChainCheck {
  */
 function mayBeIndexLag(check: ChainCheck): boolean {
   const recent = check.head !== undefined && Date.now() - Date.parse(check.head.at) < INDEX_LAG_WINDOW_MS;
-  return recent && check.report.broken.some((link) => link.reason === 'missing-before' || link.reason === 'head-mismatch');
+  return recent && check.report.broken.some((link) => LAG_EXPLAINS.includes(link.reason));
 }
 
 interface PartitionRead {

@@ -269,7 +269,7 @@ export async function writeChained(
       const chain = chainId(day, label);
       const previous = chains.head(chain);
       const item = linkItem(auditItem(event, lease.shard), previous ?? undefined);
-      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: new Date().toISOString() };
+      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: new Date().toISOString(), eventId: event.id };
       const [eventAt, headAt, markerAt] = [changes.length, changes.length + 1, changes.length + 2];
       try {
         // A new command per attempt: the SDK's ClientRequestToken makes its own retries of one

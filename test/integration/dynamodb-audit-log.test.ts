@@ -214,6 +214,8 @@ describe('DynamoDbAuditLog', () => {
         hash: hashItem(unlinked),
         // When the head was written (the writer's clock, not the injected one).
         at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        // The event it names: where an anchor of this head must still find it.
+        eventId: event.id,
       });
     });
 

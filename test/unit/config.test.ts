@@ -54,6 +54,7 @@ describe('loadConfig', () => {
         ignoredSources: ['AWS Internal', '*.amazonaws.com'],
       },
       vendRatePerMinute: 30,
+      anchors: { bucket: undefined, dir: undefined },
     };
     expect(config).toEqual(expected);
   });

@@ -78,8 +78,8 @@ describe('DynamoDbAuditLog.append', () => {
       {
         Put: {
           TableName: TABLE,
-          // When the head was written: the writer's clock.
-          Item: { ...headKey, seq: 1, hash: item.hash, at: expect.stringMatching(/^2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+          // When the head was written (the writer's clock), and which event it names (for its anchor).
+          Item: { ...headKey, seq: 1, hash: item.hash, at: expect.stringMatching(/^2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), eventId: event.id },
           ConditionExpression: 'attribute_not_exists(PK)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },

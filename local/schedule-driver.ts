@@ -1,0 +1,81 @@
+// The local stand-in for an EventBridge schedule: invokes a function through serverless-offline's
+// Lambda invoke API with the "Scheduled Event" AWS would send, every `everyMs`, and on demand (the
+// loop control's POST /anchor). Runs never overlap: one asked for during a run waits for it.
+import { randomUUID } from 'node:crypto';
+import type { ScheduledEvent } from 'aws-lambda';
+import { describeInvocationError, describeInvocationFailure, invocationSucceeded, invokeLambda } from './invoke-lambda.js';
+
+export interface ScheduleDriverOptions {
+  /** serverless-offline's Lambda endpoint, e.g. http://localhost:3002. */
+  readonly lambdaEndpoint: string;
+  /** e.g. tvm-dev-anchorChainHeads. */
+  readonly functionName: string;
+  readonly everyMs: number;
+  /** Default us-east-1. */
+  readonly region?: string;
+  /** Default 000000000000, the local STS's account. */
+  readonly accountId?: string;
+  /** One invocation's limit. Default 60 s. */
+  readonly invokeTimeoutMs?: number;
+}
+
+export interface ScheduleDriver {
+  /** One run now; rejects with why when the function failed. */
+  runNow(): Promise<void>;
+  /** Stops the timer and waits for a run in flight. */
+  stop(): Promise<void>;
+}
+
+export function startScheduleDriver(options: ScheduleDriverOptions): ScheduleDriver {
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const stopping = new AbortController();
+  let running: Promise<void> = Promise.resolve();
+
+  async function invokeOnce(): Promise<void> {
+    const event: ScheduledEvent<Record<string, never>> = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: accountId,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region,
+      resources: [`arn:aws:events:${region}:${accountId}:rule/${options.functionName}-schedule`],
+      detail: {},
+    };
+    let result;
+    try {
+      result = await invokeLambda({
+        lambdaEndpoint: options.lambdaEndpoint,
+        functionName: options.functionName,
+        event,
+        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(options.invokeTimeoutMs ?? 60_000)]),
+      });
+    } catch (error) {
+      throw new Error(`could not invoke ${options.functionName}: ${describeInvocationError(error)}`);
+    }
+    if (!invocationSucceeded(result)) throw new Error(`${options.functionName} failed: ${describeInvocationFailure(result)}`);
+  }
+
+  function runNow(): Promise<void> {
+    const run = running.then(invokeOnce);
+    running = run.catch(() => undefined);
+    return run;
+  }
+
+  const timer = setInterval(() => {
+    runNow().catch((error: unknown) => {
+      if (!stopping.signal.aborted) console.error(`schedule-driver: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }, options.everyMs);
+
+  return {
+    runNow,
+    stop: async () => {
+      stopping.abort();
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
