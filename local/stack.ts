@@ -5,7 +5,7 @@
 // (cloudtrail-bridge.ts), the audit table's stream and a schedule drive `alert` (alert-driver.ts), and
 // a schedule drives `anchorChainHeads` (schedule-driver.ts), which anchors into `<stateDir>/anchors`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -162,6 +162,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const apiUrl = `http://localhost:${ports.api}`;
     const anchorDir = join(options.stateDir, 'anchors');
+    // An in-memory DynamoDB Local starts with no trail: anchors of an earlier run's chains would
+    // report every chain of today as rewritten. A persisted one (dataDir) keeps its anchors.
+    if (options.dataDir === undefined) rmSync(anchorDir, { recursive: true, force: true });
     const offline = startOffline(options, {
       TVM_OIDC_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audience: DEV_AUDIENCE, jwksUrl: issuer.jwksUrl }]),
       TVM_STS_ENDPOINT: sts.url,

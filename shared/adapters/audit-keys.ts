@@ -6,9 +6,9 @@
 //                                                      GSI3PK TIME#<day>#<shard>,
 //                                                      GSI4PK TYPE#<type>#<day>#<shard>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
-//
-// <shard> is a label: `0`, `1`, … for the events chain set, `u0`, `u1`, … for the uses set.
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
+//
+// <shard> is a label: `0`, `1`, … in the events chain set, `u0`, `u1`, … in the uses set.
 //
 // Event ids start with the ISO time, so every index sorts by time. Heads and markers carry no index
 // key: no query or chain ever sees them.
@@ -60,12 +60,13 @@ export type ShardLabel = string;
 export const chainSetOf = (type: AuditEventType): ChainSet => (type === 'credential.used' ? 'uses' : 'events');
 export const shardLabel = (set: ChainSet, shard: number): ShardLabel => (set === 'uses' ? `u${shard}` : String(shard));
 /** Every shard label of a set with `shards` chains per day. */
-export const shardLabels = (set: ChainSet, shards: number): ShardLabel[] => Array.from({ length: shards }, (_, shard) => shardLabel(set, shard));
+export const shardLabels = (set: ChainSet, shards: number): ShardLabel[] =>
+  Array.from({ length: shards }, (_, shard) => shardLabel(set, shard));
 
 /** The UTC day (YYYY-MM-DD) of an instant: the day part of every time partition key. */
 export const utcDay = (time: string | number | Date) => new Date(time).toISOString().slice(0, 10);
 
-/** The event as stored in time partition `shard` of its day and chain set, before it is linked into that chain. */
+/** The event as stored in time partition `shard` of its day and chain set, before it is linked into it. */
 export function auditItem(event: AuditEvent, shard: number): Record<string, unknown> {
   const day = utcDay(event.at);
   const label = shardLabel(chainSetOf(event.type), shard);
@@ -105,10 +106,11 @@ const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK'] as c
 /**
  * Whether an event item is one tvm's writer could have written: linked into a chain, its hash
  * right for its content, and its keys the ones auditItem gives its content, in the time partition of
- * its own day and chain set (so the chain `verify` walks for that day holds it). An item put behind tvm's back
- * without all of that, e.g. a `credential.issued` naming an innocent principal, fails here, and
- * readers leave it out. It is no proof: whoever can write the table can also compute a hash; such an
- * item is one `verify` reports, because it cannot take a place in the chain without breaking it.
+ * its own day and chain set (so the chain `verify` walks for that day holds it). An item put behind
+ * tvm's back without all of that, e.g. a `credential.issued` naming an innocent principal, fails
+ * here, and readers leave it out. It is no proof: whoever can write the table can also compute a
+ * hash; such an item is one `verify` reports, because it cannot take a place in the chain without
+ * breaking it.
  */
 export function isIntactEventItem(item: Readonly<Record<string, unknown>>): boolean {
   const { chainSeq, prevHash, hash, GSI3PK: timeKey } = item;
