@@ -30,9 +30,11 @@ const FUNCTION_ENV: Record<string, string> = {
   TVM_SECURITY_GROUP: 'tvm-security',
   TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::*:role/tvm-*',
   TVM_AUDIT_SHARDS: '4',
+  TVM_AUDIT_USE_SHARDS: '8',
   TVM_VEND_RATE_PER_MINUTE: '30',
   TVM_DELEGATION_QUOTA: '200',
   TVM_ALERTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:tvm-bench-alerts',
+  TVM_ANCHOR_BUCKET: 'tvm-bench-anchorbucket',
   POWERTOOLS_SERVICE_NAME: 'tvm',
   // As deployed: stack traces through the external maps.
   NODE_OPTIONS: '--enable-source-maps',

@@ -1,5 +1,5 @@
 import { systemClock } from '../shared/adapters/system.js';
-import { auditLog, config, tokenVerifier } from '../shared/composition.js';
+import { auditLog, chainAnchorStore, config, tokenVerifier } from '../shared/composition.js';
 import { verifyQuerySchema } from '../shared/domain/schemas.js';
 import { verifyAuditTrail } from '../shared/domain/verify-audit.js';
 import { createRoute } from '../shared/http/route.js';
@@ -8,6 +8,7 @@ import { logger } from '../shared/logger.js';
 
 const deps = {
   audit: auditLog(),
+  anchors: chainAnchorStore(),
   clock: systemClock,
   warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
 };

@@ -1,6 +1,6 @@
 // The local stand-in for an EventBridge schedule: invokes a function through serverless-offline's
-// Lambda invoke API with a "Scheduled Event", every `everyMs` and whenever asked (runNow, which the
-// tests use through the stack's loop control instead of waiting).
+// Lambda invoke API with the "Scheduled Event" AWS would send, every `everyMs`, and on demand (the
+// loop control's POST /anchor and /repair). Runs never overlap: one asked for during a run waits for it.
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 import { describeInvocationError, describeInvocationFailure, invocationSucceeded, invokeLambda } from './invoke-lambda.js';
@@ -8,20 +8,21 @@ import { describeInvocationError, describeInvocationFailure, invocationSucceeded
 export interface ScheduleDriverOptions {
   /** serverless-offline's Lambda endpoint, e.g. http://localhost:3002. */
   readonly lambdaEndpoint: string;
-  /** e.g. tvm-dev-repairRevocations. */
+  /** e.g. tvm-dev-anchorChainHeads, tvm-dev-repairRevocations. */
   readonly functionName: string;
-  /** Default 5 minutes, the deployed rules' rate. */
-  readonly everyMs?: number;
+  readonly everyMs: number;
+  /** Default us-east-1. */
   readonly region?: string;
+  /** Default 000000000000, the local STS's account. */
   readonly accountId?: string;
   /** One invocation's limit. Default 60 s. */
   readonly invokeTimeoutMs?: number;
 }
 
 export interface ScheduleDriver {
-  /** One scheduled invocation now; rejects when it did not complete. */
+  /** One run now, answering what the function returned; rejects with why when it failed. */
   runNow(): Promise<unknown>;
-  /** Stops the timer and waits for an invocation in flight. */
+  /** Stops the timer and waits for a run in flight. */
   stop(): Promise<void>;
 }
 
@@ -29,9 +30,9 @@ export function startScheduleDriver(options: ScheduleDriverOptions): ScheduleDri
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
   const stopping = new AbortController();
-  const inFlight = new Set<Promise<unknown>>();
+  let running: Promise<unknown> = Promise.resolve();
 
-  async function invoke(): Promise<unknown> {
+  async function invokeOnce(): Promise<unknown> {
     const event: ScheduledEvent<Record<string, never>> = {
       version: '0',
       id: randomUUID(),
@@ -43,39 +44,39 @@ export function startScheduleDriver(options: ScheduleDriverOptions): ScheduleDri
       resources: [`arn:aws:events:${region}:${accountId}:rule/${options.functionName}-schedule`],
       detail: {},
     };
-    const result = await invokeLambda({
-      lambdaEndpoint: options.lambdaEndpoint,
-      functionName: options.functionName,
-      event,
-      signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(options.invokeTimeoutMs ?? 60_000)]),
-    });
-    if (!invocationSucceeded(result)) throw new Error(`${options.functionName}: ${describeInvocationFailure(result)}`);
+    let result;
+    try {
+      result = await invokeLambda({
+        lambdaEndpoint: options.lambdaEndpoint,
+        functionName: options.functionName,
+        event,
+        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(options.invokeTimeoutMs ?? 60_000)]),
+      });
+    } catch (error) {
+      throw new Error(`could not invoke ${options.functionName}: ${describeInvocationError(error)}`);
+    }
+    if (!invocationSucceeded(result)) throw new Error(`${options.functionName} failed: ${describeInvocationFailure(result)}`);
     return result.payload;
   }
 
   function runNow(): Promise<unknown> {
-    const run = invoke();
-    inFlight.add(run);
-    void run.then(
-      () => inFlight.delete(run),
-      () => inFlight.delete(run),
-    );
+    const run = running.then(invokeOnce);
+    running = run.catch(() => undefined);
     return run;
   }
 
   const timer = setInterval(() => {
     runNow().catch((error: unknown) => {
-      if (!stopping.signal.aborted) console.error(`schedule-driver: ${options.functionName}: ${describeInvocationError(error)}`);
+      if (!stopping.signal.aborted) console.error(`schedule-driver: ${error instanceof Error ? error.message : String(error)}`);
     });
-  }, options.everyMs ?? 300_000);
-  timer.unref();
+  }, options.everyMs);
 
   return {
     runNow,
-    async stop() {
-      clearInterval(timer);
-      await Promise.allSettled([...inFlight]);
+    stop: async () => {
       stopping.abort();
+      clearInterval(timer);
+      await running;
     },
   };
 }

@@ -2,9 +2,11 @@
 // and serverless-offline running the real functions. Used by `npm start` and by the e2e tests.
 // With the local loop (the default) it also plays the AWS parts that trigger functions: every request
 // signed with vended credentials reaches `recordUse` as CloudTrail would report it through EventBridge
-// (cloudtrail-bridge.ts), and the audit table's stream and a schedule drive `alert` (alert-driver.ts).
+// (cloudtrail-bridge.ts), the audit table's stream and a schedule drive `alert` (alert-driver.ts), and
+// a schedule drives `anchorChainHeads` (schedule-driver.ts), which anchors into `<stateDir>/anchors`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,8 @@ export const STAGE = 'dev';
 // Every audit write links into one of the shards' hash chains; DynamoDB Local takes ~40 transactions/s
 // here, so bursts of concurrent vends (the load tests) need more chains than the deployed default.
 export const AUDIT_SHARDS = 64;
+/** Uses have chains of their own; a burst of them (a trail log file, the e2e flood) spreads over these. */
+export const AUDIT_USE_SHARDS = 16;
 const OFFLINE_START_TIMEOUT_MS = 300_000;
 /** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
 const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
@@ -33,6 +37,7 @@ const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
 const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
 const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
 const REPAIR_FUNCTION = `tvm-${STAGE}-repairRevocations`;
+const ANCHOR_FUNCTION = `tvm-${STAGE}-anchorChainHeads`;
 /** How long stopping waits for recordUse to take what the bridge still holds. */
 const STOP_DRAIN_MS = 10_000;
 
@@ -61,6 +66,8 @@ export interface StackOptions {
   readonly alertScheduleMs?: number;
   /** How often the audit table's stream is polled. Default 1 s. */
   readonly alertPollMs?: number;
+  /** How often the chain heads are anchored. Default 300 s, as deployed. */
+  readonly anchorScheduleMs?: number;
 }
 
 /** What stack.json holds: how the CLI and scripts find a running stack. */
@@ -77,14 +84,17 @@ export interface StackInfo {
   readonly region: string;
   readonly stage: string;
   readonly tables: { readonly delegations: string; readonly audit: string };
+  /** Where anchorChainHeads anchors the audit chains' heads (the stand-in for the Object Lock bucket). */
+  readonly anchorDir: string;
   /** The functions the local loop invokes, by their names on `lambdaEndpoint`. */
-  readonly functions: { readonly recordUse: string; readonly alert: string; readonly repairRevocations: string };
+  readonly functions: { readonly recordUse: string; readonly alert: string; readonly repairRevocations: string; readonly anchorChainHeads: string };
   /**
    * Dev-only, when the local loop runs: `POST {loopControlUrl}/drain` answers 204 once every signed
    * request so far has reached recordUse and every audit event so far has reached alert (so a test
    * can wait for them instead of sleeping); `POST {loopControlUrl}/schedule` runs alert's scheduled
    * invocation now; `POST {loopControlUrl}/repair` runs repairRevocations' now and answers 200 with
-   * its outcome. 500 with a text body when that did not complete.
+   * its outcome; `POST {loopControlUrl}/anchor` runs anchorChainHeads now. 500 with a text body when
+   * that did not complete.
    */
   readonly loopControlUrl?: string;
   readonly pid: number;
@@ -153,12 +163,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     stops.push(() => issuer.close());
 
     const apiUrl = `http://localhost:${ports.api}`;
+    const anchorDir = join(options.stateDir, 'anchors');
+    // An in-memory DynamoDB Local starts with no trail: anchors of an earlier run's chains would
+    // report every chain of today as rewritten. A persisted one (dataDir) keeps its anchors.
+    if (options.dataDir === undefined) rmSync(anchorDir, { recursive: true, force: true });
     const offline = startOffline(options, {
       TVM_OIDC_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audience: DEV_AUDIENCE, jwksUrl: issuer.jwksUrl }]),
       TVM_STS_ENDPOINT: sts.url,
       TVM_DYNAMODB_ENDPOINT: dynamodb.endpoint,
       TVM_IAM_ENDPOINT: sts.iamUrl,
       TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
+      TVM_ANCHOR_DIR: anchorDir,
       // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
@@ -180,11 +195,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(options.alertScheduleMs === undefined ? {} : { scheduleMs: options.alertScheduleMs }),
       });
       stops.push(() => driver.stop());
-      const repair = startScheduleDriver({ lambdaEndpoint, functionName: REPAIR_FUNCTION });
+      const repair = startScheduleDriver({ lambdaEndpoint, functionName: REPAIR_FUNCTION, everyMs: 300_000 });
       stops.push(() => repair.stop());
+      const anchoring = startScheduleDriver({ lambdaEndpoint, functionName: ANCHOR_FUNCTION, everyMs: options.anchorScheduleMs ?? 300_000 });
+      stops.push(() => anchoring.stop());
       // Runs first on stop: what the bridge still holds reaches recordUse while serverless-offline is up.
       stops.push(() => bridge.drain(STOP_DRAIN_MS).catch((error: unknown) => console.error(String(error))));
-      const control = await startLoopControl(bridge, driver, repair);
+      const control = await startLoopControl(bridge, driver, { repair, anchoring });
       stops.push(control.close);
       loopControlUrl = control.url;
     }
@@ -202,7 +219,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       region: 'us-east-1',
       stage: STAGE,
       tables,
-      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION, repairRevocations: REPAIR_FUNCTION },
+      anchorDir,
+      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION, repairRevocations: REPAIR_FUNCTION, anchorChainHeads: ANCHOR_FUNCTION },
       ...(loopControlUrl === undefined ? {} : { loopControlUrl }),
       pid: process.pid,
     };
@@ -228,6 +246,7 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       '--lambdaPort',
       String(options.ports.lambda),
       `--param=auditShards=${AUDIT_SHARDS}`,
+      `--param=auditUseShards=${AUDIT_USE_SHARDS}`,
     ],
     {
       cwd: REPO_ROOT,
@@ -253,7 +272,7 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
 async function startLoopControl(
   bridge: CloudTrailBridge,
   driver: AlertDriver,
-  repair: ScheduleDriver,
+  schedules: { readonly repair: ScheduleDriver; readonly anchoring: ScheduleDriver },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const routes: Record<string, () => Promise<unknown>> = {
     // In this order: recordUse's writes to the audit table are what the alert driver then reads.
@@ -262,7 +281,8 @@ async function startLoopControl(
       await driver.drain();
     },
     'POST /schedule': () => driver.runSchedule(),
-    'POST /repair': () => repair.runNow(),
+    'POST /repair': () => schedules.repair.runNow(),
+    'POST /anchor': () => schedules.anchoring.runNow(),
   };
   const server: Server = createServer((req, res) => {
     const route = routes[`${req.method} ${req.url}`];

@@ -6,6 +6,7 @@
 //   TVM_STATE_DIR (.tvm) issuer key and stack.json · TVM_DATA_DIR (none: in memory) DynamoDB Local's files
 //   TVM_BUILD_DIR (.esbuild) esbuild's work folder
 //   TVM_ALERT_INTERVAL_SECONDS (300) how often `alert` runs on its schedule, as the deployed rule does
+//   TVM_ANCHOR_INTERVAL_SECONDS (300) how often `anchorChainHeads` anchors the audit chains' heads (.tvm/anchors)
 //   TVM_ALERT_WEBHOOK_URL (none) alerts are also POSTed here as JSON (they are always logged)
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   };
   for (const [what, number] of Object.entries(ports)) await assertPortFree(number, what);
   const alertIntervalSeconds = seconds('TVM_ALERT_INTERVAL_SECONDS', 300);
+  const anchorIntervalSeconds = seconds('TVM_ANCHOR_INTERVAL_SECONDS', 300);
 
   console.log('tvm: starting DynamoDB Local, local STS, dev issuer and serverless-offline…');
   const started = Date.now();
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
     dataDir: env.TVM_DATA_DIR ? resolve(env.TVM_DATA_DIR) : undefined,
     buildDir: env.TVM_BUILD_DIR,
     alertScheduleMs: alertIntervalSeconds * 1000,
+    anchorScheduleMs: anchorIntervalSeconds * 1000,
   });
   writeFileSync(stackFile, JSON.stringify(stack.info, null, 2) + '\n');
 
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGHUP', () => void stop('SIGHUP'));
 
-  printQuickstart(stack.info, Date.now() - started, alertIntervalSeconds);
+  printQuickstart(stack.info, Date.now() - started, alertIntervalSeconds, anchorIntervalSeconds);
 }
 
 function refuseIfRunning(stackFile: string): void {
@@ -84,7 +87,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function printQuickstart(info: StackInfo, ms: number, alertIntervalSeconds: number): void {
+function printQuickstart(info: StackInfo, ms: number, alertIntervalSeconds: number, anchorIntervalSeconds: number): void {
   console.log(`
 tvm is running (${(ms / 1000).toFixed(1)} s)
   API            ${info.apiUrl}
@@ -92,6 +95,7 @@ tvm is running (${(ms / 1000).toFixed(1)} s)
   DynamoDB Local ${info.dynamodbEndpoint}
   dev issuer     ${info.issuer}
   local loop     calls with vended credentials → ${info.functions.recordUse}; audit stream and every ${alertIntervalSeconds} s → ${info.functions.alert}
+  anchoring      every ${anchorIntervalSeconds} s ${info.functions.anchorChainHeads} → ${info.anchorDir}
 
 Try it:
   TOKEN=$(npx tvm dev-token --sub alice@example.com --groups engineering)

@@ -3,6 +3,7 @@
 import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createStsClient } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbAuditWriter } from './adapters/dynamodb-audit-writer.js';
+import { DynamoDbChainHeadReader } from './adapters/dynamodb-chain-head-reader.js';
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
 import { DynamoDbProfileReader } from './adapters/dynamodb-profile-reader.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
@@ -10,8 +11,10 @@ import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
 import { IamRevocationPolicies } from './adapters/iam-revocation-policies.js';
 import { DynamoDbCutOffOrders, DynamoDbRevocationLedger } from './adapters/dynamodb-revocation-ledger.js';
+import { FileSystemChainAnchorStore } from './adapters/file-system-chain-anchor-store.js';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier.js';
 import { LogAlertSink } from './adapters/log-alert-sink.js';
+import { S3ChainAnchorStore } from './adapters/s3-chain-anchor-store.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
@@ -22,6 +25,8 @@ import type {
   AlertSink,
   AuditLog,
   AuditWriter,
+  ChainAnchorStore,
+  ChainHeadReader,
   CredentialIssuer,
   CutOffOrders,
   DelegationStore,
@@ -53,7 +58,12 @@ export const delegationStore: () => DelegationStore = /* @__PURE__ */ once(
 );
 
 export const auditLog: () => AuditLog = /* @__PURE__ */ once(
-  () => new DynamoDbAuditLog(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
+  () =>
+    new DynamoDbAuditLog(dynamoDb(), {
+      tableName: config().tables.audit,
+      shards: config().auditShards,
+      useShards: config().auditUseShards,
+    }),
 );
 
 /** For the vend function: the profile and the caller's grants, and nothing else of the store. */
@@ -63,7 +73,12 @@ export const profileReader: () => ProfileGrantsReader = /* @__PURE__ */ once(
 
 /** For functions that only record: the vend bundle carries no query or verify code. */
 export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
-  () => new DynamoDbAuditWriter(dynamoDb(), { tableName: config().tables.audit, shards: config().auditShards }),
+  () =>
+    new DynamoDbAuditWriter(dynamoDb(), {
+      tableName: config().tables.audit,
+      shards: config().auditShards,
+      useShards: config().auditUseShards,
+    }),
 );
 
 export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));
@@ -106,6 +121,27 @@ export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => {
   if (!config().offline) throw new ConfigError('invalid configuration: TVM_ALERTS_TOPIC_ARN: required outside the local stack');
   return new LogAlertSink(logger, { webhookUrl });
 });
+
+// Chain anchors go to the Object Lock bucket in AWS and to a directory only on the local stack: a
+// deployed function without its bucket would verify against nothing, so it fails its cold start.
+export const chainAnchorStore: () => ChainAnchorStore = /* @__PURE__ */ once(() => {
+  const { bucket, dir } = config().anchors;
+  if (config().offline) {
+    if (dir === undefined) throw new ConfigError('invalid configuration: TVM_ANCHOR_DIR: required on the local stack');
+    return new FileSystemChainAnchorStore(dir);
+  }
+  if (bucket === undefined) throw new ConfigError('invalid configuration: TVM_ANCHOR_BUCKET: required outside the local stack');
+  return new S3ChainAnchorStore(createS3Client(config()), { bucket });
+});
+
+export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
+  () =>
+    new DynamoDbChainHeadReader(dynamoDb(), {
+      tableName: config().tables.audit,
+      shards: config().auditShards,
+      useShards: config().auditUseShards,
+    }),
+);
 
 export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(() => new S3TrailLogReader(createS3Client(config())));
 

@@ -1,7 +1,9 @@
 // The environment, read once at cold start, typed and frozen. A missing or malformed variable
 // fails the cold start with its name, instead of surfacing later as a confusing runtime error.
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
+import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 
 export const oidcIssuerSchema = z
@@ -78,6 +80,8 @@ const envSchema = z.object({
   /** Profiles may only name roles matching this IAM-style pattern (the vend function's IAM allows no more). */
   TVM_ROLE_ARN_PATTERN: z.string().min(1).default('arn:aws:iam::*:role/tvm-*'),
   TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
+  /** Chains per day for recorded uses, apart from the ones issuance is recorded in. */
+  TVM_AUDIT_USE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_USE_SHARDS),
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
   TVM_IAM_ENDPOINT: optionalUrl,
@@ -100,6 +104,17 @@ const envSchema = z.object({
     .string()
     .default('AWS Internal,*.amazonaws.com')
     .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  /**
+   * Where chain heads are anchored: the Object Lock bucket in AWS (tvm-<stage>'s AnchorBucket;
+   * serverless-offline cannot resolve that reference, so the local stack uses TVM_ANCHOR_DIR, an
+   * absolute directory, instead).
+   */
+  TVM_ANCHOR_BUCKET: z.string().optional(),
+  TVM_ANCHOR_DIR: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || isAbsolute(v), 'must be an absolute path'),
   /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
   TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
   /**
@@ -114,6 +129,12 @@ const envSchema = z.object({
   if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ALERTS_TOPIC_ARN'], message: 'must be an SNS topic ARN' });
   }
+}).superRefine((env, ctx) => {
+  const bucket = env.TVM_ANCHOR_BUCKET;
+  if (env.IS_OFFLINE === 'true' || bucket === undefined || bucket === '') return;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ANCHOR_BUCKET'], message: 'must be an S3 bucket name' });
+  }
 });
 
 export interface Config {
@@ -124,6 +145,7 @@ export interface Config {
   readonly securityGroup: string;
   readonly roleArnPattern: string;
   readonly auditShards: number;
+  readonly auditUseShards: number;
   readonly region: string;
   /** Running under serverless-offline (the local stack), which sets IS_OFFLINE. */
   readonly offline: boolean;
@@ -137,6 +159,8 @@ export interface Config {
   };
   readonly vendRatePerMinute: number;
   readonly delegationQuota: number;
+  /** Where chain heads are anchored: a bucket in AWS, a directory on the local stack (composition picks). */
+  readonly anchors: { readonly bucket?: string; readonly dir?: string };
 }
 
 export class ConfigError extends Error {
@@ -161,6 +185,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     securityGroup: e.TVM_SECURITY_GROUP,
     roleArnPattern: e.TVM_ROLE_ARN_PATTERN,
     auditShards: e.TVM_AUDIT_SHARDS,
+    auditUseShards: e.TVM_AUDIT_USE_SHARDS,
     region: e.AWS_REGION,
     offline: e.IS_OFFLINE === 'true',
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },
@@ -173,6 +198,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     vendRatePerMinute: e.TVM_VEND_RATE_PER_MINUTE,
     delegationQuota: e.TVM_DELEGATION_QUOTA,
+    anchors: {
+      bucket: e.IS_OFFLINE === 'true' || e.TVM_ANCHOR_BUCKET === '' ? undefined : e.TVM_ANCHOR_BUCKET,
+      dir: e.TVM_ANCHOR_DIR,
+    },
   });
 }
 

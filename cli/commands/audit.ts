@@ -13,7 +13,7 @@ import { parseAccessKeyId, parseCursor, parseLimit, parsePrincipalId, parseProfi
 import { CliError, EXIT } from '../errors.js';
 import { formatSubject, formatYesNo, printHeading, render, segment } from '../formats.js';
 import type { CliContext } from '../main.js';
-import { printFields, printTable, type Column } from '../output.js';
+import { formatValue, printFields, printTable, type Column } from '../output.js';
 import { ALERT_COLUMNS } from './alerts.js';
 
 /** `--all` reads at most this many pages (of up to 100 events): a bound, not a dump of the table. */
@@ -25,7 +25,8 @@ const EVENT_COLUMNS: readonly Column<AuditEvent>[] = [
   { key: 'at', header: 'AT' },
   { key: 'type', header: 'TYPE' },
   { key: 'principal', header: 'PRINCIPAL' },
-  { key: 'profile', header: 'PROFILE' },
+  // An event about several profiles (a lockdown, an engagement) lists them all; `*` is every profile.
+  { key: 'profile', header: 'PROFILE', format: (profile, event) => formatValue(event.profiles ?? profile) },
   { key: 'accessKeyId', header: 'ACCESS KEY' },
   { key: 'type', header: 'DETAIL', format: (_type, event) => describeEvent(event) },
 ];
@@ -236,6 +237,8 @@ function showAccess(context: CliContext, access: ProfileAccess): void {
 function showVerify(context: CliContext, result: VerifyResult): void {
   const verdict = result.ok ? 'ok' : 'BROKEN';
   context.stdout.write(`${verdict}: ${result.checked} events checked from ${result.from} to ${result.to}\n`);
+  // What was written after a day's anchor rests on the hash chain alone.
+  for (const { day, at, chains } of result.anchors ?? []) context.stdout.write(`anchored: ${day}'s ${chains} chains as of ${at}\n`);
   if (!result.ok) printTable<BrokenLink>(context.stdout, result.broken, [
     { key: 'id', header: 'EVENT' },
     { key: 'reason', header: 'REASON' },

@@ -10,6 +10,7 @@
 // from scratch; the chain proves that no single item was edited, removed or slipped in by
 // a writer that did not also rewrite every later link and the head.
 import { createHash } from 'node:crypto';
+import type { AnchorBreakReason } from '../domain/chain-anchors.js';
 
 /** The `prevHash` of every chain's first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -20,6 +21,8 @@ export interface ChainHead {
   readonly hash: string;
   /** When the head was written (the writer's clock): a head written moments ago is a busy chain. */
   readonly at: string;
+  /** The id of the event at `seq` (heads written before anchoring lack it): what an anchor names. */
+  readonly eventId?: string;
 }
 
 export interface ChainLink {
@@ -50,7 +53,9 @@ export type ChainBreakReason =
   /** The head does not name the last link: the newest event(s) were deleted or rehashed. */
   | 'head-mismatch'
   /** Events exist but the head does not. */
-  | 'head-missing';
+  | 'head-missing'
+  /** The chain no longer extends its head as anchored outside the table (`behind-anchor`, `anchor-mismatch`). */
+  | AnchorBreakReason;
 
 export interface ChainReport {
   /** Events whose hash and link were checked. */

@@ -1,18 +1,25 @@
 // Key construction for the audit table, in one place (see resources/tables.yml).
 //
 //   event   PRINCIPAL#<principal> / <event id>        GSI1PK KEY#<accessKeyId> (KEYUSE#<accessKeyId> for a use),
-//                                                      GSI2PK PROFILE#<profile>, GSI3PK TIME#<day>#<shard>,
+//                                                      GSI2PK PROFILE#<profile> (PROFILEUSE#<profile> for a use;
+//                                                      PROFILES for an event about several profiles),
+//                                                      GSI3PK TIME#<day>#<shard>,
 //                                                      GSI4PK TYPE#<type>#<day>#<shard>,
 //                                                      and for an issuance GSI5PK SESSIONS#<role key> /
 //                                                      GSI5SK <expiration>#<event id>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //
+// <shard> is a label: `0`, `1`, … in the events chain set, `u0`, `u1`, … in the uses set.
+//
 // Event ids start with the ISO time, so every index sorts by time. Heads and markers carry no index
 // key: no query or chain ever sees them.
 //
 // A key's uses have a partition of their own: a key is used thousands of times but issued, cut off
 // and alerted on a handful, and "was this key cut off?" must not read every call made with it.
+// For the same reason uses have hash chains of their own (a chain set with its own shards and
+// heads) and a profile partition of their own: a flood of them, one per CloudTrail record, never
+// races an issuance for a chain's head, nor fills the index partition a vend of that profile writes.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
 import { roleKey } from '../domain/roles.js';
 import { hashItem } from './audit-chain.js';
@@ -33,31 +40,59 @@ export const accessKeyPk = (accessKeyId: string) => `KEY#${accessKeyId}`;
 /** The calls made with an access key (`credential.used`). */
 export const keyUsesPk = (accessKeyId: string) => `KEYUSE#${accessKeyId}`;
 export const profilePk = (profile: string) => `PROFILE#${profile}`;
-export const timePk = (day: string, shard: number) => `TIME#${day}#${shard}`;
-export const typePk = (type: AuditEventType, day: string, shard: number) => `TYPE#${type}#${day}#${shard}`;
+/** The calls made with keys of a profile. */
+export const profileUsesPk = (profile: string) => `PROFILEUSE#${profile}`;
+/**
+ * The events about several profiles (lockdowns, engagements, handovers): a handful a day, so one
+ * partition, read beside a profile's own and filtered on `profiles`. Profile names have no `#`.
+ */
+export const MULTI_PROFILE_PK = 'PROFILES';
+export const timePk = (day: string, shard: ShardLabel) => `TIME#${day}#${shard}`;
+export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => `TYPE#${type}#${day}#${shard}`;
 export const sessionsPk = (roleArn: string) => `SESSIONS#${roleKey(roleArn)}`;
 /** The sort key's lower bound for sessions still live at `now` (expirations normalized to ISO with ms). */
 export const liveAfter = (now: Date) => now.toISOString();
 
-/** A chain is named by its time partition: `<day>#<shard>`. */
-export const chainId = (day: string, shard: number) => `${day}#${shard}`;
-export const chainHeadKey = (day: string, shard: number) => ({ PK: `CHAIN#${chainId(day, shard)}`, SK: 'HEAD' });
+/** A chain is named by its time partition: `<day>#<shard label>`. */
+export const chainId = (day: string, shard: ShardLabel) => `${day}#${shard}`;
+export const chainHeadKey = (day: string, shard: ShardLabel) => headKeyOfChain(chainId(day, shard));
+export const headKeyOfChain = (chain: string) => ({ PK: `CHAIN#${chain}`, SK: 'HEAD' });
+/** The time partition that holds a chain's events. */
+export const timePkOfChain = (chain: string) => `TIME#${chain}`;
 export const onceMarkerKey = (onceKey: string) => ({ PK: `ONCE#${onceKey}`, SK: 'ONCE' });
+
+/** The chains issuance and administration are recorded in, and the chains of uses. */
+export type ChainSet = 'events' | 'uses';
+/** How many chains the uses set has per day unless configured (TVM_AUDIT_USE_SHARDS). */
+export const DEFAULT_USE_SHARDS = 8;
+/** A shard's name in its time partition and chain: `3` in the events set, `u3` in the uses set. */
+export type ShardLabel = string;
+
+export const chainSetOf = (type: AuditEventType): ChainSet => (type === 'credential.used' ? 'uses' : 'events');
+export const shardLabel = (set: ChainSet, shard: number): ShardLabel => (set === 'uses' ? `u${shard}` : String(shard));
+/** Every shard label of a set with `shards` chains per day. */
+export const shardLabels = (set: ChainSet, shards: number): ShardLabel[] =>
+  Array.from({ length: shards }, (_, shard) => shardLabel(set, shard));
 
 /** The UTC day (YYYY-MM-DD) of an instant: the day part of every time partition key. */
 export const utcDay = (time: string | number | Date) => new Date(time).toISOString().slice(0, 10);
 
-/** The event as stored in time partition `shard` of its day, before it is linked into that chain. */
+/** The event as stored in time partition `shard` of its day and chain set, before it is linked into it. */
 export function auditItem(event: AuditEvent, shard: number): Record<string, unknown> {
   const day = utcDay(event.at);
+  const label = shardLabel(chainSetOf(event.type), shard);
   return {
     ...event,
     PK: principalPk(event.principal),
     SK: event.id,
     ...(event.accessKeyId ? { GSI1PK: (event.type === 'credential.used' ? keyUsesPk : accessKeyPk)(event.accessKeyId) } : {}),
-    ...(event.profile ? { GSI2PK: profilePk(event.profile) } : {}),
-    GSI3PK: timePk(day, shard),
-    GSI4PK: typePk(event.type, day, shard),
+    ...(event.profiles
+      ? { GSI2PK: MULTI_PROFILE_PK }
+      : event.profile
+        ? { GSI2PK: (event.type === 'credential.used' ? profileUsesPk : profilePk)(event.profile) }
+        : {}),
+    GSI3PK: timePk(day, label),
+    GSI4PK: typePk(event.type, day, label),
     ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, event.id) : {}),
   };
 }
@@ -95,10 +130,11 @@ const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI
 /**
  * Whether an event item is one tvm's writer could have written: linked into a chain, its hash
  * right for its content, and its keys the ones auditItem gives its content, in the time partition of
- * its own day (so the chain `verify` walks for that day holds it). An item put behind tvm's back
- * without all of that, e.g. a `credential.issued` naming an innocent principal, fails here, and
- * readers leave it out. It is no proof: whoever can write the table can also compute a hash; such an
- * item is one `verify` reports, because it cannot take a place in the chain without breaking it.
+ * its own day and chain set (so the chain `verify` walks for that day holds it). An item put behind
+ * tvm's back without all of that, e.g. a `credential.issued` naming an innocent principal, fails
+ * here, and readers leave it out. It is no proof: whoever can write the table can also compute a
+ * hash; such an item is one `verify` reports, because it cannot take a place in the chain without
+ * breaking it.
  */
 export function isIntactEventItem(item: Readonly<Record<string, unknown>>): boolean {
   const { chainSeq, prevHash, hash, GSI3PK: timeKey } = item;
@@ -106,9 +142,10 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
   if (typeof item.at !== 'string' || typeof item.id !== 'string' || typeof timeKey !== 'string') return false;
   if (Number.isNaN(Date.parse(item.at))) return false;
   if (hashItem(item) !== hash) return false;
-  const shard = Number(timeKey.slice(timeKey.lastIndexOf('#') + 1));
-  if (!Number.isInteger(shard) || shard < 0) return false;
-  const expected = auditItem(toAuditEvent(item), shard);
+  // The label's set must be the event's own: auditItem gives a use `u<n>`, anything else `<n>`.
+  const label = /^u?(\d+)$/.exec(timeKey.slice(timeKey.lastIndexOf('#') + 1));
+  if (!label) return false;
+  const expected = auditItem(toAuditEvent(item), Number(label[1]));
   return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);
 }
 

@@ -5,7 +5,15 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent, CredentialIssuedEvent, CredentialUsedEvent } from '../domain/audit.js';
+import {
+  EVERY_PROFILE,
+  MULTI_PROFILE_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventType,
+  type CredentialIssuedEvent,
+  type CredentialUsedEvent,
+} from '../domain/audit.js';
+import { anchorBreak, type AnchoredHead, type ChainAnchor } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
@@ -31,15 +39,22 @@ import {
   BY_TYPE_INDEX,
   chainHeadKey,
   chainId,
+  chainSetOf,
+  DEFAULT_USE_SHARDS,
   isIntactEventItem,
   keyUsesPk,
+  MULTI_PROFILE_PK,
   onceMarkerKey,
   principalPk,
   profilePk,
+  profileUsesPk,
+  shardLabels,
   timePk,
   toAuditEvent,
   typePk,
   utcDay,
+  type ChainSet,
+  type ShardLabel,
 } from './audit-keys.js';
 import { DynamoDbAuditWriter, type DynamoDbAuditWriterOptions } from './dynamodb-audit-writer.js';
 
@@ -74,6 +89,8 @@ interface Partition {
   readonly pk: string;
   readonly pkName: 'PK' | 'GSI1PK' | 'GSI2PK' | 'GSI3PK' | 'GSI4PK';
   readonly index?: string;
+  /** Only the events whose `profiles` hold this profile or every profile (MULTI_PROFILE_PK). */
+  readonly concerning?: string;
 }
 
 /** Bounds on the sort key (the event id, which starts with its ISO time). */
@@ -243,7 +260,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         ? { events: [] }
         : 'partitions' in plan
           ? await this.collectMerged(plan.partitions, range, plan.filters, query.limit)
-          : await this.collectByDay(plan.partitionOf, range, query.limit);
+          : await this.collectByDay(plan.partitionOf, this.labelsOf(plan.sets), range, query.limit);
       const page = events.slice(0, query.limit);
       const nextCursor = events.length > query.limit ? page[page.length - 1]?.id : resumeAt;
       return { events: page, ...(nextCursor ? { nextCursor } : {}) };
@@ -254,7 +271,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 
   /** Walks the days of the range (newest first), every shard of a day at once. */
   private async collectByDay(
-    partitionOf: (day: string, shard: number) => Partition,
+    partitionOf: (day: string, shard: ShardLabel) => Partition,
+    labels: readonly ShardLabel[],
     range: KeyRange,
     limit: number,
   ): Promise<PartitionRead> {
@@ -273,8 +291,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         // Every event of the days walked is below or in `found`; the rest start below this day.
         return { events: newestFirst(found), resumeAt: `${utcDay(time + DAY_MS)}T00:00:00.000Z` };
       }
-      const shards = Array.from({ length: this.options.shards }, (_, shard) => partitionOf(day, shard));
-      const read = await this.collectMerged(shards, range, {}, limit);
+      const read = await this.collectMerged(labels.map((label) => partitionOf(day, label)), range, {}, limit);
       found.push(...read.events);
       if (read.resumeAt) return { events: newestFirst(found), resumeAt: read.resumeAt };
     }
@@ -310,25 +327,36 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     return events.length <= limit && startKey ? { events, resumeAt: String(startKey.SK) } : { events };
   }
 
+  /** The shard labels of the chain sets, events first. */
+  private labelsOf(sets: readonly ChainSet[]): ShardLabel[] {
+    const shards = { events: this.options.shards, uses: this.options.useShards ?? DEFAULT_USE_SHARDS };
+    return sets.flatMap((set) => shardLabels(set, shards[set]));
+  }
+
   /**
-   * Checks every chain of every UTC day from `from` to `to` (each shard's time partition against
-   * its head), then re-reads, with doubling waits, the chains whose findings a lagging index could
-   * explain (an event or the newest ones not showing yet): only what stays broken is reported.
+   * Checks every chain of both chain sets of every UTC day from `from` to `to` (each shard's time
+   * partition against its head, and against its head in the day's anchor), then re-reads, with
+   * doubling waits, the chains whose findings a lagging index could explain (an event or the newest
+   * ones not showing yet): only what stays broken is reported. A chain the anchor names is checked
+   * even when no shard of it is configured any more.
    * Reads only: nothing here writes the table.
    */
-  async verify(from: Date, to: Date): Promise<VerifyReport> {
+  async verify(from: Date, to: Date, anchors: readonly ChainAnchor[] = []): Promise<VerifyReport> {
     try {
       const checks: ChainCheck[] = [];
+      const labels = this.labelsOf(CHAIN_SETS);
       for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
         const day = utcDay(time);
-        checks.push(...(await Promise.all(Array.from({ length: this.options.shards }, (_, shard) => this.checkChain(day, shard)))));
+        const anchored = anchoredHeadsOf(anchors, day);
+        const dayLabels = [...new Set([...labels, ...anchored.keys()])];
+        checks.push(...(await Promise.all(dayLabels.map((label) => this.checkChain(day, label, anchored.get(label))))));
       }
       let lagging = checks.filter(mayBeIndexLag);
       for (const delay of INDEX_SETTLE_DELAYS_MS) {
         if (lagging.length === 0) break;
         await this.pause(delay);
-        for (let i = 0; i < lagging.length; i += this.options.shards) {
-          await Promise.all(lagging.slice(i, i + this.options.shards).map((check) => this.recheckChain(check)));
+        for (let i = 0; i < lagging.length; i += labels.length) {
+          await Promise.all(lagging.slice(i, i + labels.length).map((check) => this.recheckChain(check)));
         }
         lagging = lagging.filter(mayBeIndexLag);
       }
@@ -340,12 +368,13 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     }
   }
 
-  private async checkChain(day: string, shard: number): Promise<ChainCheck> {
+  private async checkChain(day: string, shard: ShardLabel, anchored: AnchoredHead | undefined): Promise<ChainCheck> {
     // The head is read after the events: every event the index shows was committed with a head
     // at least as far along, so an event past this head was not written by tvm.
     const items = await this.chainItems(day, shard);
     const head = await this.readHead(day, shard);
-    return { day, shard, head, report: verifyChain(items, head, chainId(day, shard)) };
+    const check = { day, shard, head, ...(anchored ? { anchored } : {}) };
+    return { ...check, report: chainReport(check, items) };
   }
 
   /** Checks the chain again against the head first read; events linked since are left for the next verify. */
@@ -357,10 +386,10 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       const seq = Number(item.chainSeq);
       return seq > (head?.seq ?? 0) && seq <= (later?.seq ?? 0);
     };
-    check.report = verifyChain(items.filter((item) => !linkedSince(item)), head, chainId(day, shard));
+    check.report = chainReport(check, items.filter((item) => !linkedSince(item)));
   }
 
-  private chainItems(day: string, shard: number): Promise<Record<string, unknown>[]> {
+  private chainItems(day: string, shard: ShardLabel): Promise<Record<string, unknown>[]> {
     return this.readAll({
       TableName: this.options.tableName,
       IndexName: BY_TIME_INDEX,
@@ -369,7 +398,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     });
   }
 
-  private async readHead(day: string, shard: number): Promise<ChainHead | undefined> {
+  private async readHead(day: string, shard: ShardLabel): Promise<ChainHead | undefined> {
     const out = await this.client.send(
       new GetCommand({ TableName: this.options.tableName, Key: chainHeadKey(day, shard), ConsistentRead: true }),
     );
@@ -414,11 +443,33 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 /** One chain's verification, updated as it is re-read. */
 interface ChainCheck {
   readonly day: string;
-  readonly shard: number;
+  readonly shard: ShardLabel;
   /** The head as first read: what the chain is checked against. */
   readonly head: ChainHead | undefined;
+  /** The chain's head in the day's latest anchor: the chain must still extend it. */
+  readonly anchored?: AnchoredHead;
   report: ChainReport;
 }
+
+/** The chain's own links against its head, then its head and events against the anchored head. */
+function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<string, unknown>[]): ChainReport {
+  const chain = chainId(check.day, check.shard);
+  const report = verifyChain(items, check.head, chain);
+  if (!check.anchored) return report;
+  const anchoredSeq = check.anchored.seq;
+  const hashesAtAnchor = items.filter((item) => item.chainSeq === anchoredSeq).map((item) => String(item.hash));
+  const reason = anchorBreak(check.anchored, { head: check.head, hashesAtAnchor });
+  return reason ? { ...report, broken: [...report.broken, { id: `chain:${chain}`, reason }] } : report;
+}
+
+/** The anchored heads of `day`'s chains, by shard label. */
+function anchoredHeadsOf(anchors: readonly ChainAnchor[], day: string): Map<ShardLabel, AnchoredHead> {
+  const heads = anchors.filter((anchor) => anchor.day === day).flatMap((anchor) => anchor.heads);
+  return new Map(heads.filter((head) => head.chain.startsWith(`${day}#`)).map((head) => [head.chain.slice(day.length + 1), head]));
+}
+
+/** An event not showing in the index yet looks like one deleted, or like an anchored one gone. */
+const LAG_EXPLAINS = ['missing-before', 'head-mismatch', 'anchor-mismatch'];
 
 /**
  * Findings a lagging index explains (an event of the chain, or its newest ones, not showing yet),
@@ -426,7 +477,7 @@ interface ChainCheck {
  */
 function mayBeIndexLag(check: ChainCheck): boolean {
   const recent = check.head !== undefined && Date.now() - Date.parse(check.head.at) < INDEX_LAG_WINDOW_MS;
-  return recent && check.report.broken.some((link) => link.reason === 'missing-before' || link.reason === 'head-mismatch');
+  return recent && check.report.broken.some((link) => LAG_EXPLAINS.includes(link.reason));
 }
 
 interface PartitionRead {
@@ -436,13 +487,14 @@ interface PartitionRead {
 }
 
 const DAY_MS = 86_400_000;
+const CHAIN_SETS: readonly ChainSet[] = ['events', 'uses'];
 
 const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 
 type QueryPlan =
   | { readonly partitions: readonly Partition[]; readonly filters: Filters }
-  /** The sharded indexes: one partition per day and shard, its key the only filter. */
-  | { readonly partitionOf: (day: string, shard: number) => Partition };
+  /** The sharded indexes: a partition per day and shard of the sets that can hold a match, its key the only filter. */
+  | { readonly partitionOf: (day: string, shard: ShardLabel) => Partition; readonly sets: readonly ChainSet[] };
 
 /** The most selective key the query names (access key > principal > profile > type > time). */
 function planQuery(query: AuditQuery): QueryPlan {
@@ -462,11 +514,28 @@ function planQuery(query: AuditQuery): QueryPlan {
   }
   if (principal) return { partitions: [{ pk: principalPk(principal), pkName: 'PK' }], filters: filtersBut('principal') };
   if (profile) {
-    return { partitions: [{ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }], filters: filtersBut('profile') };
+    // As for a key: a profile's uses and the rest of its events are two partitions; the events
+    // about several profiles a third, shared by all profiles.
+    const byProfile = (pk: string, concerning?: string): Partition => ({
+      pk,
+      pkName: 'GSI2PK',
+      index: BY_PROFILE_INDEX,
+      ...(concerning === undefined ? {} : { concerning }),
+    });
+    const partitions = [
+      ...(type === undefined || type === 'credential.used' ? [byProfile(profileUsesPk(profile))] : []),
+      ...(type !== 'credential.used' ? [byProfile(profilePk(profile))] : []),
+      ...(type === undefined || isMultiProfileType(type) ? [byProfile(MULTI_PROFILE_PK, profile)] : []),
+    ];
+    return { partitions, filters: filtersBut('profile') };
   }
-  if (type) return { partitionOf: (day, shard) => ({ pk: typePk(type, day, shard), pkName: 'GSI4PK', index: BY_TYPE_INDEX }) };
-  return { partitionOf: (day, shard) => ({ pk: timePk(day, shard), pkName: 'GSI3PK', index: BY_TIME_INDEX }) };
+  if (type) {
+    return { partitionOf: (day, shard) => ({ pk: typePk(type, day, shard), pkName: 'GSI4PK', index: BY_TYPE_INDEX }), sets: [chainSetOf(type)] };
+  }
+  return { partitionOf: (day, shard) => ({ pk: timePk(day, shard), pkName: 'GSI3PK', index: BY_TIME_INDEX }), sets: CHAIN_SETS };
 }
+
+const isMultiProfileType = (type: AuditEventType) => (MULTI_PROFILE_EVENT_TYPES as readonly AuditEventType[]).includes(type);
 
 /** The sort-key range of a query, or undefined when it is empty. */
 function keyRange(query: AuditQuery): KeyRange | undefined {
@@ -511,6 +580,12 @@ function queryInput(tableName: string, partition: Partition, range: KeyRange, fi
     names[`#${name}`] = name;
     values[`:${name}`] = value;
     conditions.push(`#${name} = :${name}`);
+  }
+  if (partition.concerning !== undefined) {
+    names['#profiles'] = 'profiles';
+    values[':concerning'] = partition.concerning;
+    values[':everyProfile'] = EVERY_PROFILE;
+    conditions.push('(contains(#profiles, :concerning) OR contains(#profiles, :everyProfile))');
   }
   return {
     TableName: tableName,

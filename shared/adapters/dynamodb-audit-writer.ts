@@ -10,12 +10,16 @@ import { writeChained, type AuditChains, type ChainedWriteResult } from './dynam
 
 export interface DynamoDbAuditWriterOptions {
   readonly tableName: string;
+  /** Chains per day for everything but uses. */
   readonly shards: number;
+  /** Chains per day for uses (credential.used), a set of their own; DEFAULT_USE_SHARDS when left out. */
+  readonly useShards?: number;
   /**
-   * Head cache and shard leases. By default the one every writer of this table in the process
-   * shares; a separate one behaves like another process (another Lambda instance).
+   * Head cache and shard leases of each chain set. By default the ones every writer of this table
+   * in the process shares; separate ones behave like another process (another Lambda instance).
    */
   readonly chains?: AuditChains;
+  readonly useChains?: AuditChains;
 }
 
 export class DynamoDbAuditWriter implements AuditWriter {

@@ -3,7 +3,8 @@
 // goes unrecorded, no record describes a change that did not happen, and no event is left unchained.
 //
 // Chains are per time partition (day × shard), so writes on different shards never wait for each
-// other. A process leases a shard per write: its own concurrent writes never race for a head.
+// other; uses (credential.used) have a chain set of their own, with its own shards and leases, so a
+// flood of them never holds a head an issuance needs (audit-keys.ts). A process leases a shard per write: its own concurrent writes never race for a head.
 // Writers in other processes may; the loser learns the current head from its failed write, leaves
 // that shard to the winner for a moment and retries on another one after a random backoff that
 // doubles with each race it loses, and its process writes on fewer shards at once for a while
@@ -19,7 +20,19 @@ import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import { linkItem, type ChainHead } from './audit-chain.js';
-import { APPEND_ONLY_CONDITION, auditItem, chainHeadKey, chainId, onceMarkerKey, utcDay } from './audit-keys.js';
+import {
+  APPEND_ONLY_CONDITION,
+  auditItem,
+  chainHeadKey,
+  chainId,
+  chainSetOf,
+  DEFAULT_USE_SHARDS,
+  onceMarkerKey,
+  shardLabel,
+  utcDay,
+  type ChainSet,
+  type ShardLabel,
+} from './audit-keys.js';
 
 /** Where the stores on the delegations table write, and where their audit events go. */
 export interface DelegationsTableOptions {
@@ -31,9 +44,14 @@ export interface DelegationsTableOptions {
 /** The audit table as a writer sees it. */
 export interface AuditTable {
   readonly tableName: string;
+  /** Chains per day of the events set: everything but uses. */
   readonly shards: number;
-  /** Head cache and shard leases; by default the one every writer of this table in the process shares. */
+  /** Chains per day of the uses set (credential.used); DEFAULT_USE_SHARDS when left out. */
+  readonly useShards?: number;
+  /** Head cache and shard leases of the events set; by default the one every writer of this table in the process shares. */
   readonly chains?: AuditChains;
+  /** The same for the uses set: a state of its own, so uses never hold a lease an issuance waits for. */
+  readonly useChains?: AuditChains;
 }
 
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
@@ -188,11 +206,21 @@ export class AuditChains {
 
 const chainsByTable = new Map<string, AuditChains>();
 
-/** The chain state this process shares for `tableName` (stores and the audit log alike). */
-export function sharedAuditChains(tableName: string): AuditChains {
-  let chains = chainsByTable.get(tableName);
-  if (!chains) chainsByTable.set(tableName, (chains = new AuditChains()));
+/** The chain state this process shares for one chain set of `tableName` (stores and the audit log alike). */
+export function sharedAuditChains(tableName: string, set: ChainSet = 'events'): AuditChains {
+  const key = `${set}:${tableName}`;
+  let chains = chainsByTable.get(key);
+  if (!chains) chainsByTable.set(key, (chains = new AuditChains()));
   return chains;
+}
+
+/** The chain set an event is linked into, its number of shards and this process's state of it. */
+function chainSetFor(table: AuditTable, event: AuditEvent): { set: ChainSet; shards: number; chains: AuditChains } {
+  const set = chainSetOf(event.type);
+  if (set === 'uses') {
+    return { set, shards: table.useShards ?? DEFAULT_USE_SHARDS, chains: table.useChains ?? sharedAuditChains(table.tableName, set) };
+  }
+  return { set, shards: table.shards, chains: table.chains ?? sharedAuditChains(table.tableName, set) };
 }
 
 export type ChainedWriteResult =
@@ -216,8 +244,8 @@ const CONFLICT_CODE = 'TransactionConflict';
 const THROTTLED_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /**
- * Writes `changes` and `event`, linked into the chain of its day on a leased shard, in one
- * transaction. A write that loses a head race (or meets a conflict) is relinked and retried on
+ * Writes `changes` and `event`, linked into the chain of its day on a leased shard of its chain set,
+ * in one transaction. A write that loses a head race (or meets a conflict) is relinked and retried on
  * another shard after a random backoff, for at most the chains' race budget (and MAX_RACE_ATTEMPTS);
  * a throttled one at most MAX_THROTTLED_ATTEMPTS times; a write that only guessed the head of a chain
  * this process had not seen yet (or found it gone) is relinked and retried at once (once per chain).
@@ -231,21 +259,22 @@ export async function writeChained(
   options: { readonly onceKey?: string } = {},
 ): Promise<ChainedWriteResult> {
   assertFits(changes);
-  const chains = table.chains ?? sharedAuditChains(table.tableName);
+  const { set, shards, chains } = chainSetFor(table, event);
   const day = utcDay(event.at);
   const giveUpAt = Date.now() + chains.raceBudgetMs;
-  let lease = await chains.lease(table.shards);
+  let lease = await chains.lease(shards);
   try {
     for (let attempt = 1, lost = 0, throttled = 0; ; attempt++) {
-      const chain = chainId(day, lease.shard);
+      const label = shardLabel(set, lease.shard);
+      const chain = chainId(day, label);
       const previous = chains.head(chain);
       const item = linkItem(auditItem(event, lease.shard), previous ?? undefined);
-      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: new Date().toISOString() };
+      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: new Date().toISOString(), eventId: event.id };
       const [eventAt, headAt, markerAt] = [changes.length, changes.length + 1, changes.length + 2];
       try {
         // A new command per attempt: the SDK's ClientRequestToken makes its own retries of one
         // command idempotent, and a relinked event is different content.
-        const puts = chainedPuts(table.tableName, { item, head, previous, day, shard: lease.shard, onceKey: options.onceKey });
+        const puts = chainedPuts(table.tableName, { item, head, previous, day, shard: label, onceKey: options.onceKey });
         await client.send(new TransactWriteCommand({ TransactItems: [...changes, ...puts] }));
         chains.remember(chain, head);
         return { outcome: 'written' };
@@ -286,7 +315,7 @@ export async function writeChained(
         // Another process is writing this chain: leave it to that one for a moment.
         lease.release(true);
         await sleep(backoff);
-        lease = await chains.lease(table.shards, { retry: true });
+        lease = await chains.lease(shards, { retry: true });
       }
     }
   } finally {
@@ -302,7 +331,7 @@ function chainedPuts(
     readonly head: ChainHead;
     readonly previous: ChainHead | null | undefined;
     readonly day: string;
-    readonly shard: number;
+    readonly shard: ShardLabel;
     readonly onceKey: string | undefined;
   },
 ): TransactItems {

@@ -50,7 +50,13 @@ interface AuditEventBase {
   readonly requestId: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
+  /** The one profile the event is about. */
   readonly profile?: string;
+  /**
+   * The profiles an event about several of them concerns (a lockdown, an engagement, a handover),
+   * `["*"]` for every profile. Such an event has no `profile`, and a query by any one of them finds it.
+   */
+  readonly profiles?: readonly string[];
   /** The access key the event is about, when there is one: it indexes the event under that key. */
   readonly accessKeyId?: string;
 }
@@ -173,6 +179,22 @@ export interface AdminAuditEvent extends AuditEventBase {
 
 export type AuditEvent = CredentialIssuedEvent | CredentialDeniedEvent | CredentialUsedEvent | AlertRaisedEvent | AdminAuditEvent;
 
+/** The types recorded with `profiles` (the profiles they concern) rather than one `profile`. */
+export const MULTI_PROFILE_EVENT_TYPES = [
+  'engagement.created',
+  'handover.completed',
+  'lockdown.activated',
+  'lockdown.lifted',
+] as const satisfies readonly AuditEventType[];
+
+/** The `profiles` entry that stands for every profile (a lockdown of `["*"]`). */
+export const EVERY_PROFILE = '*';
+
+/** Whether an event is about `profile`: named as its profile, or among (or all of) its profiles. */
+export function concernsProfile(event: Pick<AuditEvent, 'profile' | 'profiles'>, profile: string): boolean {
+  return event.profile === profile || (event.profiles ?? []).some((p) => p === profile || p === EVERY_PROFILE);
+}
+
 /** Ids sort by time, so a partition's events read newest first with a reverse Query. */
 export function newAuditEventId(at: Date, unique: string): string {
   return `${at.toISOString()}#${unique}`;
@@ -196,12 +218,16 @@ export function adminEvent(
   type: AdminAuditEvent['type'],
   principal: Principal,
   meta: RequestMeta,
-  change: {
-    readonly profile: string;
+  change: (
+    | { readonly profile: string; readonly profiles?: never }
+    /** An event about several profiles (MULTI_PROFILE_EVENT_TYPES): each one finds it. */
+    | { readonly profiles: readonly string[]; readonly profile?: never }
+  ) & {
     readonly grantId?: string;
     readonly accessKeyId?: string;
     readonly detail?: Record<string, unknown>;
   },
 ): AdminAuditEvent {
-  return { ...eventBase(at, unique, principal, meta), type, ...change };
+  const { profiles, ...rest } = change;
+  return { ...eventBase(at, unique, principal, meta), type, ...rest, ...(profiles ? { profiles: [...profiles] } : {}) };
 }

@@ -169,7 +169,7 @@ export async function createEngagement(
     version: 1,
   };
   const event = adminEvent(now, deps.ids.next(), 'engagement.created', principal, meta, {
-    profile: profileList(engagement),
+    profiles: profileList(engagement),
     detail: { engagementId: id, ...engagement, grantIds: grants.map((g) => g.id) },
   });
   // Revoking a grant they are delegated from must not miss them (manage-grants.ts revokes its tree).
@@ -281,7 +281,7 @@ export async function handOverEngagement(
       revoke,
       create,
       adminEvent(now, deps.ids.next(), 'handover.completed', principal, meta, {
-        profile: profileList(engagement),
+        profiles: profileList(engagement),
         detail: {
           engagementId: id,
           version: next.version,
@@ -505,7 +505,7 @@ async function contractorsCutOff(
   };
 }
 
-const profileList = (engagement: Engagement) => engagement.profiles.map((p) => p.profile).join(',');
+const profileList = (engagement: Engagement) => engagement.profiles.map((p) => p.profile);
 
 const grantReason = (name: string) => `engagement "${name}"`;
 

@@ -101,7 +101,7 @@ export async function activateLockdown(
     next,
     current?.version ?? 0,
     adminEvent(now, deps.ids.next(), 'lockdown.activated', principal, meta, {
-      profile: input.profiles.join(','),
+      profiles: input.profiles,
       detail: {
         profiles: [...next.profiles],
         roles,
@@ -189,7 +189,7 @@ export async function liftLockdown(
     next,
     current.version,
     adminEvent(now, deps.ids.next(), 'lockdown.lifted', principal, meta, {
-      profile: current.profiles.join(','),
+      profiles: current.profiles,
       detail: { reason: input.reason, activatedBy: current.activatedBy, activatedAt: current.activatedAt },
     }),
   );

@@ -1,6 +1,7 @@
 // Ports: what the use cases need from the outside world. Adapters in shared/adapters implement
 // them against AWS; tests implement them in memory.
 import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
+import type { AnchoredHead, ChainAnchor } from './chain-anchors.js';
 import type { Revocation } from './revocation-policy.js';
 import type {
   AssumeRoleRequest,
@@ -211,8 +212,32 @@ export interface AuditLog extends AuditWriter, LiveSessionFinder {
   liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /** Every issuance on a profile whose credentials have not expired at `now`. */
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
-  /** Checks the hash chains of the events written between `from` and `to` (whole days). */
-  verify(from: Date, to: Date): Promise<VerifyReport>;
+  /**
+   * Checks the hash chains of the events written between `from` and `to` (whole days), and each
+   * chain named in `anchors` (its day's latest) against its anchored head.
+   */
+  verify(from: Date, to: Date, anchors?: readonly ChainAnchor[]): Promise<VerifyReport>;
+}
+
+/**
+ * Copies of the chain heads outside the audit table, which no tvm function can change or delete
+ * (S3 Object Lock in compliance mode in AWS, a directory on the local stack).
+ */
+export interface ChainAnchorStore {
+  /** Stores a new anchor; never replaces one. */
+  save(anchor: ChainAnchor): Promise<void>;
+  /** The newest anchor of `day`'s chains, or undefined when none was saved. */
+  latest(day: string): Promise<ChainAnchor | undefined>;
+}
+
+/** The chain heads of the audit table, as the anchoring reads them. */
+export interface ChainHeadReader {
+  /** The chains a day has, of both chain sets, as configured. */
+  chainsOf(day: string): readonly string[];
+  /** The heads of those of `chains` that have one, read strongly consistently. */
+  readHeads(chains: readonly string[]): Promise<AnchoredHead[]>;
+  /** Where the event `eventId` of `chain` stands now and its stored hash; undefined when the chain has no such event. */
+  linkOf(chain: string, eventId: string): Promise<{ readonly seq: number; readonly hash: string } | undefined>;
 }
 
 /** Where raised alerts go besides the audit trail: SNS in AWS; a log line (and a webhook) locally. */

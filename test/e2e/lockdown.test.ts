@@ -186,5 +186,43 @@ describe('lockdown', () => {
 
     const lifted = await api('DELETE', '/lockdown', { token: security, body: { reason: 'cleared' } });
     expect(lifted.status).toBe(200);
+
+  });
+
+  it('records a lockdown of several profiles so that the trail of each one shows it', async () => {
+    // Prepare: two fresh profiles
+    const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
+    const [first, second] = [`e2e-${unique()}`, `e2e-${unique()}`] as [string, string];
+    for (const profile of [first, second]) {
+      const put = await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly' } });
+      expect(put.status).toBe(200);
+    }
+    const [activator, approver] = [`sec-a-${unique()}@example.com`, `sec-b-${unique()}@example.com`];
+    lifter = approver;
+
+    // Act: locked down together, then lifted
+    const locked = await api('PUT', '/lockdown', {
+      token: await tokenFor(activator, SECURITY_GROUPS),
+      body: { profiles: [first, second], allow: { groups: ['top-brass'] }, reason: 'two at once' },
+    });
+    const lifted = await api('DELETE', '/lockdown', { token: await tokenFor(approver, SECURITY_GROUPS), body: { reason: 'both clear' } });
+
+    // Assess
+    expect([locked.status, lifted.status]).toEqual([200, 200]);
+    const security = await tokenFor(approver, SECURITY_GROUPS);
+    const trailOf = async (profile: string) =>
+      (await api<{ events: { type: string; principal: string; profiles?: string[]; profile?: string }[] }>('GET', `/audit/events?profile=${profile}`, { token: security }))
+        .body.events;
+    // (A lockdown of every profile by anyone else would rightly show here too: only this test's people count.)
+    const ours = (event: { principal: string }) => [activator, approver, 'admin@example.com'].includes(event.principal);
+    for (const profile of [first, second]) {
+      expect((await trailOf(profile)).filter(ours).map(({ type, principal, profiles, profile: one }) => ({ type, principal, profiles, one }))).toEqual([
+        { type: 'lockdown.lifted', principal: approver, profiles: [first, second], one: undefined },
+        { type: 'lockdown.activated', principal: activator, profiles: [first, second], one: undefined },
+        { type: 'profile.put', principal: 'admin@example.com', profiles: undefined, one: profile },
+      ]);
+    }
+    const lockdownsOfSecond = await api<{ events: { type: string }[] }>('GET', `/audit/events?profile=${second}&type=lockdown.activated`, { token: security });
+    expect(lockdownsOfSecond.body.events.map((event) => event.type)).toEqual(['lockdown.activated']);
   });
 });

@@ -165,8 +165,8 @@ async function eventItems(): Promise<Record<string, unknown>[]> {
   return items.filter((item) => String(item.PK).startsWith('PRINCIPAL#'));
 }
 
-/** One chain's raw items in chain order, and its head. */
-async function chainOf(shard: number, day = TODAY) {
+/** One chain's raw items in chain order, and its head (`u<n>`: a chain of the uses set). */
+async function chainOf(shard: number | string, day = TODAY) {
   const items = await queryRawPartition(dynamodb().documentClient, tables.audit, `TIME#${day}#${shard}`, BY_TIME_INDEX);
   const head = await getRawItem(dynamodb().documentClient, tables.audit, { PK: `CHAIN#${day}#${shard}`, SK: 'HEAD' });
   return { items: items.sort((a, b) => Number(a.chainSeq) - Number(b.chainSeq)), head };
@@ -215,6 +215,8 @@ describe('DynamoDbAuditLog', () => {
         hash: hashItem(unlinked),
         // When the head was written (the writer's clock, not the injected one).
         at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        // The event it names: where an anchor of this head must still find it.
+        eventId: event.id,
       });
     });
 
@@ -268,6 +270,23 @@ describe('DynamoDbAuditLog', () => {
       const usesOfKey = await queryRawPartition(dynamodb().documentClient, tables.audit, `KEYUSE#${issuance.accessKeyId}`, BY_ACCESS_KEY_INDEX);
       expect(byKey.map((item) => item.id)).toEqual(ids(others).sort());
       expect(usesOfKey.map((item) => item.id)).toEqual(ids(uses).sort());
+    });
+
+    it('indexes the uses of a profile apart from its other events, so vends and cut-offs never read or share their partition', async () => {
+      // Prepare
+      const issuance = anIssuance();
+      const uses = [aUse(issuance), aUse(issuance, { eventTime: '2026-06-01T11:41:00Z' })];
+      const others = [issuance, aSessionRevoked(issuance), anEvent(5, { profile: issuance.profile })];
+
+      // Act
+      await appendAll([...uses, ...others]);
+
+      // Assess
+      const byProfile = await queryRawPartition(dynamodb().documentClient, tables.audit, `PROFILE#${issuance.profile}`, BY_PROFILE_INDEX);
+      const usesOfProfile = await queryRawPartition(dynamodb().documentClient, tables.audit, `PROFILEUSE#${issuance.profile}`, BY_PROFILE_INDEX);
+      expect(byProfile.map((item) => item.id)).toEqual(ids(others).sort());
+      expect(usesOfProfile.map((item) => item.id)).toEqual(ids(uses).sort());
+      expect(await log.liveIssuancesForProfile(issuance.profile, new Date('2026-06-01T12:00:00.000Z'))).toEqual([issuance]);
     });
 
     it('stores what vendCredentials records for an issuance: public fields only, never the secret or token', async () => {
@@ -427,6 +446,53 @@ describe('DynamoDbAuditLog', () => {
       expect(items.map((item) => item.type)).toEqual(['profile.put', 'credential.denied', 'grant.created', 'profile.put']);
       expectLinked(items, head);
       expect(await oneShard.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 4, broken: [] });
+    });
+
+    it('keeps uses in a chain set of their own, which every reader and verify walk besides issuance’s', async () => {
+      // Prepare: one chain per set
+      const oneEach = newLog({ shards: 1, useShards: 1 });
+      const issuance = anIssuance();
+      const uses = [aUse(issuance), aUse(issuance, { eventTime: '2026-06-01T11:41:00Z' }), aUse(null, { eventTime: '2026-06-01T11:42:00Z' })];
+
+      // Act
+      for (const event of [issuance, ...uses]) await oneEach.append(event);
+
+      // Assess: two chains, each linked to its own head
+      const events = await chainOf(0);
+      const useChain = await chainOf('u0');
+      expect(events.items.map((item) => item.id)).toEqual([issuance.id]);
+      expect(useChain.items.map((item) => item.id)).toEqual(ids(uses));
+      expectLinked(events.items, events.head);
+      expectLinked(useChain.items, useChain.head);
+      for (const item of useChain.items) expect(item.GSI4PK).toBe(`TYPE#credential.used#${TODAY}#u0`);
+      // Readers find both sets: the time index unfiltered, the type index by type
+      expect(ids((await oneEach.query({ limit: 10 })).events)).toEqual(newestFirst([issuance, ...uses]));
+      expect(ids((await oneEach.query({ type: 'credential.used', limit: 10 })).events)).toEqual(newestFirst(uses));
+      expect(ids((await oneEach.query({ type: 'credential.issued', limit: 10 })).events)).toEqual([issuance.id]);
+      expect(await oneEach.verify(FIXED_NOW, FIXED_NOW)).toEqual({ ok: true, checked: 4, broken: [] });
+    });
+
+    it('catches an edited use in the chains of uses', async () => {
+      // Prepare
+      const oneEach = newLog({ shards: 1, useShards: 1 });
+      const issuance = anIssuance();
+      const use = aUse(issuance);
+      await oneEach.append(issuance);
+      await oneEach.append(use);
+      await dynamodb().documentClient.send(
+        new UpdateCommand({
+          TableName: tables.audit,
+          Key: auditKey(use),
+          UpdateExpression: 'SET sourceIPAddress = :elsewhere',
+          ExpressionAttributeValues: { ':elsewhere': '198.51.100.1' },
+        }),
+      );
+
+      // Act
+      const report = await oneEach.verify(FIXED_NOW, FIXED_NOW);
+
+      // Assess
+      expect(report).toEqual({ ok: false, checked: 2, broken: [{ id: use.id, reason: 'hash-mismatch' }] });
     });
 
     it('starts a new chain each UTC day', async () => {
@@ -857,6 +923,8 @@ describe('DynamoDbAuditLog', () => {
       ['a principal and a profile', { principal: DEFAULT_PRINCIPAL_ID, profile: 'dev-readonly' }, ['alicePut40', 'aliceDenied45', 'alicePut50']],
       ['a principal, a profile and a type', { principal: DEFAULT_PRINCIPAL_ID, profile: 'dev-readonly', type: 'profile.put' }, ['alicePut40', 'alicePut50']],
       ['a profile', { profile: 'prod-admin' }, ['bobPut20', 'aliceRevoked30']],
+      ['a profile, its uses among its other events', { profile: 'dev-readonly' }, ['bobUse25', 'bobUse35', 'alicePut40', 'aliceDenied45', 'alicePut50', 'issued']],
+      ['a profile and the type of uses', { profile: 'dev-readonly', type: 'credential.used' }, ['bobUse25', 'bobUse35']],
       ['a profile and a type', { profile: 'dev-readonly', type: 'credential.denied' }, ['aliceDenied45']],
       ['a type', { type: 'credential.used' }, ['bobUse25', 'bobUse35']],
       ['a type, from and to (both inclusive)', { type: 'profile.put', from: minutesAgo(50), to: minutesAgo(40) }, ['alicePut40', 'alicePut50']],
@@ -901,6 +969,55 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(error).toBeInstanceOf(ValidationError);
+    });
+  });
+
+  describe('events about several profiles', () => {
+    const SEC = aPrincipal({ id: 'sec@example.com', groups: ['tvm-security'] });
+    const about = (minutes: number, type: 'lockdown.activated' | 'lockdown.lifted' | 'engagement.created', profiles: string[]) =>
+      adminEvent(new Date(FIXED_NOW.getTime() - minutes * MINUTE), `multi${minutes}`, type, SEC, { requestId: `r${minutes}` }, { profiles });
+
+    it('are found by a query for any one of their profiles, a lockdown of every profile by any profile', async () => {
+      // Prepare
+      const lockdown = about(30, 'lockdown.activated', ['dev-readonly', 'prod-admin']);
+      const engagement = about(20, 'engagement.created', ['prod-admin', 'billing']);
+      const everything = about(10, 'lockdown.activated', ['*']);
+      const singles = [anEvent(40, { profile: 'prod-admin' }), anEvent(5, { profile: 'dev-readonly' })];
+      await appendAll([lockdown, engagement, everything, ...singles]);
+
+      // Act
+      const [devReadonly, prodAdmin, billing, unrelated, lockdowns] = await Promise.all([
+        log.query({ profile: 'dev-readonly', limit: 20 }),
+        log.query({ profile: 'prod-admin', limit: 20 }),
+        log.query({ profile: 'billing', limit: 20 }),
+        log.query({ profile: 'payroll', limit: 20 }),
+        log.query({ profile: 'billing', type: 'lockdown.activated', limit: 20 }),
+      ]);
+
+      // Assess
+      expect(ids(devReadonly.events)).toEqual(ids([singles[1] as AuditEvent, everything, lockdown]));
+      expect(ids(prodAdmin.events)).toEqual(ids([everything, engagement, lockdown, singles[0] as AuditEvent]));
+      expect(ids(billing.events)).toEqual(ids([everything, engagement]));
+      expect(ids(unrelated.events)).toEqual([everything.id]);
+      expect(ids(lockdowns.events)).toEqual([everything.id]);
+      expect(devReadonly.events[1]).toEqual(everything);
+      expect(everything).toMatchObject({ profiles: ['*'] });
+      expect(everything).not.toHaveProperty('profile');
+    });
+
+    it('stay one partition of the profile index, read by key, and page without gaps', async () => {
+      // Prepare: many lockdowns of other profiles between the ones that concern this one
+      const concerning = Array.from({ length: 6 }, (_, i) => about(100 - i * 10, 'lockdown.lifted', ['dev-readonly', `other-${i}`]));
+      const others = Array.from({ length: 30 }, (_, i) => about(99 - i * 2, 'lockdown.lifted', [`other-${i}`]));
+      await appendAll([...concerning, ...others]);
+
+      // Act
+      const pages = await readAllPages(log, { profile: 'dev-readonly', limit: 2 });
+
+      // Assess
+      expect(pages.ids).toEqual(newestFirst(concerning));
+      const partition = await queryRawPartition(dynamodb().documentClient, tables.audit, 'PROFILES', BY_PROFILE_INDEX);
+      expect(partition).toHaveLength(concerning.length + others.length);
     });
   });
 
@@ -1064,6 +1181,11 @@ describe('DynamoDbAuditLog', () => {
       ['without chain fields', () => auditItem(forgedIssuance(), 0), true],
       ['with chain fields whose hash does not recompute', () => ({ ...linkItem(auditItem(forgedIssuance(), 0), undefined), grantId: 'grant-9999' }), true],
       ['hashed right but filed under the chain of another day', () => linkItem({ ...auditItem(forgedIssuance(), 0), GSI3PK: 'TIME#2020-01-01#0' }, undefined), false],
+      [
+        'hashed right but filed under a chain of uses',
+        () => linkItem({ ...auditItem(forgedIssuance(), 0), GSI3PK: `TIME#${TODAY}#u0`, GSI4PK: `TYPE#credential.issued#${TODAY}#u0` }, undefined),
+        true,
+      ],
     ])('ignores a forged credential.issued %s, with a warning', async (_, forged, verifiedToday) => {
       // Prepare
       const warnings: Record<string, unknown>[] = [];
@@ -1083,7 +1205,24 @@ describe('DynamoDbAuditLog', () => {
       // Assess
       expect([issuance, record, live, page.events]).toEqual([undefined, [], [], []]);
       expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI1PK: `KEY#${UNKNOWN_KEY}` }));
-      expect(report.broken.some((link) => link.id === item.id)).toBe(verifiedToday);
+      // Reported by its id, or as a chain with no head (a first link nobody chained it to).
+      expect(report.broken.some((link) => link.id === item.id || link.id === `chain:${TODAY}#u0`)).toBe(verifiedToday);
+    });
+
+    it('ignores a use hashed right but filed under a chain of issuance, with a warning', async () => {
+      // Prepare
+      const warnings: Record<string, unknown>[] = [];
+      const reader = newLog({ warn: (_message, data) => warnings.push(data) });
+      const forged = aUse(anIssuance({ accessKeyId: UNKNOWN_KEY }));
+      const item = linkItem({ ...auditItem(forged, 0), GSI3PK: `TIME#${TODAY}#0`, GSI4PK: `TYPE#credential.used#${TODAY}#0` }, undefined);
+      await put(item);
+
+      // Act
+      const uses = await reader.usesOfKey({ accessKeyId: UNKNOWN_KEY, limit: 10 });
+
+      // Assess
+      expect(uses.uses).toEqual([]);
+      expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI3PK: `TIME#${TODAY}#0` }));
     });
 
     it('still finds the genuine issuance when a forged one claims the same key', async () => {

@@ -41,6 +41,9 @@ const AUDIT_KEY_INDEX = 'AuditTable/index/byAccessKey';
 const AUDIT_SESSION_INDEX = 'AuditTable/index/bySessionRole';
 const DELEGATIONS_GRANT_INDEX = 'DelegationsTable/index/byGrantId';
 const DELEGATIONS_ACTIVE_GRANTS_INDEX = 'DelegationsTable/index/activeGrants';
+const AUDIT_TIME_INDEX = 'AuditTable/index/byTime';
+const ANCHOR_BUCKET = 'AnchorBucket';
+const ANCHOR_OBJECTS = 'AnchorBucket/anchors/*';
 const DEAD_LETTERS = 'DeadLetterQueue';
 const ALERTS_TOPIC = '{Ref AlertsTopic}';
 // serverless.yml's default for params.trailBucket; `<stage>` is replaced by the stage packaged.
@@ -177,8 +180,17 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`,
     `dynamodb:Query ${AUDIT_INDEXES}`,
   ],
-  // Chain heads by key (consistent reads), events through the time index.
-  verifyAudit: [`dynamodb:GetItem ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
+  // Chain heads by key (consistent reads), events through the time index, the days' latest anchors.
+  verifyAudit: [`dynamodb:GetItem ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`, `s3:GetObject ${ANCHOR_OBJECTS}`, `s3:ListBucket ${ANCHOR_BUCKET}`],
+  // The chain heads (BatchGetItem on CHAIN# keys only), an anchored event by id in its time
+  // partition; it writes anchors and reads the last one back, and may delete nothing.
+  anchorChainHeads: [
+    `dynamodb:BatchGetItem ${AUDIT}`,
+    `dynamodb:Query ${AUDIT_TIME_INDEX}`,
+    `s3:PutObject ${ANCHOR_OBJECTS}`,
+    `s3:GetObject ${ANCHOR_OBJECTS}`,
+    `s3:ListBucket ${ANCHOR_BUCKET}`,
+  ],
   listAlerts: [`dynamodb:Query ${AUDIT_INDEXES}`],
 };
 
@@ -226,7 +238,9 @@ const AUDIT_ALLOWED_GRANTS = [
   `dynamodb:Query ${AUDIT_INDEXES}`,
   `dynamodb:Query ${AUDIT_KEY_INDEX}`,
   `dynamodb:Query ${AUDIT_SESSION_INDEX}`,
+  `dynamodb:Query ${AUDIT_TIME_INDEX}`,
   `dynamodb:GetItem ${AUDIT}`,
+  `dynamodb:BatchGetItem ${AUDIT}`,
 ];
 const LOGS_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:TagResource'];
 const LOGS_ARN_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:';
@@ -559,6 +573,7 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
       'putLockdown',
       'revokeGrant',
       'repairRevocations',
+      'anchorChainHeads',
     ];
     const readers = functionsOf(pkg(stage))
       .filter((fn) => readerNames.includes(fn.name))
@@ -632,6 +647,90 @@ describe.each(STAGES)('writes by key (%s)', (stage) => {
     // Assess
     const sorted = Object.fromEntries(Object.entries(writes).map(([action, keys]) => [action, [...keys].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))]));
     expect(sorted).toEqual(WRITES_BY_KEY[name]);
+  });
+});
+
+describe.each(STAGES)('anchored chain heads (%s)', (stage) => {
+  const resources = () => pkg(stage).template.Resources;
+  const anchoring = () => functionsOf(pkg(stage)).find((fn) => fn.name === 'anchorChainHeads');
+  const statementsOfFunction = (name: string) => rolesOf(pkg(stage)).get(functionsOf(pkg(stage)).find((fn) => fn.name === name)?.role ?? '') ?? [];
+
+  test('the anchors bucket keeps every object under Object Lock in COMPLIANCE mode, and outlives the stack', () => {
+    // Act
+    const bucket = resources()[ANCHOR_BUCKET] as CfnResource & { DeletionPolicy?: string; UpdateReplacePolicy?: string };
+
+    // Assess
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 400 } } },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    expect(bucket.Properties?.ObjectLockConfiguration).not.toHaveProperty('Rule.DefaultRetention.Years');
+    expect([bucket.DeletionPolicy, bucket.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+  });
+
+  test('the bucket policy denies everyone deletes and lifecycle rules, and writes to all but the anchoring function', () => {
+    // Prepare
+    const policy = resources().AnchorBucketPolicy?.Properties ?? {};
+    type BucketStatement = { Effect: string; Principal: unknown; Action: string[]; Condition?: unknown };
+    const statements = ((policy.PolicyDocument as { Statement: (Omit<BucketStatement, 'Action'> & { Action: string | string[] })[] }).Statement ?? []).map(
+      (statement): BucketStatement => ({ ...statement, Action: asArray(statement.Action) }),
+    );
+    const denying = (action: string) => statements.filter((statement) => statement.Effect === 'Deny' && statement.Principal === '*' && statement.Action.includes(action));
+
+    // Assess
+    expect(resolveValue(policy.Bucket)).toBe(`{Ref ${ANCHOR_BUCKET}}`);
+    expect(statements.every((statement) => statement.Effect === 'Deny')).toBe(true);
+    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutLifecycleConfiguration']) {
+      expect(denying(action).filter((statement) => statement.Condition === undefined)).toHaveLength(1);
+    }
+    expect(denying('s3:PutObject').map((statement) => statement.Condition)).toEqual([
+      { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [anchoring()?.role, 'Arn'] } } },
+    ]);
+  });
+
+  test('only anchorChainHeads may write anchors, only PutObject, only into the anchors bucket; no role may delete or unlock an object', () => {
+    // Act
+    const s3Grants = allGrants(pkg(stage)).filter((grant) => grant.action.toLowerCase().startsWith('s3:'));
+    const writes = s3Grants.filter((grant) => !['s3:GetObject', 's3:ListBucket'].includes(grant.action));
+
+    // Assess
+    expect(writes.map((grant) => `${grant.role} ${describeGrant(grant)}`)).toEqual([`${anchoring()?.role} s3:PutObject ${ANCHOR_OBJECTS}`]);
+    for (const grant of s3Grants) {
+      expect(grant.action).not.toMatch(/^s3:(Delete|PutObjectRetention|PutObjectLegalHold|BypassGovernanceRetention|PutBucket|PutLifecycle)/i);
+    }
+  });
+
+  test('anchorChainHeads reads the chain heads only (BatchGetItem on CHAIN# keys), and lists only anchors/', () => {
+    // Act
+    const statements = statementsOfFunction('anchorChainHeads');
+    const conditionOf = (action: string) => statements.find((statement) => asArray(statement.Action).includes(action)) as { Condition?: unknown } | undefined;
+
+    // Assess
+    expect(conditionOf('dynamodb:BatchGetItem')?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CHAIN#*'] } });
+    expect(conditionOf('s3:ListBucket')?.Condition).toEqual({ StringLike: { 's3:prefix': ['anchors/*'] } });
+    expect((statementsOfFunction('verifyAudit').find((statement) => asArray(statement.Action).includes('s3:ListBucket')) as { Condition?: unknown })?.Condition).toEqual({
+      StringLike: { 's3:prefix': ['anchors/*'] },
+    });
+  });
+
+  test('anchorChainHeads runs every 5 minutes, and it and verifyAudit find the bucket in their environment', () => {
+    // Act
+    const schedules = resourcesOfType(pkg(stage).template, 'AWS::Events::Rule').filter(([, rule]) =>
+      (rule.Targets as { Arn: unknown }[]).some((target) => resolveValue(target.Arn) === anchoring()?.logicalId),
+    );
+
+    // Assess
+    expect(schedules.map(([, rule]) => rule.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+    for (const name of ['anchorChainHeads', 'verifyAudit']) {
+      const fn = functionsOf(pkg(stage)).find((candidate) => candidate.name === name);
+      expect((fn?.properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        TVM_ANCHOR_BUCKET: { Ref: ANCHOR_BUCKET },
+        TVM_ANCHOR_DIR: '',
+      });
+    }
   });
 });
 

@@ -57,6 +57,10 @@ describe('tvm audit events', () => {
         id: '2026-06-01T11:00:00.000Z#r1', type: 'grant.revoked', at: '2026-06-01T11:00:00.000Z', principal: 'admin@example.com',
         requestId: 'r', profile: 'dev-readonly', grantId: 'grant-0009', detail: { reason: 'left the team' },
       },
+      {
+        id: '2026-06-01T10:00:00.000Z#l1', type: 'lockdown.activated', at: '2026-06-01T10:00:00.000Z', principal: 'sec@example.com',
+        requestId: 'l', profiles: ['dev-readonly', 'prod-admin'], detail: { reason: 'suspected espionage' },
+      },
     ];
 
     // Act
@@ -69,7 +73,9 @@ describe('tvm audit events', () => {
       ['credential.denied', 'NO_GRANT: no grant for demo-deploy'],
       ['credential.issued', 'grant grant-0001, 900 s, expires 2026-06-01T12:05:00.000Z'],
       ['grant.revoked', 'grant grant-0009, left the team'],
+      ['lockdown.activated', 'suspected espionage'],
     ]);
+    expect(readTable(run.stdout, 'AT').map((row) => row.PROFILE).slice(-2)).toEqual(['dev-readonly', 'dev-readonly, prod-admin']);
     expect(run.stdout).toContain(`\nmore: --cursor '${CURSOR}'\n`);
   });
 
@@ -226,7 +232,7 @@ describe('tvm audit access', () => {
 });
 
 describe('tvm audit verify', () => {
-  const intact: VerifyResult = { ok: true, checked: 42, broken: [], from: '2026-05-31T12:00:00.000Z', to: '2026-06-01T12:00:00.000Z' };
+  const intact: VerifyResult = { ok: true, checked: 42, broken: [], from: '2026-05-31T12:00:00.000Z', to: '2026-06-01T12:00:00.000Z', anchors: [] };
   const broken: VerifyResult = { ...intact, ok: false, broken: [{ id: '2026-06-01T10:00:00.000Z#x', reason: 'hash-mismatch' }] };
 
   it('exits 0 and says how much it checked when every chain holds', async () => {
@@ -257,6 +263,30 @@ describe('tvm audit verify', () => {
     // Assess
     expect(run.code).toBe(EXIT.refused);
     expect(JSON.parse(run.stdout)).toEqual(broken);
+  });
+
+  it('says as of when each day was anchored, and names a chain behind its anchor', async () => {
+    // Prepare
+    const rewritten: VerifyResult = {
+      ...intact,
+      ok: false,
+      broken: [{ id: 'chain:2026-06-01#u3', reason: 'behind-anchor' }],
+      anchors: [
+        { day: '2026-05-31', at: '2026-06-01T00:05:00.000Z', chains: 12 },
+        { day: '2026-06-01', at: '2026-06-01T11:55:00.000Z', chains: 9 },
+      ],
+    };
+
+    // Act
+    const run = await runTvm(['audit', 'verify'], [{ body: rewritten }]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.refused);
+    expect(run.stdout.split('\n').slice(1, 3)).toEqual([
+      "anchored: 2026-05-31's 12 chains as of 2026-06-01T00:05:00.000Z",
+      "anchored: 2026-06-01's 9 chains as of 2026-06-01T11:55:00.000Z",
+    ]);
+    expect(readTable(run.stdout, 'EVENT')).toEqual([{ EVENT: 'chain:2026-06-01#u3', REASON: 'behind-anchor' }]);
   });
 });
 

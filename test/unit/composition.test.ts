@@ -1,6 +1,8 @@
-// The composition root's one decision: where alerts go. A deployed alert function without its SNS
-// topic must fail its cold start rather than raise alerts nobody hears. Each case loads the module
-// in a fresh Node process, as a cold start does, with only the environment the case gives it.
+// The composition root's two decisions: where alerts go, and where chain heads are anchored. A
+// deployed alert function without its SNS topic must fail its cold start rather than raise alerts
+// nobody hears, and a deployed verify or anchoring function without its bucket rather than verify
+// against nothing. Each case loads the module in a fresh Node process, as a cold start does, with
+// only the environment the case gives it.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -49,5 +51,36 @@ describe('alertSink', () => {
 
     // Assess
     expect(outcome).toBe('LogAlertSink');
+  });
+});
+
+const ANCHOR_PROBE = `
+  const { chainAnchorStore } = await import('./shared/composition.ts');
+  try { console.log(chainAnchorStore().constructor.name); } catch (error) { console.log(error.name + ': ' + error.message); }
+`;
+
+/** chainAnchorStore() at a cold start under `env`. */
+async function anchorStoreWith(env: Record<string, string>): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ANCHOR_PROBE], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...ENV, ...env },
+  });
+  return stdout.trim();
+}
+
+describe('chainAnchorStore', () => {
+  it.each<[string, Record<string, string>, string]>([
+    ['fails the cold start in AWS without the bucket', {}, 'ConfigError: invalid configuration: TVM_ANCHOR_BUCKET: required outside the local stack'],
+    ['fails the cold start in AWS with only a directory', { TVM_ANCHOR_DIR: '/tmp/anchors' }, 'ConfigError: invalid configuration: TVM_ANCHOR_BUCKET: required outside the local stack'],
+    ['anchors to the Object Lock bucket in AWS', { TVM_ANCHOR_BUCKET: 'tvm-prod-anchorbucket-1a2b3c' }, 'S3ChainAnchorStore'],
+    ['fails the cold start on the local stack without the directory', { IS_OFFLINE: 'true', TVM_ANCHOR_BUCKET: '[object Object]' }, 'ConfigError: invalid configuration: TVM_ANCHOR_DIR: required on the local stack'],
+    ['anchors to a directory on the local stack', { IS_OFFLINE: 'true', TVM_ANCHOR_BUCKET: '[object Object]', TVM_ANCHOR_DIR: '/tmp/anchors' }, 'FileSystemChainAnchorStore'],
+    ['names a bucket that is not a bucket name', { TVM_ANCHOR_BUCKET: 'Not A Bucket' }, 'ConfigError: invalid configuration: TVM_ANCHOR_BUCKET: must be an S3 bucket name'],
+  ])('%s', async (_, env, expected) => {
+    // Act
+    const outcome = await anchorStoreWith(env);
+
+    // Assess
+    expect(outcome).toBe(expected);
   });
 });

@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       securityGroup: 'tvm-security',
       roleArnPattern: 'arn:aws:iam::*:role/tvm-*',
       auditShards: 4,
+      auditUseShards: 8,
       region: 'us-east-1',
       offline: false,
       endpoints: { sts: undefined, dynamodb: undefined },
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
       },
       vendRatePerMinute: 30,
       delegationQuota: 200,
+      anchors: { bucket: undefined, dir: undefined },
     };
     expect(config).toEqual(expected);
   });
@@ -139,6 +141,7 @@ describe('loadConfig', () => {
       TVM_SECURITY_GROUP: 'corp:security',
       TVM_ROLE_ARN_PATTERN: 'arn:aws:iam::123456789012:role/vended-*',
       TVM_AUDIT_SHARDS: '8',
+      TVM_AUDIT_USE_SHARDS: '16',
       TVM_STS_ENDPOINT: 'http://127.0.0.1:4566',
       TVM_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
       AWS_REGION: 'eu-west-1',
@@ -154,6 +157,7 @@ describe('loadConfig', () => {
       securityGroup: 'corp:security',
       roleArnPattern: 'arn:aws:iam::123456789012:role/vended-*',
       auditShards: 8,
+      auditUseShards: 16,
       region: 'eu-west-1',
       endpoints: { sts: 'http://127.0.0.1:4566', dynamodb: 'http://127.0.0.1:8000' },
     });
@@ -288,6 +292,8 @@ describe('loadConfig', () => {
     ['TVM_AUDIT_SHARDS', '65'],
     ['TVM_AUDIT_SHARDS', 'four'],
     ['TVM_AUDIT_SHARDS', '2.5'],
+    ['TVM_AUDIT_USE_SHARDS', '0'],
+    ['TVM_AUDIT_USE_SHARDS', '65'],
     ['TVM_STS_ENDPOINT', 'not a url'],
     ['TVM_DYNAMODB_ENDPOINT', '127.0.0.1:8000'],
     ['TVM_DELEGATIONS_TABLE', 'ab'],

@@ -14,6 +14,7 @@ import { adminEvent, type AuditEvent } from '../../shared/domain/audit.js';
 import { AuditUnavailableError, StoreUnavailableError } from '../../shared/domain/errors.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
+import { anIssuance, aUse } from '../fixtures/key-events.js';
 
 const TABLE = 'tvm-test-audit';
 const DAY = '2026-06-01';
@@ -77,8 +78,8 @@ describe('DynamoDbAuditLog.append', () => {
       {
         Put: {
           TableName: TABLE,
-          // When the head was written: the writer's clock.
-          Item: { ...headKey, seq: 1, hash: item.hash, at: expect.stringMatching(/^2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+          // When the head was written (the writer's clock), and which event it names (for its anchor).
+          Item: { ...headKey, seq: 1, hash: item.hash, at: expect.stringMatching(/^2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), eventId: event.id },
           ConditionExpression: 'attribute_not_exists(PK)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
@@ -144,6 +145,29 @@ describe('DynamoDbAuditLog.append', () => {
     const [first, second] = transactions();
     expect(second?.[0]?.Put?.Item?.GSI3PK).not.toBe(first?.[0]?.Put?.Item?.GSI3PK);
     expect(second?.[0]?.Put?.Item).toMatchObject({ chainSeq: 1, prevHash: GENESIS_HASH });
+  });
+
+  it('links a use into the chain set of uses: its own shards, head and leases, never waiting for a lease of issuance’s chains', async () => {
+    // Prepare: every lease of the events set is held (a busy process), and the uses set has three chains
+    ddb.on(TransactWriteCommand).resolves({});
+    const useChains = new AuditChains();
+    const log = new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, useShards: 3, chains, useChains });
+    const held = await chains.lease(1);
+    const use = aUse(anIssuance(), { eventTime: '2026-06-01T11:59:00Z' });
+
+    // Act
+    const result = await log.append(use, { onceKey: `cloudtrail:${use.cloudTrailEventId}` });
+
+    // Assess
+    expect(result).toBe('appended');
+    const [[event, head] = []] = transactions();
+    const label = String(event?.Put?.Item?.GSI3PK).split('#')[2];
+    expect(['u0', 'u1', 'u2']).toContain(label);
+    expect(event?.Put?.Item).toMatchObject({ GSI3PK: `TIME#${DAY}#${label}`, GSI4PK: `TYPE#credential.used#${DAY}#${label}`, chainSeq: 1 });
+    expect(head?.Put?.Item).toMatchObject({ PK: `CHAIN#${DAY}#${label}`, SK: 'HEAD', seq: 1 });
+    expect(useChains.head(`${DAY}#${label}`)).toMatchObject({ seq: 1 });
+    expect(chains.head(`${DAY}#${label}`)).toBeUndefined();
+    held.release();
   });
 
   it("answers 'duplicate' when the once-marker exists, without retrying", async () => {

@@ -280,7 +280,7 @@ describe('createEngagement', () => {
       requestId: META.requestId,
       sourceIp: META.sourceIp,
       userAgent: META.userAgent,
-      profile: 'dev-readonly,dev-deploy',
+      profiles: ['dev-readonly', 'dev-deploy'],
       detail: { engagementId: view.id, ...engagement, grantIds: grants.map((g) => g.id) },
     };
     expect(setup.audit.events).toEqual([expected]);
@@ -593,7 +593,7 @@ describe('handOverEngagement', () => {
         requestId: META.requestId,
         sourceIp: META.sourceIp,
         userAgent: META.userAgent,
-        profile: 'dev-readonly,dev-deploy',
+        profiles: ['dev-readonly', 'dev-deploy'],
         detail: {
           engagementId: view.id,
           version: 2,

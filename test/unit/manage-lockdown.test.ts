@@ -197,7 +197,7 @@ describe('activateLockdown', () => {
     const racing = Object.assign(Object.create(lockdown) as InMemoryLockdownStore, {
       getLockdown: async () => undefined,
     });
-    await lockdown.putLockdown(aLockdown(), 0, adminEvent(FIXED_NOW, 'x', 'lockdown.activated', SEC_2, META, { profile: '*' }));
+    await lockdown.putLockdown(aLockdown(), 0, adminEvent(FIXED_NOW, 'x', 'lockdown.activated', SEC_2, META, { profiles: ['*'] }));
 
     // Act
     const error = await failureOf(activateLockdown({ ...deps, lockdown: racing }, SEC_1, input(), META));
@@ -246,6 +246,23 @@ describe('liftLockdown', () => {
     expect(audit.eventsOfType('lockdown.lifted')).toEqual([
       expect.objectContaining({ principal: SEC_2.id, detail: expect.objectContaining({ reason: 'all clear', activatedBy: SEC_1.id }) }),
     ]);
+  });
+
+  it('records activation and lift with every profile they concern, so a query for any one of them finds both', async () => {
+    // Prepare
+    const { deps, audit } = setUp();
+    await activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly', 'prod-admin'] }), META);
+
+    // Act
+    await liftLockdown(deps, SEC_2, { reason: 'all clear' }, META);
+
+    // Assess
+    const [activated, lifted] = [audit.eventsOfType('lockdown.activated')[0], audit.eventsOfType('lockdown.lifted')[0]];
+    expect(activated).toMatchObject({ profiles: ['dev-readonly', 'prod-admin'] });
+    expect(lifted).toMatchObject({ profiles: ['dev-readonly', 'prod-admin'] });
+    expect(activated).not.toHaveProperty('profile');
+    const second = await audit.query({ profile: 'prod-admin', limit: 10 });
+    expect(second.events.map((event) => event.type).sort()).toEqual(['lockdown.activated', 'lockdown.lifted']);
   });
 
   it('answers NOT_FOUND when no lockdown is active', async () => {

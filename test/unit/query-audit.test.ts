@@ -2,7 +2,7 @@
 // access to a profile now, whether the audit trail is intact, and which alerts were raised.
 import { jest } from '@jest/globals';
 import type { AlertRule, AuditEvent } from '../../shared/domain/audit.js';
-import { NotFoundError, ValidationError } from '../../shared/domain/errors.js';
+import { NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
 import { createEngagement, handOverEngagement, type HandoverDeps } from '../../shared/domain/manage-engagements.js';
 import { UpstreamIamError } from '../../shared/domain/errors.js';
 import { createGrant, revokeGrant, type GrantDeps, type RevokeGrantDeps } from '../../shared/domain/manage-grants.js';
@@ -16,7 +16,9 @@ import { failureOf } from '../fixtures/failure.js';
 import {
   inMemoryCutOff,
   fixedClock,
+  hashOf,
   InMemoryAuditLog,
+  InMemoryChainAnchorStore,
   InMemoryDelegationStore,
   InMemoryEngagementStore,
   sequentialIds,
@@ -49,8 +51,9 @@ function setUp(options: { grants?: Grant[] } = {}) {
     adminGroup: 'tvm-admin',
   } satisfies GrantDeps & RevokeGrantDeps;
   const handoverDeps: HandoverDeps = { ...grantDeps, engagements, securityGroup: 'tvm-security' };
-  const deps = { audit, store, clock, warn: (message: string, data: Record<string, unknown>) => warnings.push({ message, data }) };
-  return { audit, store, clock, deps, grantDeps, handoverDeps, warnings };
+  const anchors = new InMemoryChainAnchorStore();
+  const deps = { audit, store, anchors, clock, warn: (message: string, data: Record<string, unknown>) => warnings.push({ message, data }) };
+  return { audit, store, anchors, clock, deps, grantDeps, handoverDeps, warnings };
 }
 
 async function record(audit: InMemoryAuditLog, ...events: AuditEvent[]): Promise<void> {
@@ -467,7 +470,40 @@ describe('verifyAuditTrail (GET /audit/verify)', () => {
 
     // Assess
     expect(audit.verifyCalls).toEqual([{ from: new Date(FIXED_NOW.getTime() - DAY_MS), to: FIXED_NOW }]);
-    expect(result).toEqual({ ok: true, checked: 42, broken: [], from: '2026-05-31T12:00:00.000Z', to: FIXED_NOW.toISOString() });
+    expect(result).toEqual({ ok: true, checked: 42, broken: [], from: '2026-05-31T12:00:00.000Z', to: FIXED_NOW.toISOString(), anchors: [] });
+  });
+
+  it('compares the chains with the latest anchor of each day of the window, and says when each was taken', async () => {
+    // Prepare: two anchorings of today, one of yesterday, one of a day outside the window
+    const { audit, anchors, deps } = setUp();
+    const head = (chain: string, seq: number) => ({ chain, seq, hash: hashOf(`${chain}/${seq}`) });
+    await anchors.save({ day: '2026-05-30', at: '2026-05-30T23:55:00.000Z', heads: [head('2026-05-30#0', 9)] });
+    await anchors.save({ day: '2026-05-31', at: '2026-06-01T00:05:00.000Z', heads: [head('2026-05-31#0', 4), head('2026-05-31#u0', 7)] });
+    await anchors.save({ day: '2026-06-01', at: '2026-06-01T11:50:00.000Z', heads: [head('2026-06-01#0', 2)] });
+    await anchors.save({ day: '2026-06-01', at: '2026-06-01T11:55:00.000Z', heads: [head('2026-06-01#0', 3)] });
+
+    // Act
+    const result = await verifyAuditTrail(deps, {});
+
+    // Assess
+    expect(audit.verifyAnchors).toEqual([[(await anchors.latest('2026-05-31'))!, (await anchors.latest('2026-06-01'))!]]);
+    expect(result.anchors).toEqual([
+      { day: '2026-05-31', at: '2026-06-01T00:05:00.000Z', chains: 2 },
+      { day: '2026-06-01', at: '2026-06-01T11:55:00.000Z', chains: 1 },
+    ]);
+  });
+
+  it('answers STORE_UNAVAILABLE, without checking, when the anchors cannot be read', async () => {
+    // Prepare
+    const { audit, anchors, deps } = setUp();
+    anchors.failReads = true;
+
+    // Act
+    const error = await failureOf(verifyAuditTrail(deps, {}));
+
+    // Assess
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(audit.verifyCalls).toEqual([]);
   });
 
   it('passes a given window through, and a 24-hour window ending at `to` when only `to` is given', async () => {

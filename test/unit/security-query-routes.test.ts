@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
 import { aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
-import { FakeTokenVerifier, InMemoryAuditLog, InMemoryDelegationStore } from '../fixtures/in-memory.js';
+import { FakeTokenVerifier, InMemoryAuditLog, InMemoryChainAnchorStore, InMemoryDelegationStore } from '../fixtures/in-memory.js';
 import { anAlert, anIssuance, aUse, KEY } from '../fixtures/key-events.js';
 
 const TOKENS = { developer: 'token-developer', security: 'token-security', admin: 'token-admin' } as const;
@@ -25,6 +25,7 @@ jest.unstable_mockModule('../../shared/composition.js', () => ({
   auditLog: () => audit,
   delegationStore: () => store,
   tokenVerifier: () => verifier,
+  chainAnchorStore: () => new InMemoryChainAnchorStore(),
 }));
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
