@@ -8,7 +8,7 @@ import { AssumeRoleCommand, GetAccessKeyInfoCommand, GetCallerIdentityCommand, S
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_TVM_CALLER } from '../../local/sts/local-sts.js';
-import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
+import { ADMIN_GROUPS, api, eventually, expectError, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
 
 const unique = () => randomBytes(4).toString('hex');
 const hoursFromNow = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
@@ -40,16 +40,6 @@ interface AlertBody extends AuditEventBody {
 }
 
 /** Polls until `probe` returns a value (the loop is asynchronous: STS → recordUse → stream → alert). */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
 let securityToken: string;
 let adminToken: string;
 

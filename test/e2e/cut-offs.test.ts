@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetAccessKeyInfoCommand } from '@aws-sdk/client-sts';
 import { LOCAL_TVM_CALLER } from '../../local/sts/local-sts.js';
-import { ADMIN_GROUPS, api, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
+import { ADMIN_GROUPS, api, eventually, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
 
 const unique = () => randomBytes(4).toString('hex');
 // A role no demo profile names: cut-offs here touch no other suite's sessions.
@@ -151,8 +151,12 @@ describe('a revocation policy changed outside tvm', () => {
     const security = await tokenFor(`sec-${unique()}@example.com`, SECURITY_GROUPS);
     const drift = await api<{ events: { detail: { roleArn: string; external: boolean } }[] }>('GET', '/audit/events?type=revocation.drift', { token: security });
     expect(drift.body.events).toContainEqual(expect.objectContaining({ detail: expect.objectContaining({ roleArn: ROLE, external: true }) }));
+    // The alert function sees the drift on the audit stream (or on its schedule).
     await loopControl('/drain');
-    const alerts = await api<{ alerts: { rule: string; principal: string }[] }>('GET', '/alerts?rule=revocation-policy-changed', { token: security });
-    expect(alerts.body.alerts).toContainEqual(expect.objectContaining({ rule: 'revocation-policy-changed', principal: ROLE }));
+    const alert = await eventually('the revocation-policy-changed alert', async () => {
+      const alerts = await api<{ alerts: { rule: string; principal: string; severity: string }[] }>('GET', '/alerts?rule=revocation-policy-changed', { token: security });
+      return alerts.body.alerts.find((candidate) => candidate.principal === ROLE);
+    });
+    expect(alert).toMatchObject({ rule: 'revocation-policy-changed', severity: 'critical' });
   });
 });

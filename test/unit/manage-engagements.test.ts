@@ -1079,3 +1079,26 @@ describe('the delegation quota', () => {
     expect(await failureOf(delegate(setup, 'u2@example.com'))).toMatchObject({ code: 'DELEGATION_QUOTA_EXCEEDED' });
   });
 });
+
+describe("an engagement hanging from its owner's grant", () => {
+  // The lead delegated the engagement from their own grant: revoking that grant must end the
+  // contractors' access and cut their live sessions, as it does for any grant delegated from it.
+  it("is revoked with the owner's grant, and the contractors' sessions are cut off with it", async () => {
+    // Prepare
+    const setup = setUp({ grants: ownerGrants() });
+    const view = await created(setup, anEngagementInput({ profiles: [{ profile: 'dev-readonly' }] }), OWNER);
+    const carlasGrant = view.grants.find((grant) => grant.subject.id === CARLA.id) as Grant;
+    await setup.audit.append(issued(CARLA.id, { accessKeyId: 'ASIACARLALIVE0000001', grantId: carlasGrant.id }));
+
+    // Act
+    const revoked = await revokeGrant(setup.deps, ADMIN, 'owner-readonly', META);
+
+    // Assess
+    expect(revoked.revokedDescendants.sort()).toEqual(view.grants.map((grant) => grant.id).sort());
+    expect(setup.store.grants.filter((grant) => grant.engagementId === view.id).map((grant) => grant.status)).toEqual(['revoked', 'revoked']);
+    expect(revoked.revokedSessions.map((session) => session.accessKeyId)).toEqual(['ASIACARLALIVE0000001']);
+    expect(setup.policies.revocations(ROLE_READONLY)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'grant', grantId: carlasGrant.id })]),
+    );
+  });
+});

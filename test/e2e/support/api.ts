@@ -46,6 +46,17 @@ export async function api<T = Record<string, unknown>>(
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 
+/** Polls `probe` until it finds something (every 250 ms, for at most `timeoutMs`). */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export interface ErrorBody {
   error: { code: string; message: string; requestId: string; [key: string]: unknown };
 }
