@@ -248,7 +248,8 @@ const THROTTLED_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceed
  * in one transaction. A write that loses a head race (or meets a conflict) is relinked and retried on
  * another shard after a random backoff, for at most the chains' race budget (and MAX_RACE_ATTEMPTS);
  * a throttled one at most MAX_THROTTLED_ATTEMPTS times; a write that only guessed the head of a chain
- * this process had not seen yet (or found it gone) is relinked and retried at once (once per chain).
+ * this process had not seen yet (or found it gone, or cached a head the table does not hold) is
+ * relinked and retried at once.
  * Throws the SDK error when it cannot write.
  */
 export async function writeChained(
@@ -292,11 +293,14 @@ export async function writeChained(
         if (reasons.slice(0, eventAt).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
           return { outcome: 'change-failed' };
         }
-        const unseen = failed(headAt) && (previous === undefined || !reasons[headAt]?.Item);
-        // Not a lost race: a guess about a chain this process had not seen, or a head that is gone
-        // (a table recreated under a running process). Relink and go again, unless the head has
-        // just moved: another process is busy there and would win the race.
-        if (unseen && !isBusy(chains.head(chain))) continue;
+        const stored = chains.head(chain);
+        const unseen =
+          failed(headAt) && (previous === undefined || !stored || (previous !== null && stored.seq === previous.seq));
+        // Not a lost race: a guess about a chain this process had not seen, a head that is gone
+        // (a table recreated under a running process) or a cached head the table never held.
+        // Relink and go again, unless the head has just moved: another process is busy there and
+        // would win the race.
+        if (unseen && !isBusy(stored) && attempt < MAX_RACE_ATTEMPTS) continue;
         const raced = failed(headAt) || reasons.some((reason) => reason.Code === CONFLICT_CODE);
         if (!unseen) {
           if (raced) lost += 1;
@@ -350,8 +354,14 @@ function chainedPuts(
         TableName: tableName,
         Item: { ...chainHeadKey(day, shard), ...head },
         // An unseen chain is guessed to have no head yet; a wrong guess fails and returns the head.
+        // The hash is checked with the seq: a cached head that is not the stored one (read from a
+        // transaction that then rolled back) must fail here, not become the new event's prevHash.
         ...(previous
-          ? { ConditionExpression: 'seq = :expected', ExpressionAttributeValues: { ':expected': previous.seq } }
+          ? {
+              ConditionExpression: 'seq = :expected AND #hash = :hash',
+              ExpressionAttributeNames: { '#hash': 'hash' },
+              ExpressionAttributeValues: { ':expected': previous.seq, ':hash': previous.hash },
+            }
           : { ConditionExpression: APPEND_ONLY_CONDITION }),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },

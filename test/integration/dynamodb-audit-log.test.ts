@@ -560,6 +560,25 @@ describe('DynamoDbAuditLog', () => {
       expect(items.map((item) => item.id)).toEqual(ids([anEvent(10), anEvent(9), anEvent(8), anEvent(7)]));
       expectLinked(items, head);
     });
+    it('never links to a hash the head does not hold, even when a cached head has the right seq', async () => {
+      // Prepare: the process believes head seq 1 has another hash than the one stored, as after
+      // reading a head another transaction wrote and then rolled back
+      const chains = new AuditChains();
+      const writer = newLog({ shards: 1, chains });
+      await writer.append(anEvent(10));
+      const stored = chains.head('2026-06-01#0');
+      chains.remember('2026-06-01#0', { seq: 1, hash: 'f'.repeat(64), at: stored?.at ?? FIXED_NOW.toISOString() });
+
+      // Act
+      await writer.append(anEvent(5));
+
+      // Assess: relinked to the stored head, not to the hash it guessed
+      const { items, head } = await chainOf(0);
+      expect(items.map((item) => item.id)).toEqual(ids([anEvent(10), anEvent(5)]));
+      expectLinked(items, head);
+      expect(await log.verify(FIXED_NOW, FIXED_NOW)).toMatchObject({ ok: true, broken: [] });
+    });
+
     it('starts the chain afresh when its head is gone under a running process (a table recreated)', async () => {
       // Prepare: the process has cached head seq 3 of chain 2026-06-01#0; then the table is new
       const chains = new AuditChains();

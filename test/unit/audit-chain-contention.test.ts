@@ -63,7 +63,10 @@ describe('a chained write losing races to other processes', () => {
     expect(calls).toHaveLength(13);
     const landed = calls[12]?.args[0].input.TransactItems ?? [];
     expect(landed[0]?.Put?.Item).toMatchObject({ chainSeq: 113 });
-    expect(landed[1]?.Put).toMatchObject({ ConditionExpression: 'seq = :expected', ExpressionAttributeValues: { ':expected': 112 } });
+    expect(landed[1]?.Put).toMatchObject({
+      ConditionExpression: 'seq = :expected AND #hash = :hash',
+      ExpressionAttributeValues: { ':expected': 112, ':hash': 'd'.repeat(64) },
+    });
   }, 15_000);
 
   it('waits longer after each lost race (random backoff, doubling), instead of retrying at once', async () => {

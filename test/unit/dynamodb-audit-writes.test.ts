@@ -116,12 +116,14 @@ describe('DynamoDbAuditLog.append', () => {
     expect(relinked?.[0]?.Put?.Item).toMatchObject({ chainSeq: 8, prevHash: current.hash });
     expect(relinked?.[1]?.Put).toMatchObject({
       Item: { seq: 8, hash: relinked?.[0]?.Put?.Item?.hash },
-      ConditionExpression: 'seq = :expected',
-      ExpressionAttributeValues: { ':expected': 7 },
+      // The head it links to, by place and hash: a cached head the table does not hold fails.
+      ConditionExpression: 'seq = :expected AND #hash = :hash',
+      ExpressionAttributeNames: { '#hash': 'hash' },
+      ExpressionAttributeValues: { ':expected': 7, ':hash': current.hash },
     });
     expect(relinked?.[0]?.Put?.Item?.hash).toBe(hashItem(relinked?.[0]?.Put?.Item ?? {}));
     expect(next?.[0]?.Put?.Item).toMatchObject({ chainSeq: 9, prevHash: relinked?.[0]?.Put?.Item?.hash });
-    expect(next?.[1]?.Put?.ExpressionAttributeValues).toEqual({ ':expected': 8 });
+    expect(next?.[1]?.Put?.ExpressionAttributeValues).toEqual({ ':expected': 8, ':hash': relinked?.[0]?.Put?.Item?.hash });
     expect(transactions()).toHaveLength(3);
   });
 
