@@ -1,21 +1,11 @@
 import { z } from 'zod';
-import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { auditWriter, config, delegationStore, lockdownStore, tokenVerifier } from '../shared/composition.js';
-import { logger } from '../shared/logger.js';
+import { config, profileDeps, tokenVerifier } from '../shared/composition.js';
 import { deleteProfile } from '../shared/domain/manage-profiles.js';
 import { profileNameSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
-const deps = {
-  store: delegationStore(),
-  lockdown: lockdownStore(),
-  audit: auditWriter(),
-  clock: systemClock,
-  ids: randomIds,
-  roleArnPattern: config().roleArnPattern,
-  warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
-};
+const deps = profileDeps();
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },

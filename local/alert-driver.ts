@@ -10,7 +10,6 @@
 // Unlike it: the first read starts at TRIM_HORIZON (so a persisted TVM_DATA_DIR replays up to a day of
 // events; alerts are deduplicated), and `awsRegion` is the functions' region where DynamoDB Local's
 // stream ARN says "ddblocal".
-import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
@@ -23,8 +22,15 @@ import {
   type _Record as StreamsRecord,
   type AttributeValue as StreamsAttributeValue,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
-import { describeInvocationError, describeInvocationFailure, invocationSucceeded, invokeLambda, type LambdaInvocationResult } from './invoke-lambda.js';
+import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  describeInvocationError,
+  describeInvocationFailure,
+  invocationSucceeded,
+  invokeLambda,
+  scheduledEvent,
+  type LambdaInvocationResult,
+} from './invoke-lambda.js';
 
 export interface AlertDriverOptions {
   readonly dynamodbEndpoint: string;
@@ -302,18 +308,7 @@ export function startAlertDriver(options: AlertDriverOptions): AlertDriver {
   }
 
   async function runSchedule(): Promise<void> {
-    const now = new Date();
-    const event: ScheduledEvent<Record<string, never>> = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: accountId,
-      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region,
-      resources: [`arn:aws:events:${region}:${accountId}:rule/${options.functionName}-schedule`],
-      detail: {},
-    };
+    const event = scheduledEvent(options.functionName, { region, accountId });
     const run = (async () => {
       try {
         const result = await invokeLambda({

@@ -3,6 +3,8 @@
 // serverless-offline answers a RequestResponse invocation with the handler's result as the body;
 // a handler that threw still gets 200, flagged by X-Amz-Function-Error (as AWS does), and an
 // unknown function gets 404 with x-amzn-ErrorType. No signing: serverless-offline does not check it.
+import { randomUUID } from 'node:crypto';
+import type { ScheduledEvent } from 'aws-lambda';
 
 export interface LambdaInvocationResult {
   readonly status: number;
@@ -60,4 +62,23 @@ export function describeInvocationError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? ((error.cause as NodeJS.ErrnoException).code ?? error.cause.message) : undefined;
   return cause === undefined ? error.message : `${error.message} (${cause})`;
+}
+
+/** The "Scheduled Event" an EventBridge schedule rule named after `functionName` sends it. */
+export function scheduledEvent(
+  functionName: string,
+  where: { readonly region: string; readonly accountId: string },
+  now = new Date(),
+): ScheduledEvent<Record<string, never>> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: where.accountId,
+    time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: where.region,
+    resources: [`arn:aws:events:${where.region}:${where.accountId}:rule/${functionName}-schedule`],
+    detail: {},
+  };
 }

@@ -1,9 +1,7 @@
 // The local stand-in for an EventBridge schedule: invokes a function through serverless-offline's
 // Lambda invoke API with the "Scheduled Event" AWS would send, every `everyMs`, and on demand (the
 // loop control's POST /anchor and /repair). Runs never overlap: one asked for during a run waits for it.
-import { randomUUID } from 'node:crypto';
-import type { ScheduledEvent } from 'aws-lambda';
-import { describeInvocationError, describeInvocationFailure, invocationSucceeded, invokeLambda } from './invoke-lambda.js';
+import { describeInvocationError, describeInvocationFailure, invocationSucceeded, invokeLambda, scheduledEvent } from './invoke-lambda.js';
 
 export interface ScheduleDriverOptions {
   /** serverless-offline's Lambda endpoint, e.g. http://localhost:3002. */
@@ -33,17 +31,7 @@ export function startScheduleDriver(options: ScheduleDriverOptions): ScheduleDri
   let running: Promise<unknown> = Promise.resolve();
 
   async function invokeOnce(): Promise<unknown> {
-    const event: ScheduledEvent<Record<string, never>> = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: accountId,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region,
-      resources: [`arn:aws:events:${region}:${accountId}:rule/${options.functionName}-schedule`],
-      detail: {},
-    };
+    const event = scheduledEvent(options.functionName, { region, accountId });
     let result;
     try {
       result = await invokeLambda({

@@ -17,9 +17,11 @@ import { LogAlertSink } from './adapters/log-alert-sink.js';
 import { S3ChainAnchorStore } from './adapters/s3-chain-anchor-store.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
+import { randomIds, systemClock } from './adapters/system.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { EngagementRecords } from './domain/manage-engagements.js';
+import type { ProfileDeps } from './domain/manage-profiles.js';
 import { logger } from './logger.js';
 import type {
   AlertSink,
@@ -156,4 +158,15 @@ export const cutOffAdapters = () => ({
   sessions: auditLog(),
   orders: cutOffOrders(),
   audit: auditLog(),
+});
+
+/** What the profile use cases need (PUT and DELETE /profiles/{name}). */
+export const profileDeps = (): ProfileDeps => ({
+  store: delegationStore(),
+  lockdown: lockdownStore(),
+  audit: auditWriter(),
+  clock: systemClock,
+  ids: randomIds,
+  roleArnPattern: config().roleArnPattern,
+  warn: (message, data) => logger.warn(message, data),
 });

@@ -1,8 +1,7 @@
 // The cut-off module with its real adapters: the revocation ledger on DynamoDB Local (its
 // version-conditioned writes), the local IAM endpoint (its policies, their shared size quota and the
 // Deny it enforces), the live-session index of the audit table, and the cut-off orders.
-import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, GetAccessKeyInfoCommand, STSClient } from '@aws-sdk/client-sts';
+import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
 import { DynamoDbCutOffOrders, DynamoDbRevocationLedger } from '../../shared/adapters/dynamodb-revocation-ledger.js';
 import { putCutOffOrder } from '../../shared/adapters/delegation-keys.js';
@@ -13,32 +12,17 @@ import { carryOutCutOff, type CutOffDeps } from '../../shared/domain/cut-off-ses
 import type { CutOffOrder } from '../../shared/domain/model.js';
 import { repairRevocations } from '../../shared/domain/repair-revocations.js';
 import { parseRevocationPolicy, REVOCATION_POLICY_NAME } from '../../shared/domain/revocation-policy.js';
-import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts, type LocalSts } from '../../local/sts/local-sts.js';
 import { sequentialIds } from '../fixtures/in-memory.js';
 import { useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
+import { useLocalAws } from './support/local-aws.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/tvm-demo-sandbox';
 const ROLE_NAME = 'tvm-demo-sandbox';
 const dynamodb = useDynamoDbLocal();
 
-let local: LocalSts;
-let iam: IAMClient;
-let sts: STSClient;
+const localAws = useLocalAws();
 let tables: TestTables;
 let deps: CutOffDeps & { audit: DynamoDbAuditLog };
-
-beforeAll(async () => {
-  local = await startLocalSts({ port: 0, roles: loadLocalRoles(), callers: [LOCAL_TVM_CALLER] });
-  const client = { region: 'us-east-1', credentials: { ...LOCAL_TVM_CALLER }, maxAttempts: 1 };
-  iam = new IAMClient({ ...client, endpoint: local.iamUrl });
-  sts = new STSClient({ ...client, endpoint: local.url });
-});
-
-afterAll(async () => {
-  iam.destroy();
-  sts.destroy();
-  await local.close();
-});
 
 beforeEach(async () => {
   tables = await dynamodb().createTestTables();
@@ -46,7 +30,7 @@ beforeEach(async () => {
   const audit = new DynamoDbAuditLog(documents, { tableName: tables.audit, shards: 4 });
   deps = {
     ledger: new DynamoDbRevocationLedger(documents, { tableName: tables.delegations }),
-    policies: new IamRevocationPolicies(iam),
+    policies: new IamRevocationPolicies(localAws().iam),
     sessions: audit,
     orders: new DynamoDbCutOffOrders(documents, { tableName: tables.delegations }),
     audit,
@@ -78,21 +62,11 @@ function personOrder(id: string, sourceIdentity: string, before: Date): CutOffOr
 }
 
 const deniedPeople = () =>
-  parseRevocationPolicy(local.rolePolicies()[ROLE_NAME]?.[REVOCATION_POLICY_NAME])
+  parseRevocationPolicy(localAws().local.rolePolicies()[ROLE_NAME]?.[REVOCATION_POLICY_NAME])
     .flatMap((revocation) => (revocation.kind === 'person' ? [revocation.sourceIdentity] : []))
     .sort();
 
-async function sessionOf(sourceIdentity: string) {
-  const out = await sts.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: sourceIdentity, SourceIdentity: sourceIdentity, DurationSeconds: 900 }));
-  const c = out.Credentials!;
-  const client = new STSClient({
-    region: 'us-east-1',
-    endpoint: local.url,
-    maxAttempts: 1,
-    credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! },
-  });
-  return { accessKeyId: c.AccessKeyId!, works: () => client.send(new GetAccessKeyInfoCommand({ AccessKeyId: c.AccessKeyId! })).then(() => true, () => false) };
-}
+const sessionOf = (sourceIdentity: string) => localAws().sessionOf(ROLE, sourceIdentity);
 
 // The race: each cut-off reads the role's revocations, adds its own and writes them back. Done on
 // the policy itself (as before the ledger), ten at once kept only some of them.
@@ -149,13 +123,13 @@ it('reports as revoked only the live sessions its revocations deny, from the liv
 it('keeps an order whose role failed, and the schedule carries it out once IAM answers', async () => {
   // Prepare: IAM refuses for a moment (the role's inline policies are full)
   const full = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:CreateUser', Resource: `arn:aws:iam::000000000000:user/${'x'.repeat(10_100)}` }] });
-  await iam.send(new PutRolePolicyCommand({ RoleName: ROLE_NAME, PolicyName: 'someone-elses', PolicyDocument: full }));
+  await localAws().iam.send(new PutRolePolicyCommand({ RoleName: ROLE_NAME, PolicyName: 'someone-elses', PolicyDocument: full }));
   const order = await written(personOrder('later', 'eve', new Date(Date.now() + 60_000)));
 
   // Act
   const first = await carryOutCutOff(deps, order, { requestId: 'req-later' });
   const pending = await deps.orders.list();
-  await iam.send(new PutRolePolicyCommand({ RoleName: ROLE_NAME, PolicyName: 'someone-elses', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}' }));
+  await localAws().iam.send(new PutRolePolicyCommand({ RoleName: ROLE_NAME, PolicyName: 'someone-elses', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}' }));
   const repaired = await repairRevocations(deps, { requestId: 'schedule' });
 
   // Assess
@@ -181,7 +155,7 @@ it('puts a policy changed behind its back right, keeping the Deny statements it 
       },
     ],
   });
-  await iam.send(new PutRolePolicyCommand({ RoleName: ROLE_NAME, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: replaced }));
+  await localAws().iam.send(new PutRolePolicyCommand({ RoleName: ROLE_NAME, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: replaced }));
 
   // Act
   const outcome = await repairRevocations(deps, { requestId: 'schedule' });

@@ -1,54 +1,26 @@
 // IamRevocationPolicies through the real @aws-sdk/client-iam against the local endpoint, which keeps
 // a role's inline policies, counts them against IAM's shared 10,240 characters and enforces the Deny
 // statements in them: a revoked person's earlier session is refused, others are not.
-import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, GetAccessKeyInfoCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetAccessKeyInfoCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { IamRevocationPolicies } from '../../shared/adapters/iam-revocation-policies.js';
 import { RolePolicyLimitError, UpstreamIamError } from '../../shared/domain/errors.js';
 import { REVOCATION_POLICY_NAME, renderRevocationPolicy } from '../../shared/domain/revocation-policy.js';
-import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts, type LocalSts } from '../../local/sts/local-sts.js';
+import { useLocalAws } from './support/local-aws.js';
 import { failureOf } from '../fixtures/failure.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/tvm-demo-readonly';
 const OTHER_ROLE = 'arn:aws:iam::000000000000:role/tvm-demo-deploy';
 
 describe('IamRevocationPolicies', () => {
-  let local: LocalSts;
-  let iam: IAMClient;
-  let sts: STSClient;
-
-  beforeAll(async () => {
-    local = await startLocalSts({ port: 0, roles: loadLocalRoles(), callers: [LOCAL_TVM_CALLER] });
-    const client = { region: 'us-east-1', credentials: { ...LOCAL_TVM_CALLER }, maxAttempts: 1 };
-    iam = new IAMClient({ ...client, endpoint: local.iamUrl });
-    sts = new STSClient({ ...client, endpoint: local.url });
-  });
-
-  afterAll(async () => {
-    iam.destroy();
-    sts.destroy();
-    await local.close();
-  });
-
-  async function sessionOf(sourceIdentity: string) {
-    const out = await sts.send(
-      new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: sourceIdentity, SourceIdentity: sourceIdentity, DurationSeconds: 900 }),
-    );
-    const c = out.Credentials!;
-    const client = new STSClient({
-      region: 'us-east-1',
-      endpoint: local.url,
-      maxAttempts: 1,
-      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! },
-    });
-    return { client, accessKeyId: c.AccessKeyId! };
-  }
+  const localAws = useLocalAws();
+  const sessionOf = (sourceIdentity: string) => localAws().sessionOf(ROLE, sourceIdentity);
 
   it("writes tvm-revocations so the person's earlier sessions are denied, and nobody else's, and reads it back decoded", async () => {
     // Prepare
     const alice = await sessionOf('alice');
     const bob = await sessionOf('bob');
-    const policies = new IamRevocationPolicies(iam);
+    const policies = new IamRevocationPolicies(localAws().iam);
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // issued strictly before the (whole-second) cutoff
     const document = renderRevocationPolicy([{ kind: 'person', sourceIdentity: 'alice', before: new Date().toISOString() }]);
 
@@ -66,10 +38,10 @@ describe('IamRevocationPolicies', () => {
   it("counts the role's other inline policies, as IAM does (without whitespace)", async () => {
     // Prepare: another team's policy beside tvm's
     const other = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: '*' }] }, null, 2);
-    await iam.send(new PutRolePolicyCommand({ RoleName: 'tvm-demo-deploy', PolicyName: 'team-guardrail', PolicyDocument: other }));
+    await localAws().iam.send(new PutRolePolicyCommand({ RoleName: 'tvm-demo-deploy', PolicyName: 'team-guardrail', PolicyDocument: other }));
 
     // Act
-    const read = await new IamRevocationPolicies(iam).read(OTHER_ROLE);
+    const read = await new IamRevocationPolicies(localAws().iam).read(OTHER_ROLE);
 
     // Assess
     expect(read).toEqual({ otherPoliciesChars: JSON.stringify(JSON.parse(other)).length });
@@ -77,7 +49,7 @@ describe('IamRevocationPolicies', () => {
 
   it("answers IAM's LimitExceeded as RolePolicyLimitError, and deletes the policy for nothing to deny", async () => {
     // Prepare: a document that does not fit beside the other policy
-    const policies = new IamRevocationPolicies(iam);
+    const policies = new IamRevocationPolicies(localAws().iam);
     const people = Array.from({ length: 400 }, (_, i) => ({ kind: 'person' as const, sourceIdentity: `person-${i}`, before: `2026-06-01T12:${String(i % 60).padStart(2, '0')}:00Z` }));
     const tooLarge = renderRevocationPolicy(people);
 
@@ -89,12 +61,12 @@ describe('IamRevocationPolicies', () => {
     // Assess
     expect(refused).toBeInstanceOf(RolePolicyLimitError);
     expect((refused as RolePolicyLimitError).details).toEqual({ iamCode: 'LimitExceededException' });
-    expect(local.rolePolicies()['tvm-demo-readonly']?.[REVOCATION_POLICY_NAME]).toBeUndefined();
+    expect(localAws().local.rolePolicies()['tvm-demo-readonly']?.[REVOCATION_POLICY_NAME]).toBeUndefined();
   });
 
   it('names the IAM code when IAM refuses (a role it does not know)', async () => {
     // Act
-    const error = await failureOf(new IamRevocationPolicies(iam).read('arn:aws:iam::000000000000:role/tvm-no-such-role'));
+    const error = await failureOf(new IamRevocationPolicies(localAws().iam).read('arn:aws:iam::000000000000:role/tvm-no-such-role'));
 
     // Assess
     expect(error).toBeInstanceOf(UpstreamIamError);
