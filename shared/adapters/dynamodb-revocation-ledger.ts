@@ -34,7 +34,6 @@ const orderSchema = z.object({
   decidedBy: z.string(),
   requestId: z.string(),
   revocations: z.array(revocationSchema),
-  allowedGroups: z.array(z.string()).optional(),
   roles: z.array(z.string()),
   attempts: z.number().int().min(0),
   context: z.record(z.string()),

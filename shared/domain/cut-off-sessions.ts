@@ -3,7 +3,7 @@
 //
 // A cut-off starts as a CutOffOrder written in the same transaction as the decision (so it cannot
 // be lost), then for each of its roles:
-// 1. list the role's live sessions (what is reported; for a lockdown, which allowed people to spare);
+// 1. list the role's live sessions (what is reported);
 // 2. merge the revocations into the role's ledger, a version-conditioned write retried on conflict,
 //    so concurrent cut-offs on one role all take effect;
 // 3. render the ledger to the role's `tvm-revocations` policy, within what its other inline policies
@@ -127,7 +127,7 @@ async function cutRole(deps: CutOffDeps, order: CutOffOrder, roleArn: string, no
   let targets: CredentialIssuedEvent[] = [];
   try {
     const live = await deps.sessions.liveIssuancesOnRole(roleArn, now);
-    const revocations = revocationsOnRole(order, live);
+    const revocations = order.revocations;
     targets = live.filter((session) => revocations.some((revocation) => denies(revocation, sessionFacts(session))));
     const result = await bringRoleInLine(deps, roleArn, revocations, now);
     return { roleArn, targets, ok: true, fallback: result.fallback, ...(result.drift ? { drift: result.drift } : {}) };
@@ -137,21 +137,6 @@ async function cutRole(deps: CutOffDeps, order: CutOffOrder, roleArn: string, no
     const message = error instanceof TvmError ? error.message : 'the revocation could not be put in force';
     return { roleArn, targets, ok: false, code, message };
   }
-}
-
-/**
- * The order's revocations on one role. A lockdown spares the allow list's named principals (in the
- * order already) and the members of its allowed groups among the role's live sessions, whichever
- * profile they came through, in one statement.
- */
-function revocationsOnRole(order: CutOffOrder, live: readonly CredentialIssuedEvent[]): Revocation[] {
-  const groups = new Set(order.allowedGroups ?? []);
-  const members = live.filter((session) => (session.groups ?? []).some((group) => groups.has(group))).map((session) => session.sourceIdentity);
-  return order.revocations.map((revocation) =>
-    revocation.kind === 'lockdown'
-      ? { ...revocation, allowedSourceIdentities: [...new Set([...revocation.allowedSourceIdentities, ...members])] }
-      : revocation,
-  );
 }
 
 export interface Drift {

@@ -3,7 +3,7 @@ import { carryOutCutOff, cutOffTime, type CutOffDeps, type CutOffReport } from '
 import { ConflictError, NotFoundError, SecondApproverRequiredError } from './errors.js';
 import type { CutOffOrder, Lockdown, Principal, RequestMeta } from './model.js';
 import type { Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
-import { distinctRoles } from './roles.js';
+import { distinctRoles, rolesOf } from './roles.js';
 import type { LockdownInput, LockdownLiftInput } from './schemas.js';
 import { toSourceIdentity } from './source-identity.js';
 
@@ -64,8 +64,9 @@ function details(lockdown: Lockdown): LockdownDetails {
  *    reads it and refuses callers outside `allow` on any profile of a locked role.
  * 4. With revokeActiveSessions, carry the cut-off out: on each locked role, deny every session
  *    issued before the cut-off time (the decision plus CUT_OFF_GRACE_SECONDS, so a vend in flight
- *    is covered) except those of the allow list's principals, of its groups' members seen live on
- *    the role, and those tagged as vended by an allowed caller during this lockdown.
+ *    is covered) except those of the allow list's principals and those tagged as vended by an
+ *    allowed caller during this lockdown. A session is never spared for the groups its issuance
+ *    recorded: membership may have ended since. Members of allowed groups vend again.
  */
 export async function activateLockdown(
   deps: ActivateLockdownDeps,
@@ -83,7 +84,8 @@ export async function activateLockdown(
     );
   }
   const lockedNames = new Set<string>(input.profiles);
-  const named = allProfiles.filter((profile) => lockedNames.has(profile.name)).map((profile) => profile.roleArn);
+  // A profile's former roles too: re-pointed a moment ago, its sessions there live on.
+  const named = allProfiles.filter((profile) => lockedNames.has(profile.name)).flatMap((profile) => rolesOf(profile, now));
   const roles = locksEveryProfile(input.profiles) ? [] : distinctRoles([...(tightening ? (current?.roles ?? []) : []), ...named]);
   const next: Lockdown = {
     active: true,
@@ -95,7 +97,7 @@ export async function activateLockdown(
     activatedAt: now.toISOString(),
     version: (current?.version ?? 0) + 1,
   };
-  const lockedRoles = locksEveryProfile(next.profiles) ? distinctRoles(allProfiles.map((profile) => profile.roleArn)) : roles;
+  const lockedRoles = locksEveryProfile(next.profiles) ? distinctRoles(allProfiles.flatMap((profile) => rolesOf(profile, now))) : roles;
   const order = input.revokeActiveSessions && lockedRoles.length > 0 ? cutOffOrder(deps, principal, meta, next, lockedRoles, now) : undefined;
   const written = await deps.lockdown.putLockdown(
     next,
@@ -128,7 +130,7 @@ function isAtLeastAsStrict(profiles: readonly string[], allow: Lockdown['allow']
   return covers && noWiderAllow;
 }
 
-/** One lockdown statement per locked role (cut-off-sessions.ts adds the allowed groups' live members). */
+/** One lockdown statement per locked role. */
 function cutOffOrder(
   deps: Pick<LockdownDeps, 'ids'>,
   principal: Principal,
@@ -151,7 +153,6 @@ function cutOffOrder(
         before: cutOffTime(now),
       },
     ],
-    allowedGroups: lockdown.allow.groups,
     roles,
     attempts: 0,
     context: { lockdownVersion: String(lockdown.version) },

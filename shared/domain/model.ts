@@ -151,8 +151,6 @@ export interface CutOffOrder {
   readonly requestId: string;
   /** Applied on every role; their `before` also covers sessions a vend in flight could still mint. */
   readonly revocations: readonly Revocation[];
-  /** For a lockdown: live sessions of these groups' members keep working too. */
-  readonly allowedGroups?: readonly string[];
   /** The roles still to cut off (ARNs, one per role). */
   readonly roles: readonly string[];
   readonly attempts: number;

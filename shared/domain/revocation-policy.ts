@@ -9,7 +9,8 @@
 // session issued after the cutoff is untouched and the statement can be dropped once every session
 // issued before it has expired:
 // - person:    StringEquals aws:SourceIdentity [ids]  (a list is OR: one statement per cutoff time)
-// - grant:     StringEquals aws:PrincipalTag/tvm:grant [grant ids]  (the sessions vended under them)
+// - grant:     StringEquals aws:PrincipalTag/tvm:grant [grant ids]  (the sessions vended under them;
+//              cutoffs rounded up to the hour, so grants revoked within an hour share a statement)
 // - lockdown:  StringNotEquals aws:SourceIdentity [allowed] (a negated list is NOR: "none of these"),
 //              and, when the lockdown tags its allowed callers' sessions, StringNotEquals
 //              aws:PrincipalTag/tvm:lockdown <version> (keys of one operator are ANDed: both must hold)
@@ -106,6 +107,7 @@ const EXEMPT_TAG_PATTERN = /^[0-9]{1,12}$/;
 /** IAM's date form, as in AWS's own examples: UTC, whole seconds. */
 const CUTOFF_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const isoDateTime = z.string().datetime({ offset: true });
+const HOUR_MS = 3_600_000;
 
 /**
  * Parses a tvm-revocations document (URL-decoded) back into revocations, in document order.
@@ -228,7 +230,7 @@ function normalizeRevocation(revocation: Revocation): Revocation {
     case 'person':
       return { kind: 'person', sourceIdentity: requireSourceIdentity(revocation.sourceIdentity), before };
     case 'grant':
-      return { kind: 'grant', grantId: requirePattern('a grant id', GRANT_ID_PATTERN, revocation.grantId), before };
+      return { kind: 'grant', grantId: requirePattern('a grant id', GRANT_ID_PATTERN, revocation.grantId), before: endOfHour(before) };
     case 'lockdown': {
       const allowed = [...new Set(revocation.allowedSourceIdentities.map(requireSourceIdentity))].sort();
       const exemptTag = revocation.exemptTag === undefined ? undefined : requirePattern('a lockdown tag', EXEMPT_TAG_PATTERN, revocation.exemptTag);
@@ -258,6 +260,17 @@ function toCutoff(iso: string): string {
     throw new ValidationError(`a revocation time must lie in years 0000-9999, got ${JSON.stringify(iso)}`);
   }
   return cutoff;
+}
+
+/**
+ * A grant's cutoff, rounded up to the whole hour. A revoked grant mints no session after its own
+ * cutoff (which already covers a vend in flight), so denying its tag until the hour ends denies
+ * nothing more, and grants revoked within one hour share one statement: revoking grants one at a
+ * time cannot fill the role's policy and force the role-wide fallback.
+ */
+function endOfHour(cutoff: string): string {
+  const time = Date.parse(cutoff);
+  return new Date(Math.ceil(time / HOUR_MS) * HOUR_MS).toISOString().replace('.000Z', 'Z');
 }
 
 function requireSourceIdentity(sourceIdentity: string): string {

@@ -17,7 +17,7 @@ import type { AuditWriter, Clock, CredentialIssuer, IdGenerator, LockdownStore, 
 import { assertNotLockedOut, lockdownExemption } from './lockdown-rules.js';
 import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
-import { GRANT_TAG, LOCKDOWN_TAG } from './session-tags.js';
+import { GRANT_TAG, LOCKDOWN_TAG, NO_LOCKDOWN_EXEMPTION } from './session-tags.js';
 import { toSourceIdentity } from './source-identity.js';
 
 export interface VendDeps {
@@ -233,8 +233,10 @@ function sessionTags(principal: Principal, grantId: string, requestId: string, l
   const tags: SessionTag[] = [
     { key: GRANT_TAG, value: grantId },
     { key: 'tvm:request', value: requestId },
+    // Always set: a session tag overrides a role tag of the same key, so a role tagged
+    // `tvm:lockdown=<version>` by hand cannot exempt the sessions vended on it.
+    { key: LOCKDOWN_TAG, value: lockdownExemption ?? NO_LOCKDOWN_EXEMPTION },
   ];
-  if (lockdownExemption !== undefined) tags.push({ key: LOCKDOWN_TAG, value: lockdownExemption });
   // The principal id is also in SourceIdentity; as a tag only where STS's character set allows it.
   if (TAG_VALUE.test(principal.id)) tags.push({ key: 'tvm:principal', value: principal.id });
   return tags;

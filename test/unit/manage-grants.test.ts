@@ -607,7 +607,8 @@ describe('revokeGrant cuts off the sessions vended under the revoked grants', ()
     const revoked = await revokeGrant(deps, ADMIN, 'grant-root', META);
 
     // Assess
-    const before = '2026-06-01T12:01:00Z';
+    // The decision plus the grace for a vend in flight, rounded up to the hour (revocation-policy.ts)
+    const before = '2026-06-01T13:00:00Z';
     const tagged = [
       { kind: 'grant', grantId: 'grant-child', before },
       { kind: 'grant', grantId: 'grant-root', before },

@@ -135,14 +135,16 @@ describe('activateLockdown', () => {
     // Act
     const status = await activateLockdown(deps, SEC_1, input({ revokeActiveSessions: true }), META);
 
-    // Assess: one statement sparing the named, the allowed group's live members and the sessions
-    // tagged as vended by an allowed caller during this lockdown (version 1), up to the cut-off
-    expect(status.revokedSessions.map((s) => s.sourceIdentity)).toEqual(['spy@example.com']);
+    // Assess: one statement sparing the named and the sessions tagged as vended by an allowed
+    // caller during this lockdown (version 1), up to the cut-off. A session of an allowed group's
+    // member vended before is cut too: its record shows the groups of then, not of now.
+    expect(status.revokedSessions.map((s) => s.sourceIdentity).sort()).toEqual(['boss@example.com', 'spy@example.com']);
     expect(status.sessionsNotCut).toEqual([]);
     expect(policies.revocations(ROLE)).toEqual([
-      { kind: 'lockdown', allowedSourceIdentities: ['boss@example.com', 'ceo@example.com'], exemptTag: '1', before: CUT_OFF },
+      { kind: 'lockdown', allowedSourceIdentities: ['ceo@example.com'], exemptTag: '1', before: CUT_OFF },
     ]);
     expect(audit.eventsOfType('session.revoked')).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ sourceIdentity: 'boss@example.com', cause: 'lockdown' }) }),
       expect.objectContaining({ detail: expect.objectContaining({ sourceIdentity: 'spy@example.com', cause: 'lockdown' }) }),
     ]);
     expect(orders.pending).toEqual([]);
@@ -150,11 +152,11 @@ describe('activateLockdown', () => {
 
   // Two locked profiles on one role: one statement whose allow list is everyone allowed on either
   // (one statement per profile would deny each one's allowed people through the other's).
-  it('cuts a role once, sparing the allowed seen on any of its profiles', async () => {
-    // Prepare: an allowed member of top-brass vended through the alias, an outsider through each
+  it('cuts a role once, sparing the allowed on any of its profiles', async () => {
+    // Prepare: an allowed principal vended through the alias, an outsider through each
     const { deps, audit, policies } = setUp(undefined, [READONLY, ALIAS, DEPLOY]);
     for (const event of [
-      issued('boss@example.com', ['top-brass'], { profile: ALIAS.name, roleArn: ALIAS.roleArn }),
+      issued('ceo@example.com', [], { profile: ALIAS.name, roleArn: ALIAS.roleArn }),
       issued('spy@example.com', ['engineering']),
       issued('mole@example.com', ['engineering'], { profile: ALIAS.name, roleArn: ALIAS.roleArn }),
     ]) {
@@ -167,10 +169,45 @@ describe('activateLockdown', () => {
     // Assess
     expect(policies.writes.map((write) => write.roleArn)).toEqual([ROLE]);
     expect(policies.revocations(ROLE)).toEqual([
-      { kind: 'lockdown', allowedSourceIdentities: ['boss@example.com', 'ceo@example.com'], exemptTag: '1', before: CUT_OFF },
+      { kind: 'lockdown', allowedSourceIdentities: ['ceo@example.com'], exemptTag: '1', before: CUT_OFF },
     ]);
     expect(policies.document(OTHER_ROLE)).toBeUndefined();
     expect(status.revokedSessions.map((s) => s.sourceIdentity).sort()).toEqual(['mole@example.com', 'spy@example.com']);
+  });
+
+  // The attack: mallory vended while in top-brass, then was removed from it at the identity
+  // provider. Sparing sessions by the groups their issuance recorded would spare hers.
+  it('spares no session for the groups recorded when it was vended: only named principals and tagged sessions', async () => {
+    // Prepare
+    const { deps, audit, policies } = setUp();
+    await audit.append(issued('mallory@example.com', ['top-brass']));
+
+    // Act
+    const status = await activateLockdown(deps, SEC_1, input({ allow: { groups: ['top-brass'] }, revokeActiveSessions: true }), META);
+
+    // Assess
+    expect(status.revokedSessions.map((s) => s.sourceIdentity)).toEqual(['mallory@example.com']);
+    const [statement] = policies.revocations(ROLE);
+    expect(statement && denies(statement, { sourceIdentity: 'mallory@example.com', issuedAt: '2026-06-01T11:30:00.000Z' })).toBe(true);
+  });
+
+  // The alias in time: a profile re-pointed to another role keeps its sessions on the role it named
+  // before (they live up to 12 h); locking the profile must lock and cut that role too.
+  it('locks and cuts the roles its profiles named before being re-pointed, while their sessions can live', async () => {
+    // Prepare: dev-readonly pointed at OTHER_ROLE until a moment ago, an outsider's session there
+    const repointed = aProfile({ ...READONLY, formerRoles: [{ roleArn: OTHER_ROLE, until: '2026-06-01T23:00:00.000Z' }] });
+    const { deps, audit, policies } = setUp(undefined, [repointed]);
+    await audit.append(issued('spy@example.com', ['engineering'], { roleArn: OTHER_ROLE }));
+
+    // Act
+    const status = await activateLockdown(deps, SEC_1, input({ profiles: ['dev-readonly'], revokeActiveSessions: true }), META);
+
+    // Assess
+    expect(status.roles).toEqual([ROLE, OTHER_ROLE]);
+    expect(status.revokedSessions.map((s) => s.sourceIdentity)).toEqual(['spy@example.com']);
+    expect(policies.revocations(OTHER_ROLE)).toEqual([
+      { kind: 'lockdown', allowedSourceIdentities: ['ceo@example.com'], exemptTag: '1', before: CUT_OFF },
+    ]);
   });
 
   // The race: a vend that read the rules before the lockdown was written can still mint a session

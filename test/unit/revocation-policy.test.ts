@@ -211,6 +211,52 @@ describe('planRevocationPolicy: merging', () => {
   });
 });
 
+describe('planRevocationPolicy: grants', () => {
+  const grant = (grantId: string, before: string): Revocation => ({ kind: 'grant', grantId, before });
+
+  // A revoked grant mints no session after its cut-off, so denying its tag longer denies nothing
+  // real: grants revoked within one hour share one statement, cut off at the end of that hour.
+  it('puts grants revoked within one hour in one statement, cut off at the end of the hour', () => {
+    // Prepare
+    const added = [grant('grant-bbbb', '2026-06-01T11:05:00Z'), grant('grant-aaaa', '2026-06-01T11:59:59.500Z')];
+
+    // Act
+    const { document, revocations } = plan(added);
+
+    // Assess
+    expect(statementsOf(document)).toEqual([
+      {
+        Sid: 'TvmGrant0',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'aws:PrincipalTag/tvm:grant': ['grant-aaaa', 'grant-bbbb'] },
+          DateLessThan: { 'aws:TokenIssueTime': '2026-06-01T12:00:00Z' },
+        },
+      },
+    ]);
+    expect(parseRevocationPolicy(document)).toEqual(revocations);
+  });
+
+  // The attack: a delegator creates grants and revokes them one at a time, each at its own second.
+  // One statement per second would pass the role's 10,240 characters after ~50 of them and force
+  // the role-wide fallback: every session on the role cut, the allowed ones' too.
+  it('keeps 200 grants revoked a second apart within the budget, with no role-wide fallback', () => {
+    // Prepare
+    const added = Array.from({ length: 200 }, (_, i) =>
+      grant(`grant-${String(i).padStart(16, '0')}`, new Date(FIXED_NOW.getTime() - 3_600_000 + i * 1000).toISOString()),
+    );
+
+    // Act
+    const { fallback, document } = plan(added, { maxSessionSeconds: 43_200 });
+
+    // Assess
+    expect(fallback).toBe(false);
+    expect(statementsOf(document).length).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('planRevocationPolicy: cutoff times', () => {
   it('rounds a cutoff with milliseconds up to the next whole second', () => {
     // Prepare

@@ -204,6 +204,7 @@ describe('vendCredentials', () => {
         tags: [
           { key: 'tvm:grant', value: 'grant-0001' },
           { key: 'tvm:request', value: 'req-0001' },
+          { key: 'tvm:lockdown', value: 'none' },
           { key: 'tvm:principal', value: 'alice@example.com' },
         ],
       });
@@ -564,7 +565,10 @@ describe('vendCredentials', () => {
       expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.issued', lockdownExemption: '7' })]);
     });
 
-    it('sets no lockdown tag outside a lockdown', async () => {
+    // The attack: someone who may tag roles tags one `tvm:lockdown=<next version>`. aws:PrincipalTag
+    // includes the role's own tags, so a session without a tag of that key would be spared by the
+    // next lockdown. A session tag overrides a role tag of the same key: every session carries one.
+    it("tags every session outside an exemption tvm:lockdown=none, so a role's own tag cannot exempt it", async () => {
       // Prepare
       const { deps, issuer, audit } = setUp({ lockdown: aLockdown({ profiles: ['prod-admin'], roles: ['arn:aws:iam::123456789012:role/prod'] }) });
 
@@ -572,7 +576,7 @@ describe('vendCredentials', () => {
       await vendCredentials(deps, aPrincipal({ groups: ['top-brass'] }), aVendRequest(), META);
 
       // Assess
-      expect(issuer.requests[0]?.tags.map((tag) => tag.key)).not.toContain('tvm:lockdown');
+      expect(issuer.requests[0]?.tags.filter((tag) => tag.key === 'tvm:lockdown')).toEqual([{ key: 'tvm:lockdown', value: 'none' }]);
       expect(audit.events[0]).not.toHaveProperty('lockdownExemption');
     });
 
