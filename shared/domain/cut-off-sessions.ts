@@ -24,7 +24,7 @@ import {
   denies,
   MAX_ROLE_POLICY_CHARS,
   mergeRevocations,
-  parseRevocationPolicy,
+  readableRevocations,
   renderRevocationPolicy,
   renderWithin,
   roleWideFallback,
@@ -70,7 +70,7 @@ export interface CutOffReport {
   readonly sessionsNotCut: SessionNotCut[];
   /** True when a role's policy is a role-wide cutoff: everyone's earlier sessions there are cut too. */
   readonly roleWideFallback: boolean;
-  /** True when every role of the order holds it (the order is done); false: the schedule goes on. */
+  /** True when every role of the order holds it and is recorded (the order is done); false: the schedule goes on. */
   readonly complete: boolean;
 }
 
@@ -86,13 +86,14 @@ export async function carryOutCutOff(deps: CutOffDeps, order: CutOffOrder, meta:
   const actor: Principal = { id: order.decidedBy, groups: [], issuer: '' };
   const revokedSessions: RevokedSession[] = [];
   const sessionsNotCut: SessionNotCut[] = [];
-  const events: { event: AuditEvent; onceKey?: string }[] = [];
+  const events: { event: AuditEvent; roleArn: string; onceKey?: string }[] = [];
   for (const outcome of outcomes) {
-    if (outcome.drift) events.push({ event: driftEvent(deps, actor, meta, outcome.roleArn, outcome.drift) });
+    const { roleArn } = outcome;
+    if (outcome.drift) events.push({ event: driftEvent(deps, actor, meta, roleArn, outcome.drift), roleArn });
     if (!outcome.ok) {
-      const notCut = outcome.targets.map((session) => ({ ...toRevokedSession(session), roleArn: outcome.roleArn, code: outcome.code, message: outcome.message }));
+      const notCut = outcome.targets.map((session) => ({ ...toRevokedSession(session), roleArn, code: outcome.code, message: outcome.message }));
       sessionsNotCut.push(...notCut);
-      events.push({ event: failedEvent(deps, actor, meta, order, outcome.roleArn, outcome.code, outcome.message, notCut) });
+      events.push({ event: failedEvent(deps, actor, meta, order, roleArn, outcome.code, outcome.message, notCut), roleArn });
       continue;
     }
     for (const session of outcome.targets) {
@@ -100,20 +101,25 @@ export async function carryOutCutOff(deps: CutOffDeps, order: CutOffOrder, meta:
       // Once per order and key: the request and the schedule may both carry an order out.
       events.push({
         event: revokedEvent(deps, actor, meta, order, session, outcome.fallback),
+        roleArn,
         onceKey: `session.revoked#${order.id}#${session.accessKeyId}`,
       });
     }
   }
-  for (const { event, onceKey } of events) {
-    // The cut-off holds (or failed) whether or not its record is written: report, never undo.
+  // The cut-off holds (or failed) whether or not its record is written: report, never undo. A role
+  // whose records could not be written stays in the order, so the schedule writes them (once).
+  const unrecorded = new Set<string>();
+  for (const { event, roleArn, onceKey } of events) {
     await deps.audit.append(event, onceKey === undefined ? {} : { onceKey }).catch((error: unknown) => {
+      unrecorded.add(roleArn);
       deps.warn?.('a cut-off record could not be written', { type: event.type, orderId: order.id, error });
     });
   }
   const failedRoles = outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.roleArn);
-  await settleOrder(deps, order, failedRoles);
+  const unfinished = order.roles.filter((roleArn) => failedRoles.includes(roleArn) || unrecorded.has(roleArn));
+  await settleOrder(deps, order, unfinished);
   const roleWideFallback = outcomes.some((outcome) => outcome.ok && outcome.fallback);
-  return { revokedSessions, sessionsNotCut, roleWideFallback, complete: failedRoles.length === 0 };
+  return { revokedSessions, sessionsNotCut, roleWideFallback, complete: unfinished.length === 0 };
 }
 
 type RoleOutcome = {
@@ -173,7 +179,9 @@ export async function bringRoleInLine(
   const foundDigest = documentDigest(state.document);
   const inLine = (current?.documents.slice(-2) ?? [NO_DOCUMENT]).includes(foundDigest);
   const known = inLine || (current?.documents.includes(foundDigest) ?? false);
-  const adopted = known ? [] : readableRevocations(state.document);
+  // Each statement tvm can read is kept, so putting the policy right never lifts one of them; one it
+  // cannot read is replaced (the drift record keeps the document found).
+  const adopted = known ? [] : readableRevocations(state.document).revocations;
   let entry = await applyToLedger(deps.ledger, roleArn, current, [...added, ...adopted], now);
   const drift: Drift | undefined = inLine
     ? undefined
@@ -268,19 +276,11 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** The revocations in a policy tvm can read: kept, so putting it right never lifts one of them. */
-function readableRevocations(document: string | undefined): Revocation[] {
-  try {
-    return parseRevocationPolicy(document);
-  } catch {
-    return [];
-  }
-}
 
-async function settleOrder(deps: CutOffDeps, order: CutOffOrder, failedRoles: readonly string[]): Promise<void> {
+async function settleOrder(deps: CutOffDeps, order: CutOffOrder, unfinished: readonly string[]): Promise<void> {
   try {
-    if (failedRoles.length === 0) await deps.orders.complete(order.id);
-    else await deps.orders.update({ ...order, roles: failedRoles, attempts: order.attempts + 1 }, order.attempts);
+    if (unfinished.length === 0) await deps.orders.complete(order.id);
+    else await deps.orders.update({ ...order, roles: unfinished, attempts: order.attempts + 1 }, order.attempts);
   } catch (error) {
     // The order stays as it was: the schedule carries it out again, which is harmless.
     deps.warn?.('a cut-off order could not be updated', { orderId: order.id, error });

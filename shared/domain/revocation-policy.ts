@@ -142,6 +142,28 @@ export function parseRevocationPolicy(document: string | undefined): Revocation[
 }
 
 /**
+ * The revocations of every statement in a document that tvm can read, each statement on its own:
+ * one statement tvm did not write does not hide the others. `foreign` counts the rest. A document
+ * that is not a policy at all yields nothing.
+ */
+export function readableRevocations(document: string | undefined): { revocations: Revocation[]; foreign: number } {
+  if (document === undefined) return { revocations: [], foreign: 0 };
+  let json: unknown;
+  try {
+    json = JSON.parse(document);
+  } catch {
+    return { revocations: [], foreign: 1 };
+  }
+  const statements = z.object({ Statement: policySchema.shape.Statement }).safeParse(json);
+  if (!statements.success) return { revocations: [], foreign: 1 };
+  const parsed = statements.data.Statement.map((statement) => statementSchema.safeParse(statement));
+  return {
+    revocations: parsed.flatMap((result) => (result.success ? result.data : [])),
+    foreign: parsed.filter((result) => !result.success).length,
+  };
+}
+
+/**
  * Merges `added` into `existing`, prunes what has expired, and renders the minified policy.
  * Same input, same document: statements and Sids are in a fixed order, so rewriting unchanged state
  * is a no-op. Throws ValidationError on a malformed SourceIdentity or time: never a bad policy.

@@ -164,6 +164,27 @@ describe('carryOutCutOff', () => {
     expect(audit.eventsOfType('session.revoked')).toHaveLength(1);
   });
 
+  // Nothing lost: the cut holds whether or not its record was written, but the order is done only
+  // once the record is there too.
+  it('keeps its order until the records of what it cut are written, and writes them from the schedule', async () => {
+    // Prepare: the audit table refuses writes while the cut-off runs
+    const { deps, audit } = setUp();
+    await audit.append(issued('carla'));
+    audit.failAppends = true;
+
+    // Act
+    const report = await carryOutCutOff(deps, written(deps, anOrder()), META);
+
+    // Assess: cut, not yet recorded, kept for the schedule
+    expect(report.revokedSessions.map((session) => session.accessKeyId)).toEqual(['ASIACARLA00000000000']);
+    expect(report.complete).toBe(false);
+    expect(deps.orders.pending).toEqual([expect.objectContaining({ id: 'order-1', roles: [ROLE], attempts: 1 })]);
+    audit.failAppends = false;
+    await repairRevocations(deps, META);
+    expect(audit.events.filter((event) => event.type === 'session.revoked').map((event) => event.accessKeyId)).toEqual(['ASIACARLA00000000000']);
+    expect(deps.orders.pending).toEqual([]);
+  });
+
   it('reports as revoked only sessions its revocations deny: not another person, not one issued after the cut-off', async () => {
     // Prepare
     const { deps, audit } = setUp();
@@ -217,17 +238,24 @@ describe('repairRevocations', () => {
     ]);
   });
 
-  it('keeps the Deny statements it can read in a policy edited behind its back, and drops what it cannot', async () => {
+  it('keeps each Deny statement it can read in a policy edited behind its back, and records the one it cannot', async () => {
     // Prepare: someone swapped carla's statement for mallory's and a statement of their own
-    const { deps } = await cutCarla();
+    const { deps, audit } = await cutCarla();
     const mallory: Revocation = { kind: 'person', sourceIdentity: 'mallory', before: '2026-06-01T12:30:00Z' };
-    deps.policies.edit(ROLE, renderRevocationPolicy([mallory]));
+    const foreign = { Sid: 'IncidentResponse', Effect: 'Deny', Action: 's3:*', Resource: '*' };
+    const edited = JSON.parse(renderRevocationPolicy([mallory]) ?? '{}') as { Statement: object[] };
+    const document = JSON.stringify({ ...edited, Statement: [...edited.Statement, foreign] });
+    deps.policies.edit(ROLE, document);
 
     // Act
     await repairRevocations(deps, META);
 
-    // Assess
+    // Assess: mallory's Deny is not lifted for sitting beside a statement tvm cannot read; that one
+    // is replaced, and the document found is in the drift record (and its critical alert)
     expect(deps.policies.revocations(ROLE)).toEqual([{ kind: 'person', sourceIdentity: 'carla', before: BEFORE }, mallory]);
+    expect(audit.eventsOfType('revocation.drift')).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ external: true, foundDocument: document }) }),
+    ]);
   });
 
   it('puts right, without calling it outside tvm, a policy tvm itself rendered for an older version', async () => {
