@@ -6,9 +6,11 @@
 // Faithful where tvm depends on it: every request must carry a SigV4 signature, which is verified by
 // recomputing it; AssumeRole enforces the documented parameter constraints (STS API Reference,
 // API_AssumeRole; the service model's limits) with AWS's error codes, status codes and, where we know
-// it, AWS's wording. IAM's PutRolePolicy / GetRolePolicy / DeleteRolePolicy / ListRolePolicies keep inline role policies
-// in memory, and the Deny statements in them are enforced on requests signed with the role's sessions
-// (see explicit-deny.ts), which is how tvm cuts off credentials already handed out.
+// it, AWS's wording. IAM's GetRole describes the configured roles (one account, as IAM's role APIs
+// see the caller's), and PutRolePolicy / GetRolePolicy / DeleteRolePolicy / ListRolePolicies keep
+// inline role policies in memory, and the Deny statements in them are enforced on requests signed
+// with the role's sessions (see explicit-deny.ts), which is how tvm cuts off credentials already
+// handed out.
 //
 // One listener serves both APIs, as AWS's separate hosts would: the `Version` parameter picks the API
 // (2010-05-08 is IAM, anything else STS) and the SigV4 credential scope must name that API's service.
@@ -186,6 +188,8 @@ const MAX_TAGS = 50;
 const PACKED_BUDGET_BYTES = 2048;
 // IAM quota: a role's inline policies together, whitespace not counted (aws-facts.md).
 const ROLE_INLINE_POLICIES_LIMIT = 10240;
+/** When the configured roles "were created", as GetRole reports it. */
+const ROLES_CREATED_AT = '2026-01-01T00:00:00Z';
 
 const SIGNATURE_MISMATCH_MESSAGE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
@@ -572,6 +576,35 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
+  /** The role of that name in this endpoint's account, as IAM describes it (the fields the SDK requires, and its trust). */
+  function getRole(params: URLSearchParams, requestId: string): string {
+    const roleName = params.get('RoleName') ?? undefined;
+    const violations = new ConstraintViolations();
+    violations.string('roleName', roleName, { required: true, min: 1, max: 64, pattern: [IAM_NAME_PATTERN, IAM_NAME_PATTERN_TEXT] });
+    violations.throwIfAny();
+    const role = rolesByName.get(roleName as string);
+    if (role === undefined) throw iamErrors.noSuchRole(roleName as string);
+    const resource = role.arn.slice(role.arn.indexOf(':role/') + ':role'.length);
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: role.trustedPrincipalArns }, Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] }],
+    };
+    return xmlDocument(IAM_API, 'GetRoleResponse', [
+      xmlElement('GetRoleResult', [
+        xmlElement('Role', [
+          xmlText('Path', resource.slice(0, resource.lastIndexOf('/') + 1)),
+          xmlText('RoleName', roleName as string),
+          xmlText('RoleId', `AROA${createHash('sha256').update(role.arn).digest('hex').slice(0, 17).toUpperCase()}`),
+          xmlText('Arn', role.arn),
+          xmlText('CreateDate', ROLES_CREATED_AT),
+          xmlText('AssumeRolePolicyDocument', encodeRfc3986(JSON.stringify(trust))),
+          xmlText('MaxSessionDuration', String(role.maxSessionDurationSeconds)),
+        ]),
+      ]),
+      responseMetadata(requestId),
+    ]);
+  }
+
   function deleteRolePolicy(params: URLSearchParams, requestId: string): string {
     const { roleName, policyName } = readRolePolicyRequest(params, { withDocument: false });
     const policies = policiesOfRole(roleName);
@@ -620,6 +653,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
         ['GetRolePolicy', { serve: (params, _principal, requestId) => getRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
         ['DeleteRolePolicy', { serve: (params, _principal, requestId) => deleteRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
         ['ListRolePolicies', { serve: (params, _principal, requestId) => listRolePolicies(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
+        ['GetRole', { serve: (params, _principal, requestId) => getRole(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
       ]),
     ],
   ]);

@@ -12,12 +12,13 @@
 // Every role is tried. Sessions are reported revoked (and recorded `session.revoked`) only on roles
 // whose policy was written; the others are reported as `sessionsNotCut`, recorded `cutoff.failed`,
 // and the order keeps those roles, so the schedule (repair-revocations.ts) tries them again until
-// done. A policy found changed outside tvm is recorded (`revocation.drift`) and put right, keeping
+// done; all but a role out of tvm's reach (in another account: ROLE_OUT_OF_REACH), which no retry
+// can cut. A policy found changed outside tvm is recorded (`revocation.drift`) and put right, keeping
 // any Deny it held that tvm can read.
 import { createHash } from 'node:crypto';
 import { adminEvent, type AuditEvent, type CredentialIssuedEvent } from './audit.js';
 import { MAX_SESSION_SECONDS } from './duration.js';
-import { ConflictError, RolePolicyLimitError, TvmError } from './errors.js';
+import { ConflictError, RoleOutOfReachError, RolePolicyLimitError, TvmError } from './errors.js';
 import type { CutOffOrder, Principal, RequestMeta, RevokedSession, SessionNotCut } from './model.js';
 import type { AuditWriter, Clock, CutOffOrders, IdGenerator, LiveSessionFinder, RevocationLedger, RevocationLedgerEntry, RevocationPolicies, RolePolicyState } from './ports.js';
 import {
@@ -70,7 +71,10 @@ export interface CutOffReport {
   readonly sessionsNotCut: SessionNotCut[];
   /** True when a role's policy is a role-wide cutoff: everyone's earlier sessions there are cut too. */
   readonly roleWideFallback: boolean;
-  /** True when every role of the order holds it and is recorded (the order is done); false: the schedule goes on. */
+  /**
+   * True when every role of the order holds it and is recorded. When false the schedule goes on,
+   * except for roles out of tvm's reach (another account), which no retry can cut.
+   */
   readonly complete: boolean;
 }
 
@@ -115,11 +119,12 @@ export async function carryOutCutOff(deps: CutOffDeps, order: CutOffOrder, meta:
       deps.warn?.('a cut-off record could not be written', { type: event.type, orderId: order.id, error });
     });
   }
-  const failedRoles = outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.roleArn);
-  const unfinished = order.roles.filter((roleArn) => failedRoles.includes(roleArn) || unrecorded.has(roleArn));
+  const retried = outcomes.filter((outcome) => !outcome.ok && !outcome.lasting).map((outcome) => outcome.roleArn);
+  const unfinished = order.roles.filter((roleArn) => retried.includes(roleArn) || unrecorded.has(roleArn));
   await settleOrder(deps, order, unfinished);
   const roleWideFallback = outcomes.some((outcome) => outcome.ok && outcome.fallback);
-  return { revokedSessions, sessionsNotCut, roleWideFallback, complete: unfinished.length === 0 };
+  const complete = unfinished.length === 0 && outcomes.every((outcome) => outcome.ok);
+  return { revokedSessions, sessionsNotCut, roleWideFallback, complete };
 }
 
 type RoleOutcome = {
@@ -127,7 +132,11 @@ type RoleOutcome = {
   /** The live sessions this order's revocations deny (or would have). */
   readonly targets: readonly CredentialIssuedEvent[];
   readonly drift?: Drift;
-} & ({ readonly ok: true; readonly fallback: boolean } | { readonly ok: false; readonly code: string; readonly message: string });
+} & (
+  | { readonly ok: true; readonly fallback: boolean }
+  /** `lasting`: trying again cannot help (RoleOutOfReachError): reported and recorded, not retried. */
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly lasting: boolean }
+);
 
 async function cutRole(deps: CutOffDeps, order: CutOffOrder, roleArn: string, now: Date): Promise<RoleOutcome> {
   let targets: CredentialIssuedEvent[] = [];
@@ -141,7 +150,7 @@ async function cutRole(deps: CutOffDeps, order: CutOffOrder, roleArn: string, no
     deps.warn?.('sessions could not be cut off on a role', { orderId: order.id, roleArn, error });
     const code = error instanceof TvmError ? error.code : 'INTERNAL';
     const message = error instanceof TvmError ? error.message : 'the revocation could not be put in force';
-    return { roleArn, targets, ok: false, code, message };
+    return { roleArn, targets, ok: false, code, message, lasting: error instanceof RoleOutOfReachError };
   }
 }
 

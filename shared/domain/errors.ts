@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'DELEGATION_EXCEEDS_GRANT'
   | 'DELEGATION_QUOTA_EXCEEDED'
   | 'UPSTREAM_IAM_ERROR'
+  | 'ROLE_OUT_OF_REACH'
   | 'ENGAGEMENT_HANDED_OVER'
   | 'ALREADY_HANDED_OVER'
   | 'LOCKDOWN_ACTIVE'
@@ -110,6 +111,15 @@ export class UpstreamIamError extends TvmError {
 
 /** IAM refused a role policy for the role's inline-policy size quota (LimitExceeded). */
 export class RolePolicyLimitError extends UpstreamIamError {}
+
+/**
+ * The role is not one tvm's IAM client can change: in another account, or gone. IAM's role APIs
+ * take a name only, so writing anyway would write the role of that name in tvm's own account.
+ * Trying again cannot help.
+ */
+export class RoleOutOfReachError extends TvmError {
+  readonly code = 'ROLE_OUT_OF_REACH';
+}
 
 /** The caller's access to this profile came from an engagement that has been handed over. */
 export class EngagementHandedOverError extends TvmError {

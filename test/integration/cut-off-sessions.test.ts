@@ -7,7 +7,7 @@ import { DynamoDbCutOffOrders, DynamoDbRevocationLedger } from '../../shared/ada
 import { putCutOffOrder } from '../../shared/adapters/delegation-keys.js';
 import { IamRevocationPolicies } from '../../shared/adapters/iam-revocation-policies.js';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { CredentialIssuedEvent } from '../../shared/domain/audit.js';
+import { eventBase, type CredentialIssuedEvent } from '../../shared/domain/audit.js';
 import { carryOutCutOff, type CutOffDeps } from '../../shared/domain/cut-off-sessions.js';
 import type { CutOffOrder } from '../../shared/domain/model.js';
 import { repairRevocations } from '../../shared/domain/repair-revocations.js';
@@ -166,4 +166,39 @@ it('puts a policy changed behind its back right, keeping the Deny statements it 
   const drift = await deps.audit.query({ type: 'revocation.drift', limit: 10 });
   expect(drift.events).toEqual([expect.objectContaining({ detail: expect.objectContaining({ roleArn: ROLE, external: true, foundDocument: replaced }) })]);
   expect((await repairRevocations(deps, { requestId: 'schedule-2' })).roles).toEqual({ checked: 1, repaired: 0, external: 0 });
+});
+
+// The attack on a cut-off across accounts: a profile names `tvm-demo-sandbox` in another account.
+// IAM's role APIs take a name only, so writing the Deny by name would put it on the role of that
+// name in tvm's own account, and report the other account's sessions as cut.
+it("never writes a role of the same name in tvm's account for a role in another account, nor reports its sessions cut", async () => {
+  // Prepare: a live session on the other account's role
+  const elsewhere = ROLE.replace('000000000000', '111111111111');
+  const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+  await deps.audit.append({
+    ...eventBase(new Date(), 'elsewhere', { id: 'mallory', groups: [], issuer: '' }, { requestId: 'req-elsewhere' }),
+    type: 'credential.issued',
+    profile: 'sandbox-elsewhere',
+    roleArn: elsewhere,
+    grantId: 'grant-00000001',
+    accessKeyId: 'ASIAELSEWHERE0000001',
+    expiration: inAnHour,
+    sessionName: 'mallory',
+    sourceIdentity: 'mallory',
+    assumedRoleArn: `arn:aws:sts::111111111111:assumed-role/${ROLE_NAME}/mallory`,
+    durationSeconds: 900,
+  });
+  const order = await written({ ...personOrder('elsewhere', 'mallory', new Date(Date.now() + 60_000)), roles: [elsewhere] });
+
+  // Act
+  const report = await carryOutCutOff(deps, order, { requestId: 'req-elsewhere' });
+
+  // Assess: nothing written here, reported as not cut, and not retried forever
+  expect(localAws().local.rolePolicies()[ROLE_NAME]?.[REVOCATION_POLICY_NAME]).toBeUndefined();
+  expect(report.revokedSessions).toEqual([]);
+  expect(report.sessionsNotCut).toEqual([expect.objectContaining({ accessKeyId: 'ASIAELSEWHERE0000001', roleArn: elsewhere, code: 'ROLE_OUT_OF_REACH' })]);
+  expect(report.complete).toBe(false);
+  expect(await deps.orders.list()).toEqual([]);
+  const failed = await deps.audit.query({ type: 'cutoff.failed', limit: 10 });
+  expect(failed.events).toEqual([expect.objectContaining({ detail: expect.objectContaining({ roleArn: elsewhere, code: 'ROLE_OUT_OF_REACH' }) })]);
 });

@@ -4,7 +4,7 @@
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetAccessKeyInfoCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { IamRevocationPolicies } from '../../shared/adapters/iam-revocation-policies.js';
-import { RolePolicyLimitError, UpstreamIamError } from '../../shared/domain/errors.js';
+import { RoleOutOfReachError, RolePolicyLimitError, UpstreamIamError } from '../../shared/domain/errors.js';
 import { REVOCATION_POLICY_NAME, renderRevocationPolicy } from '../../shared/domain/revocation-policy.js';
 import { useLocalAws } from './support/local-aws.js';
 import { failureOf } from '../fixtures/failure.js';
@@ -64,12 +64,35 @@ describe('IamRevocationPolicies', () => {
     expect(localAws().local.rolePolicies()['tvm-demo-readonly']?.[REVOCATION_POLICY_NAME]).toBeUndefined();
   });
 
-  it('names the IAM code when IAM refuses (a role it does not know)', async () => {
+  it('names the IAM code when IAM fails', async () => {
+    // Prepare
+    localAws().local.setFault({ code: 'ServiceFailure', status: 500, remaining: 1 });
+
     // Act
-    const error = await failureOf(new IamRevocationPolicies(localAws().iam).read('arn:aws:iam::000000000000:role/tvm-no-such-role'));
+    const error = await failureOf(new IamRevocationPolicies(localAws().iam).read(ROLE));
 
     // Assess
     expect(error).toBeInstanceOf(UpstreamIamError);
-    expect((error as UpstreamIamError).details).toEqual({ iamCode: 'NoSuchEntityException' });
+    expect((error as UpstreamIamError).details).toEqual({ iamCode: 'ServiceFailureException' });
+  });
+
+  // IAM's role APIs take a name and act in the caller's account: a role ARN elsewhere must not
+  // reach the namesake here.
+  it('refuses a role that is not in its account, or not there at all, before any policy is read or written', async () => {
+    // Prepare
+    const policies = new IamRevocationPolicies(localAws().iam);
+    const elsewhere = ROLE.replace('000000000000', '111111111111');
+
+    // Act
+    const errors = await Promise.all([
+      failureOf(policies.read(elsewhere)),
+      failureOf(policies.write(elsewhere, renderRevocationPolicy([{ kind: 'person', sourceIdentity: 'mallory', before: '2030-01-01T00:00:00Z' }]))),
+      failureOf(policies.read('arn:aws:iam::000000000000:role/tvm-no-such-role')),
+    ]);
+
+    // Assess
+    for (const error of errors) expect(error).toBeInstanceOf(RoleOutOfReachError);
+    expect((errors[0] as Error).message).toContain('arn:aws:iam::111111111111:role/tvm-demo-readonly is not in the account tvm changes roles in');
+    expect(localAws().local.rolePolicies()['tvm-demo-readonly']?.[REVOCATION_POLICY_NAME]).toBeUndefined();
   });
 });

@@ -51,11 +51,12 @@ const TRAIL_LOGS = 'arn:aws:s3:::tvm-<stage>-cloudtrail/AWSLogs/*';
 const AUDIT_STREAM = 'AuditTable.StreamArn';
 // What every function that cuts sessions off holds (shared/domain/cut-off-sessions.ts): writes to
 // the revocation ledgers and cut-off orders (their keys only: see "writes by key"), a role's live
-// sessions, and tvm's own inline policy on target roles.
+// sessions, and tvm's own inline policy on target roles (GetRole: is the role in tvm's account?).
 const CUT_OFF_GRANTS = [
   `dynamodb:PutItem ${DELEGATIONS}`,
   `dynamodb:DeleteItem ${DELEGATIONS}`,
   `dynamodb:Query ${AUDIT_SESSION_INDEX}`,
+  `iam:GetRole ${ROLE_ARN_PATTERN}`,
   `iam:ListRolePolicies ${ROLE_ARN_PATTERN}`,
   `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
   `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,

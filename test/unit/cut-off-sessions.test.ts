@@ -151,6 +151,25 @@ describe('carryOutCutOff', () => {
     expect(deps.orders.pending).toEqual([]);
   });
 
+  it('reports and records the sessions on a role in another account as not cut, and does not keep retrying what cannot work', async () => {
+    // Prepare: carla has a session on a namesake of ROLE in another account, and one on ROLE
+    const { deps, audit } = setUp();
+    const elsewhere = ROLE.replace('123456789012', '111111111111');
+    await audit.append(issued('carla'));
+    await audit.append(issued('carla', { accessKeyId: 'ASIACARLAELSEWHERE01', roleArn: elsewhere }));
+
+    // Act
+    const report = await carryOutCutOff(deps, written(deps, anOrder({ roles: [ROLE, elsewhere] })), META);
+
+    // Assess
+    expect(report.revokedSessions.map((session) => session.accessKeyId)).toEqual(['ASIACARLA00000000000']);
+    expect(report.sessionsNotCut).toEqual([expect.objectContaining({ accessKeyId: 'ASIACARLAELSEWHERE01', roleArn: elsewhere, code: 'ROLE_OUT_OF_REACH' })]);
+    expect(report.complete).toBe(false);
+    expect(deps.policies.writes.map((write) => write.roleArn)).toEqual([ROLE]);
+    expect(audit.eventsOfType('cutoff.failed')).toEqual([expect.objectContaining({ detail: expect.objectContaining({ roleArn: elsewhere, code: 'ROLE_OUT_OF_REACH' }) })]);
+    expect(deps.orders.pending).toEqual([]);
+  });
+
   it('records a session cut off once, however many times its order is carried out', async () => {
     // Prepare
     const { deps, audit } = setUp();

@@ -9,7 +9,7 @@ import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand, IAMServiceException, LimitExceededException } from '@aws-sdk/client-iam';
+import { GetRoleCommand, IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand, IAMServiceException, LimitExceededException } from '@aws-sdk/client-iam';
 import {
   AssumeRoleCommand,
   MalformedPolicyDocumentException,
@@ -439,6 +439,12 @@ describe('IAM faults while a lockdown cuts sessions off', () => {
   const iamError = (code: string, fault: 'client' | 'server' = 'client') =>
     new IAMServiceException({ name: code, $fault: fault, message: code, $metadata: {} });
 
+  // The role is in tvm's account (GetRole names it), its policies are listed, and the writes fail.
+  function roleWithoutPolicies(): void {
+    iam.on(GetRoleCommand).resolves({ Role: { Arn: ROLE, RoleName: 'tvm-dev-readonly', Path: '/', RoleId: 'AROAEXAMPLE000000001', CreateDate: new Date(0) } });
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+  }
+
   it.each([
     ['Throttling', () => iamError('Throttling'), 'Throttling', 1],
     ['AccessDenied', () => iamError('AccessDenied'), 'AccessDenied', 1],
@@ -451,7 +457,7 @@ describe('IAM faults while a lockdown cuts sessions off', () => {
     async (_label, fault, iamCode, puts) => {
       // Prepare
       const { deps, audit, lockdown } = await aLockdownWorld();
-      iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+      roleWithoutPolicies();
       iam.on(PutRolePolicyCommand).rejects(fault());
       const input = { profiles: ['*'], allow: { groups: ['top-brass'], principals: [] }, reason: 'incident', revokeActiveSessions: true };
 
@@ -475,7 +481,7 @@ describe('IAM faults while a lockdown cuts sessions off', () => {
   it("re-plans with the role-wide fallback when IAM answers LimitExceeded to the precise policy", async () => {
     // Prepare: IAM counts the role's policies fuller than tvm does
     const { deps, audit } = await aLockdownWorld();
-    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    roleWithoutPolicies();
     iam.on(PutRolePolicyCommand).rejectsOnce(new LimitExceededException({ message: 'LimitExceeded', $metadata: {} })).resolves({});
     const input = { profiles: ['*'], allow: { groups: ['top-brass'], principals: [] }, reason: 'incident', revokeActiveSessions: true };
 
