@@ -8,14 +8,15 @@ export const PROFILE_SK = '#PROFILE';
 export const PROFILES_GSI1PK = 'PROFILES';
 export const BY_SUBJECT_INDEX = 'bySubject';
 export const BY_GRANT_ID_INDEX = 'byGrantId';
-export const BY_PARENT_INDEX = 'byParent';
 export const ACTIVE_GRANTS_INDEX = 'activeGrants';
+export const CHILD_GRANTS_INDEX = 'childGrants';
 
 export const profilePk = (name: string) => `PROFILE#${name}`;
 export const subjectKey = (subject: Subject) => `${subject.type}#${subject.id}`;
 export const subjectGsi1Pk = (subject: Subject) => `SUBJECT#${subjectKey(subject)}`;
 export const grantIdGsi2Pk = (id: string) => `GRANT#${id}`;
-export const parentGsi3Pk = (parentId: string) => `PARENT#${parentId}`;
+/** The key-range start of a grant's children in the childGrants index: `C#<parent id>#`. */
+export const childGrantsPrefix = (parentId: string) => `C#${parentId}#`;
 export const grantSkPrefix = 'GRANT#';
 
 export function profileItem(profile: Profile): Record<string, unknown> {
@@ -40,7 +41,8 @@ export function grantItem(grant: Grant): Record<string, unknown> {
     GSI1PK: subjectGsi1Pk(grant.subject),
     GSI1SK: `PROFILE#${grant.profile}#${grant.id}`,
     GSI2PK: grantIdGsi2Pk(grant.id),
-    ...(grant.parentGrantId ? { GSI3PK: parentGsi3Pk(grant.parentGrantId) } : {}),
+    // A child is on its parent's profile (createGrant delegates within one), so in its partition.
+    ...(grant.parentGrantId ? { LSI2SK: `${childGrantsPrefix(grant.parentGrantId)}${grant.id}` } : {}),
     ...(activeKey ? { LSI1SK: activeKey } : {}),
     entity: 'grant',
     subjectKey: subjectKey(grant.subject),
@@ -83,7 +85,7 @@ function subjectDigest(subject: Subject): string {
   return createHash('sha256').update(Buffer.from(subjectKey(subject), 'utf16le')).digest('base64url');
 }
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI3PK', 'LSI1SK', 'entity', 'subjectKey'];
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'LSI1SK', 'LSI2SK', 'entity', 'subjectKey'];
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...item };

@@ -14,13 +14,13 @@ import { DynamoDbProfileReader } from './dynamodb-profile-reader.js';
 import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
 import {
   BY_GRANT_ID_INDEX,
-  BY_PARENT_INDEX,
+  CHILD_GRANTS_INDEX,
+  childGrantsPrefix,
   BY_SUBJECT_INDEX,
   grantIdGsi2Pk,
   grantItem,
   grantKey,
   grantSkPrefix,
-  parentGsi3Pk,
   PROFILE_SK,
   profileItem,
   profilePk,
@@ -180,11 +180,13 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     }
   }
 
-  async listChildGrants(parentId: string): Promise<Grant[]> {
+  async listChildGrants(parent: Pick<Grant, 'id' | 'profile'>): Promise<Grant[]> {
+    // Strongly consistent (an LSI can be; a GSI cannot): a revocation sees every child committed.
     const items = await this.queryAll({
-      IndexName: BY_PARENT_INDEX,
-      KeyConditionExpression: 'GSI3PK = :pk',
-      ExpressionAttributeValues: { ':pk': parentGsi3Pk(parentId) },
+      IndexName: CHILD_GRANTS_INDEX,
+      KeyConditionExpression: 'PK = :pk AND begins_with(LSI2SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': profilePk(parent.profile), ':prefix': childGrantsPrefix(parent.id) },
+      ConsistentRead: true,
     });
     return items.map(toGrant);
   }

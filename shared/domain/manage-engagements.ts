@@ -395,7 +395,7 @@ function alreadyHandedOver(engagement: Engagement): AlreadyHandedOverError {
 async function grantsToRevoke(store: DelegationStore, engagement: Engagement, grants: readonly Grant[]): Promise<Grant[]> {
   const contractors = new Set(engagement.contractors);
   const roots = grants.filter((g) => g.subject.type === 'user' && contractors.has(g.subject.id));
-  const delegated = await Promise.all(roots.filter((g) => g.canDelegate).map((g) => descendantsOf(store, g.id)));
+  const delegated = await Promise.all(roots.filter((g) => g.canDelegate).map((g) => descendantsOf(store, g)));
   const unique = new Map<string, Grant>();
   for (const grant of [...roots, ...delegated.flat()]) if (grant.status === 'active') unique.set(grant.id, grant);
   return [...unique.values()];

@@ -205,77 +205,67 @@ export interface RevokedGrant extends Grant {
 
 export type RevokeGrantDeps = Pick<GrantDeps, 'store' | 'clock' | 'ids' | 'adminGroup'> & CutOffDeps;
 
+/** Reads of the tree and rounds of revocation before giving up (each lost round is a concurrent change). */
+const MAX_REVOCATION_ROUNDS = 4;
+
 /**
  * DELETE /grants/{id}:
  * 1. Find the grant. Only an admin, its creator, or a holder of its parent grant may revoke it;
  *    to anyone else it does not exist (404).
  * 2. Revoke it and every active grant delegated from it (engagement grants included), recursively,
- *    with one `grant.revoked` event, in one transaction (children first in batches when the tree
- *    exceeds one transaction, so a failure leaves the root active and a retry completes the job).
- *    The batch that revokes the grant itself also writes the order to cut their sessions off.
- * 3. Carry the cut-off out (cut-off-sessions.ts): on every role the profile names or named while
- *    such a session can live, deny exactly the sessions vended under the revoked grants (their
- *    `tvm:grant` tag), so the same person's sessions under other grants keep working.
- * 4. Revoking a revoked grant changes nothing and returns it as it is (idempotent).
+ *    in one transaction, or in batches of one transaction each when the tree exceeds one (deepest
+ *    first, the grant itself last, so a failure leaves the root active and a retry completes the
+ *    job). Each batch writes its `grant.revoked` event and the order to cut off its grants'
+ *    sessions with it, so no revoked grant is ever left without its cut-off.
+ * 3. Read the tree again (strongly consistently) until nothing below the grant is active: a child
+ *    created while the revocation was under way (its creation needs an active parent, so only
+ *    before the root's batch) or left by an interrupted revocation is revoked too. Revoking a
+ *    revoked grant is how an interrupted revocation is finished; with nothing left it changes
+ *    nothing and returns the grant as it is (idempotent).
+ * 4. Carry every order written out (cut-off-sessions.ts): on every role the profile names or named
+ *    while such a session can live, deny exactly the sessions vended under the revoked grants
+ *    (their `tvm:grant` tag), so the same person's sessions under other grants keep working.
  */
 export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<RevokedGrant> {
-  const grant = await deps.store.getGrant(id);
-  if (!grant || !(await mayRevoke(deps, principal, grant))) throw new NotFoundError(`grant "${id}" does not exist`);
-  if (grant.status === 'revoked') return { ...grant, revokedDescendants: [], ...NOTHING_CUT };
-  const profile = await deps.store.getProfile(grant.profile);
+  let root = await deps.store.getGrant(id);
+  if (!root || !(await mayRevoke(deps, principal, root))) throw new NotFoundError(`grant "${id}" does not exist`);
+  const profile = await deps.store.getProfile(root.profile);
+  const orders: CutOffOrder[] = [];
+  const descendants: Grant[] = [];
 
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const descendants = (await descendantsOf(deps.store, grant.id)).filter((g) => g.status === 'active');
-    const at = deps.clock.now();
-    // In batches of one transaction each, with one `grant.revoked` event per batch and the cut-off
-    // order in the last. Returns false when a concurrent change won one of them.
-    const revokeAll = async (grants: readonly Grant[], order: CutOffOrder | undefined): Promise<boolean> => {
-      const batches = inBatches(grants, MAX_GRANTS_PER_REVOCATION);
-      for (const [index, batch] of batches.entries()) {
-        const written = await deps.store.revokeGrants(
-          batch,
-          principal.id,
-          at.toISOString(),
-          adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
-            profile: grant.profile,
-            grantId: grant.id,
-            detail: { revokedGrantIds: batch.map((g) => g.id), ...(order && index === batches.length - 1 ? { cutOffOrder: order.id } : {}) },
-          }),
-          index === batches.length - 1 ? order : undefined,
-        );
-        if (!written) return false;
-      }
-      return true;
-    };
-    // Deepest first, the grant itself last: if a batch fails, the root still stands and a retry
-    // finishes the job.
-    const tree = [...descendants].reverse().concat(grant);
-    const order = sessionsCutOff(deps, principal, meta, grant, tree, profile, at);
-    if (await revokeAll(tree, order)) {
-      // The index of children can lag a moment behind writes: look once more and revoke any child
-      // that was missed (none can be added now: creating one requires an active parent). One
-      // revoked meanwhile by someone else is revoked all the same.
-      const late = (await descendantsOf(deps.store, grant.id)).filter(
-        (g) => g.status === 'active' && !descendants.some((d) => d.id === g.id),
-      );
-      const lateOrder = late.length > 0 ? sessionsCutOff(deps, principal, meta, grant, late, profile, at) : undefined;
-      if (late.length > 0) await revokeAll([...late].reverse(), lateOrder);
-      const cut = await carryOut(deps, [order, lateOrder], meta);
-      return {
-        ...grant,
-        status: 'revoked',
-        revokedAt: at.toISOString(),
-        revokedBy: principal.id,
-        version: (grant.version ?? 0) + 1,
-        revokedDescendants: [...descendants, ...late].map((g) => g.id),
-        ...cut,
-      };
+  for (let round = 1; ; round++) {
+    const active = (await descendantsOf(deps.store, root)).filter((g) => g.status === 'active');
+    const tree = [...active].reverse().concat(root.status === 'active' ? [root] : []);
+    if (tree.length === 0) break;
+    if (round > MAX_REVOCATION_ROUNDS) {
+      await carryOut(deps, orders, meta);
+      throw new ConflictError(`grant "${id}" kept changing while it was being revoked; retry`);
     }
-    // A concurrent revocation touched the tree: look again.
-    const current = await deps.store.getGrant(id);
-    if (current?.status === 'revoked') return { ...current, revokedDescendants: [], ...NOTHING_CUT };
+    const at = deps.clock.now();
+    for (const batch of inBatches(tree, MAX_GRANTS_PER_REVOCATION)) {
+      const order = sessionsCutOff(deps, principal, meta, root, batch, profile, at);
+      const written = await deps.store.revokeGrants(
+        batch,
+        principal.id,
+        at.toISOString(),
+        adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
+          profile: root.profile,
+          grantId: root.id,
+          detail: { revokedGrantIds: batch.map((g) => g.id), ...(order ? { cutOffOrder: order.id } : {}) },
+        }),
+        order,
+      );
+      // A concurrent change won (a grant of the batch was revoked meanwhile): read again.
+      if (!written) break;
+      if (order) orders.push(order);
+      descendants.push(...batch.filter((grant) => grant.id !== root?.id));
+    }
+    root = (await deps.store.getGrant(id)) ?? root;
   }
-  throw new ConflictError(`grant "${id}" kept changing while it was being revoked; retry`);
+
+  const cut = await carryOut(deps, orders, meta);
+  // The grant as stored now: revoked by this call, or by an earlier or concurrent one.
+  return { ...root, revokedDescendants: descendants.map((g) => g.id), ...cut };
 }
 
 type CutOffOutcome = Pick<RevokedGrant, 'revokedSessions' | 'sessionsNotCut' | 'roleWideFallback'>;
@@ -307,8 +297,8 @@ function sessionsCutOff(
   };
 }
 
-async function carryOut(deps: CutOffDeps, orders: readonly (CutOffOrder | undefined)[], meta: RequestMeta): Promise<CutOffOutcome> {
-  const reports = await Promise.all(orders.flatMap((order) => (order ? [carryOutCutOff(deps, order, meta)] : [])));
+async function carryOut(deps: CutOffDeps, orders: readonly CutOffOrder[], meta: RequestMeta): Promise<CutOffOutcome> {
+  const reports = await Promise.all(orders.map((order) => carryOutCutOff(deps, order, meta)));
   return {
     revokedSessions: reports.flatMap((report) => report.revokedSessions),
     sessionsNotCut: reports.flatMap((report) => report.sessionsNotCut),
@@ -324,17 +314,17 @@ async function mayRevoke(deps: RevokeGrantDeps, principal: Principal, grant: Gra
   return parent !== undefined && parent.status === 'active' && mine.has(`${parent.subject.type}#${parent.subject.id}`);
 }
 
-/** Every grant delegated from `rootId`, recursively, parents before children. */
-export async function descendantsOf(store: DelegationStore, rootId: string): Promise<Grant[]> {
+/** Every grant delegated from `root`, recursively, parents before children (read strongly consistently). */
+export async function descendantsOf(store: DelegationStore, root: Pick<Grant, 'id' | 'profile'>): Promise<Grant[]> {
   const found: Grant[] = [];
-  const seen = new Set<string>([rootId]);
-  let frontier = [rootId];
+  const seen = new Set<string>([root.id]);
+  let frontier: Pick<Grant, 'id' | 'profile'>[] = [root];
   // Depth is bounded by MAX_DELEGATION_DEPTH; the guard also stops a corrupt cycle.
   for (let level = 0; level <= MAX_DELEGATION_DEPTH + 1 && frontier.length > 0; level++) {
-    const children = (await Promise.all(frontier.map((id) => store.listChildGrants(id)))).flat().filter((g) => !seen.has(g.id));
+    const children = (await Promise.all(frontier.map((parent) => store.listChildGrants(parent)))).flat().filter((g) => !seen.has(g.id));
     for (const child of children) seen.add(child.id);
     found.push(...children);
-    frontier = children.map((g) => g.id);
+    frontier = children;
   }
   return found;
 }

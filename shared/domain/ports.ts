@@ -98,8 +98,11 @@ export interface DelegationStore extends ProfileGrantsReader, DelegatorQuotaStor
    * delegator's quota record written with it, is no longer at its expected version.
    */
   createGrant(grant: Grant, audit: AuditEvent, parent?: Grant, quota?: QuotaUpdate): Promise<void>;
-  /** Grants delegated directly from `parentId`. */
-  listChildGrants(parentId: string): Promise<Grant[]>;
+  /**
+   * Grants delegated directly from `parent`, read strongly consistently: a child committed before
+   * the read is in it (a revocation must not miss one). Children are on their parent's profile.
+   */
+  listChildGrants(parent: Pick<Grant, 'id' | 'profile'>): Promise<Grant[]>;
   /**
    * Marks active grants revoked, all or none, with one audit event and the cut-off `order` of their
    * sessions. Returns false when one was no longer active (a concurrent revocation won; nothing is

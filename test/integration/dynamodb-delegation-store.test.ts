@@ -314,6 +314,31 @@ describe('DynamoDbDelegationStore', () => {
       expect(await storedAuditEvent(event)).toBeUndefined();
     });
 
+    // A revocation cascades through the children it reads. Read from a GSI they could lag behind
+    // the write that created them, and a child committed just before the revocation would be
+    // missed and stay active: the children are read strongly consistently from an LSI.
+    it("lists a grant's children strongly consistently, and only its own", async () => {
+      // Prepare: a parent with two children, and a child of another parent
+      await store.putProfile(aProfile(), anAuditEvent('profile.put'));
+      const parent = aGrant({ id: 'grant-parent', canDelegate: true });
+      const other = aGrant({ id: 'grant-other-parent', canDelegate: true, subject: { type: 'user', id: 'carol@example.com' } });
+      for (const grant of [parent, other]) await store.createGrant(grant, anAuditEvent('grant.created', { profile: grant.profile, grantId: grant.id }));
+      const child = (id: string, of: Grant) =>
+        aGrant({ id, subject: { type: 'user', id: `${id}@example.com` }, parentGrantId: of.id, depth: 1 });
+      for (const [grant, of] of [[child('grant-child-1', parent), parent], [child('grant-child-2', parent), parent], [child('grant-child-3', other), other]] as const) {
+        await store.createGrant(grant, anAuditEvent('grant.created', { profile: grant.profile, grantId: grant.id }), of);
+      }
+      const send = jest.spyOn(dynamodb().documentClient, 'send');
+
+      // Act
+      const children = await store.listChildGrants(parent);
+
+      // Assess
+      expect(children.map((grant) => grant.id).sort()).toEqual(['grant-child-1', 'grant-child-2']);
+      const inputs = send.mock.calls.map(([command]) => command.input as { ConsistentRead?: boolean; IndexName?: string });
+      expect(inputs.map((input) => [input.IndexName, input.ConsistentRead])).toEqual([['childGrants', true]]);
+    });
+
     it('refuses a second grant with the same id with ConflictError, keeping the first and recording nothing', async () => {
       // Prepare
       await putProfiles('dev-readonly');

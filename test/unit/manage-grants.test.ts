@@ -624,6 +624,56 @@ describe('revokeGrant cuts off the sessions vended under the revoked grants', ()
     expect(audit.events.filter((event) => event.type === 'session.revoked').map((event) => event.accessKeyId)).not.toContain('ASIAOTHER00000000001');
   });
 
+  // A tree larger than one transaction is revoked in batches. The attack: a later batch loses a
+  // race. The retry sees the first batch's grants revoked already: unless that batch carried its own
+  // order, their sessions were never cut.
+  it('cuts off every grant of a tree revoked in several batches, even when a later batch lost a race and was retried', async () => {
+    // Prepare: a root with 120 children; the second batch's first write loses a race
+    const children = Array.from({ length: 120 }, (_, i) =>
+      aGrant({ id: `grant-child-${String(i).padStart(3, '0')}`, parentGrantId: 'grant-root', depth: 1, subject: { type: 'user', id: `u${i}@example.com` } }),
+    );
+    const { deps, store, cutOff } = setUp({ grants: [aGrant({ id: 'grant-root', canDelegate: true }), ...children] });
+    let calls = 0;
+    const racing = Object.assign(Object.create(store) as typeof store, {
+      revokeGrants: async (...args: Parameters<typeof store.revokeGrants>) => (++calls === 2 ? false : store.revokeGrants(...args)),
+    });
+
+    // Act
+    const revoked = await revokeGrant({ ...deps, store: racing }, ADMIN, 'grant-root', META);
+
+    // Assess: every grant revoked, and every one of them in the role's revocations
+    expect(store.grants.filter((grant) => grant.status === 'active')).toEqual([]);
+    const denied = cutOff.policies.revocations(ROLE).flatMap((revocation) => (revocation.kind === 'grant' ? [revocation.grantId] : []));
+    expect(denied.sort()).toEqual(['grant-root', ...children.map((child) => child.id)].sort());
+    expect(revoked.revokedDescendants.sort()).toEqual(children.map((child) => child.id).sort());
+    expect(cutOff.orders.pending).toEqual([]);
+  });
+
+  // Revoking a revoked grant finishes what an interrupted revocation left: a child still active under
+  // it (its revocation failed, or was added as the root's went through) is revoked and cut off.
+  it('revokes and cuts off what is still active below a grant already revoked', async () => {
+    // Prepare: the root is revoked, a child of it is still active with a live session
+    const { deps, audit, store, cutOff } = setUp({
+      grants: [
+        aGrant({ id: 'grant-root', canDelegate: true, status: 'revoked', revokedAt: '2026-06-01T11:00:00.000Z', revokedBy: 'admin@example.com' }),
+        aGrant({ id: 'grant-orphan', parentGrantId: 'grant-root', depth: 1, subject: { type: 'user', id: 'bob@example.com' } }),
+      ],
+    });
+    await audit.append(issuedUnder('grant-orphan', 'ASIAORPHAN0000000001'));
+
+    // Act
+    const revoked = await revokeGrant(deps, ADMIN, 'grant-root', META);
+
+    // Assess
+    expect(revoked.revokedDescendants).toEqual(['grant-orphan']);
+    expect(revoked.revokedSessions.map((session) => session.accessKeyId)).toEqual(['ASIAORPHAN0000000001']);
+    expect(store.grants.map((grant) => [grant.id, grant.status])).toEqual([
+      ['grant-root', 'revoked'],
+      ['grant-orphan', 'revoked'],
+    ]);
+    expect(cutOff.policies.revocations(ROLE)).toEqual([{ kind: 'grant', grantId: 'grant-orphan', before: '2026-06-01T13:00:00Z' }]);
+  });
+
   it('writes the cut-off order in the same transaction as the revocation: a refused revocation orders nothing', async () => {
     // Prepare: the grant was revoked by someone else between the read and the write
     const { deps, store, cutOff } = setUp({ grants: [aGrant({ id: 'grant-0001' })] });
