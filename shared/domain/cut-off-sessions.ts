@@ -142,9 +142,8 @@ async function cutRole(deps: CutOffDeps, order: CutOffOrder, roleArn: string, no
   let targets: CredentialIssuedEvent[] = [];
   try {
     const live = await deps.sessions.liveIssuancesOnRole(roleArn, now);
-    const revocations = order.revocations;
-    targets = live.filter((session) => revocations.some((revocation) => denies(revocation, sessionFacts(session))));
-    const result = await bringRoleInLine(deps, roleArn, revocations, now);
+    targets = live.filter((session) => order.revocations.some((revocation) => denies(revocation, sessionFacts(session))));
+    const result = await bringRoleInLine(deps, roleArn, order.revocations, now);
     return { roleArn, targets, ok: true, fallback: result.fallback, ...(result.drift ? { drift: result.drift } : {}) };
   } catch (error) {
     deps.warn?.('sessions could not be cut off on a role', { orderId: order.id, roleArn, error });
@@ -284,7 +283,6 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
-
 
 async function settleOrder(deps: CutOffDeps, order: CutOffOrder, unfinished: readonly string[]): Promise<void> {
   try {

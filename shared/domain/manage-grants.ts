@@ -270,8 +270,6 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
 
 type CutOffOutcome = Pick<RevokedGrant, 'revokedSessions' | 'sessionsNotCut' | 'roleWideFallback'>;
 
-const NOTHING_CUT: CutOffOutcome = { revokedSessions: [], sessionsNotCut: [], roleWideFallback: false };
-
 /** The order to cut off the sessions vended under `grants` (undefined when the profile is gone). */
 function sessionsCutOff(
   deps: Pick<RevokeGrantDeps, 'ids'>,
