@@ -8,6 +8,7 @@
 // vend-quota counter. The exact list of calls is asserted, so an added call, a retry on the happy
 // path or a second audit write fails these tests.
 import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, waitUntilTableNotExists } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { startCallCounter, summarizeVendCalls, type AwsCall, type CallCounter } from '../../bench/aws-call-counter.js';
@@ -229,5 +230,29 @@ describe('AWS calls per vend', () => {
     expect(describeCalls(others).sort()).toEqual([...checks(), 'sts AssumeRole'].sort());
     expect(describeCalls(auditAttempts)).toEqual(auditAttempts.map(() => `dynamodb TransactWriteItems ${tables.audit}`));
     expect([[200], [400, 200]]).toContainEqual(auditAttempts.map((call) => call.status));
+  });
+});
+
+// Last in this file: it deletes the audit table this file created (never one another test shares:
+// on the e2e stack that would wipe a trail the anchoring has vouched for).
+describe('the audit table gone', () => {
+  it('STS issued a session, yet the vend answers 503 AUDIT_UNAVAILABLE and no credential leaves', async () => {
+    // Prepare
+    await dynamodb().client.send(new DeleteTableCommand({ TableName: tables.audit }));
+    await waitUntilTableNotExists({ client: dynamodb().client, maxWaitTime: 30 }, { TableName: tables.audit });
+    const sessionsBefore = sts.issuedSessions().length;
+
+    // Act
+    const { status, body, calls } = await vendCounted();
+
+    // Assess: the session was issued, then the record failed, and nothing of it is in the answer
+    expect(status).toBe(503);
+    expect(body.error?.code).toBe('AUDIT_UNAVAILABLE');
+    const issued = sts.issuedSessions().slice(sessionsBefore);
+    expect(issued).toHaveLength(1);
+    const answer = JSON.stringify(body);
+    expect(answer).not.toContain(String(issued[0]?.accessKeyId));
+    expect(answer).not.toMatch(/ASIA[A-Z0-9]{16}/);
+    expect(describeCalls(calls)).toContain(`dynamodb TransactWriteItems ${tables.audit}`);
   });
 });
