@@ -121,10 +121,6 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     this.pause = options.pause ?? ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)));
   }
 
-  liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]> {
-    return this.live({ pk: principalPk(principal), pkName: 'PK' }, now);
-  }
-
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]> {
     return this.live({ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }, now);
   }

@@ -3,12 +3,14 @@
 //
 // A cut-off starts as a CutOffOrder written in the same transaction as the decision (so it cannot
 // be lost), then for each of its roles:
-// 1. list the role's live sessions (what is reported);
-// 2. merge the revocations into the role's ledger, a version-conditioned write retried on conflict,
+// 1. merge the revocations into the role's ledger, a version-conditioned write retried on conflict,
 //    so concurrent cut-offs on one role all take effect;
-// 3. render the ledger to the role's `tvm-revocations` policy, within what its other inline policies
+// 2. render the ledger to the role's `tvm-revocations` policy, within what its other inline policies
 //    leave (role-wide fallback when it does not fit, or when IAM says LimitExceeded), and render
-//    again while the ledger moves under it: the policy ends at the latest ledger.
+//    again while the ledger moves under it: the policy ends at the latest ledger;
+// 3. list the role's live sessions the order denies, from an index of live issuances by role (its
+//    size is the live sessions', never the recorded uses'): what is reported. A listing that fails
+//    leaves the Deny in force and the role in the order, so the schedule reports it later.
 // Every role is tried. Sessions are reported revoked (and recorded `session.revoked`) only on roles
 // whose policy was written; the others are reported as `sessionsNotCut`, recorded `cutoff.failed`,
 // and the order keeps those roles, so the schedule (repair-revocations.ts) tries them again until
@@ -139,17 +141,35 @@ type RoleOutcome = {
 );
 
 async function cutRole(deps: CutOffDeps, order: CutOffOrder, roleArn: string, now: Date): Promise<RoleOutcome> {
-  let targets: CredentialIssuedEvent[] = [];
+  const targetsOf = async () =>
+    (await deps.sessions.liveIssuancesOnRole(roleArn, now)).filter((session) =>
+      order.revocations.some((revocation) => denies(revocation, sessionFacts(session))),
+    );
+  const failed = (error: unknown, targets: CredentialIssuedEvent[], inForce: boolean): RoleOutcome => {
+    deps.warn?.('sessions could not be cut off on a role', { orderId: order.id, roleArn, inForce, error });
+    const code = error instanceof TvmError ? error.code : 'INTERNAL';
+    const message = inForce
+      ? 'the revocation is in force, but the sessions it denies could not be listed yet'
+      : error instanceof TvmError
+        ? error.message
+        : 'the revocation could not be put in force';
+    return { roleArn, targets, ok: false, code, message, lasting: error instanceof RoleOutOfReachError };
+  };
+  // The Deny first: the listing only serves the report, so nothing about it (however many
+  // sessions, however slow the read) can delay or stop the cut-off itself.
+  let result: RoleInLine;
   try {
-    const live = await deps.sessions.liveIssuancesOnRole(roleArn, now);
-    targets = live.filter((session) => order.revocations.some((revocation) => denies(revocation, sessionFacts(session))));
-    const result = await bringRoleInLine(deps, roleArn, order.revocations, now);
+    result = await bringRoleInLine(deps, roleArn, order.revocations, now);
+  } catch (error) {
+    // Not cut: the sessions still live are what the report names, if they can be read.
+    return failed(error, await targetsOf().catch(() => []), false);
+  }
+  try {
+    const targets = await targetsOf();
     return { roleArn, targets, ok: true, fallback: result.fallback, ...(result.drift ? { drift: result.drift } : {}) };
   } catch (error) {
-    deps.warn?.('sessions could not be cut off on a role', { orderId: order.id, roleArn, error });
-    const code = error instanceof TvmError ? error.code : 'INTERNAL';
-    const message = error instanceof TvmError ? error.message : 'the revocation could not be put in force';
-    return { roleArn, targets, ok: false, code, message, lasting: error instanceof RoleOutOfReachError };
+    // The Deny holds; which sessions it denies is reported (and recorded) when the schedule lists them.
+    return { ...failed(error, [], true), ...(result.drift ? { drift: result.drift } : {}) };
   }
 }
 

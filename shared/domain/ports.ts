@@ -211,8 +211,6 @@ export interface AuditLog extends AuditWriter, LiveSessionFinder {
    * before an irreversible step (publishing an alert) must rely on, unlike the lagging indexes.
    */
   isRecordedOnce(onceKey: string): Promise<boolean>;
-  /** A principal's issuances whose credentials have not expired at `now` (sessions to cut off). */
-  liveIssuances(principal: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /** Every issuance on a profile whose credentials have not expired at `now`. */
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /**

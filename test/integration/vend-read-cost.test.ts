@@ -3,8 +3,7 @@
 // caller's vend read more. Measured from DynamoDB Local's own answers (items each Query examined,
 // items each GetItem/BatchGetItem returned, pages) through the real adapters and SDK client.
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { grantItem } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { DynamoDbLockdownStore } from '../../shared/adapters/dynamodb-lockdown-store.js';
@@ -16,6 +15,7 @@ import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credent
 import { aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { FakeCredentialIssuer, InMemoryAuditLog, InMemoryRateLimiter, sequentialIds } from '../fixtures/in-memory.js';
 import { useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
+import { countingClient, type ReadCost } from './support/read-cost.js';
 
 const PROFILE = 'flooded';
 const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
@@ -29,50 +29,6 @@ const CALLERS_ACTIVE_GRANTS = 2;
 const SEEDING_TIMEOUT_MS = 120_000;
 
 const dynamodb = useDynamoDbLocal();
-
-interface ReadCost {
-  /** Read requests (GetItem, Query, BatchGetItem…), pages included. */
-  readonly requests: number;
-  /** Items DynamoDB read to answer them: what a Query examined before its filter, what a get returned. */
-  readonly itemsRead: number;
-  /** The read capacity DynamoDB charged for them (ReturnConsumedCapacity). */
-  readonly capacityUnits: number;
-}
-
-/** A document client whose reads are counted from DynamoDB's own answers. */
-function countingClient(endpoint: string): { documentClient: DynamoDBDocumentClient; take(): ReadCost } {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  let cost = { requests: 0, itemsRead: 0, capacityUnits: 0 };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const isRead = /^(Query|Scan|GetItem|BatchGetItem)Command$/.test(context.commandName ?? '');
-      if (isRead) (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
-      const result = await next(args);
-      const output = result.output as {
-        ScannedCount?: number;
-        Item?: unknown;
-        Responses?: Record<string, unknown[]>;
-        ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[];
-      };
-      if (isRead) {
-        cost.requests += 1;
-        cost.itemsRead +=
-          output.ScannedCount ?? (output.Item ? 1 : 0) + Object.values(output.Responses ?? {}).reduce((n, items) => n + items.length, 0);
-        cost.capacityUnits += [output.ConsumedCapacity ?? []].flat().reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
-      }
-      return result;
-    },
-    { step: 'initialize', name: 'countReads' },
-  );
-  return {
-    documentClient: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-    take: () => {
-      const taken = cost;
-      cost = { requests: 0, itemsRead: 0, capacityUnits: 0 };
-      return taken;
-    },
-  };
-}
 
 let tables: TestTables;
 let store: DynamoDbDelegationStore;

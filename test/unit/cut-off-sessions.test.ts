@@ -170,6 +170,38 @@ describe('carryOutCutOff', () => {
     expect(deps.orders.pending).toEqual([]);
   });
 
+  // Issue 7b/11: a flood of recorded uses (or anything else) that slows or breaks finding the live
+  // sessions must not delay the cut-off: the listing only serves the report.
+  it('writes the Deny before it lists the sessions: a listing that fails leaves the cut in force, and the schedule reports it', async () => {
+    // Prepare: carla has a live session; the live-session index cannot be read
+    const { deps, audit } = setUp();
+    await audit.append(issued('carla'));
+    audit.failLiveReads = true;
+
+    // Act
+    const report = await carryOutCutOff(deps, written(deps, anOrder()), META);
+
+    // Assess: the policy denies carla already; nothing is reported revoked or not cut that was not
+    expect(deps.policies.writes.map((write) => write.roleArn)).toEqual([ROLE]);
+    expect(deps.policies.revocations(ROLE)).toEqual([expect.objectContaining({ kind: 'person', sourceIdentity: 'carla' })]);
+    expect(report.revokedSessions).toEqual([]);
+    expect(report.sessionsNotCut).toEqual([]);
+    expect(report.complete).toBe(false);
+    expect(audit.eventsOfType('cutoff.failed')).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({ roleArn: ROLE, code: 'STORE_UNAVAILABLE', message: expect.stringContaining('in force') }),
+      }),
+    ]);
+    expect(deps.orders.pending).toEqual([expect.objectContaining({ id: 'order-1', roles: [ROLE] })]);
+
+    // The schedule, once the index answers: the session is reported, the policy left as it is
+    audit.failLiveReads = false;
+    await repairRevocations(deps, META);
+    expect(audit.events.filter((event) => event.type === 'session.revoked').map((event) => event.accessKeyId)).toEqual(['ASIACARLA00000000000']);
+    expect(deps.policies.writes).toHaveLength(1);
+    expect(deps.orders.pending).toEqual([]);
+  });
+
   it('records a session cut off once, however many times its order is carried out', async () => {
     // Prepare
     const { deps, audit } = setUp();
