@@ -10,7 +10,7 @@ import { AuditUnavailableError } from '../shared/domain/errors.js';
 import { noUses, recordUses, type FailedUse, type UseCounts, type UseInput } from '../shared/domain/record-use.js';
 import { logger } from '../shared/logger.js';
 
-const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern };
+const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern, ignoredSources: config().alerts.ignoredSources };
 const reader = trailLogReader();
 
 /** Records in flight per file: the file is read only as fast as its uses are written. */

@@ -7,7 +7,7 @@ import { auditLog, config } from '../shared/composition.js';
 import { recordUses, useInputFromEnvelope, type RecordUsesResult, type UseCounts, type UseInput } from '../shared/domain/record-use.js';
 import { logger } from '../shared/logger.js';
 
-const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern };
+const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern, ignoredSources: config().alerts.ignoredSources };
 // Only the local stack's records may say they came from it.
 const envelopeOptions = { acceptLocalMarker: config().offline };
 

@@ -9,6 +9,7 @@
 //                                                      GSI5SK <expiration>#<event id>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
+//   first   FIRSTUSE#<accessKeyId> / FIRSTUSE          the key of the key's first use from a source that counts
 //
 // <shard> is a label: `0`, `1`, … in the events chain set, `u0`, `u1`, … in the uses set.
 //
@@ -60,6 +61,8 @@ export const headKeyOfChain = (chain: string) => ({ PK: `CHAIN#${chain}`, SK: 'H
 /** The time partition that holds a chain's events. */
 export const timePkOfChain = (chain: string) => `TIME#${chain}`;
 export const onceMarkerKey = (onceKey: string) => ({ PK: `ONCE#${onceKey}`, SK: 'ONCE' });
+/** Where a key's first use from a source that counts is named (AppendOptions.firstCountedUse). */
+export const firstUseKey = (accessKeyId: string) => ({ PK: `FIRSTUSE#${accessKeyId}`, SK: 'FIRSTUSE' });
 
 /** The chains issuance and administration are recorded in, and the chains of uses. */
 export type ChainSet = 'events' | 'uses';

@@ -45,6 +45,7 @@ import {
   keyUsesPk,
   MULTI_PROFILE_PK,
   onceMarkerKey,
+  firstUseKey,
   principalPk,
   profilePk,
   profileUsesPk,
@@ -81,8 +82,6 @@ export const INDEX_SETTLE_DELAYS_MS: readonly number[] = [100, 200, 400, 800, 16
  * Its findings are reported without waiting (the head's time is the writer's clock).
  */
 const INDEX_LAG_WINDOW_MS = 60_000;
-/** Items one filtered read of a key's uses evaluates per request (the filter keeps few of them). */
-const FILTERED_USES_PER_REQUEST = 1_000;
 
 /** One partition of the table or of an index, and the attribute that names it. */
 interface Partition {
@@ -185,33 +184,22 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     return this.intact(items);
   }
 
-  /**
-   * One page of a key's uses: at most `limit`, reading at most MAX_PAGES_PER_PARTITION requests.
-   * With `otherThanSource` the filter runs in DynamoDB, each request evaluating a large batch, so
-   * the first match costs one round trip however many same-source calls precede it.
-   */
+  /** One page of a key's uses: at most `limit`, reading at most MAX_PAGES_PER_PARTITION requests. */
   async usesOfKey(query: KeyUsesQuery): Promise<KeyUsesPage> {
     const forward = query.oldestFirst === true;
-    const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':pk': keyUsesPk(query.accessKeyId) };
     let key = 'GSI1PK = :pk';
     if (query.cursor !== undefined) {
       key += forward ? ' AND SK > :cursor' : ' AND SK < :cursor';
       values[':cursor'] = query.cursor;
     }
-    const filtered = query.otherThanSource !== undefined;
-    if (filtered) {
-      names['#source'] = 'sourceIPAddress';
-      values[':source'] = query.otherThanSource;
-    }
     const input: QueryCommandInput = {
       TableName: this.options.tableName,
       IndexName: BY_ACCESS_KEY_INDEX,
       KeyConditionExpression: key,
-      ...(filtered ? { FilterExpression: '#source <> :source', ExpressionAttributeNames: names } : {}),
       ExpressionAttributeValues: values,
       ScanIndexForward: forward,
-      Limit: filtered ? Math.max(query.limit + 1, FILTERED_USES_PER_REQUEST) : query.limit + 1,
+      Limit: query.limit + 1,
     };
     const uses: CredentialUsedEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -238,6 +226,17 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       ),
     );
     return out.Item !== undefined;
+  }
+
+  async firstCountedUse(accessKeyId: string): Promise<CredentialUsedEvent | undefined> {
+    const get = (Key: Record<string, unknown>) =>
+      this.read(() => this.client.send(new GetCommand({ TableName: this.options.tableName, Key, ConsistentRead: true })));
+    const marker = (await get(firstUseKey(accessKeyId))).Item;
+    if (typeof marker?.usePk !== 'string' || typeof marker.useSk !== 'string') return undefined;
+    const [use] = this.intact([(await get({ PK: marker.usePk, SK: marker.useSk })).Item].filter((item) => item !== undefined));
+    const event = use ? toAuditEvent(use) : undefined;
+    // Only a use of this very key counts: a marker pointed elsewhere by hand is ignored.
+    return event?.type === 'credential.used' && event.accessKeyId === accessKeyId ? event : undefined;
   }
 
   /**

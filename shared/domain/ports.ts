@@ -134,6 +134,12 @@ export interface AppendOptions {
    * alert's dedupe key): the first append with the key is written, later ones are 'duplicate'.
    */
   readonly onceKey?: string;
+  /**
+   * For a use from a source that counts (not AWS acting for the session): kept, in the same write,
+   * as its key's first such use unless the key has one already. What source-ip-change compares
+   * every later use with, so no number of uses from ignored sources can push it out of reach.
+   */
+  readonly firstCountedUse?: boolean;
 }
 
 export type AppendResult = 'appended' | 'duplicate';
@@ -146,11 +152,6 @@ export interface KeyUsesQuery {
   readonly accessKeyId: string;
   /** Oldest call first; by default newest first. (Use ids start with the call's eventTime.) */
   readonly oldestFirst?: boolean;
-  /**
-   * Only calls from a source other than this one. Applied as the uses are read, so a page stops
-   * at the first such calls instead of returning every call from this source before them.
-   */
-  readonly otherThanSource?: string;
   readonly limit: number;
   /** The previous page's nextCursor. */
   readonly cursor?: string;
@@ -211,6 +212,8 @@ export interface AuditLog extends AuditWriter, LiveSessionFinder {
    * before an irreversible step (publishing an alert) must rely on, unlike the lagging indexes.
    */
   isRecordedOnce(onceKey: string): Promise<boolean>;
+  /** The key's first use kept by `AppendOptions.firstCountedUse`, read strongly consistently. */
+  firstCountedUse(accessKeyId: string): Promise<CredentialUsedEvent | undefined>;
   /** Every issuance on a profile whose credentials have not expired at `now`. */
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /**

@@ -68,9 +68,6 @@ export function scheduledWindow(now: Date, settings: Pick<AlertSettings, 'denial
 const PAGE_SIZE = 200;
 /** At most this many pages per event type and window. */
 const MAX_WINDOW_PAGES = 100;
-/** A key's oldest uses read to find its first one from a source that counts (AWS services aside). */
-const FIRST_USE_PAGE = 50;
-const MAX_FIRST_USE_PAGES = 4;
 
 /**
  * Stream path, one batch of new audit events in stream order:
@@ -133,7 +130,6 @@ class AlertRun {
   readonly raised: AlertRaisedEvent[] = [];
   private readonly keyEvents = new Map<string, Promise<KeyControlEvent[]>>();
   private readonly firstUses = new Map<string, Promise<CredentialUsedEvent | undefined>>();
-  private readonly usesElsewhere = new Map<string, Promise<CredentialUsedEvent | undefined>>();
   private readonly grants = new Map<string, Grant | undefined>();
   private lockdown: { readonly value: Lockdown | undefined } | undefined;
   /** Dedupe keys raised (or found raised) by this run. */
@@ -172,46 +168,18 @@ class AlertRun {
   }
 
   /**
-   * A call made with the use's key from another source, found without reading every use of the
-   * key: source-ip-change fires on the first call from a second place, so comparing each use with
-   * the key's first use (from a source that counts) finds every change but the one where this use
-   * is the first (its record arrived late, after the others were compared with a later "first"):
-   * then the newest call from another source is looked for, a filtered read that stops at it.
+   * A call made with the use's key from another source that counts: the key's first such use,
+   * kept when it was recorded (AppendOptions.firstCountedUse) and read by key, so no number of
+   * calls from AWS services acting for the session, before or between, can hide a change of place.
+   * Every use from a second place differs from it, whatever order the records arrived in.
    * Not looked for once the key's alert is raised.
    */
   private async useElsewhere(use: CredentialUsedEvent, keyEvents: readonly KeyControlEvent[]): Promise<CredentialUsedEvent | undefined> {
-    const { ignoredSources } = this.deps.settings;
     const dedupeKey = `source-ip-change#${use.accessKeyId}`;
     const raised = this.settled.has(dedupeKey) || keyEvents.some((event) => event.type === 'alert.raised' && event.dedupeKey === dedupeKey);
-    if (raised || isIgnoredSource(use.sourceIPAddress, ignoredSources)) return undefined;
-    const first = await this.firstUse(use.accessKeyId);
-    if (first && first.sourceIPAddress !== use.sourceIPAddress) return first;
-    // Use ids start with the call's time: a first use older than this one, from the same place,
-    // settles it; otherwise this use is the first (or older than any the index shows yet).
-    if (first && first.id < use.id) return undefined;
-    return this.newestUseElsewhere(use);
-  }
-
-  /** The key's first call from a source that counts; undefined when none is within the bound. */
-  private firstUse(accessKeyId: string): Promise<CredentialUsedEvent | undefined> {
-    return this.cached(this.firstUses, accessKeyId, async () => {
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_FIRST_USE_PAGES; page++) {
-        const read = await this.deps.audit.usesOfKey({ accessKeyId, oldestFirst: true, limit: FIRST_USE_PAGE, cursor });
-        const counted = read.uses.find((use) => !isIgnoredSource(use.sourceIPAddress, this.deps.settings.ignoredSources));
-        if (counted || !read.nextCursor) return counted;
-        cursor = read.nextCursor;
-      }
-      return undefined;
-    });
-  }
-
-  /** The newest call with the use's key from another source that counts, within one bounded read. */
-  private newestUseElsewhere(use: CredentialUsedEvent): Promise<CredentialUsedEvent | undefined> {
-    return this.cached(this.usesElsewhere, `${use.accessKeyId}#${use.sourceIPAddress}`, async () => {
-      const read = await this.deps.audit.usesOfKey({ accessKeyId: use.accessKeyId, otherThanSource: use.sourceIPAddress, limit: PAGE_SIZE });
-      return read.uses.find((other) => !isIgnoredSource(other.sourceIPAddress, this.deps.settings.ignoredSources));
-    });
+    if (raised || isIgnoredSource(use.sourceIPAddress, this.deps.settings.ignoredSources)) return undefined;
+    const first = await this.cached(this.firstUses, use.accessKeyId, () => this.deps.audit.firstCountedUse(use.accessKeyId));
+    return first && first.sourceIPAddress !== use.sourceIPAddress ? first : undefined;
   }
 
   /**

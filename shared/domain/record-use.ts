@@ -2,6 +2,7 @@
 // tvm issued, and with any other session of its target roles.
 import { createHash } from 'node:crypto';
 import { newAuditEventId, type CredentialIssuedEvent, type CredentialUsedEvent, type UseIssuance } from './audit.js';
+import { isIgnoredSource } from './alert-rules.js';
 import { parseCloudTrailRecord, parseEventBridgeEnvelope, type AssumedRoleCall, type EnvelopeOptions } from './cloudtrail.js';
 import type { AuditLog } from './ports.js';
 import { patternCovers } from './scope.js';
@@ -24,6 +25,11 @@ export interface RecordUseDeps {
   readonly audit: Pick<AuditLog, 'append' | 'findIssuance'>;
   /** IAM-style pattern of the target roles (config: the roles profiles may name). */
   readonly roleArnPattern: string;
+  /**
+   * Sources that are AWS acting for the session (config: alerts.ignoredSources): a use from any
+   * other is kept as its key's first counted use when the key has none (source-ip-change).
+   */
+  readonly ignoredSources: readonly string[];
   /** Waits (default: a timer); tests pass one that returns at once. */
   readonly pause?: (milliseconds: number) => Promise<void>;
 }
@@ -115,7 +121,10 @@ export async function recordUses<Ref>(
     try {
       const issuance = await findIssuance(call.accessKeyId);
       const event = credentialUsedEvent(call, issuance, input.via);
-      const result = await deps.audit.append(event, { onceKey: `cloudtrail:${call.eventId}` });
+      const result = await deps.audit.append(event, {
+        onceKey: `cloudtrail:${call.eventId}`,
+        firstCountedUse: !isIgnoredSource(event.sourceIPAddress, deps.ignoredSources),
+      });
       if (result === 'duplicate') counts.duplicates++;
       else counts.recorded++;
     } catch (error) {

@@ -1127,7 +1127,7 @@ describe('DynamoDbAuditLog', () => {
       expect(oldestFirst.flat()).toEqual(ids(uses));
     });
 
-    it('finds a use from another source behind many from one source in one call, and hands the cursor on to query', async () => {
+    it('hands its cursor on to query: the pages of a key used 150 times', async () => {
       // Prepare: the key's newest 150 calls come from the laptop; one before them from elsewhere.
       const issuance = anIssuance();
       const at = (i: number) => new Date(Date.parse('2026-06-01T11:31:00Z') + i * 1000).toISOString();
@@ -1136,12 +1136,10 @@ describe('DynamoDbAuditLog', () => {
       await appendAll([issuance, elsewhere, ...laptop]);
 
       // Act
-      const found = await log.usesOfKey({ accessKeyId: issuance.accessKeyId, otherThanSource: '198.51.100.7', limit: 1 });
       const newest = await log.usesOfKey({ accessKeyId: issuance.accessKeyId, limit: 100 });
       const rest = await log.query({ accessKeyId: issuance.accessKeyId, type: 'credential.used', limit: 100, cursor: newest.nextCursor });
 
       // Assess
-      expect(found).toEqual({ uses: [elsewhere] });
       expect(ids(newest.uses)).toEqual(ids(laptop).reverse().slice(0, 100));
       expect(ids(rest.events)).toEqual([...ids(laptop).reverse().slice(100), elsewhere.id]);
     });
@@ -1183,6 +1181,26 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(answers).toEqual([true, false]);
+    });
+
+    it("keeps a key's first counted use in the use's own write, and never replaces it", async () => {
+      // Prepare: a use from AWS (not counted), the first counted one, then another counted one
+      const issuance = anIssuance();
+      const at = (minute: number) => `2026-06-01T11:${minute}:00Z`;
+      await log.append(issuance);
+      await log.append(aUse(issuance, { eventTime: at(31), sourceIPAddress: 'AWS Internal' }));
+      const before = await log.firstCountedUse(issuance.accessKeyId);
+      const first = aUse(issuance, { eventTime: at(32), sourceIPAddress: '198.51.100.7' });
+      await log.append(first, { firstCountedUse: true });
+
+      // Act
+      await log.append(aUse(issuance, { eventTime: at(33), sourceIPAddress: '203.0.113.34' }), { firstCountedUse: true });
+      const found = await Promise.all([log.firstCountedUse(issuance.accessKeyId), log.firstCountedUse('ASIANEVERSEEN0000001')]);
+
+      // Assess: every use is recorded, the first counted one named
+      expect(before).toBeUndefined();
+      expect(found).toEqual([first, undefined]);
+      expect((await log.usesOfKey({ accessKeyId: issuance.accessKeyId, limit: 10 })).uses).toHaveLength(3);
     });
   });
 

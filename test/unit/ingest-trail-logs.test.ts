@@ -12,20 +12,21 @@ import { S3TrailLogReader } from '../../shared/adapters/trail-log-reader.js';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
 import { failureOf } from '../fixtures/failure.js';
 import {
-  FlakyAuditLog,
-  ISSUED_KEY,
-  TARGET_ROLE_PATTERN,
   aLambdaContext,
-  aTargetRoleCall,
   anIssuance,
+  aTargetRoleCall,
+  FlakyAuditLog,
+  IGNORED_SOURCES,
+  ISSUED_KEY,
   loadCloudTrailFixture,
+  TARGET_ROLE_PATTERN,
 } from '../fixtures/cloudtrail-records.js';
 
 const audit = new FlakyAuditLog();
 const s3 = mockClient(S3Client);
 jest.unstable_mockModule('../../shared/composition.js', () => ({
   auditLog: () => audit,
-  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN }),
+  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, alerts: { ignoredSources: IGNORED_SOURCES } }),
   trailLogReader: () => new S3TrailLogReader(new S3Client({ region: 'us-east-1' })),
 }));
 const { handler: deployed } = await import('../../functions/ingest-trail-logs.js');

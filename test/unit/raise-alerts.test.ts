@@ -1,7 +1,7 @@
 // Raising alerts from the stream and from the schedule against in-memory ports: what is published
 // and recorded, dedupe across both paths, and what happens when publishing or recording fails.
 import { jest } from '@jest/globals';
-import type { AlertSettings } from '../../shared/domain/alert-rules.js';
+import { isIgnoredSource, type AlertSettings } from '../../shared/domain/alert-rules.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
 import type { Grant, Lockdown } from '../../shared/domain/model.js';
@@ -41,9 +41,15 @@ async function setup(options: { readonly grants?: Grant[]; readonly lockdown?: L
   return { audit, store, lockdown, sink, clock, deps };
 }
 
-/** Appends events to the trail and returns them, as the stream then delivers them. */
+/**
+ * Appends events to the trail and returns them, as the stream then delivers them; a use as
+ * recordUse appends it (kept as its key's first counted use when its source counts).
+ */
 async function record<T extends AuditEvent>(audit: InMemoryAuditLog, ...events: T[]): Promise<T[]> {
-  for (const event of events) await audit.append(event);
+  for (const event of events) {
+    const counts = event.type === 'credential.used' && !isIgnoredSource(event.sourceIPAddress, SETTINGS.ignoredSources);
+    await audit.append(event, counts ? { firstCountedUse: true } : {});
+  }
   return events;
 }
 
@@ -215,7 +221,7 @@ describe('raiseAlertsForNewEvents (stream)', () => {
   });
 
   it("reads each key's record, its first use, its grant and the lockdown once per batch", async () => {
-    // Prepare: use-1 is the key's first use, so the newest use from elsewhere is looked for once.
+    // Prepare
     const { audit, store, lockdown, deps } = await setup({ lockdown: aLockdown() });
     const uses = await record(
       audit,
@@ -225,6 +231,7 @@ describe('raiseAlertsForNewEvents (stream)', () => {
     );
     const keyReads = jest.spyOn(audit, 'controlEventsForKey');
     const useReads = jest.spyOn(audit, 'usesOfKey');
+    const firstUseReads = jest.spyOn(audit, 'firstCountedUse');
     const grantReads = jest.spyOn(store, 'getGrant');
     const lockdownReads = jest.spyOn(lockdown, 'getLockdown');
 
@@ -233,10 +240,8 @@ describe('raiseAlertsForNewEvents (stream)', () => {
 
     // Assess
     expect(keyReads).toHaveBeenCalledTimes(1);
-    expect(useReads.mock.calls).toEqual([
-      [{ accessKeyId: ACCESS_KEY_ID, oldestFirst: true, limit: 50, cursor: undefined }],
-      [{ accessKeyId: ACCESS_KEY_ID, otherThanSource: '198.51.100.7', limit: 200 }],
-    ]);
+    expect(useReads).not.toHaveBeenCalled();
+    expect(firstUseReads.mock.calls).toEqual([[ACCESS_KEY_ID]]);
     expect(grantReads).toHaveBeenCalledTimes(1);
     expect(lockdownReads).toHaveBeenCalledTimes(1);
   });
@@ -251,6 +256,7 @@ describe('raiseAlertsForNewEvents (stream)', () => {
     const [revoked] = await record(audit, aSessionRevoked('2026-06-01T12:00:00.000Z'));
     const [late] = await record(audit, aUse({ unique: 'late', eventTime: '2026-06-01T12:03:00Z' }));
     const useReads = jest.spyOn(audit, 'usesOfKey');
+    const firstUseReads = jest.spyOn(audit, 'firstCountedUse');
 
     // Act
     const outcome = await raiseAlertsForNewEvents(deps, [late!], META);
@@ -258,8 +264,9 @@ describe('raiseAlertsForNewEvents (stream)', () => {
     // Assess
     expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'use-after-revocation', evidence: [revoked!.id, late!.id] })]);
     expect(sink.published).toHaveLength(1);
-    // The first use only: the uses are not what tells whether the key was cut off.
-    expect(useReads.mock.calls).toEqual([[{ accessKeyId: ACCESS_KEY_ID, oldestFirst: true, limit: 50, cursor: undefined }]]);
+    // The first use only, by key: the uses are not what tells whether the key was cut off.
+    expect(useReads).not.toHaveBeenCalled();
+    expect(firstUseReads.mock.calls).toEqual([[ACCESS_KEY_ID]]);
   });
 
   describe('failures', () => {
@@ -368,6 +375,7 @@ describe('source-ip-change, without reading every use of the key', () => {
     const [first, ...more] = await record(audit, ...Array.from({ length: 500 }, (_, i) => aUse({ unique: `use-${i}`, eventTime: at(i) })));
     const [other] = await record(audit, aUse({ unique: 'other', eventTime: at(600), sourceIPAddress: ELSEWHERE }));
     const useReads = jest.spyOn(audit, 'usesOfKey');
+    const firstUseReads = jest.spyOn(audit, 'firstCountedUse');
 
     // Act
     const outcome = await raiseAlertsForNewEvents(deps, [...more.slice(-3), other!], META);
@@ -376,11 +384,12 @@ describe('source-ip-change, without reading every use of the key', () => {
     expect(outcome.raised).toEqual([
       expect.objectContaining({ rule: 'source-ip-change', evidence: [first!.id, other!.id], summary: expect.stringContaining(`${LAPTOP}, ${ELSEWHERE}`) }),
     ]);
-    expect(useReads.mock.calls).toEqual([[{ accessKeyId: ACCESS_KEY_ID, oldestFirst: true, limit: 50, cursor: undefined }]]);
+    expect(useReads).not.toHaveBeenCalled();
+    expect(firstUseReads.mock.calls).toEqual([[ACCESS_KEY_ID]]);
     expect(sink.published).toHaveLength(1);
   });
 
-  it('looks for the newest use from elsewhere when the use judged is the first (its record came late)', async () => {
+  it('compares with the first use recorded, when the use judged is older (its record came late)', async () => {
     // Prepare: the calls from elsewhere were judged before the first call was recorded.
     const { audit, sink, deps } = await setup();
     const elsewhere = await record(audit, ...[1, 2].map((i) => aUse({ unique: `elsewhere-${i}`, eventTime: at(i * 60), sourceIPAddress: ELSEWHERE })));
@@ -391,7 +400,7 @@ describe('source-ip-change, without reading every use of the key', () => {
     const outcome = await raiseAlertsForNewEvents(deps, [lateFirst!], META);
 
     // Assess
-    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'source-ip-change', evidence: [lateFirst!.id, elsewhere[1]!.id] })]);
+    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'source-ip-change', evidence: [lateFirst!.id, elsewhere[0]!.id] })]);
     expect(sink.published.map((alert) => alert.rule)).toEqual(['source-ip-change']);
   });
 
@@ -428,6 +437,26 @@ describe('source-ip-change, without reading every use of the key', () => {
     expect(sink.published).toEqual([]);
   });
 
+  // Issue 7b/11: before, the first use was looked for among the oldest 200 and the newest 200.
+  it('cannot be padded: 250 calls from AWS services before the first address and 250 between the two', async () => {
+    // Prepare
+    const { audit, sink, deps } = await setup();
+    const aws = (from: number) =>
+      Array.from({ length: 250 }, (_, i) => aUse({ unique: `aws-${from + i}`, eventTime: at(from + i), sourceIPAddress: i % 2 ? 'AWS Internal' : 'ec2.amazonaws.com' }));
+    await record(audit, ...aws(0));
+    const [laptop] = await record(audit, aUse({ unique: 'laptop', eventTime: at(300) }));
+    expect(await raiseAlertsForNewEvents(deps, [laptop!], META)).toEqual({ raised: [] });
+    await record(audit, ...aws(400));
+    const [other] = await record(audit, aUse({ unique: 'other', eventTime: at(700), sourceIPAddress: ELSEWHERE }));
+
+    // Act: the stream judges each use as it is recorded
+    const outcome = await raiseAlertsForNewEvents(deps, [other!], META);
+
+    // Assess
+    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'source-ip-change', evidence: [laptop!.id, other!.id] })]);
+    expect(sink.published).toHaveLength(1);
+  });
+
   it("reads no uses once the key's alert is raised", async () => {
     // Prepare
     const { audit, deps } = await setup();
@@ -435,12 +464,14 @@ describe('source-ip-change, without reading every use of the key', () => {
     await audit.append(raised, { onceKey: `alert:${raised.dedupeKey}` });
     const [use] = await record(audit, aUse({ unique: 'again', eventTime: at(500), sourceIPAddress: ELSEWHERE }));
     const useReads = jest.spyOn(audit, 'usesOfKey');
+    const firstUseReads = jest.spyOn(audit, 'firstCountedUse');
 
     // Act
     await raiseAlertsForNewEvents(deps, [use!], META);
 
     // Assess
     expect(useReads).not.toHaveBeenCalled();
+    expect(firstUseReads).not.toHaveBeenCalled();
   });
 });
 

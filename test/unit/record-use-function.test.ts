@@ -5,20 +5,21 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
 import { failureOf } from '../fixtures/failure.js';
 import {
-  FlakyAuditLog,
-  TARGET_ROLE_PATTERN,
   aLambdaContext,
-  aTargetRoleCall,
   anIssuance,
+  aTargetRoleCall,
+  FlakyAuditLog,
+  IGNORED_SOURCES,
   inEnvelope,
-  loadCloudTrailFixture,
   type JsonObject,
+  loadCloudTrailFixture,
+  TARGET_ROLE_PATTERN,
 } from '../fixtures/cloudtrail-records.js';
 
 const audit = new FlakyAuditLog();
 jest.unstable_mockModule('../../shared/composition.js', () => ({
   auditLog: () => audit,
-  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, offline: true }),
+  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, offline: true, alerts: { ignoredSources: IGNORED_SOURCES } }),
 }));
 const { handler: deployed } = await import('../../functions/record-use.js');
 type Envelope = Parameters<typeof deployed>[0];

@@ -13,17 +13,18 @@ import {
 } from '../../shared/domain/record-use.js';
 import { DEFAULT_PRINCIPAL_ID, DEFAULT_PROFILE_NAME } from '../fixtures/builders.js';
 import {
+  anIssuance,
+  aTargetRoleCall,
   CLOUDTRAIL_FIXTURES,
   FlakyAuditLog,
-  ISSUED_KEY,
-  TARGET_ROLE_ARN,
-  TARGET_ROLE_PATTERN,
-  aTargetRoleCall,
-  anIssuance,
+  IGNORED_SOURCES,
   inEnvelope,
+  ISSUED_KEY,
+  type JsonObject,
   loadCloudTrailFixture,
   rewriteKeyAndRole,
-  type JsonObject,
+  TARGET_ROLE_ARN,
+  TARGET_ROLE_PATTERN,
 } from '../fixtures/cloudtrail-records.js';
 
 const EB01 = 'eb-01-aws-api-call-via-cloudtrail-envelope-s3-putobject.json';
@@ -35,6 +36,7 @@ async function setUp() {
   const deps: RecordUseDeps = {
     audit,
     roleArnPattern: TARGET_ROLE_PATTERN,
+    ignoredSources: IGNORED_SOURCES,
     pause: async (milliseconds) => {
       pauses.push(milliseconds);
     },
