@@ -41,6 +41,9 @@ export const ALERT_SEVERITY: Readonly<Record<AlertRule, AlertSeverity>> = Object
   'source-ip-change': 'high',
   // Someone changed a cut-off behind tvm's back: sessions it denied may have worked meanwhile.
   'revocation-policy-changed': 'critical',
+  // A session's SourceIdentity cannot change: a key used under another than tvm set was not the
+  // session tvm issued to that person, or the record was forged. Either way, look now.
+  'source-identity-mismatch': 'critical',
 });
 
 /** A rule that fired: everything of the alert except its id, time and request. */
@@ -76,6 +79,7 @@ export interface UseFacts {
 export function evaluateUse(use: CredentialUsedEvent, facts: UseFacts, settings: AlertSettings): AlertFinding[] {
   return [
     unknownSession(use),
+    sourceIdentityMismatch(use),
     useAfterRevocation(use, facts.keyEvents, facts.grant),
     useDuringLockdown(use, facts.lockdown),
     sourceIpChange(use, facts.usedElsewhere, settings.ignoredSources),
@@ -101,6 +105,17 @@ export function unknownSession(use: CredentialUsedEvent): AlertFinding | undefin
     evidence: [use.id],
     summary: `${use.roleArn} was used by a session tvm did not issue (${use.sessionArn}, key ${use.accessKeyId}): ${call(use)}`,
     dedupeKey: `unknown-session#${use.accessKeyId}`,
+  };
+}
+
+/** A key tvm issued, used under another SourceIdentity than it set (recordUse marks the use). */
+export function sourceIdentityMismatch(use: CredentialUsedEvent): AlertFinding | undefined {
+  if (use.issuance === null || use.sourceIdentityMismatch !== true) return undefined;
+  return {
+    ...about('source-identity-mismatch', use),
+    evidence: [use.issuance.eventId, use.id],
+    summary: `key ${use.accessKeyId} was issued to ${use.issuance.principal} with SourceIdentity ${use.issuance.sourceIdentity}, but used as ${use.sourceIdentity ?? '(none)'}: ${call(use)}`,
+    dedupeKey: `source-identity-mismatch#${use.accessKeyId}`,
   };
 }
 
@@ -346,7 +361,10 @@ export function chronologically(a: AuditEvent, b: AuditEvent): number {
   return happenedAt(a) - happenedAt(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-function about(rule: 'unknown-session' | 'use-after-revocation' | 'use-during-lockdown' | 'source-ip-change', use: CredentialUsedEvent) {
+function about(
+  rule: 'unknown-session' | 'source-identity-mismatch' | 'use-after-revocation' | 'use-during-lockdown' | 'source-ip-change',
+  use: CredentialUsedEvent,
+) {
   const profile = use.issuance?.profile ?? use.profile;
   return {
     rule,

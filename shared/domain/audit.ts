@@ -142,7 +142,8 @@ export type AlertRule =
   | 'use-during-lockdown'
   | 'denial-burst'
   | 'source-ip-change'
-  | 'revocation-policy-changed';
+  | 'revocation-policy-changed'
+  | 'source-identity-mismatch';
 
 export const ALERT_RULES = [
   'use-after-revocation',
@@ -152,6 +153,7 @@ export const ALERT_RULES = [
   'denial-burst',
   'source-ip-change',
   'revocation-policy-changed',
+  'source-identity-mismatch',
 ] as const satisfies readonly AlertRule[];
 
 export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low';

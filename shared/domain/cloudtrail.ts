@@ -117,6 +117,8 @@ export function parseCloudTrailRecord(raw: unknown, isTargetRole: (roleArn: stri
   return { kind: 'call', call };
 }
 
+const AWS_SERVICE_SOURCE = /^aws\.(?!partner(?:\/|$))[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+
 /**
  * The CloudTrail record inside an EventBridge "AWS API Call via CloudTrail" event. The local stack
  * sends the same envelope and marks its records with `detail.additionalEventData.tvmLocal: true`.
@@ -126,7 +128,8 @@ export function parseEventBridgeEnvelope(raw: unknown, options: EnvelopeOptions 
   if (raw['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) return { kind: 'unrelated', reason: `detail-type is not "${CLOUDTRAIL_DETAIL_TYPE}"` };
   // CloudTrail's events come from `aws.<service>`, a source no PutEvents caller may use: anything
   // else is someone's custom event dressed up as a CloudTrail record, and must not become a use.
-  if (typeof raw.source !== 'string' || !raw.source.startsWith('aws.')) {
+  // `aws.partner/…` is a SaaS partner's source: its events are the partner's, not AWS's.
+  if (typeof raw.source !== 'string' || !AWS_SERVICE_SOURCE.test(raw.source)) {
     return { kind: 'unrelated', reason: 'source is not an AWS service' };
   }
   const detail = raw.detail;

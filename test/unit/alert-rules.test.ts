@@ -7,6 +7,7 @@ import {
   evaluateUse,
   lockdownBreachAttempt,
   lockedChangeAttempt,
+  sourceIdentityMismatch,
   sourceIpChange,
   unknownSession,
   useAfterRevocation,
@@ -287,6 +288,34 @@ describe('use-during-lockdown', () => {
 
     // Assess
     expect(finding?.rule).toBe('use-during-lockdown');
+  });
+});
+
+// Issue 7b/11: a mismatch was recorded on the use, and nothing said so.
+describe('source-identity-mismatch', () => {
+  it('fires when a key tvm issued is used under another SourceIdentity than it was issued with', () => {
+    // Prepare: recordUse marks the use; the record names someone else
+    const use = aUse({ sourceIdentity: 'mallory', sourceIdentityMismatch: true });
+
+    // Act
+    const finding = sourceIdentityMismatch(use);
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'source-identity-mismatch',
+      severity: 'critical',
+      principal: 'alice@example.com',
+      accessKeyId: ACCESS_KEY_ID,
+      evidence: [ISSUANCE_ID, use.id],
+      dedupeKey: `source-identity-mismatch#${ACCESS_KEY_ID}`,
+    });
+    expect(finding?.summary).toContain('mallory');
+    expect(evaluateUse(use, { keyEvents: [anIssuedEvent()], grant: aGrant() }, SETTINGS).map((f) => f.rule)).toEqual(['source-identity-mismatch']);
+  });
+
+  it('stays quiet for a use whose SourceIdentity is the one issued, and for a session tvm did not issue', () => {
+    expect(sourceIdentityMismatch(aUse())).toBeUndefined();
+    expect(sourceIdentityMismatch(aUse({ issuance: null, sourceIdentity: 'mallory' }))).toBeUndefined();
   });
 });
 

@@ -258,10 +258,17 @@ describe('parseEventBridgeEnvelope', () => {
     expect(deployed).toMatchObject({ kind: 'record', local: false });
   });
 
-  it('refuses a custom event posing as CloudTrail: only AWS services publish aws.* sources', () => {
-    // Prepare
+  it('refuses a custom event posing as CloudTrail: only AWS services publish aws.<service> sources, partners do not', () => {
+    // Prepare: a SaaS partner's event source is aws.partner/…, and its events are the partner's
     const record = targetRoleRecord(CT10);
-    const forged = [inEnvelope(record, { source: 'tvm.local' }), inEnvelope(record, { source: 'my.app' }), inEnvelope(record, { source: undefined })];
+    const forged = [
+      inEnvelope(record, { source: 'tvm.local' }),
+      inEnvelope(record, { source: 'my.app' }),
+      inEnvelope(record, { source: undefined }),
+      inEnvelope(record, { source: 'aws.partner/example.com/123456789012/tvm' }),
+      inEnvelope(record, { source: 'aws.partner' }),
+      inEnvelope(record, { source: 'aws.' }),
+    ];
 
     // Act
     const verdicts = forged.map((envelope) => parseEventBridgeEnvelope(envelope, { acceptLocalMarker: true }));
