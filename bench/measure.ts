@@ -180,6 +180,8 @@ function configureHandler(input: MeasureInput, endpoints: { sts: string; dynamod
     TVM_STS_ENDPOINT: endpoints.sts,
     TVM_DYNAMODB_ENDPOINT: endpoints.dynamodb,
     TVM_IAM_ENDPOINT: endpoints.iam,
+    // As serverless-offline runs it: endpoint overrides are honoured only there.
+    IS_OFFLINE: 'true',
     AWS_ACCESS_KEY_ID: LOCAL_TVM_CALLER.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_TVM_CALLER.secretAccessKey,
     AWS_REGION: stack.region,

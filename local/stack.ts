@@ -247,6 +247,9 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       String(options.ports.lambda),
       `--param=auditShards=${AUDIT_SHARDS}`,
       `--param=auditUseShards=${AUDIT_USE_SHARDS}`,
+      // The functions see this process's environment: the endpoint overrides reach them from
+      // here, never from serverless.yml, so no deployed template can carry one.
+      '--localEnvironment',
     ],
     {
       cwd: REPO_ROOT,

@@ -177,6 +177,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  // An override sends a function's calls, signed with its credentials, elsewhere: only the local
+  // stack (serverless-offline sets IS_OFFLINE) may have one.
+  const override = (['TVM_STS_ENDPOINT', 'TVM_DYNAMODB_ENDPOINT', 'TVM_IAM_ENDPOINT'] as const).find((name) => e[name] !== undefined);
+  if (override !== undefined && e.IS_OFFLINE !== 'true') {
+    throw new ConfigError(`invalid configuration: ${override}: endpoint overrides are for the local stack only (IS_OFFLINE)`);
+  }
   return deepFreeze({
     stage: e.TVM_STAGE,
     tables: { delegations: e.TVM_DELEGATIONS_TABLE, audit: e.TVM_AUDIT_TABLE },

@@ -17,6 +17,7 @@ import { anchorBreak, type AnchoredHead, type ChainAnchor } from '../domain/chai
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
+  AppendOptions,
   AuditLog,
   AuditPage,
   AuditQuery,
@@ -58,6 +59,7 @@ import {
   type ShardLabel,
 } from './audit-keys.js';
 import { DynamoDbAuditWriter, type DynamoDbAuditWriterOptions } from './dynamodb-audit-writer.js';
+import { writeChained, type ChainedWriteResult, type TransactItems } from './dynamodb-transactions.js';
 
 export interface DynamoDbAuditLogOptions extends DynamoDbAuditWriterOptions {
   /** How far back a query served by the time or type index walks when it has no `from`. */
@@ -226,6 +228,25 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       ),
     );
     return out.Item !== undefined;
+  }
+
+  /** Keys whose first counted use is known to be named (bounded: a Lambda instance sees few keys). */
+  private readonly keysWithFirstUse = new Set<string>();
+
+  /**
+   * With firstCountedUse, the use is written together with its key's first-use name, put only if
+   * the key has none (the table stays put-only: nothing is ever updated). When it has one, the
+   * transaction is cancelled and the use written alone; the key is remembered, so that costs one
+   * cancelled write per key and instance.
+   */
+  protected override async write(event: AuditEvent, options: AppendOptions): Promise<ChainedWriteResult> {
+    if (options.firstCountedUse && event.type === 'credential.used' && !this.keysWithFirstUse.has(event.accessKeyId)) {
+      const result = await writeChained(this.client, this.table, [firstUsePut(this.table.tableName, event)], event, options);
+      if (result.outcome !== 'change-failed') return result;
+      if (this.keysWithFirstUse.size >= MAX_KEYS_REMEMBERED) this.keysWithFirstUse.clear();
+      this.keysWithFirstUse.add(event.accessKeyId);
+    }
+    return super.write(event, options);
   }
 
   async firstCountedUse(accessKeyId: string): Promise<CredentialUsedEvent | undefined> {
@@ -433,6 +454,18 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
     }
   }
+}
+
+const MAX_KEYS_REMEMBERED = 10_000;
+
+function firstUsePut(tableName: string, use: CredentialUsedEvent): TransactItems[number] {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: { ...firstUseKey(use.accessKeyId), usePk: principalPk(use.principal), useSk: use.id },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
 }
 
 /** One chain's verification, updated as it is re-read. */

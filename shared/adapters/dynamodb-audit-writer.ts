@@ -1,12 +1,12 @@
 // Appending to the audit trail, and nothing else: what the vend function needs of it, in a class of
 // its own so the vend bundle carries no query or verify code (DynamoDbAuditLog extends it).
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent, CredentialUsedEvent } from '../domain/audit.js';
+import type { AuditEvent } from '../domain/audit.js';
 import { AuditUnavailableError } from '../domain/errors.js';
 import type { AppendOptions, AppendResult, AuditWriter } from '../domain/ports.js';
 import { canonicalJson } from './audit-chain.js';
-import { firstUseKey, principalPk, toAuditEvent } from './audit-keys.js';
-import { writeChained, type AuditChains, type ChainedWriteResult, type TransactItems } from './dynamodb-transactions.js';
+import { toAuditEvent } from './audit-keys.js';
+import { writeChained, type AuditChains, type ChainedWriteResult } from './dynamodb-transactions.js';
 
 export interface DynamoDbAuditWriterOptions {
   readonly tableName: string;
@@ -25,18 +25,15 @@ export interface DynamoDbAuditWriterOptions {
 export class DynamoDbAuditWriter implements AuditWriter {
   constructor(
     protected readonly client: DynamoDBDocumentClient,
-    private readonly table: DynamoDbAuditWriterOptions,
+    protected readonly table: DynamoDbAuditWriterOptions,
   ) {}
-
-  /** Keys whose first counted use is known to be named (bounded: a Lambda instance sees few keys). */
-  private readonly keysWithFirstUse = new Set<string>();
 
   async append(event: AuditEvent, options: AppendOptions = {}): Promise<AppendResult> {
     const unavailable = (cause: unknown) =>
       new AuditUnavailableError('the audit trail could not record this request; nothing was issued', { cause });
     let result: ChainedWriteResult;
     try {
-      result = await this.writeWithFirstUse(event, options);
+      result = await this.write(event, options);
     } catch (error) {
       throw unavailable(error);
     }
@@ -50,31 +47,8 @@ export class DynamoDbAuditWriter implements AuditWriter {
     return result.outcome === 'duplicate' ? 'duplicate' : 'appended';
   }
 
-  /**
-   * With firstCountedUse, the use is written together with its key's first-use name, put only if
-   * the key has none (the table stays put-only: nothing is ever updated). When it has one, the
-   * transaction is cancelled and the use written alone; the key is remembered, so that costs one
-   * cancelled write per key and instance.
-   */
-  private async writeWithFirstUse(event: AuditEvent, options: AppendOptions): Promise<ChainedWriteResult> {
-    if (options.firstCountedUse && event.type === 'credential.used' && !this.keysWithFirstUse.has(event.accessKeyId)) {
-      const result = await writeChained(this.client, this.table, [this.firstUsePut(event)], event, options);
-      if (result.outcome !== 'change-failed') return result;
-      if (this.keysWithFirstUse.size >= MAX_KEYS_REMEMBERED) this.keysWithFirstUse.clear();
-      this.keysWithFirstUse.add(event.accessKeyId);
-    }
+  /** The chained write itself; DynamoDbAuditLog adds a key's first counted use (recordUse's). */
+  protected write(event: AuditEvent, options: AppendOptions): Promise<ChainedWriteResult> {
     return writeChained(this.client, this.table, [], event, options);
   }
-
-  private firstUsePut(use: CredentialUsedEvent): TransactItems[number] {
-    return {
-      Put: {
-        TableName: this.table.tableName,
-        Item: { ...firstUseKey(use.accessKeyId), usePk: principalPk(use.principal), useSk: use.id },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    };
-  }
 }
-
-const MAX_KEYS_REMEMBERED = 10_000;

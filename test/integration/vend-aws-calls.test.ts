@@ -63,6 +63,8 @@ beforeAll(async () => {
     TVM_AUDIT_SHARDS: '4',
     TVM_STS_ENDPOINT: stsCalls.url,
     TVM_DYNAMODB_ENDPOINT: dynamodbCalls.url,
+    // As serverless-offline runs it: endpoint overrides are honoured only there.
+    IS_OFFLINE: 'true',
     AWS_ACCESS_KEY_ID: LOCAL_TVM_CALLER.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_TVM_CALLER.secretAccessKey,
     AWS_REGION: 'us-east-1',

@@ -858,11 +858,12 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
           TVM_AUDIT_SHARDS: '4',
           TVM_VEND_RATE_PER_MINUTE: '30',
           TVM_DELEGATION_QUOTA: '200',
-          TVM_STS_ENDPOINT: '',
-          TVM_DYNAMODB_ENDPOINT: '',
         },
       });
+      // Issue 7b/11: not even empty, and not from whatever the deployer's shell exports.
+      expect(Object.keys((fn.properties.Environment as { Variables: object }).Variables).filter((name) => name.endsWith('_ENDPOINT'))).toEqual([]);
     }
+    expect(readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8')).not.toMatch(/_ENDPOINT/);
   });
 
   test('no AWS credential appears anywhere in the template', () => {

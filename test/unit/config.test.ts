@@ -145,6 +145,7 @@ describe('loadConfig', () => {
       TVM_STS_ENDPOINT: 'http://127.0.0.1:4566',
       TVM_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
       AWS_REGION: 'eu-west-1',
+      IS_OFFLINE: 'true',
     });
 
     // Act
@@ -303,6 +304,19 @@ describe('loadConfig', () => {
 
     // Assess
     expect(error.message).toContain(`${variable}:`);
+  });
+
+  // Issue 7b/11: a leftover TVM_STS_ENDPOINT in a deployer's shell must not send a deployed
+  // function's STS calls (and its credentials) to someone else's server.
+  it.each(['TVM_STS_ENDPOINT', 'TVM_DYNAMODB_ENDPOINT', 'TVM_IAM_ENDPOINT'])('refuses %s outside the local stack (IS_OFFLINE)', (variable) => {
+    // Act
+    const error = configErrorOf(anEnv({ [variable]: 'https://attacker.example.com' }));
+
+    // Assess
+    expect(error.message).toContain(`${variable}: endpoint overrides are for the local stack only`);
+    expect(loadConfig(anEnv({ [variable]: 'https://attacker.example.com', IS_OFFLINE: 'true' })).endpoints).toEqual(
+      expect.objectContaining({ [{ TVM_STS_ENDPOINT: 'sts', TVM_DYNAMODB_ENDPOINT: 'dynamodb', TVM_IAM_ENDPOINT: 'iam' }[variable] as string]: 'https://attacker.example.com' }),
+    );
   });
 
   it('treats an empty endpoint as no endpoint', () => {
