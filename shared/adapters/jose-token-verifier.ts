@@ -8,6 +8,7 @@ import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { OidcIssuerConfig } from '../config.js';
 import { IdentityProviderUnavailableError, UnauthenticatedError } from '../domain/errors.js';
+import { hidesCharacters, normalizeIdentifier } from '../domain/identifiers.js';
 import type { Principal } from '../domain/model.js';
 import type { TokenVerifier } from '../domain/ports.js';
 
@@ -112,7 +113,7 @@ export class JoseTokenVerifier implements TokenVerifier {
       throw new UnauthenticatedError('"email" is not verified (email_verified must be true)');
     }
     return {
-      id: config.principalPrefix + id,
+      id: config.principalPrefix + normalizeIdentifier(id),
       groups: groupsFrom(payload[config.groupsClaim]).map((group) => config.principalPrefix + group),
       issuer: config.issuer,
     };
@@ -275,12 +276,13 @@ function isSafeIdentifier(value: unknown): value is string {
     typeof value === 'string' &&
     value.length > 0 &&
     value.length <= MAX_IDENTIFIER_LENGTH &&
-    !CONTROL_CHARS.test(value)
+    !CONTROL_CHARS.test(value) &&
+    !hidesCharacters(value)
   );
 }
 
 /** The groups claim as a list: an array or a single string; anything unusable is dropped, never fatal. */
 function groupsFrom(claim: unknown): string[] {
   const values: unknown[] = Array.isArray(claim) ? claim : typeof claim === 'string' ? [claim] : [];
-  return [...new Set(values.filter(isSafeIdentifier))].slice(0, MAX_GROUPS);
+  return [...new Set(values.filter(isSafeIdentifier).map(normalizeIdentifier))].slice(0, MAX_GROUPS);
 }

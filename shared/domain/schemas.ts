@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ALERT_RULES, AUDIT_EVENT_TYPES } from './audit.js';
 import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
+import { hidesCharacters, normalizeIdentifier } from './identifiers.js';
 
 // Printable, no control characters: these strings end up in logs, audit records and IAM policies.
 const printable = /^[^\u0000-\u001f\u007f-\u009f]*$/;
@@ -80,7 +81,14 @@ export const profileInputSchema = /* @__PURE__ */ z
   .strict();
 export type ProfileInput = z.infer<typeof profileInputSchema>;
 
-export const principalIdSchema = /* @__PURE__ */ z.string().min(1).max(256).regex(printable, 'must not contain control characters');
+/** A principal id or group name: printable, nothing hidden, in NFC (identifiers.ts). */
+export const principalIdSchema = /* @__PURE__ */ z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(printable, 'must not contain control characters')
+  .refine((value) => !hidesCharacters(value), 'must not contain invisible (format) characters or line separators')
+  .transform(normalizeIdentifier);
 
 export const subjectSchema = /* @__PURE__ */ z.object({ type: z.enum(['user', 'group']), id: principalIdSchema }).strict();
 

@@ -80,3 +80,46 @@ describe('defects the generators found, kept as examples', () => {
     expect(problems).toEqual([]);
   });
 });
+
+// Issue 7b/11: a name with a zero-width space or a bidi override looks like another's on every
+// screen (an allow list, a grant list, an engagement), and must never be stored as someone's.
+describe('identifiers that hide characters', () => {
+  const HIDDEN = ['\u200b', '\u202e', '\u2060', '\ufeff', '\u2028', '\u2029'];
+  const withBody = (routeKey: string, role: 'tvm-admin' | 'tvm-security', change: (body: Record<string, unknown>) => Record<string, unknown>) => {
+    const request = validRequest(routeKey, role);
+    return { ...request, body: JSON.stringify(change(JSON.parse(String(request.body)) as Record<string, unknown>)) };
+  };
+  const cases = HIDDEN.flatMap((hidden) => [
+    ['POST /grants', 'tvm-admin', 'body.subject.id', (b: Record<string, unknown>) => ({ ...b, subject: { type: 'user', id: `eve${hidden}@example.com` } })],
+    ['POST /grants', 'tvm-admin', 'body.subject.id', (b: Record<string, unknown>) => ({ ...b, subject: { type: 'group', id: `eng${hidden}` } })],
+    ['PUT /lockdown', 'tvm-security', 'body.allow.principals.0', (b: Record<string, unknown>) => ({ ...b, allow: { principals: [`boss${hidden}@example.com`] } })],
+    ['PUT /lockdown', 'tvm-security', 'body.allow.groups.0', (b: Record<string, unknown>) => ({ ...b, allow: { groups: [`top${hidden}brass`] } })],
+    ['POST /engagements', 'tvm-admin', 'body.contractors.0', (b: Record<string, unknown>) => ({ ...b, contractors: [`dev-2${hidden}@agency.example`] })],
+  ] as const);
+
+  it.each(cases)('%s as %s: %s with a hidden character is 400 VALIDATION_FAILED, and changes nothing', async (routeKey, role, field, change) => {
+    // Prepare
+    const world = await resetWorld();
+    const before = snapshot(world);
+
+    // Act
+    const response = await call(routeKey, withBody(routeKey, role, change));
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.stringContaining(`${field}: must not contain invisible`) } });
+    expect(unexpectedChange(routeKey, before, snapshot(world))).toBeUndefined();
+  });
+
+  it('stores a decomposed name in NFC: the grant names the very person a token in NFC names', async () => {
+    // Prepare
+    await resetWorld();
+
+    // Act
+    const response = await call('POST /grants', withBody('POST /grants', 'tvm-admin', (b) => ({ ...b, subject: { type: 'user', id: 'rene\u0301@example.com' } })));
+
+    // Assess
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ subject: { type: 'user', id: 'ren\u00e9@example.com' } });
+  });
+});

@@ -207,6 +207,13 @@ describe('JoseTokenVerifier', () => {
       ['longer than 256 characters', 'a'.repeat(257)],
       ['containing a newline', 'alice\nadmin'],
       ['containing a NUL', 'alice\u0000'],
+      // Issue 7b/11: names that look like another's (or like nothing) on every screen.
+      ['containing a zero-width space', 'alice\u200b@example.com'],
+      ['containing a right-to-left override', 'alice\u202e@example.com'],
+      ['containing a zero-width joiner', 'ali\u200dce@example.com'],
+      ['containing a byte-order mark', '\ufeffalice@example.com'],
+      ['containing a line separator', 'alice\u2028@example.com'],
+      ['containing a paragraph separator', 'alice\u2029@example.com'],
       ['a number', 42],
       ['an array', ['alice']],
       ['null', null],
@@ -232,6 +239,21 @@ describe('JoseTokenVerifier', () => {
     });
   });
 
+  describe('Unicode normalisation', () => {
+    it('gives the principal and groups in NFC: a decomposed é is the same person as a composed one', async () => {
+      // Prepare
+      const verifier = newVerifier();
+      const decomposed = await sign(rsaKey, claims({ sub: 'rene\u0301@example.com', groups: ['e\u0301quipe', '\u00e9quipe'] }));
+
+      // Act
+      const principal = await verifier.verify(decomposed);
+
+      // Assess
+      expect(principal.id).toBe('a:ren\u00e9@example.com');
+      expect(principal.groups).toEqual(['a:\u00e9quipe']);
+    });
+  });
+
   describe('groups claim', () => {
     it.each<[string, unknown, string[]]>([
       ['an array of strings', ['eng', 'ops'], ['a:eng', 'a:ops']],
@@ -242,6 +264,7 @@ describe('JoseTokenVerifier', () => {
       ['null', null, []],
       ['an array with non-strings', ['eng', 1, null, { x: 1 }, ['ops'], 'ops'], ['a:eng', 'a:ops']],
       ['an array with empty, control-character and duplicate names', ['', 'eng', 'e\nvil', 'eng'], ['a:eng']],
+      ['an array with names hiding format characters', ['eng', 'eng\u200b', 'ops\u202e', 'sec\u2028'], ['a:eng']],
     ])('handles a groups claim that is %s', async (_label, groups, expected) => {
       // Prepare
       const verifier = newVerifier();
