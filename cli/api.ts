@@ -92,8 +92,19 @@ export function apiError(status: number, body: string): CliError {
   if (error && typeof error.code === 'string' && API_ERROR_CODE.test(error.code) && typeof error.message === 'string') {
     return new CliError(oneLine(error.message), exitCode, error.code);
   }
+  const edge = EDGE_REFUSALS[status];
+  if (edge && (parsed as { message?: unknown } | undefined)?.message !== undefined) return new CliError(edge.message, exitCode, edge.code);
   return new CliError(`the API answered HTTP ${status}`, exitCode, `HTTP_${status}`);
 }
+
+/** What API Gateway answers itself, before any function (its body: {"message": …}). */
+const EDGE_REFUSALS: Readonly<Record<number, { readonly code: string; readonly message: string }>> = {
+  401: {
+    code: 'UNAUTHENTICATED',
+    message: "the API's gateway refused the token (expired, or not from the issuer it trusts): sign in again for a fresh token (TVM_TOKEN or token_command), or check --url",
+  },
+  429: { code: 'THROTTLED', message: 'the API is throttling requests: try again shortly' },
+};
 
 function describeNetworkError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

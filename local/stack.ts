@@ -174,6 +174,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       TVM_IAM_ENDPOINT: sts.iamUrl,
       TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
       TVM_ANCHOR_DIR: anchorDir,
+      // What serverless.yml's edge authorizer names (not enforced locally: --noAuth).
+      TVM_EDGE_ISSUER: issuer.issuer,
+      TVM_EDGE_AUDIENCE: DEV_AUDIENCE,
       // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
@@ -250,6 +253,9 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       // The functions see this process's environment: the endpoint overrides reach them from
       // here, never from serverless.yml, so no deployed template can carry one.
       '--localEnvironment',
+      // The edge's JWT authorizer is API Gateway's; locally the functions alone authenticate, as
+      // they also do behind it (serverless-offline would only decode the token, not verify it).
+      '--noAuth',
     ],
     {
       cwd: REPO_ROOT,

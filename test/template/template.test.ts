@@ -24,6 +24,9 @@ const STAGES: readonly Stage[] = ['dev', 'prod'];
 
 // serverless.yml's default for params.roleArnPattern (the test packages without TVM_* overrides).
 const ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/tvm-*';
+/** What a deployer passes for the edge's JWT authorizer (serverless.yml params edgeIssuer, edgeAudience). */
+const EDGE_ISSUER = 'https://idp.example.com/';
+const EDGE_AUDIENCE = 'tvm';
 const MB = 1_000_000;
 const ZIP_BUDGET_BYTES = 1 * MB;
 // Issue 6/6: the vend function's bundle (its minified .mjs; the external source map is not counted).
@@ -305,7 +308,8 @@ async function packageStage(stage: Stage): Promise<Packaged> {
     Object.entries(process.env).filter(([name]) => !name.startsWith('TVM_') && name !== 'NODE_OPTIONS'),
   );
   const started = Date.now();
-  await execFileAsync(process.execPath, [SERVERLESS_BIN, 'package', '--stage', stage, '--package', dir], {
+  const edge = [`--param=edgeIssuer=${EDGE_ISSUER}`, `--param=edgeAudience=${EDGE_AUDIENCE}`];
+  await execFileAsync(process.execPath, [SERVERLESS_BIN, 'package', '--stage', stage, '--package', dir, ...edge], {
     cwd: REPO_ROOT,
     env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', TVM_BUILD_DIR: BUILD_DIR },
     maxBuffer: 16 * 1024 * 1024,
@@ -830,16 +834,49 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
     expect(Object.fromEntries(served)).toEqual(EXPECTED_ROUTES);
   });
 
-  test('no API Gateway authorizer: the functions authenticate, so a bad token gets tvm’s 401 body', () => {
+  // Issue 7b/11: a flood of junk tokens must not invoke Lambda and use up the account's concurrency.
+  test('every route but /health is behind the JWT authorizer of the configured issuer and audience', () => {
+    // Prepare
+    const { template } = pkg(stage);
+    const authorizers = resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer');
+
+    // Assess: one JWT authorizer, on the Authorization header
+    expect(authorizers.map(([, authorizer]) => ({
+      AuthorizerType: authorizer.AuthorizerType,
+      IdentitySource: authorizer.IdentitySource,
+      JwtConfiguration: authorizer.JwtConfiguration,
+    }))).toEqual([
+      { AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'], JwtConfiguration: { Issuer: EDGE_ISSUER, Audience: [EDGE_AUDIENCE] } },
+    ]);
+    const [authorizerId] = authorizers.map(([logicalId]) => logicalId);
+    for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
+      if (route.RouteKey === 'GET /health') {
+        expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
+        continue;
+      }
+      expect({ route: route.RouteKey, type: route.AuthorizationType, authorizer: resolveValue(route.AuthorizerId) }).toEqual({
+        route: route.RouteKey,
+        type: 'JWT',
+        authorizer: `{Ref ${String(authorizerId)}}`,
+      });
+    }
+  });
+
+  test('the stage throttles all routes together (rate and burst from params)', () => {
     // Prepare
     const { template } = pkg(stage);
 
     // Assess
-    expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer')).toEqual([]);
-    for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
-      expect(route.AuthorizerId).toBeUndefined();
-      expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
-    }
+    expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Stage').map(([, stageResource]) => stageResource.DefaultRouteSettings)).toEqual([
+      expect.objectContaining({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    ]);
+  });
+
+  test('the monitoring functions have concurrency of their own: recordUse, ingestTrailLogs, alert', () => {
+    // Assess
+    const reserved = Object.fromEntries(functionsOf(pkg(stage)).map((fn) => [fn.name, fn.properties.ReservedConcurrentExecutions]));
+    expect(reserved).toMatchObject({ recordUse: 20, ingestTrailLogs: 5, alert: 5 });
+    expect(Object.entries(reserved).filter(([, value]) => value !== undefined).map(([name]) => name).sort()).toEqual(['alert', 'ingestTrailLogs', 'recordUse']);
   });
 
   test('every function gets tvm’s configuration, with no local endpoints', () => {

@@ -159,6 +159,19 @@ describe('apiError and exitCodeForStatus', () => {
     expect(error.code).toBe('HTTP_403');
   });
 
+  // Issue 7b/11: API Gateway answers these itself, before any function, with a body of its own.
+  it.each([
+    [401, 'UNAUTHENTICATED', EXIT.auth, /sign in again/],
+    [429, 'THROTTLED', EXIT.refused, /try again/],
+  ])("says what to do about the edge's own %i", (status, code, exitCode, hint) => {
+    // Act
+    const error = apiError(status, JSON.stringify({ message: status === 401 ? 'Unauthorized' : 'Too Many Requests' }));
+
+    // Assess
+    expect({ code: error.code, exitCode: error.exitCode }).toEqual({ code, exitCode });
+    expect(error.message).toMatch(hint);
+  });
+
   it('gives usage, auth, refused and server distinct codes', () => {
     // Act / Assess
     expect(new Set([EXIT.usage, EXIT.auth, EXIT.refused, EXIT.server, EXIT.unexpected, EXIT.ok]).size).toBe(6);
