@@ -75,6 +75,17 @@ const MAX_PAGES_PER_PARTITION = 10;
 /** Days one query walks on the sharded indexes before it returns a cursor to continue from. */
 const MAX_DAYS_PER_QUERY = 31;
 /**
+ * Partitions (a day × shard each, one Query of up to MAX_PAGES_PER_PARTITION pages) one query of
+ * the sharded indexes reads: it walks at most max(1, ⌊this / shards⌋) days, then hands a cursor on.
+ */
+export const MAX_PARTITION_READS_PER_QUERY = 256;
+/**
+ * The cursor that resumes below `day`: every event id of the day sorts at or above it (ids are
+ * `<ISO time>#<unique>`, the unique part of printable characters from "!"), every earlier one below,
+ * and it has the form the API takes back.
+ */
+const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
+/**
  * How long verify gives the indexes to catch up before it reports events as missing: doubling waits,
  * 3.1 s in all, for every lagging chain at once (a verify request must answer within API Gateway's 29 s).
  */
@@ -301,11 +312,12 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     const upperTime = range.upper ? Date.parse(range.upper.value.slice(0, 24)) : NaN;
     let time = Math.min(Number.isNaN(upperTime) ? Infinity : upperTime, now);
     const found: AuditEvent[] = [];
+    const maxDays = Math.min(MAX_DAYS_PER_QUERY, Math.max(1, Math.floor(MAX_PARTITION_READS_PER_QUERY / labels.length)));
     for (let days = 0; found.length <= limit && utcDay(time) >= oldestDay; days++, time -= DAY_MS) {
       const day = utcDay(time);
-      if (days === MAX_DAYS_PER_QUERY) {
+      if (days === maxDays) {
         // Every event of the days walked is below or in `found`; the rest start below this day.
-        return { events: newestFirst(found), resumeAt: `${utcDay(time + DAY_MS)}T00:00:00.000Z` };
+        return { events: newestFirst(found), resumeAt: belowDay(utcDay(time + DAY_MS)) };
       }
       const read = await this.collectMerged(labels.map((label) => partitionOf(day, label)), range, {}, limit);
       found.push(...read.events);

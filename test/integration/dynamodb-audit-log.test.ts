@@ -13,9 +13,10 @@ import {
   BY_PROFILE_INDEX,
   BY_TIME_INDEX,
   BY_TYPE_INDEX,
+  DEFAULT_USE_SHARDS,
   principalPk,
 } from '../../shared/adapters/audit-keys.js';
-import { DynamoDbAuditLog, type DynamoDbAuditLogOptions } from '../../shared/adapters/dynamodb-audit-log.js';
+import { DynamoDbAuditLog, MAX_PARTITION_READS_PER_QUERY, type DynamoDbAuditLogOptions } from '../../shared/adapters/dynamodb-audit-log.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
 import {
@@ -26,6 +27,7 @@ import {
   type CredentialIssuedEvent,
 } from '../../shared/domain/audit.js';
 import { AuditUnavailableError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
+import { auditCursorSchema } from '../../shared/domain/schemas.js';
 import type { IssuedCredentials } from '../../shared/domain/model.js';
 import type { AuditQuery } from '../../shared/domain/ports.js';
 import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credentials.js';
@@ -150,6 +152,8 @@ async function readAllPages(auditLog: DynamoDbAuditLog, query: Omit<AuditQuery, 
     const page = await auditLog.query({ ...query, ...(cursor ? { cursor } : {}) });
     pages.push(page.events);
     cursor = page.nextCursor;
+    // Every cursor must be one the API takes back (GET /audit/events?cursor=…).
+    if (cursor !== undefined) auditCursorSchema.parse(cursor);
     if (pages.length > 50) throw new Error('pagination does not end');
   } while (cursor);
   return { sizes: pages.map((page) => page.length), ids: pages.flat().map((event) => event.id) };
@@ -850,7 +854,9 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(partitions.size).toBeGreaterThan(SHARDS);
-      expect(pages.sizes).toEqual([5, 5, 5, 4]);
+      // Pages are full until the walk reaches the days one query may read (MAX_PARTITION_READS_PER_QUERY).
+      expect(pages.sizes.slice(0, 3)).toEqual([5, 5, 5]);
+      expect(pages.sizes.every((size) => size <= 5)).toBe(true);
       expect(pages.ids).toEqual(newestFirst(inWindow));
     });
 
@@ -897,6 +903,22 @@ describe('DynamoDbAuditLog', () => {
       // Assess
       expect(large.ids).toEqual(newestFirst(events.slice(0, 7)));
       expect(small.ids).toEqual(large.ids);
+    });
+
+    // Issue 7b/11: past 31 days the cursor was a bare day boundary the API refused (400), so
+    // `tvm audit events --all` stopped there.
+    it('pages past the days one request walks with cursors the API accepts, reaching every event', async () => {
+      // Prepare: events 45 and 70 days back, nothing between
+      const events = [anEvent(0), anEvent(45 * 24 * 60), anEvent(70 * 24 * 60)];
+      await appendAll(events);
+      const quarterLog = newLog({ lookbackDays: 90 });
+
+      // Act
+      const pages = await readAllPages(quarterLog, { limit: 10 });
+
+      // Assess
+      expect(pages.ids).toEqual(newestFirst(events));
+      expect(pages.sizes.length).toBeGreaterThan(1);
     });
 
     it('starts from the injected clock and looks back only lookbackDays', async () => {
@@ -1071,7 +1093,7 @@ describe('DynamoDbAuditLog', () => {
       expect(pages.sizes).toEqual([3, 3, 3]);
     });
 
-    it('reaches far back in steps: a long from/to returns a cursor after a month of days', async () => {
+    it('reaches far back in steps: a long from/to returns a cursor after the days one query may read', async () => {
       // Prepare
       const recent = anEvent(0);
       const old = anEvent(45 * 24 * 60);
@@ -1082,7 +1104,8 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess
       expect(pages.ids).toEqual([recent.id, old.id]);
-      expect(pages.sizes).toEqual([1, 1]);
+      const daysPerQuery = Math.min(31, Math.floor(MAX_PARTITION_READS_PER_QUERY / (SHARDS + DEFAULT_USE_SHARDS)));
+      expect(pages.sizes).toHaveLength(Math.ceil(46 / daysPerQuery));
     });
   });
 
