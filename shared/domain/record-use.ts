@@ -71,9 +71,21 @@ export function noUses(): UseCounts {
 
 /** An EventBridge "AWS API Call via CloudTrail" event (parsed or not) as an input. */
 export function useInputFromEnvelope<Ref>(envelope: unknown, ref: Ref, options: EnvelopeOptions = {}): UseInput<Ref> {
-  const parsed = parseEventBridgeEnvelope(envelope, options);
+  const parsed = parseEventBridgeEnvelope(unwrapFailureRecord(envelope), options);
   if (parsed.kind !== 'record') return { ref, skip: parsed.kind, reason: parsed.reason };
   return { ref, via: parsed.local ? 'local' : 'eventbridge', record: parsed.record };
+}
+
+/**
+ * The event inside a Lambda failure record (what an async invocation's on-failure destination, the
+ * dead-letter queue, receives: the event as `requestPayload`), so a redriven message is recorded
+ * like the original; anything else as it is. The payload is judged like any envelope.
+ */
+function unwrapFailureRecord(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('requestPayload' in value) || !('requestContext' in value)) return value;
+  const { requestContext, requestPayload } = value as { requestContext: unknown; requestPayload: unknown };
+  const isFailure = typeof requestContext === 'object' && requestContext !== null && typeof (requestContext as { functionArn?: unknown }).functionArn === 'string';
+  return isFailure ? requestPayload : value;
 }
 
 /**

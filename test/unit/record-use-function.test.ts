@@ -153,3 +153,40 @@ describe('recordUse: an SQS batch of EventBridge events', () => {
     expect(usesOf('both-paths')).toHaveLength(1);
   });
 });
+
+// Issue 7b/11: what Lambda gave up on reaches the dead-letter queue wrapped in a failure record.
+describe('recordUse: a failure record from the dead-letter queue', () => {
+  const failureRecord = (envelope: Envelope, functionName = 'tvm-dev-recordUse') => ({
+    version: '1.0',
+    timestamp: '2026-06-01T12:00:00.000Z',
+    requestContext: {
+      requestId: 'e9a1b2c3-0000-4000-8000-000000000000',
+      functionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: 3,
+    },
+    requestPayload: envelope,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'AuditUnavailableError', errorMessage: 'the audit trail could not record this request' },
+  });
+
+  it('records the use the failure record carries, directly or as an SQS message', async () => {
+    // Act
+    const direct = await handler(failureRecord(envelopeOf('dlq-direct')) as unknown as Envelope);
+    const queued = await handler(sqsBatch(['m-1', JSON.stringify(failureRecord(envelopeOf('dlq-queued')))]));
+
+    // Assess
+    expect(direct).toEqual({ recorded: 1, duplicates: 0, unrelated: 0, malformed: 0, failed: 0 });
+    expect(queued).toEqual({ batchItemFailures: [] });
+    expect([...usesOf('dlq-direct'), ...usesOf('dlq-queued')].map((use) => use.via)).toEqual(['eventbridge', 'eventbridge']);
+  });
+
+  it('still refuses a payload that is not an AWS service\'s CloudTrail event, wrapped or not', async () => {
+    // Act
+    const result = await handler(failureRecord(inEnvelope(aTargetRoleCall({ eventID: 'dlq-forged' }), { source: 'my.app' }) as unknown as Envelope) as unknown as Envelope);
+
+    // Assess
+    expect(result).toEqual({ recorded: 0, duplicates: 0, unrelated: 1, malformed: 0, failed: 0 });
+    expect(usesOf('dlq-forged')).toEqual([]);
+  });
+});
