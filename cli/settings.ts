@@ -28,7 +28,13 @@ const TOKEN_COMMAND_MAX_BYTES = 64 * 1024;
 const configFileSchema = z.object({ url: z.string().url().optional(), token_command: z.string().min(1).optional() }).strict();
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
-const stackFileSchema = z.object({ apiUrl: z.string().url() }).passthrough();
+const stackFileSchema = z.object({ apiUrl: z.string().url(), issuer: z.string().url(), pid: z.number().int().positive() }).passthrough();
+
+/** The running local stack, as its stack.json describes it. */
+interface LocalStack {
+  readonly apiUrl: string;
+  readonly issuer: string;
+}
 
 export function configFilePath(context: CliContext): string {
   const base = context.env.XDG_CONFIG_HOME || join(context.homeDir, '.config');
@@ -41,11 +47,44 @@ export function stackFilePath(context: CliContext): string {
 
 export async function resolveSettings(context: CliContext, globals: GlobalOptions): Promise<Settings> {
   const config = await readConfigFile(configFilePath(context));
-  const url = globals.url || context.env.TVM_URL || config.url || (await localStackUrl(stackFilePath(context)));
+  const stackFile = stackFilePath(context);
+  const local = await runningLocalStack(stackFile);
+  const chosen = globals.url || context.env.TVM_URL || config.url;
+  if (!chosen && local) context.stderr.write(`tvm: using the local stack at ${local.apiUrl} (${stackFile})\n`);
+  const url = chosen || local?.apiUrl;
   if (!url) {
     throw new CliError('no API URL: pass --url, set TVM_URL or "url" in ' + configFilePath(context) + ', or start the local stack', EXIT.usage, 'NO_URL');
   }
-  return { url: withoutTrailingSlash(checkUrl(url)), token: memoize(() => resolveToken(context, globals, config)) };
+  const api = withoutTrailingSlash(checkUrl(url));
+  // The local stack trusts its dev issuer only: a real token sent there would be a token given away.
+  const toLocal = local !== undefined && withoutTrailingSlash(local.apiUrl) === api;
+  const token = memoize(async () => {
+    const resolved = await resolveToken(context, globals, config);
+    if (toLocal) assertIssuedBy(resolved, local.issuer);
+    return resolved;
+  });
+  return { url: api, token };
+}
+
+function assertIssuedBy(token: string, issuer: string): void {
+  const iss = issuerOf(token);
+  if (iss !== issuer) {
+    throw new CliError(
+      `the token is from ${iss ?? 'an unknown issuer'}, not the local stack's dev issuer (${issuer}): it is not sent there; use tvm dev-token, or --url for another API`,
+      EXIT.auth,
+      'FOREIGN_TOKEN',
+    );
+  }
+}
+
+/** The `iss` claim of a JWT, read (not verified: the API verifies) to decide where it may go. */
+function issuerOf(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown };
+    return typeof payload.iss === 'string' ? payload.iss : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function resolveToken(context: CliContext, globals: GlobalOptions, config: ConfigFile): Promise<string> {
@@ -78,13 +117,27 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
   return parsed.data;
 }
 
-/** The running local stack's API, if there is one; anything unreadable just means "no local stack". */
-async function localStackUrl(path: string): Promise<string | undefined> {
+/**
+ * The local stack, if its stack.json names a process that still runs; anything unreadable, or a
+ * stack.json left behind by a stack that is gone, means "no local stack".
+ */
+async function runningLocalStack(path: string): Promise<LocalStack | undefined> {
   try {
     const parsed = stackFileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-    return parsed.success ? parsed.data.apiUrl : undefined;
+    if (!parsed.success || !isAlive(parsed.data.pid)) return undefined;
+    return { apiUrl: parsed.data.apiUrl, issuer: parsed.data.issuer };
   } catch {
     return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -119,14 +172,21 @@ export function runTokenCommand(command: string, context: Pick<CliContext, 'env'
   });
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
 function checkUrl(url: string): string {
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return url;
+    parsed = new URL(url);
   } catch {
-    // falls through to the error below
+    throw new CliError(`not an http(s) URL: ${url}`, EXIT.usage, 'BAD_URL');
   }
-  throw new CliError(`not an http(s) URL: ${url}`, EXIT.usage, 'BAD_URL');
+  if (parsed.protocol === 'https:') return url;
+  if (parsed.protocol !== 'http:') throw new CliError(`not an http(s) URL: ${url}`, EXIT.usage, 'BAD_URL');
+  // Plain http only to this machine (the local stack): anywhere else the token would travel in clear.
+  const loopback = LOOPBACK_HOSTS.has(parsed.hostname) || /^127(\.\d{1,3}){3}$/.test(parsed.hostname);
+  if (!loopback) throw new CliError(`plain http:// is for the local stack only (localhost): use https:// for ${parsed.host}`, EXIT.usage, 'BAD_URL');
+  return url;
 }
 
 function withoutTrailingSlash(url: string): string {

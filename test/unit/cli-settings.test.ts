@@ -1,6 +1,7 @@
 // Where the CLI finds the API and the caller's token: flags, then the environment, then
 // ~/.config/tvm/config.json, then (for the URL) the running local stack; the token from TVM_TOKEN
 // or a token_command, held only in memory.
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +27,24 @@ async function writeConfig(config: unknown): Promise<void> {
   await writeFile(join(home, '.config', 'tvm', 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
 }
 
-async function writeStackFile(apiUrl: string): Promise<void> {
+const LOCAL_ISSUER = 'http://localhost:1';
+
+/** The local stack's stack.json; by default its process is this one (alive). */
+async function writeStackFile(apiUrl: string, pid: number = process.pid): Promise<void> {
   await mkdir(join(home, 'repo', '.tvm'), { recursive: true });
-  await writeFile(join(home, 'repo', '.tvm', 'stack.json'), JSON.stringify({ apiUrl, issuer: 'http://localhost:1' }));
+  await writeFile(join(home, 'repo', '.tvm', 'stack.json'), JSON.stringify({ apiUrl, issuer: LOCAL_ISSUER, pid }));
+}
+
+/** A process id no process holds any more. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid;
+}
+
+/** An unsigned token with this issuer: what the CLI reads of it before sending it anywhere. */
+function tokenFrom(iss: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256' })}.${part({ iss, sub: 'alice@example.com' })}.c2ln`;
 }
 
 async function failureOf(work: Promise<unknown>): Promise<CliError> {
@@ -77,7 +93,7 @@ describe('resolveSettings: the URL', () => {
     await mkdir(join(xdg, 'tvm'), { recursive: true });
     await writeFile(join(xdg, 'tvm', 'config.json'), JSON.stringify({ url: 'https://xdg.example.com' }));
     const stackFile = join(home, 'elsewhere.json');
-    await writeFile(stackFile, JSON.stringify({ apiUrl: 'http://localhost:4000' }));
+    await writeFile(stackFile, JSON.stringify({ apiUrl: 'http://localhost:4000', issuer: LOCAL_ISSUER, pid: process.pid }));
 
     // Act
     const fromXdg = await resolveSettings(aContext({ XDG_CONFIG_HOME: xdg }), {});
@@ -96,6 +112,57 @@ describe('resolveSettings: the URL', () => {
     // Assess
     expect({ exit: none.exitCode, code: none.code }).toEqual({ exit: EXIT.usage, code: 'NO_URL' });
     expect({ exit: bad.exitCode, code: bad.code }).toEqual({ exit: EXIT.usage, code: 'BAD_URL' });
+  });
+
+  // Issue 7b/11: a token sent over plain http to another host is a token given away.
+  it.each(['http://tvm.example.com', 'http://10.0.0.5:3000', 'http://localhost.example.com'])('refuses the plain-http URL %s: only loopback may skip TLS', async (url) => {
+    // Act
+    const error = await failureOf(resolveSettings(aContext({ TVM_URL: url }), {}));
+
+    // Assess
+    expect({ exit: error.exitCode, code: error.code }).toEqual({ exit: EXIT.usage, code: 'BAD_URL' });
+    expect(error.message).toContain('https://');
+  });
+
+  it.each(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'])('takes the loopback URL %s over plain http', async (url) => {
+    // Act
+    const settings = await resolveSettings(aContext({ TVM_URL: url }), {});
+
+    // Assess
+    expect(settings.url).toBe(url);
+  });
+
+  it('uses the local stack only while its process runs, and says so on stderr', async () => {
+    // Prepare
+    await writeStackFile('http://localhost:3000', deadPid());
+
+    // Act
+    const stale = await failureOf(resolveSettings(aContext(), {}));
+    await writeStackFile('http://localhost:3000');
+    const live = await resolveSettings(aContext(), {});
+
+    // Assess
+    expect(stale.code).toBe('NO_URL');
+    expect(live.url).toBe('http://localhost:3000');
+    expect(stderr.join('')).toContain(`using the local stack at http://localhost:3000 (${join(home, 'repo', '.tvm', 'stack.json')})`);
+  });
+
+  it("never sends the local stack a token from another issuer: only its own dev issuer's", async () => {
+    // Prepare
+    await writeStackFile('http://localhost:3000');
+
+    // Act
+    const foreign = await failureOf(resolveSettings(aContext({ TVM_TOKEN: tokenFrom('https://login.example.com/') }), {}).then((s) => s.token()));
+    const byFlag = await failureOf(
+      resolveSettings(aContext({ TVM_TOKEN: tokenFrom('https://login.example.com/') }), { url: 'http://localhost:3000/' }).then((s) => s.token()),
+    );
+    const own = await (await resolveSettings(aContext({ TVM_TOKEN: tokenFrom(LOCAL_ISSUER) }), {})).token();
+
+    // Assess
+    expect({ exit: foreign.exitCode, code: foreign.code }).toEqual({ exit: EXIT.auth, code: 'FOREIGN_TOKEN' });
+    expect(foreign.message).toContain('https://login.example.com/');
+    expect(byFlag.code).toBe('FOREIGN_TOKEN');
+    expect(own).toBe(tokenFrom(LOCAL_ISSUER));
   });
 
   it.each([
