@@ -3,9 +3,11 @@
 // bucket notification (`Records[].s3`) or through EventBridge ("Object Created", `detail`).
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { S3Event, S3ObjectCreatedNotificationEvent } from 'aws-lambda';
-import type { TrailLogElement } from '../shared/adapters/trail-log-reader.js';
-import { auditLog, config, trailLogReader } from '../shared/composition.js';
+import type { Context, S3Event, S3ObjectCreatedNotificationEvent } from 'aws-lambda';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
+import { TrailObjectTooLargeError, type TrailLogElement } from '../shared/adapters/trail-log-reader.js';
+import { auditLog, config, deadLetters, trailLogReader } from '../shared/composition.js';
+import { adminEvent } from '../shared/domain/audit.js';
 import { AuditUnavailableError } from '../shared/domain/errors.js';
 import { noUses, recordUses, type FailedUse, type UseCounts, type UseInput } from '../shared/domain/record-use.js';
 import { logger } from '../shared/logger.js';
@@ -16,12 +18,17 @@ const reader = trailLogReader();
 /** Records in flight per file: the file is read only as fast as its uses are written. */
 const CONCURRENCY = 16;
 
+/** Who records a rejected log file: tvm itself. */
+const TVM = { id: 'tvm', groups: [], issuer: '' };
+
 /**
  * Streams each object's records into `credential.used` events. If any could not be written, throws
  * once every object has been read, so the platform delivers the event again; records already
- * written come back as duplicates (idempotent on CloudTrail's eventID).
+ * written come back as duplicates (idempotent on CloudTrail's eventID). An object that unzips past
+ * the cap (TVM_TRAIL_MAX_OBJECT_BYTES) is rejected for good: recorded `trail.rejected` (alerted),
+ * its event put in the dead-letter queue, and not retried, since reading it again cannot help.
  */
-async function ingestTrailLogs(event: S3Event | S3ObjectCreatedNotificationEvent): Promise<UseCounts> {
+async function ingestTrailLogs(event: S3Event | S3ObjectCreatedNotificationEvent, context: Context): Promise<UseCounts> {
   const total = noUses();
   const failed: FailedUse<number>[] = [];
   for (const { bucket, key } of objectsOf(event)) {
@@ -30,7 +37,14 @@ async function ingestTrailLogs(event: S3Event | S3ObjectCreatedNotificationEvent
       logger.warn('S3 event without a bucket or a readable key skipped');
       continue;
     }
-    const result = await recordUses(deps, inputsFrom(reader.read(bucket, key)), { concurrency: CONCURRENCY });
+    let result: Awaited<ReturnType<typeof recordUses<number>>>;
+    try {
+      result = await recordUses(deps, inputsFrom(reader.read(bucket, key)), { concurrency: CONCURRENCY });
+    } catch (error) {
+      if (!(error instanceof TrailObjectTooLargeError)) throw error;
+      await reject(event, error, context);
+      continue;
+    }
     for (const name of Object.keys(total) as (keyof UseCounts)[]) total[name] += result.counts[name];
     failed.push(...result.failed);
     logger.info('trail log ingested', { bucket, key, ...result.counts });
@@ -45,6 +59,17 @@ async function ingestTrailLogs(event: S3Event | S3ObjectCreatedNotificationEvent
     throw new AuditUnavailableError(`${failed.length} uses could not be recorded`, { cause: first.error });
   }
   return total;
+}
+
+async function reject(event: S3Event | S3ObjectCreatedNotificationEvent, error: TrailObjectTooLargeError, context: Context): Promise<void> {
+  const { bucket, key, maxObjectBytes } = error;
+  logger.error('trail log rejected: it unzips past the cap; the uses past it are not recorded', { bucket, key, maxObjectBytes });
+  const rejection = adminEvent(systemClock.now(), randomIds.next(), 'trail.rejected', TVM, { requestId: context.awsRequestId }, {
+    profile: '',
+    detail: { bucket, key, maxObjectBytes },
+  });
+  await deps.audit.append(rejection);
+  await deadLetters().put(event, { functionArn: context.invokedFunctionArn, condition: 'ObjectTooLarge', reason: error.message });
 }
 
 // The Lambda request id on every log line; never the event.

@@ -45,6 +45,10 @@ export function decide(body: string | undefined, stage: string): Decision {
   const context = isObject(record) && isObject(record.requestContext) ? record.requestContext : undefined;
   const functionArn = typeof context?.functionArn === 'string' ? context.functionArn : undefined;
   if (!isObject(record) || functionArn === undefined) return { replay: false, reason: 'not a Lambda failure record' };
+  // Put here by the function itself, for a reason no replay changes (ingestTrailLogs' cap).
+  if (context?.condition === 'ObjectTooLarge') {
+    return { replay: false, reason: 'a log file over TVM_TRAIL_MAX_OBJECT_BYTES: raise the cap (param trailMaxObjectBytes) and invoke ingestTrailLogs with its requestPayload, or read it by hand' };
+  }
   // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
   const name = functionArn.split(':')[6] ?? '';
   const replayable = REPLAYABLE_FUNCTIONS.map((fn) => `tvm-${stage}-${fn}`);

@@ -1,6 +1,6 @@
 // The composition root: configuration and adapters, built once per cold start and only when a
 // function asks for them (so each bundle carries only the SDK clients it uses).
-import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createStsClient } from './adapters/aws-clients.js';
+import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createSqsClient, createStsClient } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbAuditWriter } from './adapters/dynamodb-audit-writer.js';
 import { DynamoDbChainHeadReader } from './adapters/dynamodb-chain-head-reader.js';
@@ -18,6 +18,7 @@ import { S3ChainAnchorStore } from './adapters/s3-chain-anchor-store.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { randomIds, systemClock } from './adapters/system.js';
+import { LogDeadLetters, SqsDeadLetters, type DeadLetters } from './adapters/sqs-dead-letters.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { EngagementRecords } from './domain/manage-engagements.js';
@@ -145,7 +146,18 @@ export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
     }),
 );
 
-export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(() => new S3TrailLogReader(createS3Client(config())));
+export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(
+  () => new S3TrailLogReader(createS3Client(config()), { maxObjectBytes: config().trail.maxObjectBytes }),
+);
+
+// What a function rejects for good goes to the dead-letter queue in AWS, to the log on the local
+// stack: a deployed function without its queue would drop it, so it fails its cold start.
+export const deadLetters: () => DeadLetters = /* @__PURE__ */ once(() => {
+  const { deadLetterUrl } = config().trail;
+  if (deadLetterUrl) return new SqsDeadLetters(createSqsClient(config()), deadLetterUrl);
+  if (!config().offline) throw new ConfigError('invalid configuration: TVM_DEAD_LETTER_URL: required outside the local stack');
+  return new LogDeadLetters(logger);
+});
 
 export const vendRateLimiter: () => RateLimiter = /* @__PURE__ */ once(
   () => new DynamoDbRateLimiter(dynamoDb(), { tableName: config().tables.delegations, limit: config().vendRatePerMinute }),

@@ -115,6 +115,13 @@ const envSchema = z.object({
     .optional()
     .transform((v) => (v === '' ? undefined : v))
     .refine((v) => v === undefined || isAbsolute(v), 'must be an absolute path'),
+  /** Decompressed bytes ingestTrailLogs reads of one log file at most; beyond, it is rejected (alerted, dead-lettered). */
+  TVM_TRAIL_MAX_OBJECT_BYTES: z.coerce.number().int().min(1024 * 1024).max(4 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+  /**
+   * The dead-letter queue's URL (tvm-<stage>-dead-letters): where ingestTrailLogs puts a log file it
+   * rejects. A CloudFormation reference serverless-offline cannot resolve: ignored offline.
+   */
+  TVM_DEAD_LETTER_URL: z.string().optional(),
   /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
   TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
   /**
@@ -161,6 +168,7 @@ export interface Config {
   readonly delegationQuota: number;
   /** Where chain heads are anchored: a bucket in AWS, a directory on the local stack (composition picks). */
   readonly anchors: { readonly bucket?: string; readonly dir?: string };
+  readonly trail: { readonly maxObjectBytes: number; readonly deadLetterUrl?: string };
 }
 
 export class ConfigError extends Error {
@@ -207,6 +215,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     anchors: {
       bucket: e.IS_OFFLINE === 'true' || e.TVM_ANCHOR_BUCKET === '' ? undefined : e.TVM_ANCHOR_BUCKET,
       dir: e.TVM_ANCHOR_DIR,
+    },
+    trail: {
+      maxObjectBytes: e.TVM_TRAIL_MAX_OBJECT_BYTES,
+      deadLetterUrl: e.IS_OFFLINE === 'true' || e.TVM_DEAD_LETTER_URL === '' ? undefined : e.TVM_DEAD_LETTER_URL,
     },
   });
 }

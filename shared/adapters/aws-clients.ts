@@ -4,6 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -46,6 +47,15 @@ export function createSnsClient(config: Config): SNSClient {
   return new SNSClient({
     region: config.region,
     // A retried Publish may deliver an alert twice; alerts are at-least-once anyway.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+}
+
+export function createSqsClient(config: Config): SQSClient {
+  return new SQSClient({
+    region: config.region,
+    // A retried SendMessage may dead-letter twice; a redrive is idempotent on what it replays.
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });

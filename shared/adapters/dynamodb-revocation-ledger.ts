@@ -10,7 +10,7 @@ import { cutOffOrderItem, cutOffOrderKey, LEDGER_PK, ledgerKey, ORDERS_PK } from
 const MAX_PAGES = 50;
 
 // Stored items are parsed, not cast: a ledger or order tvm cannot read in full is not acted on.
-const revocationSchema: z.ZodType<Revocation> = z.union([
+const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ z.union([
   z.object({ kind: z.literal('person'), sourceIdentity: z.string(), before: z.string() }).strict(),
   z.object({ kind: z.literal('grant'), grantId: z.string(), before: z.string() }).strict(),
   z
@@ -19,7 +19,7 @@ const revocationSchema: z.ZodType<Revocation> = z.union([
   z.object({ kind: z.literal('role-wide'), before: z.string() }).strict(),
 ]);
 
-const ledgerSchema = z.object({
+const ledgerSchema = /* @__PURE__ */ z.object({
   roleArn: z.string(),
   revocations: z.array(revocationSchema),
   version: z.number().int().min(1),
@@ -27,7 +27,7 @@ const ledgerSchema = z.object({
   documents: z.array(z.string()),
 });
 
-const orderSchema = z.object({
+const orderSchema = /* @__PURE__ */ z.object({
   id: z.string(),
   cause: z.enum(['lockdown', 'engagement-handed-over', 'grant-revoked']),
   decidedAt: z.string(),

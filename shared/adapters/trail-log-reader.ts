@@ -2,7 +2,7 @@
 // Each is streamed: GetObject's body through gunzip into a splitter that finds each element of the
 // top-level "Records" array and JSON.parses it alone, so memory holds one chunk and one record,
 // never the file, and the next chunk is read only as fast as the records are consumed.
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
@@ -11,25 +11,59 @@ export type TrailLogElement = { readonly ok: true; readonly record: unknown } | 
 
 /** CloudTrail records are far smaller; a bigger element is skipped, not buffered. */
 export const DEFAULT_MAX_RECORD_BYTES = 4 * 1024 * 1024;
+/** CloudTrail's files are tens of megabytes unzipped; far beyond is a bomb or not a trail's file. */
+export const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
+
+/** An object that unzips to more than the cap: reading it again cannot help (ingestTrailLogs rejects it). */
+export class TrailObjectTooLargeError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly maxObjectBytes: number,
+  ) {
+    super(`s3://${bucket}/${key} unzips to more than ${maxObjectBytes} bytes`);
+    this.name = 'TrailObjectTooLargeError';
+  }
+}
+
+export interface TrailLogReaderOptions {
+  readonly maxRecordBytes?: number;
+  /** Decompressed bytes read of one object at most (DEFAULT_MAX_OBJECT_BYTES). */
+  readonly maxObjectBytes?: number;
+}
 
 export class S3TrailLogReader {
   constructor(
     private readonly s3: S3Client,
-    private readonly options: { readonly maxRecordBytes?: number } = {},
+    private readonly options: TrailLogReaderOptions = {},
   ) {}
 
   /**
    * The elements of the object's "Records" array, in order. S3 and gunzip errors (a dropped
    * connection, a corrupt or truncated file) are thrown: the caller lets the platform retry.
+   * Past maxObjectBytes unzipped, TrailObjectTooLargeError is thrown and nothing more downloaded.
    */
   async *read(bucket: string, key: string): AsyncGenerator<TrailLogElement> {
     const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!(Body instanceof Readable)) throw new Error(`GetObject s3://${bucket}/${key} returned no Node.js stream`);
-    // pipeline destroys both streams if either fails, so the error reaches the loop below, and
+    const cap = byteCap(this.options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, () => new TrailObjectTooLargeError(bucket, key, this.options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES));
+    // pipeline destroys every stream if one fails, so the error reaches the loop below, and
     // stopping the loop early destroys the download too. The callback's error is that same one.
-    const unzipped = pipeline(Body, createGunzip(), () => undefined);
+    const unzipped = pipeline(Body, createGunzip(), cap, () => undefined);
     yield* splitTrailLog(unzipped, this.options);
   }
+}
+
+/** Passes bytes through until more than `max` have passed, then fails with `tooLarge()`. */
+function byteCap(max: number, tooLarge: () => Error): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > max) done(tooLarge());
+      else done(null, chunk);
+    },
+  });
 }
 
 /** Splits a stream of a CloudTrail log file's bytes into the elements of its "Records" array. */

@@ -44,6 +44,8 @@ export const ALERT_SEVERITY: Readonly<Record<AlertRule, AlertSeverity>> = Object
   // A session's SourceIdentity cannot change: a key used under another than tvm set was not the
   // session tvm issued to that person, or the record was forged. Either way, look now.
   'source-identity-mismatch': 'critical',
+  // A trail log file too large to read: the uses in it past the cap are not recorded.
+  'trail-log-rejected': 'high',
 });
 
 /** A rule that fired: everything of the alert except its id, time and request. */
@@ -286,6 +288,20 @@ export function revocationPolicyChanged(drift: AdminAuditEvent): AlertFinding | 
     evidence: [drift.id],
     summary: `the tvm-revocations policy of ${roleArn} was changed outside tvm (found ${String(drift.detail.foundDigest ?? '?').slice(0, 12)}…); tvm put it right at ${drift.at}`,
     dedupeKey: `revocation-policy-changed#${drift.id}`,
+  };
+}
+
+/** A CloudTrail log file ingestTrailLogs refused (over its cap): once per object. */
+export function trailLogRejected(rejection: AdminAuditEvent): AlertFinding | undefined {
+  if (rejection.type !== 'trail.rejected') return undefined;
+  const object = `s3://${String(rejection.detail?.bucket ?? '?')}/${String(rejection.detail?.key ?? '?')}`;
+  return {
+    rule: 'trail-log-rejected',
+    severity: ALERT_SEVERITY['trail-log-rejected'],
+    principal: object,
+    evidence: [rejection.id],
+    summary: `${object} unzips to more than ${String(rejection.detail?.maxObjectBytes ?? '?')} bytes: the uses in it past that were not recorded; it waits in the dead-letter queue`,
+    dedupeKey: `trail-log-rejected#${object}`,
   };
 }
 

@@ -17,6 +17,7 @@ export type AuditEventType =
   | 'session.revoked'
   | 'cutoff.failed'
   | 'revocation.drift'
+  | 'trail.rejected'
   | 'credential.used'
   | 'alert.raised';
 
@@ -36,6 +37,7 @@ export const AUDIT_EVENT_TYPES = [
   'session.revoked',
   'cutoff.failed',
   'revocation.drift',
+  'trail.rejected',
   'credential.used',
   'alert.raised',
 ] as const satisfies readonly AuditEventType[];
@@ -143,7 +145,8 @@ export type AlertRule =
   | 'denial-burst'
   | 'source-ip-change'
   | 'revocation-policy-changed'
-  | 'source-identity-mismatch';
+  | 'source-identity-mismatch'
+  | 'trail-log-rejected';
 
 export const ALERT_RULES = [
   'use-after-revocation',
@@ -154,6 +157,7 @@ export const ALERT_RULES = [
   'source-ip-change',
   'revocation-policy-changed',
   'source-identity-mismatch',
+  'trail-log-rejected',
 ] as const satisfies readonly AlertRule[];
 
 export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low';

@@ -9,6 +9,7 @@ import {
   evaluateDenial,
   lockedChangeAttempt,
   revocationPolicyChanged,
+  trailLogRejected,
   evaluateUse,
   chronologically,
   isIgnoredSource,
@@ -71,7 +72,7 @@ const MAX_WINDOW_PAGES = 100;
 
 /**
  * Stream path, one batch of new audit events in stream order:
- * 1. Skip everything but uses, denials, refused changes and revocation drift (alerts themselves,
+ * 1. Skip everything but uses, denials, refused changes, revocation drift and rejected trail logs (alerts themselves,
  *    admin events).
  * 2. Per event, read what its rules need (the key's record, whether it was used elsewhere, its
  *    grant, the lockdown, the principal's recent denials; each read once per batch) and evaluate
@@ -97,7 +98,7 @@ export async function raiseAlertsForNewEvents(
 
 /**
  * Schedule path, the window [from, to]:
- * 1. Read every use, denial, refused change and revocation drift recorded in it (by type,
+ * 1. Read every use, denial, refused change, revocation drift and rejected trail log recorded in it (by type,
  *    paginated, bounded).
  * 2. Evaluate each, oldest first, as the stream does; a principal's recent denials come from the
  *    window itself (a denial near its start was counted in full by the previous run).
@@ -111,17 +112,18 @@ export async function raiseAlertsForWindow(
 ): Promise<WindowOutcome> {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
-  const [uses, denials, refusedChanges, drifts] = await Promise.all([
+  const [uses, denials, refusedChanges, drifts, rejections] = await Promise.all([
     readWindow(deps.audit, 'credential.used', from, to),
     readWindow(deps.audit, 'credential.denied', from, to),
     readWindow(deps.audit, 'change.denied', from, to),
     readWindow(deps.audit, 'revocation.drift', from, to),
+    readWindow(deps.audit, 'trail.rejected', from, to),
   ]);
   const deniedOnes = denials.events.filter(isDenial);
   const run = new AlertRun(deps, meta, async (denial) => deniedOnes.filter((other) => other.principal === denial.principal));
-  const events = [...uses.events, ...deniedOnes, ...refusedChanges.events, ...drifts.events].sort(chronologically);
+  const events = [...uses.events, ...deniedOnes, ...refusedChanges.events, ...drifts.events, ...rejections.events].sort(chronologically);
   for (const event of events) await run.evaluate(event);
-  const truncated = uses.truncated || denials.truncated || refusedChanges.truncated || drifts.truncated;
+  const truncated = [uses, denials, refusedChanges, drifts, rejections].some((read) => read.truncated);
   return { from, to, evaluated: events.length, raised: run.raised, truncated };
 }
 
@@ -149,8 +151,13 @@ class AlertRun {
     if (event.type === 'credential.denied') {
       return evaluateDenial(event, await this.recentDenials(event), this.deps.settings);
     }
-    if (event.type === 'change.denied' || event.type === 'revocation.drift') {
-      const finding = event.type === 'change.denied' ? lockedChangeAttempt(event, this.deps.settings) : revocationPolicyChanged(event);
+    if (event.type === 'change.denied' || event.type === 'revocation.drift' || event.type === 'trail.rejected') {
+      const finding =
+        event.type === 'change.denied'
+          ? lockedChangeAttempt(event, this.deps.settings)
+          : event.type === 'revocation.drift'
+            ? revocationPolicyChanged(event)
+            : trailLogRejected(event);
       return finding ? [finding] : [];
     }
     if (event.type !== 'credential.used') return [];
@@ -245,7 +252,7 @@ class AlertRun {
 
 async function readWindow(
   audit: AuditLog,
-  type: Extract<AuditEventType, 'credential.used' | 'credential.denied' | 'change.denied' | 'revocation.drift'>,
+  type: Extract<AuditEventType, 'credential.used' | 'credential.denied' | 'change.denied' | 'revocation.drift' | 'trail.rejected'>,
   from: string,
   to: string,
 ): Promise<{ events: AuditEvent[]; truncated: boolean }> {

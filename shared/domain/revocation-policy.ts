@@ -106,7 +106,7 @@ const GRANT_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 const EXEMPT_TAG_PATTERN = /^[0-9]{1,12}$/;
 /** IAM's date form, as in AWS's own examples: UTC, whole seconds. */
 const CUTOFF_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const isoDateTime = z.string().datetime({ offset: true });
+const isoDateTime = /* @__PURE__ */ z.string().datetime({ offset: true });
 const HOUR_MS = 3_600_000;
 
 /**
@@ -397,26 +397,26 @@ function denyStatement(sid: string, condition: object, before: string): object {
 // What parseRevocationPolicy accepts: exactly what renderPolicy writes (a lone identity may be a
 // string instead of a one-element list, as IAM allows). Strict objects, so an extra key such as
 // NotAction or a second condition makes the statement foreign. Compiled once at module load.
-const cutoffSchema = z
+const cutoffSchema = /* @__PURE__ */ z
   .string()
   .refine((value) => CUTOFF_PATTERN.test(value) && isoDateTime.safeParse(value).success);
-const sourceIdentitySchema = z.string().refine(isValidSessionName);
-const sourceIdentitiesSchema = z.union([
+const sourceIdentitySchema = /* @__PURE__ */ z.string().refine(isValidSessionName);
+const sourceIdentitiesSchema = /* @__PURE__ */ z.union([
   sourceIdentitySchema.transform((id) => [id]),
   z.array(sourceIdentitySchema).min(1),
 ]);
 const denyAll = { Effect: z.literal('Deny'), Action: z.literal('*'), Resource: z.literal('*') };
-const issuedBefore = z.object({ [TOKEN_ISSUE_TIME_KEY]: cutoffSchema }).strict();
+const issuedBefore = /* @__PURE__ */ z.object({ [TOKEN_ISSUE_TIME_KEY]: cutoffSchema }).strict();
 
-const roleWideStatementSchema = z
+const roleWideStatementSchema = /* @__PURE__ */ z
   .object({ Sid: z.literal(ROLE_WIDE_SID), ...denyAll, Condition: z.object({ DateLessThan: issuedBefore }).strict() })
   .strict()
   .transform((s): Revocation[] => [{ kind: 'role-wide', before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY] }]);
 
-const grantIdSchema = z.string().regex(GRANT_ID_PATTERN);
-const grantIdsSchema = z.union([grantIdSchema.transform((id) => [id]), z.array(grantIdSchema).min(1)]);
+const grantIdSchema = /* @__PURE__ */ z.string().regex(GRANT_ID_PATTERN);
+const grantIdsSchema = /* @__PURE__ */ z.union([grantIdSchema.transform((id) => [id]), z.array(grantIdSchema).min(1)]);
 
-const lockdownStatementSchema = z
+const lockdownStatementSchema = /* @__PURE__ */ z
   .object({
     Sid: z.string().regex(new RegExp(`^${LOCKDOWN_SID_PREFIX}\\d+$`)),
     ...denyAll,
@@ -446,7 +446,7 @@ const lockdownStatementSchema = z
     ];
   });
 
-const grantStatementSchema = z
+const grantStatementSchema = /* @__PURE__ */ z
   .object({
     Sid: z.string().regex(new RegExp(`^${GRANT_SID_PREFIX}\\d+$`)),
     ...denyAll,
@@ -459,7 +459,7 @@ const grantStatementSchema = z
     s.Condition.StringEquals[GRANT_TAG_KEY].map((grantId) => ({ kind: 'grant', grantId, before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY] })),
   );
 
-const personStatementSchema = z
+const personStatementSchema = /* @__PURE__ */ z
   .object({
     Sid: z.string().regex(new RegExp(`^${PERSON_SID_PREFIX}\\d+$`)),
     ...denyAll,
@@ -479,8 +479,8 @@ const personStatementSchema = z
     })),
   );
 
-const statementSchema = z.union([roleWideStatementSchema, lockdownStatementSchema, grantStatementSchema, personStatementSchema]);
-const policySchema = z
+const statementSchema = /* @__PURE__ */ z.union([roleWideStatementSchema, lockdownStatementSchema, grantStatementSchema, personStatementSchema]);
+const policySchema = /* @__PURE__ */ z
   .object({
     Version: z.literal(POLICY_VERSION),
     Statement: z.union([z.array(z.unknown()), z.object({}).passthrough().transform((s) => [s])]),

@@ -872,6 +872,15 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
     ]);
   });
 
+  test('ingestTrailLogs knows its cap and where a rejected log file goes (the dead-letter queue)', () => {
+    // Assess
+    const ingest = functionsOf(pkg(stage)).find((fn) => fn.name === 'ingestTrailLogs');
+    expect((ingest?.properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      TVM_TRAIL_MAX_OBJECT_BYTES: '268435456',
+      TVM_DEAD_LETTER_URL: { Ref: 'DeadLetterQueue' },
+    });
+  });
+
   test('the monitoring functions have concurrency of their own: recordUse, ingestTrailLogs, alert', () => {
     // Assess
     const reserved = Object.fromEntries(functionsOf(pkg(stage)).map((fn) => [fn.name, fn.properties.ReservedConcurrentExecutions]));

@@ -9,6 +9,7 @@ import {
   lockedChangeAttempt,
   sourceIdentityMismatch,
   sourceIpChange,
+  trailLogRejected,
   unknownSession,
   useAfterRevocation,
   useDuringLockdown,
@@ -316,6 +317,29 @@ describe('source-identity-mismatch', () => {
   it('stays quiet for a use whose SourceIdentity is the one issued, and for a session tvm did not issue', () => {
     expect(sourceIdentityMismatch(aUse())).toBeUndefined();
     expect(sourceIdentityMismatch(aUse({ issuance: null, sourceIdentity: 'mallory' }))).toBeUndefined();
+  });
+});
+
+describe('trail-log-rejected', () => {
+  it('fires once per object ingestTrailLogs rejected, naming it', () => {
+    // Prepare
+    const rejection = adminEvent(new Date('2026-06-01T12:00:00Z'), 'r-1', 'trail.rejected', { id: 'tvm', groups: [], issuer: '' }, { requestId: 'lambda-1' }, {
+      profile: '',
+      detail: { bucket: 'trail-bucket', key: 'AWSLogs/bomb.json.gz', maxObjectBytes: 268435456 },
+    });
+
+    // Act
+    const finding = trailLogRejected(rejection);
+
+    // Assess
+    expect(finding).toMatchObject({
+      rule: 'trail-log-rejected',
+      severity: 'high',
+      principal: 's3://trail-bucket/AWSLogs/bomb.json.gz',
+      evidence: [rejection.id],
+      dedupeKey: 'trail-log-rejected#s3://trail-bucket/AWSLogs/bomb.json.gz',
+    });
+    expect(finding?.summary).toContain('268435456');
   });
 });
 

@@ -56,8 +56,20 @@ describe('loadConfig', () => {
       vendRatePerMinute: 30,
       delegationQuota: 200,
       anchors: { bucket: undefined, dir: undefined },
+      trail: { maxObjectBytes: 256 * 1024 * 1024, deadLetterUrl: undefined },
     };
     expect(config).toEqual(expected);
+  });
+
+  it('reads the trail log cap and the dead-letter queue, which the local stack has none of', () => {
+    // Act
+    const deployed = loadConfig(anEnv({ TVM_TRAIL_MAX_OBJECT_BYTES: '1048576', TVM_DEAD_LETTER_URL: 'https://sqs.eu-west-1.amazonaws.com/1/tvm-prod-dead-letters' }));
+    const offline = loadConfig(anEnv({ IS_OFFLINE: 'true', TVM_DEAD_LETTER_URL: '[object Object]' }));
+
+    // Assess
+    expect(deployed.trail).toEqual({ maxObjectBytes: 1048576, deadLetterUrl: 'https://sqs.eu-west-1.amazonaws.com/1/tvm-prod-dead-letters' });
+    expect(offline.trail.deadLetterUrl).toBeUndefined();
+    expect(() => loadConfig(anEnv({ TVM_TRAIL_MAX_OBJECT_BYTES: '1000' }))).toThrow(/TVM_TRAIL_MAX_OBJECT_BYTES/);
   });
 
   it('reads the alerting settings', () => {

@@ -1,8 +1,8 @@
 // The ingestTrailLogs function as deployed, with only the composition root swapped: the real
 // reader over a mocked S3 GetObject, the real use case, and the in-memory audit log.
 import 'aws-sdk-client-mock-jest';
-import { PassThrough } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { PassThrough, Readable } from 'node:stream';
+import { createGzip, gzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
@@ -24,10 +24,18 @@ import {
 
 const audit = new FlakyAuditLog();
 const s3 = mockClient(S3Client);
+/** The cap here: what the 10,000-record files below stay well within. */
+const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
+const deadLettered: { event: unknown; rejection: unknown }[] = [];
 jest.unstable_mockModule('../../shared/composition.js', () => ({
   auditLog: () => audit,
   config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, alerts: { ignoredSources: IGNORED_SOURCES } }),
-  trailLogReader: () => new S3TrailLogReader(new S3Client({ region: 'us-east-1' })),
+  trailLogReader: () => new S3TrailLogReader(new S3Client({ region: 'us-east-1' }), { maxObjectBytes: MAX_OBJECT_BYTES }),
+  deadLetters: () => ({
+    put: async (event: unknown, rejection: unknown) => {
+      deadLettered.push({ event, rejection });
+    },
+  }),
 }));
 const { handler: deployed } = await import('../../functions/ingest-trail-logs.js');
 const handler = (event: S3Event | S3ObjectCreatedNotificationEvent) => deployed(event, aLambdaContext('tvm-dev-ingestTrailLogs'));
@@ -194,5 +202,33 @@ describe('ingestTrailLogs', () => {
     // Assess
     expect(counts).toEqual({ recorded: 0, duplicates: 0, unrelated: 0, malformed: 1, failed: 0 });
     expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
+  // Issue 7b/11: a gzip bomb (or a huge object) was read for 300 s, three times, then dropped.
+  it('rejects an object that unzips past the cap: recorded trail.rejected, dead-lettered, not thrown (no retry), the other objects read', async () => {
+    // Prepare: a bomb (one record, then 64 MiB of blanks, streamed as gzip) beside an ordinary file
+    async function* bomb(): AsyncGenerator<Buffer> {
+      yield Buffer.from(`{"Records":[${JSON.stringify(aTargetRoleCall({ eventID: 'bomb-1' }))}`);
+      for (let i = 0; i < 64; i++) yield Buffer.alloc(1024 * 1024, 0x20);
+      yield Buffer.from(']}');
+    }
+    const ordinary = gzipLog([aTargetRoleCall({ eventID: 'ordinary-1' })]);
+    s3.on(GetObjectCommand, { Key: 'bomb.json.gz' }).callsFake(() => ({ Body: sdkStreamMixin(Readable.from(bomb()).pipe(createGzip())) }));
+    s3.on(GetObjectCommand, { Key: 'ordinary.json.gz' }).resolves({ Body: sdkStreamMixin(PassThrough.from([ordinary])) });
+    deadLettered.length = 0;
+    const event = s3Event({ bucket: 'trail-bucket', key: 'bomb.json.gz' }, { bucket: 'trail-bucket', key: 'ordinary.json.gz' });
+
+    // Act
+    const counts = await handler(event);
+
+    // Assess
+    expect(counts.recorded).toBe(1);
+    expect(audit.events.filter((e) => e.type === 'credential.used').map((e) => (e as { cloudTrailEventId: string }).cloudTrailEventId)).toContain('ordinary-1');
+    expect(audit.eventsOfType('trail.rejected')).toEqual([
+      expect.objectContaining({ principal: 'tvm', detail: { bucket: 'trail-bucket', key: 'bomb.json.gz', maxObjectBytes: MAX_OBJECT_BYTES } }),
+    ]);
+    expect(deadLettered).toEqual([
+      { event, rejection: expect.objectContaining({ condition: 'ObjectTooLarge', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:tvm-dev-ingestTrailLogs' }) },
+    ]);
   });
 });

@@ -36,6 +36,7 @@ it('invokes each replayable failure again with its event, deletes it once that w
     message('stream', failureOf('tvm-prod-alert')),
     message('other-stage', failureOf('tvm-dev-recordUse', ENVELOPE)),
     message('junk', 'not json'),
+    message('too-large', JSON.stringify({ version: '1.0', requestContext: { functionArn: 'arn:aws:lambda:eu-west-1:1:function:tvm-prod-ingestTrailLogs', condition: 'ObjectTooLarge' }, requestPayload: {} })),
   ];
   sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: messages.slice(0, 4) }).resolvesOnce({ Messages: messages.slice(4) }).resolves({ Messages: [messages[2]!] });
   lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
@@ -51,6 +52,7 @@ it('invokes each replayable failure again with its event, deletes it once that w
     { messageId: 'stream', reason: expect.stringContaining('tvm-prod-alert, which is not replayed') },
     { messageId: 'other-stage', reason: expect.stringContaining('tvm-dev-recordUse, which is not replayed') },
     { messageId: 'junk', reason: 'the message is not JSON' },
+    { messageId: 'too-large', reason: expect.stringContaining('TVM_TRAIL_MAX_OBJECT_BYTES') },
   ]);
   expect(lambda.commandCalls(InvokeCommand).map((call) => [call.args[0].input.FunctionName, call.args[0].input.Payload])).toEqual([
     ['tvm-prod-recordUse', JSON.stringify(ENVELOPE)],

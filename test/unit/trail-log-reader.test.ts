@@ -7,7 +7,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 // The SDK's own helper for giving a mocked GetObject a streaming body (aws-sdk-client-mock's README).
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
-import { S3TrailLogReader, splitTrailLog, type TrailLogElement } from '../../shared/adapters/trail-log-reader.js';
+import { S3TrailLogReader, splitTrailLog, TrailObjectTooLargeError, type TrailLogElement } from '../../shared/adapters/trail-log-reader.js';
 import { aTargetRoleCall } from '../fixtures/cloudtrail-records.js';
 
 async function collect(elements: AsyncIterable<TrailLogElement>): Promise<TrailLogElement[]> {
@@ -209,6 +209,27 @@ describe('S3TrailLogReader', () => {
     await expect(reading).rejects.toThrow('socket hang up');
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.length).toBeLessThan(2_000);
+  });
+
+  // Issue 7b/11: a gzip bomb (or a huge object in the bucket) must not spin 300 s × 3.
+  it('stops at the cap on decompressed bytes with TrailObjectTooLargeError, after the records within it, downloading no further', async () => {
+    // Prepare: ~5 MB of records once unzipped (gzip makes them tiny); a 1 MB cap
+    const gzipped = gzipSync(trailLog(records(10_000)));
+    s3.on(GetObjectCommand).resolves({ Body: sdkStreamMixin(PassThrough.from([gzipped])) });
+    const reader = new S3TrailLogReader(new S3Client({ region: 'us-east-1' }), { maxObjectBytes: 1024 * 1024 });
+    const seen: TrailLogElement[] = [];
+
+    // Act
+    const reading = (async () => {
+      for await (const element of reader.read('trail-bucket', 'bomb.json.gz')) seen.push(element);
+    })();
+
+    // Assess
+    const error = await reading.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(TrailObjectTooLargeError);
+    expect(error).toMatchObject({ bucket: 'trail-bucket', key: 'bomb.json.gz', maxObjectBytes: 1024 * 1024 });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(10_000);
   });
 
   it('throws for an object that is not gzip', async () => {
