@@ -6,7 +6,8 @@ import middy from '@middy/core';
 import type { Context, S3Event, S3ObjectCreatedNotificationEvent } from 'aws-lambda';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { TrailObjectTooLargeError, type TrailLogElement } from '../shared/adapters/trail-log-reader.js';
-import { auditLog, config, deadLetters, trailLogReader } from '../shared/composition.js';
+import { Watermark } from '../shared/adapters/dynamodb-trail-progress.js';
+import { auditLog, config, deadLetters, trailLogReader, trailProgress } from '../shared/composition.js';
 import { adminEvent } from '../shared/domain/audit.js';
 import { AuditUnavailableError } from '../shared/domain/errors.js';
 import { noUses, recordUses, type FailedUse, type UseCounts, type UseInput } from '../shared/domain/record-use.js';
@@ -14,6 +15,9 @@ import { logger } from '../shared/logger.js';
 
 const deps = { audit: auditLog(), roleArnPattern: config().roleArnPattern, ignoredSources: config().alerts.ignoredSources };
 const reader = trailLogReader();
+const progress = trailProgress();
+/** Settled records between two saves of a file's progress (a timeout loses at most this many). */
+const SAVE_EVERY = 2_000;
 
 /** Records in flight per file: the file is read only as fast as its uses are written. */
 const CONCURRENCY = 16;
@@ -37,14 +41,36 @@ async function ingestTrailLogs(event: S3Event | S3ObjectCreatedNotificationEvent
       logger.warn('S3 event without a bucket or a readable key skipped');
       continue;
     }
+    // A retry resumes where the last attempt had settled every record before.
+    const resumeAt = await progress.resumeAt(bucket, key).catch(() => 0);
+    if (resumeAt > 0) logger.info('trail log resumed', { bucket, key, resumeAt });
+    const watermark = new Watermark(resumeAt);
+    const saves: Promise<void>[] = [];
+    let savedAt = resumeAt;
+    const save = (position: number) => {
+      savedAt = position;
+      saves.push(progress.save(bucket, key, position).catch((error: unknown) => logger.warn('trail log progress not saved', { bucket, key, error })));
+    };
     let result: Awaited<ReturnType<typeof recordUses<number>>>;
     try {
-      result = await recordUses(deps, inputsFrom(reader.read(bucket, key)), { concurrency: CONCURRENCY });
+      result = await recordUses(deps, inputsFrom(reader.read(bucket, key), resumeAt), {
+        concurrency: CONCURRENCY,
+        onSettled: (position, done) => {
+          watermark.settle(position, done);
+          if (watermark.position - savedAt >= SAVE_EVERY) save(watermark.position);
+        },
+      });
     } catch (error) {
-      if (!(error instanceof TrailObjectTooLargeError)) throw error;
+      if (!(error instanceof TrailObjectTooLargeError)) {
+        save(watermark.position);
+        await Promise.all(saves);
+        throw error;
+      }
       await reject(event, error, context);
       continue;
     }
+    if (watermark.position > savedAt) save(watermark.position);
+    await Promise.all(saves);
     for (const name of Object.keys(total) as (keyof UseCounts)[]) total[name] += result.counts[name];
     failed.push(...result.failed);
     logger.info('trail log ingested', { bucket, key, ...result.counts });
@@ -94,10 +120,12 @@ function objectKey(encoded: string | undefined): string | undefined {
   }
 }
 
-async function* inputsFrom(elements: AsyncIterable<TrailLogElement>): AsyncGenerator<UseInput<number>> {
+/** The file's elements from `resumeAt` on, each with its position in the file. */
+async function* inputsFrom(elements: AsyncIterable<TrailLogElement>, resumeAt: number): AsyncGenerator<UseInput<number>> {
   let position = 0;
   for await (const element of elements) {
     const ref = position++;
+    if (ref < resumeAt) continue;
     yield element.ok ? { ref, via: 'trail', record: element.record } : { ref, skip: 'malformed', reason: element.reason };
   }
 }

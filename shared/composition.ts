@@ -18,6 +18,7 @@ import { S3ChainAnchorStore } from './adapters/s3-chain-anchor-store.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { randomIds, systemClock } from './adapters/system.js';
+import { DynamoDbTrailProgress, type TrailProgress } from './adapters/dynamodb-trail-progress.js';
 import { LogDeadLetters, SqsDeadLetters, type DeadLetters } from './adapters/sqs-dead-letters.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -148,6 +149,10 @@ export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
 
 export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(
   () => new S3TrailLogReader(createS3Client(config()), { maxObjectBytes: config().trail.maxObjectBytes }),
+);
+
+export const trailProgress: () => TrailProgress = /* @__PURE__ */ once(
+  () => new DynamoDbTrailProgress(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
 // What a function rejects for good goes to the dead-letter queue in AWS, to the log on the local

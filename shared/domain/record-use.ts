@@ -107,7 +107,11 @@ function unwrapFailureRecord(value: unknown): unknown {
 export async function recordUses<Ref>(
   deps: RecordUseDeps,
   inputs: Iterable<UseInput<Ref>> | AsyncIterable<UseInput<Ref>>,
-  options: { readonly concurrency?: number } = {},
+  options: {
+    readonly concurrency?: number;
+    /** Told of each input once it is handled: recorded, a duplicate or skipped (true), or failed (false). */
+    readonly onSettled?: (ref: Ref, done: boolean) => void;
+  } = {},
 ): Promise<RecordUsesResult<Ref>> {
   const counts = noUses();
   const failed: FailedUse<Ref>[] = [];
@@ -126,9 +130,20 @@ export async function recordUses<Ref>(
   };
 
   const recordOne = async (input: UseInput<Ref>): Promise<void> => {
-    if ('skip' in input) return skip(input.skip, input.ref, input.reason);
+    const done = await recordInput(input);
+    options.onSettled?.(input.ref, done);
+  };
+  /** True when the input is settled for good (recorded, a duplicate, skipped). */
+  const recordInput = async (input: UseInput<Ref>): Promise<boolean> => {
+    if ('skip' in input) {
+      skip(input.skip, input.ref, input.reason);
+      return true;
+    }
     const parsed = parseCloudTrailRecord(input.record, isTargetRole);
-    if (parsed.kind !== 'call') return skip(parsed.kind, input.ref, parsed.reason);
+    if (parsed.kind !== 'call') {
+      skip(parsed.kind, input.ref, parsed.reason);
+      return true;
+    }
     const { call } = parsed;
     try {
       const issuance = await findIssuance(call.accessKeyId);
@@ -139,9 +154,11 @@ export async function recordUses<Ref>(
       });
       if (result === 'duplicate') counts.duplicates++;
       else counts.recorded++;
+      return true;
     } catch (error) {
       counts.failed++;
       failed.push({ ref: input.ref, cloudTrailEventId: call.eventId, error });
+      return false;
     }
   };
 

@@ -160,6 +160,9 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `s3:GetObject ${TRAIL_LOGS}`,
     `dynamodb:Query ${AUDIT_KEY_INDEX}`,
     `dynamodb:PutItem ${AUDIT}`,
+    // Its progress through a log file (TRAIL#<bucket>/<key> only, see WRITES_BY_KEY).
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
     `sqs:SendMessage ${DEAD_LETTERS}`,
   ],
   alert: [
@@ -614,6 +617,7 @@ const WRITES_BY_KEY: Record<string, Record<string, string[][]>> = {
     'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
   },
   deleteLockdown: { 'dynamodb:PutItem': [['LOCKDOWN']] },
+  ingestTrailLogs: { 'dynamodb:PutItem': [['TRAIL#*']] },
   repairRevocations: {
     'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS']],
     'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],

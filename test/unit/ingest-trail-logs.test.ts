@@ -27,10 +27,18 @@ const s3 = mockClient(S3Client);
 /** The cap here: what the 10,000-record files below stay well within. */
 const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 const deadLettered: { event: unknown; rejection: unknown }[] = [];
+/** Each file's progress, as DynamoDbTrailProgress keeps it (only ever forward). */
+const progress = new Map<string, number>();
 jest.unstable_mockModule('../../shared/composition.js', () => ({
   auditLog: () => audit,
   config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, alerts: { ignoredSources: IGNORED_SOURCES } }),
   trailLogReader: () => new S3TrailLogReader(new S3Client({ region: 'us-east-1' }), { maxObjectBytes: MAX_OBJECT_BYTES }),
+  trailProgress: () => ({
+    resumeAt: async (bucket: string, key: string) => progress.get(`${bucket}/${key}`) ?? 0,
+    save: async (bucket: string, key: string, resumeAt: number) => {
+      progress.set(`${bucket}/${key}`, Math.max(resumeAt, progress.get(`${bucket}/${key}`) ?? 0));
+    },
+  }),
   deadLetters: () => ({
     put: async (event: unknown, rejection: unknown) => {
       deadLettered.push({ event, rejection });
@@ -79,13 +87,14 @@ function gzipLog(records: unknown[]): Buffer {
 for (const [i, key] of ISSUED_KEYS.entries()) await audit.append(anIssuance({ id: `2026-06-01T11:00:00.000Z#issue-${i}`, accessKeyId: key }));
 
 beforeEach(() => {
+  progress.clear();
   s3.reset();
   audit.failFor.clear();
   audit.findIssuanceCalls = 0;
 });
 
 describe('ingestTrailLogs', () => {
-  it('records all 10,000 records of a gzip log file exactly once, and a second delivery only as duplicates', async () => {
+  it('records all 10,000 records of a gzip log file exactly once; a second delivery finds it done and reads nothing again', async () => {
     // Prepare
     const records = Array.from({ length: 10_000 }, (_, i) =>
       aTargetRoleCall({ eventID: `bulk-${i}`, accessKeyId: i % 50 === 49 ? 'ASIAQNOTISSUEDBYTVM1' : (ISSUED_KEYS[i % 20] as string) }),
@@ -100,14 +109,14 @@ describe('ingestTrailLogs', () => {
 
     // Assess
     expect(first).toEqual({ recorded: 10_000, duplicates: 0, unrelated: 0, malformed: 0, failed: 0 });
-    expect(second).toEqual({ recorded: 0, duplicates: 10_000, unrelated: 0, malformed: 0, failed: 0 });
+    expect(second).toEqual({ recorded: 0, duplicates: 0, unrelated: 0, malformed: 0, failed: 0 });
     const bulk = audit.uses.slice(before);
     expect(bulk).toHaveLength(10_000);
     expect(new Set(bulk.map((use) => use.cloudTrailEventId)).size).toBe(10_000);
     expect(bulk.filter((use) => use.issuance === null)).toHaveLength(200);
     expect(bulk.every((use) => use.via === 'trail')).toBe(true);
-    // 21 keys, looked up once per key per delivery; the one tvm did not issue twice.
-    expect(audit.findIssuanceCalls).toBe(44);
+    // 21 keys, looked up once per key; the one tvm did not issue twice (a miss is tried again).
+    expect(audit.findIssuanceCalls).toBe(22);
   }, 60_000);
 
   it('reads the object named by the URL-encoded key ("+" is a space)', async () => {
@@ -230,5 +239,26 @@ describe('ingestTrailLogs', () => {
     expect(deadLettered).toEqual([
       { event, rejection: expect.objectContaining({ condition: 'ObjectTooLarge', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:tvm-dev-ingestTrailLogs' }) },
     ]);
+  });
+
+  // Issue 7b/11: a retry started from record 0 again, re-reading and re-writing what was recorded.
+  it('resumes a retry where every record before was settled: nothing before it is looked up or written again', async () => {
+    // Prepare: 100 records; the 41st cannot be written on the first delivery
+    const records = Array.from({ length: 100 }, (_, i) => aTargetRoleCall({ eventID: `resume-${String(i).padStart(3, '0')}`, accessKeyId: ISSUED_KEYS[i % 20] }));
+    serve(gzipLog(records));
+    audit.failFor.add('resume-040');
+    const event = s3Event({ bucket: 'trail-bucket', key: 'resume.json.gz' });
+    await failureOf(handler(event));
+    const attemptsBefore = audit.attempts.length;
+    audit.failFor.clear();
+
+    // Act
+    const retry = await handler(event);
+
+    // Assess: positions 40..99 only; 41..99 come back as duplicates, 40 is recorded now
+    expect(progress.get('trail-bucket/resume.json.gz')).toBe(100);
+    expect(retry).toEqual({ recorded: 1, duplicates: 59, unrelated: 0, malformed: 0, failed: 0 });
+    expect(audit.attempts.length - attemptsBefore).toBe(60);
+    expect(audit.uses.filter((use) => use.cloudTrailEventId.startsWith('resume-'))).toHaveLength(100);
   });
 });
