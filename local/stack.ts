@@ -32,7 +32,9 @@ export const AUDIT_SHARDS = 64;
 export const AUDIT_USE_SHARDS = 16;
 const OFFLINE_START_TIMEOUT_MS = 300_000;
 /** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
-const ROLE_ARN_PATTERN = 'arn:aws:iam::000000000000:role/tvm-*';
+/** The local STS's account, where the demo roles live. */
+const LOCAL_ACCOUNT_ID = '000000000000';
+const ROLE_ARN_PATTERN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/tvm-*`;
 /** How serverless-offline names the functions for the Lambda invoke API: <service>-<stage>-<key>. */
 const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
 const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
@@ -177,6 +179,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       // What serverless.yml's edge authorizer names (not enforced locally: --noAuth).
       TVM_EDGE_ISSUER: issuer.issuer,
       TVM_EDGE_AUDIENCE: DEV_AUDIENCE,
+      // The local STS's account: the demo roles' (serverless-offline cannot resolve AWS::AccountId).
+      TVM_LOCAL_ACCOUNT_ID: LOCAL_ACCOUNT_ID,
       // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });

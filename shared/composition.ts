@@ -178,12 +178,18 @@ export const cutOffAdapters = () => ({
 });
 
 /** What the profile use cases need (PUT and DELETE /profiles/{name}). */
-export const profileDeps = (): ProfileDeps => ({
-  store: delegationStore(),
-  lockdown: lockdownStore(),
-  audit: auditWriter(),
-  clock: systemClock,
-  ids: randomIds,
-  roleArnPattern: config().roleArnPattern,
-  warn: (message, data) => logger.warn(message, data),
-});
+export const profileDeps = (): ProfileDeps => {
+  // Without its account a profile function could not tell a role its cut-offs reach: fail the cold start.
+  const { account } = config();
+  if (account === undefined) throw new ConfigError('invalid configuration: TVM_ACCOUNT_ID: required (TVM_LOCAL_ACCOUNT_ID on the local stack)');
+  return {
+    store: delegationStore(),
+    lockdown: lockdownStore(),
+    audit: auditWriter(),
+    clock: systemClock,
+    ids: randomIds,
+    roleArnPattern: config().roleArnPattern,
+    account,
+    warn: (message, data) => logger.warn(message, data),
+  };
+};

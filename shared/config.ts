@@ -122,6 +122,12 @@ const envSchema = z.object({
    * rejects. A CloudFormation reference serverless-offline cannot resolve: ignored offline.
    */
   TVM_DEAD_LETTER_URL: z.string().optional(),
+  /**
+   * The account tvm runs in, where its cut-offs write (CloudFormation's AWS::AccountId; a reference
+   * serverless-offline cannot resolve, so the local stack passes TVM_LOCAL_ACCOUNT_ID instead).
+   */
+  TVM_ACCOUNT_ID: z.string().optional(),
+  TVM_LOCAL_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
   /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
   TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
   /**
@@ -169,6 +175,8 @@ export interface Config {
   /** Where chain heads are anchored: a bucket in AWS, a directory on the local stack (composition picks). */
   readonly anchors: { readonly bucket?: string; readonly dir?: string };
   readonly trail: { readonly maxObjectBytes: number; readonly deadLetterUrl?: string };
+  /** The AWS account tvm runs in and cuts sessions off in (undefined: not configured). */
+  readonly account?: string;
 }
 
 export class ConfigError extends Error {
@@ -216,6 +224,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       bucket: e.IS_OFFLINE === 'true' || e.TVM_ANCHOR_BUCKET === '' ? undefined : e.TVM_ANCHOR_BUCKET,
       dir: e.TVM_ANCHOR_DIR,
     },
+    account: e.IS_OFFLINE === 'true' ? e.TVM_LOCAL_ACCOUNT_ID : /^\d{12}$/.test(e.TVM_ACCOUNT_ID ?? '') ? e.TVM_ACCOUNT_ID : undefined,
     trail: {
       maxObjectBytes: e.TVM_TRAIL_MAX_OBJECT_BYTES,
       deadLetterUrl: e.IS_OFFLINE === 'true' || e.TVM_DEAD_LETTER_URL === '' ? undefined : e.TVM_DEAD_LETTER_URL,

@@ -14,6 +14,11 @@ export interface ProfileDeps {
   readonly ids: IdGenerator;
   /** IAM-style pattern every profile's role must match (the vend function may assume no other). */
   readonly roleArnPattern: string;
+  /**
+   * The AWS account tvm changes roles in (its own): the one place a cut-off can write a Deny. A
+   * profile's role must be there, or no lockdown or revocation could reach its sessions.
+   */
+  readonly account: string;
   /** During a lockdown only its allow list may change a locked profile or point one at a locked role. */
   readonly lockdown: LockdownStore;
   /** Where a change refused by the lockdown is recorded. */
@@ -41,7 +46,8 @@ export async function getProfile(deps: Pick<ProfileDeps, 'store'>, name: string)
 
 /**
  * PUT /profiles/{name}:
- * 1. Check the role is one tvm may assume (clear 400 now rather than AccessDenied at vend time).
+ * 1. Check the role is one tvm may assume (clear 400 now rather than AccessDenied at vend time),
+ *    in the account where tvm's cut-offs act (its own).
  * 2. During a lockdown, outside its allow list: no change to a locked profile, and no profile on a
  *    locked role, new or re-pointed (LOCKDOWN_ACTIVE, recorded): an alias would get around it.
  * 3. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
@@ -57,6 +63,12 @@ export async function putProfile(
 ): Promise<PublicProfile> {
   if (!patternCovers(deps.roleArnPattern, input.roleArn, false)) {
     throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
+  }
+  const account = input.roleArn.split(':')[4];
+  if (account !== deps.account) {
+    throw new ValidationError(
+      `body.roleArn: the role is in account ${account ?? '?'}, but tvm can cut sessions off only in its own (${deps.account}): a profile there could never be locked down or revoked`,
+    );
   }
   const at = deps.clock.now();
   const [existing, lockdown] = await Promise.all([deps.store.getProfile(name), deps.lockdown.getLockdown()]);

@@ -253,8 +253,10 @@ describe('POST /credentials', () => {
 
     it('refuses an expired grant with GRANT_EXPIRED', async () => {
       const user = `erin-${unique()}@example.com`;
-      const { name } = await profileGrantedTo(user, {}, { validUntil: new Date(Date.now() + 1_500).toISOString() });
-      await new Promise((resolve) => setTimeout(resolve, 1_600));
+      // Long enough to be created on a busy machine, then waited out to the end (not a fixed sleep).
+      const validUntil = Date.now() + 5_000;
+      const { name } = await profileGrantedTo(user, {}, { validUntil: new Date(validUntil).toISOString() });
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, validUntil - Date.now()) + 100));
       const token = await tokenFor(user, []);
       expectError(await api('POST', '/credentials', { token, body: { profile: name } }), 403, 'GRANT_EXPIRED');
     });

@@ -33,6 +33,7 @@ function setUp(profiles: Profile[] = []) {
     clock: fixedClock(FIXED_NOW),
     ids: sequentialIds('id'),
     roleArnPattern: ROLE_ARN_PATTERN,
+    account: '123456789012',
   };
   return { deps, store, audit, lockdown };
 }
@@ -201,6 +202,27 @@ describe('putProfile', () => {
     expect(store.profiles).toEqual([]);
     expect(audit.events).toEqual([]);
   });
+});
+
+// Issue 7b/11: tvm writes its Deny statements in its own account's IAM only. A profile on a role in
+// another account would vend sessions no cut-off can reach; refused until tvm can act there.
+describe('a role in another account', () => {
+  it.each(['arn:aws:iam::111111111111:role/tvm-dev-readonly', 'arn:aws:iam::222222222222:role/tvm-deploy'])(
+    'is refused with 400 VALIDATION_FAILED naming the account, and nothing is written: %s',
+    async (roleArn) => {
+      // Prepare
+      const { deps, store } = setUp();
+
+      // Act
+      const error = await failureOf(putProfile(deps, ADMIN, 'elsewhere', aProfileInput({ roleArn }), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toContain(`body.roleArn: the role is in account ${roleArn.split(':')[4]}`);
+      expect((error as Error).message).toContain('123456789012');
+      expect(await store.getProfile('elsewhere')).toBeUndefined();
+    },
+  );
 });
 
 describe('getProfile and listProfiles', () => {
