@@ -57,7 +57,7 @@ export async function resolveSettings(context: CliContext, globals: GlobalOption
   }
   const api = withoutTrailingSlash(checkUrl(url));
   // The local stack trusts its dev issuer only: a real token sent there would be a token given away.
-  const toLocal = local !== undefined && withoutTrailingSlash(local.apiUrl) === api;
+  const toLocal = local !== undefined && sameLocalServer(local.apiUrl, api);
   const token = memoize(async () => {
     const resolved = await resolveToken(context, globals, config);
     if (toLocal) assertIssuedBy(resolved, local.issuer);
@@ -173,6 +173,14 @@ export function runTokenCommand(command: string, context: Pick<CliContext, 'env'
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+const isLoopback = (hostname: string) => LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+
+/** Whether two URLs reach the same server on this machine, whatever loopback name each uses. */
+function sameLocalServer(a: string, b: string): boolean {
+  const [x, y] = [new URL(a), new URL(b)];
+  if (x.origin === y.origin) return true;
+  return isLoopback(x.hostname) && isLoopback(y.hostname) && x.port === y.port && x.protocol === y.protocol;
+}
 
 function checkUrl(url: string): string {
   let parsed: URL;
@@ -184,8 +192,7 @@ function checkUrl(url: string): string {
   if (parsed.protocol === 'https:') return url;
   if (parsed.protocol !== 'http:') throw new CliError(`not an http(s) URL: ${url}`, EXIT.usage, 'BAD_URL');
   // Plain http only to this machine (the local stack): anywhere else the token would travel in clear.
-  const loopback = LOOPBACK_HOSTS.has(parsed.hostname) || /^127(\.\d{1,3}){3}$/.test(parsed.hostname);
-  if (!loopback) throw new CliError(`plain http:// is for the local stack only (localhost): use https:// for ${parsed.host}`, EXIT.usage, 'BAD_URL');
+  if (!isLoopback(parsed.hostname)) throw new CliError(`plain http:// is for the local stack only (localhost): use https:// for ${parsed.host}`, EXIT.usage, 'BAD_URL');
   return url;
 }
 

@@ -156,12 +156,17 @@ describe('resolveSettings: the URL', () => {
     const byFlag = await failureOf(
       resolveSettings(aContext({ TVM_TOKEN: tokenFrom('https://login.example.com/') }), { url: 'http://localhost:3000/' }).then((s) => s.token()),
     );
+    // Another name for the same server is the same server.
+    const byAlias = await failureOf(
+      resolveSettings(aContext({ TVM_TOKEN: tokenFrom('https://login.example.com/') }), { url: 'http://127.0.0.1:3000' }).then((s) => s.token()),
+    );
     const own = await (await resolveSettings(aContext({ TVM_TOKEN: tokenFrom(LOCAL_ISSUER) }), {})).token();
 
     // Assess
     expect({ exit: foreign.exitCode, code: foreign.code }).toEqual({ exit: EXIT.auth, code: 'FOREIGN_TOKEN' });
     expect(foreign.message).toContain('https://login.example.com/');
     expect(byFlag.code).toBe('FOREIGN_TOKEN');
+    expect(byAlias.code).toBe('FOREIGN_TOKEN');
     expect(own).toBe(tokenFrom(LOCAL_ISSUER));
   });
 
