@@ -124,7 +124,8 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
 async function runningLocalStack(path: string): Promise<LocalStack | undefined> {
   try {
     const parsed = stackFileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-    if (!parsed.success || !isAlive(parsed.data.pid)) return undefined;
+    // The local stack listens on this machine only: a stack.json naming anything else is not one.
+    if (!parsed.success || !isAlive(parsed.data.pid) || !isLoopback(new URL(parsed.data.apiUrl).hostname)) return undefined;
     return { apiUrl: parsed.data.apiUrl, issuer: parsed.data.issuer };
   } catch {
     return undefined;

@@ -195,7 +195,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const e = parsed.data;
   // An override sends a function's calls, signed with its credentials, elsewhere: only the local
   // stack (serverless-offline sets IS_OFFLINE) may have one.
-  const override = (['TVM_STS_ENDPOINT', 'TVM_DYNAMODB_ENDPOINT', 'TVM_IAM_ENDPOINT'] as const).find((name) => e[name] !== undefined);
+  // The SDK's own (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) would do the same behind tvm's back.
+  const override =
+    (['TVM_STS_ENDPOINT', 'TVM_DYNAMODB_ENDPOINT', 'TVM_IAM_ENDPOINT'] as const).find((name) => e[name] !== undefined) ??
+    Object.keys(env).find((name) => /^AWS_ENDPOINT_URL(_|$)/.test(name) && env[name] !== undefined && env[name] !== '');
   if (override !== undefined && e.IS_OFFLINE !== 'true') {
     throw new ConfigError(`invalid configuration: ${override}: endpoint overrides are for the local stack only (IS_OFFLINE)`);
   }

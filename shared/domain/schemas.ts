@@ -87,7 +87,7 @@ export const principalIdSchema = /* @__PURE__ */ z
   .min(1)
   .max(256)
   .regex(printable, 'must not contain control characters')
-  .refine((value) => !hidesCharacters(value), 'must not contain invisible (format) characters or line separators')
+  .refine((value) => !hidesCharacters(value), 'must not contain invisible characters (format or default-ignorable), spaces other than the ASCII one, or line separators')
   .transform(normalizeIdentifier);
 
 export const subjectSchema = /* @__PURE__ */ z.object({ type: z.enum(['user', 'group']), id: principalIdSchema }).strict();

@@ -911,7 +911,10 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
         },
       });
       // Issue 7b/11: not even empty, and not from whatever the deployer's shell exports.
-      expect(Object.keys((fn.properties.Environment as { Variables: object }).Variables).filter((name) => name.endsWith('_ENDPOINT'))).toEqual([]);
+      const names = Object.keys((fn.properties.Environment as { Variables: object }).Variables);
+      expect(names.filter((name) => name.endsWith('_ENDPOINT') || name.startsWith('AWS_ENDPOINT_URL'))).toEqual([]);
+      // IS_OFFLINE would turn off anchoring, SNS alerts and the dead-letter queue, and let overrides in.
+      expect(names).not.toContain('IS_OFFLINE');
     }
     expect(readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8')).not.toMatch(/_ENDPOINT/);
   });

@@ -147,6 +147,17 @@ describe('resolveSettings: the URL', () => {
     expect(stderr.join('')).toContain(`using the local stack at http://localhost:3000 (${join(home, 'repo', '.tvm', 'stack.json')})`);
   });
 
+  it('takes a stack.json for the local stack only when it names this machine', async () => {
+    // Prepare: a planted stack.json naming a remote server with a real issuer
+    await writeStackFile('https://collector.example.com');
+
+    // Act
+    const error = await failureOf(resolveSettings(aContext(), {}));
+
+    // Assess
+    expect(error.code).toBe('NO_URL');
+  });
+
   it("never sends the local stack a token from another issuer: only its own dev issuer's", async () => {
     // Prepare
     await writeStackFile('http://localhost:3000');

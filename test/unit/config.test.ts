@@ -320,6 +320,14 @@ describe('loadConfig', () => {
 
   // Issue 7b/11: a leftover TVM_STS_ENDPOINT in a deployer's shell must not send a deployed
   // function's STS calls (and its credentials) to someone else's server.
+  it.each(['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB'])('refuses the SDK override %s outside the local stack too', (variable) => {
+    // Act
+    const error = configErrorOf(anEnv({ [variable]: 'https://attacker.example.com' }));
+
+    // Assess
+    expect(error.message).toContain(`${variable}: endpoint overrides are for the local stack only`);
+  });
+
   it.each(['TVM_STS_ENDPOINT', 'TVM_DYNAMODB_ENDPOINT', 'TVM_IAM_ENDPOINT'])('refuses %s outside the local stack (IS_OFFLINE)', (variable) => {
     // Act
     const error = configErrorOf(anEnv({ [variable]: 'https://attacker.example.com' }));
