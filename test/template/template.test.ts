@@ -866,7 +866,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
     }
   });
 
-  test('the stage throttles all routes together (rate and burst from params)', () => {
+  test('the stage throttles each route by default (rate and burst from params)', () => {
     // Prepare
     const { template } = pkg(stage);
 
