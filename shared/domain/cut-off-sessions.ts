@@ -85,6 +85,29 @@ export function cutOffTime(decidedAt: Date): string {
   return new Date(decidedAt.getTime() + CUT_OFF_GRACE_SECONDS * 1000).toISOString();
 }
 
+/**
+ * A new order for the decision `principal` took at `now` (written with the decision, then carried
+ * out): its revocations reach to the decision's cut-off time (cutOffTime), handed to `revocations`.
+ */
+export function newCutOffOrder(
+  ids: IdGenerator,
+  decision: { readonly principal: Principal; readonly meta: RequestMeta; readonly now: Date },
+  order: Pick<CutOffOrder, 'cause' | 'roles' | 'context'> & { readonly revocations: (before: string) => Revocation[] },
+): CutOffOrder {
+  const { principal, meta, now } = decision;
+  return {
+    id: ids.next(),
+    cause: order.cause,
+    decidedAt: now.toISOString(),
+    decidedBy: principal.id,
+    requestId: meta.requestId,
+    revocations: order.revocations(cutOffTime(now)),
+    roles: order.roles,
+    attempts: 0,
+    context: order.context,
+  };
+}
+
 /** Carries an order out on each of its remaining roles (see the header). */
 export async function carryOutCutOff(deps: CutOffDeps, order: CutOffOrder, meta: RequestMeta): Promise<CutOffReport> {
   const now = deps.clock.now();

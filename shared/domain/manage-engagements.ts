@@ -16,7 +16,7 @@ import {
 import { countsAgainstQuota, reserveDelegations, withinQuota } from './delegation-quota.js';
 import { isUsable } from './grant-selection.js';
 import { createGrant, descendantsOf, MAX_DELEGATION_DEPTH, type GrantDeps } from './manage-grants.js';
-import { carryOutCutOff, cutOffTime, type CutOffDeps } from './cut-off-sessions.js';
+import { carryOutCutOff, newCutOffOrder, type CutOffDeps } from './cut-off-sessions.js';
 import type { CutOffOrder, Engagement, Grant, Principal, Profile, RequestMeta, RevokedSession, SessionNotCut } from './model.js';
 import { distinctRoles, rolesOf } from './roles.js';
 import {
@@ -491,18 +491,12 @@ async function contractorsCutOff(
   meta: RequestMeta,
 ): Promise<CutOffOrder> {
   const profiles = await Promise.all(engagement.profiles.map((entry) => deps.store.getProfile(entry.profile)));
-  const before = cutOffTime(now);
-  return {
-    id: deps.ids.next(),
+  return newCutOffOrder(deps.ids, { principal, meta, now }, {
     cause: 'engagement-handed-over',
-    decidedAt: now.toISOString(),
-    decidedBy: principal.id,
-    requestId: meta.requestId,
-    revocations: engagement.contractors.map((contractor) => ({ kind: 'person', sourceIdentity: toSourceIdentity(contractor), before })),
+    revocations: (before) => engagement.contractors.map((contractor) => ({ kind: 'person', sourceIdentity: toSourceIdentity(contractor), before })),
     roles: distinctRoles(profiles.flatMap((profile) => (profile ? rolesOf(profile, now) : []))),
-    attempts: 0,
     context: { engagementId: engagement.id },
-  };
+  });
 }
 
 const profileList = (engagement: Engagement) => engagement.profiles.map((p) => p.profile);

@@ -6,7 +6,7 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-import { carryOutCutOff, cutOffTime, type CutOffDeps } from './cut-off-sessions.js';
+import { carryOutCutOff, newCutOffOrder, type CutOffDeps } from './cut-off-sessions.js';
 import { withinQuota } from './delegation-quota.js';
 import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
 import type { CutOffOrder, Grant, Principal, Profile, RequestMeta, RevokedSession, Scope, SessionNotCut, Subject } from './model.js';
@@ -281,18 +281,12 @@ function sessionsCutOff(
   now: Date,
 ): CutOffOrder | undefined {
   if (!profile) return undefined;
-  const before = cutOffTime(now);
-  return {
-    id: deps.ids.next(),
+  return newCutOffOrder(deps.ids, { principal, meta, now }, {
     cause: 'grant-revoked',
-    decidedAt: now.toISOString(),
-    decidedBy: principal.id,
-    requestId: meta.requestId,
-    revocations: grants.map((grant) => ({ kind: 'grant', grantId: grant.id, before })),
+    revocations: (before) => grants.map((grant) => ({ kind: 'grant', grantId: grant.id, before })),
     roles: rolesOf(profile, now),
-    attempts: 0,
     context: { grantId: root.id },
-  };
+  });
 }
 
 async function carryOut(deps: CutOffDeps, orders: readonly CutOffOrder[], meta: RequestMeta): Promise<CutOffOutcome> {

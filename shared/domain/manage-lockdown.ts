@@ -1,5 +1,5 @@
 import { adminEvent } from './audit.js';
-import { carryOutCutOff, cutOffTime, type CutOffDeps, type CutOffReport } from './cut-off-sessions.js';
+import { carryOutCutOff, newCutOffOrder, type CutOffDeps, type CutOffReport } from './cut-off-sessions.js';
 import { ConflictError, NotFoundError, SecondApproverRequiredError } from './errors.js';
 import type { CutOffOrder, Lockdown, Principal, RequestMeta } from './model.js';
 import type { Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
@@ -139,24 +139,19 @@ function cutOffOrder(
   roles: readonly string[],
   now: Date,
 ): CutOffOrder {
-  return {
-    id: deps.ids.next(),
+  return newCutOffOrder(deps.ids, { principal, meta, now }, {
     cause: 'lockdown',
-    decidedAt: now.toISOString(),
-    decidedBy: principal.id,
-    requestId: meta.requestId,
-    revocations: [
+    revocations: (before) => [
       {
         kind: 'lockdown',
         allowedSourceIdentities: lockdown.allow.principals.map(toSourceIdentity),
         exemptTag: String(lockdown.version),
-        before: cutOffTime(now),
+        before,
       },
     ],
     roles,
-    attempts: 0,
     context: { lockdownVersion: String(lockdown.version) },
-  };
+  });
 }
 
 /**
