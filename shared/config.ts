@@ -193,13 +193,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const offline = e.IS_OFFLINE === 'true';
+  // A CloudFormation reference (the topic, the bucket, the queue) that serverless-offline cannot
+  // resolve: its value counts only when deployed, and an empty one is none.
+  const deployedOnly = (value: string | undefined) => (offline || value === '' ? undefined : value);
   // An override sends a function's calls, signed with its credentials, elsewhere: only the local
   // stack (serverless-offline sets IS_OFFLINE) may have one.
   // The SDK's own (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) would do the same behind tvm's back.
   const override =
     (['TVM_STS_ENDPOINT', 'TVM_DYNAMODB_ENDPOINT', 'TVM_IAM_ENDPOINT'] as const).find((name) => e[name] !== undefined) ??
     Object.keys(env).find((name) => /^AWS_ENDPOINT_URL(_|$)/.test(name) && env[name] !== undefined && env[name] !== '');
-  if (override !== undefined && e.IS_OFFLINE !== 'true') {
+  if (override !== undefined && !offline) {
     throw new ConfigError(`invalid configuration: ${override}: endpoint overrides are for the local stack only (IS_OFFLINE)`);
   }
   return deepFreeze({
@@ -212,10 +216,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     auditShards: e.TVM_AUDIT_SHARDS,
     auditUseShards: e.TVM_AUDIT_USE_SHARDS,
     region: e.AWS_REGION,
-    offline: e.IS_OFFLINE === 'true',
+    offline,
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },
     alerts: {
-      topicArn: e.IS_OFFLINE === 'true' || e.TVM_ALERTS_TOPIC_ARN === '' ? undefined : e.TVM_ALERTS_TOPIC_ARN,
+      topicArn: deployedOnly(e.TVM_ALERTS_TOPIC_ARN),
       webhookUrl: e.TVM_ALERT_WEBHOOK_URL,
       denialThreshold: e.TVM_ALERT_DENIAL_THRESHOLD,
       denialWindowMinutes: e.TVM_ALERT_DENIAL_WINDOW_MINUTES,
@@ -224,13 +228,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     vendRatePerMinute: e.TVM_VEND_RATE_PER_MINUTE,
     delegationQuota: e.TVM_DELEGATION_QUOTA,
     anchors: {
-      bucket: e.IS_OFFLINE === 'true' || e.TVM_ANCHOR_BUCKET === '' ? undefined : e.TVM_ANCHOR_BUCKET,
+      bucket: deployedOnly(e.TVM_ANCHOR_BUCKET),
       dir: e.TVM_ANCHOR_DIR,
     },
-    account: e.IS_OFFLINE === 'true' ? e.TVM_LOCAL_ACCOUNT_ID : /^\d{12}$/.test(e.TVM_ACCOUNT_ID ?? '') ? e.TVM_ACCOUNT_ID : undefined,
+    account: offline ? e.TVM_LOCAL_ACCOUNT_ID : /^\d{12}$/.test(e.TVM_ACCOUNT_ID ?? '') ? e.TVM_ACCOUNT_ID : undefined,
     trail: {
       maxObjectBytes: e.TVM_TRAIL_MAX_OBJECT_BYTES,
-      deadLetterUrl: e.IS_OFFLINE === 'true' || e.TVM_DEAD_LETTER_URL === '' ? undefined : e.TVM_DEAD_LETTER_URL,
+      deadLetterUrl: deployedOnly(e.TVM_DEAD_LETTER_URL),
     },
   });
 }
