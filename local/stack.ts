@@ -31,10 +31,15 @@ export const AUDIT_SHARDS = 64;
 /** Uses have chains of their own; a burst of them (a trail log file, the e2e flood) spreads over these. */
 export const AUDIT_USE_SHARDS = 16;
 const OFFLINE_START_TIMEOUT_MS = 300_000;
-/** The roles tvm vends for locally; also the EventBridge rule's filter for recordUse. */
-/** The local STS's account, where the demo roles live. */
+/** The local STS's account, tvm's own, where the demo roles live. */
 const LOCAL_ACCOUNT_ID = '000000000000';
-const ROLE_ARN_PATTERN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/tvm-*`;
+/**
+ * A second account of the local STS, as a target account: its revoker role (serverless.yml names it
+ * TvmRevoker-<stage>; local/sts/roles.json has TvmRevoker-dev) lets tvm cut sessions off there.
+ */
+const LOCAL_TARGET_ACCOUNT_ID = '111111111111';
+/** The roles tvm vends for locally (in both accounts); also the EventBridge rule's filter for recordUse. */
+const ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/tvm-*';
 /** How serverless-offline names the functions for the Lambda invoke API: <service>-<stage>-<key>. */
 const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
 const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
@@ -181,6 +186,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       TVM_EDGE_AUDIENCE: DEV_AUDIENCE,
       // The local STS's account: the demo roles' (serverless-offline cannot resolve AWS::AccountId).
       TVM_LOCAL_ACCOUNT_ID: LOCAL_ACCOUNT_ID,
+      TVM_TARGET_ACCOUNTS: LOCAL_TARGET_ACCOUNT_ID,
       // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });

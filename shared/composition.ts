@@ -1,6 +1,6 @@
 // The composition root: configuration and adapters, built once per cold start and only when a
 // function asks for them (so each bundle carries only the SDK clients it uses).
-import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createSqsClient, createStsClient } from './adapters/aws-clients.js';
+import { createDynamoDbClient, createIamClient, createS3Client, createSnsClient, createSqsClient, createStsClient, revokerCredentials } from './adapters/aws-clients.js';
 import { DynamoDbAuditLog } from './adapters/dynamodb-audit-log.js';
 import { DynamoDbAuditWriter } from './adapters/dynamodb-audit-writer.js';
 import { DynamoDbChainHeadReader } from './adapters/dynamodb-chain-head-reader.js';
@@ -9,6 +9,7 @@ import { DynamoDbProfileReader } from './adapters/dynamodb-profile-reader.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
+import { AccountRoutedRevocationPolicies } from './adapters/account-routed-revocation-policies.js';
 import { IamRevocationPolicies } from './adapters/iam-revocation-policies.js';
 import { DynamoDbCutOffOrders, DynamoDbRevocationLedger } from './adapters/dynamodb-revocation-ledger.js';
 import { FileSystemChainAnchorStore } from './adapters/file-system-chain-anchor-store.js';
@@ -98,7 +99,18 @@ export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
     }),
 );
 
-export const revocationPolicies: () => RevocationPolicies = /* @__PURE__ */ once(() => new IamRevocationPolicies(createIamClient(config())));
+// Each account's roles are written by IAM in that account: tvm's own with its credentials, a target
+// account's through its revoker role. Without its own account a function could not tell them apart.
+export const revocationPolicies: () => RevocationPolicies = /* @__PURE__ */ once(() => {
+  const { account, targets } = config();
+  if (account === undefined) throw new ConfigError('invalid configuration: TVM_ACCOUNT_ID: required (TVM_LOCAL_ACCOUNT_ID on the local stack)');
+  const byAccount = new Map<string, RevocationPolicies>([[account, new IamRevocationPolicies(createIamClient(config()))]]);
+  for (const target of targets.accounts) {
+    if (target === account || targets.revokerRoleName === undefined) continue;
+    byAccount.set(target, new IamRevocationPolicies(createIamClient(config(), revokerCredentials(config(), target, targets.revokerRoleName))));
+  }
+  return new AccountRoutedRevocationPolicies(byAccount);
+});
 
 export const revocationLedger: () => RevocationLedger = /* @__PURE__ */ once(
   () => new DynamoDbRevocationLedger(dynamoDb(), { tableName: config().tables.delegations }),
@@ -180,7 +192,7 @@ export const cutOffAdapters = () => ({
 /** What the profile use cases need (PUT and DELETE /profiles/{name}). */
 export const profileDeps = (): ProfileDeps => {
   // Without its account a profile function could not tell a role its cut-offs reach: fail the cold start.
-  const { account } = config();
+  const { account, targets } = config();
   if (account === undefined) throw new ConfigError('invalid configuration: TVM_ACCOUNT_ID: required (TVM_LOCAL_ACCOUNT_ID on the local stack)');
   return {
     store: delegationStore(),
@@ -189,7 +201,7 @@ export const profileDeps = (): ProfileDeps => {
     clock: systemClock,
     ids: randomIds,
     roleArnPattern: config().roleArnPattern,
-    account,
+    accounts: [account, ...targets.accounts.filter((target) => target !== account)],
     warn: (message, data) => logger.warn(message, data),
   };
 };

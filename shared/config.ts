@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
 import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
+import { patternCovers } from './domain/scope.js';
 
 export const oidcIssuerSchema = z
   .object({
@@ -103,7 +104,7 @@ const envSchema = z.object({
   TVM_ALERT_IGNORED_SOURCES: z
     .string()
     .default('AWS Internal,*.amazonaws.com')
-    .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+    .transform(commaSeparated),
   /**
    * Where chain heads are anchored: the Object Lock bucket in AWS (tvm-<stage>'s AnchorBucket;
    * serverless-offline cannot resolve that reference, so the local stack uses TVM_ANCHOR_DIR, an
@@ -128,6 +129,17 @@ const envSchema = z.object({
    */
   TVM_ACCOUNT_ID: z.string().optional(),
   TVM_LOCAL_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+  /**
+   * Other accounts whose roles profiles may name, comma-separated: each has tvm's revoker role
+   * (resources/target-account-revoker.yml), which the functions that cut sessions off assume to write there.
+   */
+  TVM_TARGET_ACCOUNTS: z
+    .string()
+    .default('')
+    .transform(commaSeparated)
+    .refine((ids) => ids.every((id) => /^\d{12}$/.test(id)), 'must be 12-digit AWS account ids'),
+  /** The revoker role's name in every target account (TvmRevoker-<stage>). */
+  TVM_REVOKER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name').optional(),
   /** Vends allowed per principal per minute, counted across every Lambda instance (429 RATE_LIMITED beyond). */
   TVM_VEND_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VEND_RATE_PER_MINUTE),
   /**
@@ -137,18 +149,21 @@ const envSchema = z.object({
   TVM_DELEGATION_QUOTA: z.coerce.number().int().min(1).max(500).default(DEFAULT_DELEGATION_QUOTA),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 }).superRefine((env, ctx) => {
-  const topic = env.TVM_ALERTS_TOPIC_ARN;
-  if (env.IS_OFFLINE === 'true' || topic === undefined || topic === '') return;
-  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ALERTS_TOPIC_ARN'], message: 'must be an SNS topic ARN' });
-  }
-}).superRefine((env, ctx) => {
-  const bucket = env.TVM_ANCHOR_BUCKET;
-  if (env.IS_OFFLINE === 'true' || bucket === undefined || bucket === '') return;
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['TVM_ANCHOR_BUCKET'], message: 'must be an S3 bucket name' });
-  }
+  const fail = (variable: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [variable], message });
+  const revoker = env.TVM_REVOKER_ROLE_NAME;
+  if (env.TVM_TARGET_ACCOUNTS.length > 0 && revoker === undefined) fail('TVM_REVOKER_ROLE_NAME', 'required with TVM_TARGET_ACCOUNTS');
+  // The revoker is tvm's own tool: no profile may vend it, and its calls are not uses of a target role.
+  const covered = env.TVM_TARGET_ACCOUNTS.find((id) => patternCovers(env.TVM_ROLE_ARN_PATTERN, `arn:aws:iam::${id}:role/${revoker}`, true));
+  if (revoker && covered) fail('TVM_ROLE_ARN_PATTERN', `must not cover the revoker role (${revoker} in ${covered})`);
+  if (env.IS_OFFLINE === 'true') return;
+  const { TVM_ALERTS_TOPIC_ARN: topic, TVM_ANCHOR_BUCKET: bucket } = env;
+  if (topic && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) fail('TVM_ALERTS_TOPIC_ARN', 'must be an SNS topic ARN');
+  if (bucket && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) fail('TVM_ANCHOR_BUCKET', 'must be an S3 bucket name');
 });
+
+function commaSeparated(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
 
 export interface Config {
   readonly stage: string;
@@ -177,6 +192,8 @@ export interface Config {
   readonly trail: { readonly maxObjectBytes: number; readonly deadLetterUrl?: string };
   /** The AWS account tvm runs in and cuts sessions off in (undefined: not configured). */
   readonly account?: string;
+  /** The other accounts tvm cuts sessions off in, through the revoker role of each. */
+  readonly targets: { readonly accounts: readonly string[]; readonly revokerRoleName?: string };
 }
 
 export class ConfigError extends Error {
@@ -236,6 +253,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxObjectBytes: e.TVM_TRAIL_MAX_OBJECT_BYTES,
       deadLetterUrl: deployedOnly(e.TVM_DEAD_LETTER_URL),
     },
+    targets: { accounts: e.TVM_TARGET_ACCOUNTS, revokerRoleName: e.TVM_REVOKER_ROLE_NAME },
   });
 }
 

@@ -6,8 +6,8 @@
 // Faithful where tvm depends on it: every request must carry a SigV4 signature, which is verified by
 // recomputing it; AssumeRole enforces the documented parameter constraints (STS API Reference,
 // API_AssumeRole; the service model's limits) with AWS's error codes, status codes and, where we know
-// it, AWS's wording. IAM's GetRole describes the configured roles (one account, as IAM's role APIs
-// see the caller's), and PutRolePolicy / GetRolePolicy / DeleteRolePolicy / ListRolePolicies keep
+// it, AWS's wording. IAM's GetRole describes the configured roles of the caller's account (as IAM's
+// role APIs see it; roles may be in several accounts), and PutRolePolicy / GetRolePolicy / DeleteRolePolicy / ListRolePolicies keep
 // inline role policies in memory, and the Deny statements in them are enforced on requests signed
 // with the role's sessions (see explicit-deny.ts), which is how tvm cuts off credentials already
 // handed out.
@@ -17,8 +17,8 @@
 //
 // Simplified on purpose: roles come from a list instead of IAM, trust is a list of caller ARNs,
 // nothing is granted by Allow statements (sessions may call what this endpoint serves unless a Deny
-// says otherwise; only the configured long-term callers may call IAM), and sessions cannot assume
-// roles (no role chaining).
+// says otherwise; only the configured long-term callers, and sessions of a role configured with
+// `mayChangeRolePolicies`, may call IAM), and sessions cannot assume roles (no role chaining).
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Hash, Hmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -34,6 +34,11 @@ export interface LocalRole {
   arn: string;
   maxSessionDurationSeconds: number;
   trustedPrincipalArns: string[];
+  /**
+   * Its sessions may call the IAM role-policy actions on the other roles of its account, as tvm's
+   * revoker role in a target account may (resources/target-account-revoker.yml).
+   */
+  mayChangeRolePolicies?: boolean;
 }
 
 /** A long-term IAM identity allowed to sign requests (e.g. the tvm function's role). */
@@ -124,10 +129,11 @@ export interface LocalSts {
   setFault(fault: LocalStsFault | undefined): void;
   issuedSessions(): ReadonlyArray<IssuedSession>;
   /**
-   * Every role's inline policies: role name → policy name → policy document, as the caller sent it
-   * (not URL-encoded). Roles without inline policies map to `{}`.
+   * The inline policies of every role in an account (default: the endpoint's): role name → policy
+   * name → policy document, as the caller sent it (not URL-encoded). Roles without inline policies
+   * map to `{}`.
    */
-  rolePolicies(): Record<string, Record<string, string>>;
+  rolePolicies(accountId?: string): Record<string, Record<string, string>>;
 }
 
 /** How long the endpoint keeps an idle kept-alive connection open (AWS's load balancers: 60 s and more). */
@@ -150,6 +156,7 @@ const rolesFileSchema = z.object({
       // The IAM setting a role's MaxSessionDuration can take: 1 to 12 hours.
       maxSessionDurationSeconds: z.number().int().min(3600).max(43200),
       trustedPrincipalArns: z.array(z.string().min(1)),
+      mayChangeRolePolicies: z.boolean().optional(),
     }),
   ),
 });
@@ -313,14 +320,16 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   const roles = new Map(options.roles.map((role) => [role.arn, role] as const));
   const callers = new Map(options.callers.map((caller) => [caller.accessKeyId, caller] as const));
   const sessions = new Map<string, Session>();
-  // IAM names a role by its RoleName, the last segment of its ARN; names are unique in an account.
+  // IAM names a role by its RoleName, the last segment of its ARN, in the caller's account; names are
+  // unique in an account. Keyed by `<account>/<name>`.
   const rolesByName = new Map<string, LocalRole>();
+  const inAccount = (accountId: string, roleName: string) => `${accountId}/${roleName}`;
   for (const role of options.roles) {
-    const { roleName } = parseRoleArn(role.arn, defaultAccountId);
-    if (rolesByName.has(roleName)) throw new Error(`startLocalSts: two roles are named ${roleName}`);
-    rolesByName.set(roleName, role);
+    const { accountId, roleName } = parseRoleArn(role.arn, defaultAccountId);
+    if (rolesByName.has(inAccount(accountId, roleName))) throw new Error(`startLocalSts: two roles in ${accountId} are named ${roleName}`);
+    rolesByName.set(inAccount(accountId, roleName), role);
   }
-  /** Inline policies: role name → policy name → document as sent. */
+  /** Inline policies: `<account>/<role name>` → policy name → document as sent. */
   const inlinePolicies = new Map<string, Map<string, string>>();
   let fault: LocalStsFault | undefined;
 
@@ -517,18 +526,19 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
-  /** The role's inline policies by name; NoSuchEntity for a role this endpoint does not have. */
-  function policiesOfRole(roleName: string): Map<string, string> {
-    if (!rolesByName.has(roleName)) throw iamErrors.noSuchRole(roleName);
-    let policies = inlinePolicies.get(roleName);
+  /** The inline policies by name of the caller's account's role; NoSuchEntity for a role it does not have. */
+  function policiesOfRole(principal: Principal, roleName: string): Map<string, string> {
+    const key = inAccount(principal.accountId, roleName);
+    if (!rolesByName.has(key)) throw iamErrors.noSuchRole(roleName);
+    let policies = inlinePolicies.get(key);
     if (policies === undefined) {
       policies = new Map();
-      inlinePolicies.set(roleName, policies);
+      inlinePolicies.set(key, policies);
     }
     return policies;
   }
 
-  function putRolePolicy(params: URLSearchParams, requestId: string): string {
+  function putRolePolicy(params: URLSearchParams, principal: Principal, requestId: string): string {
     // 1. Check the parameters against the service model's constraints (ValidationError).
     // 2. The role must exist (NoSuchEntity), the document must be an identity policy
     //    (MalformedPolicyDocument).
@@ -536,7 +546,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     //    within 10,240 characters, whitespace not counted (LimitExceeded).
     // 4. Store it as sent: GetRolePolicy returns the caller's own text.
     const { roleName, policyName, policyDocument } = readRolePolicyRequest(params, { withDocument: true });
-    const policies = policiesOfRole(roleName);
+    const policies = policiesOfRole(principal, roleName);
     validatePolicyDocument(policyDocument, 'identity');
     let total = policySize(policyDocument);
     for (const [name, document] of policies) if (name !== policyName) total += policySize(document);
@@ -545,9 +555,9 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     return xmlDocument(IAM_API, 'PutRolePolicyResponse', [responseMetadata(requestId)]);
   }
 
-  function getRolePolicy(params: URLSearchParams, requestId: string): string {
+  function getRolePolicy(params: URLSearchParams, principal: Principal, requestId: string): string {
     const { roleName, policyName } = readRolePolicyRequest(params, { withDocument: false });
-    const document = policiesOfRole(roleName).get(policyName);
+    const document = policiesOfRole(principal, roleName).get(policyName);
     if (document === undefined) throw iamErrors.noSuchRolePolicy(policyName);
     return xmlDocument(IAM_API, 'GetRolePolicyResponse', [
       xmlElement('GetRolePolicyResult', [
@@ -560,12 +570,12 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
-  function listRolePolicies(params: URLSearchParams, requestId: string): string {
+  function listRolePolicies(params: URLSearchParams, principal: Principal, requestId: string): string {
     const roleName = params.get('RoleName') ?? undefined;
     const violations = new ConstraintViolations();
     violations.string('roleName', roleName, { required: true, min: 1, max: 64, pattern: [IAM_NAME_PATTERN, IAM_NAME_PATTERN_TEXT] });
     violations.throwIfAny();
-    const names = [...policiesOfRole(roleName as string).keys()].sort();
+    const names = [...policiesOfRole(principal, roleName as string).keys()].sort();
     // One page: a role has at most a few inline policies here (IAM pages at 100 by default).
     return xmlDocument(IAM_API, 'ListRolePoliciesResponse', [
       xmlElement('ListRolePoliciesResult', [
@@ -576,13 +586,13 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
-  /** The role of that name in this endpoint's account, as IAM describes it (the fields the SDK requires, and its trust). */
-  function getRole(params: URLSearchParams, requestId: string): string {
+  /** The role of that name in the caller's account, as IAM describes it (the fields the SDK requires, and its trust). */
+  function getRole(params: URLSearchParams, principal: Principal, requestId: string): string {
     const roleName = params.get('RoleName') ?? undefined;
     const violations = new ConstraintViolations();
     violations.string('roleName', roleName, { required: true, min: 1, max: 64, pattern: [IAM_NAME_PATTERN, IAM_NAME_PATTERN_TEXT] });
     violations.throwIfAny();
-    const role = rolesByName.get(roleName as string);
+    const role = rolesByName.get(inAccount(principal.accountId, roleName as string));
     if (role === undefined) throw iamErrors.noSuchRole(roleName as string);
     const resource = role.arn.slice(role.arn.indexOf(':role/') + ':role'.length);
     const trust = {
@@ -605,9 +615,9 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ]);
   }
 
-  function deleteRolePolicy(params: URLSearchParams, requestId: string): string {
+  function deleteRolePolicy(params: URLSearchParams, principal: Principal, requestId: string): string {
     const { roleName, policyName } = readRolePolicyRequest(params, { withDocument: false });
-    const policies = policiesOfRole(roleName);
+    const policies = policiesOfRole(principal, roleName);
     if (!policies.delete(policyName)) throw iamErrors.noSuchRolePolicy(policyName);
     return xmlDocument(IAM_API, 'DeleteRolePolicyResponse', [responseMetadata(requestId)]);
   }
@@ -616,18 +626,28 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   interface Operation {
     serve: (params: URLSearchParams, principal: Principal, requestId: string) => string;
     /** The resource a Deny's Resource is matched against and an error message names; none means `*`. */
-    resource?: (params: URLSearchParams) => { arn: string; inMessage: string } | undefined;
+    resource?: (params: URLSearchParams, principal: Principal) => { arn: string; inMessage: string } | undefined;
     /** GetCallerIdentity: "no permissions are required", so even an explicit deny cannot stop it. */
     neverDenied?: boolean;
-    /** IAM: only the configured long-term callers (tvm) may call it; sessions have no Allow for it. */
-    longTermCallersOnly?: boolean;
+    /**
+     * IAM: only the configured long-term callers (tvm) may call it, and sessions of a role that
+     * `mayChangeRolePolicies`, on the other roles of its account; other sessions have no Allow for it.
+     */
+    rolePolicyAdmins?: boolean;
   }
 
-  const roleNamed = (params: URLSearchParams) => {
+  const roleNamed = (params: URLSearchParams, principal: Principal) => {
     const roleName = params.get('RoleName');
     if (roleName === null) return undefined;
-    return { arn: rolesByName.get(roleName)?.arn ?? `arn:aws:iam::${defaultAccountId}:role/${roleName}`, inMessage: `role ${roleName}` };
+    const arn = rolesByName.get(inAccount(principal.accountId, roleName))?.arn ?? `arn:aws:iam::${principal.accountId}:role/${roleName}`;
+    return { arn, inMessage: `role ${roleName}` };
   };
+  /** A session may change the role policies of `roleArn`: its role may, and the role is another of its account. */
+  const sessionMayChange = (session: Session, roleArn: string | undefined) =>
+    roles.get(session.roleArn)?.mayChangeRolePolicies === true &&
+    roleArn !== undefined &&
+    arnAccount(roleArn) === session.accountId &&
+    parseRoleArn(roleArn, defaultAccountId).roleName !== parseRoleArn(session.roleArn, defaultAccountId).roleName;
   const operations: ReadonlyMap<QueryApi, ReadonlyMap<string, Operation>> = new Map([
     [
       STS_API,
@@ -649,11 +669,11 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     [
       IAM_API,
       new Map<string, Operation>([
-        ['PutRolePolicy', { serve: (params, _principal, requestId) => putRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
-        ['GetRolePolicy', { serve: (params, _principal, requestId) => getRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
-        ['DeleteRolePolicy', { serve: (params, _principal, requestId) => deleteRolePolicy(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
-        ['ListRolePolicies', { serve: (params, _principal, requestId) => listRolePolicies(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
-        ['GetRole', { serve: (params, _principal, requestId) => getRole(params, requestId), resource: roleNamed, longTermCallersOnly: true }],
+        ['PutRolePolicy', { serve: putRolePolicy, resource: roleNamed, rolePolicyAdmins: true }],
+        ['GetRolePolicy', { serve: getRolePolicy, resource: roleNamed, rolePolicyAdmins: true }],
+        ['DeleteRolePolicy', { serve: deleteRolePolicy, resource: roleNamed, rolePolicyAdmins: true }],
+        ['ListRolePolicies', { serve: listRolePolicies, resource: roleNamed, rolePolicyAdmins: true }],
+        ['GetRole', { serve: getRole, resource: roleNamed, rolePolicyAdmins: true }],
       ]),
     ],
   ]);
@@ -662,7 +682,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     // 1. Find the operation; a missing or unknown action is refused whoever asks.
     // 2. Sessions: a Deny in their role's inline policies refuses everything but GetCallerIdentity.
     //    It is checked before the parameters, so a cut-off session learns nothing more.
-    // 3. Sessions may not call IAM at all.
+    // 3. Sessions may not call IAM, but those of a role that mayChangeRolePolicies (on the others of its account).
     // 4. Serve it.
     const action = params.get('Action');
     if (action === null || action === '') throw stsErrors.missingAction();
@@ -672,10 +692,10 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     if (operation === undefined) throw stsErrors.invalidAction(action, queryApi.version);
 
     const policyAction = `${queryApi.signingService}:${action}`;
-    const resource = operation.resource?.(params);
+    const resource = operation.resource?.(params, principal);
     if (principal.kind === 'session') {
       const { session } = principal;
-      const policies = inlinePolicies.get(parseRoleArn(session.roleArn, defaultAccountId).roleName)?.values() ?? [];
+      const policies = inlinePolicies.get(inAccount(session.accountId, parseRoleArn(session.roleArn, defaultAccountId).roleName))?.values() ?? [];
       const denied =
         operation.neverDenied !== true &&
         findExplicitDeny(policies, {
@@ -684,7 +704,9 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
           session: { userId: session.assumedRoleId, sourceIdentity: session.sourceIdentity, tokenIssueTime: session.issuedAt, tags: session.tags },
         }) !== undefined;
       if (denied) throw stsErrors.explicitDeny(principal.arn, policyAction, resource?.inMessage);
-      if (operation.longTermCallersOnly === true) throw iamErrors.accessDenied(principal.arn, policyAction, resource?.inMessage);
+      if (operation.rolePolicyAdmins === true && !sessionMayChange(session, resource?.arn)) {
+        throw iamErrors.accessDenied(principal.arn, policyAction, resource?.inMessage);
+      }
     }
     return operation.serve(params, principal, requestId);
   }
@@ -822,8 +844,12 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
         if (session.policy !== undefined) view.policy = session.policy;
         return view;
       }),
-    rolePolicies: () =>
-      Object.fromEntries([...rolesByName.keys()].map((roleName) => [roleName, Object.fromEntries(inlinePolicies.get(roleName) ?? [])])),
+    rolePolicies: (accountId = defaultAccountId) =>
+      Object.fromEntries(
+        [...rolesByName.keys()]
+          .filter((key) => key.startsWith(`${accountId}/`))
+          .map((key) => [key.slice(accountId.length + 1), Object.fromEntries(inlinePolicies.get(key) ?? [])]),
+      ),
   };
   return api;
 }

@@ -6,7 +6,9 @@
 //                                                      GSI3PK TIME#<day>#<shard>,
 //                                                      GSI4PK TYPE#<type>#<day>#<shard>,
 //                                                      and for an issuance GSI5PK SESSIONS#<role key> /
-//                                                      GSI5SK <expiration>#<event id>
+//                                                      GSI5SK <expiration>#<event id>; for a use
+//                                                      GSI5PK RECORDED#<recorded day>#<shard> /
+//                                                      GSI5SK <recordedAt>#<event id>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //   first   FIRSTUSE#<accessKeyId> / FIRSTUSE          the key of the key's first use from a source that counts
@@ -30,8 +32,9 @@ export const BY_PROFILE_INDEX = 'byProfile';
 export const BY_TIME_INDEX = 'byTime';
 export const BY_TYPE_INDEX = 'byType';
 /**
- * Issuances by role, sorted by when they expire (sparse: issuances only): the live sessions of a
- * role are one range read whose cost grows with them alone, not with what was recorded besides.
+ * Issuances by role, sorted by when they expire: the live sessions of a role are one range read
+ * whose cost grows with them alone, not with what was recorded besides. In partitions of their own,
+ * uses by when tvm recorded them (the alert schedule's re-check). Sparse: nothing else.
  */
 export const BY_LIVE_SESSION_INDEX = 'bySessionRole';
 
@@ -51,6 +54,8 @@ export const MULTI_PROFILE_PK = 'PROFILES';
 export const timePk = (day: string, shard: ShardLabel) => `TIME#${day}#${shard}`;
 export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => `TYPE#${type}#${day}#${shard}`;
 export const sessionsPk = (roleArn: string) => `SESSIONS#${roleKey(roleArn)}`;
+/** The uses recorded on a UTC day in one shard of the uses set. */
+export const recordedUsesPk = (day: string, shard: ShardLabel) => `RECORDED#${day}#${shard}`;
 /** The sort key's lower bound for sessions still live at `now` (expirations normalized to ISO with ms). */
 export const liveAfter = (now: Date) => now.toISOString();
 
@@ -97,7 +102,13 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
     GSI3PK: timePk(day, label),
     GSI4PK: typePk(event.type, day, label),
     ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, event.id) : {}),
+    ...(event.type === 'credential.used' ? recordedUseKeys(event.recordedAt, label, event.id) : {}),
   };
+}
+
+function recordedUseKeys(recordedAt: string | undefined, label: ShardLabel, id: string): { GSI5PK?: string; GSI5SK?: string } {
+  if (recordedAt === undefined || Number.isNaN(Date.parse(recordedAt))) return {};
+  return { GSI5PK: recordedUsesPk(utcDay(recordedAt), label), GSI5SK: `${recordedAt}#${id}` };
 }
 
 function liveSessionKeys(roleArn: string, expiration: string, id: string): { GSI5PK?: string; GSI5SK?: string } {

@@ -2,11 +2,11 @@
 // slowest vend (JWKS fetch, store read, one STS call, audit write, denial write) ends in a mapped
 // error well inside the Lambda timeout (serverless.yml) and API Gateway's 30 seconds.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, type IAMClientConfig } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
 
@@ -33,14 +33,52 @@ export function createStsClient(config: Config): STSClient {
   });
 }
 
-export function createIamClient(config: Config): IAMClient {
+/** IAM as tvm's own credentials see it, or with `credentials`, as another account's role does. */
+export function createIamClient(config: Config, credentials?: IAMClientConfig['credentials']): IAMClient {
   return new IAMClient({
     region: config.region,
     endpoint: config.endpoints.iam,
+    ...(credentials === undefined ? {} : { credentials }),
     // Role-policy writes are idempotent (the whole document is replaced), so retrying is safe.
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });
+}
+
+/** A revoker session is assumed again once it has less than this left. */
+const REVOKER_REFRESH_MS = 5 * 60_000;
+
+/**
+ * Sessions of the revoker role in a target account (resources/target-account-revoker.yml), assumed
+ * with tvm's own credentials when first needed and again before they expire. (The SDK's
+ * fromTemporaryCredentials does the same, but its imports cost the vend bundle 4 kB through
+ * composition; STS's client is there anyway.)
+ */
+export function revokerCredentials(config: Config, account: string, roleName: string): IAMClientConfig['credentials'] {
+  const sts = new STSClient({
+    region: config.region,
+    endpoint: config.endpoints.sts,
+    // An extra revoker session is harmless: retried like any read.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  const request = { RoleArn: `arn:${partitionOf(config.region)}:iam::${account}:role/${roleName}`, RoleSessionName: `tvm-${config.stage}-revoker`, DurationSeconds: 900 };
+  let held: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date } | undefined;
+  return async () => {
+    if (held !== undefined && held.expiration.getTime() - Date.now() > REVOKER_REFRESH_MS) return held;
+    const { Credentials: assumed } = await sts.send(new AssumeRoleCommand(request));
+    if (!assumed?.AccessKeyId || !assumed.SecretAccessKey || !assumed.SessionToken || !assumed.Expiration) {
+      throw new Error(`STS returned no credentials for ${request.RoleArn}`);
+    }
+    held = { accessKeyId: assumed.AccessKeyId, secretAccessKey: assumed.SecretAccessKey, sessionToken: assumed.SessionToken, expiration: assumed.Expiration };
+    return held;
+  };
+}
+
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
 }
 
 export function createSnsClient(config: Config): SNSClient {

@@ -25,6 +25,7 @@ import type {
   KeyControlEvent,
   KeyUsesPage,
   KeyUsesQuery,
+  RecordedUses,
   VerifyReport,
 } from '../domain/ports.js';
 import { logger } from '../logger.js';
@@ -50,6 +51,7 @@ import {
   principalPk,
   profilePk,
   profileUsesPk,
+  recordedUsesPk,
   shardLabels,
   timePk,
   toAuditEvent,
@@ -272,6 +274,59 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   }
 
   /**
+   * Each recorded day's partition of every uses shard, read oldest first a page at a time and
+   * merged: memory holds a page per partition and the uses returned, however many were recorded.
+   */
+  async usesRecordedBetween(from: string, to: string, limit: number): Promise<RecordedUses> {
+    const [lower, upper] = [`${isoTime('from', from)}#`, `${isoTime('to', to)}#~`];
+    const days: string[] = [];
+    for (let time = Date.parse(from); utcDay(time) <= utcDay(to); time += DAY_MS) days.push(utcDay(time));
+    if (days.length > MAX_DAYS_PER_QUERY) throw new ValidationError(`uses recorded over more than ${MAX_DAYS_PER_QUERY} days are not read at once`);
+    const labels = shardLabels('uses', this.options.useShards ?? DEFAULT_USE_SHARDS);
+    const partitions = days.flatMap((day) => labels.map((label) => this.recordedIn(recordedUsesPk(day, label), lower, upper)));
+    const uses: CredentialUsedEvent[] = [];
+    try {
+      const heads = await Promise.all(partitions.map((partition) => partition.next()));
+      for (;;) {
+        let oldest = -1;
+        for (const [index, head] of heads.entries()) {
+          if (head.done) continue;
+          const current = heads[oldest];
+          if (!current || current.done || String(head.value.GSI5SK) < String(current.value.GSI5SK)) oldest = index;
+        }
+        const next = heads[oldest];
+        if (next === undefined || next.done) return { uses, truncated: false };
+        if (uses.length === limit) return { uses, truncated: true };
+        const [item] = this.intact([next.value]);
+        if (item) uses.push(toAuditEvent(item) as CredentialUsedEvent);
+        heads[oldest] = await (partitions[oldest] as AsyncGenerator<Record<string, unknown>>).next();
+      }
+    } catch (error) {
+      throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
+    } finally {
+      await Promise.all(partitions.map((partition) => partition.return(undefined)));
+    }
+  }
+
+  private async *recordedIn(pk: string, lower: string, upper: string): AsyncGenerator<Record<string, unknown>> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          IndexName: BY_LIVE_SESSION_INDEX,
+          KeyConditionExpression: 'GSI5PK = :pk AND GSI5SK BETWEEN :lower AND :upper',
+          ExpressionAttributeValues: { ':pk': pk, ':lower': lower, ':upper': upper },
+          Limit: RECORDED_USES_PAGE,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield* out.Items ?? [];
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /**
    * Newest first, from the most selective key: access key, principal, profile, then the sharded
    * type or time index walked day by day. `from`/`to` bound the sort key; other filters are
    * applied after it. The cursor is the sort key below which the next page starts: the last event
@@ -469,6 +524,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 }
 
 const MAX_KEYS_REMEMBERED = 10_000;
+/** Uses read per request of one recorded-uses partition. */
+const RECORDED_USES_PAGE = 200;
 
 function firstUsePut(tableName: string, use: CredentialUsedEvent): TransactItems[number] {
   return {

@@ -256,10 +256,12 @@ export async function writeChained(
   client: DynamoDBDocumentClient,
   table: AuditTable,
   changes: TransactItems,
-  event: AuditEvent,
+  given: AuditEvent,
   options: { readonly onceKey?: string } = {},
 ): Promise<ChainedWriteResult> {
   assertFits(changes);
+  // A use says when tvm recorded it (the schedule re-checks uses by it), as hashed in its chain.
+  const event: AuditEvent = given.type === 'credential.used' && given.recordedAt === undefined ? { ...given, recordedAt: new Date().toISOString() } : given;
   const { set, shards, chains } = chainSetFor(table, event);
   const day = utcDay(event.at);
   const giveUpAt = Date.now() + chains.raceBudgetMs;

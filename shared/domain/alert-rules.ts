@@ -46,6 +46,8 @@ export const ALERT_SEVERITY: Readonly<Record<AlertRule, AlertSeverity>> = Object
   'source-identity-mismatch': 'critical',
   // A trail log file too large to read: the uses in it past the cap are not recorded.
   'trail-log-rejected': 'high',
+  // The schedule found more uses than one run re-checks: the rest were judged by the stream alone.
+  'recheck-truncated': 'high',
 });
 
 /** A rule that fired: everything of the alert except its id, time and request. */
@@ -302,6 +304,24 @@ export function trailLogRejected(rejection: AdminAuditEvent): AlertFinding | und
     evidence: [rejection.id],
     summary: `${object} unzips to more than ${String(rejection.detail?.maxObjectBytes ?? '?')} bytes: the uses in it past that were not recorded; it waits in the dead-letter queue`,
     dedupeKey: `trail-log-rejected#${object}`,
+  };
+}
+
+/**
+ * The schedule's window held more uses than one run re-checks (`limit`): those past it, recorded
+ * after `through`, were judged once, by the stream. Once per hour of the window's end: a flood that
+ * goes on raises once an hour, not every five minutes.
+ */
+export function recheckTruncated(window: { readonly from: string; readonly to: string }, through: string, limit: number): AlertFinding {
+  return {
+    rule: 'recheck-truncated',
+    severity: ALERT_SEVERITY['recheck-truncated'],
+    principal: 'tvm',
+    evidence: [],
+    summary:
+      `the alert schedule re-checked only the first ${limit} uses recorded between ${window.from} and ${window.to} (through ${through}):` +
+      ' later ones were judged once, when recorded; a flood of uses may be hiding one (query the audit trail for them)',
+    dedupeKey: `recheck-truncated#${window.to.slice(0, 13)}`,
   };
 }
 

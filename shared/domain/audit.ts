@@ -135,6 +135,11 @@ export interface CredentialUsedEvent extends AuditEventBase {
   readonly sourceIdentityMismatch?: boolean;
   /** Which path delivered it first: EventBridge, the trail's log files, or the local stack. */
   readonly via: 'eventbridge' | 'trail' | 'local';
+  /**
+   * When tvm recorded it (set by the audit writer): a use can arrive long after the call. The
+   * schedule re-checks uses by this time, so a late one is judged again like any other.
+   */
+  readonly recordedAt?: string;
 }
 
 export type AlertRule =
@@ -146,7 +151,8 @@ export type AlertRule =
   | 'source-ip-change'
   | 'revocation-policy-changed'
   | 'source-identity-mismatch'
-  | 'trail-log-rejected';
+  | 'trail-log-rejected'
+  | 'recheck-truncated';
 
 export const ALERT_RULES = [
   'use-after-revocation',
@@ -158,6 +164,7 @@ export const ALERT_RULES = [
   'revocation-policy-changed',
   'source-identity-mismatch',
   'trail-log-rejected',
+  'recheck-truncated',
 ] as const satisfies readonly AlertRule[];
 
 export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low';

@@ -15,10 +15,11 @@ export interface ProfileDeps {
   /** IAM-style pattern every profile's role must match (the vend function may assume no other). */
   readonly roleArnPattern: string;
   /**
-   * The AWS account tvm changes roles in (its own): the one place a cut-off can write a Deny. A
-   * profile's role must be there, or no lockdown or revocation could reach its sessions.
+   * The AWS accounts tvm changes roles in: its own first, then the target accounts whose revoker
+   * role it assumes. A profile's role must be in one, or no lockdown or revocation could reach its
+   * sessions.
    */
-  readonly account: string;
+  readonly accounts: readonly [string, ...string[]];
   /** During a lockdown only its allow list may change a locked profile or point one at a locked role. */
   readonly lockdown: LockdownStore;
   /** Where a change refused by the lockdown is recorded. */
@@ -47,7 +48,7 @@ export async function getProfile(deps: Pick<ProfileDeps, 'store'>, name: string)
 /**
  * PUT /profiles/{name}:
  * 1. Check the role is one tvm may assume (clear 400 now rather than AccessDenied at vend time),
- *    in the account where tvm's cut-offs act (its own).
+ *    in an account where tvm's cut-offs act (its own or a target account).
  * 2. During a lockdown, outside its allow list: no change to a locked profile, and no profile on a
  *    locked role, new or re-pointed (LOCKDOWN_ACTIVE, recorded): an alias would get around it.
  * 3. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
@@ -65,9 +66,10 @@ export async function putProfile(
     throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
   }
   const account = input.roleArn.split(':')[4];
-  if (account !== deps.account) {
+  if (account === undefined || !deps.accounts.includes(account)) {
     throw new ValidationError(
-      `body.roleArn: the role is in account ${account ?? '?'}, but tvm can cut sessions off only in its own (${deps.account}): a profile there could never be locked down or revoked`,
+      `body.roleArn: the role is in account ${account ?? '?'}, but tvm can cut sessions off only in ${deps.accounts.join(', ')}: ` +
+        'a profile there could never be locked down or revoked (deploy the revoker role there and add the account to targetAccounts)',
     );
   }
   const at = deps.clock.now();

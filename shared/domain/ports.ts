@@ -195,6 +195,11 @@ export interface AuditWriter {
   append(event: AuditEvent, options?: AppendOptions): Promise<AppendResult>;
 }
 
+export interface RecordedUses {
+  readonly uses: CredentialUsedEvent[];
+  readonly truncated: boolean;
+}
+
 export interface AuditLog extends AuditWriter, LiveSessionFinder {
   /** Newest first, paginated; every filter combination is served by a key or an index. */
   query(query: AuditQuery): Promise<AuditPage>;
@@ -214,6 +219,11 @@ export interface AuditLog extends AuditWriter, LiveSessionFinder {
   isRecordedOnce(onceKey: string): Promise<boolean>;
   /** The key's first use kept by `AppendOptions.firstCountedUse`, read strongly consistently. */
   firstCountedUse(accessKeyId: string): Promise<CredentialUsedEvent | undefined>;
+  /**
+   * The uses tvm recorded between `from` and `to` (inclusive; by `recordedAt`, not by when the call
+   * was made), oldest recorded first, at most `limit`; `truncated` when more were recorded.
+   */
+  usesRecordedBetween(from: string, to: string, limit: number): Promise<RecordedUses>;
   /** Every issuance on a profile whose credentials have not expired at `now`. */
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /**

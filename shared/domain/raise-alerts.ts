@@ -8,6 +8,7 @@
 import {
   evaluateDenial,
   lockedChangeAttempt,
+  recheckTruncated,
   revocationPolicyChanged,
   trailLogRejected,
   evaluateUse,
@@ -55,7 +56,10 @@ export interface WindowOutcome {
   /** Uses and denials evaluated. */
   readonly evaluated: number;
   readonly raised: AlertRaisedEvent[];
-  /** True when the window held more events than one run reads (the rest waits for the stream). */
+  /**
+   * True when the window held more events than one run reads: the rest were judged by the stream
+   * alone, and for uses a `recheck-truncated` alert says so.
+   */
   readonly truncated: boolean;
 }
 
@@ -69,6 +73,8 @@ export function scheduledWindow(now: Date, settings: Pick<AlertSettings, 'denial
 const PAGE_SIZE = 200;
 /** At most this many pages per event type and window. */
 const MAX_WINDOW_PAGES = 100;
+/** At most this many uses re-checked per run (oldest recorded first). */
+export const MAX_RECHECKED_USES = PAGE_SIZE * MAX_WINDOW_PAGES;
 
 /**
  * Stream path, one batch of new audit events in stream order:
@@ -98,12 +104,15 @@ export async function raiseAlertsForNewEvents(
 
 /**
  * Schedule path, the window [from, to]:
- * 1. Read every use, denial, refused change, revocation drift and rejected trail log recorded in it (by type,
- *    paginated, bounded).
+ * 1. Read every use *recorded* in it, whenever the call was made (a use CloudTrail delivered an hour
+ *    late is re-checked like any other, on indexes that have caught up with what was recorded
+ *    before it), and every denial, refused change, revocation drift and rejected trail log in it
+ *    (by type, paginated, bounded).
  * 2. Evaluate each, oldest first, as the stream does; a principal's recent denials come from the
  *    window itself (a denial near its start was counted in full by the previous run).
- * 3. Raise what was not raised yet. A failure throws: the platform retries the run, which skips
- *    what this one already recorded.
+ * 3. Raise what was not raised yet; if the uses did not fit in one run, raise `recheck-truncated`
+ *    too (never a silent stop). A failure throws: the platform retries the run, which skips what
+ *    this one already recorded.
  */
 export async function raiseAlertsForWindow(
   deps: RaiseAlertsDeps,
@@ -112,8 +121,8 @@ export async function raiseAlertsForWindow(
 ): Promise<WindowOutcome> {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
-  const [uses, denials, refusedChanges, drifts, rejections] = await Promise.all([
-    readWindow(deps.audit, 'credential.used', from, to),
+  const [recorded, denials, refusedChanges, drifts, rejections] = await Promise.all([
+    deps.audit.usesRecordedBetween(from, to, MAX_RECHECKED_USES),
     readWindow(deps.audit, 'credential.denied', from, to),
     readWindow(deps.audit, 'change.denied', from, to),
     readWindow(deps.audit, 'revocation.drift', from, to),
@@ -121,9 +130,11 @@ export async function raiseAlertsForWindow(
   ]);
   const deniedOnes = denials.events.filter(isDenial);
   const run = new AlertRun(deps, meta, async (denial) => deniedOnes.filter((other) => other.principal === denial.principal));
-  const events = [...uses.events, ...deniedOnes, ...refusedChanges.events, ...drifts.events, ...rejections.events].sort(chronologically);
+  const events = [...recorded.uses, ...deniedOnes, ...refusedChanges.events, ...drifts.events, ...rejections.events].sort(chronologically);
   for (const event of events) await run.evaluate(event);
-  const truncated = [uses, denials, refusedChanges, drifts, rejections].some((read) => read.truncated);
+  const lastRechecked = recorded.uses.map((use) => use.recordedAt ?? '').sort().pop();
+  if (recorded.truncated) await run.raise(recheckTruncated({ from, to }, lastRechecked ?? from, MAX_RECHECKED_USES));
+  const truncated = [recorded, denials, refusedChanges, drifts, rejections].some((read) => read.truncated);
   return { from, to, evaluated: events.length, raised: run.raised, truncated };
 }
 
@@ -145,6 +156,11 @@ class AlertRun {
 
   async evaluate(event: AuditEvent): Promise<void> {
     for (const finding of await this.findings(event)) await this.raiseOnce(finding);
+  }
+
+  /** A finding about the run itself. */
+  raise(finding: AlertFinding): Promise<void> {
+    return this.raiseOnce(finding);
   }
 
   private async findings(event: AuditEvent): Promise<AlertFinding[]> {
@@ -252,7 +268,7 @@ class AlertRun {
 
 async function readWindow(
   audit: AuditLog,
-  type: Extract<AuditEventType, 'credential.used' | 'credential.denied' | 'change.denied' | 'revocation.drift' | 'trail.rejected'>,
+  type: Extract<AuditEventType, 'credential.denied' | 'change.denied' | 'revocation.drift' | 'trail.rejected'>,
   from: string,
   to: string,
 ): Promise<{ events: AuditEvent[]; truncated: boolean }> {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetAccessKeyInfoCommand } from '@aws-sdk/client-sts';
 import { LOCAL_TVM_CALLER } from '../../local/sts/local-sts.js';
-import { ADMIN_GROUPS, api, eventually, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
+import { ADMIN_GROUPS, api, eventually, expectError, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
 
 const unique = () => randomBytes(4).toString('hex');
 // A role no demo profile names: cut-offs here touch no other suite's sessions.
@@ -88,6 +88,48 @@ describe('revoking a grant', () => {
     expect(await works(aliceKey)).toBe(false);
     expect(await works(bobKey)).toBe(false);
     expect(await works(aliceOtherKey)).toBe(true);
+  });
+});
+
+// Issue 7b/11: a role in a target account (the local STS's second account, 111111111111) is cut off
+// there, through tvm's revoker role in that account, never on its namesake in tvm's own account; a
+// role in an account tvm has no revoker in cannot be a profile's.
+describe('a role in another account', () => {
+  const IN_TARGET = 'arn:aws:iam::111111111111:role/tvm-demo-ops';
+  const NAMESAKE_IN_TVMS = 'arn:aws:iam::000000000000:role/tvm-demo-ops';
+
+  it("is cut off in its own account: the person's session there is denied, their session on the namesake in tvm's account is not", async () => {
+    // Prepare: mallory holds a grant on a profile of each tvm-demo-ops, and a key from each
+    const [inTarget, inTvms] = [`e2e-target-${unique()}`, `e2e-namesake-${unique()}`];
+    for (const [name, roleArn] of [[inTarget, IN_TARGET], [inTvms, NAMESAKE_IN_TVMS]] as const) {
+      expect((await api('PUT', `/profiles/${name}`, { token: adminToken, body: { roleArn } })).status).toBe(200);
+    }
+    const mallory = `mallory-${unique()}@example.com`;
+    const malloryToken = await tokenFor(mallory);
+    const targetGrant = await grant(adminToken, { profile: inTarget, subject: { type: 'user', id: mallory } });
+    await grant(adminToken, { profile: inTvms, subject: { type: 'user', id: mallory } });
+    const [targetKey, namesakeKey] = [await vend(malloryToken, inTarget), await vend(malloryToken, inTvms)];
+    expect(await Promise.all([works(targetKey), works(namesakeKey)])).toEqual([true, true]);
+
+    // Act
+    const revoked = await api<{ revokedSessions: { accessKeyId: string }[]; sessionsNotCut: unknown[] }>('DELETE', `/grants/${targetGrant}`, {
+      token: adminToken,
+    });
+
+    // Assess
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedSessions.map((session) => session.accessKeyId)).toEqual([targetKey.accessKeyId]);
+    expect(revoked.body.sessionsNotCut).toEqual([]);
+    expect(await works(targetKey)).toBe(false);
+    expect(await works(namesakeKey)).toBe(true);
+  });
+
+  it('cannot be a profile in an account without the revoker role: 400 naming the accounts tvm can act in', async () => {
+    // Act
+    const refused = await api('PUT', `/profiles/e2e-elsewhere-${unique()}`, { token: adminToken, body: { roleArn: 'arn:aws:iam::222222222222:role/tvm-demo-ops' } });
+
+    // Assess
+    expect(expectError(refused, 400, 'VALIDATION_FAILED').message).toContain('only in 000000000000, 111111111111');
   });
 });
 

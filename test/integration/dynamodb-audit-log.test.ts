@@ -989,7 +989,9 @@ describe('DynamoDbAuditLog', () => {
       const page = await log.query({ accessKeyId: K1, limit: 20 });
 
       // Assess
-      expect(page.events).toEqual([named.bobUse25, named.aliceRevoked30, named.bobUse35, named.issued]);
+      // Uses come back stamped with when they were recorded (the writer's clock).
+      const recorded = { recordedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) };
+      expect(page.events).toEqual([{ ...named.bobUse25, ...recorded }, named.aliceRevoked30, { ...named.bobUse35, ...recorded }, named.issued]);
     });
 
     it('accepts times without milliseconds or in another offset, as the same instants', async () => {
@@ -1222,8 +1224,78 @@ describe('DynamoDbAuditLog', () => {
 
       // Assess: every use is recorded, the first counted one named
       expect(before).toBeUndefined();
-      expect(found).toEqual([first, undefined]);
+      expect(found).toEqual([{ ...first, recordedAt: expect.any(String) }, undefined]);
       expect((await log.usesOfKey({ accessKeyId: issuance.accessKeyId, limit: 10 })).uses).toHaveLength(3);
+    });
+  });
+
+  // Issue 7b/11, item 4: the alert schedule re-checks uses by when tvm recorded them, so a call
+  // delivered hours late is judged again; and a window with more than one run can take says so.
+  describe('uses by when they were recorded', () => {
+    const issuance = anIssuance();
+    /** A use made at `eventTime`, recorded by tvm at `recordedAt`. */
+    const aLateUse = (eventTime: string, recordedAt: string, unique: string) =>
+      aUse(issuance, { eventTime, cloudTrailEventId: `ct-${unique}`, id: `${new Date(eventTime).toISOString()}#ct-${unique}`, recordedAt });
+
+    it('finds the uses recorded in the window, oldest recorded first, across every shard and both days, whenever the calls were made', async () => {
+      // Prepare: calls made yesterday and today, recorded around midnight, spread over the shards
+      const made = ['2026-05-31T09:00:00Z', '2026-06-01T00:01:00Z', '2026-05-30T23:00:00Z', '2026-06-01T00:04:00Z'];
+      const recordedAt = ['2026-05-31T23:58:00.000Z', '2026-06-01T00:02:00.000Z', '2026-06-01T00:05:00.000Z', '2026-06-01T00:20:00.000Z'];
+      const uses = made.map((eventTime, i) => aLateUse(eventTime, recordedAt[i] as string, `late-${i}`));
+      for (const use of [...uses].reverse()) await log.append(use);
+      await log.append(aLateUse('2026-06-01T00:00:00Z', '2026-05-31T23:50:00.000Z', 'before'));
+
+      // Act
+      const found = await log.usesRecordedBetween('2026-05-31T23:55:00.000Z', '2026-06-01T00:20:00.000Z', 100);
+
+      // Assess
+      expect(found).toEqual({ uses: uses, truncated: false });
+      const shards = new Set((await scanRawTable(dynamodb().documentClient, tables.audit)).filter((item) => item.type === 'credential.used').map((item) => item.GSI5PK));
+      expect(shards.size).toBeGreaterThan(1);
+    });
+
+    it('stamps a use with the time it is written, hashed with it', async () => {
+      // Prepare
+      const use = aUse(issuance, { eventTime: '2026-05-31T09:00:00Z' });
+      const before = new Date().toISOString();
+
+      // Act
+      await log.append(use);
+      const [stored] = (await scanRawTable(dynamodb().documentClient, tables.audit)).filter((item) => item.type === 'credential.used');
+
+      // Assess
+      expect(String(stored?.recordedAt) >= before && String(stored?.recordedAt) <= new Date().toISOString()).toBe(true);
+      expect(stored?.GSI5SK).toBe(`${String(stored?.recordedAt)}#${use.id}`);
+      expect((await log.verify(new Date('2026-05-31T00:00:00Z'), new Date('2026-05-31T00:00:00Z'))).ok).toBe(true);
+    });
+
+    it('reads no more than asked and says there is more, without holding every use in memory', async () => {
+      // Prepare
+      const uses = Array.from({ length: 30 }, (_, i) => aLateUse(`2026-06-01T10:${String(i).padStart(2, '0')}:00Z`, `2026-06-01T11:${String(i).padStart(2, '0')}:00.000Z`, `many-${i}`));
+      for (const use of uses) await log.append(use);
+
+      // Act
+      const page = await log.usesRecordedBetween('2026-06-01T11:00:00.000Z', '2026-06-01T11:59:00.000Z', 12);
+      const all = await log.usesRecordedBetween('2026-06-01T11:00:00.000Z', '2026-06-01T11:59:00.000Z', 30);
+
+      // Assess
+      expect(page).toEqual({ uses: uses.slice(0, 12), truncated: true });
+      expect(all).toEqual({ uses, truncated: false });
+    });
+
+    it('leaves out a use whose record was changed after it was written', async () => {
+      // Prepare: someone moves a recorded use out of the window by editing its recording time
+      const use = aLateUse('2026-06-01T10:00:00Z', '2026-06-01T11:00:00.000Z', 'edited');
+      await log.append(use);
+      await dynamodb().documentClient.send(
+        new UpdateCommand({ TableName: tables.audit, Key: { PK: principalPk(use.principal), SK: use.id }, UpdateExpression: 'SET recordedAt = :t', ExpressionAttributeValues: { ':t': '2026-06-01T11:01:00.000Z' } }),
+      );
+
+      // Act
+      const found = await log.usesRecordedBetween('2026-06-01T10:30:00.000Z', '2026-06-01T11:30:00.000Z', 10);
+
+      // Assess
+      expect(found).toEqual({ uses: [], truncated: false });
     });
   });
 

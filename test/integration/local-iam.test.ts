@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import {
   DeleteRolePolicyCommand,
+  GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   IAMServiceException,
@@ -34,7 +35,14 @@ const READONLY_ROLE_NAME = 'tvm-demo-readonly';
 const READONLY_ROLE = `arn:aws:iam::${ACCOUNT}:role/${READONLY_ROLE_NAME}`;
 const DEPLOY_ROLE_NAME = 'tvm-demo-deploy';
 /** Every local role, with no inline policy yet. */
-const NO_POLICIES = Object.fromEntries(loadLocalRoles().map((role) => [role.arn.slice(role.arn.lastIndexOf('/') + 1), {}]));
+const NO_POLICIES = Object.fromEntries(
+  loadLocalRoles()
+    .filter((role) => role.arn.split(':')[4] === '000000000000')
+    .map((role) => [role.arn.slice(role.arn.lastIndexOf('/') + 1), {}]),
+);
+// The second account (a target account of tvm's): a namesake of a role in tvm's, and the revoker.
+const TARGET_OPS_ROLE = 'arn:aws:iam::111111111111:role/tvm-demo-ops';
+const TARGET_REVOKER_ROLE = 'arn:aws:iam::111111111111:role/TvmRevoker-dev';
 const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/${DEPLOY_ROLE_NAME}`;
 const REVOCATIONS = 'tvm-revocations';
 
@@ -374,6 +382,45 @@ describe('local IAM endpoint and Deny enforcement', () => {
         status: 403,
         message: `User: ${session.arn} is not authorized to perform: iam:GetRolePolicy on resource: role ${READONLY_ROLE_NAME} because no identity-based policy allows the iam:GetRolePolicy action`,
       });
+    });
+  });
+
+  // A target account's revoker role: its sessions act on the roles of their own account, as IAM's
+  // role APIs do for any caller, and on nothing else (not itself, not tvm's account).
+  describe('roles in a second account', () => {
+    it("lets the revoker's sessions change the other roles of its account, never a namesake in tvm's account", async () => {
+      // Prepare
+      const revoker = await vend({ RoleArn: TARGET_REVOKER_ROLE, RoleSessionName: 'tvm-local-revoker' });
+      const document = policyOfSize(300);
+
+      // Act
+      await iam(revoker.credentials).send(new PutRolePolicyCommand({ RoleName: 'tvm-demo-ops', PolicyName: REVOCATIONS, PolicyDocument: document }));
+      const described = await iam(revoker.credentials).send(new GetRoleCommand({ RoleName: 'tvm-demo-ops' }));
+      const onItself = await failureOf(
+        iam(revoker.credentials).send(new PutRolePolicyCommand({ RoleName: 'TvmRevoker-dev', PolicyName: REVOCATIONS, PolicyDocument: document })),
+      );
+      const onTvmsOwn = await failureOf(iam(revoker.credentials).send(new GetRoleCommand({ RoleName: READONLY_ROLE_NAME })));
+
+      // Assess
+      expect(described.Role?.Arn).toBe(TARGET_OPS_ROLE);
+      expect(endpoint.rolePolicies('111111111111')['tvm-demo-ops']).toEqual({ [REVOCATIONS]: document });
+      expect(endpoint.rolePolicies()['tvm-demo-ops']).toEqual({});
+      expect(describeError(onItself)).toMatchObject({ code: 'AccessDenied', status: 403 });
+      expect(describeError(onTvmsOwn)).toMatchObject({ code: 'NoSuchEntity', status: 404 });
+    });
+
+    it("enforces a Deny on the target account's role for its sessions only", async () => {
+      // Prepare: alice has a session on each namesake
+      const inTarget = await vend({ RoleArn: TARGET_OPS_ROLE, RoleSessionName: 'alice', SourceIdentity: 'alice' });
+      const inTvms = await vend({ RoleArn: 'arn:aws:iam::000000000000:role/tvm-demo-ops', RoleSessionName: 'alice', SourceIdentity: 'alice' });
+      const revoker = await vend({ RoleArn: TARGET_REVOKER_ROLE, RoleSessionName: 'tvm-local-revoker' });
+      const deny = policy(denyAll({ StringEquals: { 'aws:SourceIdentity': 'alice' } }));
+
+      // Act
+      await iam(revoker.credentials).send(new PutRolePolicyCommand({ RoleName: 'tvm-demo-ops', PolicyName: REVOCATIONS, PolicyDocument: deny }));
+
+      // Assess
+      expect(await deniedAmong({ inTarget, inTvms })).toEqual(['inTarget']);
     });
   });
 

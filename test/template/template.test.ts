@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { load as loadYaml } from 'js-yaml';
 import { extractZip, readZipEntries } from '../../bench/zip.js';
 import { tableDefinitions, tableNames } from '../../local/tables.js';
 
@@ -64,7 +65,12 @@ const CUT_OFF_GRANTS = [
   `iam:GetRolePolicy ${ROLE_ARN_PATTERN}`,
   `iam:PutRolePolicy ${ROLE_ARN_PATTERN}`,
   `iam:DeleteRolePolicy ${ROLE_ARN_PATTERN}`,
+  // The same in a target account, through its revoker role there (resources/target-account-revoker.yml).
+  'sts:AssumeRole arn:aws:iam::*:role/TvmRevoker-<stage>',
 ];
+/** The functions that cut sessions off: their roles are the ones a target account's revoker role trusts. */
+const CUT_OFF_FUNCTIONS = ['revokeGrant', 'handOverEngagement', 'putLockdown', 'repairRevocations'];
+const TARGET_ACCOUNT_TEMPLATE = join(fileURLToPath(new URL('../..', import.meta.url)), 'resources/target-account-revoker.yml');
 const STREAM_READS = ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'].map(
   (action) => `${action} ${AUDIT_STREAM}`,
 );
@@ -530,7 +536,7 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     }
   });
 
-  test('only vendCredentials may call STS, and only on the role ARN pattern', () => {
+  test('only vendCredentials may mint credentials, only on the role ARN pattern; the cut-off functions only assume their revoker', () => {
     // Prepare
     const functions = functionsOf(pkg(stage));
     const vend = functions.find((fn) => fn.name === 'vendCredentials');
@@ -543,7 +549,14 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     // Assess
     expect(
       stsStatements.map(({ role, statement }) => ({ role, actions: unique(asArray(statement.Action)), resource: statement.Resource })),
-    ).toEqual([{ role: vend?.role, actions: unique(STS_ACTIONS), resource: ROLE_ARN_PATTERN }]);
+    ).toEqual(
+      expect.arrayContaining([{ role: vend?.role, actions: unique(STS_ACTIONS), resource: ROLE_ARN_PATTERN }]),
+    );
+    const cutOffRoles = functions.filter((fn) => CUT_OFF_FUNCTIONS.includes(fn.name)).map((fn) => fn.role);
+    expect(stsStatements.filter(({ role }) => role !== vend?.role).map(({ role, statement }) => ({ role, actions: asArray(statement.Action), resource: statement.Resource })).sort((a, b) => a.role.localeCompare(b.role))).toEqual(
+      cutOffRoles.sort().map((role) => ({ role, actions: ['sts:AssumeRole'], resource: `arn:aws:iam::*:role/TvmRevoker-${stage}` })),
+    );
+    expect(stsStatements).toHaveLength(1 + CUT_OFF_FUNCTIONS.length);
     // What the app validates profiles against is what IAM enforces.
     for (const fn of functions) {
       expect((fn.properties.Environment as { Variables: Record<string, string> }).Variables.TVM_ROLE_ARN_PATTERN).toBe(
@@ -740,6 +753,72 @@ describe.each(STAGES)('anchored chain heads (%s)', (stage) => {
         TVM_ANCHOR_DIR: '',
       });
     }
+  });
+});
+
+// Issue 7b/11: a role in another account is cut off there, by tvm's revoker role in that account,
+// which only the functions that cut sessions off can assume (and never a session tvm vends).
+describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
+  const revoker = loadYaml(readFileSync(TARGET_ACCOUNT_TEMPLATE, 'utf8')) as { Resources: { RevokerRole: { Properties: Record<string, unknown> } } };
+  const role = revoker.Resources.RevokerRole.Properties;
+  const sub = (value: unknown, parameters: Record<string, string>) =>
+    String((value as { 'Fn::Sub': string })['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_, name: string) => parameters[name] ?? `<${name}>`);
+  const parameters = { Stage: stage, TvmAccountId: '123456789012', 'AWS::Partition': 'aws', 'AWS::AccountId': '111111111111', RoleNamePattern: 'tvm-*' };
+
+  test('the functions that cut sessions off have roles named TvmCutOff-<stage>-<region>-<function>, and only they may assume a revoker', () => {
+    // Prepare
+    const template = pkg(stage).template;
+
+    // Act
+    const names = Object.fromEntries(
+      functionsOf(pkg(stage)).map((fn) => [fn.name, (template.Resources[fn.role] as { Properties: { RoleName?: unknown } }).Properties.RoleName]),
+    );
+    const assumingRevoker = functionsOf(pkg(stage))
+      .filter((fn) => allGrants(pkg(stage)).some((grant) => grant.role === fn.role && grant.action === 'sts:AssumeRole' && grant.resource.includes('TvmRevoker')))
+      .map((fn) => fn.name);
+
+    // Assess
+    for (const name of CUT_OFF_FUNCTIONS) expect(names[name]).toBe(`TvmCutOff-${stage}-us-east-1-${name}`);
+    const others = Object.entries(names).filter(([name]) => !CUT_OFF_FUNCTIONS.includes(name));
+    for (const [, name] of others) expect(JSON.stringify(name)).not.toContain('TvmCutOff');
+    expect(assumingRevoker.sort()).toEqual([...CUT_OFF_FUNCTIONS].sort());
+  });
+
+  test('every function knows the target accounts (none by default) and the revoker role it assumes there', () => {
+    // Assess
+    for (const fn of functionsOf(pkg(stage))) {
+      expect((fn.properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        TVM_TARGET_ACCOUNTS: '',
+        TVM_REVOKER_ROLE_NAME: sub(role.RoleName, parameters),
+      });
+    }
+  });
+
+  test("the target account's revoker trusts only those roles in tvm's account, and may change only role policies, never itself", () => {
+    // Prepare
+    const trust = role.AssumeRolePolicyDocument as { Statement: { Effect: string; Principal: { AWS: unknown }; Action: string; Condition: Record<string, Record<string, unknown>> }[] };
+    const policies = role.Policies as { PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: unknown }[] } }[];
+    const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
+
+    // Assess
+    expect(sub(role.RoleName, parameters)).toBe(`TvmRevoker-${stage}`);
+    expect(trust.Statement).toHaveLength(1);
+    expect(trust.Statement[0]?.Effect).toBe('Allow');
+    expect(trust.Statement[0]?.Action).toBe('sts:AssumeRole');
+    expect(sub(trust.Statement[0]?.Principal.AWS, parameters)).toBe('arn:aws:iam::123456789012:root');
+    const trusted = sub(trust.Statement[0]?.Condition.ArnLike?.['aws:PrincipalArn'], parameters);
+    expect(trusted).toBe(`arn:aws:iam::123456789012:role/TvmCutOff-${stage}-*`);
+    for (const name of CUT_OFF_FUNCTIONS) expect(iamMatches(trusted, `arn:aws:iam::123456789012:role/TvmCutOff-${stage}-us-east-1-${name}`, false)).toBe(true);
+    // A session tvm vends is on a role its pattern covers: never one the revoker trusts.
+    expect(iamMatches(trusted, `arn:aws:iam::123456789012:role/tvm-${stage}-deploy`, false)).toBe(false);
+    expect(iamMatches(ROLE_ARN_PATTERN, `arn:aws:iam::111111111111:role/TvmRevoker-${stage}`, true)).toBe(false);
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allows.flatMap((statement) => asArray(statement.Action)).sort()).toEqual(
+      ['iam:DeleteRolePolicy', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy'].sort(),
+    );
+    for (const statement of allows) expect(sub(statement.Resource, parameters)).toBe('arn:aws:iam::111111111111:role/tvm-*');
+    const denies = statements.filter((statement) => statement.Effect === 'Deny');
+    expect(denies.map((statement) => [statement.Action, sub(statement.Resource, parameters)])).toEqual([['iam:*', `arn:aws:iam::111111111111:role/TvmRevoker-${stage}`]]);
   });
 });
 
@@ -1052,6 +1131,41 @@ describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
       });
     }
     expect(resources().DeadLetterQueue?.Properties).toMatchObject({ QueueName: `tvm-${stage}-dead-letters`, SqsManagedSseEnabled: true });
+  });
+
+  // From the attack review of 7b/11: a record put in the queue by anyone else would be replayed by
+  // `npm run redrive` as if CloudTrail had sent it.
+  test('only the three functions that dead-letter may send to the queue', () => {
+    // Prepare
+    const senders = functionsOf(pkg(stage))
+      .filter((fn) => allGrants(pkg(stage)).some((grant) => grant.role === fn.role && grant.action === 'sqs:SendMessage'))
+      .map((fn) => ({ 'Fn::GetAtt': [fn.role, 'Arn'] }));
+
+    // Act
+    const policies = ofType('AWS::SQS::QueuePolicy').map(([, policy]) => policy);
+
+    // Assess
+    expect(senders).toHaveLength(3);
+    expect(policies).toEqual([
+      {
+        Queues: [{ Ref: 'DeadLetterQueue' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyTvmsMonitoringFunctionsSend',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] },
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': expect.arrayContaining(senders) } },
+            },
+          ],
+        },
+      },
+    ]);
+    const denied = (policies[0] as { PolicyDocument: { Statement: { Condition: { ArnNotEquals: { 'aws:PrincipalArn': unknown[] } } }[] } }).PolicyDocument.Statement[0];
+    expect(denied?.Condition.ArnNotEquals['aws:PrincipalArn']).toHaveLength(3);
   });
 
   test('alert reads the audit stream reporting batch item failures, and runs every 5 minutes', () => {

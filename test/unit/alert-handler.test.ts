@@ -70,6 +70,8 @@ const CONTEXT = { awsRequestId: 'lambda-request-1', functionName: 'tvm-dev-alert
 
 beforeEach(async () => {
   const audit = new InMemoryAuditLog();
+  // Uses are recorded as the run starts: each is in the window it re-checks.
+  audit.recordingClock = () => new Date(NOW);
   world = {
     audit,
     store: new InMemoryDelegationStore({ audit, profiles: [aProfile()], grants: [aGrant()] }),

@@ -57,8 +57,22 @@ describe('loadConfig', () => {
       delegationQuota: 200,
       anchors: { bucket: undefined, dir: undefined },
       trail: { maxObjectBytes: 256 * 1024 * 1024, deadLetterUrl: undefined },
+      targets: { accounts: [], revokerRoleName: undefined },
     };
     expect(config).toEqual(expected);
+  });
+
+  it('reads the target accounts and their revoker role, which the role pattern must not cover', () => {
+    // Act
+    const targets = loadConfig(anEnv({ TVM_TARGET_ACCOUNTS: ' 111111111111, 222222222222 ', TVM_REVOKER_ROLE_NAME: 'TvmRevoker-test' })).targets;
+
+    // Assess
+    expect(targets).toEqual({ accounts: ['111111111111', '222222222222'], revokerRoleName: 'TvmRevoker-test' });
+    expect(configErrorOf(anEnv({ TVM_TARGET_ACCOUNTS: '111111111111' })).message).toContain('TVM_REVOKER_ROLE_NAME: required with TVM_TARGET_ACCOUNTS');
+    expect(configErrorOf(anEnv({ TVM_TARGET_ACCOUNTS: '1111', TVM_REVOKER_ROLE_NAME: 'TvmRevoker-test' })).message).toContain('TVM_TARGET_ACCOUNTS: must be 12-digit');
+    // A pattern that covers the revoker would let a profile vend it: refused, in any case of its name.
+    const covering = configErrorOf(anEnv({ TVM_TARGET_ACCOUNTS: '111111111111', TVM_REVOKER_ROLE_NAME: 'TVM-revoker-test' }));
+    expect(covering.message).toContain("TVM_ROLE_ARN_PATTERN: must not cover the revoker role (TVM-revoker-test in 111111111111)");
   });
 
   it('reads the trail log cap and the dead-letter queue, which the local stack has none of', () => {

@@ -22,7 +22,7 @@ const NOW_ISO = FIXED_NOW.toISOString();
 const ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/tvm-*';
 const EXTERNAL_ID = 'ext-id-7a6b5c4d3e2f';
 
-function setUp(profiles: Profile[] = []) {
+function setUp(profiles: Profile[] = [], accounts: ProfileDeps['accounts'] = ['123456789012']) {
   const audit = new InMemoryAuditLog();
   const store = new InMemoryDelegationStore({ audit, profiles });
   const lockdown = new InMemoryLockdownStore(audit);
@@ -33,7 +33,7 @@ function setUp(profiles: Profile[] = []) {
     clock: fixedClock(FIXED_NOW),
     ids: sequentialIds('id'),
     roleArnPattern: ROLE_ARN_PATTERN,
-    account: '123456789012',
+    accounts,
   };
   return { deps, store, audit, lockdown };
 }
@@ -204,8 +204,9 @@ describe('putProfile', () => {
   });
 });
 
-// Issue 7b/11: tvm writes its Deny statements in its own account's IAM only. A profile on a role in
-// another account would vend sessions no cut-off can reach; refused until tvm can act there.
+// Issue 7b/11: tvm writes its Deny statements in its own account's IAM and, through their revoker
+// role, in its target accounts'. A profile on a role anywhere else would vend sessions no cut-off
+// can reach; refused until the account is configured.
 describe('a role in another account', () => {
   it.each(['arn:aws:iam::111111111111:role/tvm-dev-readonly', 'arn:aws:iam::222222222222:role/tvm-deploy'])(
     'is refused with 400 VALIDATION_FAILED naming the account, and nothing is written: %s',
@@ -220,9 +221,25 @@ describe('a role in another account', () => {
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as Error).message).toContain(`body.roleArn: the role is in account ${roleArn.split(':')[4]}`);
       expect((error as Error).message).toContain('123456789012');
+      expect((error as Error).message).toContain('targetAccounts');
       expect(await store.getProfile('elsewhere')).toBeUndefined();
     },
   );
+
+  it('is accepted in a target account, and refused in any account not configured', async () => {
+    // Prepare
+    const { deps, store } = setUp([], ['123456789012', '111111111111']);
+
+    // Act
+    const target = await putProfile(deps, ADMIN, 'target', aProfileInput({ roleArn: 'arn:aws:iam::111111111111:role/tvm-dev-readonly' }), META);
+    const other = await failureOf(putProfile(deps, ADMIN, 'other', aProfileInput({ roleArn: 'arn:aws:iam::222222222222:role/tvm-dev-readonly' }), META));
+
+    // Assess
+    expect(target.roleArn).toBe('arn:aws:iam::111111111111:role/tvm-dev-readonly');
+    expect(other).toBeInstanceOf(ValidationError);
+    expect((other as Error).message).toContain('only in 123456789012, 111111111111');
+    expect(await store.getProfile('other')).toBeUndefined();
+  });
 });
 
 describe('getProfile and listProfiles', () => {

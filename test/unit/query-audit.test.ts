@@ -40,6 +40,7 @@ function setUp(options: { grants?: Grant[] } = {}) {
   const store = new InMemoryDelegationStore({ audit, profiles: [PROFILE], grants: options.grants ?? [] });
   const engagements = new InMemoryEngagementStore(store);
   const clock = fixedClock(FIXED_NOW);
+  audit.recordingClock = () => clock.now();
   const ids = sequentialIds('id');
   const warnings: { message: string; data: Record<string, unknown> }[] = [];
   const grantDeps = {
@@ -697,6 +698,6 @@ describe('listAuditEvents (GET /audit/events)', () => {
     });
 
     // Assess
-    expect(page).toEqual({ events: [use, issuance] });
+    expect(page).toEqual({ events: [{ ...use, recordedAt: FIXED_NOW.toISOString() }, issuance] });
   });
 });

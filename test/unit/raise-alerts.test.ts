@@ -43,14 +43,16 @@ async function setup(options: { readonly grants?: Grant[]; readonly lockdown?: L
 
 /**
  * Appends events to the trail and returns them, as the stream then delivers them; a use as
- * recordUse appends it (kept as its key's first counted use when its source counts).
+ * recordUse appends it (kept as its key's first counted use when its source counts), recorded
+ * when it was made unless the test says when (`recordedAt`: delivered late).
  */
 async function record<T extends AuditEvent>(audit: InMemoryAuditLog, ...events: T[]): Promise<T[]> {
-  for (const event of events) {
+  const recorded = events.map((event) => (event.type === 'credential.used' ? { ...event, recordedAt: event.recordedAt ?? event.eventTime } : event));
+  for (const event of recorded) {
     const counts = event.type === 'credential.used' && !isIgnoredSource(event.sourceIPAddress, SETTINGS.ignoredSources);
     await audit.append(event, counts ? { firstCountedUse: true } : {});
   }
-  return events;
+  return recorded;
 }
 
 describe('raiseAlertsForNewEvents (stream)', () => {
@@ -550,10 +552,12 @@ describe('raiseAlertsForWindow (schedule)', () => {
     expect(sink.published.map((a) => a.rule)).toEqual(['unknown-session']);
   });
 
-  it('leaves out events outside the window', async () => {
+  it('leaves out events outside the window, and uses recorded outside it wherever the call was made', async () => {
     // Prepare
     const { audit, sink, deps } = await setup();
-    await record(audit, aUse({ issuance: null, eventTime: '2026-06-01T11:39:59Z' }));
+    await record(audit, aUse({ unique: 'early', issuance: null, eventTime: '2026-06-01T11:39:59Z' }));
+    await record(audit, aUse({ unique: 'judged-before', issuance: null, eventTime: '2026-06-01T11:45:00Z', recordedAt: '2026-06-01T11:39:00.000Z' }));
+    await record(audit, aDenial({ at: '2026-06-01T11:39:00.000Z' }));
 
     // Act
     const outcome = await raiseAlertsForWindow(deps, WINDOW, META);
@@ -561,6 +565,51 @@ describe('raiseAlertsForWindow (schedule)', () => {
     // Assess
     expect(outcome.evaluated).toBe(0);
     expect(sink.published).toEqual([]);
+  });
+
+  // Issue 7b/11, item 4: CloudTrail delivers some calls late (the trail's log files by up to ~15
+  // minutes, an outage or a redrive by hours). A use recorded long after it was made was judged
+  // once, by the stream, on indexes that may not hold a cut-off recorded moments before; the
+  // schedule, reading by when the call was made, never saw it again.
+  it('judges again a use recorded late, however long ago the call was made', async () => {
+    // Prepare: a call made at 10:00 after a cut-off at 09:59, delivered at 12:05; the stream saw it
+    // before the cut-off's record showed in its index.
+    const { audit, sink, deps } = await setup();
+    const [use] = await record(audit, aUse({ eventTime: '2026-06-01T10:00:00Z', recordedAt: '2026-06-01T12:05:00.000Z' }));
+    await raiseAlertsForNewEvents(deps, [use!], META);
+    const [revoked] = await record(audit, aSessionRevoked('2026-06-01T09:59:00.000Z'));
+    expect(sink.published).toEqual([]);
+
+    // Act
+    const outcome = await raiseAlertsForWindow(deps, WINDOW, { requestId: 'schedule-1' });
+
+    // Assess
+    expect(outcome.raised).toEqual([expect.objectContaining({ rule: 'use-after-revocation', evidence: [revoked!.id, use!.id] })]);
+    expect(outcome.evaluated).toBe(1);
+  });
+
+  it('says so when the window holds more uses than one run re-checks: a recheck-truncated alert, once an hour', async () => {
+    // Prepare: the audit log answers with a full run's worth and more
+    const { audit, sink, deps } = await setup();
+    const [use] = await record(audit, aUse({ eventTime: '2026-06-01T12:01:00Z', recordedAt: '2026-06-01T12:01:30.000Z' }));
+    jest.spyOn(audit, 'usesRecordedBetween').mockResolvedValue({ uses: [use!], truncated: true });
+
+    // Act
+    const first = await raiseAlertsForWindow(deps, WINDOW, META);
+    const next = await raiseAlertsForWindow(deps, { from: new Date('2026-06-01T11:45:00.000Z'), to: new Date('2026-06-01T12:15:00.000Z') }, META);
+
+    // Assess
+    expect(first.truncated).toBe(true);
+    expect(first.raised).toEqual([
+      expect.objectContaining({
+        rule: 'recheck-truncated',
+        severity: 'high',
+        dedupeKey: 'recheck-truncated#2026-06-01T12',
+        summary: expect.stringContaining('(through 2026-06-01T12:01:30.000Z)'),
+      }),
+    ]);
+    expect(next.raised).toEqual([]);
+    expect(sink.published.map((alert) => alert.rule)).toEqual(['recheck-truncated']);
   });
 
   it('throws when publishing fails, having recorded nothing for that alert', async () => {

@@ -28,9 +28,12 @@ import {
 } from '../fixtures/cloudtrail-records.js';
 
 const EB01 = 'eb-01-aws-api-call-via-cloudtrail-envelope-s3-putobject.json';
+/** When the audit writer records what these tests append. */
+const RECORDED_AT = new Date('2026-06-01T12:30:00.000Z');
 
 async function setUp() {
   const audit = new FlakyAuditLog();
+  audit.recordingClock = () => RECORDED_AT;
   await audit.append(anIssuance());
   const pauses: number[] = [];
   const deps: RecordUseDeps = {
@@ -174,6 +177,7 @@ describe('recordUses with every sample in test/fixtures/aws/cloudtrail', () => {
       sessionArn: 'arn:aws:sts::017622104382:assumed-role/stratus-red-team-ec2-steal-credentials-role/i-786a3A8B5C0d92eF4',
       sourceIdentity: DEFAULT_PRINCIPAL_ID,
       via: 'trail',
+      recordedAt: RECORDED_AT.toISOString(),
     };
     expect(audit.uses).toEqual([expected]);
   });
