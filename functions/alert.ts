@@ -16,6 +16,7 @@ import {
   raiseAlertsForNewEvents,
   raiseAlertsForWindow,
   scheduledWindow,
+  type AlertWindow,
   type RaiseAlertsDeps,
   type WindowOutcome,
 } from '../shared/domain/raise-alerts.js';
@@ -34,6 +35,8 @@ const deps: RaiseAlertsDeps = {
 const scheduledEventSchema = z.object({ 'detail-type': z.literal('Scheduled Event'), time: z.string().datetime() });
 const manualRunSchema = z.object({ source: z.literal('tvm.manual'), since: z.string().datetime({ offset: true }) }).strict();
 const MAX_MANUAL_SPAN_MS = 24 * 3_600_000;
+/** A window run stops evaluating this long before the invocation's time is up, to say so (recheck-truncated). */
+const DEADLINE_MARGIN_MS = 3_000;
 
 export interface WindowSummary extends Omit<WindowOutcome, 'raised'> {
   readonly raised: Pick<AlertRaisedEvent, 'id' | 'rule' | 'severity' | 'dedupeKey'>[];
@@ -46,7 +49,8 @@ export async function handler(event: unknown, context?: Context): Promise<Dynamo
 
   const scheduled = scheduledEventSchema.safeParse(event);
   // The scheduled time, not the clock: a retried invocation evaluates the same window.
-  if (scheduled.success) return onWindow(scheduledWindow(new Date(scheduled.data.time), deps.settings), meta);
+  const deadline = typeof context?.getRemainingTimeInMillis === 'function' ? new Date(deps.clock.now().getTime() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS) : undefined;
+  if (scheduled.success) return onWindow(scheduledWindow(new Date(scheduled.data.time), deps.settings), meta, deadline);
 
   const manual = manualRunSchema.safeParse(event);
   if (manual.success) {
@@ -55,7 +59,7 @@ export async function handler(event: unknown, context?: Context): Promise<Dynamo
     if (since > now || now.getTime() - since.getTime() > MAX_MANUAL_SPAN_MS) {
       throw new ValidationError('"since" must lie within the last 24 hours');
     }
-    return onWindow({ from: since, to: now }, meta);
+    return onWindow({ from: since, to: now }, meta, deadline);
   }
   throw new ValidationError(
     'expected a DynamoDB stream batch, an EventBridge "Scheduled Event" or {"source":"tvm.manual","since":"<ISO time>"}',
@@ -93,8 +97,8 @@ async function onStreamBatch(event: DynamoDBStreamEvent, meta: { requestId: stri
   return { batchItemFailures: retry.map(({ sequenceNumber }) => ({ itemIdentifier: sequenceNumber })) };
 }
 
-async function onWindow(window: { from: Date; to: Date }, meta: { requestId: string }): Promise<WindowSummary> {
-  const outcome = await raiseAlertsForWindow(deps, window, meta);
+async function onWindow(window: AlertWindow, meta: { requestId: string }, deadline: Date | undefined): Promise<WindowSummary> {
+  const outcome = await raiseAlertsForWindow(deps, window, meta, deadline);
   logRaised(outcome.raised);
   if (outcome.truncated) logger.warn('the alert window held more events than one run reads', { from: outcome.from, to: outcome.to });
   return {

@@ -6,6 +6,7 @@ import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
 import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 import { patternCovers } from './domain/scope.js';
+import { partitionOf } from './partition.js';
 
 export const oidcIssuerSchema = z
   .object({
@@ -152,9 +153,16 @@ const envSchema = z.object({
   const fail = (variable: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [variable], message });
   const revoker = env.TVM_REVOKER_ROLE_NAME;
   if (env.TVM_TARGET_ACCOUNTS.length > 0 && revoker === undefined) fail('TVM_REVOKER_ROLE_NAME', 'required with TVM_TARGET_ACCOUNTS');
-  // The revoker is tvm's own tool: no profile may vend it, and its calls are not uses of a target role.
-  const covered = env.TVM_TARGET_ACCOUNTS.find((id) => patternCovers(env.TVM_ROLE_ARN_PATTERN, `arn:aws:iam::${id}:role/${revoker}`, true));
-  if (revoker && covered) fail('TVM_ROLE_ARN_PATTERN', `must not cover the revoker role (${revoker} in ${covered})`);
+  // tvm's own roles (its functions', serverless.yml; the revoker in each target account): no profile
+  // may vend them, and their calls are no target role's uses.
+  const role = (account: string | undefined, name: string) => `arn:${partitionOf(env.AWS_REGION)}:iam::${account}:role/${name}`;
+  const own = env.TVM_ACCOUNT_ID ?? env.TVM_LOCAL_ACCOUNT_ID;
+  const tvmRoles = [
+    ...(own ? ['TvmFn', 'TvmCutOff'].map((prefix) => role(own, `${prefix}-${env.TVM_STAGE}-x`)) : []),
+    ...(revoker ? env.TVM_TARGET_ACCOUNTS.map((id) => role(id, revoker)) : []),
+  ];
+  const covered = tvmRoles.find((arn) => patternCovers(env.TVM_ROLE_ARN_PATTERN, arn, true));
+  if (covered) fail('TVM_ROLE_ARN_PATTERN', `must not cover tvm's own roles (${covered})`);
   if (env.IS_OFFLINE === 'true') return;
   const { TVM_ALERTS_TOPIC_ARN: topic, TVM_ANCHOR_BUCKET: bucket } = env;
   if (topic && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) fail('TVM_ALERTS_TOPIC_ARN', 'must be an SNS topic ARN');

@@ -106,8 +106,10 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
   };
 }
 
+/** Only for the writer's own stamp (canonical ISO): any other would sort out of every window. */
 function recordedUseKeys(recordedAt: string | undefined, label: ShardLabel, id: string): { GSI5PK?: string; GSI5SK?: string } {
-  if (recordedAt === undefined || Number.isNaN(Date.parse(recordedAt))) return {};
+  const time = Date.parse(recordedAt ?? '');
+  if (Number.isNaN(time) || new Date(time).toISOString() !== recordedAt) return {};
   return { GSI5PK: recordedUsesPk(utcDay(recordedAt), label), GSI5SK: `${recordedAt}#${id}` };
 }
 

@@ -9,6 +9,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
+import { partitionOf } from '../partition.js';
 
 export function createDynamoDbClient(config: Config): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
@@ -75,11 +76,6 @@ export function revokerCredentials(config: Config, account: string, roleName: st
   };
 }
 
-function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
 
 export function createSnsClient(config: Config): SNSClient {
   return new SNSClient({

@@ -308,19 +308,19 @@ export function trailLogRejected(rejection: AdminAuditEvent): AlertFinding | und
 }
 
 /**
- * The schedule's window held more uses than one run re-checks (`limit`): those past it, recorded
- * after `through`, were judged once, by the stream. Once per hour of the window's end: a flood that
- * goes on raises once an hour, not every five minutes.
+ * A schedule run could not re-check all of its window (`what` it did re-check: more uses than one
+ * run reads, or out of time): what came after `through` was judged once, when recorded. Once per
+ * hour of the window's end: a flood that goes on raises once an hour, not every five minutes.
  */
-export function recheckTruncated(window: { readonly from: string; readonly to: string }, through: string, limit: number): AlertFinding {
+export function recheckTruncated(window: { readonly from: string; readonly to: string }, through: string, what: string): AlertFinding {
   return {
     rule: 'recheck-truncated',
     severity: ALERT_SEVERITY['recheck-truncated'],
     principal: 'tvm',
     evidence: [],
     summary:
-      `the alert schedule re-checked only the first ${limit} uses recorded between ${window.from} and ${window.to} (through ${through}):` +
-      ' later ones were judged once, when recorded; a flood of uses may be hiding one (query the audit trail for them)',
+      `the alert schedule re-checked only ${what} of the window ${window.from} to ${window.to} (through ${through}):` +
+      ' later ones were judged once, when recorded; a flood may be hiding one (query the audit trail for them)',
     dedupeKey: `recheck-truncated#${window.to.slice(0, 13)}`,
   };
 }

@@ -14,6 +14,7 @@ import {
   evaluateUse,
   chronologically,
   isIgnoredSource,
+  happenedAt,
   type AlertFinding,
   type AlertSettings,
   type UseFacts,
@@ -65,9 +66,23 @@ export interface WindowOutcome {
 
 /** CloudTrail delivers a use minutes after it happened: the schedule looks back this much further. */
 export const SCHEDULE_SLACK_MINUTES = 10;
-/** The window the schedule re-evaluates: long enough for a whole denial window plus late uses. */
-export function scheduledWindow(now: Date, settings: Pick<AlertSettings, 'denialWindowMinutes'>): { from: Date; to: Date } {
-  return { from: new Date(now.getTime() - (settings.denialWindowMinutes + SCHEDULE_SLACK_MINUTES) * 60_000), to: now };
+/** Uses recorded this long ago are re-checked by every run (every 5 minutes: four times). */
+export const RECHECK_MINUTES = 20;
+
+/** A window the schedule (or a manual run) evaluates; uses by when they were recorded, from `usesFrom` (default `from`). */
+export interface AlertWindow {
+  readonly from: Date;
+  readonly to: Date;
+  readonly usesFrom?: Date;
+}
+
+/** The window the schedule re-evaluates: a whole denial window plus late events, and the uses recorded in the last RECHECK_MINUTES. */
+export function scheduledWindow(now: Date, settings: Pick<AlertSettings, 'denialWindowMinutes'>): Required<AlertWindow> {
+  return {
+    from: new Date(now.getTime() - (settings.denialWindowMinutes + SCHEDULE_SLACK_MINUTES) * 60_000),
+    to: now,
+    usesFrom: new Date(now.getTime() - RECHECK_MINUTES * 60_000),
+  };
 }
 
 const PAGE_SIZE = 200;
@@ -116,13 +131,16 @@ export async function raiseAlertsForNewEvents(
  */
 export async function raiseAlertsForWindow(
   deps: RaiseAlertsDeps,
-  window: { readonly from: Date; readonly to: Date },
+  window: AlertWindow,
   meta: AlertRunMeta,
+  /** When the run must stop evaluating (the invocation's time is running out): it says so instead. */
+  deadline?: Date,
 ): Promise<WindowOutcome> {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
+  const usesFrom = (window.usesFrom ?? window.from).toISOString();
   const [recorded, denials, refusedChanges, drifts, rejections] = await Promise.all([
-    deps.audit.usesRecordedBetween(from, to, MAX_RECHECKED_USES),
+    deps.audit.usesRecordedBetween(usesFrom, to, MAX_RECHECKED_USES),
     readWindow(deps.audit, 'credential.denied', from, to),
     readWindow(deps.audit, 'change.denied', from, to),
     readWindow(deps.audit, 'revocation.drift', from, to),
@@ -131,11 +149,20 @@ export async function raiseAlertsForWindow(
   const deniedOnes = denials.events.filter(isDenial);
   const run = new AlertRun(deps, meta, async (denial) => deniedOnes.filter((other) => other.principal === denial.principal));
   const events = [...recorded.uses, ...deniedOnes, ...refusedChanges.events, ...drifts.events, ...rejections.events].sort(chronologically);
-  for (const event of events) await run.evaluate(event);
-  const lastRechecked = recorded.uses.map((use) => use.recordedAt ?? '').sort().pop();
-  if (recorded.truncated) await run.raise(recheckTruncated({ from, to }, lastRechecked ?? from, MAX_RECHECKED_USES));
+  // Said first: a run that then runs out of time has still said it.
+  const lastRead = recorded.uses.map((use) => use.recordedAt ?? '').sort().pop();
+  if (recorded.truncated) await run.raise(recheckTruncated({ from: usesFrom, to }, lastRead ?? usesFrom, `the first ${MAX_RECHECKED_USES} uses`));
+  let evaluated = 0;
+  for (const event of events) {
+    if (deadline !== undefined && deps.clock.now() >= deadline) {
+      await run.raise(recheckTruncated({ from: usesFrom, to }, happenedAtIso(events[evaluated - 1]) ?? usesFrom, `${evaluated} of ${events.length} events, out of time`));
+      return { from, to, evaluated, raised: run.raised, truncated: true };
+    }
+    await run.evaluate(event);
+    evaluated++;
+  }
   const truncated = [recorded, denials, refusedChanges, drifts, rejections].some((read) => read.truncated);
-  return { from, to, evaluated: events.length, raised: run.raised, truncated };
+  return { from, to, evaluated, raised: run.raised, truncated };
 }
 
 /** One invocation's evaluation: its reads cached, its raised alerts remembered. */
@@ -297,3 +324,5 @@ async function queryRecentDenials(deps: RaiseAlertsDeps, denial: CredentialDenie
 }
 
 const isDenial = (event: AuditEvent): event is CredentialDeniedEvent => event.type === 'credential.denied';
+
+const happenedAtIso = (event: AuditEvent | undefined) => (event === undefined ? undefined : new Date(happenedAt(event)).toISOString());

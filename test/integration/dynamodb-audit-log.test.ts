@@ -1283,6 +1283,15 @@ describe('DynamoDbAuditLog', () => {
       expect(all).toEqual({ uses, truncated: false });
     });
 
+    it('indexes only a recording time in the writer\'s own form, so no other can sort a use out of every window', async () => {
+      // Act
+      const keysOf = (recordedAt: string) => auditItem(aLateUse('2026-06-01T10:00:00Z', recordedAt, 'odd'), 0);
+
+      // Assess
+      expect(keysOf('2026-06-01T11:00:00.000Z')).toMatchObject({ GSI5PK: 'RECORDED#2026-06-01#u0' });
+      for (const odd of ['Mon, 01 Jun 2026 11:00:00 GMT', '2026-06-01T16:00:00+05:00', 'yesterday']) expect(keysOf(odd).GSI5PK).toBeUndefined();
+    });
+
     it('leaves out a use whose record was changed after it was written', async () => {
       // Prepare: someone moves a recorded use out of the window by editing its recording time
       const use = aLateUse('2026-06-01T10:00:00Z', '2026-06-01T11:00:00.000Z', 'edited');

@@ -408,6 +408,11 @@ function statementsOf(role: Record<string, unknown>): PolicyStatement[] {
   });
 }
 
+/** The RoleName a role resource is given (a string, or an Fn::Join the plugin builds). */
+function roleNameOf(template: CfnTemplate, logicalId: string): unknown {
+  return template.Resources[logicalId]?.Properties?.RoleName;
+}
+
 function rolesOf(packagedStage: Packaged): Map<string, PolicyStatement[]> {
   return new Map(
     resourcesOfType(packagedStage.template, 'AWS::IAM::Role').map(([logicalId, role]) => [logicalId, statementsOf(role)]),
@@ -763,7 +768,7 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
   const role = revoker.Resources.RevokerRole.Properties;
   const sub = (value: unknown, parameters: Record<string, string>) =>
     String((value as { 'Fn::Sub': string })['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_, name: string) => parameters[name] ?? `<${name}>`);
-  const parameters = { Stage: stage, TvmAccountId: '123456789012', 'AWS::Partition': 'aws', 'AWS::AccountId': '111111111111', RoleNamePattern: 'tvm-*' };
+  const parameters = { Stage: stage, TvmAccountId: '123456789012', TvmRegion: 'us-east-1', 'AWS::Partition': 'aws', 'AWS::AccountId': '111111111111', RoleNamePattern: 'tvm-*' };
 
   test('the functions that cut sessions off have roles named TvmCutOff-<stage>-<region>-<function>, and only they may assume a revoker', () => {
     // Prepare
@@ -771,7 +776,7 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
 
     // Act
     const names = Object.fromEntries(
-      functionsOf(pkg(stage)).map((fn) => [fn.name, (template.Resources[fn.role] as { Properties: { RoleName?: unknown } }).Properties.RoleName]),
+      functionsOf(pkg(stage)).map((fn) => [fn.name, roleNameOf(template, fn.role)]),
     );
     const assumingRevoker = functionsOf(pkg(stage))
       .filter((fn) => allGrants(pkg(stage)).some((grant) => grant.role === fn.role && grant.action === 'sts:AssumeRole' && grant.resource.includes('TvmRevoker')))
@@ -784,6 +789,20 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
     expect(assumingRevoker.sort()).toEqual([...CUT_OFF_FUNCTIONS].sort());
   });
 
+  test("every other function's role is TvmFn-<stage>-<region>-<function>, outside the role pattern", () => {
+    // Prepare
+    const template = pkg(stage).template;
+
+    // Act
+    const names = functionsOf(pkg(stage))
+      .filter((fn) => !CUT_OFF_FUNCTIONS.includes(fn.name))
+      .map((fn) => [fn.name, roleNameOf(template, fn.role)] as const);
+
+    // Assess
+    expect(names.length).toBeGreaterThan(10);
+    for (const [name, roleName] of names) expect(roleName).toEqual({ 'Fn::Join': ['-', ['TvmFn', stage, { Ref: 'AWS::Region' }, name]] });
+  });
+
   test('every function knows the target accounts (none by default) and the revoker role it assumes there', () => {
     // Assess
     for (const fn of functionsOf(pkg(stage))) {
@@ -794,9 +813,13 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
     }
   });
 
-  test("the target account's revoker trusts only those roles in tvm's account, and may change only role policies, never itself", () => {
+  test("the target account's revoker trusts exactly those four roles in tvm's account, and may change only role policies, never a revoker", () => {
     // Prepare
-    const trust = role.AssumeRolePolicyDocument as { Statement: { Effect: string; Principal: { AWS: unknown }; Action: string; Condition: Record<string, Record<string, unknown>> }[] };
+    const trust = role.AssumeRolePolicyDocument as { Statement: { Effect: string; Principal: { AWS: unknown[] }; Action: string; Condition?: unknown }[] };
+    const template = pkg(stage).template;
+    const cutOffRoleArns = functionsOf(pkg(stage))
+      .filter((fn) => CUT_OFF_FUNCTIONS.includes(fn.name))
+      .map((fn) => `arn:aws:iam::123456789012:role/${String(roleNameOf(template, fn.role))}`);
     const policies = role.Policies as { PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: unknown }[] } }[];
     const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
 
@@ -805,20 +828,24 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
     expect(trust.Statement).toHaveLength(1);
     expect(trust.Statement[0]?.Effect).toBe('Allow');
     expect(trust.Statement[0]?.Action).toBe('sts:AssumeRole');
-    expect(sub(trust.Statement[0]?.Principal.AWS, parameters)).toBe('arn:aws:iam::123456789012:root');
-    const trusted = sub(trust.Statement[0]?.Condition.ArnLike?.['aws:PrincipalArn'], parameters);
-    expect(trusted).toBe(`arn:aws:iam::123456789012:role/TvmCutOff-${stage}-*`);
-    for (const name of CUT_OFF_FUNCTIONS) expect(iamMatches(trusted, `arn:aws:iam::123456789012:role/TvmCutOff-${stage}-us-east-1-${name}`, false)).toBe(true);
-    // A session tvm vends is on a role its pattern covers: never one the revoker trusts.
-    expect(iamMatches(trusted, `arn:aws:iam::123456789012:role/tvm-${stage}-deploy`, false)).toBe(false);
+    // Principals, not a condition on a name: IAM pins each to its role's unique id.
+    expect(trust.Statement[0]?.Condition).toBeUndefined();
+    const trusted = (trust.Statement[0]?.Principal.AWS ?? []).map((principal) => sub(principal, parameters));
+    expect(trusted.sort()).toEqual(cutOffRoleArns.sort());
+    expect(trusted).toHaveLength(CUT_OFF_FUNCTIONS.length);
+    // No role tvm vends, nor any of its functions', is one a profile may name.
     expect(iamMatches(ROLE_ARN_PATTERN, `arn:aws:iam::111111111111:role/TvmRevoker-${stage}`, true)).toBe(false);
+    for (const fn of functionsOf(pkg(stage))) {
+      const name = roleNameOf(template, fn.role);
+      expect(iamMatches(ROLE_ARN_PATTERN, `arn:aws:iam::123456789012:role/${typeof name === 'string' ? name : `TvmFn-${stage}-us-east-1-${fn.name}`}`, true)).toBe(false);
+    }
     const allows = statements.filter((statement) => statement.Effect === 'Allow');
     expect(allows.flatMap((statement) => asArray(statement.Action)).sort()).toEqual(
       ['iam:DeleteRolePolicy', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy'].sort(),
     );
     for (const statement of allows) expect(sub(statement.Resource, parameters)).toBe('arn:aws:iam::111111111111:role/tvm-*');
     const denies = statements.filter((statement) => statement.Effect === 'Deny');
-    expect(denies.map((statement) => [statement.Action, sub(statement.Resource, parameters)])).toEqual([['iam:*', `arn:aws:iam::111111111111:role/TvmRevoker-${stage}`]]);
+    expect(denies.map((statement) => [statement.Action, sub(statement.Resource, parameters)])).toEqual([['iam:*', 'arn:aws:iam::111111111111:role/TvmRevoker-*']]);
   });
 });
 

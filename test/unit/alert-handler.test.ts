@@ -66,7 +66,7 @@ jest.unstable_mockModule('../../shared/logger.js', () => ({
 
 const { handler } = await import('../../functions/alert.js');
 
-const CONTEXT = { awsRequestId: 'lambda-request-1', functionName: 'tvm-dev-alert' } as Context;
+const CONTEXT = { awsRequestId: 'lambda-request-1', functionName: 'tvm-dev-alert', getRemainingTimeInMillis: () => 25_000 } as Context;
 
 beforeEach(async () => {
   const audit = new InMemoryAuditLog();

@@ -72,7 +72,21 @@ describe('loadConfig', () => {
     expect(configErrorOf(anEnv({ TVM_TARGET_ACCOUNTS: '1111', TVM_REVOKER_ROLE_NAME: 'TvmRevoker-test' })).message).toContain('TVM_TARGET_ACCOUNTS: must be 12-digit');
     // A pattern that covers the revoker would let a profile vend it: refused, in any case of its name.
     const covering = configErrorOf(anEnv({ TVM_TARGET_ACCOUNTS: '111111111111', TVM_REVOKER_ROLE_NAME: 'TVM-revoker-test' }));
-    expect(covering.message).toContain("TVM_ROLE_ARN_PATTERN: must not cover the revoker role (TVM-revoker-test in 111111111111)");
+    expect(covering.message).toContain("TVM_ROLE_ARN_PATTERN: must not cover tvm's own roles (arn:aws:iam::111111111111:role/TVM-revoker-test)");
+  });
+
+  // From the attack review of 7b/11: tvm's functions run as sessions of their own roles; a pattern
+  // covering them would record every vend's own AssumeRole as a use by a session tvm never issued.
+  it.each([
+    ['arn:aws:iam::*:role/*', 'arn:aws:iam::123456789012:role/TvmFn-test-x'],
+    ['arn:aws:iam::123456789012:role/TvmCutOff-*', 'arn:aws:iam::123456789012:role/TvmCutOff-test-x'],
+    ['arn:aws-cn:iam::*:role/*', 'arn:aws-cn:iam::123456789012:role/TvmFn-test-x'],
+  ])("refuses a role pattern that covers tvm's own function roles: %s", (pattern, named) => {
+    // Act
+    const error = configErrorOf(anEnv({ TVM_ROLE_ARN_PATTERN: pattern, TVM_ACCOUNT_ID: '123456789012', ...(pattern.includes('aws-cn') ? { AWS_REGION: 'cn-north-1' } : {}) }));
+
+    // Assess
+    expect(error.message).toContain(`TVM_ROLE_ARN_PATTERN: must not cover tvm's own roles (${named})`);
   });
 
   it('reads the trail log cap and the dead-letter queue, which the local stack has none of', () => {

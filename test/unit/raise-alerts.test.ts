@@ -612,6 +612,40 @@ describe('raiseAlertsForWindow (schedule)', () => {
     expect(sink.published.map((alert) => alert.rule)).toEqual(['recheck-truncated']);
   });
 
+  it('stops before the invocation runs out of time, and says how far it got', async () => {
+    // Prepare: three uses; the clock passes the deadline after the first is evaluated
+    const { audit, sink, deps } = await setup();
+    const uses = await record(audit, ...[1, 2, 3].map((minute) => aUse({ unique: `use-${minute}`, eventTime: `2026-06-01T12:0${minute}:00Z` })));
+    const deadline = new Date('2026-06-01T12:10:20.000Z');
+    let reads = 0;
+    const clock = { now: () => new Date(Date.parse(NOW) + (reads++ >= 1 ? 30_000 : 0)) };
+
+    // Act
+    const outcome = await raiseAlertsForWindow({ ...deps, clock }, WINDOW, META, deadline);
+
+    // Assess
+    expect(outcome).toMatchObject({ evaluated: 1, truncated: true });
+    expect(sink.published).toEqual([
+      expect.objectContaining({ rule: 'recheck-truncated', summary: expect.stringContaining(`1 of 3 events, out of time`) }),
+    ]);
+    expect(sink.published[0]?.summary).toContain(`(through ${new Date(uses[0]!.eventTime).toISOString()})`);
+  });
+
+  it("re-checks uses over its own span, however long the denial window is", async () => {
+    // Prepare: a day-long denial window; a use recorded 30 minutes ago was re-checked by earlier runs
+    const { audit, deps } = await setup();
+    const read = jest.spyOn(audit, 'usesRecordedBetween');
+    const settings = { ...SETTINGS, denialWindowMinutes: 1440 };
+
+    // Act
+    const window = scheduledWindow(new Date(NOW), settings);
+    await raiseAlertsForWindow({ ...deps, settings }, window, META);
+
+    // Assess
+    expect(window.from).toEqual(new Date(Date.parse(NOW) - 1450 * 60_000));
+    expect(read).toHaveBeenCalledWith('2026-06-01T11:50:00.000Z', NOW, expect.any(Number));
+  });
+
   it('throws when publishing fails, having recorded nothing for that alert', async () => {
     // Prepare
     const { audit, sink, deps } = await setup();
@@ -629,6 +663,10 @@ describe('raiseAlertsForWindow (schedule)', () => {
 
 describe('scheduledWindow', () => {
   it('looks back one denial window plus the slack for late CloudTrail deliveries', () => {
-    expect(scheduledWindow(new Date(NOW), SETTINGS)).toEqual({ from: new Date('2026-06-01T11:50:00.000Z'), to: new Date(NOW) });
+    expect(scheduledWindow(new Date(NOW), SETTINGS)).toEqual({
+      from: new Date('2026-06-01T11:50:00.000Z'),
+      to: new Date(NOW),
+      usesFrom: new Date('2026-06-01T11:50:00.000Z'),
+    });
   });
 });
