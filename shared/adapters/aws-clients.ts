@@ -10,6 +10,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
 import { partitionOf } from '../partition.js';
+import { patientAgents } from './patient-agents.js';
 
 export function createDynamoDbClient(config: Config): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
@@ -30,7 +31,8 @@ export function createStsClient(config: Config): STSClient {
     // a session no audit record names. StsCredentialIssuer retries only what STS did not issue
     // (throttling, requests that never reached it): at most 3 attempts, retries within 2 s.
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    // The 1 s connect timeout is the agents' (patient-agents.ts): a stalled event loop does not fake one.
+    requestHandler: { requestTimeout: 3_000, ...patientAgents(1_000) },
   });
 }
 

@@ -10,24 +10,26 @@ import { cutOffOrderItem, cutOffOrderKey, LEDGER_PK, ledgerKey, ORDERS_PK } from
 const MAX_PAGES = 50;
 
 // Stored items are parsed, not cast: a ledger or order tvm cannot read in full is not acted on.
-const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ z.union([
+// Each schema is built in a pure function call, so bundles that never read a ledger (the vend
+// function's, through composition) drop it whole, arguments and all.
+const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ (() => z.union([
   z.object({ kind: z.literal('person'), sourceIdentity: z.string(), before: z.string() }).strict(),
   z.object({ kind: z.literal('grant'), grantId: z.string(), before: z.string() }).strict(),
   z
     .object({ kind: z.literal('lockdown'), allowedSourceIdentities: z.array(z.string()), exemptTag: z.string().optional(), before: z.string() })
     .strict(),
   z.object({ kind: z.literal('role-wide'), before: z.string() }).strict(),
-]);
+]))();
 
-const ledgerSchema = /* @__PURE__ */ z.object({
+const ledgerSchema = /* @__PURE__ */ (() => z.object({
   roleArn: z.string(),
   revocations: z.array(revocationSchema),
   version: z.number().int().min(1),
   updatedAt: z.string(),
   documents: z.array(z.string()),
-});
+}))();
 
-const orderSchema = /* @__PURE__ */ z.object({
+const orderSchema = /* @__PURE__ */ (() => z.object({
   id: z.string(),
   cause: z.enum(['lockdown', 'engagement-handed-over', 'grant-revoked']),
   decidedAt: z.string(),
@@ -37,7 +39,7 @@ const orderSchema = /* @__PURE__ */ z.object({
   roles: z.array(z.string()),
   attempts: z.number().int().min(0),
   context: z.record(z.string()),
-});
+}))();
 
 interface Table {
   readonly tableName: string;

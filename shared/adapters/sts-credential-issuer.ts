@@ -123,10 +123,9 @@ export class StsCredentialIssuer implements CredentialIssuer {
 }
 
 /**
- * The SDK's connectionTimeout (aws-clients.ts): the socket was destroyed before it connected, so not
- * a byte of the request was sent. Matched on the SDK's wording; if that changes, such a timeout is
- * simply not retried (502), never retried wrongly. Seen under load: a worker's new connection to a
- * busy STS endpoint took over 1 s to open (BENCHMARKS.md).
+ * The connect timeout (patient-agents.ts, in the SDK's words): the socket was destroyed before it
+ * connected, so not a byte of the request was sent. Matched on that wording; if it changes, such a
+ * timeout is simply not retried (502), never retried wrongly.
  */
 const CONNECTION_NEVER_ESTABLISHED = /did not establish a connection/;
 
