@@ -1,8 +1,14 @@
 // The local OIDC issuer (dev only). It publishes a discovery document and a JWKS like a real IdP,
 // and mints tokens with a key kept on disk; tvm verifies them with the same JoseTokenVerifier it
 // uses for a real IdP. There is deliberately no "trust local tokens" switch anywhere.
+//
+// It also signs people in the way a real IdP does for a browser or a CLI: the authorization code
+// flow with PKCE (S256 only), `state` passed back and `nonce` put in the token. Its /authorize is a
+// dev-only form (User, Groups) that trusts whatever is typed: it hands codes only to loopback
+// redirect URIs, so nothing but this machine can receive one.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
@@ -81,30 +87,129 @@ export interface DevIssuer {
   close(): Promise<void>;
 }
 
-/** Serves the discovery document and JWKS for the key in `dir`. Port 0 picks a free port. */
+/** How long a code from /authorize can be exchanged at /token. */
+const CODE_TTL_MS = 60_000;
+/** The tokens /token hands out live this long. */
+const SIGNED_IN_TTL_SECONDS = 3600;
+
+/** What /authorize was asked for, kept with its code until /token redeems it (once). */
+interface PendingCode {
+  readonly user: string;
+  readonly groups: string[];
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  readonly nonce?: string;
+  readonly expiresAt: number;
+}
+
+const authorizeSchema = z.object({
+  response_type: z.literal('code'),
+  client_id: z.string().min(1).max(200),
+  redirect_uri: z.string().refine(isLoopbackRedirect, 'must be an http(s) URL on this machine (localhost, 127.0.0.1 or [::1])'),
+  code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the base64url SHA-256 of the code verifier (S256)'),
+  code_challenge_method: z.literal('S256'),
+  state: z.string().max(2000).optional(),
+  nonce: z.string().max(200).optional(),
+  scope: z.string().max(200).optional(),
+});
+
+const tokenSchema = z.object({
+  grant_type: z.literal('authorization_code'),
+  code: z.string().min(1),
+  redirect_uri: z.string(),
+  client_id: z.string(),
+  code_verifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be 43 to 128 unreserved characters (RFC 7636)'),
+});
+
+/** Serves discovery, the JWKS, /authorize and /token for the key in `dir`. Port 0 picks a free port. */
 export async function startDevIssuer(options: { dir: string; port?: number; host?: string }): Promise<DevIssuer> {
   const { publicJwk } = await ensureDevIssuerKey(options.dir);
   const host = options.host ?? '127.0.0.1';
   let issuer = '';
+  const codes = new Map<string, PendingCode>();
+
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(JSON.stringify(body));
+  };
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void> = {
+    'GET /.well-known/openid-configuration': (req, res) =>
+      json(
+        res,
+        200,
+        {
+          issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+          jwks_uri: `${issuer}/.well-known/jwks.json`,
+          id_token_signing_alg_values_supported: [ALG],
+          response_types_supported: ['code'],
+          grant_types_supported: ['authorization_code'],
+          code_challenge_methods_supported: ['S256'],
+          token_endpoint_auth_methods_supported: ['none'],
+          scopes_supported: ['openid'],
+          subject_types_supported: ['public'],
+        },
+        corsFor(req),
+      ),
+    'GET /.well-known/jwks.json': (req, res) => json(res, 200, { keys: [publicJwk] }, corsFor(req)),
+    'GET /authorize': (_req, res, url) => {
+      const request = authorizeSchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!request.success) return sendHtml(res, 400, errorPage(request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+      sendHtml(res, 200, signInForm(url.searchParams));
+    },
+    'POST /authorize': async (req, res) => {
+      const form = new URLSearchParams(await readBody(req));
+      const request = authorizeSchema.safeParse(Object.fromEntries([...form].filter(([name]) => name !== 'user' && name !== 'groups')));
+      const user = (form.get('user') ?? '').trim();
+      if (!request.success) return sendHtml(res, 400, errorPage(request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+      if (user === '') return sendHtml(res, 400, signInForm(new URLSearchParams(Object.entries(request.data).filter((entry): entry is [string, string] => entry[1] !== undefined)), 'Enter a user.'));
+      const code = randomBytes(24).toString('base64url');
+      const { client_id: clientId, redirect_uri: redirectUri, code_challenge: codeChallenge, nonce, state } = request.data;
+      const groups = (form.get('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
+      codes.set(code, { user, groups, clientId, redirectUri, codeChallenge, ...(nonce ? { nonce } : {}), expiresAt: Date.now() + CODE_TTL_MS });
+      const back = new URL(redirectUri);
+      back.searchParams.set('code', code);
+      if (state !== undefined) back.searchParams.set('state', state);
+      res.writeHead(303, { location: back.toString(), 'cache-control': 'no-store' }).end();
+    },
+    'OPTIONS /token': (req, res) => {
+      res.writeHead(204, { ...corsFor(req), 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type' }).end();
+    },
+    'POST /token': async (req, res) => {
+      const cors = corsFor(req);
+      const request = tokenSchema.safeParse(Object.fromEntries(new URLSearchParams(await readBody(req))));
+      if (!request.success) return json(res, 400, { error: 'invalid_request', error_description: request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, cors);
+      const { code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier } = request.data;
+      const pending = codes.get(code);
+      // A code is good once, for its client, redirect URI and verifier, within its minute.
+      codes.delete(code);
+      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      if (!pending || pending.expiresAt < Date.now() || pending.clientId !== clientId || pending.redirectUri !== redirectUri || pending.codeChallenge !== challenge) {
+        return json(res, 400, { error: 'invalid_grant', error_description: 'the code is unknown, used, expired, or not for this client, redirect URI and verifier' }, cors);
+      }
+      const token = await mintDevToken({
+        dir: options.dir,
+        issuer,
+        audience: DEV_AUDIENCE,
+        sub: pending.user,
+        groups: pending.groups,
+        ttlSeconds: SIGNED_IN_TTL_SECONDS,
+        extraClaims: { ...(pending.nonce ? { nonce: pending.nonce } : {}), auth_time: Math.floor(Date.now() / 1000), amr: ['pwd'] },
+      });
+      json(res, 200, { access_token: token, id_token: token, token_type: 'Bearer', expires_in: SIGNED_IN_TTL_SECONDS }, cors);
+    },
+  };
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const body =
-      req.method !== 'GET'
-        ? undefined
-        : path === '/.well-known/openid-configuration'
-          ? {
-              issuer,
-              jwks_uri: `${issuer}/.well-known/jwks.json`,
-              id_token_signing_alg_values_supported: [ALG],
-              response_types_supported: ['id_token'],
-              subject_types_supported: ['public'],
-            }
-          : path === '/.well-known/jwks.json'
-            ? { keys: [publicJwk] }
-            : undefined;
-    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(body ?? { error: 'not found' }));
+    const url = new URL(req.url ?? '/', 'http://dev-issuer');
+    const route = routes[`${req.method ?? 'GET'} ${url.pathname}`];
+    if (route === undefined) return json(res, 404, { error: 'not found' });
+    Promise.resolve(route(req, res, url)).catch((error: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: 'server_error', error_description: error instanceof Error ? error.message : String(error) });
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -127,6 +232,71 @@ export async function startDevIssuer(options: { dir: string; port?: number; host
         server.closeAllConnections();
       }),
   };
+}
+
+function isLoopbackRedirect(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) && url.hash === '';
+  } catch {
+    return false;
+  }
+}
+
+/** Browsers on this machine may read discovery, the JWKS and /token answers (a console on another port). */
+function corsFor(req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  return origin !== undefined && isLoopbackRedirect(`${origin}/`) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 16 * 1024) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(html);
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#111;background:#fff}label{display:block;margin:1rem 0 .25rem;font-weight:600}input{font:inherit;width:100%;padding:.5rem;border:1px solid #555;border-radius:4px;box-sizing:border-box}button{font:inherit;margin-top:1.5rem;padding:.5rem 1.25rem;border:0;border-radius:4px;background:#1a4fb5;color:#fff}p.hint{color:#444}[role=alert]{color:#9b1c1c;font-weight:600}@media (prefers-color-scheme:dark){body{background:#111;color:#eee}input{background:#222;color:#eee;border-color:#aaa}p.hint{color:#bbb}[role=alert]{color:#ff9b9b}}</style></head>
+<body><main>${body}</main></body></html>`;
+}
+
+function signInForm(params: URLSearchParams, problem?: string): string {
+  const hidden = [...params]
+    .filter(([name]) => name !== 'user' && name !== 'groups')
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('');
+  return page(
+    'Sign in (tvm dev issuer)',
+    `<h1>Sign in</h1><p class="hint">tvm's local issuer, for development: whoever you type is who you are.</p>
+${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="/authorize">${hidden}
+<label for="user">User</label><input id="user" name="user" autocomplete="username" required>
+<label for="groups">Groups</label><input id="groups" name="groups" aria-describedby="groups-hint"><p id="groups-hint" class="hint">Comma-separated, e.g. engineering, tvm-security</p>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+function errorPage(message: string): string {
+  return page('Sign-in request refused', `<h1>Sign-in request refused</h1><p role="alert">${escapeHtml(message)}</p>`);
 }
 
 export interface MintDevTokenOptions {

@@ -1,6 +1,7 @@
 // The dev OIDC issuer end to end: its tokens pass the production JoseTokenVerifier over real HTTP,
 // its key is created once with mode 0600, and `tvm dev-token` prints a token that verifies.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,129 @@ describe('dev issuer', () => {
     // Assess
     await expect(result).rejects.toBeInstanceOf(UnauthenticatedError);
     await rm(otherDir, { recursive: true, force: true });
+  });
+});
+
+// Issue 8/11: the dev issuer signs people in as a real IdP does for the console (and later the
+// CLI): authorization code with PKCE (S256), state and nonce; codes only for loopback redirects.
+describe('dev issuer sign-in (authorization code + PKCE)', () => {
+  const REDIRECT = 'http://localhost:5999/console/callback';
+  const verifier = 'v'.repeat(20) + '-._~' + 'A'.repeat(30);
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const authorizeParams = (overrides: Record<string, string> = {}) =>
+    new URLSearchParams({
+      response_type: 'code',
+      client_id: 'tvm-console',
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 'deep-link-state',
+      nonce: 'nonce-123',
+      ...overrides,
+    });
+
+  /** Signs in through the form as `user`; the code and state the redirect carries. */
+  async function signIn(user: string, groups: string, params = authorizeParams()): Promise<{ code: string; state: string | null }> {
+    const form = new URLSearchParams([...params, ['user', user], ['groups', groups]]);
+    const response = await fetch(`${devIssuer.issuer}/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+    expect(response.status).toBe(303);
+    const location = new URL(response.headers.get('location') ?? '');
+    expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
+    return { code: location.searchParams.get('code') ?? '', state: location.searchParams.get('state') };
+  }
+
+  const redeem = (code: string, overrides: Record<string, string> = {}) =>
+    fetch(`${devIssuer.issuer}/token`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost:5999' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'tvm-console', code_verifier: verifier, ...overrides }),
+    });
+
+  it('names its endpoints in the discovery document', async () => {
+    // Act
+    const discovery = (await (await fetch(`${devIssuer.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+
+    // Assess
+    expect(discovery).toMatchObject({
+      authorization_endpoint: `${devIssuer.issuer}/authorize`,
+      token_endpoint: `${devIssuer.issuer}/token`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+    });
+  });
+
+  it('shows a form with User, Groups and Sign in, carrying the request along', async () => {
+    // Act
+    const response = await fetch(`${devIssuer.issuer}/authorize?${authorizeParams().toString()}`);
+    const html = await response.text();
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(html).toContain('<label for="user">User</label>');
+    expect(html).toContain('<label for="groups">Groups</label>');
+    expect(html).toContain('<button type="submit">Sign in</button>');
+    expect(html).toContain('value="deep-link-state"');
+  });
+
+  it('exchanges the code, once, with the verifier, for a token the production verifier accepts with the nonce', async () => {
+    // Prepare
+    const { code, state } = await signIn('carol@example.com', 'engineering, tvm-security');
+
+    // Act
+    const answer = await redeem(code);
+    const body = (await answer.json()) as { access_token: string; id_token: string; token_type: string; expires_in: number };
+    const again = await redeem(code);
+
+    // Assess
+    expect(state).toBe('deep-link-state');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('access-control-allow-origin')).toBe('http://localhost:5999');
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+    const principal = await new JoseTokenVerifier([devIssuerConfig()]).verify(body.access_token);
+    expect(principal).toMatchObject({ id: 'carol@example.com', groups: ['engineering', 'tvm-security'] });
+    expect(JSON.parse(Buffer.from(body.id_token.split('.')[1] ?? '', 'base64url').toString())).toMatchObject({ nonce: 'nonce-123', amr: ['pwd'] });
+    expect(again.status).toBe(400);
+    expect(await again.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it.each([
+    ['another verifier', { code_verifier: 'w'.repeat(43) }],
+    ['another redirect URI', { redirect_uri: 'http://localhost:5999/elsewhere' }],
+    ['another client', { client_id: 'someone-else' }],
+  ])('refuses the code with %s (invalid_grant), and it is gone after', async (_what, overrides) => {
+    // Prepare
+    const { code } = await signIn('dave@example.com', '');
+
+    // Act
+    const refused = await redeem(code, overrides);
+    const afterwards = await redeem(code);
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+    expect(afterwards.status).toBe(400);
+  });
+
+  it.each([
+    ['a redirect off this machine', { redirect_uri: 'https://evil.example/callback' }],
+    ['the plain PKCE method', { code_challenge_method: 'plain' }],
+    ['no code challenge', { code_challenge: '' }],
+    ['the implicit flow', { response_type: 'token' }],
+  ])('refuses %s with 400 and no code', async (_what, overrides) => {
+    // Act
+    const shown = await fetch(`${devIssuer.issuer}/authorize?${authorizeParams(overrides).toString()}`);
+    const posted = await fetch(`${devIssuer.issuer}/authorize`, {
+      method: 'POST',
+      body: new URLSearchParams([...authorizeParams(overrides), ['user', 'mallory']]),
+      redirect: 'manual',
+    });
+
+    // Assess
+    expect(shown.status).toBe(400);
+    expect(await shown.text()).toContain('role="alert"');
+    expect(posted.status).toBe(400);
+    expect(posted.headers.get('location')).toBeNull();
   });
 });
 
