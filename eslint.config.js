@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.serverless*/', '.esbuild*/', '.tvm/', '.tmp/', 'coverage/'] },
+  { ignores: ['node_modules/', '.serverless*/', '.esbuild*/', '.tvm/', '.tmp/', 'coverage/', 'console/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -158,14 +158,17 @@ export async function startDevIssuer(options: { dir: string; port?: number; host
     'GET /authorize': (_req, res, url) => {
       const request = authorizeSchema.safeParse(Object.fromEntries(url.searchParams));
       if (!request.success) return sendHtml(res, 400, errorPage(request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
-      sendHtml(res, 200, signInForm(url.searchParams));
+      sendHtml(res, 200, signInForm(url.searchParams), new URL(request.data.redirect_uri).origin);
     },
     'POST /authorize': async (req, res) => {
       const form = new URLSearchParams(await readBody(req));
       const request = authorizeSchema.safeParse(Object.fromEntries([...form].filter(([name]) => name !== 'user' && name !== 'groups')));
       const user = (form.get('user') ?? '').trim();
       if (!request.success) return sendHtml(res, 400, errorPage(request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
-      if (user === '') return sendHtml(res, 400, signInForm(new URLSearchParams(Object.entries(request.data).filter((entry): entry is [string, string] => entry[1] !== undefined)), 'Enter a user.'));
+      if (user === '') {
+        const again = new URLSearchParams(Object.entries(request.data).filter((entry): entry is [string, string] => entry[1] !== undefined));
+        return sendHtml(res, 400, signInForm(again, 'Enter a user.'), new URL(request.data.redirect_uri).origin);
+      }
       const code = randomBytes(24).toString('base64url');
       const { client_id: clientId, redirect_uri: redirectUri, code_challenge: codeChallenge, nonce, state } = request.data;
       const groups = (form.get('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
@@ -260,11 +263,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string): void {
+/** `returnsTo`: the origin the form's answer redirects to, which CSP's form-action must allow too. */
+function sendHtml(res: ServerResponse, status: number, html: string, returnsTo = ''): void {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${returnsTo}; frame-ancestors 'none'`.replace('  ', ' '),
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
   });

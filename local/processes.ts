@@ -16,7 +16,7 @@ export async function freePort(): Promise<number> {
 
 /** `npm start`'s port variables (local/start.ts), each set to a free port: a stack beside any other. */
 export async function freeStackPortsEnv(): Promise<Record<string, string>> {
-  const names = ['TVM_PORT', 'TVM_LAMBDA_PORT', 'TVM_STS_PORT', 'TVM_ISSUER_PORT', 'TVM_DYNAMODB_PORT'];
+  const names = ['TVM_PORT', 'TVM_CONSOLE_PORT', 'TVM_LAMBDA_PORT', 'TVM_STS_PORT', 'TVM_ISSUER_PORT', 'TVM_DYNAMODB_PORT'];
   const env: Record<string, string> = {};
   for (const name of names) env[name] = String(await freePort());
   return env;

@@ -17,6 +17,7 @@ import { startAlertDriver, type AlertDriver } from './alert-driver.js';
 import { startCloudTrailBridge, type CloudTrailBridge } from './cloudtrail-bridge.js';
 import { startScheduleDriver, type ScheduleDriver } from './schedule-driver.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
+import { buildConsole, consoleBuildIsStale, startEdge } from './edge.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { stopProcessGroup, waitFor } from './processes.js';
 import { seedDemo } from './seed.js';
@@ -50,6 +51,8 @@ const STOP_DRAIN_MS = 10_000;
 
 export interface StackPorts {
   readonly api: number;
+  /** The console and, proxied, the API on one origin (local/edge.ts), as CloudFront serves them. */
+  readonly console: number;
   readonly lambda: number;
   readonly sts: number;
   readonly issuer: number;
@@ -80,6 +83,8 @@ export interface StackOptions {
 /** What stack.json holds: how the CLI and scripts find a running stack. */
 export interface StackInfo {
   readonly apiUrl: string;
+  /** The web console (ending in `/`); the API is on the same origin there too. */
+  readonly consoleUrl: string;
   readonly stsEndpoint: string;
   readonly iamEndpoint: string;
   readonly dynamodbEndpoint: string;
@@ -191,8 +196,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
     stops.push(() => stopProcessGroup(offline));
+    // The console is built while serverless-offline bundles the functions.
+    const consoleBuilt = consoleBuildIsStale() ? buildConsole() : Promise.resolve();
     // esbuild bundles every function first (~30 s idle on 2 cores; far more on a busy machine).
     await waitFor('serverless-offline', async () => (await fetch(`${apiUrl}/health`)).ok, OFFLINE_START_TIMEOUT_MS, offline);
+    await consoleBuilt;
+    const edge = await startEdge({ port: ports.console, apiUrl, issuer: issuer.issuer });
+    stops.push(() => edge.close());
 
     let loopControlUrl: string | undefined;
     if (bridge) {
@@ -221,6 +231,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const info: StackInfo = {
       apiUrl,
+      consoleUrl: edge.consoleUrl,
       stsEndpoint: sts.url,
       iamEndpoint: sts.iamUrl,
       dynamodbEndpoint: dynamodb.endpoint,

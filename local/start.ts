@@ -32,6 +32,7 @@ async function main(): Promise<void> {
 
   const ports: StackPorts = {
     api: port('TVM_PORT', 3000),
+    console: port('TVM_CONSOLE_PORT', 3008),
     lambda: port('TVM_LAMBDA_PORT', 3002),
     sts: port('TVM_STS_PORT', 3005),
     issuer: port('TVM_ISSUER_PORT', 3006),
@@ -90,6 +91,7 @@ function isAlive(pid: number): boolean {
 function printQuickstart(info: StackInfo, ms: number, alertIntervalSeconds: number, anchorIntervalSeconds: number): void {
   console.log(`
 tvm is running (${(ms / 1000).toFixed(1)} s)
+  console        ${info.consoleUrl}
   API            ${info.apiUrl}
   local STS/IAM  ${info.stsEndpoint}
   DynamoDB Local ${info.dynamodbEndpoint}

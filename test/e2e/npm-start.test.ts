@@ -66,8 +66,14 @@ describe('npm start', () => {
     // Assess: the README's example works against it
     const info = JSON.parse(readFileSync(stackFile, 'utf8')) as Record<string, string>;
     expect(Object.keys(info)).toEqual(
-      expect.arrayContaining(['apiUrl', 'stsEndpoint', 'dynamodbEndpoint', 'lambdaEndpoint', 'issuer', 'jwksUrl']),
+      expect.arrayContaining(['apiUrl', 'consoleUrl', 'stsEndpoint', 'dynamodbEndpoint', 'lambdaEndpoint', 'issuer', 'jwksUrl']),
     );
+    // Issue 8/11: the built console at consoleUrl, under its security headers
+    expect(info.consoleUrl).toBe(`http://localhost:${env.TVM_CONSOLE_PORT}/console/`);
+    const page = await fetch(`${info.consoleUrl}keys/ASIAEXAMPLEDEEPLINK1`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="app"></div>');
     const token = spawnSync(
       process.execPath,
       ['bin/tvm.js', 'dev-token', '--sub', 'alice@example.com', '--groups', 'engineering'],
@@ -88,7 +94,7 @@ describe('npm start', () => {
     expect(second.stderr).toContain('already running');
 
     // SIGTERM stops everything: no port left open, no stack file left
-    const ports = [env.TVM_PORT, env.TVM_LAMBDA_PORT, env.TVM_STS_PORT, env.TVM_ISSUER_PORT, env.TVM_DYNAMODB_PORT].map(Number);
+    const ports = [env.TVM_PORT, env.TVM_CONSOLE_PORT, env.TVM_LAMBDA_PORT, env.TVM_STS_PORT, env.TVM_ISSUER_PORT, env.TVM_DYNAMODB_PORT].map(Number);
     const exited = new Promise<number | null>((resolve) => first?.once('exit', (code) => resolve(code)));
     first.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -18,7 +18,7 @@ describe('DynamoDB Local stopped mid-run (a second stack of this file)', () => {
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'tvm-e2e-faults-'));
     stack = await startStack({
-      ports: { api: await freePort(), lambda: await freePort(), sts: await freePort(), issuer: await freePort(), dynamodb: await freePort() },
+      ports: { api: await freePort(), console: await freePort(), lambda: await freePort(), sts: await freePort(), issuer: await freePort(), dynamodb: await freePort() },
       stateDir,
       buildDir,
       useLoop: false,

@@ -12,6 +12,7 @@ export default async function globalSetup() {
   const stateDir = mkdtempSync(join(tmpdir(), 'tvm-e2e-'));
   const ports = {
     api: await freePort(),
+    console: await freePort(),
     lambda: await freePort(),
     sts: await freePort(),
     issuer: await freePort(),

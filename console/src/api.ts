@@ -1,0 +1,37 @@
+// Calls to tvm's API with the signed-in token. Every refusal keeps its stable code and message, so
+// a page shows what the API said, never a blank.
+import { currentSession } from './auth.js';
+import { consoleConfig } from './config.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const session = currentSession();
+  if (session === undefined) throw new ApiError(401, 'UNAUTHENTICATED', 'your sign-in has expired: sign in again');
+  const { apiUrl } = await consoleConfig();
+  const response = await fetch(`${apiUrl}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${session.token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string }; message?: string } | undefined) ?? {};
+    throw new ApiError(response.status, error.error?.code ?? `HTTP_${response.status}`, error.error?.message ?? error.message ?? (text || response.statusText));
+  }
+  return body as T;
+}

@@ -1,0 +1,143 @@
+// The console's frame: sign-in (any page is a deep link that survives it), navigation by group
+// (the API enforces; the console only hides what would be refused), the theme, the pages.
+import { useEffect, useState } from 'preact/hooks';
+import { CALLBACK_PATH, completeSignIn, currentSession, signIn, signOut, type Session } from './auth.js';
+import { GrantsPage, ProfilesPage } from './pages/admin.js';
+import { AlertsPage } from './pages/alerts.js';
+import { AuditPage } from './pages/audit.js';
+import { HomePage } from './pages/home.js';
+import { KeyPage } from './pages/keys.js';
+import { LockdownPage } from './pages/lockdown.js';
+import { MePage } from './pages/me.js';
+import { href, here, navigate, useRoute, type Route } from './router.js';
+import { ErrorNotice, Loading } from './ui.js';
+
+const SECURITY_GROUP = 'tvm-security';
+const ADMIN_GROUP = 'tvm-admin';
+
+type Theme = 'light' | 'dark' | 'system';
+
+function useTheme(): [Theme, (theme: Theme) => void] {
+  const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem('tvm.theme') as Theme | null) ?? 'system');
+  useEffect(() => {
+    if (theme === 'system') document.documentElement.removeAttribute('data-theme');
+    else document.documentElement.setAttribute('data-theme', theme);
+    localStorage.setItem('tvm.theme', theme);
+  }, [theme]);
+  return [theme, setTheme];
+}
+
+export function App() {
+  const route = useRoute();
+  const [session, setSession] = useState<Session | undefined>(currentSession);
+  const [failure, setFailure] = useState<Error | undefined>();
+  const [theme, setTheme] = useTheme();
+
+  useEffect(() => {
+    if (route.path === CALLBACK_PATH) {
+      completeSignIn(location.search).then(
+        (returnTo) => {
+          setSession(currentSession());
+          navigate(returnTo);
+        },
+        (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
+      );
+    } else if (session === undefined) {
+      signIn(here()).catch((error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))));
+    }
+  }, [route.path, session]);
+
+  if (failure) {
+    return (
+      <main id="main" class="page">
+        <h1>Sign-in failed</h1>
+        <ErrorNotice error={failure} />
+        <p>
+          <a href={href('')}>Try again</a>
+        </p>
+      </main>
+    );
+  }
+  if (session === undefined || route.path === CALLBACK_PATH) {
+    return (
+      <main id="main" class="page">
+        <Loading />
+      </main>
+    );
+  }
+
+  const may = (group: string) => session.groups.includes(group) || session.groups.includes(ADMIN_GROUP);
+  const links: [string, string, boolean][] = [
+    ['', 'Home', true],
+    ['me', 'Me', true],
+    ['audit', 'Audit', may(SECURITY_GROUP)],
+    ['alerts', 'Alerts', may(SECURITY_GROUP)],
+    ['lockdown', 'Lockdown', may(SECURITY_GROUP)],
+    ['profiles', 'Profiles', may(ADMIN_GROUP)],
+    ['grants', 'Grants', may(ADMIN_GROUP)],
+  ];
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">tvm</span>
+        <nav aria-label="Main">
+          <ul>
+            {links
+              .filter(([, , shown]) => shown)
+              .map(([path, label]) => (
+                <li key={path}>
+                  <a href={href(path)} aria-current={route.path === path ? 'page' : undefined}>
+                    {label}
+                  </a>
+                </li>
+              ))}
+          </ul>
+        </nav>
+        <label class="theme">
+          Theme{' '}
+          <select value={theme} onChange={(event) => setTheme((event.target as HTMLSelectElement).value as Theme)}>
+            <option value="system">System</option>
+            <option value="light">Light</option>
+            <option value="dark">Dark</option>
+          </select>
+        </label>
+        <span class="who">{session.principal}</span>
+        <button
+          type="button"
+          onClick={() => {
+            signOut();
+            setSession(undefined);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main id="main" class="page">
+        <Page route={route} session={session} security={may(SECURITY_GROUP)} />
+      </main>
+    </>
+  );
+}
+
+function Page({ route, session, security }: { readonly route: Route; readonly session: Session; readonly security: boolean }) {
+  const { path, query } = route;
+  if (path === '') return <HomePage security={security} />;
+  if (path === 'me') return <MePage />;
+  if (path === 'audit') return <AuditPage query={query} />;
+  if (path.startsWith('keys/')) return <KeyPage accessKeyId={path.slice('keys/'.length)} />;
+  if (path === 'alerts') return <AlertsPage query={query} />;
+  if (path === 'lockdown') return <LockdownPage principal={session.principal} />;
+  if (path === 'profiles') return <ProfilesPage />;
+  if (path === 'grants') return <GrantsPage />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p role="alert" class="error">
+        <strong>NOT_FOUND</strong>: there is no page {path} in the console.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,110 @@
+// `audit?principal=&profile=&type=&accessKeyId=&from=&to=`: the timeline, newest first. The
+// filters live in the address (a view can be shared), more is loaded by cursor, each row opens to
+// its JSON, and every access key links to its trace.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { href, navigate } from '../router.js';
+import { ErrorNotice, Loading, Time } from '../ui.js';
+
+const FILTERS = ['principal', 'profile', 'type', 'accessKeyId', 'from', 'to'] as const;
+
+interface AuditEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly at: string;
+  readonly principal: string;
+  readonly profile?: string;
+  readonly accessKeyId?: string;
+}
+
+export function AuditPage({ query }: { readonly query: URLSearchParams }) {
+  const filters = Object.fromEntries(FILTERS.map((name) => [name, query.get(name) ?? ''])) as Record<(typeof FILTERS)[number], string>;
+  const key = FILTERS.map((name) => filters[name]).join('|');
+  const [events, setEvents] = useState<AuditEvent[]>([]);
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [state, setState] = useState<'loading' | 'idle' | Error>('loading');
+
+  const load = (after?: string) => {
+    const params = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== ''));
+    params.set('limit', '50');
+    if (after) params.set('cursor', after);
+    setState('loading');
+    api<{ events: AuditEvent[]; nextCursor?: string }>(`/audit/events?${params.toString()}`).then(
+      (page) => {
+        setEvents((shown) => (after ? [...shown, ...page.events] : page.events));
+        setCursor(page.nextCursor);
+        setState('idle');
+      },
+      (error: unknown) => setState(error instanceof Error ? error : new Error(String(error))),
+    );
+  };
+  useEffect(() => load(), [key]);
+
+  const apply = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const params = new URLSearchParams();
+    for (const name of FILTERS) {
+      const value = String(form.get(name) ?? '').trim();
+      if (value !== '') params.set(name, value);
+    }
+    navigate(`audit${params.size > 0 ? `?${params.toString()}` : ''}`);
+  };
+
+  return (
+    <section aria-labelledby="audit-title">
+      <h1 id="audit-title">Audit timeline</h1>
+      <form class="filters" onSubmit={apply} key={key}>
+        {FILTERS.map((name) => (
+          <label key={name}>
+            {name === 'accessKeyId' ? 'Access key' : name[0]?.toUpperCase() + name.slice(1)}
+            <input name={name} defaultValue={filters[name]} placeholder={name === 'from' || name === 'to' ? '2026-06-01T12:00:00Z' : ''} />
+          </label>
+        ))}
+        <button type="submit" class="primary">
+          Filter
+        </button>
+      </form>
+      <table>
+        <caption>Events, newest first ({events.length} shown)</caption>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Type</th>
+            <th scope="col">Principal</th>
+            <th scope="col">Profile</th>
+            <th scope="col">Access key</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((event) => (
+            <tr key={event.id}>
+              <td>
+                <Time iso={event.at} />
+              </td>
+              <th scope="row">
+                <details>
+                  <summary>{event.type}</summary>
+                  <pre>
+                    <code>{JSON.stringify(event, null, 2)}</code>
+                  </pre>
+                </details>
+              </th>
+              <td>{event.principal}</td>
+              <td>{event.profile ?? '—'}</td>
+              <td>{event.accessKeyId ? <a href={href(`keys/${encodeURIComponent(event.accessKeyId)}`)}>{event.accessKeyId}</a> : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {state === 'loading' && <Loading />}
+      {state instanceof Error && <ErrorNotice error={state} />}
+      {state === 'idle' && events.length === 0 && <p role="status">No events match.</p>}
+      {state === 'idle' && cursor && (
+        <button type="button" onClick={() => load(cursor)}>
+          Load more
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,93 @@
+// `me`: who the API says you are and the grants you can use now, each with how to get its
+// credentials (the CLI vends them when asked; the console never keeps a secret).
+import { api } from '../api.js';
+import { Show, Time, useLoad } from '../ui.js';
+
+interface Me {
+  readonly principal: string;
+  readonly groups: readonly string[];
+  readonly grants: readonly {
+    readonly grantId: string;
+    readonly profile: string;
+    readonly subject: { readonly type: string; readonly id: string };
+    readonly validUntil: string;
+    readonly maxSessionSeconds: number;
+    readonly canDelegate: boolean;
+  }[];
+}
+
+export function MePage() {
+  const [me] = useLoad(() => api<Me>('/me'), []);
+  return (
+    <section aria-labelledby="me-title">
+      <h1 id="me-title">Me</h1>
+      <Show loaded={me}>
+        {(value) => (
+          <>
+            <dl class="facts">
+              <dt>Principal</dt>
+              <dd data-testid="principal">{value.principal}</dd>
+              <dt>Groups</dt>
+              <dd>{value.groups.length === 0 ? <span class="muted">none</span> : value.groups.join(', ')}</dd>
+            </dl>
+            <table>
+              <caption>Grants you can use now</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Profile</th>
+                  <th scope="col">Granted to</th>
+                  <th scope="col">Valid until</th>
+                  <th scope="col">Longest session</th>
+                  <th scope="col">Can delegate</th>
+                </tr>
+              </thead>
+              <tbody>
+                {value.grants.length === 0 ? (
+                  <tr>
+                    <td colSpan={5} class="muted">
+                      No grants: ask an admin or a delegator for one.
+                    </td>
+                  </tr>
+                ) : (
+                  value.grants.map((grant) => (
+                    <tr key={grant.grantId}>
+                      <th scope="row">{grant.profile}</th>
+                      <td>
+                        {grant.subject.type} {grant.subject.id}
+                      </td>
+                      <td>
+                        <Time iso={grant.validUntil} />
+                      </td>
+                      <td>{Math.round(grant.maxSessionSeconds / 60)} min</td>
+                      <td>{grant.canDelegate ? 'yes' : 'no'}</td>
+                    </tr>
+                  ))
+                )}
+              </tbody>
+            </table>
+            {value.grants.length > 0 && <CredentialsHowTo profile={value.grants[0]?.profile ?? ''} />}
+          </>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+/** The shell exports and the ~/.aws/config stanza, with a profile filled in: nothing secret. */
+function CredentialsHowTo({ profile }: { readonly profile: string }) {
+  return (
+    <section aria-labelledby="creds-title">
+      <h2 id="creds-title">Get credentials</h2>
+      <p>In a shell, for the next hour:</p>
+      <pre>
+        <code>{`eval "$(tvm credentials ${profile} --format env)"`}</code>
+      </pre>
+      <p>
+        Or for every AWS tool, in <code>~/.aws/config</code>:
+      </p>
+      <pre>
+        <code>{`[profile ${profile}]\ncredential_process = tvm credentials ${profile} --format credential-process`}</code>
+      </pre>
+    </section>
+  );
+}

@@ -1,0 +1,200 @@
+// Issue 8/11: the web console in a real browser (Debian's Chromium through playwright-core) against
+// the e2e stack: sign-in through the dev issuer's form (authorization code + PKCE), deep links that
+// survive it, tokens kept out of localStorage and the address bar, no console errors, and no
+// axe-core violations (WCAG 2.2 A/AA) in light and dark.
+import { randomBytes } from 'node:crypto';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { ADMIN_GROUPS, api, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
+import { accessibilityViolations, launchBrowser, signInThroughForm, watchErrors, type Browser, type Page } from './support/browser.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('signing in', () => {
+  it('takes a user through the dev issuer to the page they asked for, showing who the API says they are', async () => {
+    // Prepare
+    const context = await browser.newContext({ colorScheme: 'light' });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    const user = `alice-${unique()}@example.com`;
+    const deepLink = `${stackInfo().consoleUrl}me`;
+
+    // Act
+    await signInThroughForm(page, deepLink, user, 'engineering');
+
+    // Assess
+    await expect(page.getByTestId('principal').textContent()).resolves.toBe(user);
+    expect(page.url()).toBe(deepLink);
+    const storage = (await page.evaluate('({ local: JSON.stringify(localStorage), session: Object.keys(sessionStorage) })')) as { local: string; session: string[] };
+    expect(storage.local).not.toMatch(/eyJ/); // no JWT in localStorage
+    expect(storage.session).toEqual(['tvm.token']);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('refuses a callback it did not start (state does not match), and says so', async () => {
+    // Prepare
+    const context = await browser.newContext();
+    const page = await context.newPage();
+
+    // Act
+    await page.goto(`${stackInfo().consoleUrl}callback?code=stolen&state=forged`);
+
+    // Assess
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('state does not match');
+    expect(page.url()).toBe(`${stackInfo().consoleUrl}callback`);
+    await context.close();
+  });
+});
+
+/** A signed-in tab for `user` in `groups`, at `path` under the console, watching for errors. */
+async function tabAs(user: string, groups: string[], path: string, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ colorScheme });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signInThroughForm(page, `${stackInfo().consoleUrl}${path}`, user, groups.join(', '));
+  return { page, errors, close: () => context.close() };
+}
+
+/** Waits until every use so far went through recordUse (the local CloudTrail bridge). */
+async function settle(): Promise<void> {
+  expect((await fetch(`${stackInfo().loopControlUrl}/drain`, { method: 'POST' })).status).toBe(204);
+}
+
+describe('the security team', () => {
+  it("opens a key just vended by deep link, and sees who it was issued to and the call it made", async () => {
+    // Prepare: a key vended to an engineer and used once
+    const user = `eve-${unique()}@example.com`;
+    const vended = await api<{ credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } }>('POST', '/credentials', {
+      token: await tokenFor(user, ['engineering']),
+      body: { profile: 'demo-readonly', durationSeconds: 900 },
+    });
+    expect(vended.status).toBe(200);
+    const { credentials } = vended.body;
+    await stsWith(credentials).send(new GetCallerIdentityCommand({}));
+    await settle();
+
+    // Act
+    const tab = await tabAs(`sec-${unique()}@example.com`, SECURITY_GROUPS, `keys/${credentials.accessKeyId}`);
+
+    // Assess
+    await tab.page.getByTestId('key-principal').waitFor();
+    await expect(tab.page.getByTestId('key-principal').textContent()).resolves.toBe(user);
+    await expect(tab.page.getByRole('table', { name: /Uses, oldest first/ }).textContent()).resolves.toContain('sts.amazonaws.com GetCallerIdentity');
+    expect(tab.errors).toEqual([]);
+    await tab.close();
+  });
+
+  it('filters the audit timeline by principal, and the filter is in the address', async () => {
+    // Prepare
+    const user = `finn-${unique()}@example.com`;
+    expect((await api('POST', '/credentials', { token: await tokenFor(user, ['engineering']), body: { profile: 'demo-readonly', durationSeconds: 900 } })).status).toBe(200);
+    const tab = await tabAs(`sec-${unique()}@example.com`, SECURITY_GROUPS, 'audit');
+
+    // Act
+    await tab.page.getByLabel('Principal').fill(user);
+    await tab.page.getByRole('button', { name: 'Filter' }).click();
+
+    // Assess
+    await tab.page.waitForURL(`${stackInfo().consoleUrl}audit?principal=${encodeURIComponent(user)}`);
+    const table = tab.page.getByRole('table', { name: /Events, newest first/ });
+    await table.getByText('credential.issued', { exact: true }).first().waitFor();
+    await expect(table.getByText('credential.issued', { exact: true }).count()).resolves.toBe(1);
+    await expect(table.textContent()).resolves.not.toContain('demo-deploy');
+    expect(tab.errors).toEqual([]);
+    await tab.close();
+  });
+
+  it('activates a lockdown as one person, cannot lift it as the same person, and lifts it as a second', async () => {
+    // Prepare: a profile of its own, so no other test meets the lockdown
+    const profile = `e2e-console-lock-${unique()}`;
+    expect((await api('PUT', `/profiles/${profile}`, { token: await tokenFor('admin@example.com', ADMIN_GROUPS), body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-sandbox' } })).status).toBe(200);
+    const [first, second] = [`sec1-${unique()}@example.com`, `sec2-${unique()}@example.com`];
+    const tab = await tabAs(first, SECURITY_GROUPS, 'lockdown');
+    try {
+      // Act: activate
+      await tab.page.getByLabel('Profiles (comma-separated, or *)').fill(profile);
+      await tab.page.getByLabel('Allowed people (comma-separated)').fill(first);
+      await tab.page.getByLabel('Reason').fill('console e2e');
+      await tab.page.getByRole('button', { name: 'Activate lockdown' }).click();
+      await tab.page.getByTestId('lockdown-state').filter({ hasText: /^Active since/ }).waitFor();
+      await expect(tab.page.getByText('a second member of tvm-security must lift it').count()).resolves.toBe(1);
+      // Act: the activator tries to lift it
+      await tab.page.getByLabel('Reason for lifting').fill('done');
+      await tab.page.getByRole('button', { name: 'Lift lockdown' }).click();
+
+      // Assess
+      await tab.page.getByRole('alert').filter({ hasText: 'SECOND_APPROVER_REQUIRED' }).waitFor();
+      const other = await tabAs(second, SECURITY_GROUPS, 'lockdown');
+      await other.page.getByLabel('Reason for lifting').fill('verified');
+      await other.page.getByRole('button', { name: 'Lift lockdown' }).click();
+      await other.page.getByText('The lockdown is lifted.').waitFor();
+      await other.page.getByTestId('lockdown-state').filter({ hasText: /^Not active/ }).waitFor();
+      expect([...tab.errors.filter((error) => !error.includes('403')), ...other.errors]).toEqual([]);
+      await other.close();
+    } finally {
+      await tab.close();
+      // Whatever happened above, no other test meets this lockdown.
+      await api('DELETE', '/lockdown', { token: await tokenFor(`cleanup-${unique()}@example.com`, SECURITY_GROUPS), body: { reason: 'console e2e cleanup' } });
+    }
+  });
+});
+
+describe('an admin', () => {
+  it('creates a profile and a grant of it', async () => {
+    // Prepare
+    const profile = `e2e-console-${unique()}`;
+    const grantee = `gus-${unique()}@example.com`;
+    const tab = await tabAs(`admin-${unique()}@example.com`, ADMIN_GROUPS, 'profiles');
+
+    // Act
+    await tab.page.getByLabel('Name').fill(profile);
+    await tab.page.getByLabel('Role ARN').fill('arn:aws:iam::000000000000:role/tvm-demo-readonly');
+    await tab.page.getByRole('button', { name: 'Save profile' }).click();
+    await tab.page.getByText(`Profile ${profile} saved.`).waitFor();
+    await tab.page.getByRole('link', { name: 'Grants' }).click();
+    await tab.page.getByLabel('Profile').fill(profile);
+    await tab.page.getByLabel('Subject', { exact: true }).fill(grantee);
+    await tab.page.getByLabel('Valid until (your local time)').fill('2099-01-01T12:00');
+    await tab.page.getByRole('button', { name: 'Create grant' }).click();
+
+    // Assess
+    await tab.page.getByText(`Granted ${profile} to ${grantee}.`).waitFor();
+    const me = await api<{ grants: { profile: string }[] }>('GET', '/me', { token: await tokenFor(grantee) });
+    expect(me.body.grants.map((grant) => grant.profile)).toEqual([profile]);
+    expect(tab.errors).toEqual([]);
+    await tab.close();
+  });
+});
+
+describe('accessibility', () => {
+  const PAGES = ['', 'me', 'audit', 'alerts', 'lockdown', 'profiles', 'grants', 'keys/ASIAEXAMPLENOTUSED1'];
+
+  it.each(['light', 'dark'] as const)('has no WCAG 2.2 A/AA violations on any page (%s)', async (colorScheme) => {
+    // Prepare
+    const tab = await tabAs(`ada-${unique()}@example.com`, ['tvm-admin', 'tvm-security'], 'me', colorScheme);
+    const found: Record<string, unknown[]> = {};
+
+    // Act
+    for (const path of PAGES) {
+      await tab.page.goto(`${stackInfo().consoleUrl}${path}`);
+      await tab.page.locator('main h1').first().waitFor();
+      await tab.page.waitForFunction(() => !(globalThis as unknown as { document: { querySelector(selector: string): unknown } }).document.querySelector('[role=status].muted'));
+      const violations = await accessibilityViolations(tab.page);
+      if (violations.length > 0) found[path || 'home'] = violations;
+    }
+
+    // Assess
+    expect(found).toEqual({});
+    await tab.close();
+  });
+});
