@@ -18,6 +18,7 @@ export default tseslint.config(
     // Serverless Framework plugins are CommonJS modules.
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // Dependencies point inward: the domain knows nothing of AWS, Lambda, HTTP or the environment.

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { load as loadYaml } from 'js-yaml';
 import { extractZip, readZipEntries } from '../../bench/zip.js';
+import { consoleSecurityHeaders } from '../../local/edge.js';
 import { tableDefinitions, tableNames } from '../../local/tables.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -846,6 +847,72 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
     for (const statement of allows) expect(sub(statement.Resource, parameters)).toBe('arn:aws:iam::111111111111:role/tvm-*');
     const denies = statements.filter((statement) => statement.Effect === 'Deny');
     expect(denies.map((statement) => [statement.Action, sub(statement.Resource, parameters)])).toEqual([['iam:*', 'arn:aws:iam::111111111111:role/TvmRevoker-*']]);
+  });
+});
+
+// Issue 8/11: the console from a private bucket behind CloudFront (origin access control), on one
+// origin with the API, under the same security headers as the local stack serves it with.
+describe.each(STAGES)('the web console (%s)', (stage) => {
+  const resources = () => pkg(stage).template.Resources;
+  const properties = (id: string) => (resources()[id] as { Properties: Record<string, unknown> } | undefined)?.Properties ?? {};
+
+  test('its bucket is private: public access blocked, owner-enforced, encrypted, readable only by the distribution over TLS', () => {
+    // Act
+    const bucket = properties('ConsoleBucket');
+    const policy = properties('ConsoleBucketPolicy').PolicyDocument as { Statement: { Effect: string; Principal: unknown; Action: string; Condition: Record<string, Record<string, unknown>> }[] };
+
+    // Assess
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket).toHaveProperty('BucketEncryption');
+    const allows = policy.Statement.filter((statement) => statement.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({ Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' });
+    expect(JSON.stringify(allows[0]?.Condition.StringEquals?.['AWS:SourceArn'])).toContain('ConsoleDistribution');
+    expect(policy.Statement.filter((statement) => statement.Effect === 'Deny')).toEqual([
+      expect.objectContaining({ Principal: '*', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]);
+  });
+
+  test('the distribution reads the bucket through origin access control and sends everything else to the API, uncached', () => {
+    // Act
+    const config = properties('ConsoleDistribution').DistributionConfig as {
+      Origins: { Id: string; OriginAccessControlId?: unknown; S3OriginConfig?: { OriginAccessIdentity: string }; DomainName: unknown }[];
+      DefaultCacheBehavior: Record<string, unknown>;
+      CacheBehaviors: Record<string, unknown>[];
+    };
+
+    // Assess
+    const s3 = config.Origins.find((origin) => origin.Id === 'console');
+    expect(s3?.OriginAccessControlId).toEqual({ 'Fn::GetAtt': ['ConsoleOriginAccessControl', 'Id'] });
+    expect(s3?.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    expect(properties('ConsoleOriginAccessControl').OriginAccessControlConfig).toMatchObject({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' });
+    expect(JSON.stringify(config.Origins.find((origin) => origin.Id === 'api')?.DomainName)).toContain('HttpApi');
+    expect(config.DefaultCacheBehavior).toMatchObject({ TargetOriginId: 'api', ViewerProtocolPolicy: 'https-only', CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad' });
+    expect(config.CacheBehaviors).toEqual([
+      expect.objectContaining({ PathPattern: '/console/*', TargetOriginId: 'console', AllowedMethods: ['GET', 'HEAD'], ResponseHeadersPolicyId: { Ref: 'ConsoleHeadersPolicy' } }),
+    ]);
+  });
+
+  test("the console's headers: a CSP without inline or eval'd script, no framing, no plugins, no referrer, HSTS; the same policy as the local stack's", () => {
+    // Prepare
+    const headers = (properties('ConsoleHeadersPolicy').ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
+    const csp = headers.ContentSecurityPolicy?.ContentSecurityPolicy as { 'Fn::Join': [string, unknown[]] };
+
+    // Act: the policy as deployed with the edge issuer this test packages with
+    const deployed = csp['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : new URL(EDGE_ISSUER).host)).join('');
+    const directives = Object.fromEntries(deployed.split(';').map((directive) => directive.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+
+    // Assess
+    expect(directives['script-src']).toEqual(["'self'"]);
+    expect(deployed).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(directives['frame-ancestors']).toEqual(["'none'"]);
+    expect(directives['object-src']).toEqual(["'none'"]);
+    expect(headers.ContentSecurityPolicy?.Override).toBe(true);
+    expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: 'no-referrer', Override: true });
+    expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63072000, Override: true });
+    expect(deployed).toBe(consoleSecurityHeaders(`https://${new URL(EDGE_ISSUER).host}`)['content-security-policy']);
   });
 });
 
