@@ -2,10 +2,12 @@
 // tree-shaken, SDK clients bundled, source maps external), each bundle then loaded in fresh Node
 // processes the way Lambda's runtime loads it, with the environment serverless.yml gives it.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { CONSOLE_DIST } from '../local/edge.js';
 import { REPO_ROOT } from '../local/stack.js';
 import { median, round } from './stats.js';
 import { extractZip } from './zip.js';
@@ -122,4 +124,14 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): 
       code === 0 ? resolve(stdout) : reject(new Error(`${[command, ...args.slice(0, 2)].join(' ')} exited with ${code}: ${stderr.slice(-2000)}`)),
     );
   });
+}
+
+/** All of the built console's JavaScript (console/dist/assets/*.js), raw and gzipped. */
+export function measureConsoleJs(): { jsBytes: number; jsGzipBytes: number } {
+  const assets = join(CONSOLE_DIST, 'assets');
+  const scripts = readdirSync(assets).filter((name) => name.endsWith('.js')).map((name) => readFileSync(join(assets, name)));
+  return {
+    jsBytes: scripts.reduce((sum, code) => sum + code.length, 0),
+    jsGzipBytes: scripts.reduce((sum, code) => sum + gzipSync(code).length, 0),
+  };
 }

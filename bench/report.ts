@@ -14,6 +14,8 @@ export interface BenchResults {
   readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number };
   readonly bundles: Record<string, { readonly bytes: number; readonly coldInitMs: number }>;
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number };
+  /** The web console's built JavaScript, all of it (issue 8/11). */
+  readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
   readonly machine: string;
 }
 
@@ -32,6 +34,7 @@ export interface Measurements {
   readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number; readonly auditWrites: number };
   readonly bundles: Record<string, BundleMeasurement>;
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly statuses: Record<string, number> };
+  readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
   readonly machine: string;
 }
 
@@ -49,6 +52,7 @@ export const TARGETS = {
   // bench's caller is in one group.
   dynamodbReads: 4,
   concurrentErrors: 0,
+  consoleJsGzipBytes: 60_000,
 } as const;
 
 export interface TargetCheck {
@@ -72,6 +76,7 @@ export function toResults(m: Measurements): BenchResults {
     awsCallsPerVend: { sts: m.awsCallsPerVend.sts, dynamodbReads: m.awsCallsPerVend.dynamodbReads, dynamodbWrites: m.awsCallsPerVend.dynamodbWrites },
     bundles: Object.fromEntries(Object.entries(m.bundles).map(([name, b]) => [name, { bytes: b.bytes, coldInitMs: b.coldInitMs }])),
     concurrent: { requests: m.concurrent.requests, errors: m.concurrent.errors, rps: m.concurrent.rps },
+    console: { jsBytes: m.console.jsBytes, jsGzipBytes: m.console.jsGzipBytes },
     machine: m.machine,
   };
 }
@@ -104,6 +109,11 @@ export function checkTargets(m: Measurements): TargetCheck[] {
       target: `${m.concurrent.requests} concurrent vends: ${TARGETS.concurrentErrors} errors`,
       measured: `${m.concurrent.errors} errors`,
       met: m.concurrent.errors <= TARGETS.concurrentErrors,
+    },
+    {
+      target: `console JavaScript ≤ ${TARGETS.consoleJsGzipBytes / 1000} kB gzipped`,
+      measured: `${kB(m.console.jsGzipBytes)} kB`,
+      met: m.console.jsGzipBytes <= TARGETS.consoleJsGzipBytes,
     },
   ];
 }

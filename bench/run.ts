@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { mintDevToken } from '../local/dev-issuer.js';
 import { freeStackPortsEnv, stopProcessGroup, waitFor } from '../local/processes.js';
 import { AUDIT_SHARDS, REPO_ROOT, type StackInfo } from '../local/stack.js';
-import { measureBundles, packageService } from './bundles.js';
+import { measureBundles, measureConsoleJs, packageService } from './bundles.js';
+import { buildConsole } from '../local/edge.js';
 import type { CountOutput, LatencyOutput, MeasureInput, MeasureOutput } from './measure.js';
 import { checkTargets, formatReport, toResults, type Measurements } from './report.js';
 import { round, summarize } from './stats.js';
@@ -70,6 +71,9 @@ async function main(): Promise<number> {
     log('packaging for AWS (serverless package) and timing each bundle’s cold init…');
     const packageDir = await packageService();
     const bundles = await measureBundles(packageDir, COLD_INIT_RUNS).finally(() => rmSync(packageDir, { recursive: true, force: true }));
+    log('building the console and weighing its JavaScript…');
+    await buildConsole();
+    const consoleJs = measureConsoleJs();
 
     const measurements: Measurements = {
       floor: summarize(latency.floorMs),
@@ -83,6 +87,7 @@ async function main(): Promise<number> {
       awsCallsPerVend: counted.perVend,
       bundles,
       concurrent,
+      console: consoleJs,
       machine: describeMachine(),
     };
     const results = toResults(measurements);

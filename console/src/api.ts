@@ -13,6 +13,23 @@ export class ApiError extends Error {
   }
 }
 
+/** A file the API produces (an export): saved by the browser under the name the API gave it. */
+export async function download(path: string): Promise<void> {
+  const session = currentSession();
+  if (session === undefined) throw new ApiError(401, 'UNAUTHENTICATED', 'your sign-in has expired: sign in again');
+  const { apiUrl } = await consoleConfig();
+  const response = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${session.token}` } });
+  if (!response.ok) {
+    const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    throw new ApiError(response.status, body.error?.code ?? `HTTP_${response.status}`, body.error?.message ?? response.statusText);
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'tvm-export';
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement('a'), { href: url, download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const session = currentSession();
   if (session === undefined) throw new ApiError(401, 'UNAUTHENTICATED', 'your sign-in has expired: sign in again');

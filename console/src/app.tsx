@@ -2,13 +2,16 @@
 // (the API enforces; the console only hides what would be refused), the theme, the pages.
 import { useEffect, useState } from 'preact/hooks';
 import { CALLBACK_PATH, completeSignIn, currentSession, signIn, signOut, type Session } from './auth.js';
+import { AccessPage } from './pages/access.js';
 import { GrantsPage, ProfilesPage } from './pages/admin.js';
+import { EngagementPage } from './pages/engagement.js';
 import { AlertsPage } from './pages/alerts.js';
 import { AuditPage } from './pages/audit.js';
 import { HomePage } from './pages/home.js';
 import { KeyPage } from './pages/keys.js';
 import { LockdownPage } from './pages/lockdown.js';
 import { MePage } from './pages/me.js';
+import { VerifyPage } from './pages/verify.js';
 import { href, here, navigate, useRoute, type Route } from './router.js';
 import { ErrorNotice, Loading } from './ui.js';
 
@@ -72,7 +75,9 @@ export function App() {
     ['me', 'Me', true],
     ['audit', 'Audit', may(SECURITY_GROUP)],
     ['alerts', 'Alerts', may(SECURITY_GROUP)],
+    ['access', 'Access', may(SECURITY_GROUP)],
     ['lockdown', 'Lockdown', may(SECURITY_GROUP)],
+    ['verify', 'Verify', may(SECURITY_GROUP)],
     ['profiles', 'Profiles', may(ADMIN_GROUP)],
     ['grants', 'Grants', may(ADMIN_GROUP)],
   ];
@@ -129,7 +134,10 @@ function Page({ route, session, security }: { readonly route: Route; readonly se
   if (path === 'audit') return <AuditPage query={query} />;
   if (path.startsWith('keys/')) return <KeyPage accessKeyId={path.slice('keys/'.length)} />;
   if (path === 'alerts') return <AlertsPage query={query} />;
+  if (path === 'access') return <AccessPage query={query} mayRevoke={session.groups.includes(ADMIN_GROUP)} />;
   if (path === 'lockdown') return <LockdownPage principal={session.principal} />;
+  if (path === 'verify') return <VerifyPage />;
+  if (path.startsWith('engagements/')) return <EngagementPage id={path.slice('engagements/'.length)} mayNameOthers={session.groups.includes(ADMIN_GROUP)} />;
   if (path === 'profiles') return <ProfilesPage />;
   if (path === 'grants') return <GrantsPage />;
   return (

@@ -19,7 +19,8 @@ export type AuditEventType =
   | 'revocation.drift'
   | 'trail.rejected'
   | 'credential.used'
-  | 'alert.raised';
+  | 'alert.raised'
+  | 'audit.exported';
 
 /** Every type, for schemas and exhaustive checks. */
 export const AUDIT_EVENT_TYPES = [
@@ -40,6 +41,7 @@ export const AUDIT_EVENT_TYPES = [
   'trail.rejected',
   'credential.used',
   'alert.raised',
+  'audit.exported',
 ] as const satisfies readonly AuditEventType[];
 
 interface AuditEventBase {
@@ -198,6 +200,7 @@ export const MULTI_PROFILE_EVENT_TYPES = [
   'handover.completed',
   'lockdown.activated',
   'lockdown.lifted',
+  'audit.exported',
 ] as const satisfies readonly AuditEventType[];
 
 /** The `profiles` entry that stands for every profile (a lockdown of `["*"]`). */

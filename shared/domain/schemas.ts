@@ -154,6 +154,8 @@ export const auditQuerySchema = /* @__PURE__ */ z
     to: queryTime.optional(),
     limit: pageLimit,
     cursor: auditCursorSchema.optional(),
+    /** json (a page, the default), or the whole filtered result as csv or ndjson (an export, audited). */
+    format: z.enum(['json', 'csv', 'ndjson']).optional(),
   })
   .strict()
   .refine(fromNotAfterTo, FROM_AFTER_TO);

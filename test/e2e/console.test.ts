@@ -3,7 +3,9 @@
 // survive it, tokens kept out of localStorage and the address bar, no console errors, and no
 // axe-core violations (WCAG 2.2 A/AA) in light and dark.
 import { randomBytes } from 'node:crypto';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { GetAccessKeyInfoCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ADMIN_GROUPS, api, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
 import { accessibilityViolations, launchBrowser, signInThroughForm, watchErrors, type Browser, type Page } from './support/browser.js';
 
@@ -90,15 +92,28 @@ describe('the security team', () => {
     await tab.page.getByTestId('key-principal').waitFor();
     await expect(tab.page.getByTestId('key-principal').textContent()).resolves.toBe(user);
     await expect(tab.page.getByRole('table', { name: /Uses, oldest first/ }).textContent()).resolves.toContain('sts.amazonaws.com GetCallerIdentity');
+    // The README's picture of the console is this page (TVM_UPDATE_SCREENSHOTS=1 writes it there).
+    const picture = await tab.page.screenshot({ fullPage: true });
+    expect(picture.subarray(1, 4).toString()).toBe('PNG');
+    if (process.env.TVM_UPDATE_SCREENSHOTS === '1') writeFileSync(new URL('../../docs/console-key-trace.png', import.meta.url), picture);
     expect(tab.errors).toEqual([]);
     await tab.close();
   });
 
-  it('filters the audit timeline by principal, and the filter is in the address', async () => {
+  it('filters the audit timeline by principal, the filter in the address, and exports what it shows (recorded)', async () => {
     // Prepare
     const user = `finn-${unique()}@example.com`;
     expect((await api('POST', '/credentials', { token: await tokenFor(user, ['engineering']), body: { profile: 'demo-readonly', durationSeconds: 900 } })).status).toBe(200);
-    const tab = await tabAs(`sec-${unique()}@example.com`, SECURITY_GROUPS, 'audit');
+    const tab = await tabAs(`sec-${unique()}@example.com`, SECURITY_GROUPS, 'me');
+    // The unfiltered timeline answers late, after the filtered one: it must not land on top of it.
+    await tab.page.route(
+      (url) => url.pathname === '/audit/events' && !url.searchParams.has('principal') && !url.searchParams.has('type'),
+      async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await route.continue();
+      },
+    );
+    await tab.page.getByRole('link', { name: 'Audit' }).click();
 
     // Act
     await tab.page.getByLabel('Principal').fill(user);
@@ -108,8 +123,16 @@ describe('the security team', () => {
     await tab.page.waitForURL(`${stackInfo().consoleUrl}audit?principal=${encodeURIComponent(user)}`);
     const table = tab.page.getByRole('table', { name: /Events, newest first/ });
     await table.getByText('credential.issued', { exact: true }).first().waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // the late unfiltered answer has come
     await expect(table.getByText('credential.issued', { exact: true }).count()).resolves.toBe(1);
     await expect(table.textContent()).resolves.not.toContain('demo-deploy');
+    const [file] = await Promise.all([tab.page.waitForEvent('download'), tab.page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csv = readFileSync((await file.path()) ?? '', 'utf8');
+    expect(file.suggestedFilename()).toMatch(/^tvm-audit-.*\.csv$/);
+    expect(csv.split('\r\n')[0]).toContain('"id","at","type","principal"');
+    expect(csv).toContain(`"credential.issued","${user}"`);
+    const exports = await api<{ events: { detail?: { filters?: unknown } }[] }>('GET', '/audit/events?type=audit.exported&limit=20', { token: await tokenFor('sec@example.com', SECURITY_GROUPS) });
+    expect(exports.body.events.map((event) => event.detail?.filters)).toContainEqual({ principal: user });
     expect(tab.errors).toEqual([]);
     await tab.close();
   });
@@ -149,6 +172,35 @@ describe('the security team', () => {
   });
 });
 
+describe('who has access', () => {
+  it('shows a grant, its chain and its live session, and cuts it off after a typed confirmation', async () => {
+    // Prepare: a profile of its own, granted to one person, who vends a key
+    const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
+    const profile = `e2e-console-cut-${unique()}`;
+    const holder = `hal-${unique()}@example.com`;
+    expect((await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-sandbox' } })).status).toBe(200);
+    const granted = await api<{ id: string }>('POST', '/grants', { token: admin, body: { profile, subject: { type: 'user', id: holder }, validUntil: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(granted.status).toBe(201);
+    const vended = await api<{ credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } }>('POST', '/credentials', { token: await tokenFor(holder), body: { profile } });
+    expect(vended.status).toBe(200);
+    // Revoking a grant takes tvm-admin (DELETE /grants); the security team sees the page without the action.
+    const tab = await tabAs(`admin-${unique()}@example.com`, ['tvm-admin', 'tvm-security'], `access?profile=${profile}`);
+
+    // Act
+    await tab.page.getByRole('table', { name: 'Live sessions' }).getByText(vended.body.credentials.accessKeyId).waitFor();
+    await tab.page.getByRole('button', { name: 'Cut off…' }).click();
+    await tab.page.getByText('cuts off 1 live session.').waitFor();
+    await tab.page.getByLabel('Profile name').fill(profile);
+    await tab.page.getByRole('button', { name: 'Revoke and cut off' }).click();
+
+    // Assess
+    await tab.page.getByText(`Grant ${granted.body.id} revoked: 1 sessions cut off, 0 not (yet).`).waitFor();
+    await expect(stsWith(vended.body.credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: vended.body.credentials.accessKeyId }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(tab.errors).toEqual([]);
+    await tab.close();
+  });
+});
+
 describe('an admin', () => {
   it('creates a profile and a grant of it', async () => {
     // Prepare
@@ -176,8 +228,53 @@ describe('an admin', () => {
   });
 });
 
+describe('a handover', () => {
+  it('shows what it will revoke and grant before it is confirmed, then hands over', async () => {
+    // Prepare: an engagement of one contractor on a profile of its own
+    const admin = `admin-${unique()}@example.com`;
+    const adminToken = await tokenFor(admin, ADMIN_GROUPS);
+    const profile = `e2e-console-eng-${unique()}`;
+    const contractor = `carl-${unique()}@agency.example`;
+    expect((await api('PUT', `/profiles/${profile}`, { token: adminToken, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-sandbox' } })).status).toBe(200);
+    const created = await api<{ id: string }>('POST', '/engagements', {
+      token: adminToken,
+      body: { name: 'console handover', owner: admin, contractors: [contractor], profiles: [{ profile }], validUntil: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    expect(created.status).toBe(201);
+    const tab = await tabAs(admin, ADMIN_GROUPS, `engagements/${created.body.id}`);
+
+    // Act
+    await tab.page.getByRole('button', { name: 'Preview handover' }).click();
+    const preview = await tab.page.getByTestId('handover-preview').textContent();
+    const violations = await accessibilityViolations(tab.page);
+    await tab.page.getByRole('button', { name: 'Confirm handover' }).click();
+
+    // Assess
+    expect(preview).toContain(`revoke 1 grant (${contractor} on ${profile})`);
+    expect(preview).toContain(`grant ${admin} ${profile}, able to delegate`);
+    expect(violations).toEqual([]);
+    await tab.page.getByText('Handed over: 1 grants revoked, 1 granted, 0 sessions cut off.').waitFor();
+    await tab.page.getByTestId('engagement-status').filter({ hasText: 'handed-over' }).waitFor();
+    expect(tab.errors).toEqual([]);
+    await tab.close();
+  });
+});
+
+describe('size', () => {
+  it("keeps all of the console's JavaScript within 60 kB gzipped", () => {
+    // Act: what the stack built and serves (console/dist)
+    const assets = new URL('../../console/dist/assets/', import.meta.url);
+    const scripts = readdirSync(assets).filter((name) => name.endsWith('.js'));
+    const gzipped = scripts.reduce((sum, name) => sum + gzipSync(readFileSync(new URL(name, assets))).length, 0);
+
+    // Assess
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(gzipped).toBeLessThanOrEqual(60_000);
+  });
+});
+
 describe('accessibility', () => {
-  const PAGES = ['', 'me', 'audit', 'alerts', 'lockdown', 'profiles', 'grants', 'keys/ASIAEXAMPLENOTUSED1'];
+  const PAGES = ['', 'me', 'audit', 'alerts', 'access?profile=demo-readonly', 'lockdown', 'verify', 'profiles', 'grants', 'keys/ASIAEXAMPLENOTUSED1'];
 
   it.each(['light', 'dark'] as const)('has no WCAG 2.2 A/AA violations on any page (%s)', async (colorScheme) => {
     // Prepare

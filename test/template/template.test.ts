@@ -128,7 +128,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:PutItem ${AUDIT}`,
     ...CUT_OFF_GRANTS,
   ],
-  listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`],
+  // An export is recorded (audit.exported) before it is returned.
+  listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`, `dynamodb:PutItem ${AUDIT}`],
   createEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:BatchGetItem ${DELEGATIONS}`,

@@ -21,6 +21,7 @@ function aMeasurement(overrides: Partial<Measurements> = {}): Measurements {
       health: { bytes: 90_000, sourceMapBytes: 120_000, coldInitMs: 30 },
     },
     concurrent: { requests: 200, errors: 0, rps: 150.5, p50Ms: 500, p99Ms: 900, statuses: { '200': 200 } },
+    console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
     machine: 'a test machine',
     ...overrides,
   };
@@ -68,6 +69,7 @@ describe('results (--json)', () => {
       awsCallsPerVend: { sts: 1, dynamodbReads: 4, dynamodbWrites: 2 },
       bundles: { vendCredentials: { bytes: 380_000, coldInitMs: 80 }, health: { bytes: 90_000, coldInitMs: 30 } },
       concurrent: { requests: 200, errors: 0, rps: 150.5 },
+      console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
       machine: 'a test machine',
     });
   });
@@ -95,6 +97,7 @@ describe('targets', () => {
     ['a second audit write', { awsCallsPerVend: { sts: 1, dynamodbReads: 4, dynamodbWrites: 3, auditWrites: 2 } }, /AWS calls/],
     ['a fifth read (the caller is in one group)', { awsCallsPerVend: { sts: 1, dynamodbReads: 5, dynamodbWrites: 2, auditWrites: 1 } }, /AWS calls/],
     ['one failed concurrent vend', { concurrent: { requests: 200, errors: 1, rps: 1, p50Ms: 1, p99Ms: 1, statuses: {} } }, /concurrent/],
+    ['console JavaScript over 60 kB gzipped', { console: { jsBytes: 200_000, jsGzipBytes: 60_001 } }, /console JavaScript/],
   ])('are missed by %s', (_, overrides, target) => {
     // Act
     const failures = missed(aMeasurement(overrides));

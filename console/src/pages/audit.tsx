@@ -1,8 +1,8 @@
 // `audit?principal=&profile=&type=&accessKeyId=&from=&to=`: the timeline, newest first. The
 // filters live in the address (a view can be shared), more is loaded by cursor, each row opens to
 // its JSON, and every access key links to its trace.
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, download } from '../api.js';
 import { href, navigate } from '../router.js';
 import { ErrorNotice, Loading, Time } from '../ui.js';
 
@@ -23,19 +23,32 @@ export function AuditPage({ query }: { readonly query: URLSearchParams }) {
   const [events, setEvents] = useState<AuditEvent[]>([]);
   const [cursor, setCursor] = useState<string | undefined>();
   const [state, setState] = useState<'loading' | 'idle' | Error>('loading');
+  const [exportFailure, setExportFailure] = useState<Error | undefined>();
+  const exportAs = (format: 'csv' | 'ndjson') => {
+    setExportFailure(undefined);
+    const params = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== ''));
+    params.set('format', format);
+    download(`/audit/events?${params.toString()}`).catch((error: unknown) => setExportFailure(error instanceof Error ? error : new Error(String(error))));
+  };
 
+  // The filters a page of events was asked for: an answer for filters since changed is dropped, so
+  // a slow read of the unfiltered timeline never lands on top of the filtered one.
+  const asked = useRef(key);
+  asked.current = key;
   const load = (after?: string) => {
     const params = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== ''));
     params.set('limit', '50');
     if (after) params.set('cursor', after);
     setState('loading');
+    const forKey = key;
     api<{ events: AuditEvent[]; nextCursor?: string }>(`/audit/events?${params.toString()}`).then(
       (page) => {
+        if (asked.current !== forKey) return;
         setEvents((shown) => (after ? [...shown, ...page.events] : page.events));
         setCursor(page.nextCursor);
         setState('idle');
       },
-      (error: unknown) => setState(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => asked.current === forKey && setState(error instanceof Error ? error : new Error(String(error))),
     );
   };
   useEffect(() => load(), [key]);
@@ -65,6 +78,16 @@ export function AuditPage({ query }: { readonly query: URLSearchParams }) {
           Filter
         </button>
       </form>
+      <p>
+        Export everything these filters match (recorded in the audit trail):{' '}
+        <button type="button" onClick={() => exportAs('csv')}>
+          Export CSV
+        </button>{' '}
+        <button type="button" onClick={() => exportAs('ndjson')}>
+          Export NDJSON
+        </button>
+      </p>
+      {exportFailure && <ErrorNotice error={exportFailure} />}
       <table>
         <caption>Events, newest first ({events.length} shown)</caption>
         <thead>
