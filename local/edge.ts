@@ -84,7 +84,14 @@ export async function startEdge(options: { port: number; apiUrl: string; issuer:
   const config = () => JSON.stringify({ issuer: options.issuer, clientId: CONSOLE_CLIENT_ID, apiUrl: origin });
 
   const serveConsole = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    const relative = decodeURIComponent(path.slice(CONSOLE_BASE.length));
+    let relative: string;
+    try {
+      relative = decodeURIComponent(path.slice(CONSOLE_BASE.length));
+    } catch {
+      // A malformed escape (any web page can send one here) is refused, never a crash of the stack.
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed path');
+      return;
+    }
     if (relative === 'config.json') {
       res.writeHead(200, { ...headers, 'content-type': TYPES['.json'] as string, 'cache-control': 'no-store' }).end(config());
       return;

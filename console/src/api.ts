@@ -13,8 +13,11 @@ export class ApiError extends Error {
   }
 }
 
-/** A file the API produces (an export): saved by the browser under the name the API gave it. */
-export async function download(path: string): Promise<void> {
+/**
+ * A file the API produces (an export): saved by the browser under the name the API gave it. Says
+ * how many events it holds and, when more matched than one export holds, where the next starts.
+ */
+export async function download(path: string): Promise<{ count: number; nextCursor?: string }> {
   const session = currentSession();
   if (session === undefined) throw new ApiError(401, 'UNAUTHENTICATED', 'your sign-in has expired: sign in again');
   const { apiUrl } = await consoleConfig();
@@ -28,6 +31,8 @@ export async function download(path: string): Promise<void> {
   const link = Object.assign(document.createElement('a'), { href: url, download: name });
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const nextCursor = response.headers.get('x-tvm-next-cursor') ?? undefined;
+  return { count: Number(response.headers.get('x-tvm-export-count') ?? 0), ...(nextCursor ? { nextCursor } : {}) };
 }
 
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {

@@ -34,6 +34,8 @@ export function App() {
   const route = useRoute();
   const [session, setSession] = useState<Session | undefined>(currentSession);
   const [failure, setFailure] = useState<Error | undefined>();
+  // Signed out on purpose: stay out (an IdP with a session cookie would sign straight back in).
+  const [signedOut, setSignedOut] = useState(false);
   const [theme, setTheme] = useTheme();
 
   useEffect(() => {
@@ -45,10 +47,22 @@ export function App() {
         },
         (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
       );
-    } else if (session === undefined) {
+    } else if (session === undefined && !signedOut) {
       signIn(here()).catch((error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))));
     }
-  }, [route.path, session]);
+  }, [route.path, session, signedOut]);
+
+  if (signedOut) {
+    return (
+      <main id="main" class="page">
+        <h1>Signed out</h1>
+        <p>Your token is gone from this tab.</p>
+        <button type="button" class="primary" onClick={() => setSignedOut(false)}>
+          Sign in
+        </button>
+      </main>
+    );
+  }
 
   if (failure) {
     return (
@@ -114,6 +128,7 @@ export function App() {
           type="button"
           onClick={() => {
             signOut();
+            setSignedOut(true);
             setSession(undefined);
           }}
         >

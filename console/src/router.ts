@@ -11,8 +11,14 @@ export interface Route {
 }
 
 export function currentRoute(): Route {
-  const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : '';
-  return { path: decodeURIComponent(path.replace(/\/$/, '')), query: new URLSearchParams(location.search) };
+  const path = (location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : '').replace(/\/$/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = path; // a malformed escape: the page that cannot match it says "not found"
+  }
+  return { path: decoded, query: new URLSearchParams(location.search) };
 }
 
 /** The current path and query, relative to the console, as a deep link carries them. */

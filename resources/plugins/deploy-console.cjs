@@ -1,4 +1,4 @@
-// After `serverless deploy`: uploads the built console (console/dist, built first if missing) and
+// After `serverless deploy`: builds the console and uploads it (console/dist) with
 // its config.json (the issuer to sign in with, the console's client id) to the stack's console
 // bucket, under console/. The page itself is never cached; its assets carry content hashes.
 'use strict';
@@ -20,10 +20,9 @@ class DeployConsole {
     const provider = serverless.getProvider('aws');
     const root = serverless.config.servicePath;
     const dist = join(root, 'console', 'dist');
-    if (!existsSync(join(dist, 'index.html'))) {
-      const built = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', join(root, 'console')], { stdio: 'inherit' });
-      if (built.status !== 0) throw new Error('the console could not be built (vite build console)');
-    }
+    // Always built from the sources being deployed: never an older console/dist left on disk.
+    const built = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', join(root, 'console')], { stdio: 'inherit' });
+    if (built.status !== 0 || !existsSync(join(dist, 'index.html'))) throw new Error('the console could not be built (vite build console)');
     const stack = await provider.request('CloudFormation', 'describeStacks', { StackName: provider.naming.getStackName() });
     const outputs = Object.fromEntries((stack.Stacks[0].Outputs || []).map((output) => [output.OutputKey, output.OutputValue]));
     const bucket = outputs.ConsoleBucketName;

@@ -43,6 +43,23 @@ describe('signing in', () => {
     await context.close();
   });
 
+  it('stays signed out after Sign out, until asked to sign in again', async () => {
+    // Prepare
+    const tab = await tabAs(`sol-${unique()}@example.com`, [], 'me');
+    await tab.page.getByTestId('principal').waitFor();
+
+    // Act
+    await tab.page.getByRole('button', { name: 'Sign out' }).click();
+
+    // Assess
+    await tab.page.getByRole('heading', { name: 'Signed out' }).waitFor();
+    expect(new URL(tab.page.url()).origin).toBe(new URL(stackInfo().consoleUrl).origin);
+    expect(await tab.page.evaluate('sessionStorage.getItem("tvm.token")')).toBeNull();
+    await tab.page.getByRole('button', { name: 'Sign in' }).click();
+    await tab.page.getByLabel('User').waitFor();
+    await tab.close();
+  });
+
   it('refuses a callback it did not start (state does not match), and says so', async () => {
     // Prepare
     const context = await browser.newContext();
@@ -255,6 +272,29 @@ describe('a handover', () => {
     expect(violations).toEqual([]);
     await tab.page.getByText('Handed over: 1 grants revoked, 1 granted, 0 sessions cut off.').waitFor();
     await tab.page.getByTestId('engagement-status').filter({ hasText: 'handed-over' }).waitFor();
+    expect(tab.errors).toEqual([]);
+    await tab.close();
+  });
+});
+
+describe('the keyboard', () => {
+  it('reaches the timeline filters from the top of the page and applies one with Enter, no mouse', async () => {
+    // Prepare
+    const tab = await tabAs(`kay-${unique()}@example.com`, SECURITY_GROUPS, 'audit');
+    await tab.page.getByRole('button', { name: 'Filter' }).waitFor();
+
+    // Act: Tab from the top until the Type filter has focus (a bounded number of presses)
+    let presses = 0;
+    while ((await tab.page.evaluate('document.activeElement && document.activeElement.name')) !== 'type' && presses < 40) {
+      await tab.page.keyboard.press('Tab');
+      presses++;
+    }
+    await tab.page.keyboard.type('lockdown.lifted');
+    await tab.page.keyboard.press('Enter');
+
+    // Assess
+    expect(presses).toBeLessThan(40);
+    await tab.page.waitForURL(`${stackInfo().consoleUrl}audit?type=lockdown.lifted`);
     expect(tab.errors).toEqual([]);
     await tab.close();
   });

@@ -889,7 +889,16 @@ describe.each(STAGES)('the web console (%s)', (stage) => {
     expect(s3?.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     expect(properties('ConsoleOriginAccessControl').OriginAccessControlConfig).toMatchObject({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' });
     expect(JSON.stringify(config.Origins.find((origin) => origin.Id === 'api')?.DomainName)).toContain('HttpApi');
-    expect(config.DefaultCacheBehavior).toMatchObject({ TargetOriginId: 'api', ViewerProtocolPolicy: 'https-only', CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad' });
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      TargetOriginId: 'api',
+      ViewerProtocolPolicy: 'https-only',
+      CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+      ResponseHeadersPolicyId: { Ref: 'ApiHeadersPolicy' },
+    });
+    // Nothing the API answers can render or be framed on the origin where the console keeps its token.
+    const apiHeaders = (properties('ApiHeadersPolicy').ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
+    expect(apiHeaders.ContentSecurityPolicy).toEqual({ ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", Override: true });
+    expect(apiHeaders.ContentTypeOptions).toEqual({ Override: true });
     expect(config.CacheBehaviors).toEqual([
       expect.objectContaining({ PathPattern: '/console/*', TargetOriginId: 'console', AllowedMethods: ['GET', 'HEAD'], ResponseHeadersPolicyId: { Ref: 'ConsoleHeadersPolicy' } }),
     ]);
@@ -902,6 +911,9 @@ describe.each(STAGES)('the web console (%s)', (stage) => {
 
     // Act: the policy as deployed with the edge issuer this test packages with
     const deployed = csp['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : new URL(EDGE_ISSUER).host)).join('');
+    // Only the API and the issuer unless consoleConnectSrc names more.
+    expect(csp['Fn::Join'][1]).toHaveLength(4);
+    expect(csp['Fn::Join'][1][2]).toBe('');
     const directives = Object.fromEntries(deployed.split(';').map((directive) => directive.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
 
     // Assess

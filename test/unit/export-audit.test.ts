@@ -4,7 +4,7 @@
 import { jest } from '@jest/globals';
 import { adminEvent, type AuditEvent } from '../../shared/domain/audit.js';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
-import { cell, exportAuditEvents, MAX_EXPORTED_EVENTS } from '../../shared/domain/export-audit.js';
+import { cell, exportAuditEvents, MAX_EXPORT_PAYLOAD_BYTES, MAX_EXPORTED_EVENTS } from '../../shared/domain/export-audit.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { fixedClock, InMemoryAuditLog, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
@@ -65,6 +65,11 @@ it('neutralises cells a spreadsheet would run as formulas, and quotes every cell
 
 it.each([
   ['=1+1', `"'=1+1"`],
+  ['  =1+1', `"'  =1+1"`],
+  ['\u3000@SUM(1)', `"'\u3000@SUM(1)"`],
+  ['\uFF1D1+1', `"'\uFF1D1+1"`],
+  ['\n=1', `"'\n=1"`],
+  ['a-b', '"a-b"'],
   ['a "quoted" word', '"a ""quoted"" word"'],
   ['\tTAB', `"'\tTAB"`],
   [undefined, '""'],
@@ -90,6 +95,25 @@ it('stops at MAX_EXPORTED_EVENTS and says where the next export starts', async (
   expect(exported.count).toBe(MAX_EXPORTED_EVENTS);
   expect(exported.nextCursor).toBe(`cursor-${MAX_EXPORTED_EVENTS}`);
   expect((audit.eventsOfType('audit.exported')[0] as { detail?: unknown } | undefined)?.detail).toMatchObject({ count: MAX_EXPORTED_EVENTS, nextCursor: `cursor-${MAX_EXPORTED_EVENTS}` });
+});
+
+// From the attack review: whoever made the calls chooses their user agents and error messages; an
+// export of their calls must still fit a Lambda response (6 MB), however they chose them.
+it('stops before the response would outgrow a Lambda answer, and says where the next export starts', async () => {
+  // Prepare: 3,000 events whose user agents are 512 double quotes (doubled in CSV, then escaped)
+  const hostile = Array.from({ length: 3_000 }, (_, i) => anEvent(i + 1, 'ann@example.com', '"'.repeat(512)));
+  const { audit, deps } = await setUp(hostile);
+
+  // Act
+  const exported = await exportAuditEvents(deps, SECURITY, {}, 'csv', META);
+
+  // Assess
+  expect(new TextEncoder().encode(JSON.stringify(exported.body)).length).toBeLessThanOrEqual(MAX_EXPORT_PAYLOAD_BYTES + 2);
+  expect(exported.count).toBeGreaterThan(100);
+  expect(exported.count).toBeLessThan(3_000);
+  const lastRow = exported.body.trimEnd().split('\r\n').at(-1) ?? '';
+  expect(lastRow.startsWith(`"${exported.nextCursor ?? 'none'}"`)).toBe(true);
+  expect((audit.eventsOfType('audit.exported')[0] as { detail?: unknown } | undefined)?.detail).toMatchObject({ count: exported.count, nextCursor: exported.nextCursor });
 });
 
 it('returns nothing when the export cannot be recorded', async () => {

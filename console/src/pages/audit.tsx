@@ -24,11 +24,16 @@ export function AuditPage({ query }: { readonly query: URLSearchParams }) {
   const [cursor, setCursor] = useState<string | undefined>();
   const [state, setState] = useState<'loading' | 'idle' | Error>('loading');
   const [exportFailure, setExportFailure] = useState<Error | undefined>();
-  const exportAs = (format: 'csv' | 'ndjson') => {
+  const [exported, setExported] = useState<{ format: 'csv' | 'ndjson'; count: number; nextCursor?: string } | undefined>();
+  const exportAs = (format: 'csv' | 'ndjson', from?: string) => {
     setExportFailure(undefined);
     const params = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== ''));
     params.set('format', format);
-    download(`/audit/events?${params.toString()}`).catch((error: unknown) => setExportFailure(error instanceof Error ? error : new Error(String(error))));
+    if (from) params.set('cursor', from);
+    download(`/audit/events?${params.toString()}`).then(
+      (result) => setExported({ format, ...result }),
+      (error: unknown) => setExportFailure(error instanceof Error ? error : new Error(String(error))),
+    );
   };
 
   // The filters a page of events was asked for: an answer for filters since changed is dropped, so
@@ -88,6 +93,20 @@ export function AuditPage({ query }: { readonly query: URLSearchParams }) {
         </button>
       </p>
       {exportFailure && <ErrorNotice error={exportFailure} />}
+      {exported && (
+        <p role="status">
+          Exported {exported.count} events.
+          {exported.nextCursor && (
+            <>
+              {' '}
+              More matched than one file holds:{' '}
+              <button type="button" onClick={() => exportAs(exported.format, exported.nextCursor)}>
+                Export the next ones
+              </button>
+            </>
+          )}
+        </p>
+      )}
       <table>
         <caption>Events, newest first ({events.length} shown)</caption>
         <thead>
