@@ -37,6 +37,10 @@ const FUNCTION_ENV: Record<string, string> = {
   TVM_DELEGATION_QUOTA: '200',
   TVM_ALERTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:tvm-bench-alerts',
   TVM_ANCHOR_BUCKET: 'tvm-bench-anchorbucket',
+  TVM_DEAD_LETTER_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/tvm-bench-dead-letters',
+  TVM_ACCOUNT_ID: '000000000000',
+  TVM_TARGET_ACCOUNTS: '',
+  TVM_REVOKER_ROLE_NAME: 'TvmRevoker-bench',
   POWERTOOLS_SERVICE_NAME: 'tvm',
   // As deployed: stack traces through the external maps.
   NODE_OPTIONS: '--enable-source-maps',
@@ -50,7 +54,9 @@ const FUNCTION_ENV: Record<string, string> = {
 /** Packages the service for AWS into a temporary folder; returns it (the caller removes it). */
 export async function packageService(): Promise<string> {
   const out = mkdtempSync(join(tmpdir(), 'tvm-bench-package-'));
-  await run(process.execPath, [SERVERLESS_BIN, 'package', '--stage', 'dev', '--package', out], {
+  // The edge's JWT authorizer needs an issuer and audience to package at all: placeholders, as in the template test.
+  const edge = ['--param=edgeIssuer=https://idp.example.com/', '--param=edgeAudience=tvm'];
+  await run(process.execPath, [SERVERLESS_BIN, 'package', '--stage', 'dev', '--package', out, ...edge], {
     ...process.env,
     TVM_BUILD_DIR: '.esbuild-bench-package',
     SLS_TELEMETRY_DISABLED: '1',
