@@ -13,7 +13,7 @@ import { LockdownPage } from './pages/lockdown.js';
 import { MePage } from './pages/me.js';
 import { VerifyPage } from './pages/verify.js';
 import { href, here, navigate, useRoute, type Route } from './router.js';
-import { ErrorNotice, Loading } from './ui.js';
+import { asError, ErrorNotice, Loading } from './ui.js';
 
 const SECURITY_GROUP = 'tvm-security';
 const ADMIN_GROUP = 'tvm-admin';
@@ -45,10 +45,10 @@ export function App() {
           setSession(currentSession());
           navigate(returnTo);
         },
-        (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
+        (error: unknown) => setFailure(asError(error)),
       );
     } else if (session === undefined && !signedOut) {
-      signIn(here()).catch((error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))));
+      signIn(here()).catch((error: unknown) => setFailure(asError(error)));
     }
   }, [route.path, session, signedOut]);
 

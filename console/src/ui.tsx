@@ -14,13 +14,27 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): [L
     setLoaded({ state: 'loading' });
     load().then(
       (value) => current && setLoaded({ state: 'done', value }),
-      (error: unknown) => current && setLoaded({ state: 'failed', error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown) => current && setLoaded({ state: 'failed', error: asError(error) }),
     );
     return () => {
       current = false;
     };
   }, [...deps, round]);
   return [loaded, () => setRound((n) => n + 1)];
+}
+
+/** What a rejected promise carries, as an Error to show. */
+export const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+/** The one row of a table that has nothing to list, saying so. */
+export function EmptyRow({ columns, children }: { readonly columns: number; readonly children: ComponentChildren }) {
+  return (
+    <tr>
+      <td colSpan={columns} class="muted">
+        {children}
+      </td>
+    </tr>
+  );
 }
 
 export function ErrorNotice({ error }: { readonly error: Error }) {

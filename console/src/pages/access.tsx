@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { href, navigate } from '../router.js';
-import { ErrorNotice, Show, Time, useLoad } from '../ui.js';
+import { asError, EmptyRow, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 interface Access {
   readonly profile: string;
@@ -49,7 +49,7 @@ export function AccessPage({ query, mayRevoke }: { readonly query: URLSearchPara
         setOutcome(`Grant ${grantId} revoked: ${revoked.revokedSessions.length} sessions cut off, ${revoked.sessionsNotCut.length} not (yet).`);
         reload();
       },
-      (error: unknown) => setOutcome(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => setOutcome(asError(error)),
     );
   };
 
@@ -149,11 +149,7 @@ export function AccessPage({ query, mayRevoke }: { readonly query: URLSearchPara
                 </thead>
                 <tbody>
                   {value.sessions.length === 0 ? (
-                    <tr>
-                      <td colSpan={5} class="muted">
-                        No live sessions.
-                      </td>
-                    </tr>
+                    <EmptyRow columns={5}>No live sessions.</EmptyRow>
                   ) : (
                     value.sessions.map((session) => (
                       <tr key={session.accessKeyId}>

@@ -2,7 +2,7 @@
 // shows what it answered, code and message included.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNotice, Show, Time, useLoad } from '../ui.js';
+import { asError, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 interface Profile {
   readonly name: string;
@@ -35,7 +35,7 @@ function useSubmit(reload: () => void) {
         formElement.reset();
         reload();
       },
-      (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => setFailure(asError(error)),
     );
   };
   const notices = (

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download } from '../api.js';
 import { href, navigate } from '../router.js';
-import { ErrorNotice, Loading, Time } from '../ui.js';
+import { asError, ErrorNotice, Loading, Time } from '../ui.js';
 
 const FILTERS = ['principal', 'profile', 'type', 'accessKeyId', 'from', 'to'] as const;
 
@@ -32,7 +32,7 @@ export function AuditPage({ query }: { readonly query: URLSearchParams }) {
     if (from) params.set('cursor', from);
     download(`/audit/events?${params.toString()}`).then(
       (result) => setExported({ format, ...result }),
-      (error: unknown) => setExportFailure(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => setExportFailure(asError(error)),
     );
   };
 
@@ -53,7 +53,7 @@ export function AuditPage({ query }: { readonly query: URLSearchParams }) {
         setCursor(page.nextCursor);
         setState('idle');
       },
-      (error: unknown) => asked.current === forKey && setState(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => asked.current === forKey && setState(asError(error)),
     );
   };
   useEffect(() => load(), [key]);

@@ -2,7 +2,7 @@
 // shows what it will revoke and grant before it is confirmed.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNotice, Show, Time, useLoad } from '../ui.js';
+import { asError, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 interface Grant {
   readonly id: string;
@@ -46,7 +46,7 @@ export function EngagementPage({ id, mayNameOthers }: { readonly id: string; rea
         setPreviewing(false);
         reload();
       },
-      (error: unknown) => setOutcome(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => setOutcome(asError(error)),
     );
   };
 

@@ -2,7 +2,7 @@
 // groups at issuance), which grant, issued and expires, every use, cut-offs and alerts.
 import { api } from '../api.js';
 import { href } from '../router.js';
-import { Show, Time, useLoad } from '../ui.js';
+import { EmptyRow, Show, Time, useLoad } from '../ui.js';
 
 interface Event {
   readonly id: string;
@@ -72,11 +72,7 @@ export function KeyPage({ accessKeyId }: { readonly accessKeyId: string }) {
               </thead>
               <tbody>
                 {value.uses.length === 0 ? (
-                  <tr>
-                    <td colSpan={5} class="muted">
-                      No recorded use yet.
-                    </td>
-                  </tr>
+                  <EmptyRow columns={5}>No recorded use yet.</EmptyRow>
                 ) : (
                   value.uses.map((use) => (
                     <tr key={use.id}>
@@ -106,11 +102,7 @@ export function KeyPage({ accessKeyId }: { readonly accessKeyId: string }) {
               </thead>
               <tbody>
                 {value.revocations.length === 0 ? (
-                  <tr>
-                    <td colSpan={4} class="muted">
-                      Not cut off.
-                    </td>
-                  </tr>
+                  <EmptyRow columns={4}>Not cut off.</EmptyRow>
                 ) : (
                   value.revocations.map((revocation, index) => (
                     <tr key={index}>
@@ -157,11 +149,7 @@ export function AlertsTable({ alerts, caption }: { readonly alerts: readonly Ale
       </thead>
       <tbody>
         {alerts.length === 0 ? (
-          <tr>
-            <td colSpan={5} class="muted">
-              No alerts.
-            </td>
-          </tr>
+          <EmptyRow columns={5}>No alerts.</EmptyRow>
         ) : (
           alerts.map((alert) => (
             <tr key={alert.id}>

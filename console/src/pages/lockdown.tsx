@@ -2,7 +2,7 @@
 // sessions); lifting it, which takes a second member of tvm-security: the activator is told why not.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNotice, Show, Time, useLoad } from '../ui.js';
+import { asError, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 interface Lockdown {
   readonly active: boolean;
@@ -35,7 +35,7 @@ export function LockdownPage({ principal }: { readonly principal: string }) {
         setDone(said);
         reload();
       },
-      (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => setFailure(asError(error)),
     );
   };
 

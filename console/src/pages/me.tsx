@@ -1,7 +1,7 @@
 // `me`: who the API says you are and the grants you can use now, each with how to get its
 // credentials (the CLI vends them when asked; the console never keeps a secret).
 import { api } from '../api.js';
-import { Show, Time, useLoad } from '../ui.js';
+import { EmptyRow, Show, Time, useLoad } from '../ui.js';
 
 interface Me {
   readonly principal: string;
@@ -43,11 +43,7 @@ export function MePage() {
               </thead>
               <tbody>
                 {value.grants.length === 0 ? (
-                  <tr>
-                    <td colSpan={5} class="muted">
-                      No grants: ask an admin or a delegator for one.
-                    </td>
-                  </tr>
+                  <EmptyRow columns={5}>No grants: ask an admin or a delegator for one.</EmptyRow>
                 ) : (
                   value.grants.map((grant) => (
                     <tr key={grant.grantId}>

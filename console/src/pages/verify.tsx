@@ -1,7 +1,7 @@
 // `verify`: the tamper-evidence check of a range (default the last 24 hours), with the broken links.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNotice, Loading, Time } from '../ui.js';
+import { asError, ErrorNotice, Loading, Time } from '../ui.js';
 
 interface VerifyReport {
   readonly ok: boolean;
@@ -23,7 +23,7 @@ export function VerifyPage() {
     }
     setState('running');
     api<VerifyReport>(`/audit/verify${params.size > 0 ? `?${params.toString()}` : ''}`).then(setState, (error: unknown) =>
-      setState(error instanceof Error ? error : new Error(String(error))),
+      setState(asError(error)),
     );
   };
   return (
