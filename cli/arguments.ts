@@ -13,6 +13,8 @@ import {
   principalIdSchema,
   profileInputSchema,
   profileNameSchema,
+  MAX_REQUEST_DURATION_SECONDS,
+  requestIdSchema,
   scopeSchema,
   subjectQuerySchema,
 } from '../shared/domain/schemas.js';
@@ -35,6 +37,7 @@ export const parseAccessKeyId = checkedBy(accessKeyIdSchema);
 export const parseCursor = checkedBy(auditCursorSchema);
 export const parseRoleArn = checkedBy(profileInputSchema.shape.roleArn);
 export const parseExternalId = checkedBy(profileInputSchema.shape.externalId.unwrap().unwrap());
+export const parseRequestId = checkedBy(requestIdSchema);
 /** Reasons, notes and descriptions: 1-256 printable characters, as the API takes them. */
 export const parseReason = checkedBy(grantInputSchema.shape.reason.unwrap());
 
@@ -64,6 +67,18 @@ export function parseSessionSeconds(value: string): number {
   const seconds = Number(value);
   if (!/^\d+$/.test(value) || seconds < MIN_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
     throw new InvalidArgumentError(`expected a whole number of seconds from ${MIN_SESSION_SECONDS} to ${MAX_SESSION_SECONDS}.`);
+  }
+  return seconds;
+}
+
+const SPAN = /^(\d{1,7})([smhdw]?)$/;
+
+/** How long access lasts: `2h`, `90m`, `1d`, or seconds; from 15 minutes to 30 days, as requests take it. */
+export function parseAccessDuration(value: string): number {
+  const span = SPAN.exec(value);
+  const seconds = span ? (Number(span[1]) * UNIT_MS[(span[2] || 's') as keyof typeof UNIT_MS]) / 1000 : NaN;
+  if (!(seconds >= MIN_SESSION_SECONDS && seconds <= MAX_REQUEST_DURATION_SECONDS)) {
+    throw new InvalidArgumentError(`expected a duration like 2h, 90m or 1d (or seconds), from 15m to ${MAX_REQUEST_DURATION_SECONDS / 86_400}d.`);
   }
   return seconds;
 }

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { createAlertsCommand } from './commands/alerts.js';
 import { createAuditCommand } from './commands/audit.js';
 import { createConfigureCommand } from './commands/configure.js';
+import { createConsoleCommand } from './commands/console.js';
 import { createCredentialsCommand } from './commands/credentials.js';
 import { createDevTokenCommand } from './commands/dev-token.js';
 import { createEngagementsCommand } from './commands/engagements.js';
@@ -16,6 +17,7 @@ import { createGrantsCommand } from './commands/grants.js';
 import { createLockdownCommand } from './commands/lockdown.js';
 import { createMeCommand } from './commands/me.js';
 import { createProfilesCommand } from './commands/profiles.js';
+import { createApproveCommand, createDenyCommand, createRequestCommand, createRequestsCommand } from './commands/requests.js';
 import { CliError, EXIT } from './errors.js';
 import type { Output } from './output.js';
 
@@ -28,16 +30,23 @@ export interface CliContext {
   readonly stderr: Output;
   /** Where ~/.aws, ~/.config and ~/.cache are. */
   readonly homeDir: string;
+  /** Opens a URL in the browser, false when it cannot (default: cli/browser.ts; tests pass a fake). */
+  readonly openUrl?: (url: string) => Promise<boolean>;
 }
 
 /** Every subcommand, in the order `tvm --help` lists them. */
 const COMMANDS: readonly ((context: CliContext) => Command)[] = [
   createCredentialsCommand,
+  createConsoleCommand,
   createConfigureCommand,
   createDevTokenCommand,
   createMeCommand,
   createProfilesCommand,
   createGrantsCommand,
+  createRequestCommand,
+  createRequestsCommand,
+  createApproveCommand,
+  createDenyCommand,
   createEngagementsCommand,
   createLockdownCommand,
   createAuditCommand,

@@ -1,5 +1,7 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { auditWriter, credentialIssuer, lockdownStore, profileReader, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
+import { auditWriter, consoleSignInDeps, credentialIssuer, lockdownStore, profileReader, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
+import { signInToConsole } from '../shared/domain/console-sign-in.js';
+import { ValidationError } from '../shared/domain/errors.js';
 import { vendQuerySchema, vendRequestSchema } from '../shared/domain/schemas.js';
 import { vendCredentials } from '../shared/domain/vend-credentials.js';
 import { createRoute } from '../shared/http/route.js';
@@ -16,14 +18,20 @@ const deps = {
   ids: randomIds,
   warn: (message: string, data: Record<string, unknown>) => logger.warn(message, data),
 };
+const consoleSignIn = consoleSignInDeps();
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },
   { access: 'caller', body: vendRequestSchema, query: vendQuerySchema },
   async ({ principal, body, query, requestId, sourceIp, userAgent }) => {
-    const vended = await vendCredentials(deps, principal, body, { requestId, sourceIp, userAgent });
+    const { destination, ...request } = body;
+    const forConsole = query.format === 'console';
+    if (destination !== undefined && !forConsole) throw new ValidationError('body.destination: only with ?format=console');
+    const vended = await vendCredentials(deps, principal, request, { requestId, sourceIp, userAgent }, forConsole ? { format: 'console' } : {});
     const { credentials } = vended;
     logger.info('credentials issued', { profile: vended.profile, grantId: vended.grantId, accessKeyId: credentials.accessKeyId });
+    // Recorded already: should the federation endpoint fail, the credentials are simply dropped.
+    if (forConsole) return json(200, await signInToConsole(consoleSignIn, credentials, destination), requestId);
     if (query.format === 'credential_process') {
       // Exactly the shape the AWS CLI and SDKs expect from a credential_process helper.
       return json(

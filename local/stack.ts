@@ -17,7 +17,7 @@ import { startAlertDriver, type AlertDriver } from './alert-driver.js';
 import { startCloudTrailBridge, type CloudTrailBridge } from './cloudtrail-bridge.js';
 import { startScheduleDriver, type ScheduleDriver } from './schedule-driver.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
-import { buildConsole, consoleBuildIsStale, startEdge } from './edge.js';
+import { buildConsole, CONSOLE_BASE, consoleBuildIsStale, startEdge } from './edge.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { stopProcessGroup, waitFor } from './processes.js';
 import { seedDemo } from './seed.js';
@@ -46,6 +46,7 @@ const RECORD_USE_FUNCTION = `tvm-${STAGE}-recordUse`;
 const ALERT_FUNCTION = `tvm-${STAGE}-alert`;
 const REPAIR_FUNCTION = `tvm-${STAGE}-repairRevocations`;
 const ANCHOR_FUNCTION = `tvm-${STAGE}-anchorChainHeads`;
+const EXPIRE_REQUESTS_FUNCTION = `tvm-${STAGE}-expireRequests`;
 /** How long stopping waits for recordUse to take what the bridge still holds. */
 const STOP_DRAIN_MS = 10_000;
 
@@ -87,6 +88,8 @@ export interface StackInfo {
   readonly consoleUrl: string;
   readonly stsEndpoint: string;
   readonly iamEndpoint: string;
+  /** The stand-in for AWS's federation endpoint (local/sts/federation.ts): console sign-in URLs lead there. */
+  readonly federationEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly lambdaEndpoint: string;
   readonly issuer: string;
@@ -99,14 +102,21 @@ export interface StackInfo {
   /** Where anchorChainHeads anchors the audit chains' heads (the stand-in for the Object Lock bucket). */
   readonly anchorDir: string;
   /** The functions the local loop invokes, by their names on `lambdaEndpoint`. */
-  readonly functions: { readonly recordUse: string; readonly alert: string; readonly repairRevocations: string; readonly anchorChainHeads: string };
+  readonly functions: {
+    readonly recordUse: string;
+    readonly alert: string;
+    readonly repairRevocations: string;
+    readonly anchorChainHeads: string;
+    readonly expireRequests: string;
+  };
   /**
    * Dev-only, when the local loop runs: `POST {loopControlUrl}/drain` answers 204 once every signed
    * request so far has reached recordUse and every audit event so far has reached alert (so a test
    * can wait for them instead of sleeping); `POST {loopControlUrl}/schedule` runs alert's scheduled
    * invocation now; `POST {loopControlUrl}/repair` runs repairRevocations' now and answers 200 with
-   * its outcome; `POST {loopControlUrl}/anchor` runs anchorChainHeads now. 500 with a text body when
-   * that did not complete.
+   * its outcome; `POST {loopControlUrl}/anchor` runs anchorChainHeads now; `POST
+   * {loopControlUrl}/expire-requests` runs expireRequests now and answers 200 with its outcome. 500
+   * with a text body when that did not complete.
    */
   readonly loopControlUrl?: string;
   readonly pid: number;
@@ -184,6 +194,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       TVM_STS_ENDPOINT: sts.url,
       TVM_DYNAMODB_ENDPOINT: dynamodb.endpoint,
       TVM_IAM_ENDPOINT: sts.iamUrl,
+      TVM_FEDERATION_ENDPOINT: sts.federationUrl,
+      TVM_AWS_CONSOLE_URL: sts.awsConsoleUrl,
       TVM_ROLE_ARN_PATTERN: ROLE_ARN_PATTERN,
       TVM_ANCHOR_DIR: anchorDir,
       // What serverless.yml's edge authorizer names (not enforced locally: --noAuth).
@@ -192,6 +204,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       // The local STS's account: the demo roles' (serverless-offline cannot resolve AWS::AccountId).
       TVM_LOCAL_ACCOUNT_ID: LOCAL_ACCOUNT_ID,
       TVM_TARGET_ACCOUNTS: LOCAL_TARGET_ACCOUNT_ID,
+      // Where request notices link to (the edge below serves the console there).
+      TVM_LOCAL_CONSOLE_URL: `http://localhost:${ports.console}${CONSOLE_BASE}`,
       // Locally alerts go to the log and, if this is set, to a webhook (serverless.yml passes it on).
       ...(process.env.TVM_ALERT_WEBHOOK_URL ? { TVM_ALERT_WEBHOOK_URL: process.env.TVM_ALERT_WEBHOOK_URL } : {}),
     });
@@ -222,9 +236,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stops.push(() => repair.stop());
       const anchoring = startScheduleDriver({ lambdaEndpoint, functionName: ANCHOR_FUNCTION, everyMs: options.anchorScheduleMs ?? 300_000 });
       stops.push(() => anchoring.stop());
+      const expiring = startScheduleDriver({ lambdaEndpoint, functionName: EXPIRE_REQUESTS_FUNCTION, everyMs: 300_000 });
+      stops.push(() => expiring.stop());
       // Runs first on stop: what the bridge still holds reaches recordUse while serverless-offline is up.
       stops.push(() => bridge.drain(STOP_DRAIN_MS).catch((error: unknown) => console.error(String(error))));
-      const control = await startLoopControl(bridge, driver, { repair, anchoring });
+      const control = await startLoopControl(bridge, driver, { repair, anchoring, expiring });
       stops.push(control.close);
       loopControlUrl = control.url;
     }
@@ -234,6 +250,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       consoleUrl: edge.consoleUrl,
       stsEndpoint: sts.url,
       iamEndpoint: sts.iamUrl,
+      federationEndpoint: sts.federationUrl,
       dynamodbEndpoint: dynamodb.endpoint,
       lambdaEndpoint,
       issuer: issuer.issuer,
@@ -244,7 +261,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stage: STAGE,
       tables,
       anchorDir,
-      functions: { recordUse: RECORD_USE_FUNCTION, alert: ALERT_FUNCTION, repairRevocations: REPAIR_FUNCTION, anchorChainHeads: ANCHOR_FUNCTION },
+      functions: {
+        recordUse: RECORD_USE_FUNCTION,
+        alert: ALERT_FUNCTION,
+        repairRevocations: REPAIR_FUNCTION,
+        anchorChainHeads: ANCHOR_FUNCTION,
+        expireRequests: EXPIRE_REQUESTS_FUNCTION,
+      },
       ...(loopControlUrl === undefined ? {} : { loopControlUrl }),
       pid: process.pid,
     };
@@ -302,7 +325,7 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
 async function startLoopControl(
   bridge: CloudTrailBridge,
   driver: AlertDriver,
-  schedules: { readonly repair: ScheduleDriver; readonly anchoring: ScheduleDriver },
+  schedules: { readonly repair: ScheduleDriver; readonly anchoring: ScheduleDriver; readonly expiring: ScheduleDriver },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const routes: Record<string, () => Promise<unknown>> = {
     // In this order: recordUse's writes to the audit table are what the alert driver then reads.
@@ -313,6 +336,7 @@ async function startLoopControl(
     'POST /schedule': () => driver.runSchedule(),
     'POST /repair': () => schedules.repair.runNow(),
     'POST /anchor': () => schedules.anchoring.runNow(),
+    'POST /expire-requests': () => schedules.expiring.runNow(),
   };
   const server: Server = createServer((req, res) => {
     const route = routes[`${req.method} ${req.url}`];

@@ -94,6 +94,7 @@ tvm is running (${(ms / 1000).toFixed(1)} s)
   console        ${info.consoleUrl}
   API            ${info.apiUrl}
   local STS/IAM  ${info.stsEndpoint}
+  federation     ${info.federationEndpoint} (console sign-in: npx tvm console demo-readonly)
   DynamoDB Local ${info.dynamodbEndpoint}
   dev issuer     ${info.issuer}
   local loop     calls with vended credentials → ${info.functions.recordUse}; audit stream and every ${alertIntervalSeconds} s → ${info.functions.alert}

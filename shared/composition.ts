@@ -9,6 +9,8 @@ import { DynamoDbProfileReader } from './adapters/dynamodb-profile-reader.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
 import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
+import { DynamoDbRequestStore } from './adapters/dynamodb-request-store.js';
+import { LogRequestNotifier, SnsRequestNotifier } from './adapters/request-notifiers.js';
 import { AccountRoutedRevocationPolicies } from './adapters/account-routed-revocation-policies.js';
 import { IamRevocationPolicies } from './adapters/iam-revocation-policies.js';
 import { DynamoDbCutOffOrders, DynamoDbRevocationLedger } from './adapters/dynamodb-revocation-ledger.js';
@@ -18,13 +20,16 @@ import { LogAlertSink } from './adapters/log-alert-sink.js';
 import { S3ChainAnchorStore } from './adapters/s3-chain-anchor-store.js';
 import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
+import { FederationSigninTokenIssuer } from './adapters/federation-signin-token-issuer.js';
 import { randomIds, systemClock } from './adapters/system.js';
 import { DynamoDbTrailProgress, type TrailProgress } from './adapters/dynamodb-trail-progress.js';
 import { LogDeadLetters, SqsDeadLetters, type DeadLetters } from './adapters/sqs-dead-letters.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import type { ConsoleSignInDeps } from './domain/console-sign-in.js';
 import type { EngagementRecords } from './domain/manage-engagements.js';
 import type { ProfileDeps } from './domain/manage-profiles.js';
+import type { RequestDeps } from './domain/manage-requests.js';
 import { logger } from './logger.js';
 import type {
   AlertSink,
@@ -38,6 +43,8 @@ import type {
   LockdownStore,
   ProfileGrantsReader,
   RateLimiter,
+  RequestNotifier,
+  RequestStore,
   RevocationLedger,
   RevocationPolicies,
   TokenVerifier,
@@ -87,6 +94,12 @@ export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
 );
 
 export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));
+
+/** What POST /credentials?format=console needs to turn a session into a sign-in URL. */
+export const consoleSignInDeps: () => ConsoleSignInDeps = /* @__PURE__ */ once(() => {
+  const { federationEndpoint, url } = config().console;
+  return { signin: new FederationSigninTokenIssuer(federationEndpoint), federationEndpoint, consoleUrl: url };
+});
 
 export const tokenVerifier: () => TokenVerifier = /* @__PURE__ */ once(() => new JoseTokenVerifier(config().issuers));
 
@@ -205,3 +218,36 @@ export const profileDeps = (): ProfileDeps => {
     warn: (message, data) => logger.warn(message, data),
   };
 };
+
+export const requestStore: () => RequestStore = /* @__PURE__ */ once(() => {
+  const store = new DynamoDbRequestStore(dynamoDb(), {
+    tableName: config().tables.delegations,
+    auditTableName: config().tables.audit,
+    auditShards: config().auditShards,
+  });
+  store.warn = (message, data) => logger.warn(message, data);
+  return store;
+});
+
+// Notices go to the requests topic in AWS, and to the log (and an optional webhook) only on the
+// local stack: a deployed function without its topic would decide requests nobody hears of.
+export const requestNotifier: () => RequestNotifier = /* @__PURE__ */ once(() => {
+  const { topicArn, webhookUrl } = config().requests;
+  if (topicArn) return new SnsRequestNotifier(createSnsClient(config()), { topicArn, stage: config().stage });
+  if (!config().offline) throw new ConfigError('invalid configuration: TVM_REQUESTS_TOPIC_ARN: required outside the local stack');
+  return new LogRequestNotifier(logger, { webhookUrl });
+});
+
+/** What the access-request use cases need (shared/domain/manage-requests.ts). */
+export const requestDeps = (): RequestDeps => ({
+  store: requestStore(),
+  lockdown: lockdownStore(),
+  audit: auditWriter(),
+  notifier: requestNotifier(),
+  clock: systemClock,
+  ids: randomIds,
+  adminGroup: config().adminGroup,
+  securityGroup: config().securityGroup,
+  consoleUrl: config().requests.consoleUrl,
+  warn: (message, data) => logger.warn(message, data),
+});

@@ -6,7 +6,7 @@ import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
 import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 import { patternCovers } from './domain/scope.js';
-import { partitionOf } from './partition.js';
+import { consoleEndpointsOf, partitionOf } from './partition.js';
 
 export const oidcIssuerSchema = z
   .object({
@@ -87,6 +87,9 @@ const envSchema = z.object({
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
   TVM_IAM_ENDPOINT: optionalUrl,
+  /** Console sign-in: AWS's federation endpoint, and the console destinations land under (default: the partition's). */
+  TVM_FEDERATION_ENDPOINT: optionalUrl,
+  TVM_AWS_CONSOLE_URL: optionalUrl,
   /**
    * SNS topic for alerts (tvm-<stage>-alerts). serverless-offline cannot resolve the CloudFormation
    * reference serverless.yml sets it to, so under it (IS_OFFLINE) alerts go to the log sink instead.
@@ -95,6 +98,16 @@ const envSchema = z.object({
   TVM_ALERTS_TOPIC_ARN: z.string().optional(),
   /** Also POST each alert as JSON here (optional; the local stack's way to hook alerts up). */
   TVM_ALERT_WEBHOOK_URL: optionalUrl,
+  /** SNS topic for access requests' notices (tvm-<stage>-requests); offline, the log and TVM_REQUEST_WEBHOOK_URL. */
+  TVM_REQUESTS_TOPIC_ARN: z.string().optional(),
+  TVM_REQUEST_WEBHOOK_URL: optionalUrl,
+  /**
+   * The web console, for links in notices (default: /console/ on the API's own origin, as CloudFront
+   * serves both). A CloudFormation reference serverless-offline cannot resolve: the local stack
+   * passes TVM_LOCAL_CONSOLE_URL instead.
+   */
+  TVM_CONSOLE_URL: z.string().optional(),
+  TVM_LOCAL_CONSOLE_URL: optionalUrl,
   TVM_ALERT_DENIAL_THRESHOLD: z.coerce.number().int().min(2).max(1000).default(5),
   TVM_ALERT_DENIAL_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(10),
   /**
@@ -165,9 +178,19 @@ const envSchema = z.object({
   if (covered) fail('TVM_ROLE_ARN_PATTERN', `must not cover tvm's own roles (${covered})`);
   if (env.IS_OFFLINE === 'true') return;
   const { TVM_ALERTS_TOPIC_ARN: topic, TVM_ANCHOR_BUCKET: bucket } = env;
-  if (topic && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic)) fail('TVM_ALERTS_TOPIC_ARN', 'must be an SNS topic ARN');
+  const snsTopic = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
+  if (topic && !snsTopic.test(topic)) fail('TVM_ALERTS_TOPIC_ARN', 'must be an SNS topic ARN');
+  if (env.TVM_REQUESTS_TOPIC_ARN && !snsTopic.test(env.TVM_REQUESTS_TOPIC_ARN)) fail('TVM_REQUESTS_TOPIC_ARN', 'must be an SNS topic ARN');
+  if (env.TVM_CONSOLE_URL && !/^(https:\/\/[^/]|\/(?!\/))/.test(env.TVM_CONSOLE_URL)) fail('TVM_CONSOLE_URL', 'must be an https URL or an absolute path');
   if (bucket && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) fail('TVM_ANCHOR_BUCKET', 'must be an S3 bucket name');
+  // The federation endpoint is handed every console session's secret: AWS's own only, over TLS (any on the local stack).
+  const awsHost = (service: string) => `https://([a-z0-9-]+\\.)?${service}\\.(aws\\.amazon\\.com|amazonaws\\.cn|amazonaws-us-gov\\.com)`;
+  const { TVM_FEDERATION_ENDPOINT: federation, TVM_AWS_CONSOLE_URL: awsConsole } = env;
+  if (federation && !new RegExp(`^${awsHost('signin')}/federation$`).test(federation)) fail('TVM_FEDERATION_ENDPOINT', "must be AWS's https sign-in federation endpoint");
+  if (awsConsole && !new RegExp(`^${awsHost('console')}(/|$)`).test(awsConsole)) fail('TVM_AWS_CONSOLE_URL', "must be AWS's https console");
 });
+
+const withTrailingSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);
 
 function commaSeparated(raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -186,6 +209,8 @@ export interface Config {
   /** Running under serverless-offline (the local stack), which sets IS_OFFLINE. */
   readonly offline: boolean;
   readonly endpoints: { readonly sts?: string; readonly dynamodb?: string; readonly iam?: string };
+  /** Console sign-in: the federation endpoint, and the console's address (ending in `/`) destinations land under. */
+  readonly console: { readonly federationEndpoint: string; readonly url: string };
   readonly alerts: {
     readonly topicArn?: string;
     readonly webhookUrl?: string;
@@ -193,6 +218,7 @@ export interface Config {
     readonly denialWindowMinutes: number;
     readonly ignoredSources: readonly string[];
   };
+  readonly requests: { readonly topicArn?: string; readonly webhookUrl?: string; readonly consoleUrl: string };
   readonly vendRatePerMinute: number;
   readonly delegationQuota: number;
   /** Where chain heads are anchored: a bucket in AWS, a directory on the local stack (composition picks). */
@@ -243,12 +269,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     region: e.AWS_REGION,
     offline,
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },
+    console: {
+      federationEndpoint: e.TVM_FEDERATION_ENDPOINT ?? consoleEndpointsOf(partitionOf(e.AWS_REGION)).federation,
+      url: (e.TVM_AWS_CONSOLE_URL ?? consoleEndpointsOf(partitionOf(e.AWS_REGION)).console).replace(/\/?$/, '/'),
+    },
     alerts: {
       topicArn: deployedOnly(e.TVM_ALERTS_TOPIC_ARN),
       webhookUrl: e.TVM_ALERT_WEBHOOK_URL,
       denialThreshold: e.TVM_ALERT_DENIAL_THRESHOLD,
       denialWindowMinutes: e.TVM_ALERT_DENIAL_WINDOW_MINUTES,
       ignoredSources: e.TVM_ALERT_IGNORED_SOURCES,
+    },
+    requests: {
+      topicArn: deployedOnly(e.TVM_REQUESTS_TOPIC_ARN),
+      webhookUrl: e.TVM_REQUEST_WEBHOOK_URL,
+      consoleUrl: withTrailingSlash((offline ? e.TVM_LOCAL_CONSOLE_URL : e.TVM_CONSOLE_URL) || '/console/'),
     },
     vendRatePerMinute: e.TVM_VEND_RATE_PER_MINUTE,
     delegationQuota: e.TVM_DELEGATION_QUOTA,

@@ -3,7 +3,9 @@ import { Command, Option } from 'commander';
 import type { PublicProfile } from '../../shared/domain/manage-profiles.js';
 import { connect } from '../api.js';
 import {
+  parseAccessDuration,
   parseAction,
+  parsePrincipalId,
   parseExternalId,
   parseProfileName,
   parseReason,
@@ -13,6 +15,7 @@ import {
   repeatable,
   scopeOf,
 } from '../arguments.js';
+import { CliError, EXIT } from '../errors.js';
 import { formatScope, formatSeconds, render, segment } from '../formats.js';
 import type { CliContext } from '../main.js';
 import { printFields, printTable, type Column } from '../output.js';
@@ -33,6 +36,7 @@ const PROFILE_FIELDS: readonly Column<PublicProfile>[] = [
   { key: 'scope', header: 'scope', format: formatScope },
   { key: 'sensitivity', header: 'sensitivity' },
   { key: 'externalIdSet', header: 'external id', format: (value) => (value ? 'set (never shown)' : 'none') },
+  { key: 'requestable', header: 'requestable', format: formatRequestable },
   { key: 'createdAt', header: 'created' },
   { key: 'updatedAt', header: 'updated' },
   { key: 'updatedBy', header: 'updated by' },
@@ -47,6 +51,17 @@ interface PutOptions {
   readonly sensitivity?: 'standard' | 'restricted';
   readonly externalId?: string;
   readonly removeExternalId?: boolean;
+  readonly requestableBy?: string[];
+  readonly approvals?: '1' | '2';
+  readonly maxRequest?: number;
+  readonly pendingFor?: number;
+  readonly reasonOptional?: boolean;
+}
+
+function formatRequestable(value: unknown): string {
+  if (!value) return 'no';
+  const { approverGroups, approvals, maxDurationSeconds, requireReason } = value as NonNullable<PublicProfile['requestable']>;
+  return `by ${approverGroups.join(' or ')}, ${approvals} approval(s), up to ${formatSeconds(maxDurationSeconds)}${requireReason ? ', reason required' : ''}`;
 }
 
 export function createProfilesCommand(context: CliContext): Command {
@@ -82,6 +97,11 @@ export function createProfilesCommand(context: CliContext): Command {
         .conflicts('removeExternalId'),
     )
     .option('--remove-external-id', 'remove the stored ExternalId')
+    .option('--requestable-by <group>', 'people may request it; members of this group approve (repeatable)', repeatable(parsePrincipalId))
+    .addOption(new Option('--approvals <n>', 'distinct approvals a request needs (default 1)').choices(['1', '2']))
+    .option('--max-request <span>', 'longest access a request may ask for, e.g. 4h (required with --requestable-by)', parseAccessDuration)
+    .option('--pending-for <span>', 'how long a request waits for its approvals before it expires (default 1d)', parseAccessDuration)
+    .option('--reason-optional', 'requests need no reason')
     .action(async (name: string, options: PutOptions, command: Command) => {
       const api = await connect(context, command);
       const profile = await api.request<PublicProfile>('PUT', `/profiles/${segment(name)}`, { body: profileBody(options) });
@@ -116,5 +136,17 @@ export function profileBody(options: PutOptions): Record<string, unknown> {
     ...(options.sensitivity ? { sensitivity: options.sensitivity } : {}),
     // The ExternalId is never shown, so it cannot be sent back: left out keeps it, null removes it.
     ...(options.removeExternalId ? { externalId: null } : options.externalId !== undefined ? { externalId: options.externalId } : {}),
+    ...(options.requestableBy ? { requestable: requestableOf(options, options.requestableBy) } : {}),
+  };
+}
+
+function requestableOf(options: PutOptions, approverGroups: string[]): Record<string, unknown> {
+  if (options.maxRequest === undefined) throw new CliError('--max-request <span> is required with --requestable-by', EXIT.usage, 'USAGE');
+  return {
+    approverGroups,
+    maxDurationSeconds: options.maxRequest,
+    ...(options.approvals ? { approvals: Number(options.approvals) } : {}),
+    ...(options.pendingFor !== undefined ? { pendingSeconds: options.pendingFor } : {}),
+    ...(options.reasonOptional ? { requireReason: false } : {}),
   };
 }

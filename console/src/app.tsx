@@ -11,6 +11,8 @@ import { HomePage } from './pages/home.js';
 import { KeyPage } from './pages/keys.js';
 import { LockdownPage } from './pages/lockdown.js';
 import { MePage } from './pages/me.js';
+import { RequestPage } from './pages/request.js';
+import { RequestsPage } from './pages/requests.js';
 import { VerifyPage } from './pages/verify.js';
 import { href, here, navigate, useRoute, type Route } from './router.js';
 import { asError, ErrorNotice, Loading } from './ui.js';
@@ -87,6 +89,7 @@ export function App() {
   const links: [string, string, boolean][] = [
     ['', 'Home', true],
     ['me', 'Me', true],
+    ['requests', 'Requests', true],
     ['audit', 'Audit', may(SECURITY_GROUP)],
     ['alerts', 'Alerts', may(SECURITY_GROUP)],
     ['access', 'Access', may(SECURITY_GROUP)],
@@ -146,6 +149,8 @@ function Page({ route, session, security }: { readonly route: Route; readonly se
   const { path, query } = route;
   if (path === '') return <HomePage security={security} />;
   if (path === 'me') return <MePage />;
+  if (path === 'requests') return <RequestsPage query={query} principal={session.principal} groups={session.groups} overseer={security} />;
+  if (path.startsWith('requests/')) return <RequestPage id={path.slice('requests/'.length)} principal={session.principal} groups={session.groups} admin={session.groups.includes(ADMIN_GROUP)} />;
   if (path === 'audit') return <AuditPage query={query} />;
   if (path.startsWith('keys/')) return <KeyPage accessKeyId={path.slice('keys/'.length)} />;
   if (path === 'alerts') return <AlertsPage query={query} />;

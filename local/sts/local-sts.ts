@@ -14,6 +14,7 @@
 //
 // One listener serves both APIs, as AWS's separate hosts would: the `Version` parameter picks the API
 // (2010-05-08 is IAM, anything else STS) and the SigV4 credential scope must name that API's service.
+// Under /federation it also stands in for AWS's federation endpoint, console sign-in (federation.ts).
 //
 // Simplified on purpose: roles come from a list instead of IAM, trust is a list of caller ARNs,
 // nothing is granted by Allow statements (sessions may call what this endpoint serves unless a Deny
@@ -29,6 +30,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
 import { findExplicitDeny } from './explicit-deny.js';
+import { CONSOLE_PATH, createLocalFederation, FEDERATION_PATH, type SessionCredentials, type SessionVerdict } from './federation.js';
 
 export interface LocalRole {
   arn: string;
@@ -123,6 +125,15 @@ export interface LocalSts {
   url: string;
   /** The IAM endpoint (the same listener as `url`; the request's `Version` picks the API). */
   iamUrl: string;
+  /** The stand-in for AWS's federation endpoint (federation.ts), on the same listener. */
+  federationUrl: string;
+  /** Its stand-in for the AWS console, where console sign-ins land. */
+  awsConsoleUrl: string;
+  /**
+   * Whether these are the credentials of a session this endpoint would honour now (issued here,
+   * unexpired, no Deny in its role's inline policies): what the federation endpoint asks.
+   */
+  verifySession(credentials: SessionCredentials): SessionVerdict;
   port: number;
   close(): Promise<void>;
   /** Makes the next `remaining` authenticated requests fail with this error; `undefined` clears it. */
@@ -297,6 +308,8 @@ interface Session {
   /** aws:TokenIssueTime, kept to the millisecond so a cut-off between two issues separates them. */
   issuedAt: Date;
   expiration: Date;
+  /** Whether AssumeRole named DurationSeconds: AWS's federation endpoint then signs in IAM users' sessions only. */
+  namedDuration: boolean;
 }
 
 type Principal =
@@ -479,6 +492,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       issuedAt,
       // AWS reports whole seconds; keep the stored expiry equal to the one reported.
       expiration: new Date(Math.floor(issuedAt.getTime() / 1000) * 1000 + durationSeconds * 1000),
+      namedDuration: request.durationSeconds !== undefined,
     };
     sessions.set(session.accessKeyId, session);
 
@@ -678,6 +692,28 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     ],
   ]);
 
+  /** Whether a Deny in the session's role's inline policies (a cut-off) refuses it this action. */
+  function deniedByRole(session: Session, action: string, resource: string): boolean {
+    const policies = inlinePolicies.get(inAccount(session.accountId, parseRoleArn(session.roleArn, defaultAccountId).roleName))?.values() ?? [];
+    const attributes = { userId: session.assumedRoleId, sourceIdentity: session.sourceIdentity, tokenIssueTime: session.issuedAt, tags: session.tags };
+    return findExplicitDeny(policies, { action, resource, session: attributes }) !== undefined;
+  }
+
+  function verifySession(credentials: SessionCredentials): SessionVerdict {
+    const session = sessions.get(credentials.accessKeyId);
+    const matches = session !== undefined && equalText(credentials.secretAccessKey, session.secretAccessKey) && equalText(credentials.sessionToken, session.sessionToken);
+    if (!matches) return { valid: false, status: 400, reason: 'not a session this endpoint issued, or its secret or token is wrong' };
+    if (now().getTime() >= session.expiration.getTime()) return { valid: false, status: 400, reason: 'the session has expired' };
+    // AWS documents it so: a session whose AssumeRole named DurationSeconds signs in only if an IAM
+    // user (long-term keys) assumed it, which tvm's functions never are.
+    if (session.namedDuration) return { valid: false, status: 400, reason: 'the session was assumed with DurationSeconds by a caller that is not an IAM user' };
+    // tvm's cut-off statements deny `*` on `*`: a cut-off session gets no console either.
+    if (deniedByRole(session, 'signin:GetSigninToken', '*')) return { valid: false, status: 403, reason: "the session is denied by its role's policies (cut off)" };
+    return { valid: true, assumedRoleArn: session.assumedRoleArn, expiration: new Date(session.expiration) };
+  }
+
+  const federation = createLocalFederation({ verifySession, now, consoleUrl: () => api.awsConsoleUrl });
+
   function dispatch(queryApi: QueryApi, params: URLSearchParams, principal: Principal, requestId: string): string {
     // 1. Find the operation; a missing or unknown action is refused whoever asks.
     // 2. Sessions: a Deny in their role's inline policies refuses everything but GetCallerIdentity.
@@ -695,14 +731,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
     const resource = operation.resource?.(params, principal);
     if (principal.kind === 'session') {
       const { session } = principal;
-      const policies = inlinePolicies.get(inAccount(session.accountId, parseRoleArn(session.roleArn, defaultAccountId).roleName))?.values() ?? [];
-      const denied =
-        operation.neverDenied !== true &&
-        findExplicitDeny(policies, {
-          action: policyAction,
-          resource: resource?.arn ?? '*',
-          session: { userId: session.assumedRoleId, sourceIdentity: session.sourceIdentity, tokenIssueTime: session.issuedAt, tags: session.tags },
-        }) !== undefined;
+      const denied = operation.neverDenied !== true && deniedByRole(session, policyAction, resource?.arn ?? '*');
       if (denied) throw stsErrors.explicitDeny(principal.arn, policyAction, resource?.inMessage);
       if (operation.rolePolicyAdmins === true && !sessionMayChange(session, resource?.arn)) {
         throw iamErrors.accessDenied(principal.arn, policyAction, resource?.inMessage);
@@ -721,6 +750,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', 'http://local-sts');
       if (url.pathname.startsWith(CONTROL_PREFIX)) return control(req, res, url, body);
+      if (url.pathname === FEDERATION_PATH || url.pathname.startsWith(`${FEDERATION_PATH}/`)) return federation(req, res, url);
       const params = readParams(req, url, body);
       // Stands in for the host name AWS would route on: IAM and STS share this listener.
       queryApi = params.get('Version') === IAM_API.version ? IAM_API : STS_API;
@@ -817,6 +847,9 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   const api: LocalSts = {
     url,
     iamUrl: url,
+    federationUrl: `${url}${FEDERATION_PATH}`,
+    awsConsoleUrl: `${url}${CONSOLE_PATH}`,
+    verifySession,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 // Key construction for the delegations table, in one place (see resources/tables.yml).
 import { createHash } from 'node:crypto';
-import type { CutOffOrder, Engagement, Grant, Profile, Subject } from '../domain/model.js';
+import type { AccessRequest, CutOffOrder, Engagement, Grant, Profile, Subject } from '../domain/model.js';
 import type { DelegatorQuota, QuotaEntry, QuotaUpdate } from '../domain/ports.js';
 import { roleKey } from '../domain/roles.js';
 
@@ -146,4 +146,54 @@ export function delegatorQuotaItem(update: QuotaUpdate): Record<string, unknown>
 export function toDelegatorQuota(delegator: string, item: Record<string, unknown> | undefined): DelegatorQuota {
   if (!item) return { delegator, version: 0, grants: [] };
   return { delegator, version: Number(item.version), grants: (item.grants as QuotaEntry[] | undefined) ?? [] };
+}
+
+/** The update that revokes an active grant, as one action of a transaction (conditional on it being active). */
+export function revokeGrantAction(tableName: string, grant: Grant, by: string, at: string) {
+  return {
+    Update: {
+      TableName: tableName,
+      Key: grantKey(grant),
+      // Out of the activeGrants index in the same write: no vend reads a revoked grant again.
+      UpdateExpression: 'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one REMOVE LSI1SK',
+      ConditionExpression: '#status = :active',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },
+    },
+  };
+}
+
+/** A check, in a transaction, that the profile is still at `generation` (not deleted, not re-created). */
+export function profileGenerationCheck(tableName: string, profile: string, generation: string) {
+  return {
+    ConditionCheck: {
+      TableName: tableName,
+      Key: { PK: profilePk(profile), SK: PROFILE_SK },
+      ConditionExpression: 'generation = :generation',
+      ExpressionAttributeValues: { ':generation': generation },
+    },
+  };
+}
+
+// Access requests: REQUEST#<id> / #REQUEST. In bySubject under their requester (REQUESTER#<id>,
+// newest last by `<createdAt>#<id>`), and while pending in byGrantId under PENDING_REQUESTS, a
+// sparse key every decision removes: the pending ones are read without reading the decided ones.
+// The table's TTL deletes items by `expiresAt`, so a request's is stored as `pendingUntil`.
+export const PENDING_REQUESTS_GSI2PK = 'PENDING_REQUESTS';
+export const requestKey = (id: string) => ({ PK: `REQUEST#${id}`, SK: '#REQUEST' });
+export const requesterGsi1Pk = (requester: string) => `REQUESTER#${requester}`;
+/** A requester's count of pending requests: PENDING#<requester> / #COUNT, written with every change of one. */
+export const pendingCountKey = (requester: string) => ({ PK: `PENDING#${requester}`, SK: '#COUNT' });
+
+export function requestItem(request: AccessRequest): Record<string, unknown> {
+  const { expiresAt, ...fields } = request;
+  return {
+    ...requestKey(request.id),
+    GSI1PK: requesterGsi1Pk(request.requester),
+    GSI1SK: `${request.createdAt}#${request.id}`,
+    ...(request.status === 'pending' ? { GSI2PK: PENDING_REQUESTS_GSI2PK } : {}),
+    entity: 'request',
+    ...fields,
+    pendingUntil: expiresAt,
+  };
 }

@@ -25,7 +25,9 @@ import {
   profileItem,
   profilePk,
   PROFILES_GSI1PK,
+  profileGenerationCheck,
   putCutOffOrder,
+  revokeGrantAction,
   subjectGsi1Pk,
   subjectKey,
   toGrant,
@@ -39,7 +41,7 @@ export type DynamoDbDelegationStoreOptions = DelegationsTableOptions;
 export class DynamoDbDelegationStore extends DynamoDbProfileReader implements DelegationStore {
   constructor(
     client: DynamoDBDocumentClient,
-    private readonly options: DynamoDbDelegationStoreOptions,
+    protected readonly options: DynamoDbDelegationStoreOptions,
   ) {
     super(client, options);
   }
@@ -157,14 +159,7 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
       [
         // The profile must still be the one the grant was made for (it may be deleted or
         // re-created concurrently).
-        {
-          ConditionCheck: {
-            TableName: this.options.tableName,
-            Key: { PK: profilePk(grant.profile), SK: PROFILE_SK },
-            ConditionExpression: 'generation = :generation',
-            ExpressionAttributeValues: { ':generation': grant.profileGeneration },
-          },
-        },
+        profileGenerationCheck(this.options.tableName, grant.profile, grant.profileGeneration),
         ...parentStillActive,
         {
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
@@ -197,25 +192,14 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     }
     return this.transact(
       [
-        ...grants.map((grant) => ({
-          Update: {
-            TableName: this.options.tableName,
-            Key: grantKey(grant),
-            // Out of the activeGrants index in the same write: no vend reads a revoked grant again.
-            UpdateExpression:
-              'SET #status = :revoked, revokedAt = :at, revokedBy = :by, version = if_not_exists(version, :zero) + :one REMOVE LSI1SK',
-            ConditionExpression: '#status = :active',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by, ':zero': 0, ':one': 1 },
-          },
-        })),
+        ...grants.map((grant) => revokeGrantAction(this.options.tableName, grant, by, at)),
         ...(order ? [putCutOffOrder(this.options.tableName, order)] : []),
       ],
       audit,
     );
   }
 
-  private transact(items: TransactItems, audit: AuditEvent): Promise<boolean> {
+  protected transact(items: TransactItems, audit: AuditEvent): Promise<boolean> {
     return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards }, items, audit);
   }
 

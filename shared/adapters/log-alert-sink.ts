@@ -1,6 +1,7 @@
 import { alertNotification } from '../domain/alert-rules.js';
 import type { AlertRaisedEvent } from '../domain/audit.js';
 import type { AlertSink } from '../domain/ports.js';
+import { postToWebhook } from './webhook.js';
 
 /** The part of the logger the sink uses (the powertools Logger fits). */
 export interface AlertLogger {
@@ -38,28 +39,8 @@ export class LogAlertSink implements AlertSink {
   async publish(alert: AlertRaisedEvent): Promise<void> {
     const notification = alertNotification(alert);
     this.logger.warn('tvm alert', { alert: notification });
-    if (this.options.webhookUrl) await this.post(this.options.webhookUrl, notification);
-  }
-
-  private async post(url: string, notification: ReturnType<typeof alertNotification>): Promise<void> {
-    // A webhook URL often embeds its secret (Slack, Teams): only its origin is ever logged.
-    const webhook = new URL(url).origin;
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(notification),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-      // Drain it, so the connection is released.
-      await response.arrayBuffer();
-      if (!response.ok) {
-        this.logger.warn('alert webhook refused the alert', { webhook, status: response.status, alertId: notification.id });
-      }
-    } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      this.logger.warn('alert webhook failed', { webhook, reason, alertId: notification.id });
+    if (this.options.webhookUrl) {
+      await postToWebhook(this.options.webhookUrl, notification, { timeoutMs: this.timeoutMs, logger: this.logger, what: 'alert', context: { alertId: notification.id } });
     }
   }
 }

@@ -2,15 +2,13 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { alertNotification } from '../domain/alert-rules.js';
 import type { AlertRaisedEvent } from '../domain/audit.js';
 import type { AlertSink } from '../domain/ports.js';
+import { snsSubject } from './sns-subject.js';
 
 export interface SnsAlertSinkOptions {
   readonly topicArn: string;
   /** Named in the subject, so one inbox can tell the stages apart. */
   readonly stage: string;
 }
-
-/** SNS refuses a Subject over 100 characters, or with anything but printable ASCII. */
-const MAX_SUBJECT_LENGTH = 100;
 
 /**
  * Publishes each alert to the alerts topic as JSON, with `rule` and `severity` as message
@@ -40,6 +38,5 @@ export class SnsAlertSink implements AlertSink {
 
 /** `[tvm <stage>] <severity> <rule>: <principal>`, in printable ASCII, cut to SNS's limit. */
 export function alertSubject(alert: AlertRaisedEvent, stage: string): string {
-  const subject = `[tvm ${stage}] ${alert.severity} ${alert.rule}: ${alert.principal}`.replace(/[^\x20-\x7e]/g, '?');
-  return subject.length <= MAX_SUBJECT_LENGTH ? subject : `${subject.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
+  return snsSubject(`[tvm ${stage}] ${alert.severity} ${alert.rule}: ${alert.principal}`);
 }

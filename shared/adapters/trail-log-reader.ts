@@ -87,8 +87,8 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
-const RECORDS_KEY = Buffer.from('Records');
-const utf8 = new TextDecoder('utf-8');
+const RECORDS_KEY = /* @__PURE__ */ Buffer.from('Records');
+const utf8 = /* @__PURE__ */ new TextDecoder('utf-8');
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;

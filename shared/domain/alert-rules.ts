@@ -27,7 +27,7 @@ export interface AlertSettings {
 }
 
 /** One severity per rule, so subscribers can filter on it (the SNS `severity` attribute). */
-export const ALERT_SEVERITY: Readonly<Record<AlertRule, AlertSeverity>> = Object.freeze({
+export const ALERT_SEVERITY: Readonly<Record<AlertRule, AlertSeverity>> = /* @__PURE__ */ Object.freeze({
   // A revoked or cut-off key still in use means the revocation did not hold, or is being probed.
   'use-after-revocation': 'critical',
   // Someone outside tvm can assume a target role: the control tvm exists for is bypassed.

@@ -20,7 +20,13 @@ export type AuditEventType =
   | 'trail.rejected'
   | 'credential.used'
   | 'alert.raised'
-  | 'audit.exported';
+  | 'audit.exported'
+  | 'request.created'
+  | 'request.approved'
+  | 'request.denied'
+  | 'request.cancelled'
+  | 'request.expired'
+  | 'request.revoked';
 
 /** Every type, for schemas and exhaustive checks. */
 export const AUDIT_EVENT_TYPES = [
@@ -42,6 +48,12 @@ export const AUDIT_EVENT_TYPES = [
   'credential.used',
   'alert.raised',
   'audit.exported',
+  'request.created',
+  'request.approved',
+  'request.denied',
+  'request.cancelled',
+  'request.expired',
+  'request.revoked',
 ] as const satisfies readonly AuditEventType[];
 
 interface AuditEventBase {
@@ -83,6 +95,8 @@ export interface CredentialIssuedEvent extends AuditEventBase {
   /** The lockdown version whose cut-off spares this session (its `tvm:lockdown` session tag). */
   readonly lockdownExemption?: string;
   readonly reason?: string;
+  /** `console`: the caller got a sign-in URL to the AWS console for the session, not its credentials. */
+  readonly format?: 'console';
 }
 
 export interface CredentialDeniedEvent extends AuditEventBase {

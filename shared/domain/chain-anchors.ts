@@ -5,26 +5,29 @@
 import { z } from 'zod';
 import type { ChainAnchorStore, ChainHeadReader, Clock } from './ports.js';
 
-export const anchoredHeadSchema = z
-  .object({
-    /** `<day>#<shard label>`, as the audit table names the chain. */
-    chain: z.string().regex(/^\d{4}-\d\d-\d\d#u?\d+$/),
-    seq: z.number().int().min(1),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
-    /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */
-    eventId: z.string().min(1).optional(),
-  })
-  .strict();
+// In IIFEs, so the bundles that only share a module with these (the vend function's) drop them.
+export const anchoredHeadSchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      /** `<day>#<shard label>`, as the audit table names the chain. */
+      chain: z.string().regex(/^\d{4}-\d\d-\d\d#u?\d+$/),
+      seq: z.number().int().min(1),
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+      /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */
+      eventId: z.string().min(1).optional(),
+    })
+    .strict())();
 
-export const chainAnchorSchema = z
-  .object({
-    /** The UTC day whose chains it anchors. */
-    day: z.string().regex(/^\d{4}-\d\d-\d\d$/),
-    /** When the heads were read. */
-    at: z.string().datetime(),
-    heads: z.array(anchoredHeadSchema),
-  })
-  .strict();
+export const chainAnchorSchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      /** The UTC day whose chains it anchors. */
+      day: z.string().regex(/^\d{4}-\d\d-\d\d$/),
+      /** When the heads were read. */
+      at: z.string().datetime(),
+      heads: z.array(anchoredHeadSchema),
+    })
+    .strict())();
 
 export type AnchoredHead = z.infer<typeof anchoredHeadSchema>;
 export type ChainAnchor = z.infer<typeof chainAnchorSchema>;

@@ -54,3 +54,29 @@ export function resolveDuration(
   }
   return duration;
 }
+
+/**
+ * A console session. AWS's federation endpoint signs in a role session whose AssumeRole named
+ * DurationSeconds only when an IAM user asked for it, which tvm's functions never are; so a console
+ * session is assumed without one and lasts STS's default, one hour (also the most a role-chained
+ * session, as all of tvm's are, may last). The grant and the profile must allow that hour.
+ */
+export const CONSOLE_SESSION_SECONDS = 3600;
+
+export function resolveConsoleDuration(requested: number | undefined, limits: SessionLimits, profileName: string): number {
+  const range = { details: { min: CONSOLE_SESSION_SECONDS, max: CONSOLE_SESSION_SECONDS } };
+  if (requested !== undefined && requested !== CONSOLE_SESSION_SECONDS) {
+    throw new DurationOutOfRangeError(
+      `a console session lasts ${CONSOLE_SESSION_SECONDS} s, no more, no less: AWS signs tvm's sessions in only at STS's default duration`,
+      range,
+    );
+  }
+  const max = sessionCeiling(limits);
+  if (max < CONSOLE_SESSION_SECONDS) {
+    throw new DurationOutOfRangeError(
+      `a console session lasts ${CONSOLE_SESSION_SECONDS} s, but your grant for profile "${profileName}" allows a session of ${max} s at most now`,
+      range,
+    );
+  }
+  return CONSOLE_SESSION_SECONDS;
+}

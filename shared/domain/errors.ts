@@ -23,11 +23,17 @@ export type ErrorCode =
   | 'DELEGATION_QUOTA_EXCEEDED'
   | 'UPSTREAM_IAM_ERROR'
   | 'ROLE_OUT_OF_REACH'
+  | 'FEDERATION_UNAVAILABLE'
   | 'ENGAGEMENT_HANDED_OVER'
   | 'ALREADY_HANDED_OVER'
   | 'LOCKDOWN_ACTIVE'
   | 'SECOND_APPROVER_REQUIRED'
   | 'RATE_LIMITED'
+  | 'NOT_REQUESTABLE'
+  | 'SELF_APPROVAL_FORBIDDEN'
+  | 'ALREADY_APPROVED'
+  | 'REQUEST_ALREADY_DECIDED'
+  | 'TOO_MANY_PENDING_REQUESTS'
   | 'INTERNAL';
 
 export abstract class TvmError extends Error {
@@ -121,6 +127,14 @@ export class RoleOutOfReachError extends TvmError {
   readonly code = 'ROLE_OUT_OF_REACH';
 }
 
+/**
+ * The AWS federation endpoint refused or failed to turn a session into a sign-in token (console
+ * sign-in). The issuance was already recorded; no credentials were returned.
+ */
+export class FederationUnavailableError extends TvmError {
+  readonly code = 'FEDERATION_UNAVAILABLE';
+}
+
 /** The caller's access to this profile came from an engagement that has been handed over. */
 export class EngagementHandedOverError extends TvmError {
   readonly code = 'ENGAGEMENT_HANDED_OVER';
@@ -147,4 +161,29 @@ export class SecondApproverRequiredError extends TvmError {
  */
 export class RateLimitedError extends TvmError {
   readonly code = 'RATE_LIMITED';
+}
+
+/** The profile takes no access requests (it has no `requestable` settings). */
+export class NotRequestableError extends TvmError {
+  readonly code = 'NOT_REQUESTABLE';
+}
+
+/** Nobody decides their own access request. */
+export class SelfApprovalForbiddenError extends TvmError {
+  readonly code = 'SELF_APPROVAL_FORBIDDEN';
+}
+
+/** Each approver counts once. */
+export class AlreadyApprovedError extends TvmError {
+  readonly code = 'ALREADY_APPROVED';
+}
+
+/** The request is no longer pending (approved, denied, cancelled, expired or revoked); `details.status` says which. */
+export class RequestAlreadyDecidedError extends TvmError {
+  readonly code = 'REQUEST_ALREADY_DECIDED';
+}
+
+/** The requester already has as many pending requests as one person may (decided or cancelled ones free a place). */
+export class TooManyPendingRequestsError extends TvmError {
+  readonly code = 'TOO_MANY_PENDING_REQUESTS';
 }

@@ -58,7 +58,14 @@ export function lockdownExemption(lockdown: Lockdown | undefined, principal: Pri
 }
 
 /** The changes a lockdown refuses to outsiders, as recorded in `change.denied`. */
-export type LockedChange = 'profile.put' | 'profile.deleted' | 'grant.created' | 'engagement.created' | 'handover';
+export type LockedChange =
+  | 'profile.put'
+  | 'profile.deleted'
+  | 'grant.created'
+  | 'engagement.created'
+  | 'handover'
+  | 'request.created'
+  | 'request.approved';
 
 /**
  * assertNotLockedOut for a change (not a vend): a refusal is also recorded as `change.denied`, so an

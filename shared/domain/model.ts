@@ -17,6 +17,19 @@ export interface Scope {
 
 export type Sensitivity = 'standard' | 'restricted';
 
+/** How people may ask for a profile themselves: who decides, how many of them, for how long at most. */
+export interface Requestable {
+  /** Members of any of these groups decide requests (never their own). */
+  readonly approverGroups: readonly string[];
+  /** Distinct approvers a request needs before its grant is created. */
+  readonly approvals: 1 | 2;
+  /** The longest access a request may ask for (its grant's lifetime). */
+  readonly maxDurationSeconds: number;
+  readonly requireReason: boolean;
+  /** How long a request waits for its approvals before it expires. */
+  readonly pendingSeconds: number;
+}
+
 /** An access profile: one target role and the most a session of it may ever be given. */
 export interface Profile {
   readonly name: string;
@@ -40,6 +53,8 @@ export interface Profile {
    * cut-off of its grants covers them too.
    */
   readonly formerRoles?: readonly { readonly roleArn: string; readonly until: string }[];
+  /** Absent: only admins and delegators give access to it. */
+  readonly requestable?: Requestable;
 }
 
 export type SubjectType = 'user' | 'group';
@@ -69,6 +84,8 @@ export interface Grant {
   readonly depth?: number;
   /** The contractor engagement this grant belongs to, if any. */
   readonly engagementId?: string;
+  /** The access request whose approval created it, if any. */
+  readonly requestId?: string;
   /** Why it was revoked, when not by a plain DELETE (e.g. `engagement-handed-over`). */
   readonly revokedReason?: string;
   /**
@@ -109,7 +126,8 @@ export interface AssumeRoleRequest {
   readonly roleArn: string;
   readonly sessionName: string;
   readonly sourceIdentity: string;
-  readonly durationSeconds: number;
+  /** Absent: STS's default, one hour (what a console sign-in needs, see duration.ts). */
+  readonly durationSeconds?: number;
   /** Minified session policy JSON, or undefined for the role's own permissions. */
   readonly policy?: string;
   readonly tags: readonly SessionTag[];
@@ -207,3 +225,53 @@ export interface Lockdown {
   readonly liftReason?: string;
   readonly version: number;
 }
+
+export type AccessRequestStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired' | 'revoked';
+
+/** One step of a request's life, as the request keeps it (the audit trail has the same, chained). */
+export interface AccessRequestStep {
+  readonly action: 'created' | 'approved' | 'denied' | 'cancelled' | 'expired' | 'revoked';
+  readonly by: string;
+  readonly at: string;
+  readonly comment?: string;
+}
+
+/**
+ * Someone asking for time-boxed access to a requestable profile. Approvers decide; the approval
+ * that completes the quorum creates the grant in the same transaction.
+ */
+export interface AccessRequest {
+  readonly id: string;
+  readonly profile: string;
+  /** The profile's generation when asked: a re-created profile does not inherit its requests. */
+  readonly profileGeneration: string;
+  /** The role the profile named when asked: an approval after the profile was re-pointed is refused. */
+  readonly roleArn: string;
+  readonly requester: string;
+  /** The requester's groups from their token when asking (who a lockdown's allow list covers). */
+  readonly requesterGroups: readonly string[];
+  /** How long the access lasts once it starts. */
+  readonly durationSeconds: number;
+  readonly reason?: string;
+  readonly scope?: Scope;
+  /** Not before this; from the approval when absent or already past. */
+  readonly startAt?: string;
+  readonly status: AccessRequestStatus;
+  readonly approvals: readonly { readonly by: string; readonly at: string; readonly comment?: string }[];
+  readonly approvalsRequired: number;
+  /** The profile's approver groups when asked (who sees the request as theirs to decide). */
+  readonly approverGroups: readonly string[];
+  readonly createdAt: string;
+  /** A pending request not decided by then is expired. */
+  readonly expiresAt: string;
+  /** The grant the approval created. */
+  readonly grantId?: string;
+  readonly grantValidFrom?: string;
+  readonly grantValidUntil?: string;
+  readonly history: readonly AccessRequestStep[];
+  /** 1 when created, +1 on every change; every change is conditional on the version read. */
+  readonly version: number;
+}
+
+/** A request as callers see it: the profile generation and the requester's groups stay inside tvm. */
+export type PublicRequest = Omit<AccessRequest, 'profileGeneration' | 'requesterGroups'>;

@@ -4,6 +4,8 @@ import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEven
 import type { AnchoredHead, ChainAnchor } from './chain-anchors.js';
 import type { Revocation } from './revocation-policy.js';
 import type {
+  AccessRequest,
+  PublicRequest,
   AssumeRoleRequest,
   CutOffOrder,
   Engagement,
@@ -357,6 +359,14 @@ export interface CredentialIssuer {
   assumeRole(request: AssumeRoleRequest): Promise<IssuedCredentials>;
 }
 
+/**
+ * The AWS federation endpoint's getSigninToken, seen from tvm: a session in, a sign-in token (a
+ * bearer for the console) out. Throws FederationUnavailableError.
+ */
+export interface SigninTokenIssuer {
+  getSigninToken(credentials: Pick<IssuedCredentials, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>): Promise<string>;
+}
+
 /** Verifies a bearer token and returns who it names. Throws UnauthenticatedError otherwise. */
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
@@ -383,4 +393,67 @@ export interface RateLimiter {
    * count cannot be kept: an uncounted vend is refused, never let through.
    */
   take(principal: string, now: Date): Promise<RateLimitDecision>;
+}
+
+/** Which requests a listing reads. */
+export type RequestListing =
+  | { readonly requester: string }
+  /** Every pending request (few: they are decided or expire within days). */
+  | { readonly pending: true }
+  /** Every request (the security team's view; a scan). */
+  | { readonly all: true };
+
+/** What a change of a request writes with it, in the same transaction. */
+export interface RequestChangeEffects {
+  /**
+   * The grant the completing approval creates, only while the profile is still exactly as read
+   * (same generation, not changed since `updatedAt`) and the lockdown still at `lockdownVersion`
+   * (0: none), so nothing the decision did not see can slip in between.
+   */
+  readonly createGrant?: { readonly grant: Grant; readonly profileUpdatedAt: string; readonly lockdownVersion: number };
+  /** The grant a revocation revokes (only while still active), and the cut-off of its sessions. */
+  readonly revokeGrant?: Grant;
+  readonly order?: CutOffOrder;
+  /** The request leaves `pending`: its requester's count of pending requests goes down with it. */
+  readonly leavesPending?: boolean;
+}
+
+/** Access requests (in the delegations table). */
+export interface RequestStore {
+  /** Strongly consistent: a decision must see the profile as it is. */
+  getProfile(name: string): Promise<Profile | undefined>;
+  listProfiles(): Promise<Profile[]>;
+  /** Strongly consistent: every change is conditional on the version read. */
+  getRequest(id: string): Promise<AccessRequest | undefined>;
+  /** The grant an approval created, by its key, strongly consistently (undefined when there is none). */
+  getGrantOf(request: AccessRequest): Promise<Grant | undefined>;
+  /** The requester's pending requests as counted with every change, strongly consistently. */
+  pendingCount(requester: string): Promise<number>;
+  /**
+   * Stores a new pending request with its audit event, counting it against its requester, only
+   * while fewer than `maxPending` of theirs are pending and the profile is still at its generation.
+   * False when either no longer holds (nothing written).
+   */
+  createRequest(request: AccessRequest, audit: AuditEvent, maxPending: number): Promise<boolean>;
+  /**
+   * Replaces the request with `next` if it is still at `expectedVersion`, with the audit event and
+   * `effects`, all or nothing. False when the request (or a grant, profile or lockdown it depends on) changed.
+   */
+  updateRequest(next: AccessRequest, expectedVersion: number, audit: AuditEvent, effects?: RequestChangeEffects): Promise<boolean>;
+  /** Newest first, at most `limit`. May lag a write by a moment (an index). */
+  listRequests(listing: RequestListing, limit: number): Promise<AccessRequest[]>;
+}
+
+/** What people hear about a request's step: the requests topic in AWS; the log (and a webhook) locally. */
+export interface RequestNotice {
+  readonly type: 'request.created' | 'request.approved' | 'request.denied' | 'request.cancelled' | 'request.expired' | 'request.revoked';
+  readonly request: PublicRequest;
+  /** Who took the step. */
+  readonly by: string;
+  /** The request in the web console. */
+  readonly link: string;
+}
+
+export interface RequestNotifier {
+  notify(notice: RequestNotice): Promise<void>;
 }

@@ -401,11 +401,11 @@ const cutoffSchema = /* @__PURE__ */ z
   .string()
   .refine((value) => CUTOFF_PATTERN.test(value) && isoDateTime.safeParse(value).success);
 const sourceIdentitySchema = /* @__PURE__ */ z.string().refine(isValidSessionName);
-const sourceIdentitiesSchema = /* @__PURE__ */ z.union([
-  sourceIdentitySchema.transform((id) => [id]),
-  z.array(sourceIdentitySchema).min(1),
-]);
-const denyAll = { Effect: z.literal('Deny'), Action: z.literal('*'), Resource: z.literal('*') };
+// In IIFEs: a call among a pure call's arguments is kept, so bundles that never parse a policy
+// (the vend function's) would carry these anyway.
+const sourceIdentitiesSchema = /* @__PURE__ */ (() =>
+  z.union([sourceIdentitySchema.transform((id) => [id]), z.array(sourceIdentitySchema).min(1)]))();
+const denyAll = /* @__PURE__ */ (() => ({ Effect: z.literal('Deny'), Action: z.literal('*'), Resource: z.literal('*') }))();
 const issuedBefore = /* @__PURE__ */ z.object({ [TOKEN_ISSUE_TIME_KEY]: cutoffSchema }).strict();
 
 const roleWideStatementSchema = /* @__PURE__ */ z
@@ -414,7 +414,7 @@ const roleWideStatementSchema = /* @__PURE__ */ z
   .transform((s): Revocation[] => [{ kind: 'role-wide', before: s.Condition.DateLessThan[TOKEN_ISSUE_TIME_KEY] }]);
 
 const grantIdSchema = /* @__PURE__ */ z.string().regex(GRANT_ID_PATTERN);
-const grantIdsSchema = /* @__PURE__ */ z.union([grantIdSchema.transform((id) => [id]), z.array(grantIdSchema).min(1)]);
+const grantIdsSchema = /* @__PURE__ */ (() => z.union([grantIdSchema.transform((id) => [id]), z.array(grantIdSchema).min(1)]))();
 
 const lockdownStatementSchema = /* @__PURE__ */ z
   .object({

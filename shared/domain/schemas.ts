@@ -44,23 +44,59 @@ const isoDateTime = /* @__PURE__ */ z
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
   .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO 8601 date-time');
 
+// A console path such as "s3" or "/ec2/home?region=eu-west-1", never a URL of its own: printable
+// ASCII without backslashes (browsers read one as "/"), no "//" or scheme before the path, no "."
+// or ".." segment (encoded or not).
+export const consoleDestinationSchema = /* @__PURE__ */ z
+  .string()
+  .regex(
+    /^(?!\/\/)(?![^/?#]*:)(?!(?:[^?#]*\/)?(?:\.|%2e){1,2}(?:[/?#]|$))[\x21-\x5b\x5d-\x7e]{1,512}$/i,
+    'must be a path in the AWS console such as "s3" or "/ec2/home": 1-512 printable ASCII characters, no scheme, host, backslash or dot segment',
+  );
+
 export const vendRequestSchema = /* @__PURE__ */ z
   .object({
     profile: profileNameSchema,
     durationSeconds: z.number().int().optional(),
     scope: scopeSchema.optional(),
     reason: reason.optional(),
+    /** With ?format=console: where in the AWS console to land. */
+    destination: consoleDestinationSchema.optional(),
   })
   .strict();
 export type VendRequest = z.infer<typeof vendRequestSchema>;
 
-export const vendQuerySchema = /* @__PURE__ */ z.object({ format: z.enum(['credential_process']).optional() }).strict();
+export const vendQuerySchema = /* @__PURE__ */ z.object({ format: z.enum(['credential_process', 'console']).optional() }).strict();
 
 const roleArn = /* @__PURE__ */ z
   .string()
   .max(2048)
   // IAM: an optional path of segments, then the name (1-64 of [\w+=,.@-]).
   .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/){0,32}[\w+=,.@-]{1,64}$/, 'must be an IAM role ARN');
+
+/** A principal id or group name: printable, nothing hidden, in NFC (identifiers.ts). */
+export const principalIdSchema = /* @__PURE__ */ z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(printable, 'must not contain control characters')
+  .refine((value) => !hidesCharacters(value), 'must not contain invisible characters (format or default-ignorable), spaces other than the ASCII one, or line separators')
+  .transform(normalizeIdentifier);
+
+/** A person's own request must stay reviewable: at most 30 days of access, decided within 7. */
+export const MAX_REQUEST_DURATION_SECONDS = 30 * 86_400;
+const MAX_PENDING_SECONDS = 7 * 86_400;
+
+export const requestableSchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      approverGroups: z.array(principalIdSchema).min(1).max(20),
+      approvals: z.union([z.literal(1), z.literal(2)]).default(1),
+      maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_REQUEST_DURATION_SECONDS),
+      requireReason: z.boolean().default(true),
+      pendingSeconds: z.number().int().min(60).max(MAX_PENDING_SECONDS).default(86_400),
+    })
+    .strict())();
 
 export const profileInputSchema = /* @__PURE__ */ z
   .object({
@@ -77,18 +113,10 @@ export const profileInputSchema = /* @__PURE__ */ z
       // Never shown, so it can't be round-tripped: omitted keeps the stored one, null removes it.
       .nullable()
       .optional(),
+    requestable: requestableSchema.optional(),
   })
   .strict();
 export type ProfileInput = z.infer<typeof profileInputSchema>;
-
-/** A principal id or group name: printable, nothing hidden, in NFC (identifiers.ts). */
-export const principalIdSchema = /* @__PURE__ */ z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(printable, 'must not contain control characters')
-  .refine((value) => !hidesCharacters(value), 'must not contain invisible characters (format or default-ignorable), spaces other than the ASCII one, or line separators')
-  .transform(normalizeIdentifier);
 
 export const subjectSchema = /* @__PURE__ */ z.object({ type: z.enum(['user', 'group']), id: principalIdSchema }).strict();
 
@@ -247,3 +275,37 @@ export const handoverInputSchema = /* @__PURE__ */ z
   })
   .strict();
 export type HandoverInput = z.infer<typeof handoverInputSchema>;
+
+// Access requests. Their reasons and comments reach approvers' mail and chat: nothing invisible or
+// direction-changing may hide what they say.
+const requestText = /* @__PURE__ */ (() =>
+  reason.refine((value) => !hidesCharacters(value), 'must not contain invisible characters (format or default-ignorable), spaces other than the ASCII one, or line separators'))();
+export const requestIdSchema = /* @__PURE__ */ (() => z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a request id'))();
+
+export const accessRequestInputSchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      profile: profileNameSchema,
+      durationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_REQUEST_DURATION_SECONDS),
+      reason: requestText.optional(),
+      scope: scopeSchema.optional(),
+      startAt: isoDateTime.optional(),
+    })
+    .strict())();
+export type AccessRequestInput = z.infer<typeof accessRequestInputSchema>;
+
+/** approve, cancel and revoke: an optional comment, so every step can say why. */
+export const requestCommentSchema = /* @__PURE__ */ (() => z.object({ comment: requestText.optional() }).strict())();
+/** A denial says why. */
+export const denyInputSchema = /* @__PURE__ */ (() => z.object({ comment: requestText }).strict())();
+export const requestPathSchema = /* @__PURE__ */ (() => z.object({ id: requestIdSchema }).strict())();
+
+export const listRequestsQuerySchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      status: z.enum(['pending', 'approved', 'denied', 'cancelled', 'expired', 'revoked']).optional(),
+      /** true: only the caller's own requests; false (default): everything the caller may see. */
+      mine: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+    })
+    .strict())();
+export type ListRequestsQuery = z.infer<typeof listRequestsQuerySchema>;

@@ -1,5 +1,5 @@
 import { eventBase, type CredentialDeniedEvent, type CredentialIssuedEvent } from './audit.js';
-import { resolveDuration } from './duration.js';
+import { resolveConsoleDuration, resolveDuration } from './duration.js';
 import {
   AuditUnavailableError,
   DurationOutOfRangeError,
@@ -33,6 +33,11 @@ export interface VendDeps {
   readonly warn: (message: string, data: Record<string, unknown>) => void;
 }
 
+/** How the session leaves tvm: `console` for a sign-in URL (one hour, see duration.ts), recorded with the issuance. */
+export interface VendOptions {
+  readonly format?: 'console';
+}
+
 export interface VendResult {
   readonly credentials: IssuedCredentials;
   readonly profile: string;
@@ -57,7 +62,8 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
  *    (LOCKDOWN_ACTIVE); an allowed caller's session is tagged so the lockdown's cut-off spares it.
  * 3. Select a usable grant (NO_GRANT / GRANT_EXPIRED otherwise; ENGAGEMENT_HANDED_OVER when the
  *    caller's access on it ended with an engagement's handover: one more read, on refusals only).
- * 4. Resolve the duration within grant, profile and AssumeRole limits.
+ * 4. Resolve the duration within grant, profile and AssumeRole limits (for the console, STS's
+ *    default hour, which it is assumed with: see duration.ts).
  * 5. Resolve the scope (contained in grant and profile) into a session policy of ≤ 2,048 chars.
  * 6. AssumeRole with session name, SourceIdentity and tags derived only from the verified
  *    principal and stored rules (the grant's id, by which revoking it cuts the session off).
@@ -71,6 +77,7 @@ export async function vendCredentials(
   principal: Principal,
   request: VendRequest,
   meta: RequestMeta,
+  options: VendOptions = {},
 ): Promise<VendResult> {
   let grantId: string | undefined;
   let recordRefusal = true;
@@ -97,7 +104,7 @@ export async function vendCredentials(
 
     const current = grants.filter((grant) => appliesTo(grant, profile));
     const ranked = await rankGrantsOrExplain(deps, current, principal, profile, now);
-    const planned = planSession(ranked, profile, request, now);
+    const planned = planSession(ranked, profile, request, now, options);
     if ('refusal' in planned) {
       grantId = planned.grantId;
       throw planned.refusal;
@@ -110,7 +117,8 @@ export async function vendCredentials(
       roleArn: profile.roleArn,
       sessionName: sourceIdentity,
       sourceIdentity,
-      durationSeconds,
+      // A console session is assumed at STS's default: named, AWS would not sign it in.
+      ...(options.format === 'console' ? {} : { durationSeconds }),
       ...(policy ? { policy } : {}),
       tags: sessionTags(principal, grant.id, meta.requestId, exemption),
       ...(profile.externalId ? { externalId: profile.externalId } : {}),
@@ -133,6 +141,7 @@ export async function vendCredentials(
       groups: principal.groups,
       ...(exemption ? { lockdownExemption: exemption } : {}),
       ...(request.reason ? { reason: request.reason } : {}),
+      ...(options.format ? { format: options.format } : {}),
     };
     // Throws AuditUnavailableError: the credentials go out of scope here, never to the caller.
     await deps.audit.append(issued);
@@ -211,11 +220,14 @@ function planSession(
   profile: Profile,
   request: VendRequest,
   now: Date,
+  options: VendOptions,
 ): { plan: SessionPlan } | { refusal: unknown; grantId: string } {
   let first: { refusal: unknown; grantId: string } | undefined;
   for (const grant of ranked) {
     try {
-      const durationSeconds = resolveDuration(request.durationSeconds, grantLimits(grant, profile, now), profile.name);
+      const limits = grantLimits(grant, profile, now);
+      const durationSeconds =
+        options.format === 'console' ? resolveConsoleDuration(request.durationSeconds, limits, profile.name) : resolveDuration(request.durationSeconds, limits, profile.name);
       const { policy } = resolveSessionScope({ requested: request.scope, grant: grant.scope, profile: profile.scope });
       return { plan: { grant, durationSeconds, ...(policy ? { policy } : {}) } };
     } catch (error) {

@@ -277,6 +277,80 @@ describe('a handover', () => {
   });
 });
 
+describe('an access request', () => {
+  it('is asked for as one person, approved through its deep link by two others, and gives the requester a grant they vend under', async () => {
+    // Prepare: a profile of its own that takes requests, decided by two members of one group
+    const approvers = ['e2e-console-approvers'];
+    const profile = `e2e-console-req-${unique()}`;
+    const put = await api('PUT', `/profiles/${profile}`, {
+      token: await tokenFor('admin@example.com', ADMIN_GROUPS),
+      body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-sandbox', requestable: { approverGroups: approvers, approvals: 2, maxDurationSeconds: 7200 } },
+    });
+    expect(put.status).toBe(200);
+    const [requester, first, second, late] = ['rita', 'bo', 'cy', 'dee'].map((name) => `${name}-${unique()}@example.com`) as [string, string, string, string];
+    const asker = await tabAs(requester, [], `requests?profile=${profile}`);
+
+    // Act: ask (the profile chosen by the link)
+    await expect(asker.page.getByLabel('Profile').inputValue()).resolves.toBe(profile);
+    await asker.page.getByLabel('Duration').selectOption({ label: '2 h' });
+    await asker.page.getByLabel('Reason').fill('console e2e: incident 42');
+    await asker.page.getByRole('button', { name: 'Ask for access' }).click();
+    const sent = asker.page.getByRole('status').filter({ hasText: 'Request sent' });
+    await sent.waitFor();
+    await asker.page.getByRole('table', { name: /^My requests/ }).getByRole('row').filter({ hasText: profile }).filter({ hasText: 'pending' }).waitFor();
+    const askViolations = await accessibilityViolations(asker.page);
+    const link = (await sent.getByRole('link').getAttribute('href')) ?? '';
+    const id = decodeURIComponent(link.slice(link.lastIndexOf('/') + 1));
+    await sent.getByRole('link').click();
+    await asker.page.getByRole('button', { name: 'Cancel request' }).waitFor();
+    const selfApprove = await asker.page.getByRole('button', { name: 'Approve' }).count();
+
+    // Act: two approvers open the link a notice carries (light, dark) and approve; a third is too late
+    const one = await tabAs(first, approvers, `requests/${id}`);
+    await one.page.getByTestId('request-approvals').filter({ hasText: /^0 of 2$/ }).waitFor();
+    const lightViolations = await accessibilityViolations(one.page);
+    await one.page.getByLabel('Comment on approving (optional)').fill('on call, fine');
+    await one.page.getByRole('button', { name: 'Approve' }).click();
+    await one.page.getByRole('status').filter({ hasText: 'Approved: it waits for 1 more approval.' }).waitFor();
+    const two = await tabAs(second, approvers, `requests/${id}`, 'dark');
+    const three = await tabAs(late, approvers, `requests/${id}`);
+    await two.page.getByTestId('request-approvals').filter({ hasText: `1 of 2: ${first}` }).waitFor();
+    await three.page.getByRole('button', { name: 'Approve' }).waitFor();
+    const darkViolations = await accessibilityViolations(two.page);
+    await two.page.getByRole('button', { name: 'Approve' }).click();
+    await two.page.getByRole('status').filter({ hasText: 'Approved: the grant is created.' }).waitFor();
+    await three.page.getByRole('button', { name: 'Approve' }).click();
+
+    // Assess: the late approver is told why not; the requester sees the grant, and it is real
+    await three.page.getByRole('alert').filter({ hasText: 'REQUEST_ALREADY_DECIDED' }).waitFor();
+    await three.page.getByTestId('request-status').filter({ hasText: /^approved$/ }).waitFor();
+    await asker.page.reload();
+    await asker.page.getByTestId('request-status').filter({ hasText: /^approved$/ }).waitFor();
+    const grantId = await asker.page.getByTestId('request-grant').textContent();
+    const history = asker.page.getByRole('table', { name: 'History, oldest first' });
+    await history.getByRole('row').filter({ hasText: first }).filter({ hasText: 'on call, fine' }).waitFor();
+    await history.getByRole('row').filter({ hasText: second }).waitFor();
+    const vended = await api<{ grantId: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string } }>('POST', '/credentials', {
+      token: await tokenFor(requester),
+      body: { profile },
+    });
+    expect(vended.status).toBe(200);
+    expect(vended.body.grantId).toBe(grantId);
+    expect(selfApprove).toBe(0);
+    expect({ askViolations, lightViolations, darkViolations }).toEqual({ askViolations: [], lightViolations: [], darkViolations: [] });
+
+    // Act and assess: the requester revokes it after confirming, which cuts the session just vended
+    await asker.page.getByRole('button', { name: 'Revoke…' }).click();
+    await asker.page.getByLabel('Comment on revoking (optional)').fill('done');
+    await asker.page.getByRole('button', { name: 'Revoke and cut off' }).click();
+    await asker.page.getByRole('status').filter({ hasText: 'Revoked: 1 live session cut off.' }).waitFor();
+    await asker.page.getByTestId('request-status').filter({ hasText: /^revoked$/ }).waitFor();
+    await expect(stsWith(vended.body.credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: vended.body.credentials.accessKeyId }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect([...asker.errors, ...one.errors, ...two.errors, ...three.errors.filter((error) => !error.includes('409'))]).toEqual([]);
+    await Promise.all([asker, one, two, three].map((tab) => tab.close()));
+  }, 120_000);
+});
+
 describe('the keyboard', () => {
   it('reaches the timeline filters from the top of the page and applies one with Enter, no mouse', async () => {
     // Prepare
@@ -314,7 +388,7 @@ describe('size', () => {
 });
 
 describe('accessibility', () => {
-  const PAGES = ['', 'me', 'audit', 'alerts', 'access?profile=demo-readonly', 'lockdown', 'verify', 'profiles', 'grants', 'keys/ASIAEXAMPLENOTUSED1'];
+  const PAGES = ['', 'me', 'audit', 'alerts', 'access?profile=demo-readonly', 'lockdown', 'verify', 'profiles', 'grants', 'keys/ASIAEXAMPLENOTUSED1', 'requests'];
 
   it.each(['light', 'dark'] as const)('has no WCAG 2.2 A/AA violations on any page (%s)', async (colorScheme) => {
     // Prepare
@@ -333,5 +407,5 @@ describe('accessibility', () => {
     // Assess
     expect(found).toEqual({});
     await tab.close();
-  });
+  }, 90_000); // axe on every page, twice: slow on a busy machine
 });

@@ -3,9 +3,8 @@
 // once both hold, and a policy changed behind tvm's back is put right by the schedule and alerted.
 import { randomBytes } from 'node:crypto';
 import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { GetAccessKeyInfoCommand } from '@aws-sdk/client-sts';
 import { LOCAL_TVM_CALLER } from '../../local/sts/local-sts.js';
-import { ADMIN_GROUPS, api, eventually, expectError, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
+import { ADMIN_GROUPS, api, eventually, expectError, keyWorks, loopControl, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
 
 const unique = () => randomBytes(4).toString('hex');
 // A role no demo profile names: cut-offs here touch no other suite's sessions.
@@ -43,23 +42,6 @@ async function vend(token: string, profile: string): Promise<Credentials> {
   return vended.body.credentials;
 }
 
-/** Whether AWS (the local endpoint) still honours the credentials for a call a Deny can stop. */
-async function works(credentials: Credentials): Promise<boolean> {
-  try {
-    await stsWith(credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: credentials.accessKeyId }));
-    return true;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'AccessDenied') return false;
-    throw error;
-  }
-}
-
-async function loopControl<T>(route: string): Promise<T> {
-  const response = await fetch(`${stackInfo().loopControlUrl}${route}`, { method: 'POST' });
-  expect(response.ok).toBe(true);
-  return (response.status === 204 ? undefined : await response.json()) as T;
-}
-
 describe('revoking a grant', () => {
   it('cuts off exactly the sessions vended under it and its delegated grants; the same person keeps their other grant’s', async () => {
     // Prepare: alice delegates to bob on one profile; alice also holds a grant on another profile of
@@ -71,7 +53,7 @@ describe('revoking a grant', () => {
     await grant(aliceToken, { profile: delegating, subject: { type: 'user', id: bob } });
     await grant(adminToken, { profile: other, subject: { type: 'user', id: alice } });
     const [aliceKey, bobKey, aliceOtherKey] = [await vend(aliceToken, delegating), await vend(bobToken, delegating), await vend(aliceToken, other)];
-    expect(await Promise.all([works(aliceKey), works(bobKey), works(aliceOtherKey)])).toEqual([true, true, true]);
+    expect(await Promise.all([keyWorks(aliceKey), keyWorks(bobKey), keyWorks(aliceOtherKey)])).toEqual([true, true, true]);
 
     // Act
     const revoked = await api<{ revokedSessions: { accessKeyId: string }[]; sessionsNotCut: unknown[]; revokedDescendants: string[] }>(
@@ -85,9 +67,9 @@ describe('revoking a grant', () => {
     expect(revoked.body.revokedDescendants).toHaveLength(1);
     expect(revoked.body.revokedSessions.map((session) => session.accessKeyId).sort()).toEqual([aliceKey.accessKeyId, bobKey.accessKeyId].sort());
     expect(revoked.body.sessionsNotCut).toEqual([]);
-    expect(await works(aliceKey)).toBe(false);
-    expect(await works(bobKey)).toBe(false);
-    expect(await works(aliceOtherKey)).toBe(true);
+    expect(await keyWorks(aliceKey)).toBe(false);
+    expect(await keyWorks(bobKey)).toBe(false);
+    expect(await keyWorks(aliceOtherKey)).toBe(true);
   });
 });
 
@@ -109,7 +91,7 @@ describe('a role in another account', () => {
     const targetGrant = await grant(adminToken, { profile: inTarget, subject: { type: 'user', id: mallory } });
     await grant(adminToken, { profile: inTvms, subject: { type: 'user', id: mallory } });
     const [targetKey, namesakeKey] = [await vend(malloryToken, inTarget), await vend(malloryToken, inTvms)];
-    expect(await Promise.all([works(targetKey), works(namesakeKey)])).toEqual([true, true]);
+    expect(await Promise.all([keyWorks(targetKey), keyWorks(namesakeKey)])).toEqual([true, true]);
 
     // Act
     const revoked = await api<{ revokedSessions: { accessKeyId: string }[]; sessionsNotCut: unknown[] }>('DELETE', `/grants/${targetGrant}`, {
@@ -120,8 +102,8 @@ describe('a role in another account', () => {
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedSessions.map((session) => session.accessKeyId)).toEqual([targetKey.accessKeyId]);
     expect(revoked.body.sessionsNotCut).toEqual([]);
-    expect(await works(targetKey)).toBe(false);
-    expect(await works(namesakeKey)).toBe(true);
+    expect(await keyWorks(targetKey)).toBe(false);
+    expect(await keyWorks(namesakeKey)).toBe(true);
   });
 
   it('cannot be a profile in an account without the revoker role: 400 naming the accounts tvm can act in', async () => {
@@ -149,7 +131,7 @@ describe('two cut-offs on one role at once', () => {
       engagements.push(created.body.id);
     }
     const keys = await Promise.all(contractors.map(async (contractor, index) => vend(await tokenFor(contractor), [first, second][index] as string)));
-    expect(await Promise.all(keys.map(works))).toEqual([true, true]);
+    expect(await Promise.all(keys.map(keyWorks))).toEqual([true, true]);
 
     // Act: both handovers at the same moment
     const handovers = await Promise.all(
@@ -161,7 +143,7 @@ describe('two cut-offs on one role at once', () => {
     expect(handovers.map((handover) => handover.body.revokedSessions.map((session) => session.accessKeyId))).toEqual(
       keys.map((key) => [key.accessKeyId]),
     );
-    expect(await Promise.all(keys.map(works))).toEqual([false, false]);
+    expect(await Promise.all(keys.map(keyWorks))).toEqual([false, false]);
   });
 });
 
@@ -176,20 +158,20 @@ describe('a revocation policy changed outside tvm', () => {
     });
     const key = await vend(await tokenFor(contractor), profile);
     expect((await api('POST', `/engagements/${created.body.id}/handover`, { token: adminToken, body: {} })).status).toBe(200);
-    expect(await works(key)).toBe(false);
+    expect(await keyWorks(key)).toBe(false);
     // Someone with IAM access empties tvm's policy: the contractor's key works again.
     const iam = new IAMClient({ region: 'us-east-1', endpoint: stackInfo().iamEndpoint, credentials: { ...LOCAL_TVM_CALLER }, maxAttempts: 1 });
     const harmless = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:CreateUser', Resource: '*' }] });
     await iam.send(new PutRolePolicyCommand({ RoleName: 'tvm-demo-sandbox', PolicyName: 'tvm-revocations', PolicyDocument: harmless }));
     iam.destroy();
-    expect(await works(key)).toBe(true);
+    expect(await keyWorks(key)).toBe(true);
 
     // Act
     const outcome = await loopControl<{ roles: { repaired: number; external: number } }>('/repair');
 
     // Assess
     expect(outcome.roles.external).toBeGreaterThanOrEqual(1);
-    expect(await works(key)).toBe(false);
+    expect(await keyWorks(key)).toBe(false);
     const security = await tokenFor(`sec-${unique()}@example.com`, SECURITY_GROUPS);
     const drift = await api<{ events: { detail: { roleArn: string; external: boolean } }[] }>('GET', '/audit/events?type=revocation.drift', { token: security });
     expect(drift.body.events).toContainEqual(expect.objectContaining({ detail: expect.objectContaining({ roleArn: ROLE, external: true }) }));

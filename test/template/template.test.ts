@@ -51,6 +51,7 @@ const ANCHOR_BUCKET = 'AnchorBucket';
 const ANCHOR_OBJECTS = 'AnchorBucket/anchors/*';
 const DEAD_LETTERS = 'DeadLetterQueue';
 const ALERTS_TOPIC = '{Ref AlertsTopic}';
+const REQUESTS_TOPIC = '{Ref RequestsTopic}';
 // serverless.yml's default for params.trailBucket; `<stage>` is replaced by the stage packaged.
 const TRAIL_LOGS = 'arn:aws:s3:::tvm-<stage>-cloudtrail/AWSLogs/*';
 const AUDIT_STREAM = 'AuditTable.StreamArn';
@@ -70,7 +71,7 @@ const CUT_OFF_GRANTS = [
   'sts:AssumeRole arn:aws:iam::*:role/TvmRevoker-<stage>',
 ];
 /** The functions that cut sessions off: their roles are the ones a target account's revoker role trusts. */
-const CUT_OFF_FUNCTIONS = ['revokeGrant', 'handOverEngagement', 'putLockdown', 'repairRevocations'];
+const CUT_OFF_FUNCTIONS = ['revokeGrant', 'handOverEngagement', 'putLockdown', 'repairRevocations', 'revokeRequest'];
 const TARGET_ACCOUNT_TEMPLATE = join(fileURLToPath(new URL('../..', import.meta.url)), 'resources/target-account-revoker.yml');
 const STREAM_READS = ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'].map(
   (action) => `${action} ${AUDIT_STREAM}`,
@@ -207,6 +208,50 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `s3:ListBucket ${ANCHOR_BUCKET}`,
   ],
   listAlerts: [`dynamodb:Query ${AUDIT_INDEXES}`],
+  // Access requests: the request (REQUEST#<id>, see WRITES_BY_KEY), the profile and lockdown by key,
+  // the audit event, the notice.
+  createRequest: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
+    // The requester's count of pending requests (PENDING#<id>), in the same transaction.
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    `sns:Publish ${REQUESTS_TOPIC}`,
+  ],
+  // A requester's (bySubject), the pending ones (byGrantId), or every request (a scan).
+  listRequests: [`dynamodb:Query ${DELEGATIONS_INDEXES}`, `dynamodb:Scan ${DELEGATIONS}`],
+  getRequest: [`dynamodb:GetItem ${DELEGATIONS}`],
+  // The completing approval also writes the grant, in its profile's partition.
+  approveRequest: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    // The profile and the lockdown still as read, when the grant is written.
+    `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    `sns:Publish ${REQUESTS_TOPIC}`,
+  ],
+  denyRequest: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`, `sns:Publish ${REQUESTS_TOPIC}`],
+  cancelRequest: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`, `sns:Publish ${REQUESTS_TOPIC}`],
+  // Revokes the request's grant and cuts its sessions off, as revokeGrant does.
+  revokeRequest: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    `sns:Publish ${REQUESTS_TOPIC}`,
+    ...CUT_OFF_GRANTS,
+  ],
+  // The schedule: the pending requests (byGrantId), each by key, its expiry recorded and announced.
+  expireRequests: [
+    `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`,
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    `sns:Publish ${REQUESTS_TOPIC}`,
+  ],
 };
 
 /** The API table of the README: route → the function that serves it. */
@@ -232,6 +277,13 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'GET /audit/access': 'getAccess',
   'GET /audit/verify': 'verifyAudit',
   'GET /alerts': 'listAlerts',
+  'POST /requests': 'createRequest',
+  'GET /requests': 'listRequests',
+  'GET /requests/{id}': 'getRequest',
+  'POST /requests/{id}/approve': 'approveRequest',
+  'POST /requests/{id}/deny': 'denyRequest',
+  'POST /requests/{id}/cancel': 'cancelRequest',
+  'POST /requests/{id}/revoke': 'revokeRequest',
 };
 
 const STS_ACTIONS = ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'];
@@ -601,6 +653,7 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
       'putLockdown',
       'revokeGrant',
       'repairRevocations',
+      'revokeRequest',
       'anchorChainHeads',
     ];
     const readers = functionsOf(pkg(stage))
@@ -640,6 +693,17 @@ const WRITES_BY_KEY: Record<string, Record<string, string[][]>> = {
   ingestTrailLogs: { 'dynamodb:PutItem': [['TRAIL#*']] },
   repairRevocations: {
     'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS']],
+    'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
+  },
+  createRequest: { 'dynamodb:PutItem': [['REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
+  approveRequest: { 'dynamodb:PutItem': [['PROFILE#*', 'REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
+  denyRequest: { 'dynamodb:PutItem': [['REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
+  cancelRequest: { 'dynamodb:PutItem': [['REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
+  expireRequests: { 'dynamodb:PutItem': [['REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
+  // The grant it revokes is an UpdateItem in its profile's partition; the ledgers as every cut-off.
+  revokeRequest: {
+    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['REQUEST#*']],
+    'dynamodb:UpdateItem': [['PROFILE#*']],
     'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
   },
 };
@@ -1188,6 +1252,16 @@ describe('bundles (dev)', () => {
     // Assess
     expect(carrying).toEqual([]);
   });
+
+  test("no bundle carries an SDK client's whole package.json, only its version (resources/plugins/esbuild-plugins.cjs)", () => {
+    // Act
+    const carrying = bundles()
+      .filter(({ fn, zip }) => (extractZip(join(pkg('dev').dir, zip)).get(handlerFile(fn)) ?? '').includes('devDependencies'))
+      .map(({ fn }) => fn.name);
+
+    // Assess
+    expect(carrying).toEqual([]);
+  });
 });
 
 describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
@@ -1302,7 +1376,7 @@ describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
     const alertFn = functionsOf(pkg(stage)).find((fn) => fn.name === 'alert');
 
     // Act
-    const publishers = allGrants(pkg(stage)).filter((grant) => grant.action.startsWith('sns:'));
+    const publishers = allGrants(pkg(stage)).filter((grant) => grant.action.startsWith('sns:') && grant.resource !== REQUESTS_TOPIC);
 
     // Assess
     expect(resources().AlertsTopic?.Properties).toEqual({ TopicName: `tvm-${stage}-alerts`, KmsMasterKeyId: 'alias/aws/sns' });
@@ -1310,5 +1384,24 @@ describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
       Ref: 'AlertsTopic',
     });
     expect(publishers.map((grant) => `${grant.role} ${describeGrant(grant)}`)).toEqual([`${alertFn?.role} sns:Publish ${ALERTS_TOPIC}`]);
+  });
+
+  test("request notices go to the encrypted tvm-<stage>-requests topic, with a link into the stage's console", () => {
+    // Prepare
+    const requestFunctions = ['createRequest', 'approveRequest', 'denyRequest', 'cancelRequest', 'revokeRequest', 'expireRequests'];
+    const fns = functionsOf(pkg(stage)).filter((fn) => requestFunctions.includes(fn.name));
+
+    // Act
+    const publishers = allGrants(pkg(stage)).filter((grant) => grant.resource === REQUESTS_TOPIC);
+
+    // Assess
+    expect(resources().RequestsTopic?.Properties).toEqual({ TopicName: `tvm-${stage}-requests`, KmsMasterKeyId: 'alias/aws/sns' });
+    expect(fns).toHaveLength(requestFunctions.length);
+    for (const fn of fns) {
+      const variables = (fn.properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.TVM_REQUESTS_TOPIC_ARN).toEqual({ Ref: 'RequestsTopic' });
+      expect(JSON.stringify(variables.TVM_CONSOLE_URL)).toContain('ConsoleDistribution');
+    }
+    expect(unique(publishers.map((grant) => grant.role)).sort()).toEqual(unique(fns.map((fn) => fn.role)).sort());
   });
 });

@@ -176,7 +176,7 @@ describe('LogAlertSink', () => {
 
       // Assess
       expect(logger.lines[1]).toEqual({
-        message: 'alert webhook refused the alert',
+        message: 'alert webhook refused the notification',
         attributes: { webhook: webhook.origin, status: 500, alertId: NOTIFICATION.id },
       });
       expect(JSON.stringify(logger.lines)).not.toContain('s3cr3t-token');

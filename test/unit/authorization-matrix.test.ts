@@ -27,8 +27,8 @@ import {
   type Role,
 } from '../fixtures/handler-harness.js';
 
-type Cell = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'NO_GRANT';
-const STATUS: Record<Exclude<Cell, 'ok'>, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, NO_GRANT: 403 };
+type Cell = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'NO_GRANT' | 'SELF_APPROVAL_FORBIDDEN';
+const STATUS: Record<Exclude<Cell, 'ok'>, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, NO_GRANT: 403, SELF_APPROVAL_FORBIDDEN: 403 };
 
 const ANY_CALLER: Cell[] = ['UNAUTHENTICATED', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'];
 const ADMIN_ONLY: Cell[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'ok', 'FORBIDDEN'];
@@ -77,6 +77,25 @@ const MATRIX: Record<string, { route: string; request?: (role: Role) => RawReque
     route: 'POST /engagements/{id}/handover',
     cells: ['UNAUTHENTICATED', 'NOT_FOUND', 'FORBIDDEN', 'NOT_FOUND', 'ok', 'ok', 'FORBIDDEN'],
   },
+  // Anyone may ask for a requestable profile.
+  'POST /requests': { route: 'POST /requests', cells: ANY_CALLER },
+  // Each sees what is theirs (possibly nothing).
+  'GET /requests': { route: 'GET /requests', cells: ANY_CALLER },
+  // alice's request on prod-read, decided by `developers` (delegator, owner): the contractor is
+  // neither requester nor approver, so it does not exist for them.
+  'GET /requests/{id}': { route: 'GET /requests/{id}', cells: ['UNAUTHENTICATED', 'ok', 'NOT_FOUND', 'ok', 'ok', 'ok', 'ok'] },
+  // Deciding is for approvers: anyone else is told so (FORBIDDEN), the requester that it is theirs.
+  'POST /requests/{id}/approve': {
+    route: 'POST /requests/{id}/approve',
+    cells: ['UNAUTHENTICATED', 'SELF_APPROVAL_FORBIDDEN', 'FORBIDDEN', 'ok', 'ok', 'FORBIDDEN', 'FORBIDDEN'],
+  },
+  'POST /requests/{id}/deny': {
+    route: 'POST /requests/{id}/deny',
+    cells: ['UNAUTHENTICATED', 'SELF_APPROVAL_FORBIDDEN', 'FORBIDDEN', 'ok', 'ok', 'FORBIDDEN', 'FORBIDDEN'],
+  },
+  'POST /requests/{id}/cancel': { route: 'POST /requests/{id}/cancel', cells: ['UNAUTHENTICATED', 'ok', 'NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN'] },
+  // alice's approved request: she, its approvers and admins may revoke it; security only looks.
+  'POST /requests/{id}/revoke': { route: 'POST /requests/{id}/revoke', cells: ['UNAUTHENTICATED', 'ok', 'NOT_FOUND', 'ok', 'ok', 'ok', 'FORBIDDEN'] },
   'GET /lockdown': { route: 'GET /lockdown', cells: ANY_CALLER },
   'PUT /lockdown': { route: 'PUT /lockdown', cells: SECURITY_ONLY },
   'DELETE /lockdown': { route: 'DELETE /lockdown', cells: SECURITY_ONLY },

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       region: 'us-east-1',
       offline: false,
       endpoints: { sts: undefined, dynamodb: undefined },
+      console: { federationEndpoint: 'https://signin.aws.amazon.com/federation', url: 'https://console.aws.amazon.com/' },
       alerts: {
         topicArn: undefined,
         webhookUrl: undefined,
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
         denialWindowMinutes: 10,
         ignoredSources: ['AWS Internal', '*.amazonaws.com'],
       },
+      requests: { topicArn: undefined, webhookUrl: undefined, consoleUrl: '/console/' },
       vendRatePerMinute: 30,
       delegationQuota: 200,
       anchors: { bucket: undefined, dir: undefined },
@@ -60,6 +62,23 @@ describe('loadConfig', () => {
       targets: { accounts: [], revokerRoleName: undefined },
     };
     expect(config).toEqual(expected);
+  });
+
+  it('reads where request notices go and the console they link to, refusing a malformed topic', () => {
+    // Act
+    const requests = loadConfig(
+      anEnv({ TVM_REQUESTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:tvm-test-requests', TVM_CONSOLE_URL: 'https://d1.cloudfront.net/console' }),
+    ).requests;
+
+    // Assess
+    expect(requests).toEqual({ topicArn: 'arn:aws:sns:us-east-1:123456789012:tvm-test-requests', webhookUrl: undefined, consoleUrl: 'https://d1.cloudfront.net/console/' });
+    expect(configErrorOf(anEnv({ TVM_REQUESTS_TOPIC_ARN: 'tvm-requests' })).message).toContain('TVM_REQUESTS_TOPIC_ARN: must be an SNS topic ARN');
+    expect(configErrorOf(anEnv({ TVM_CONSOLE_URL: 'javascript:alert(1)' })).message).toContain('TVM_CONSOLE_URL');
+    expect(configErrorOf(anEnv({ TVM_CONSOLE_URL: '//evil.example/console/' })).message).toContain('TVM_CONSOLE_URL');
+    // serverless-offline cannot resolve the distribution's name: the local stack says where its console is.
+    expect(loadConfig(anEnv({ IS_OFFLINE: 'true', TVM_CONSOLE_URL: '[object Object]', TVM_LOCAL_CONSOLE_URL: 'http://localhost:3008/console' })).requests.consoleUrl).toBe(
+      'http://localhost:3008/console/',
+    );
   });
 
   it('reads the target accounts and their revoker role, which the role pattern must not cover', () => {
@@ -365,6 +384,61 @@ describe('loadConfig', () => {
     expect(loadConfig(anEnv({ [variable]: 'https://attacker.example.com', IS_OFFLINE: 'true' })).endpoints).toEqual(
       expect.objectContaining({ [{ TVM_STS_ENDPOINT: 'sts', TVM_DYNAMODB_ENDPOINT: 'dynamodb', TVM_IAM_ENDPOINT: 'iam' }[variable] as string]: 'https://attacker.example.com' }),
     );
+  });
+
+  // The federation endpoint is handed every console session's secret.
+  describe('console sign-in', () => {
+    it.each([
+      ['us-east-1', 'https://signin.aws.amazon.com/federation', 'https://console.aws.amazon.com/'],
+      ['cn-north-1', 'https://signin.amazonaws.cn/federation', 'https://console.amazonaws.cn/'],
+      ['us-gov-west-1', 'https://signin.amazonaws-us-gov.com/federation', 'https://console.amazonaws-us-gov.com/'],
+    ])("defaults in %s to that partition's federation endpoint and console", (region, federationEndpoint, url) => {
+      // Act, Assess
+      expect(loadConfig(anEnv({ AWS_REGION: region })).console).toEqual({ federationEndpoint, url });
+    });
+
+    it("takes another of AWS's own, a regional one, and a console address without its slash", () => {
+      // Act
+      const config = loadConfig(
+        anEnv({ TVM_FEDERATION_ENDPOINT: 'https://eu-west-1.signin.aws.amazon.com/federation', TVM_AWS_CONSOLE_URL: 'https://eu-west-1.console.aws.amazon.com' }),
+      );
+
+      // Assess
+      expect(config.console).toEqual({ federationEndpoint: 'https://eu-west-1.signin.aws.amazon.com/federation', url: 'https://eu-west-1.console.aws.amazon.com/' });
+    });
+
+    it.each([
+      ['plain http', 'http://signin.aws.amazon.com/federation'],
+      ['a host of its own', 'https://signin.example.com/federation'],
+      ['a look-alike host', 'https://signin.aws.amazon.com.example.com/federation'],
+      ['user info before a foreign host', 'https://signin.aws.amazon.com@example.com/federation'],
+      ['another path', 'https://signin.aws.amazon.com/oauth'],
+      ['the local stack', 'http://127.0.0.1:3005/federation'],
+    ])('refuses a federation endpoint with %s outside the local stack', (_label, endpoint) => {
+      // Act
+      const error = configErrorOf(anEnv({ TVM_FEDERATION_ENDPOINT: endpoint }));
+
+      // Assess
+      expect(error.message).toContain("TVM_FEDERATION_ENDPOINT: must be AWS's https sign-in federation endpoint");
+    });
+
+    it.each(['http://console.aws.amazon.com/', 'https://console.aws.amazon.com.example.com/', 'https://example.com/console.aws.amazon.com/'])(
+      'refuses %s as the console outside the local stack',
+      (url) => {
+        // Act, Assess
+        expect(configErrorOf(anEnv({ TVM_AWS_CONSOLE_URL: url })).message).toContain("TVM_AWS_CONSOLE_URL: must be AWS's https console");
+      },
+    );
+
+    it("takes the local stack's own under serverless-offline", () => {
+      // Act
+      const config = loadConfig(
+        anEnv({ IS_OFFLINE: 'true', TVM_FEDERATION_ENDPOINT: 'http://127.0.0.1:3005/federation', TVM_AWS_CONSOLE_URL: 'http://127.0.0.1:3005/federation/console/' }),
+      );
+
+      // Assess
+      expect(config.console).toEqual({ federationEndpoint: 'http://127.0.0.1:3005/federation', url: 'http://127.0.0.1:3005/federation/console/' });
+    });
   });
 
   it('treats an empty endpoint as no endpoint', () => {

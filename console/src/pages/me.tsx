@@ -1,7 +1,9 @@
 // `me`: who the API says you are and the grants you can use now, each with how to get its
-// credentials (the CLI vends them when asked; the console never keeps a secret).
+// credentials (the CLI vends them when asked; the console never keeps a secret) and a button that
+// signs in to the AWS console with it (the sign-in URL is followed at once, never kept).
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { EmptyRow, Show, Time, useLoad } from '../ui.js';
+import { asError, EmptyRow, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 interface Me {
   readonly principal: string;
@@ -18,6 +20,23 @@ interface Me {
 
 export function MePage() {
   const [me] = useLoad(() => api<Me>('/me'), []);
+  /** The profile being signed in to the AWS console, while its sign-in URL is asked for. */
+  const [opening, setOpening] = useState<string | undefined>();
+  const [failure, setFailure] = useState<Error | undefined>();
+  const openConsole = (grant: Me['grants'][number]) => {
+    setOpening(grant.profile);
+    setFailure(undefined);
+    // A console session lasts the hour AWS signs tvm's sessions in for: the API says so if the grant allows less.
+    api<{ signinUrl: string }>('/credentials?format=console', { method: 'POST', body: { profile: grant.profile } })
+      .then(({ signinUrl }) => {
+        if (!/^https?:\/\//.test(signinUrl)) throw new Error('the API answered no sign-in URL');
+        window.location.assign(signinUrl);
+      })
+      .catch((error: unknown) => {
+        setOpening(undefined);
+        setFailure(asError(error));
+      });
+  };
   return (
     <section aria-labelledby="me-title">
       <h1 id="me-title">Me</h1>
@@ -30,6 +49,8 @@ export function MePage() {
               <dt>Groups</dt>
               <dd>{value.groups.length === 0 ? <span class="muted">none</span> : value.groups.join(', ')}</dd>
             </dl>
+            {failure && <ErrorNotice error={failure} />}
+            <p role="status">{opening && `Signing in to the AWS console as ${opening}…`}</p>
             <table>
               <caption>Grants you can use now</caption>
               <thead>
@@ -39,11 +60,12 @@ export function MePage() {
                   <th scope="col">Valid until</th>
                   <th scope="col">Longest session</th>
                   <th scope="col">Can delegate</th>
+                  <th scope="col">AWS console</th>
                 </tr>
               </thead>
               <tbody>
                 {value.grants.length === 0 ? (
-                  <EmptyRow columns={5}>No grants: ask an admin or a delegator for one.</EmptyRow>
+                  <EmptyRow columns={6}>No grants: ask an admin or a delegator for one.</EmptyRow>
                 ) : (
                   value.grants.map((grant) => (
                     <tr key={grant.grantId}>
@@ -56,6 +78,16 @@ export function MePage() {
                       </td>
                       <td>{Math.round(grant.maxSessionSeconds / 60)} min</td>
                       <td>{grant.canDelegate ? 'yes' : 'no'}</td>
+                      <td>
+                        <button
+                          type="button"
+                          aria-label={`Open AWS console as ${grant.profile}`}
+                          disabled={opening !== undefined}
+                          onClick={() => openConsole(grant)}
+                        >
+                          Open AWS console
+                        </button>
+                      </td>
                     </tr>
                   ))
                 )}
@@ -83,6 +115,10 @@ function CredentialsHowTo({ profile }: { readonly profile: string }) {
       </p>
       <pre>
         <code>{`[profile ${profile}]\ncredential_process = tvm credentials ${profile} --format credential-process`}</code>
+      </pre>
+      <p>The AWS console, from a shell:</p>
+      <pre>
+        <code>{`tvm console ${profile}`}</code>
       </pre>
     </section>
   );

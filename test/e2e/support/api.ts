@@ -1,7 +1,7 @@
 // What e2e tests use to talk to the running stack: its addresses, tokens from its dev issuer,
 // and a small JSON client over fetch.
 import { readFileSync } from 'node:fs';
-import { STSClient } from '@aws-sdk/client-sts';
+import { GetAccessKeyInfoCommand, STSClient } from '@aws-sdk/client-sts';
 import { mintDevToken } from '../../../local/dev-issuer.js';
 import type { StackInfo } from '../../../local/stack.js';
 
@@ -83,4 +83,22 @@ export function stsWith(credentials: { accessKeyId: string; secretAccessKey: str
     maxAttempts: 1,
     credentials: { accessKeyId, secretAccessKey, sessionToken },
   });
+}
+
+/** Whether AWS (the local endpoint) still honours the credentials for a call a Deny can stop. */
+export async function keyWorks(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string }): Promise<boolean> {
+  try {
+    await stsWith(credentials).send(new GetAccessKeyInfoCommand({ AccessKeyId: credentials.accessKeyId }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'AccessDenied') return false;
+    throw error;
+  }
+}
+
+/** A dev-only route of the local loop (StackInfo.loopControlUrl): its JSON answer, or undefined for 204. */
+export async function loopControl<T>(route: string): Promise<T> {
+  const response = await fetch(`${stackInfo().loopControlUrl}${route}`, { method: 'POST' });
+  expect(response.ok).toBe(true);
+  return (response.status === 204 ? undefined : await response.json()) as T;
 }
