@@ -16,9 +16,11 @@ export function createDynamoDbClient(config: Config): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: config.region,
     endpoint: config.endpoints.dynamodb,
-    // Throttling and 5xx are retried; at most 3 × 1.5 s.
+    // Throttling and 5xx are retried; at most 3 × 1.5 s. The 500 ms connect timeout is the agents'
+    // (patient-agents.ts), as STS's: after an event-loop stall a plain timer fails connections that
+    // were merely queued.
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
+    requestHandler: { requestTimeout: 1_000, ...patientAgents(500) },
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
