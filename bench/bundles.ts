@@ -36,6 +36,7 @@ const FUNCTION_ENV: Record<string, string> = {
   TVM_VEND_RATE_PER_MINUTE: '30',
   TVM_DELEGATION_QUOTA: '200',
   TVM_ALERTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:tvm-bench-alerts',
+  TVM_REQUESTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:tvm-bench-requests',
   TVM_ANCHOR_BUCKET: 'tvm-bench-anchorbucket',
   TVM_DEAD_LETTER_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/tvm-bench-dead-letters',
   TVM_ACCOUNT_ID: '000000000000',

@@ -1,6 +1,7 @@
 // What `npm run bench` reports: the JSON issue 6/6 fixes (exactly that shape), the targets it
 // sets, and a table for people.
 import type { BundleMeasurement } from './bundles.js';
+import type { CliStartup } from './cli-startup.js';
 import type { CpuShares } from './measure.js';
 import { round, type LatencySummary } from './stats.js';
 
@@ -16,6 +17,8 @@ export interface BenchResults {
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number };
   /** The web console's built JavaScript, all of it (issue 8/11). */
   readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
+  /** A cached `credential_process` call of the packed CLI against `node -e 0` (issue 10/11). */
+  readonly cli: { readonly cachedMs: number; readonly nodeMs: number; readonly ratio: number };
   readonly machine: string;
 }
 
@@ -35,6 +38,7 @@ export interface Measurements {
   readonly bundles: Record<string, BundleMeasurement>;
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly statuses: Record<string, number> };
   readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
+  readonly cli: CliStartup;
   readonly machine: string;
 }
 
@@ -53,6 +57,7 @@ export const TARGETS = {
   dynamodbReads: 4,
   concurrentErrors: 0,
   consoleJsGzipBytes: 60_000,
+  cliCachedRatio: 1.5,
 } as const;
 
 export interface TargetCheck {
@@ -77,6 +82,7 @@ export function toResults(m: Measurements): BenchResults {
     bundles: Object.fromEntries(Object.entries(m.bundles).map(([name, b]) => [name, { bytes: b.bytes, coldInitMs: b.coldInitMs }])),
     concurrent: { requests: m.concurrent.requests, errors: m.concurrent.errors, rps: m.concurrent.rps },
     console: { jsBytes: m.console.jsBytes, jsGzipBytes: m.console.jsGzipBytes },
+    cli: { cachedMs: m.cli.cachedMs, nodeMs: m.cli.nodeMs, ratio: m.cli.ratio },
     machine: m.machine,
   };
 }
@@ -115,6 +121,11 @@ export function checkTargets(m: Measurements): TargetCheck[] {
       measured: `${kB(m.console.jsGzipBytes)} kB`,
       met: m.console.jsGzipBytes <= TARGETS.consoleJsGzipBytes,
     },
+    {
+      target: `cached credential_process ≤ ${TARGETS.cliCachedRatio} × node -e 0`,
+      measured: `${m.cli.ratio} × (${m.cli.cachedMs} ms, node ${m.cli.nodeMs} ms)`,
+      met: m.cli.ratio <= TARGETS.cliCachedRatio,
+    },
   ];
 }
 
@@ -145,6 +156,8 @@ export function formatReport(m: Measurements, checks: readonly TargetCheck[]): s
       `(${calls.auditWrites} to the audit table, ${round(calls.dynamodbWrites - calls.auditWrites)} vend-quota counter)`,
     `Concurrency: ${m.concurrent.requests} vends at once over HTTP: ${m.concurrent.errors} errors, ${m.concurrent.rps} requests/s, ` +
       `p50 ${m.concurrent.p50Ms} ms, p99 ${m.concurrent.p99Ms} ms ${JSON.stringify(m.concurrent.statuses)}`,
+    `CLI (packed), medians of ${m.cli.runs} alternating runs: cached credential_process ${m.cli.cachedMs} ms, node -e 0 ${m.cli.nodeMs} ms ` +
+      `(${m.cli.ratio} ×); uncached (--no-cache, one vend over HTTP) ${m.cli.uncachedMs} ms`,
     '',
   );
   lines.push(

@@ -16,6 +16,7 @@ import { mintDevToken } from '../local/dev-issuer.js';
 import { freeStackPortsEnv, stopProcessGroup, waitFor } from '../local/processes.js';
 import { AUDIT_SHARDS, REPO_ROOT, type StackInfo } from '../local/stack.js';
 import { measureBundles, measureConsoleJs, packageService } from './bundles.js';
+import { measureCliStartup } from './cli-startup.js';
 import { buildConsole } from '../local/edge.js';
 import type { CountOutput, LatencyOutput, MeasureInput, MeasureOutput } from './measure.js';
 import { checkTargets, formatReport, toResults, type Measurements } from './report.js';
@@ -29,6 +30,8 @@ const ROLE_ARN = 'arn:aws:iam::000000000000:role/tvm-demo-readonly';
 const COLD_INIT_RUNS = 10;
 const CPU_BATCH = 200;
 const COUNTED_VENDS = 10;
+const CLI_RUNS = 30;
+const CLI_UNCACHED_RUNS = 5;
 const STACK_START_TIMEOUT_MS = 300_000;
 
 interface Options {
@@ -63,6 +66,15 @@ async function main(): Promise<number> {
     const counted = (await measure({ ...input, mode: 'count', warmUp: 3, samples: COUNTED_VENDS })) as CountOutput;
     log(`latency: ${options.warmUp} warm-up + ${options.samples} samples each of (a) floor, (b) in-process, (c) HTTP and (d) the vend's calls, interleaved…`);
     const latency = (await measure({ ...input, mode: 'latency', warmUp: options.warmUp, samples: options.samples })) as LatencyOutput;
+    log(`the packed CLI: ${CLI_RUNS} cached credential_process calls alternating with node -e 0…`);
+    const cli = await measureCliStartup({
+      apiUrl: stack.info.apiUrl,
+      token: await tokenFor(stack.info, `bench-${runId}-cli@example.com`, [GROUP]),
+      profile: PROFILE,
+      runs: CLI_RUNS,
+      uncachedRuns: CLI_UNCACHED_RUNS,
+    });
+    log(`  cached ${cli.cachedMs} ms, node -e 0 ${cli.nodeMs} ms: ${cli.ratio} ×; uncached ${cli.uncachedMs} ms`);
     log(`${options.concurrency} concurrent vends over HTTP…`);
     const concurrent = await vendConcurrently(stack.info, runId, options.concurrency);
     await revokeGrant(stack.info, admin, grantId).then(() => (grantId = undefined));
@@ -88,6 +100,7 @@ async function main(): Promise<number> {
       bundles,
       concurrent,
       console: consoleJs,
+      cli,
       machine: describeMachine(),
     };
     const results = toResults(measurements);

@@ -2,6 +2,7 @@
 // JSON both ways, and every refusal turned into a CliError carrying the API's stable code.
 import type { Command } from 'commander';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
+import { httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
 import type { CliContext } from './main.js';
 import { withProgress, type Output } from './output.js';
 import { resolveSettings, type GlobalOptions, type Settings } from './settings.js';
@@ -22,15 +23,15 @@ export interface ApiClient {
 export interface ApiClientOptions {
   readonly stderr: Output;
   readonly signal?: AbortSignal;
-  /** For tests; the platform's fetch otherwise. */
-  readonly fetch?: typeof fetch;
+  /** For tests; node:http(s) otherwise (http-fetch.ts). */
+  readonly fetch?: HttpFetch | undefined;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const API_ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 export function createApiClient(settings: Settings, options: ApiClientOptions): ApiClient {
-  const fetchImpl = options.fetch ?? fetch;
+  const fetchImpl = options.fetch ?? httpFetch;
   return {
     url: settings.url,
     async request<T>(method: string, path: string, request: RequestOptions = {}): Promise<T> {
@@ -39,7 +40,7 @@ export function createApiClient(settings: Settings, options: ApiClientOptions): 
       const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
       const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
       if (request.body !== undefined) headers['content-type'] = 'application/json';
-      let response: Response;
+      let response: HttpResponse;
       let text: string;
       try {
         ({ response, text } = await withProgress(
@@ -68,7 +69,7 @@ export function createApiClient(settings: Settings, options: ApiClientOptions): 
 /** Settings from the command's global options, then a client: what most commands start with. */
 export async function connect(context: CliContext, command: Command): Promise<ApiClient> {
   const settings = await resolveSettings(context, command.optsWithGlobals<GlobalOptions>());
-  return createApiClient(settings, { stderr: context.stderr });
+  return createApiClient(settings, { stderr: context.stderr, fetch: context.fetch });
 }
 
 export function buildUrl(base: string, path: string, query: Query = {}): string {

@@ -2,11 +2,12 @@
 // on every command (as aws-vault and Granted do). One 0600 file per (API, principal, request) in a
 // 0700 directory; a file is reused until 5 minutes before it expires. The cache is an optimisation:
 // anything wrong with it (missing, corrupt, unreadable, too open) is a miss, never a failure.
-import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+// A cached `credential_process` call must answer in little more than Node's own start-up time (see
+// fast-path.ts): so no zod, no node:crypto, and synchronous file calls (node:fs/promises alone
+// loads ~1.5 ms of modules, and its first call starts libuv's thread pool).
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { sha256Hex } from './sha256.js';
 
 /** How long before expiry cached credentials stop being handed out (a command may run a while). */
 export const REFRESH_WINDOW_MS = 5 * 60 * 1000;
@@ -25,21 +26,37 @@ export interface CacheKey {
   readonly reason?: string;
 }
 
-export const vendResponseSchema = z
-  .object({
-    credentials: z.object({
-      accessKeyId: z.string().min(1),
-      secretAccessKey: z.string().min(1),
-      sessionToken: z.string().min(1),
-      expiration: z.string().datetime({ offset: true }),
-    }),
-  })
-  .passthrough();
-
 /** POST /credentials' answer: the credentials, plus profile, roleArn, sessionName, grantId… */
-export type VendResponse = z.infer<typeof vendResponseSchema>;
+export interface VendResponse {
+  readonly credentials: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string;
+    /** ISO 8601 with a time zone. */
+    readonly expiration: string;
+  };
+  readonly [field: string]: unknown;
+}
 
-const cacheFileSchema = z.object({ version: z.literal(1), response: vendResponseSchema }).strict();
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** The value as a VendResponse when it holds usable credentials (other fields kept), else undefined. */
+export function asVendResponse(value: unknown): VendResponse | undefined {
+  if (!isRecord(value) || !isRecord(value.credentials)) return undefined;
+  const { accessKeyId, secretAccessKey, sessionToken, expiration } = value.credentials;
+  const usable =
+    isFilled(accessKeyId) && isFilled(secretAccessKey) && isFilled(sessionToken) && isFilled(expiration) && ISO_DATE_TIME.test(expiration) && !Number.isNaN(Date.parse(expiration));
+  return usable ? (value as VendResponse) : undefined;
+}
+
+/** What a cache file holds: exactly `{version: 1, response}`. */
+function asCacheFile(value: unknown): VendResponse | undefined {
+  if (!isRecord(value) || value.version !== 1 || Object.keys(value).some((key) => key !== 'version' && key !== 'response')) return undefined;
+  return asVendResponse(value.response);
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isFilled = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
 export interface CredentialCache {
   /** Cached credentials still good for more than the refresh window, else undefined. */
@@ -70,7 +87,7 @@ export function cacheFileName(key: CacheKey): string {
     [...(key.resources ?? [])].sort(),
     key.reason ?? null,
   ]);
-  return `${createHash('sha256').update(canonical).digest('hex')}.json`;
+  return `${sha256Hex(canonical)}.json`;
 }
 
 /**
@@ -87,7 +104,7 @@ export function principalOfToken(token: string): string {
       // not a JWT: fall through
     }
   }
-  return `token-sha256:${createHash('sha256').update(token).digest('hex')}`;
+  return `token-sha256:${sha256Hex(token)}`;
 }
 
 export function createCredentialCache(options: CredentialCacheOptions): CredentialCache {
@@ -96,14 +113,14 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
   return {
     async get(key) {
       const path = join(options.dir, cacheFileName(key));
-      const cached = await readCacheFile(path);
+      const cached = readCacheFile(path);
       if (cached === undefined) return undefined;
       const expiresAt = Date.parse(cached.credentials.expiration);
       return expiresAt - now().getTime() > REFRESH_WINDOW_MS ? cached : undefined;
     },
     async put(key, response) {
       try {
-        await ensurePrivateDir(options.dir);
+        ensurePrivateDir(options.dir);
         await writeAtomically(join(options.dir, cacheFileName(key)), JSON.stringify({ version: 1, response }));
         return true;
       } catch (error) {
@@ -118,46 +135,46 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
  * Reads a cache file only if it is a regular file of ours that nobody else can read or write (not a
  * symlink someone planted), and holds what tvm writes. Anything else is a miss.
  */
-async function readCacheFile(path: string): Promise<VendResponse | undefined> {
-  let handle;
+function readCacheFile(path: string): VendResponse | undefined {
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return undefined;
   }
   try {
-    const stat = await handle.stat();
+    const stat = fstatSync(fd);
     const ours = typeof process.getuid !== 'function' || stat.uid === process.getuid();
     if (!stat.isFile() || !ours || (stat.mode & 0o077) !== 0 || stat.size > MAX_FILE_BYTES) return undefined;
-    const parsed = cacheFileSchema.safeParse(JSON.parse(await handle.readFile('utf8')));
-    return parsed.success ? parsed.data.response : undefined;
+    return asCacheFile(JSON.parse(readFileSync(fd, 'utf8')));
   } catch {
     return undefined;
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   // mkdir leaves an existing directory's mode alone; the credentials in it are nobody else's business.
-  await chmod(dir, 0o700);
+  chmodSync(dir, 0o700);
 }
 
 /** Temp file created 0600 (never readable by others, not even briefly), then renamed over the old one. */
 async function writeAtomically(path: string, text: string): Promise<void> {
+  const { randomBytes } = await import('node:crypto');
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
+      writeFileSync(fd, text, 'utf8');
+      fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 // How the CLI fails: one error class carrying the exit code, so scripts can tell a typo from a refusal.
+import type { CliContext } from './main.js';
 
 /** Exit codes, stable for scripts: usage (bad arguments or setup), auth (no or rejected token),
  *  refused (the API said no), server (API unreachable or 5xx), unexpected (a bug in tvm). */
@@ -25,5 +26,17 @@ export function exitCodeForStatus(status: number): number {
   if (status === 401) return EXIT.auth;
   if (status >= 500) return EXIT.server;
   if (status >= 400) return EXIT.refused;
+  return EXIT.unexpected;
+}
+
+/** Prints a CliError as `tvm: <CODE>: <message>`, anything else as an unexpected error; returns the exit code. */
+export function reportError(error: unknown, context: Pick<CliContext, 'env' | 'stderr'>): number {
+  if (error instanceof CliError) {
+    context.stderr.write(`tvm: ${error.code ? `${error.code}: ` : ''}${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  context.stderr.write(`tvm: unexpected error: ${message}\n`);
+  if (context.env.TVM_DEBUG === '1' && error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`);
   return EXIT.unexpected;
 }

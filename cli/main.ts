@@ -1,13 +1,12 @@
 // The `tvm` command line. Each subcommand lives in cli/commands/<name>.ts and exports a factory
 // taking the CliContext; this file assembles them, adds the global options and turns every failure
-// into a one-line message on stderr and an exit code (cli/errors.ts). bin/tvm.js calls runCli.
+// into a one-line message on stderr and an exit code (cli/errors.ts). cli/tvm.ts calls runCli.
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { createAlertsCommand } from './commands/alerts.js';
 import { createAuditCommand } from './commands/audit.js';
+import { createCompletionCommand } from './commands/completion.js';
 import { createConfigureCommand } from './commands/configure.js';
 import { createConsoleCommand } from './commands/console.js';
 import { createCredentialsCommand } from './commands/credentials.js';
@@ -15,10 +14,13 @@ import { createDevTokenCommand } from './commands/dev-token.js';
 import { createEngagementsCommand } from './commands/engagements.js';
 import { createGrantsCommand } from './commands/grants.js';
 import { createLockdownCommand } from './commands/lockdown.js';
+import { createLoginCommand, createLogoutCommand } from './commands/login.js';
 import { createMeCommand } from './commands/me.js';
 import { createProfilesCommand } from './commands/profiles.js';
 import { createApproveCommand, createDenyCommand, createRequestCommand, createRequestsCommand } from './commands/requests.js';
-import { CliError, EXIT } from './errors.js';
+import { defaultContext } from './context.js';
+import { EXIT, reportError } from './errors.js';
+import type { HttpFetch } from './http-fetch.js';
 import type { Output } from './output.js';
 
 /** What every command may need from its surroundings, passed in so commands stay testable. */
@@ -32,10 +34,14 @@ export interface CliContext {
   readonly homeDir: string;
   /** Opens a URL in the browser, false when it cannot (default: cli/browser.ts; tests pass a fake). */
   readonly openUrl?: (url: string) => Promise<boolean>;
+  /** Sends the API's requests (default: cli/http-fetch.ts; tests pass a fake). */
+  readonly fetch?: HttpFetch;
 }
 
 /** Every subcommand, in the order `tvm --help` lists them. */
 const COMMANDS: readonly ((context: CliContext) => Command)[] = [
+  createLoginCommand,
+  createLogoutCommand,
   createCredentialsCommand,
   createConsoleCommand,
   createConfigureCommand,
@@ -51,13 +57,10 @@ const COMMANDS: readonly ((context: CliContext) => Command)[] = [
   createLockdownCommand,
   createAuditCommand,
   createAlertsCommand,
+  createCompletionCommand,
 ];
 
-const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-
-export function defaultContext(): CliContext {
-  return { repoRoot: REPO_ROOT, env: process.env, stdout: process.stdout, stderr: process.stderr, homeDir: homedir() };
-}
+export { defaultContext };
 
 export function createProgram(context: CliContext): Command {
   const { version } = JSON.parse(readFileSync(join(context.repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -96,14 +99,7 @@ export function reportFailure(error: unknown, context: CliContext): number {
     if (error.exitCode === 0) return EXIT.ok;
     return error.exitCode === 1 ? EXIT.usage : error.exitCode;
   }
-  if (error instanceof CliError) {
-    context.stderr.write(`tvm: ${error.code ? `${error.code}: ` : ''}${error.message}\n`);
-    return error.exitCode;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  context.stderr.write(`tvm: unexpected error: ${message}\n`);
-  if (context.env.TVM_DEBUG === '1' && error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`);
-  return EXIT.unexpected;
+  return reportError(error, context);
 }
 
 /**

@@ -1,12 +1,11 @@
 // Where the API is and who the caller is. Flags beat the environment, which beats the config file;
 // the local stack's stack.json is the last resort for the URL so `npm start` + `tvm …` just works.
-// The token is only ever held in memory: tvm reads it from TVM_TOKEN or runs a token_command.
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+// The token comes from a token_command or TVM_TOKEN when set, else from `tvm login` (token-store.ts).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { CliError, EXIT } from './errors.js';
 import type { CliContext } from './main.js';
+import { loadLogin } from './token-store.js';
 
 /** The root program's options, as `command.optsWithGlobals()` returns them. */
 export interface GlobalOptions {
@@ -25,13 +24,27 @@ const TOKEN_COMMAND_TIMEOUT_MS = 30_000;
 /** A token command printing more than this is not printing a token. */
 const TOKEN_COMMAND_MAX_BYTES = 64 * 1024;
 
-const configFileSchema = z.object({ url: z.string().url().optional(), token_command: z.string().min(1).optional() }).strict();
-export type ConfigFile = z.infer<typeof configFileSchema>;
+// Read synchronously and checked by hand, not with zod: every cached `credential_process` call reads
+// these files, and zod or node:fs/promises would add a good part of Node's start-up to it (fast-path.ts).
+interface FieldRule {
+  readonly valid: (value: unknown) => boolean;
+  readonly expected: string;
+}
+const A_URL: FieldRule = { valid: (value) => typeof value === 'string' && URL.canParse(value), expected: 'a URL' };
+const A_STRING: FieldRule = { valid: (value) => typeof value === 'string' && value.length > 0, expected: 'a non-empty string' };
 
-const stackFileSchema = z.object({ apiUrl: z.string().url(), issuer: z.string().url(), pid: z.number().int().positive() }).passthrough();
+/** The config file's fields; any other is a mistake worth reporting. */
+const CONFIG_FIELDS = {
+  url: A_URL,
+  token_command: A_STRING,
+  /** Where `tvm login` signs in, and the public client id registered there for tvm. */
+  issuer: A_URL,
+  client_id: A_STRING,
+} satisfies Record<string, FieldRule>;
+export type ConfigFile = { readonly [Field in keyof typeof CONFIG_FIELDS]?: string };
 
 /** The running local stack, as its stack.json describes it. */
-interface LocalStack {
+export interface LocalStack {
   readonly apiUrl: string;
   readonly issuer: string;
 }
@@ -91,14 +104,16 @@ async function resolveToken(context: CliContext, globals: GlobalOptions, config:
   const command = globals.tokenCommand || (context.env.TVM_TOKEN ? undefined : config.token_command);
   if (command) return runTokenCommand(command, context);
   if (context.env.TVM_TOKEN) return context.env.TVM_TOKEN.trim();
-  throw new CliError('no token: set TVM_TOKEN or a token_command', EXIT.auth, 'NO_TOKEN');
+  const stored = await loadLogin(context);
+  if (stored) return stored.token;
+  throw new CliError('no token: run tvm login (or set TVM_TOKEN or a token_command; locally, tvm dev-token)', EXIT.auth, 'NO_TOKEN');
 }
 
 /** Reads the config file; a missing file is an empty config, a broken one is a usage error. */
 export async function readConfigFile(path: string): Promise<ConfigFile> {
   let raw: string;
   try {
-    raw = await readFile(path, 'utf8');
+    raw = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new CliError(`cannot read ${path}: ${(error as Error).message}`, EXIT.usage, 'BAD_CONFIG', { cause: error });
@@ -109,24 +124,31 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
   } catch (error) {
     throw new CliError(`${path} is not valid JSON`, EXIT.usage, 'BAD_CONFIG', { cause: error });
   }
-  const parsed = configFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ');
-    throw new CliError(`${path}: ${problems}`, EXIT.usage, 'BAD_CONFIG');
-  }
-  return parsed.data;
+  const problems = configProblems(json);
+  if (problems.length > 0) throw new CliError(`${path}: ${problems.join('; ')}`, EXIT.usage, 'BAD_CONFIG');
+  return json as ConfigFile;
+}
+
+function configProblems(json: unknown): string[] {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return ['file: expected an object'];
+  return Object.entries(json).flatMap(([field, value]) => {
+    if (!Object.hasOwn(CONFIG_FIELDS, field)) return [`${field}: not a setting tvm knows`];
+    const rule: FieldRule = CONFIG_FIELDS[field as keyof typeof CONFIG_FIELDS];
+    return rule.valid(value) ? [] : [`${field}: expected ${rule.expected}`];
+  });
 }
 
 /**
  * The local stack, if its stack.json names a process that still runs; anything unreadable, or a
  * stack.json left behind by a stack that is gone, means "no local stack".
  */
-async function runningLocalStack(path: string): Promise<LocalStack | undefined> {
+export async function runningLocalStack(path: string): Promise<LocalStack | undefined> {
   try {
-    const parsed = stackFileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    const { apiUrl, issuer, pid } = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    if (!A_URL.valid(apiUrl) || !A_URL.valid(issuer) || !Number.isInteger(pid) || (pid as number) <= 0) return undefined;
     // The local stack listens on this machine only: a stack.json naming anything else is not one.
-    if (!parsed.success || !isAlive(parsed.data.pid) || !isLoopback(new URL(parsed.data.apiUrl).hostname)) return undefined;
-    return { apiUrl: parsed.data.apiUrl, issuer: parsed.data.issuer };
+    if (!isAlive(pid as number) || !isLoopback(new URL(apiUrl as string).hostname)) return undefined;
+    return { apiUrl: apiUrl as string, issuer: issuer as string };
   } catch {
     return undefined;
   }
@@ -146,7 +168,9 @@ function isAlive(pid: number): boolean {
  * Runs the token command through the shell (it is a command line the user wrote, like git's
  * credential helpers). Its stderr goes to ours so SSO prompts stay visible; its stdout is the token.
  */
-export function runTokenCommand(command: string, context: Pick<CliContext, 'env' | 'stderr'>): Promise<string> {
+export async function runTokenCommand(command: string, context: Pick<CliContext, 'env' | 'stderr'>): Promise<string> {
+  // Loaded only when needed: most calls take their token from TVM_TOKEN or `tvm login`.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(command, {
       shell: true,

@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { config, profileDeps, tokenVerifier } from '../shared/composition.js';
 import { deleteProfile } from '../shared/domain/manage-profiles.js';
-import { profileNameSchema } from '../shared/domain/schemas.js';
+import { profilePathSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
@@ -9,7 +8,7 @@ const deps = profileDeps();
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },
-  { access: { anyOfGroups: [config().adminGroup] }, path: z.object({ name: profileNameSchema }) },
+  { access: { anyOfGroups: [config().adminGroup] }, path: profilePathSchema },
   async ({ principal, path, requestId, sourceIp, userAgent }) => {
     await deleteProfile(deps, principal, path.name, { requestId, sourceIp, userAgent });
     return json(200, { deleted: path.name }, requestId);

@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { config, profileDeps, tokenVerifier } from '../shared/composition.js';
 import { putProfile } from '../shared/domain/manage-profiles.js';
-import { profileInputSchema, profileNameSchema } from '../shared/domain/schemas.js';
+import { profileInputSchema, profilePathSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
@@ -9,7 +8,7 @@ const deps = profileDeps();
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },
-  { access: { anyOfGroups: [config().adminGroup] }, path: z.object({ name: profileNameSchema }), body: profileInputSchema },
+  { access: { anyOfGroups: [config().adminGroup] }, path: profilePathSchema, body: profileInputSchema },
   async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
     json(200, await putProfile(deps, principal, path.name, body, { requestId, sourceIp, userAgent }), requestId),
 );

@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { config, cutOffAdapters, delegationStore, tokenVerifier } from '../shared/composition.js';
 import { revokeGrant } from '../shared/domain/manage-grants.js';
-import { grantIdSchema } from '../shared/domain/schemas.js';
+import { grantPathSchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 import { logger } from '../shared/logger.js';
@@ -19,7 +18,7 @@ const deps = {
 export const handler = createRoute(
   { verifier: tokenVerifier() },
   // Admins, the grant's creator, or the holder of its parent grant (checked by the use case).
-  { access: 'caller', path: z.object({ id: grantIdSchema }) },
+  { access: 'caller', path: grantPathSchema },
   async ({ principal, path, requestId, sourceIp, userAgent }) =>
     json(200, await revokeGrant(deps, principal, path.id, { requestId, sourceIp, userAgent }), requestId),
 );

@@ -50,7 +50,8 @@ const isoDateTime = /* @__PURE__ */ z
 export const consoleDestinationSchema = /* @__PURE__ */ z
   .string()
   .regex(
-    /^(?!\/\/)(?![^/?#]*:)(?!(?:[^?#]*\/)?(?:\.|%2e){1,2}(?:[/?#]|$))[\x21-\x5b\x5d-\x7e]{1,512}$/i,
+    // No regex flags: the OpenAPI document carries the pattern, and a JSON Schema pattern has none.
+    /^(?!\/\/)(?![^/?#]*:)(?!(?:[^?#]*\/)?(?:\.|%2[eE]){1,2}(?:[/?#]|$))[\x21-\x5b\x5d-\x7e]{1,512}$/,
     'must be a path in the AWS console such as "s3" or "/ec2/home": 1-512 printable ASCII characters, no scheme, host, backslash or dot segment',
   );
 
@@ -152,6 +153,10 @@ export const listGrantsQuerySchema = /* @__PURE__ */ z
 
 export const grantIdSchema = /* @__PURE__ */ z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id');
 
+/** Path parameters: `{name}` of /profiles/{name}, `{id}` of /grants/{id}. */
+export const profilePathSchema = /* @__PURE__ */ z.object({ name: profileNameSchema });
+export const grantPathSchema = /* @__PURE__ */ z.object({ id: grantIdSchema });
+
 // Audit, alerts and security-team queries. Times are normalised to UTC with milliseconds, the
 // form every stored `at` has, so the adapters can compare them as strings.
 const queryTime = /* @__PURE__ */ isoDateTime.transform((value) => new Date(value).toISOString());
@@ -241,6 +246,7 @@ const principalIdsSchema = /* @__PURE__ */ z
   .refine(distinct, 'must not name a principal twice');
 
 export const engagementIdSchema = /* @__PURE__ */ z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not an engagement id');
+export const engagementPathSchema = /* @__PURE__ */ z.object({ id: engagementIdSchema });
 
 export const engagementProfileSchema = /* @__PURE__ */ z
   .object({ profile: profileNameSchema, scope: scopeSchema.optional(), maxSessionSeconds: sessionSeconds.optional() })

@@ -1,11 +1,16 @@
-// Every workflow of issues 1/6-3/6 driven through the `tvm` CLI alone (node bin/tvm.js, one
-// process per call, TVM_URL and TVM_TOKEN per caller) against the local stack: an admin sets up a
-// profile and a grant, the holder vends and delegates, an engagement is handed over, security locks
-// a profile down and a second person lifts it, then reads the trail back. The only calls not made
-// through the CLI are the AWS ones a user would make with the vended credentials.
+// Every workflow of issues 1/6-3/6 driven through the `tvm` CLI alone (the packed CLI people install,
+// `npm run pack:cli`'s bundle; one process per call, TVM_URL and TVM_TOKEN per caller) against the
+// local stack: an admin sets up a profile and a grant, the holder vends and delegates, an engagement
+// is handed over, security locks a profile down and a second person lifts it, then reads the trail
+// back. The only calls not made through the CLI are the AWS ones a user would make with the vended
+// credentials.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { EXIT } from '../../cli/errors.js';
+import { packCli } from '../../cli/release/pack.js';
 import { makeTvmHome, type TvmHome, type TvmRun } from '../integration/support/cli-harness.js';
 import { ADMIN_GROUPS, api, SECURITY_GROUPS, stackInfo, stsWith, tokenFor } from './support/api.js';
 
@@ -23,8 +28,8 @@ const people = {
 };
 const tokens = {} as Record<keyof typeof people, string>;
 
-// Each `tvm` call is a fresh Node process loading TypeScript through tsx (1-3 s): a workflow of
-// eight calls needs more than the e2e project's 30 s default.
+// Each `tvm` call is a fresh Node process and the stack shares the machine's cores: a workflow of
+// eight calls may need more than the e2e project's 30 s default.
 const WORKFLOW_TIMEOUT_MS = 120_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,6 +63,7 @@ interface AuditEventAnswer {
 }
 
 let home: TvmHome;
+let packDir: string;
 // Filled in as the story goes: each workflow builds on the one before.
 let leadGrant: GrantAnswer;
 let delegated: GrantAnswer;
@@ -65,7 +71,8 @@ let leadKey: Credentials;
 let contractorKey: Credentials;
 
 beforeAll(async () => {
-  home = await makeTvmHome();
+  packDir = await mkdtemp(join(tmpdir(), 'tvm-cli-pack-'));
+  home = await makeTvmHome({}, (await packCli(packDir)).bundle);
   const groups: Partial<Record<keyof typeof people, string[]>> = { admin: ADMIN_GROUPS, sec1: SECURITY_GROUPS, sec2: SECURITY_GROUPS };
   for (const [who, id] of Object.entries(people) as [keyof typeof people, string][]) tokens[who] = await tokenFor(id, groups[who] ?? []);
 });
@@ -77,6 +84,7 @@ afterAll(async () => {
     await api('DELETE', '/lockdown', { token: tokens.sec2, body: { reason: 'cli e2e cleanup' } });
   }
   await home.remove();
+  await rm(packDir, { recursive: true, force: true });
 });
 
 /** `tvm <args>` as `who`: the stack's URL and that person's token, nothing else. */

@@ -221,7 +221,7 @@ describe('tvm credentials failures', () => {
     ['refused by the API (403)', ['credentials', 'not-granted'], {}, 4, 'tvm: NO_GRANT: NO_GRANT for not-granted\n'],
     ['a rejected token (401)', ['credentials', 'expired'], {}, 3, 'tvm: UNAUTHENTICATED: UNAUTHENTICATED for expired\n'],
     ['a failing API (503)', ['credentials', 'broken'], {}, 5, 'tvm: AUDIT_UNAVAILABLE: AUDIT_UNAVAILABLE for broken\n'],
-    ['no token', ['credentials', 'demo-readonly'], { TVM_TOKEN: undefined }, 3, 'tvm: NO_TOKEN: no token: set TVM_TOKEN or a token_command\n'],
+    ['no token', ['credentials', 'demo-readonly'], { TVM_TOKEN: undefined }, 3, 'tvm: NO_TOKEN: no token: run tvm login (or set TVM_TOKEN or a token_command; locally, tvm dev-token)\n'],
     ['a token command that fails', ['--token-command', 'exit 7', 'credentials', 'x'], { TVM_TOKEN: undefined }, 3, 'tvm: TOKEN_COMMAND: token_command exited with status 7\n'],
     ['no API URL', ['credentials', 'demo-readonly'], { TVM_URL: undefined }, 2, /^tvm: NO_URL: no API URL/],
     ['a missing profile argument', ['credentials'], {}, 2, /^tvm: USAGE: missing required argument 'profile'/],

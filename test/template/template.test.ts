@@ -84,6 +84,7 @@ const STREAM_READS = ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynam
  */
 const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   health: [],
+  openapi: [],
   // The caller's grants through bySubject, then each granted profile by key.
   me: [`dynamodb:Query ${DELEGATIONS_INDEXES}`, `dynamodb:GetItem ${DELEGATIONS}`],
   vendCredentials: [
@@ -257,6 +258,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
 /** The API table of the README: route → the function that serves it. */
 const EXPECTED_ROUTES: Record<string, string> = {
   'GET /health': 'health',
+  'GET /openapi.json': 'openapi',
   'GET /me': 'me',
   'POST /credentials': 'vendCredentials',
   'GET /profiles': 'listProfiles',
@@ -1089,7 +1091,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
   });
 
   // Issue 7b/11: a flood of junk tokens must not invoke Lambda and use up the account's concurrency.
-  test('every route but /health is behind the JWT authorizer of the configured issuer and audience', () => {
+  test('every route but the public ones (/health, /openapi.json) is behind the JWT authorizer of the configured issuer and audience', () => {
     // Prepare
     const { template } = pkg(stage);
     const authorizers = resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer');
@@ -1104,7 +1106,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
     ]);
     const [authorizerId] = authorizers.map(([logicalId]) => logicalId);
     for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
-      if (route.RouteKey === 'GET /health') {
+      if (route.RouteKey === 'GET /health' || route.RouteKey === 'GET /openapi.json') {
         expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
         continue;
       }
@@ -1237,6 +1239,16 @@ describe('bundles (dev)', () => {
 
     // Assess
     expect(vend?.handler?.size).toBeLessThanOrEqual(VEND_BUNDLE_BUDGET_BYTES);
+  });
+
+  test('openapi serves the bundled document and carries no AWS SDK', () => {
+    // Act
+    const { fn, zip } = bundles().find(({ fn: { name } }) => name === 'openapi') ?? {};
+    const code = fn && zip ? (extractZip(join(pkg('dev').dir, zip)).get(handlerFile(fn))?.toString('utf8') ?? '') : '';
+
+    // Assess
+    expect(code).toContain('ErrorRequestAlreadyDecided');
+    expect(code).not.toMatch(/@aws-sdk\//);
   });
 
   test("no bundle carries the SDK's default credential chain: Lambda's environment credentials only", () => {

@@ -39,6 +39,7 @@ const SECURITY_OR_ADMIN: Cell[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'FORBIDDEN', 
 //                                                anonymous          user         contractor   delegator    owner        tvm-admin    tvm-security
 const MATRIX: Record<string, { route: string; request?: (role: Role) => RawRequest; cells: Cell[] }> = {
   'GET /health': { route: 'GET /health', cells: ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'] },
+  'GET /openapi.json': { route: 'GET /openapi.json', cells: ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'] },
   'GET /me': { route: 'GET /me', cells: ANY_CALLER },
   'POST /credentials': { route: 'POST /credentials', cells: ['UNAUTHENTICATED', 'ok', 'ok', 'ok', 'ok', 'NO_GRANT', 'NO_GRANT'] },
   'GET /profiles': { route: 'GET /profiles', cells: ANY_CALLER },

@@ -22,6 +22,7 @@ function aMeasurement(overrides: Partial<Measurements> = {}): Measurements {
     },
     concurrent: { requests: 200, errors: 0, rps: 150.5, p50Ms: 500, p99Ms: 900, statuses: { '200': 200 } },
     console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
+    cli: { cachedMs: 33, nodeMs: 25, ratio: 1.32, uncachedMs: 120, runs: 30 },
     machine: 'a test machine',
     ...overrides,
   };
@@ -55,7 +56,7 @@ describe('stats', () => {
 });
 
 describe('results (--json)', () => {
-  it('has exactly the shape issue 6/6 fixes, in milliseconds', () => {
+  it('has exactly the shape issues 6/6 and 10/11 fix, in milliseconds', () => {
     // Act
     const results = toResults(aMeasurement());
 
@@ -70,6 +71,7 @@ describe('results (--json)', () => {
       bundles: { vendCredentials: { bytes: 380_000, coldInitMs: 80 }, health: { bytes: 90_000, coldInitMs: 30 } },
       concurrent: { requests: 200, errors: 0, rps: 150.5 },
       console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
+      cli: { cachedMs: 33, nodeMs: 25, ratio: 1.32 },
       machine: 'a test machine',
     });
   });
@@ -98,6 +100,7 @@ describe('targets', () => {
     ['a fifth read (the caller is in one group)', { awsCallsPerVend: { sts: 1, dynamodbReads: 5, dynamodbWrites: 2, auditWrites: 1 } }, /AWS calls/],
     ['one failed concurrent vend', { concurrent: { requests: 200, errors: 1, rps: 1, p50Ms: 1, p99Ms: 1, statuses: {} } }, /concurrent/],
     ['console JavaScript over 60 kB gzipped', { console: { jsBytes: 200_000, jsGzipBytes: 60_001 } }, /console JavaScript/],
+    ['a cached credential_process over 1.5 × node -e 0', { cli: { cachedMs: 38, nodeMs: 25, ratio: 1.52, uncachedMs: 120, runs: 30 } }, /credential_process/],
   ])('are missed by %s', (_, overrides, target) => {
     // Act
     const failures = missed(aMeasurement(overrides));
@@ -115,5 +118,6 @@ describe('targets', () => {
     expect(report).toMatch(/handler CPU per vend ≤ 2 ms\s+3 ms\s+MISSED/);
     expect(report).toMatch(/vend bundle ≤ 400 kB\s+380 kB\s+met/);
     expect(report).toContain('AWS SDK 1.5 ms (50 %)');
+    expect(report).toMatch(/cached credential_process ≤ 1.5 × node -e 0\s+1.32 × \(33 ms, node 25 ms\)\s+met/);
   });
 });

@@ -265,6 +265,6 @@ describe('resolveSettings: the token', () => {
 
     // Assess
     expect({ exit: error.exitCode, code: error.code }).toEqual({ exit: EXIT.auth, code: 'NO_TOKEN' });
-    expect(error.message).toBe('no token: set TVM_TOKEN or a token_command');
+    expect(error.message).toBe('no token: run tvm login (or set TVM_TOKEN or a token_command; locally, tvm dev-token)');
   });
 });

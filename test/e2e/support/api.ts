@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { GetAccessKeyInfoCommand, STSClient } from '@aws-sdk/client-sts';
 import { mintDevToken } from '../../../local/dev-issuer.js';
 import type { StackInfo } from '../../../local/stack.js';
+import { ContractChecker } from '../../fixtures/openapi-conformance.js';
 
 export function stackInfo(): StackInfo {
   const file = process.env.TVM_E2E_STACK_FILE;
@@ -23,6 +24,9 @@ export interface ApiResponse<T = Record<string, unknown>> {
   readonly text: string;
 }
 
+let checker: ContractChecker | undefined;
+const contract = () => (checker ??= new ContractChecker());
+
 export async function api<T = Record<string, unknown>>(
   method: string,
   path: string,
@@ -35,8 +39,11 @@ export async function api<T = Record<string, unknown>>(
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${stackInfo().apiUrl}${path}`, { method, headers, body });
+  const url = new URL(`${stackInfo().apiUrl}${path}`);
+  const response = await fetch(url, { method, headers, body });
   const text = await response.text();
+  // Every answer, refusals to hostile requests included, must be one docs/openapi.json describes.
+  contract().assertConforms({ method, path: url.pathname, status: response.status, contentType: response.headers.get('content-type'), body: text });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -75,8 +75,11 @@ export interface TvmHome {
   remove(): Promise<void>;
 }
 
-/** A temp HOME for the CLI; runs inherit only PATH from the test process. */
-export async function makeTvmHome(env: Record<string, string> = {}): Promise<TvmHome> {
+/**
+ * A temp HOME for the CLI; runs inherit only PATH from the test process. `bin` is what runs: the
+ * sources through bin/tvm.js by default, or the packed CLI's bundle (cli/release/pack.ts).
+ */
+export async function makeTvmHome(env: Record<string, string> = {}, bin: string = TVM_BIN): Promise<TvmHome> {
   const dir = await mkdtemp(join(tmpdir(), 'tvm-cli-home-'));
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -89,14 +92,14 @@ export async function makeTvmHome(env: Record<string, string> = {}): Promise<Tvm
   return {
     dir,
     env: baseEnv,
-    run: (args, extra = {}) => runTvm(args, withoutUndefined({ ...baseEnv, ...extra })),
+    run: (args, extra = {}) => runTvm(args, withoutUndefined({ ...baseEnv, ...extra }), bin),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
-export function runTvm(args: readonly string[], env: Record<string, string>): Promise<TvmRun> {
+export function runTvm(args: readonly string[], env: Record<string, string>, bin: string = TVM_BIN): Promise<TvmRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TVM_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

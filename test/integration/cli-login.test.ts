@@ -1,0 +1,192 @@
+// `tvm login` against the real dev issuer over HTTP, driving the loopback flow as a browser would:
+// the authorization URL opens the issuer's sign-in form, the form redirects to tvm's listener on
+// 127.0.0.1 with the code, tvm redeems it (PKCE) and keeps the token 0600 until it expires; later
+// commands use it, TVM_TOKEN and a token_command still win, `tvm logout` forgets it; a redirect
+// without tvm's state changes nothing.
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevIssuer, type DevIssuer } from '../../local/dev-issuer.js';
+import { defaultContext, runCli, type CliContext } from '../../cli/main.js';
+import { resolveSettings } from '../../cli/settings.js';
+import { tokenFilePath } from '../../cli/token-store.js';
+import { EXIT } from '../../cli/errors.js';
+
+let dir: string;
+let issuer: DevIssuer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tvm-login-'));
+  issuer = await startDevIssuer({ dir, port: 0 });
+});
+
+afterAll(async () => {
+  await issuer.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Captured {
+  text: string;
+  write(chunk: string | Uint8Array): boolean;
+}
+const capture = (): Captured => ({
+  text: '',
+  write(chunk) {
+    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return true;
+  },
+});
+
+/** A person at the dev issuer's form: opens the URL, signs in as `user`, follows the redirect home. */
+function browserSigningInAs(user: string, groups: string, tamper?: (location: URL) => void) {
+  const visited: string[] = [];
+  return {
+    visited,
+    open: async (url: string) => {
+      visited.push(url);
+      const authorize = new URL(url);
+      expect((await fetch(authorize)).status).toBe(200); // the sign-in form
+      const form = new URLSearchParams(authorize.searchParams);
+      form.set('user', user);
+      form.set('groups', groups);
+      const submitted = await fetch(new URL('/authorize', authorize), { method: 'POST', body: form, redirect: 'manual' });
+      const location = new URL(submitted.headers.get('location') ?? '');
+      tamper?.(location);
+      // The browser follows the redirect to tvm's listener; what it shows there is the person's business.
+      void fetch(location).then((answer) => answer.text());
+      return true;
+    },
+  };
+}
+
+async function aHome(env: Record<string, string> = {}): Promise<{ context: CliContext; stdout: Captured; stderr: Captured }> {
+  const home = await mkdtemp(join(dir, 'home-'));
+  const stdout = capture();
+  const stderr = capture();
+  const context: CliContext = {
+    repoRoot: defaultContext().repoRoot,
+    // No local stack: its stack.json is named where there is none.
+    env: { XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), TVM_STACK_FILE: join(home, 'no-stack.json'), ...env },
+    stdout,
+    stderr,
+    homeDir: home,
+  };
+  return { context, stdout, stderr };
+}
+
+it('signs in through the loopback redirect and keeps the token, readable by its owner only, for later commands', async () => {
+  // Prepare
+  const { context, stderr } = await aHome();
+  const browser = browserSigningInAs('alice@example.com', 'engineering');
+
+  // Act
+  const code = await runCli(['login', '--issuer', issuer.issuer], { ...context, openUrl: browser.open });
+
+  // Assess
+  expect({ code, stderr: stderr.text }).toMatchObject({ code: EXIT.ok, stderr: expect.stringContaining(`signed in as alice@example.com at ${issuer.issuer}`) });
+  const authorize = new URL(browser.visited[0] ?? '');
+  expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+    response_type: 'code',
+    client_id: 'tvm-cli',
+    code_challenge_method: 'S256',
+    redirect_uri: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/callback$/),
+  });
+  const path = tokenFilePath(context);
+  expect((await stat(path)).mode & 0o777).toBe(0o600);
+  expect((await stat(join(path, '..'))).mode & 0o777).toBe(0o700);
+  const stored = JSON.parse(await readFile(path, 'utf8')) as { token: string; issuer: string; expiresAt: string };
+  expect(stored.issuer).toBe(issuer.issuer);
+  const claims = JSON.parse(Buffer.from(stored.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub: string; groups: string[]; iss: string };
+  expect(claims).toMatchObject({ sub: 'alice@example.com', groups: ['engineering'], iss: issuer.issuer });
+  const settings = await resolveSettings(context, { url: 'https://tvm.example.com' });
+  expect(await settings.token()).toBe(stored.token);
+});
+
+it('lets TVM_TOKEN and a token_command win over the kept token, and tvm logout forget it', async () => {
+  // Prepare
+  const { context } = await aHome();
+  await runCli(['login', '--issuer', issuer.issuer], { ...context, openUrl: browserSigningInAs('bob@example.com', '').open });
+  const withEnv = { ...context, env: { ...context.env, TVM_TOKEN: 'from-the-environment' } };
+
+  // Act
+  const fromEnv = await (await resolveSettings(withEnv, { url: 'https://tvm.example.com' })).token();
+  const fromCommand = await (await resolveSettings(context, { url: 'https://tvm.example.com', tokenCommand: 'echo from-a-command' })).token();
+  const out = await runCli(['logout'], context);
+
+  // Assess
+  expect([fromEnv, fromCommand, out]).toEqual(['from-the-environment', 'from-a-command', EXIT.ok]);
+  await expect(stat(tokenFilePath(context))).rejects.toMatchObject({ code: 'ENOENT' });
+  await expect((await resolveSettings(context, { url: 'https://tvm.example.com' })).token()).rejects.toMatchObject({ code: 'NO_TOKEN', message: expect.stringContaining('tvm login') });
+});
+
+it('ignores a redirect to its listener that does not carry its state, and keeps waiting for the real one', async () => {
+  // Prepare: the first redirect is a forgery (another state); the person then signs in for real
+  const { context } = await aHome();
+  const forged = browserSigningInAs('mallory@example.com', 'tvm-admin', (location) => location.searchParams.set('state', 'forged'));
+  const real = browserSigningInAs('carol@example.com', '');
+  const open = async (url: string) => {
+    await forged.open(url);
+    return real.open(url);
+  };
+
+  // Act
+  const code = await runCli(['login', '--issuer', issuer.issuer], { ...context, openUrl: open });
+
+  // Assess
+  expect(code).toBe(EXIT.ok);
+  const stored = JSON.parse(await readFile(tokenFilePath(context), 'utf8')) as { token: string };
+  expect(JSON.parse(Buffer.from(stored.token.split('.')[1] ?? '', 'base64url').toString('utf8'))).toMatchObject({ sub: 'carol@example.com' });
+});
+
+it('refuses an issuer over plain http anywhere but this machine, before opening anything', async () => {
+  // Prepare
+  const { context, stderr } = await aHome();
+  const browser = browserSigningInAs('dave@example.com', '');
+
+  // Act
+  const code = await runCli(['login', '--issuer', 'http://idp.example.com/'], { ...context, openUrl: browser.open });
+
+  // Assess
+  expect(code).toBe(EXIT.usage);
+  expect(stderr.text).toContain('must be https');
+  expect(browser.visited).toEqual([]);
+});
+
+it('refuses tokens answered for another sign-in (an ID token whose nonce is not the one sent), and keeps nothing', async () => {
+  // Prepare: an identity provider whose token endpoint answers with someone else's ID token
+  const { createServer } = await import('node:http');
+  const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+  const idp = createServer((req, res) => {
+    const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
+    if (req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` }));
+    } else {
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: jwt({ sub: 'victim', exp }), id_token: jwt({ nonce: 'someone-elses', exp }) }));
+    }
+  });
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
+  const { context, stderr } = await aHome();
+  const open = async (url: string) => {
+    const authorize = new URL(url);
+    const back = new URL(authorize.searchParams.get('redirect_uri') ?? '');
+    back.searchParams.set('code', 'a-code');
+    back.searchParams.set('state', authorize.searchParams.get('state') ?? '');
+    void fetch(back).then((answer) => answer.text());
+    return true;
+  };
+
+  try {
+    // Act
+    const code = await runCli(['login', '--issuer', origin], { ...context, openUrl: open });
+
+    // Assess
+    expect(code).toBe(EXIT.auth);
+    expect(stderr.text).toContain('nonce does not match');
+    await expect(stat(tokenFilePath(context))).rejects.toMatchObject({ code: 'ENOENT' });
+  } finally {
+    idp.closeAllConnections();
+    await new Promise((resolve) => idp.close(resolve));
+  }
+});
