@@ -1,7 +1,9 @@
 // Vended credentials kept on disk between `credential_process` calls, so the AWS CLI does not vend
 // on every command (as aws-vault and Granted do). One 0600 file per (API, principal, request) in a
-// 0700 directory; a file is reused until 5 minutes before it expires. The cache is an optimisation:
-// anything wrong with it (missing, corrupt, unreadable, too open) is a miss, never a failure.
+// 0700 directory; a file is reused until 5 minutes before it expires, and only while no cut-off has
+// been decided since its vend (each holds the cut-off epoch its vend read; cut-off-check.ts asks).
+// The cache is an optimisation: anything wrong with it (missing, corrupt, unreadable, too open, an
+// older file version without the epoch) is a miss, never a failure.
 // A cached `credential_process` call must answer in little more than Node's own start-up time (see
 // fast-path.ts): so no zod, no node:crypto, and synchronous file calls (node:fs/promises alone
 // loads ~1.5 ms of modules, and its first call starts libuv's thread pool).
@@ -13,6 +15,8 @@ import { sha256Hex } from './sha256.js';
 export const REFRESH_WINDOW_MS = 5 * 60 * 1000;
 /** A cache file larger than this is not one tvm wrote. */
 const MAX_FILE_BYTES = 64 * 1024;
+/** 2: the response holds its cut-off epoch (version 1 files, without it, are misses). */
+const FILE_VERSION = 2;
 
 /** What identifies a request: two requests with the same key may share credentials. */
 export interface CacheKey {
@@ -38,6 +42,9 @@ export interface VendResponse {
   readonly [field: string]: unknown;
 }
 
+/** Credentials the cache may hold: with the cut-off epoch their vend read. */
+export type CacheableVendResponse = VendResponse & { readonly cutOffEpoch: number };
+
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** The value as a VendResponse when it holds usable credentials (other fields kept), else undefined. */
@@ -49,10 +56,17 @@ export function asVendResponse(value: unknown): VendResponse | undefined {
   return usable ? (value as VendResponse) : undefined;
 }
 
-/** What a cache file holds: exactly `{version: 1, response}`. */
-function asCacheFile(value: unknown): VendResponse | undefined {
-  if (!isRecord(value) || value.version !== 1 || Object.keys(value).some((key) => key !== 'version' && key !== 'response')) return undefined;
-  return asVendResponse(value.response);
+/** The response, when it can be cached: it says the cut-off epoch its vend read. */
+export function asCacheable(response: VendResponse): CacheableVendResponse | undefined {
+  const epoch = response.cutOffEpoch;
+  return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0 ? (response as CacheableVendResponse) : undefined;
+}
+
+/** What a cache file holds: exactly `{version: 2, response}`. */
+function asCacheFile(value: unknown): CacheableVendResponse | undefined {
+  if (!isRecord(value) || value.version !== FILE_VERSION || Object.keys(value).some((key) => key !== 'version' && key !== 'response')) return undefined;
+  const response = asVendResponse(value.response);
+  return response && asCacheable(response);
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -60,9 +74,11 @@ const isFilled = (value: unknown): value is string => typeof value === 'string' 
 
 export interface CredentialCache {
   /** Cached credentials still good for more than the refresh window, else undefined. */
-  get(key: CacheKey): Promise<VendResponse | undefined>;
-  /** Stores credentials; returns false (with a warning) when they could not be stored. */
+  get(key: CacheKey): Promise<CacheableVendResponse | undefined>;
+  /** Stores credentials; returns false (with a warning) when they could not or may not be stored. */
   put(key: CacheKey, response: VendResponse): Promise<boolean>;
+  /** Forgets the key's credentials (cut off: no use keeping them on disk). */
+  drop(key: CacheKey): void;
 }
 
 export interface CredentialCacheOptions {
@@ -118,10 +134,22 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
       const expiresAt = Date.parse(cached.credentials.expiration);
       return expiresAt - now().getTime() > REFRESH_WINDOW_MS ? cached : undefined;
     },
+    drop(key) {
+      try {
+        rmSync(join(options.dir, cacheFileName(key)), { force: true });
+      } catch (error) {
+        warn(`could not remove cut-off credentials from ${options.dir}: ${(error as Error).message}`);
+      }
+    },
     async put(key, response) {
+      if (!asCacheable(response)) {
+        // Without it a later call could not tell whether the credentials were cut off meanwhile.
+        warn('credentials not cached: the API did not say its cut-off epoch (is it an older tvm?)');
+        return false;
+      }
       try {
         ensurePrivateDir(options.dir);
-        await writeAtomically(join(options.dir, cacheFileName(key)), JSON.stringify({ version: 1, response }));
+        await writeAtomically(join(options.dir, cacheFileName(key)), JSON.stringify({ version: FILE_VERSION, response }));
         return true;
       } catch (error) {
         warn(`could not cache credentials in ${options.dir}: ${(error as Error).message}`);
@@ -135,7 +163,7 @@ export function createCredentialCache(options: CredentialCacheOptions): Credenti
  * Reads a cache file only if it is a regular file of ours that nobody else can read or write (not a
  * symlink someone planted), and holds what tvm writes. Anything else is a miss.
  */
-function readCacheFile(path: string): VendResponse | undefined {
+function readCacheFile(path: string): CacheableVendResponse | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);

@@ -1,8 +1,10 @@
 // What `tvm credentials <profile>` does once its arguments are parsed: from the cache when it can,
 // else one POST /credentials, then printed in the asked format. Both commander's `credentials`
 // command and the start-up fast path (fast-path.ts) call it. It loads neither commander nor zod, and
-// the API client only on a miss: the AWS CLI runs a cached call before every command it runs.
+// the API client only on a miss: the AWS CLI runs a cached call before every command it runs. A
+// cached credential costs one conditional request instead (cut-off-check.ts).
 import { asVendResponse, createCredentialCache, defaultCacheDir, principalOfToken, type CacheKey, type VendResponse } from './credential-cache.js';
+import { noCutOffSince } from './cut-off-check.js';
 import { CliError, EXIT } from './errors.js';
 import type { CliContext } from './main.js';
 import { printJson, type Output } from './output.js';
@@ -45,7 +47,11 @@ export async function serveCredentials(context: CliContext, globals: GlobalOptio
     ? createCredentialCache({ dir: defaultCacheDir(context.env, context.homeDir), warn: (message) => context.stderr.write(`tvm: warning: ${message}\n`) })
     : undefined;
 
-  let response = await cache?.get(key);
+  const cached = await cache?.get(key);
+  let response: VendResponse | undefined;
+  // A cached credential leaves only while no cut-off has been decided since its vend (cut-off-check.ts).
+  if (cached && (await noCutOffSince({ url: settings.url, token, fetch: context.fetch }, cached.cutOffEpoch))) response = cached;
+  else if (cached) cache?.drop(key);
   if (response === undefined) {
     const { createApiClient } = await import('./api.js');
     const api = createApiClient(settings, { stderr: context.stderr, fetch: context.fetch });

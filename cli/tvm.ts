@@ -5,11 +5,15 @@
 import { defaultContext, guardedStdout } from './context.js';
 import { runFastPath } from './fast-path.js';
 
-const argv = process.argv.slice(2);
-const context = defaultContext();
-let exitCode = await runFastPath(argv, context);
-if (exitCode === undefined) {
+// No top-level await: the packed bin/tvm.js is CommonJS (pack.ts), which Node starts faster.
+async function run(argv: readonly string[]): Promise<number> {
+  const context = defaultContext();
+  const served = await runFastPath(argv, context);
+  if (served !== undefined) return served;
   guardedStdout(); // some commands print through process.stdout itself
-  exitCode = await (await import('./main.js')).runCli(argv, context);
+  return (await import('./main.js')).runCli(argv, context);
 }
-process.exitCode = exitCode;
+
+void run(process.argv.slice(2)).then((exitCode) => {
+  process.exitCode = exitCode;
+});

@@ -1,5 +1,5 @@
 import { randomIds, systemClock } from '../shared/adapters/system.js';
-import { auditWriter, consoleSignInDeps, credentialIssuer, lockdownStore, profileReader, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
+import { auditWriter, consoleSignInDeps, credentialIssuer, lockdownReader, profileReader, tokenVerifier, vendRateLimiter } from '../shared/composition.js';
 import { signInToConsole } from '../shared/domain/console-sign-in.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import { vendQuerySchema, vendRequestSchema } from '../shared/domain/schemas.js';
@@ -10,7 +10,7 @@ import { logger } from '../shared/logger.js';
 
 const deps = {
   store: profileReader(),
-  lockdown: lockdownStore(),
+  lockdown: lockdownReader(),
   issuer: credentialIssuer(),
   audit: auditWriter(),
   limiter: vendRateLimiter(),
@@ -61,6 +61,7 @@ export const handler = createRoute(
         sourceIdentity: vended.sourceIdentity,
         grantId: vended.grantId,
         requestId: vended.requestId,
+        cutOffEpoch: vended.cutOffEpoch,
       },
       requestId,
     );

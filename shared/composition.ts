@@ -7,7 +7,7 @@ import { DynamoDbChainHeadReader } from './adapters/dynamodb-chain-head-reader.j
 import { DynamoDbDelegationStore } from './adapters/dynamodb-delegation-store.js';
 import { DynamoDbProfileReader } from './adapters/dynamodb-profile-reader.js';
 import { DynamoDbEngagementStore } from './adapters/dynamodb-engagement-store.js';
-import { DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
+import { DynamoDbLockdownReader, DynamoDbLockdownStore } from './adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRateLimiter } from './adapters/dynamodb-rate-limiter.js';
 import { DynamoDbRequestStore } from './adapters/dynamodb-request-store.js';
 import { LogRequestNotifier, SnsRequestNotifier } from './adapters/request-notifiers.js';
@@ -40,6 +40,7 @@ import type {
   CredentialIssuer,
   CutOffOrders,
   DelegationStore,
+  LockdownReader,
   LockdownStore,
   ProfileGrantsReader,
   RateLimiter,
@@ -102,6 +103,9 @@ export const consoleSignInDeps: () => ConsoleSignInDeps = /* @__PURE__ */ once((
 });
 
 export const tokenVerifier: () => TokenVerifier = /* @__PURE__ */ once(() => new JoseTokenVerifier(config().issuers));
+
+/** The lockdown's reads alone (the vend's bundle need not carry the writes). */
+export const lockdownReader: () => LockdownReader = /* @__PURE__ */ once(() => new DynamoDbLockdownReader(dynamoDb(), { tableName: config().tables.delegations }));
 
 export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
   () =>

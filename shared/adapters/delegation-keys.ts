@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { AccessRequest, CutOffOrder, Engagement, Grant, Profile, Subject } from '../domain/model.js';
 import type { DelegatorQuota, QuotaEntry, QuotaUpdate } from '../domain/ports.js';
+import { reachesUntil, recentCutOffOf, type RecentCutOff } from '../domain/recent-cut-offs.js';
 import { roleKey } from '../domain/roles.js';
 
 export const PROFILE_SK = '#PROFILE';
@@ -128,9 +129,53 @@ export function cutOffOrderItem(order: CutOffOrder): Record<string, unknown> {
   return { ...cutOffOrderKey(order.id), entity: 'cutoff', ...order };
 }
 
+// The lockdown: LOCKDOWN / #LOCKDOWN, one record. Beside it the cut-off epoch, LOCKDOWN /
+// #CUTOFF-EPOCH, a counter every cut-off decision raises in its own transaction: a vend reads both
+// with one Query, and a CLI compares the epoch with the one its cached credentials were vended at
+// (GET /cut-off-epoch).
+export const LOCKDOWN_PK = 'LOCKDOWN';
+export const LOCKDOWN_KEY = { PK: LOCKDOWN_PK, SK: '#LOCKDOWN' };
+export const CUTOFF_EPOCH_KEY = { PK: LOCKDOWN_PK, SK: '#CUTOFF-EPOCH' };
+
 /** The order as one action of the decision's transaction: it exists exactly when the decision does. */
 export function putCutOffOrder(tableName: string, order: CutOffOrder) {
   return { Put: { TableName: tableName, Item: cutOffOrderItem(order), ConditionExpression: 'attribute_not_exists(PK)' } };
+}
+
+/**
+ * The epoch's rise, as one action of the transaction of every decision that revokes a grant or
+ * cuts sessions off: no credential vended before it can still pass as current.
+ */
+export function raiseCutOffEpoch(tableName: string) {
+  return { Update: { TableName: tableName, Key: CUTOFF_EPOCH_KEY, UpdateExpression: 'ADD epoch :one', ExpressionAttributeValues: { ':one': 1 } } };
+}
+
+// Recent cut-offs: LOCKDOWN / #CUT#<until>#<id>, what a decision cut off (recent-cut-offs.ts), for
+// the vend to read with the lockdown while it still reaches new sessions: a Query from
+// `#CUT#<now>` on finds those, the lockdown and the epoch (both sort after every `#CUT#2…`).
+// The table's TTL deletes them a day after.
+export const RECENT_CUT_OFF_PREFIX = '#CUT#';
+const RECENT_CUT_OFF_KEPT_SECONDS = 86_400;
+
+export function recentCutOffKey(cutOff: RecentCutOff, id: string) {
+  return { PK: LOCKDOWN_PK, SK: `${RECENT_CUT_OFF_PREFIX}${reachesUntil(cutOff)}#${id}` };
+}
+
+/** The recent cut-off as one action of its decision's transaction (or of a fallback's record). */
+export function putRecentCutOff(tableName: string, cutOff: RecentCutOff, id: string) {
+  const expiresAt = Math.ceil(Date.parse(reachesUntil(cutOff)) / 1000) + RECENT_CUT_OFF_KEPT_SECONDS;
+  return {
+    Put: {
+      TableName: tableName,
+      Item: { ...recentCutOffKey(cutOff, id), entity: 'recent-cutoff', roles: cutOff.roles, revocations: cutOff.revocations, expiresAt },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+}
+
+/** Every write a decision that cuts sessions off makes besides its own: the order, what it cuts off, the epoch's rise. */
+export function cutOffWrites(tableName: string, order: CutOffOrder) {
+  return [putCutOffOrder(tableName, order), putRecentCutOff(tableName, recentCutOffOf(order), order.id), raiseCutOffEpoch(tableName)];
 }
 
 // A delegator's quota record: DELEGATOR#<principal> / #QUOTA, in no index. It lists the delegated

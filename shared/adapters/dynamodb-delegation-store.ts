@@ -26,7 +26,8 @@ import {
   profilePk,
   PROFILES_GSI1PK,
   profileGenerationCheck,
-  putCutOffOrder,
+  cutOffWrites,
+  raiseCutOffEpoch,
   revokeGrantAction,
   subjectGsi1Pk,
   subjectKey,
@@ -193,7 +194,7 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     return this.transact(
       [
         ...grants.map((grant) => revokeGrantAction(this.options.tableName, grant, by, at)),
-        ...(order ? [putCutOffOrder(this.options.tableName, order)] : []),
+        ...(order ? cutOffWrites(this.options.tableName, order) : [raiseCutOffEpoch(this.options.tableName)]),
       ],
       audit,
     );

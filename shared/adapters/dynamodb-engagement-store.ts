@@ -18,7 +18,7 @@ import {
   grantKey,
   grantKeysOf,
   handedOverGrantSortKey,
-  putCutOffOrder,
+  cutOffWrites,
   toEngagement,
   toGrant,
   type GrantKey,
@@ -103,7 +103,7 @@ export class DynamoDbEngagementStore implements EngagementRecords {
     quota?: QuotaUpdate,
   ): Promise<boolean> {
     if (!next.handover) throw new RangeError('handOver needs the engagement with its handover');
-    assertFits(2 + revoke.length + create.length + parents.length + (quota ? 1 : 0));
+    assertFits(4 + revoke.length + create.length + parents.length + (quota ? 1 : 0));
     const { at, by } = next.handover;
     // Every attribute of `next` but the key, and the new grants' keys appended to the engagement's.
     const fields = Object.entries(next).filter(([name, value]) => name !== 'id' && value !== undefined);
@@ -162,7 +162,7 @@ export class DynamoDbEngagementStore implements EngagementRecords {
           Put: { TableName: this.options.tableName, Item: grantItem(grant), ConditionExpression: 'attribute_not_exists(PK)' },
         })),
         ...parents.map((parent) => this.stillActive(parent)),
-        putCutOffOrder(this.options.tableName, order),
+        ...cutOffWrites(this.options.tableName, order),
         ...(quota ? [quotaWrite(this.options.tableName, quota)] : []),
       ],
       audit,

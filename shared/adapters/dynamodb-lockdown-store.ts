@@ -1,14 +1,14 @@
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { CutOffOrder, Lockdown } from '../domain/model.js';
-import type { LockdownStore } from '../domain/ports.js';
-import { putCutOffOrder } from './delegation-keys.js';
+import type { LockdownAndCutOffs, LockdownReader, LockdownStore } from '../domain/ports.js';
+import type { RecentCutOff } from '../domain/recent-cut-offs.js';
+import { CUTOFF_EPOCH_KEY, cutOffWrites, LOCKDOWN_KEY, LOCKDOWN_PK, RECENT_CUT_OFF_PREFIX } from './delegation-keys.js';
+import { revocationSchema } from './dynamodb-revocation-ledger.js';
 import { writeWithAudit, type DelegationsTableOptions } from './dynamodb-transactions.js';
 
-// The one lockdown record, beside profiles and grants.
-export const LOCKDOWN_KEY = { PK: 'LOCKDOWN', SK: '#LOCKDOWN' };
 const KEY = LOCKDOWN_KEY;
 
 // The stored record, parsed: a vend must not act on a lockdown it cannot read in full.
@@ -28,22 +28,70 @@ const storedLockdown = z
   })
   .passthrough();
 
-export class DynamoDbLockdownStore implements LockdownStore {
+const UNREADABLE = 'the lockdown state could not be read';
+const storedEpoch = /* @__PURE__ */ (() => z.number().int().min(0))();
+const storedRecentCutOff = /* @__PURE__ */ (() => z.object({ roles: z.array(z.string()).min(1), revocations: z.array(revocationSchema).min(1) }))();
+
+/** What a vend reads, without the rest of the store (the vend's bundle must stay small). */
+export class DynamoDbLockdownReader implements LockdownReader {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly options: DelegationsTableOptions,
+    protected readonly client: DynamoDBDocumentClient,
+    protected readonly options: Pick<DelegationsTableOptions, 'tableName'>,
   ) {}
 
-  async getLockdown(): Promise<Lockdown | undefined> {
+  async getLockdownAndCutOffs(now: Date): Promise<LockdownAndCutOffs> {
+    // One Query of the partition from `#CUT#<now>` on: the cut-offs still reaching new sessions,
+    // the epoch and the lockdown (both sort after them), for the price of one GetItem when small.
+    const out = await this.read(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'PK = :pk AND SK > :from',
+          ExpressionAttributeValues: { ':pk': LOCKDOWN_PK, ':from': `${RECENT_CUT_OFF_PREFIX}${now.toISOString()}` },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    // Fail closed: more than one page means something is writing here that should not.
+    if (out.LastEvaluatedKey) throw new StoreUnavailableError(UNREADABLE);
+    const items = out.Items ?? [];
+    const lockdown = items.find((item) => item.SK === KEY.SK);
+    const epoch = items.find((item) => item.SK === CUTOFF_EPOCH_KEY.SK);
+    return {
+      lockdown: lockdown ? parseLockdown(lockdown) : undefined,
+      cutOffEpoch: epoch ? parseEpoch(epoch) : 0,
+      recentCutOffs: items.filter((item) => String(item.SK).startsWith(RECENT_CUT_OFF_PREFIX)).map(parseRecentCutOff),
+    };
+  }
+
+  protected async read<T>(send: () => Promise<T>): Promise<T> {
     try {
-      // Strongly consistent: no vend may slip through after an activation has been acknowledged.
-      const out = await this.client.send(new GetCommand({ TableName: this.options.tableName, Key: KEY, ConsistentRead: true }));
-      if (!out.Item) return undefined;
-      const { PK: _pk, SK: _sk, ...lockdown } = out.Item;
-      return storedLockdown.parse(lockdown) as Lockdown;
+      return await send();
     } catch (error) {
-      throw new StoreUnavailableError('the lockdown state could not be read', { cause: error });
+      throw new StoreUnavailableError(UNREADABLE, { cause: error });
     }
+  }
+}
+
+export class DynamoDbLockdownStore extends DynamoDbLockdownReader implements LockdownStore {
+  constructor(
+    client: DynamoDBDocumentClient,
+    protected override readonly options: DelegationsTableOptions,
+  ) {
+    super(client, options);
+  }
+
+  async getCutOffEpoch(): Promise<number> {
+    const out = await this.read(() =>
+      this.client.send(new GetCommand({ TableName: this.options.tableName, Key: CUTOFF_EPOCH_KEY, ConsistentRead: true })),
+    );
+    return out.Item ? parseEpoch(out.Item) : 0;
+  }
+
+  async getLockdown(): Promise<Lockdown | undefined> {
+    // Strongly consistent: no vend may slip through after an activation has been acknowledged.
+    const out = await this.read(() => this.client.send(new GetCommand({ TableName: this.options.tableName, Key: KEY, ConsistentRead: true })));
+    return out.Item ? parseLockdown(out.Item) : undefined;
   }
 
   putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent, order?: CutOffOrder): Promise<boolean> {
@@ -56,9 +104,28 @@ export class DynamoDbLockdownStore implements LockdownStore {
       { tableName: this.options.auditTableName, shards: this.options.auditShards },
       [
         { Put: { TableName: this.options.tableName, Item: { ...KEY, ...next }, ...condition } },
-        ...(order ? [putCutOffOrder(this.options.tableName, order)] : []),
+        ...(order ? cutOffWrites(this.options.tableName, order) : []),
       ],
       audit,
     );
   }
+}
+
+function parseLockdown(item: Record<string, unknown>): Lockdown {
+  const { PK: _pk, SK: _sk, ...lockdown } = item;
+  const parsed = storedLockdown.safeParse(lockdown);
+  if (!parsed.success) throw new StoreUnavailableError(UNREADABLE, { cause: parsed.error });
+  return parsed.data as Lockdown;
+}
+
+function parseRecentCutOff(item: Record<string, unknown>): RecentCutOff {
+  const parsed = storedRecentCutOff.safeParse(item);
+  if (!parsed.success) throw new StoreUnavailableError(UNREADABLE, { cause: parsed.error });
+  return parsed.data;
+}
+
+function parseEpoch(item: Record<string, unknown>): number {
+  const parsed = storedEpoch.safeParse(item.epoch);
+  if (!parsed.success) throw new StoreUnavailableError(UNREADABLE, { cause: parsed.error });
+  return parsed.data;
 }

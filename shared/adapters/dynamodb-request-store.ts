@@ -13,7 +13,9 @@ import {
   PROFILE_SK,
   profileGenerationCheck,
   profilePk,
-  putCutOffOrder,
+  LOCKDOWN_KEY,
+  cutOffWrites,
+  raiseCutOffEpoch,
   requesterGsi1Pk,
   requestItem,
   requestKey,
@@ -22,7 +24,6 @@ import {
   toProfile,
 } from './delegation-keys.js';
 import { DynamoDbDelegationStore } from './dynamodb-delegation-store.js';
-import { LOCKDOWN_KEY } from './dynamodb-lockdown-store.js';
 import type { TransactItems } from './dynamodb-transactions.js';
 
 // What a stored request must look like to be used: an item written around tvm is refused, not
@@ -148,7 +149,8 @@ export class DynamoDbRequestStore extends DynamoDbDelegationStore implements Req
       );
     }
     if (revokeGrant) items.push(revokeGrantAction(table, revokeGrant, audit.principal, audit.at));
-    if (order) items.push(putCutOffOrder(table, order));
+    if (order) items.push(...cutOffWrites(table, order));
+    else if (revokeGrant) items.push(raiseCutOffEpoch(table));
     if (leavesPending) {
       items.push({
         Update: {

@@ -1,18 +1,19 @@
 // The revocation ledgers and the cut-off orders, in the delegations table (keys: delegation-keys.ts).
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { CutOffOrder } from '../domain/model.js';
 import type { CutOffOrders, RevocationLedger, RevocationLedgerEntry } from '../domain/ports.js';
 import type { Revocation } from '../domain/revocation-policy.js';
-import { cutOffOrderItem, cutOffOrderKey, LEDGER_PK, ledgerKey, ORDERS_PK } from './delegation-keys.js';
+import { roleKey } from '../domain/roles.js';
+import { cutOffOrderItem, cutOffOrderKey, LEDGER_PK, ledgerKey, ORDERS_PK, putRecentCutOff, raiseCutOffEpoch } from './delegation-keys.js';
 
 const MAX_PAGES = 50;
 
 // Stored items are parsed, not cast: a ledger or order tvm cannot read in full is not acted on.
 // Each schema is built in a pure function call, so bundles that never read a ledger (the vend
 // function's, through composition) drop it whole, arguments and all.
-const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ (() => z.union([
+export const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ (() => z.union([
   z.object({ kind: z.literal('person'), sourceIdentity: z.string(), before: z.string() }).strict(),
   z.object({ kind: z.literal('grant'), grantId: z.string(), before: z.string() }).strict(),
   z
@@ -72,6 +73,18 @@ export class DynamoDbRevocationLedger implements RevocationLedger {
     return (await queryPartition(this.client, this.table.tableName, LEDGER_PK)).map((item) => ledgerSchema.parse(item));
   }
 
+  async recordFallback(roleArn: string, cutOff: Extract<Revocation, { kind: 'role-wide' }>): Promise<void> {
+    const { tableName } = this.table;
+    // Refused by the record's condition: recorded already, which is all this asks.
+    await writeConditionally(() =>
+      this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [putRecentCutOff(tableName, { roles: [roleArn], revocations: [cutOff] }, `role-wide#${roleKey(roleArn)}`), raiseCutOffEpoch(tableName)],
+        }),
+      ),
+    );
+  }
+
   private async read<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
@@ -120,6 +133,11 @@ async function writeConditionally(send: () => Promise<unknown>): Promise<boolean
     return true;
   } catch (error) {
     if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    // A transaction refused only by a condition (not a conflict or a throttle).
+    const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+    if ((error as { name?: string }).name === 'TransactionCanceledException' && reasons?.some((r) => r.Code === 'ConditionalCheckFailed') && reasons.every((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'None')) {
+      return false;
+    }
     throw new StoreUnavailableError('the delegations table could not be written', { cause: error });
   }
 }

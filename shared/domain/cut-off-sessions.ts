@@ -240,6 +240,8 @@ export async function bringRoleInLine(
 
   for (let attempt = 1; ; attempt++) {
     const fallback = await renderToPolicy(deps.policies, entry, state);
+    // It cuts everyone's earlier sessions on the role, not only those the decisions named.
+    if (fallback) await recordFallback(deps.ledger, entry);
     const latest = await deps.ledger.get(entry.roleArn);
     if (!latest || latest.version <= entry.version) return { entry, fallback, ...(drift ? { drift } : {}) };
     if (attempt >= MAX_RENDER_ATTEMPTS) {
@@ -291,6 +293,12 @@ async function renderToPolicy(policies: RevocationPolicies, entry: RevocationLed
     await policies.write(entry.roleArn, renderRevocationPolicy(roleWideFallback(entry.revocations)));
     return true;
   }
+}
+
+/** The role-wide fallback in force, recorded where vends read recent cut-offs (once per cutoff). */
+async function recordFallback(ledger: RevocationLedger, entry: RevocationLedgerEntry): Promise<void> {
+  const [cutOff] = roleWideFallback(entry.revocations);
+  if (cutOff?.kind === 'role-wide') await ledger.recordFallback(entry.roleArn, cutOff);
 }
 
 /** The documents a ledger's revocations may be rendered to: precise, and the role-wide fallback. */

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'LOCKDOWN_ACTIVE'
   | 'SECOND_APPROVER_REQUIRED'
   | 'RATE_LIMITED'
+  | 'CUT_OFF_PENDING'
   | 'NOT_REQUESTABLE'
   | 'SELF_APPROVAL_FORBIDDEN'
   | 'ALREADY_APPROVED'
@@ -161,6 +162,14 @@ export class SecondApproverRequiredError extends TvmError {
  */
 export class RateLimitedError extends TvmError {
   readonly code = 'RATE_LIMITED';
+}
+
+/**
+ * A cut-off decided moments ago would deny the session from the moment it exists (its revocations
+ * reach sessions issued until shortly after the decision). Carries `details.retryAfterSeconds`.
+ */
+export class CutOffPendingError extends TvmError {
+  readonly code = 'CUT_OFF_PENDING';
 }
 
 /** The profile takes no access requests (it has no `requestable` settings). */

@@ -38,8 +38,8 @@ export const ENGAGEMENT_HANDED_OVER = 'engagement-handed-over';
 
 /**
  * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions; the audit event,
- * its chain head and a cut-off order take three (hence MAX_GRANTS_PER_REVOCATION), the engagement
- * one, the owner's delegation quota record one.
+ * its chain head and a cut-off's three writes take five (hence MAX_GRANTS_PER_REVOCATION), the
+ * engagement one, the owner's delegation quota record one.
  */
 export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 2;
 
@@ -116,7 +116,7 @@ export async function createEngagement(
       `body.contractors: ${input.contractors.length} contractors × ${input.profiles.length} profiles make ` +
         `${contractorGrants} grants, and the handover adds ${input.profiles.length} for the owner: ${withHandover} in all, ` +
         `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-        `engagement, its audit event, the audit chain’s head, the cut-off order of its handover and the owner’s delegation quota)`,
+        `engagement, its audit event, the audit chain’s head, the three writes of its handover’s cut-off and the owner’s delegation quota)`,
       { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: withHandover } },
     );
   }
@@ -248,7 +248,7 @@ export async function handOverEngagement(
           `(${to.length} new owners × ${engagement.profiles.length} profiles)` +
           (parents.length > 0 ? `, checking ${parents.length} grants they are delegated from` : '') +
           `: ${actions} in all, above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, ` +
-          `less the engagement, its audit event, the audit chain’s head, the cut-off order and the owner’s delegation quota); ` +
+          `less the engagement, its audit event, the audit chain’s head, the cut-off’s three writes and the owner’s delegation quota); ` +
           `hand over to fewer principals`,
         { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: actions } },
       );

@@ -2,6 +2,7 @@
 // them against AWS; tests implement them in memory.
 import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
 import type { AnchoredHead, ChainAnchor } from './chain-anchors.js';
+import type { RecentCutOff } from './recent-cut-offs.js';
 import type { Revocation } from './revocation-policy.js';
 import type {
   AccessRequest,
@@ -28,10 +29,11 @@ export interface IdGenerator {
 
 /** Profiles and grants (the delegations table). */
 /**
- * DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head, one
- * the cut-off order of the revoked grants' sessions.
+ * DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head, three
+ * the cut-off of the revoked grants' sessions (its order, its record for the vend, the cut-off
+ * epoch's rise: delegation-keys.ts cutOffWrites).
  */
-export const MAX_GRANTS_PER_REVOCATION = 97;
+export const MAX_GRANTS_PER_REVOCATION = 95;
 
 /** The reads a vend makes of the rules: all it needs of the delegation store. */
 export interface ProfileGrantsReader {
@@ -293,11 +295,32 @@ export interface EngagementStore {
 }
 
 /** The single lockdown record (in the delegations table). */
-export interface LockdownStore {
+export interface LockdownReader {
+  /**
+   * The lockdown, the cut-off epoch and the cut-offs that still reach sessions minted `now`, in one
+   * strongly consistent read: what a vend acts on.
+   */
+  getLockdownAndCutOffs(now: Date): Promise<LockdownAndCutOffs>;
+}
+
+export interface LockdownStore extends LockdownReader {
+  /** How many cut-off decisions have been made (strongly consistent); 0 before the first. */
+  getCutOffEpoch(): Promise<number>;
   /** Strongly consistent: a vend must see an activation the moment it is written. */
-  getLockdown(): Promise<Lockdown | undefined>;
-  /** Writes `next` (and its cut-off `order`) if the stored version is still `expectedVersion` (0: none stored). */
+  getLockdown(): Promise<Lockdown | undefined>;  /** Writes `next` (and its cut-off `order`) if the stored version is still `expectedVersion` (0: none stored). */
   putLockdown(next: Lockdown, expectedVersion: number, audit: AuditEvent, order?: CutOffOrder): Promise<boolean>;
+}
+
+export interface LockdownAndCutOffs {
+  readonly lockdown: Lockdown | undefined;
+  /**
+   * Raised in the transaction of every decision that revokes a grant or cuts sessions off:
+   * credentials vended at an older epoch may be cut off, and a CLI does not hand them out from its
+   * cache.
+   */
+  readonly cutOffEpoch: number;
+  /** The cut-offs whose revocations still reach sessions minted now (recent-cut-offs.ts). */
+  readonly recentCutOffs: readonly RecentCutOff[];
 }
 
 /** What tvm has decided to deny on one role: the record its `tvm-revocations` policy is rendered from. */
@@ -323,6 +346,12 @@ export interface RevocationLedger {
   /** Writes `entry` if the stored version is still `expectedVersion` (0: none stored). */
   put(entry: RevocationLedgerEntry, expectedVersion: number): Promise<boolean>;
   list(): Promise<RevocationLedgerEntry[]>;
+  /**
+   * Records a role-wide fallback put in force on `roleArn` where vends read recent cut-offs, and
+   * raises the cut-off epoch: it cuts sessions the decisions behind it did not (recent-cut-offs.ts).
+   * Once per role and cutoff; again is a no-op.
+   */
+  recordFallback(roleArn: string, cutOff: Extract<Revocation, { kind: 'role-wide' }>): Promise<void>;
 }
 
 export interface RolePolicyState {

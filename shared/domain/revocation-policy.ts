@@ -25,39 +25,14 @@
 import { z } from 'zod';
 import { ConflictError, ValidationError } from './errors.js';
 import { GRANT_TAG, LOCKDOWN_TAG } from './session-tags.js';
+import { matchesSession, type Revocation, type SessionFacts } from './revocations.js';
 import { isValidSessionName } from './source-identity.js';
 
 export const REVOCATION_POLICY_NAME = 'tvm-revocations';
 /** Shared by every inline policy of one role, not per policy. */
 export const MAX_ROLE_POLICY_CHARS = 10_240;
 
-/** `before` is an ISO 8601 date-time; sessions issued strictly before it are denied. */
-export type Revocation =
-  | { readonly kind: 'person'; readonly sourceIdentity: string; readonly before: string }
-  /** The sessions vended under one grant (their `tvm:grant` session tag). */
-  | { readonly kind: 'grant'; readonly grantId: string; readonly before: string }
-  | {
-      readonly kind: 'lockdown';
-      /**
-       * SourceIdentities that keep working. Sessions WITHOUT a SourceIdentity are cut too, on
-       * purpose: IAM evaluates a negated operator on a missing key as true, and a session that does
-       * not say who it is cannot be on an allow list.
-       */
-      readonly allowedSourceIdentities: readonly string[];
-      /** Sessions tagged `tvm:lockdown` with this value keep working too (see lockdownExemption). */
-      readonly exemptTag?: string;
-      readonly before: string;
-    }
-  | { readonly kind: 'role-wide'; readonly before: string };
-
-/** What a revocation is matched against: a session as its issuance recorded it. */
-export interface SessionFacts {
-  readonly sourceIdentity: string;
-  readonly grantId?: string;
-  readonly lockdownExemption?: string;
-  /** When it was issued, or a moment after (STS's TokenIssueTime is no later). */
-  readonly issuedAt: string;
-}
+export type { Revocation, SessionFacts } from './revocations.js';
 
 export interface RevocationPlanInput {
   readonly existing: readonly Revocation[];
@@ -229,20 +204,7 @@ export function renderRevocationPolicy(revocations: readonly Revocation[]): stri
  * certainly denied; one recorded at or after it may not be, and is not claimed.
  */
 export function denies(revocation: Revocation, session: SessionFacts): boolean {
-  if (!(Date.parse(session.issuedAt) < Date.parse(normalizeRevocation(revocation).before))) return false;
-  switch (revocation.kind) {
-    case 'role-wide':
-      return true;
-    case 'person':
-      return session.sourceIdentity === revocation.sourceIdentity;
-    case 'grant':
-      return session.grantId === revocation.grantId;
-    case 'lockdown':
-      return (
-        !revocation.allowedSourceIdentities.includes(session.sourceIdentity) &&
-        (revocation.exemptTag === undefined || session.lockdownExemption !== revocation.exemptTag)
-      );
-  }
+  return Date.parse(session.issuedAt) < Date.parse(normalizeRevocation(revocation).before) && matchesSession(revocation, session);
 }
 
 /** Validates, rounds the cutoff, and puts lists in canonical (sorted, deduplicated) form. */

@@ -2,6 +2,7 @@ import { eventBase, type CredentialDeniedEvent, type CredentialIssuedEvent } fro
 import { resolveConsoleDuration, resolveDuration } from './duration.js';
 import {
   AuditUnavailableError,
+  CutOffPendingError,
   DurationOutOfRangeError,
   EngagementHandedOverError,
   GrantExpiredError,
@@ -15,6 +16,8 @@ import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selectio
 import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
 import type { AuditWriter, Clock, CredentialIssuer, IdGenerator, LockdownStore, ProfileGrantsReader, RateLimiter } from './ports.js';
 import { assertNotLockedOut, lockdownExemption } from './lockdown-rules.js';
+import { cutOffPendingUntil, grantsCutOff, type RecentCutOff } from './recent-cut-offs.js';
+import type { SessionFacts } from './revocations.js';
 import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
 import { GRANT_TAG, LOCKDOWN_TAG, NO_LOCKDOWN_EXEMPTION } from './session-tags.js';
@@ -22,7 +25,7 @@ import { toSourceIdentity } from './source-identity.js';
 
 export interface VendDeps {
   readonly store: ProfileGrantsReader;
-  readonly lockdown: LockdownStore;
+  readonly lockdown: Pick<LockdownStore, 'getLockdownAndCutOffs'>;
   readonly issuer: CredentialIssuer;
   readonly audit: AuditWriter;
   /** The per-principal vend quota; required, so no vend path can be wired without it. */
@@ -46,6 +49,8 @@ export interface VendResult {
   readonly sourceIdentity: string;
   readonly grantId: string;
   readonly requestId: string;
+  /** The cut-off epoch the vend read with its rules: a later cut-off raises it (ports.ts). */
+  readonly cutOffEpoch: number;
 }
 
 // Session tag values allow only these characters (STS Tag.Value pattern), up to 256 of them.
@@ -54,7 +59,7 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 /**
  * Vends credentials for one profile:
  * 1. Count the vend against the caller's quota and read the profile with the caller's active
- *    grants on it and the lockdown (consistently), all in one round trip. The quota decides first: a
+ *    grants on it, the lockdown and the cut-off epoch (consistently), all in one round trip. The quota decides first: a
  *    limited caller gets RATE_LIMITED with retryAfterSeconds whatever the reads found, and
  *    STORE_UNAVAILABLE, never a free pass, when the count cannot be kept. (In parallel rather than
  *    quota first: a refused request in a flood costs its reads more, every vend one round trip less.)
@@ -86,7 +91,7 @@ export async function vendCredentials(
     // The quota's write and the reads of a vend (all strongly consistent), in parallel.
     const [counted, read] = await Promise.allSettled([
       deps.limiter.take(principal.id, now),
-      Promise.all([deps.store.getProfileWithGrants(request.profile, subjectsOf(principal), now), deps.lockdown.getLockdown()]),
+      Promise.all([deps.store.getProfileWithGrants(request.profile, subjectsOf(principal), now), deps.lockdown.getLockdownAndCutOffs(now)]),
     ]);
     if (counted.status === 'rejected') throw counted.reason;
     const quota = counted.value;
@@ -97,12 +102,14 @@ export async function vendCredentials(
       });
     }
     if (read.status === 'rejected') throw read.reason;
-    const [{ profile, grants }, lockdown] = read.value;
+    const [{ profile, grants }, { lockdown, cutOffEpoch, recentCutOffs }] = read.value;
     if (!profile) throw new NotFoundError(`profile "${request.profile}" does not exist`);
     assertNotLockedOut(lockdown, principal, profile);
     const exemption = lockdownExemption(lockdown, principal, profile);
 
-    const current = grants.filter((grant) => appliesTo(grant, profile));
+    // A grant a recent cut-off revoked is left out: the read of the grants may predate it.
+    const revokedNow = grantsCutOff(recentCutOffs, profile.roleArn);
+    const current = grants.filter((grant) => appliesTo(grant, profile) && !revokedNow.has(grant.id));
     const ranked = await rankGrantsOrExplain(deps, current, principal, profile, now);
     const planned = planSession(ranked, profile, request, now, options);
     if ('refusal' in planned) {
@@ -113,6 +120,7 @@ export async function vendCredentials(
     grantId = grant.id;
 
     const sourceIdentity = toSourceIdentity(principal.id);
+    assertNoCutOffPending(recentCutOffs, profile.roleArn, { sourceIdentity, grantId: grant.id, ...(exemption ? { lockdownExemption: exemption } : {}) }, now);
     const credentials = await deps.issuer.assumeRole({
       roleArn: profile.roleArn,
       sessionName: sourceIdentity,
@@ -154,6 +162,7 @@ export async function vendCredentials(
       sourceIdentity,
       grantId: grant.id,
       requestId: meta.requestId,
+      cutOffEpoch,
     };
   } catch (error) {
     // Every refusal is recorded, unexpected ones too; only a failing audit trail cannot be.
@@ -278,4 +287,20 @@ async function recordDenial(
   } catch (auditError) {
     deps.warn('denial could not be recorded', { code, profile: request.profile, error: auditError });
   }
+}
+
+/**
+ * Refuses a session a recent cut-off on its role would deny from the moment it exists (a person cut
+ * off, a lockdown, a role-wide fallback, until their `before`): credentials handed out dead help
+ * nobody, and a CLI would keep them as current. The refusal says when to ask again.
+ */
+function assertNoCutOffPending(cutOffs: readonly RecentCutOff[], roleArn: string, session: Omit<SessionFacts, 'issuedAt'>, now: Date): void {
+  const until = cutOffPendingUntil(cutOffs, roleArn, session, now);
+  if (until === undefined) return;
+  // `before` is rounded up to the whole second in IAM's condition: one more to be past it.
+  const retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000) + 1);
+  throw new CutOffPendingError(
+    `a cut-off denies this role's sessions issued before ${until.toISOString()}: try again in ${retryAfterSeconds} s`,
+    { details: { retryAfterSeconds } },
+  );
 }

@@ -26,6 +26,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  CUT_OFF_PENDING: 409,
   TOO_MANY_PENDING_REQUESTS: 429,
   INTERNAL: 500,
   UPSTREAM_STS_ERROR: 502,

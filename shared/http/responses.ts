@@ -23,3 +23,21 @@ export function json(
     body: JSON.stringify(body),
   };
 }
+
+/**
+ * `body` as JSON with its entity tag, or `304 Not Modified` (no body) when the caller's
+ * If-None-Match names that tag already (RFC 9110 13.1.2: weak comparison, a list, or `*`).
+ */
+export function notModifiedOr(
+  body: unknown,
+  etag: string,
+  ifNoneMatch: string | undefined,
+  requestId: string,
+): APIGatewayProxyStructuredResultV2 {
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  const known = ifNoneMatch?.split(',').map(opaque) ?? [];
+  if (known.includes('*') || known.includes(opaque(etag))) {
+    return { statusCode: 304, headers: { etag, 'cache-control': 'no-store', 'x-request-id': requestId } };
+  }
+  return json(200, body, requestId, { etag });
+}

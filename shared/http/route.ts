@@ -45,6 +45,8 @@ export interface RouteRequest<B, Q, P, A> {
   readonly requestId: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
+  /** The If-None-Match header: the entity tags the caller already has (responses.ts' notModifiedOr). */
+  readonly ifNoneMatch?: string;
 }
 
 export type RouteResult = APIGatewayProxyStructuredResultV2;
@@ -102,6 +104,7 @@ export function createRoute<
         requestId: state.requestId,
         sourceIp: event.requestContext?.http?.sourceIp,
         userAgent: event.requestContext?.http?.userAgent,
+        ifNoneMatch: event.headers?.['if-none-match'],
       });
     });
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packCli, PACKAGE_NAME, type PackedCli } from '../../cli/release/pack.js';
-import { api, eventually, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
+import { ADMIN_GROUPS, api, eventually, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // Packing (esbuild) and installing (npm) take a few seconds each on a busy machine.
@@ -131,7 +131,7 @@ describe('the packed CLI', () => {
     expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 0, stdout: `${version}\n` });
     expect(await readdir(join(prefix, 'lib', 'node_modules'))).toEqual([PACKAGE_NAME]);
     expect((await readdir(installed)).sort()).toEqual(['README.md', 'THIRD-PARTY-LICENSES.md', 'bin', 'lib', 'package.json']);
-    expect(manifest).toMatchObject({ name: PACKAGE_NAME, version, type: 'module', bin: { tvm: 'bin/tvm.js' }, engines: { node: '>=20' } });
+    expect(manifest).toMatchObject({ name: PACKAGE_NAME, version, type: 'module', bin: { tvm: 'bin/tvm.cjs' }, engines: { node: '>=20' } });
     expect(manifest).not.toHaveProperty('dependencies');
     expect(manifest).not.toHaveProperty('scripts');
     expect(packed.tarballBytes).toBeLessThanOrEqual(1_000_000);
@@ -192,5 +192,44 @@ describe('tvm as credential_process', () => {
     const cacheFile = await readFile(join(dir, 'cache', 'tvm', cached[0] ?? ''), 'utf8');
     expect(cacheFile).not.toContain(env.TVM_TOKEN);
     expect(cacheFile).toContain(first.accessKeyId);
+  });
+
+  it('never serves a cut-off key from its cache: after a revocation the next call vends afresh, and with no grant left fails with the API’s code', async () => {
+    // Prepare: a profile only the principal's own grants open (on a role no demo profile names)
+    const admin = await tokenFor('cli-e2e-admin@example.com', ADMIN_GROUPS);
+    const profile = `cli-cut-${randomBytes(4).toString('hex')}`;
+    const validUntil = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-sandbox' } })).status).toBe(200);
+    const grant = async (): Promise<string> => {
+      const created = await api<{ id: string }>('POST', '/grants', { token: admin, body: { profile, subject: { type: 'user', id: principal }, validUntil } });
+      expect(created.status).toBe(201);
+      return created.body.id;
+    };
+    const revoke = async (id: string) => expect((await api('DELETE', `/grants/${id}`, { token: admin })).status).toBe(200);
+    const call = () => run('tvm', ['credentials', profile, '--format', 'credential-process']);
+    const keyOf = (result: Run) => (JSON.parse(result.stdout) as { AccessKeyId: string }).AccessKeyId;
+    const firstGrant = await grant();
+    const vended = await call();
+    expectSuccess(vended);
+    const cached = await call();
+    expectSuccess(cached);
+    expect(cached.stdout).toBe(vended.stdout);
+    const secondGrant = await grant();
+
+    // Act
+    await revoke(firstGrant);
+    const afterFirst = await call();
+    const afterFirstAgain = await call();
+    await revoke(secondGrant);
+    const afterSecond = await call();
+
+    // Assess: a new session under the grant left (then cached again), then the API's refusal
+    expectSuccess(afterFirst);
+    expect(keyOf(afterFirst)).not.toBe(keyOf(vended));
+    expect(afterFirstAgain.stdout).toBe(afterFirst.stdout);
+    expect({ code: afterSecond.code, stdout: afterSecond.stdout }).toEqual({ code: 4, stdout: '' });
+    expect(afterSecond.stderr).toMatch(/^tvm: NO_GRANT: /);
+    const issued = await auditEvents({ principal, type: 'credential.issued', profile });
+    expect(issued.map((e) => e.accessKeyId).sort()).toEqual([keyOf(vended), keyOf(afterFirst)].sort());
   });
 });

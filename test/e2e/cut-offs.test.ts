@@ -73,6 +73,61 @@ describe('revoking a grant', () => {
   });
 });
 
+describe('the cut-off epoch', () => {
+  it('answers 304 to its own tag until a grant is revoked; the vend says the epoch it read', async () => {
+    // Prepare
+    const profile = await newProfile();
+    const holder = `holder-${unique()}@example.com`;
+    const holderToken = await tokenFor(holder);
+    const id = await grant(adminToken, { profile, subject: { type: 'user', id: holder } });
+    const vended = await api<{ cutOffEpoch: number }>('POST', '/credentials', { token: holderToken, body: { profile } });
+    const tag = `"${vended.body.cutOffEpoch}"`;
+
+    // Act
+    const unchanged = await api('GET', '/cut-off-epoch', { token: holderToken, headers: { 'if-none-match': tag } });
+    expect((await api('DELETE', `/grants/${id}`, { token: adminToken })).status).toBe(200);
+    const changed = await api<{ cutOffEpoch: number }>('GET', '/cut-off-epoch', { token: holderToken, headers: { 'if-none-match': tag } });
+    const anonymous = await api('GET', '/cut-off-epoch');
+
+    // Assess
+    expect({ status: unchanged.status, text: unchanged.text, etag: unchanged.headers.get('etag') }).toEqual({ status: 304, text: '', etag: tag });
+    expect(changed.status).toBe(200);
+    expect(changed.body.cutOffEpoch).toBeGreaterThan(vended.body.cutOffEpoch);
+    expect(changed.headers.get('etag')).toBe(`"${changed.body.cutOffEpoch}"`);
+    expect(anonymous.status).toBe(401);
+  });
+});
+
+describe('a cut-off decided moments ago', () => {
+  it('hands out no credentials it would deny: a contractor handed over minutes ago is refused on the role with when to ask again, through any grant', async () => {
+    // Prepare: carla is an engagement's contractor on one profile of the role, and also holds a
+    // grant of her own on another profile of the same role; the owner hands the engagement over
+    const [engaged, own] = [await newProfile(), await newProfile()];
+    const [carla, owner] = [`carla-${unique()}@example.com`, `owner-${unique()}@example.com`];
+    const [carlaToken, ownerToken] = await Promise.all([tokenFor(carla), tokenFor(owner)]);
+    await grant(adminToken, { profile: own, subject: { type: 'user', id: carla } });
+    const engagement = await api<{ id: string }>('POST', '/engagements', {
+      token: adminToken,
+      body: { name: 'Cut-off window', owner, contractors: [carla], profiles: [{ profile: engaged }], validUntil: inAnHour() },
+    });
+    expect(engagement.status).toBe(201);
+    const before = await vend(carlaToken, own);
+    expect((await api('POST', `/engagements/${engagement.body.id}/handover`, { token: ownerToken, body: {} })).status).toBe(200);
+
+    // Act
+    const refused = await api('POST', '/credentials', { token: carlaToken, body: { profile: own } });
+    const other = await api('POST', '/credentials', { token: await tokenFor(`bystander-${unique()}@example.com`), body: { profile: own } });
+
+    // Assess: her key from before is cut off; a new one would be too, so none is minted
+    const error = expectError(refused, 409, 'CUT_OFF_PENDING');
+    expect(error.retryAfterSeconds).toBeGreaterThan(0);
+    expect(error.retryAfterSeconds).toBeLessThanOrEqual(62);
+    expect(refused.headers.get('retry-after')).toBe(String(error.retryAfterSeconds));
+    expect(await keyWorks(before)).toBe(false);
+    expectError(other, 403, 'NO_GRANT');
+  });
+});
+
 // Issue 7b/11: a role in a target account (the local STS's second account, 111111111111) is cut off
 // there, through tvm's revoker role in that account, never on its namesake in tvm's own account; a
 // role in an account tvm has no revoker in cannot be a profile's.

@@ -1,6 +1,7 @@
 // `tvm credentials` as the AWS CLI runs it: the real CLI in a child process against a fake tvm API.
 // stdout carries exactly the requested format and nothing else; the cache saves a vend per call
-// within its window; failures exit with distinct codes and print `tvm: <CODE>: <message>`.
+// within its window, and hands nothing out once a cut-off has been decided since its vend (or when
+// the API cannot say); failures exit with distinct codes and print `tvm: <CODE>: <message>`.
 import { jest } from '@jest/globals';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +18,9 @@ let api: FakeApi;
 let home: TvmHome;
 let vends = 0;
 let expiresInMs = 3600_000;
+/** The fake API's cut-off epoch, and what GET /cut-off-epoch answers besides 200 and 304. */
+let epoch = 3;
+let epochRefusal: { status: number; body: unknown } | undefined;
 
 function vendReply(request: RecordedRequest) {
   vends += 1;
@@ -35,13 +39,21 @@ function vendReply(request: RecordedRequest) {
       sourceIdentity: 'alice@example.com',
       grantId: 'g-1',
       requestId: `req-${vends}`,
+      cutOffEpoch: epoch,
     },
   };
+}
+
+/** GET /cut-off-epoch as the API answers it: 304 while If-None-Match names the epoch. */
+function epochReply(request: RecordedRequest) {
+  if (epochRefusal) return epochRefusal;
+  return request.headers['if-none-match'] === `"${epoch}"` ? { status: 304 } : { body: { cutOffEpoch: epoch } };
 }
 
 beforeAll(async () => {
   api = await startFakeApi();
   api.route('POST', '/credentials', vendReply);
+  api.route('GET', '/cut-off-epoch', epochReply);
 });
 
 afterAll(async () => {
@@ -51,6 +63,8 @@ afterAll(async () => {
 beforeEach(async () => {
   vends = 0;
   expiresInMs = 3600_000;
+  epoch = 3;
+  epochRefusal = undefined;
   api.requests.length = 0;
   home = await makeTvmHome({ TVM_URL: api.url, TVM_TOKEN: ALICE });
 });
@@ -157,6 +171,83 @@ describe('tvm credentials', () => {
     expect(vends).toBe(5);
   });
 
+  it('hands cached credentials out only after asking whether a cut-off was decided since their vend: one conditional GET, no vend', async () => {
+    // Prepare
+    await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+    api.requests.length = 0;
+
+    // Act
+    const cached = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+
+    // Assess
+    expect({ code: cached.code, stderr: cached.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(cached.stdout).AccessKeyId).toBe('ASIAFAKE00000001');
+    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /cut-off-epoch']);
+    expect(api.requests[0]?.headers).toMatchObject({ 'if-none-match': '"3"', authorization: `Bearer ${ALICE}` });
+  });
+
+  it('vends afresh once a cut-off has been decided since, replaces the cached credentials, and caches the new ones at the new epoch', async () => {
+    // Prepare
+    await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+    epoch = 4;
+
+    // Act
+    const afresh = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+    const cached = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+
+    // Assess
+    expect({ code: afresh.code, stderr: afresh.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(afresh.stdout).AccessKeyId).toBe('ASIAFAKE00000002');
+    expect(cached.stdout).toBe(afresh.stdout);
+    expect(vends).toBe(2);
+    const files = await cacheFiles();
+    expect(files).toHaveLength(1);
+    const file = await readFile(join(home.dir, '.cache', 'tvm', files[0] ?? ''), 'utf8');
+    expect(file).not.toContain('ASIAFAKE00000001');
+    expect(JSON.parse(file)).toMatchObject({ version: 2, response: { cutOffEpoch: 4 } });
+  });
+
+  it('takes the fresh vend’s refusal when the cut-off left no grant, and hands nothing out', async () => {
+    // Prepare
+    api.route('POST', '/credentials', (request) =>
+      vends === 0 ? vendReply(request) : { status: 403, body: { error: { code: 'NO_GRANT', message: 'no active grant', requestId: 'r-2' } } },
+    );
+    try {
+      await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+      epoch = 4;
+
+      // Act
+      const refused = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+
+      // Assess
+      expect(refused).toEqual({ code: 4, stdout: '', stderr: 'tvm: NO_GRANT: no active grant\n' });
+      expect(await cacheFiles()).toEqual([]);
+    } finally {
+      api.route('POST', '/credentials', vendReply);
+    }
+  });
+
+  it('does not cache credentials from an API that does not say its cut-off epoch, and says so', async () => {
+    // Prepare
+    api.route('POST', '/credentials', (request) => {
+      const { cutOffEpoch: _epoch, ...older } = vendReply(request).body;
+      return { body: older };
+    });
+    try {
+      // Act
+      const first = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+      const second = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+
+      // Assess
+      expect(first.code).toBe(0);
+      expect(first.stderr).toBe('tvm: warning: credentials not cached: the API did not say its cut-off epoch (is it an older tvm?)\n');
+      expect(JSON.parse(second.stdout).AccessKeyId).toBe('ASIAFAKE00000002');
+      expect(await cacheFiles()).toEqual([]);
+    } finally {
+      api.route('POST', '/credentials', vendReply);
+    }
+  });
+
   it('with --no-cache neither reads nor writes the cache', async () => {
     // Prepare
     await home.run(['credentials', 'demo-readonly']);
@@ -250,6 +341,40 @@ describe('tvm credentials failures', () => {
     // Assess
     expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 5, stdout: '' });
     expect(result.stderr).toBe(`tvm: UNREACHABLE: cannot reach ${url}: ECONNREFUSED (connect ECONNREFUSED ${url.slice('http://'.length)})\n`);
+  });
+});
+
+describe('tvm credentials when the API cannot say whether cached credentials were cut off', () => {
+  it.each([
+    ['refuses the token (401)', 401, 'UNAUTHENTICATED', 3],
+    ['fails (503)', 503, 'STORE_UNAVAILABLE', 5],
+  ])('hands nothing out when the check %s: the API’s code, its exit code', async (_name, status, code, exitCode) => {
+    // Prepare
+    await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+    epochRefusal = { status, body: { error: { code, message: `${code} on the check`, requestId: 'r-3' } } };
+
+    // Act
+    const result = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
+
+    // Assess
+    expect(result).toEqual({ code: exitCode, stdout: '', stderr: `tvm: ${code}: ${code} on the check\n` });
+    expect(vends).toBe(1);
+  });
+
+  it('hands nothing out when the API cannot be reached (exit 5), though the credentials are cached', async () => {
+    // Prepare: cached through an API that then goes away
+    const gone = await startFakeApi();
+    gone.route('POST', '/credentials', vendReply);
+    await home.run(['credentials', 'demo-readonly', '--format', 'credential-process'], { TVM_URL: gone.url });
+    expect(await cacheFiles()).toHaveLength(1);
+    await gone.close();
+
+    // Act
+    const result = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process'], { TVM_URL: gone.url });
+
+    // Assess
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 5, stdout: '' });
+    expect(result.stderr).toMatch(/^tvm: UNREACHABLE: cannot reach http:\/\/127\.0\.0\.1:\d+ to check that the cached credentials have not been cut off \(ECONNREFUSED\); nothing was handed out\n$/);
   });
 });
 

@@ -76,7 +76,7 @@ describe('the packed CLI', () => {
     expect(packed.tarballBytes).toBeLessThanOrEqual(MAX_TARBALL_BYTES);
     expect(await readdir(join(prefix, 'lib', 'node_modules'))).toEqual([PACKAGE_NAME]);
     expect((await readdir(installed)).sort()).toEqual(['README.md', 'THIRD-PARTY-LICENSES.md', 'bin', 'lib', 'package.json']);
-    expect(manifest).toMatchObject({ name: PACKAGE_NAME, type: 'module', bin: { tvm: 'bin/tvm.js' }, engines: { node: '>=20' } });
+    expect(manifest).toMatchObject({ name: PACKAGE_NAME, type: 'module', bin: { tvm: 'bin/tvm.cjs' }, engines: { node: '>=20' } });
     expect(Object.keys(manifest).filter((key) => /dependencies|scripts/i.test(key))).toEqual([]);
     expect(await readFile(join(installed, 'THIRD-PARTY-LICENSES.md'), 'utf8')).toMatch(/## commander [\d.]+ \(MIT\)[\s\S]*## zod /);
   });
@@ -103,13 +103,15 @@ describe('the packed CLI', () => {
     }
   });
 
-  it('vends once through the API, then answers credential_process from its cache', async () => {
+  it('vends once through the API, then answers credential_process from its cache after asking whether a cut-off was decided since', async () => {
     // Prepare
     api.route('POST', '/credentials', () => ({
       body: {
         credentials: { accessKeyId: 'ASIAPACKED000001', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date(Date.now() + 3_600_000).toISOString() },
+        cutOffEpoch: 9,
       },
     }));
+    api.route('GET', '/cut-off-epoch', (request) => (request.headers['if-none-match'] === '"9"' ? { status: 304 } : { body: { cutOffEpoch: 9 } }));
 
     // Act
     const first = await run('tvm', ['credentials', 'demo-readonly', '--format', 'credential-process']);
@@ -119,6 +121,6 @@ describe('the packed CLI', () => {
     expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(first.stdout)).toMatchObject({ Version: 1, AccessKeyId: 'ASIAPACKED000001' });
     expect(second).toEqual(first);
-    expect(api.requests.filter((request) => request.url === '/credentials')).toHaveLength(1);
+    expect(api.requests.map((request) => `${request.method} ${request.url}`)).toEqual(['POST /credentials', 'GET /cut-off-epoch']);
   });
 });

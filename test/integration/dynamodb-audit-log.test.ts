@@ -308,7 +308,7 @@ describe('DynamoDbAuditLog', () => {
       let id = 0;
       const deps: VendDeps = {
         store,
-        lockdown: { getLockdown: async () => undefined, putLockdown: async () => false },
+        lockdown: { getLockdownAndCutOffs: async () => ({ lockdown: undefined, cutOffEpoch: 0, recentCutOffs: [] }) },
         issuer: { assumeRole: () => Promise.resolve(ISSUED) },
         audit: log,
         limiter: { take: async () => ({ allowed: true }) },

@@ -3,7 +3,7 @@
 // grants read back by key in their current state (BatchGetItem, more than 100 of them); and a
 // handover that is all or nothing — a failed condition anywhere writes nothing at all.
 import { principalPk } from '../../shared/adapters/audit-keys.js';
-import { grantKey } from '../../shared/adapters/delegation-keys.js';
+import { CUTOFF_EPOCH_KEY, grantKey } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { DynamoDbEngagementStore } from '../../shared/adapters/dynamodb-engagement-store.js';
 import { adminEvent, type AdminAuditEvent } from '../../shared/domain/audit.js';
@@ -186,7 +186,7 @@ describe('DynamoDbEngagementStore', () => {
   });
 
   describe('handOver', () => {
-    it('writes the handed-over engagement, the revocations, the new grants and the event in one transaction', async () => {
+    it('writes the handed-over engagement, the revocations, the new grants, the event and the cut-off epoch’s rise in one transaction', async () => {
       // Prepare
       const engagement = anEngagement();
       const grants = contractorGrants(engagement);
@@ -213,6 +213,7 @@ describe('DynamoDbEngagementStore', () => {
       expect(await delegations.getGrant('owner-new-1')).toEqual(create[0]);
       expect(await storedAuditEvent(event)).toMatchObject({ type: 'handover.completed' });
       expect(await getRawItem(dynamodb().documentClient, tables.delegations, { PK: 'CUTOFF', SK: order.id })).toMatchObject({ ...order });
+      expect(await getRawItem(dynamodb().documentClient, tables.delegations, CUTOFF_EPOCH_KEY)).toMatchObject({ epoch: 1 });
     });
 
     it("takes the contractors' grants off the vend's read, and keeps them where a refused vend looks for why", async () => {

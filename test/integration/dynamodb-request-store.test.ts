@@ -91,11 +91,12 @@ it('lists by requester, pending and all, and forgets a decided request in the pe
   expect((await listRequests(deps, APPROVERS[0]!, {})).requests.map((request) => request.id)).toEqual([second.id]);
 });
 
-it('revoking takes the grant out of the vend index and writes its cut-off order in the same transaction', async () => {
+it('revoking takes the grant out of the vend index and writes its cut-off order and the cut-off epoch’s rise in the same transaction', async () => {
   // Prepare
   const request = await createRequest(deps, REQUESTER, { profile: PROFILE.name, durationSeconds: 3600 }, META);
   await approveRequest(deps, APPROVERS[0]!, request.id, undefined, META);
   await approveRequest(deps, APPROVERS[1]!, request.id, undefined, META);
+  const epochBefore = await deps.lockdown.getCutOffEpoch();
 
   // Act
   const revoked = await revokeRequest(deps, REQUESTER, request.id, undefined, META);
@@ -107,6 +108,7 @@ it('revoking takes the grant out of the vend index and writes its cut-off order 
   expect(await store.getGrant(revoked.grantId ?? '')).toMatchObject({ status: 'revoked', revokedBy: REQUESTER.id });
   const orders = (await scanRawTable(dynamodb().documentClient, tables.delegations)).filter((item) => item.entity === 'cutoff');
   expect(orders).toEqual([expect.objectContaining({ cause: 'grant-revoked', roles: [PROFILE.roleArn] })]);
+  expect({ epochBefore, epochAfter: await deps.lockdown.getCutOffEpoch() }).toEqual({ epochBefore: 0, epochAfter: 1 });
 });
 
 it('counts pending requests in the same transaction: a burst by one person stops at the limit, a decision frees a place', async () => {

@@ -153,11 +153,12 @@ const describeCalls = (calls: readonly AwsCall[]) => calls.map((call) => `${call
 /** The calls every vend by a caller in `groups` groups makes before it decides, in parallel, so in no fixed order. */
 const checks = (groups = 1) => [
   `dynamodb UpdateItem ${tables.delegations}`,
+  // The profile by key; the lockdown's partition (the lockdown and the cut-off epoch), one Query.
   `dynamodb GetItem ${tables.delegations}`,
-  `dynamodb GetItem ${tables.delegations}`,
+  `dynamodb Query ${tables.delegations}`,
   ...Array.from({ length: 1 + groups }, () => `dynamodb Query ${tables.delegations}`),
 ];
-/** A vend's reads for a caller in G groups: the profile, the lockdown, and the 1 + G subjects' grants. */
+/** A vend's reads for a caller in G groups: the profile, the lockdown's partition, and the 1 + G subjects' grants. */
 const readsPerVend = (groups: number) => 3 + groups;
 
 describe('AWS calls per vend', () => {

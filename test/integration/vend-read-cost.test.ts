@@ -110,6 +110,11 @@ beforeAll(async () => {
     aCallerGrant('alice-active'),
     aCallerGrant('developers-active', { subject: { type: 'group', id: 'developers' } }),
   ]);
+  // A revocation before the baseline, as the flood's revocations: both vends then find the cut-off
+  // epoch beside the lockdown.
+  const unrelated = aCallerGrant('someone-else-revoked', { subject: { type: 'user', id: 'someone-else@example.com' } });
+  await putGrants([unrelated]);
+  await store.revokeGrants([unrelated], ADMIN.id, new Date().toISOString(), audit('grant.revoked'));
 }, SEEDING_TIMEOUT_MS);
 
 afterAll(() => {
@@ -150,11 +155,11 @@ describe("a vend's reads under a flood of grants", () => {
     const { outcome, cost } = await vend(CALLER);
 
     // Assess: the same grant, for the same reads as before the flood: the caller's active grants,
-    // the profile and the lockdown record, nothing else; a request per subject, the profile and
-    // the lockdown, in one round trip
+    // the profile and the lockdown's partition (its record, the cut-off epoch), nothing else; a
+    // request per subject, the profile and the lockdown's partition, in one round trip
     expect(outcome).toEqual({ grantId: expect.stringMatching(/^(alice|developers)-active$/) });
     expect(cost).toEqual(baseline);
-    expect(cost.itemsRead).toBeLessThanOrEqual(CALLERS_ACTIVE_GRANTS + 2);
+    expect(cost.itemsRead).toBeLessThanOrEqual(CALLERS_ACTIVE_GRANTS + 3);
     expect(cost.requests).toBe(2 + 1 + CALLER.groups.length);
   }, SEEDING_TIMEOUT_MS);
 

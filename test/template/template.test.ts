@@ -97,8 +97,12 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     // The caller's vend-quota counter (RATE#<principal>).
     `dynamodb:UpdateItem ${DELEGATIONS}`,
+    // The lockdown and the cut-off epoch: one Query of the LOCKDOWN partition.
+    `dynamodb:Query ${DELEGATIONS}`,
     `dynamodb:PutItem ${AUDIT}`,
   ],
+  // The cut-off epoch, by key.
+  getCutOffEpoch: [`dynamodb:GetItem ${DELEGATIONS}`],
   listProfiles: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
   getProfile: [`dynamodb:GetItem ${DELEGATIONS}`],
   // Writes go through TransactWriteItems, which IAM checks per item: PutItem for a Put, and so on.
@@ -154,8 +158,9 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   getLockdown: [`dynamodb:GetItem ${DELEGATIONS}`],
   putLockdown: [
     `dynamodb:GetItem ${DELEGATIONS}`,
-    // The lockdown item (its key only).
+    // The lockdown item (its key only), and the cut-off epoch beside it.
     `dynamodb:PutItem ${DELEGATIONS}`,
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
     // Every profile, to resolve the locked roles.
     `dynamodb:Query ${DELEGATIONS_INDEXES}`,
     `dynamodb:PutItem ${AUDIT}`,
@@ -163,7 +168,14 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   ],
   deleteLockdown: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
   // The schedule: the ledgers and pending orders (a partition each), and what every cut-off holds.
-  repairRevocations: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:Query ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`, ...CUT_OFF_GRANTS],
+  repairRevocations: [
+    `dynamodb:GetItem ${DELEGATIONS}`,
+    `dynamodb:Query ${DELEGATIONS}`,
+    `dynamodb:PutItem ${AUDIT}`,
+    // A role-wide fallback's record for the vend, and the cut-off epoch's rise.
+    `dynamodb:UpdateItem ${DELEGATIONS}`,
+    ...CUT_OFF_GRANTS,
+  ],
   // A CloudTrail record: its issuance by key, then one append; the platform dead-letters what fails.
   recordUse: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:PutItem ${AUDIT}`, `sqs:SendMessage ${DEAD_LETTERS}`],
   ingestTrailLogs: [
@@ -273,6 +285,7 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'GET /engagements/{id}': 'getEngagement',
   'POST /engagements/{id}/handover': 'handOverEngagement',
   'GET /lockdown': 'getLockdown',
+  'GET /cut-off-epoch': 'getCutOffEpoch',
   'PUT /lockdown': 'putLockdown',
   'DELETE /lockdown': 'deleteLockdown',
   'GET /audit/keys/{accessKeyId}': 'getKeyTrace',
@@ -683,18 +696,20 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
  * Writes to the delegations table that a function may make only under some partition keys
  * (`dynamodb:LeadingKeys`): action → the key lists of the statements allowing it. The vend function
  * may only count its quota; the lockdown functions may only write the lockdown item and what a
- * cut-off needs (revocation ledgers, cut-off orders).
+ * cut-off needs (revocation ledgers, cut-off orders, the cut-off epoch).
  */
 const WRITES_BY_KEY: Record<string, Record<string, string[][]>> = {
   vendCredentials: { 'dynamodb:UpdateItem': [['RATE#*']] },
   putLockdown: {
-    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['LOCKDOWN']],
+    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['LOCKDOWN'], ['LOCKDOWN']],
+    'dynamodb:UpdateItem': [['LOCKDOWN']],
     'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
   },
   deleteLockdown: { 'dynamodb:PutItem': [['LOCKDOWN']] },
   ingestTrailLogs: { 'dynamodb:PutItem': [['TRAIL#*']] },
   repairRevocations: {
-    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS']],
+    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['LOCKDOWN']],
+    'dynamodb:UpdateItem': [['LOCKDOWN']],
     'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
   },
   createRequest: { 'dynamodb:PutItem': [['REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
@@ -704,8 +719,8 @@ const WRITES_BY_KEY: Record<string, Record<string, string[][]>> = {
   expireRequests: { 'dynamodb:PutItem': [['REQUEST#*']], 'dynamodb:UpdateItem': [['PENDING#*']] },
   // The grant it revokes is an UpdateItem in its profile's partition; the ledgers as every cut-off.
   revokeRequest: {
-    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['REQUEST#*']],
-    'dynamodb:UpdateItem': [['PROFILE#*']],
+    'dynamodb:PutItem': [['CUTOFF', 'REVOCATIONS'], ['LOCKDOWN'], ['REQUEST#*']],
+    'dynamodb:UpdateItem': [['LOCKDOWN'], ['PROFILE#*']],
     'dynamodb:DeleteItem': [['CUTOFF', 'REVOCATIONS']],
   },
 };

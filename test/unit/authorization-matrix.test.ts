@@ -98,6 +98,7 @@ const MATRIX: Record<string, { route: string; request?: (role: Role) => RawReque
   // alice's approved request: she, its approvers and admins may revoke it; security only looks.
   'POST /requests/{id}/revoke': { route: 'POST /requests/{id}/revoke', cells: ['UNAUTHENTICATED', 'ok', 'NOT_FOUND', 'ok', 'ok', 'ok', 'FORBIDDEN'] },
   'GET /lockdown': { route: 'GET /lockdown', cells: ANY_CALLER },
+  'GET /cut-off-epoch': { route: 'GET /cut-off-epoch', cells: ANY_CALLER },
   'PUT /lockdown': { route: 'PUT /lockdown', cells: SECURITY_ONLY },
   'DELETE /lockdown': { route: 'DELETE /lockdown', cells: SECURITY_ONLY },
 };

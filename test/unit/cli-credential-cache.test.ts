@@ -1,5 +1,6 @@
 // The CLI's credential cache on a real temp directory: hits, misses, the 5-minute refresh window,
-// corrupt or too-open files treated as misses, 0600 files in a 0700 directory, and the key.
+// corrupt or too-open files (or files without the cut-off epoch) treated as misses, 0600 files in a
+// 0700 directory, and the key.
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ function aVendResponse(expiration: Date, accessKeyId = 'ASIAEXAMPLE'): VendRespo
     credentials: { accessKeyId, secretAccessKey: 'secret', sessionToken: 'session-token', expiration: expiration.toISOString() },
     profile: 'demo-readonly',
     roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly',
+    cutOffEpoch: 5,
   };
 }
 
@@ -106,8 +108,11 @@ describe('credential cache', () => {
 
   it.each([
     ['not JSON', '{"version":1,"response":{"credentials":'],
-    ['JSON of another shape', JSON.stringify({ version: 1, response: { credentials: { accessKeyId: 'A' } } })],
-    ['an unknown version', JSON.stringify({ version: 2, response: aVendResponse(new Date(NOW.getTime() + 3600_000)) })],
+    ['JSON of another shape', JSON.stringify({ version: 2, response: { credentials: { accessKeyId: 'A' } } })],
+    ['an unknown version', JSON.stringify({ version: 3, response: aVendResponse(new Date(NOW.getTime() + 3600_000)) })],
+    ['an older version (1, without the cut-off epoch)', JSON.stringify({ version: 1, response: aVendResponse(new Date(NOW.getTime() + 3600_000)) })],
+    ['no cut-off epoch', JSON.stringify({ version: 2, response: { ...aVendResponse(new Date(NOW.getTime() + 3600_000)), cutOffEpoch: undefined } })],
+    ['a cut-off epoch that is no count', JSON.stringify({ version: 2, response: { ...aVendResponse(new Date(NOW.getTime() + 3600_000)), cutOffEpoch: -1 } })],
     ['empty', ''],
   ])('treats a corrupt file (%s) as a miss and replaces it on the next store', async (_name, contents) => {
     // Prepare
@@ -123,6 +128,23 @@ describe('credential cache', () => {
     expect(miss).toBeUndefined();
     expect((await cache().get(KEY))?.credentials.accessKeyId).toBe('ASIAREPLACED');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('stores no credentials without the cut-off epoch of their vend (warning), and forgets what it is told to drop', async () => {
+    // Prepare
+    const { cutOffEpoch: _epoch, ...withoutEpoch } = aVendResponse(new Date(NOW.getTime() + 3600_000));
+    const other: CacheKey = { ...KEY, profile: 'other' };
+    await cache().put(other, aVendResponse(new Date(NOW.getTime() + 3600_000)));
+
+    // Act
+    const stored = await cache().put(KEY, withoutEpoch as VendResponse);
+    cache().drop(other);
+    cache().drop(KEY);
+
+    // Assess
+    expect(stored).toBe(false);
+    expect(warnings).toEqual(['credentials not cached: the API did not say its cut-off epoch (is it an older tvm?)']);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('ignores a file others can read, and a symlink, rather than trusting them', async () => {

@@ -119,6 +119,21 @@ describe('carryOutCutOff', () => {
     expect(audit.eventsOfType('session.revoked')).toEqual([expect.objectContaining({ detail: expect.objectContaining({ roleWideFallback: true }) })]);
     // The ledger keeps both people: once there is room again, the policy is precise again.
     expect(deps.ledger.entry(ROLE)?.revocations).toHaveLength(2);
+    // It cuts sessions the order did not name: recorded for vends (and the cut-off epoch), once.
+    expect(deps.ledger.fallbacks).toEqual([{ roleArn: ROLE, before: '2026-06-01T12:01:01Z' }]);
+  });
+
+  it('records no fallback while the revocations fit', async () => {
+    // Prepare
+    const { deps, audit } = setUp();
+    await audit.append(issued('carla'));
+
+    // Act
+    await carryOutCutOff(deps, written(deps, anOrder({ revocations: [{ kind: 'person', sourceIdentity: 'carla', before: BEFORE }] })), META);
+
+    // Assess
+    expect(deps.policies.revocations(ROLE)).toEqual([{ kind: 'person', sourceIdentity: 'carla', before: BEFORE }]);
+    expect(deps.ledger.fallbacks).toEqual([]);
   });
 
   it('tries every role; reports as revoked only sessions on roles it cut, records the rest, and keeps them for the schedule', async () => {

@@ -39,6 +39,9 @@ import { DEFAULT_PROFILE_NAME, FIXED_NOW, aGrant, aPrincipal, aProfile } from '.
 import { InMemoryAuditLog, InMemoryDelegationStore, InMemoryRevocationLedger, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
+/** The vend's reads by their input: each subject's grants; the lockdown's partition. */
+const GRANTS_QUERY = { IndexName: 'activeGrants' };
+const LOCKDOWN_QUERY = { ExpressionAttributeValues: { ':pk': 'LOCKDOWN' } };
 const DELEGATIONS = 'tvm-test-delegations';
 const AUDIT = 'tvm-test-audit';
 const META: RequestMeta = { requestId: 'req-fault-1', sourceIp: '203.0.113.7', userAgent: 'tvm-cli/0.1.0' };
@@ -113,6 +116,8 @@ function aWorld(auditWrite: (call: number) => Error | undefined = () => undefine
   );
   // The caller's grant, answered to each subject's query (the adapter keeps only the subject's own).
   ddb.on(QueryCommand).resolves({ Items: [grantItem(aGrant())] });
+  // The lockdown's partition (the lockdown and the cut-off epoch): neither stored.
+  ddb.on(QueryCommand, LOCKDOWN_QUERY).resolves({ Items: [] });
   ddb.on(GetCommand).resolves({});
   ddb.on(GetCommand, { Key: { PK: profileItem(aProfile()).PK, SK: profileItem(aProfile()).SK } }).resolves({ Item: profileItem(aProfile()) });
   let calls = 0;
@@ -179,7 +184,7 @@ describe('DynamoDB faults on a vend', () => {
   it.each(Object.entries(dynamoFaults))('reading the grants fails with %s: 503 STORE_UNAVAILABLE, STS never called', async (_label, fault) => {
     // Prepare
     const world = aWorld();
-    ddb.on(QueryCommand).rejects(fault());
+    ddb.on(QueryCommand, GRANTS_QUERY).rejects(fault());
     sts.on(AssumeRoleCommand).resolves(anAssumeRoleResponse());
 
     // Act
@@ -189,7 +194,7 @@ describe('DynamoDB faults on a vend', () => {
     expect(outcome).toMatchObject({ ok: false, status: 503, code: 'STORE_UNAVAILABLE' });
     expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 0);
     // One query per subject (the caller and its group), sent together, none retried.
-    expect(ddb).toReceiveCommandTimes(QueryCommand, 1 + aPrincipal().groups.length);
+    expect(ddb.commandCalls(QueryCommand, GRANTS_QUERY)).toHaveLength(1 + aPrincipal().groups.length);
     expect(deniedRecords(world)).toEqual([expect.objectContaining({ code: 'STORE_UNAVAILABLE' })]);
     expectNoCredentialsWithoutAudit(world, outcome);
   });
@@ -197,7 +202,7 @@ describe('DynamoDB faults on a vend', () => {
   it.each(Object.entries(dynamoFaults))('reading the lockdown fails with %s: 503 STORE_UNAVAILABLE, STS never called', async (_label, fault) => {
     // Prepare
     const world = aWorld();
-    ddb.on(GetCommand).rejects(fault());
+    ddb.on(QueryCommand, LOCKDOWN_QUERY).rejects(fault());
     sts.on(AssumeRoleCommand).resolves(anAssumeRoleResponse());
 
     // Act
@@ -206,6 +211,7 @@ describe('DynamoDB faults on a vend', () => {
     // Assess
     expect(outcome).toMatchObject({ ok: false, status: 503, code: 'STORE_UNAVAILABLE' });
     expect(sts).toReceiveCommandTimes(AssumeRoleCommand, 0);
+    expect(deniedRecords(world)).toEqual([expect.objectContaining({ code: 'STORE_UNAVAILABLE', message: 'the lockdown state could not be read' })]);
     expectNoCredentialsWithoutAudit(world, outcome);
   });
 

@@ -405,25 +405,25 @@ describe('createEngagement', () => {
   });
 
   it('takes exactly as many contractors × profiles as fit one transaction with the later handover', async () => {
-    // Prepare: 5 profiles; 18 contractors make 90 grants, plus 5 for the owner at the handover = 95,
-    // the limit: 100 actions less the engagement, its audit event, the chain's head, the handover's
-    // cut-off order and the quota record
+    // Prepare: 5 profiles; 17 contractors make 85 grants, plus 5 for the owner at the handover = 90,
+    // within the limit of 93: 100 actions less the engagement, its audit event, the chain's head, the
+    // handover's cut-off (its order, its record for the vend, the epoch's rise), and the quota record
     const profiles = Array.from({ length: 5 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
     const contractors = (n: number) => Array.from({ length: n }, (_, i) => `c${i}@contractor.example`);
     const setup = setUp({ profiles });
     const input = (n: number) => anEngagementInput({ contractors: contractors(n), profiles: profiles.map((p) => ({ profile: p.name })) });
 
     // Act
-    const fits = await created(setup, input(18));
+    const fits = await created(setup, input(17));
     const before = snapshot(setup);
-    const error = await failureOf(created(setup, input(19)));
+    const error = await failureOf(created(setup, input(18)));
 
     // Assess
-    expect(MAX_GRANTS_PER_ENGAGEMENT_WRITE).toBe(95);
-    expect(fits.grants).toHaveLength(90);
+    expect(MAX_GRANTS_PER_ENGAGEMENT_WRITE).toBe(93);
+    expect(fits.grants).toHaveLength(85);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as TvmError).message).toMatch(/^body\.contractors: 19 contractors × 5 profiles make 95 grants.*limit of 95/);
-    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 100 });
+    expect((error as TvmError).message).toMatch(/^body\.contractors: 18 contractors × 5 profiles make 90 grants.*limit of 93/);
+    expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 95 });
     expect(snapshot(setup)).toEqual(before);
   });
 
@@ -871,13 +871,13 @@ describe('handOverEngagement', () => {
     // Act
     const error = await failureOf(handOverEngagement(setup.deps, ADMIN, view.id, { to }, META));
     const afterRefusal = snapshot(setup);
-    const fits = await handOverEngagement(setup.deps, ADMIN, view.id, { to: to.slice(0, 17) }, META);
+    const fits = await handOverEngagement(setup.deps, ADMIN, view.id, { to: to.slice(0, 16) }, META);
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 95/);
+    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 93/);
     expect(afterRefusal).toEqual(before);
-    expect(fits.newGrants).toHaveLength(85);
+    expect(fits.newGrants).toHaveLength(80);
   });
 
   it('hands over an engagement past its end without granting anything', async () => {

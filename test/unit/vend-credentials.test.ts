@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import type { CredentialDeniedEvent, CredentialIssuedEvent } from '../../shared/domain/audit.js';
 import {
   AuditUnavailableError,
+  CutOffPendingError,
   DurationOutOfRangeError,
   EngagementHandedOverError,
   GrantExpiredError,
@@ -88,9 +89,10 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
 
 describe('vendCredentials', () => {
   describe('when the caller holds a usable grant', () => {
-    it('returns the credentials with the profile, role, session and grant they were issued under', async () => {
+    it('returns the credentials with the profile, role, session and grant they were issued under, and the cut-off epoch it read', async () => {
       // Prepare
-      const { deps } = setUp();
+      const { deps, lockdown } = setUp();
+      lockdown.cutOffEpoch = 7;
 
       // Act
       const result = await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
@@ -104,6 +106,7 @@ describe('vendCredentials', () => {
         sourceIdentity: 'alice@example.com',
         grantId: 'grant-0001',
         requestId: 'req-0001',
+        cutOffEpoch: 7,
       });
     });
 
@@ -737,6 +740,68 @@ describe('vendCredentials', () => {
     });
   });
 
+  describe('cut-offs decided moments ago (their revocations still reach sessions minted now)', () => {
+    const ROLE = 'arn:aws:iam::123456789012:role/dev-readonly';
+    const inAMinute = new Date(FIXED_NOW.getTime() + 60_000).toISOString();
+
+    it('leaves out a grant one revoked even when the read of the grants predates it (a revocation racing the vend)', async () => {
+      // Prepare: the grants read still shows grant-0001 active; the cut-off that revoked it is in the lockdown read
+      const { deps, lockdown, issuer, audit } = setUp({ grants: [aGrant(), aGrant({ id: 'grant-0002', validUntil: '2026-12-01T00:00:00.000Z' })] });
+      lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'grant', grantId: 'grant-0002', before: inAMinute }] });
+      const onlyRevoked = setUp({ grants: [aGrant()] });
+      onlyRevoked.lockdown.cutOffs.push({ roles: [ROLE.replace('dev-readonly', 'DEV-READONLY')], revocations: [{ kind: 'grant', grantId: 'grant-0001', before: inAMinute }] });
+
+      // Act
+      const vended = await vendCredentials(deps, aPrincipal(), aVendRequest(), META);
+      const refused = await failureOf(vendCredentials(onlyRevoked.deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess: the other grant (grant-0002 would have ranked first: it ends sooner); none left → NO_GRANT
+      expect(vended.grantId).toBe('grant-0001');
+      expect(issuer.calls).toBe(1);
+      expect(audit.events.map((e) => e.type)).toEqual(['credential.issued']);
+      expect(refused).toBeInstanceOf(NoGrantError);
+      expect(onlyRevoked.issuer.calls).toBe(0);
+    });
+
+    it.each([
+      ['the person cut off', { kind: 'person' as const, sourceIdentity: 'alice@example.com', before: '' }],
+      ['a lockdown that does not spare them', { kind: 'lockdown' as const, allowedSourceIdentities: ['boss@example.com'], before: '' }],
+      ['a role-wide fallback', { kind: 'role-wide' as const, before: '' }],
+    ])('refuses a session %s would deny from the moment it exists: 409 CUT_OFF_PENDING, when to ask again, recorded, STS never called', async (_name, revocation) => {
+      // Prepare
+      const { deps, lockdown, issuer, audit } = setUp();
+      lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ ...revocation, before: inAMinute }] });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(CutOffPendingError);
+      expect((error as TvmError).details).toEqual({ retryAfterSeconds: 61 });
+      expect((error as TvmError).message).toMatch(/issued before 2026-06-01T12:01:00.000Z.*try again in 61 s/);
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'CUT_OFF_PENDING', grantId: 'grant-0001' })]);
+    });
+
+    it('vends as before once the cut-off no longer reaches new sessions, to someone it spares, and on another role', async () => {
+      // Prepare
+      const later = setUp();
+      later.lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'role-wide', before: NOW_ISO }] });
+      const spared = setUp();
+      spared.lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'person', sourceIdentity: 'mallory@example.com', before: inAMinute }] });
+      const exempt = setUp();
+      exempt.lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'lockdown', allowedSourceIdentities: ['alice@example.com'], before: inAMinute }] });
+      const otherRole = setUp();
+      otherRole.lockdown.cutOffs.push({ roles: ['arn:aws:iam::123456789012:role/prod-admin'], revocations: [{ kind: 'role-wide', before: inAMinute }] });
+
+      // Act
+      const results = await Promise.all([later, spared, exempt, otherRole].map(({ deps }) => vendCredentials(deps, aPrincipal(), aVendRequest(), META)));
+
+      // Assess
+      expect(results.map((r) => r.grantId)).toEqual(['grant-0001', 'grant-0001', 'grant-0001', 'grant-0001']);
+    });
+  });
+
   describe("the caller's grants, read", () => {
     /** The store, with every read it answers recorded. */
     function spyOnReads(store: InMemoryDelegationStore) {
@@ -934,7 +999,7 @@ describe('vendCredentials', () => {
         store: Object.assign(Object.create(store) as typeof store, {
           getProfileWithGrants: (...args: Parameters<typeof store.getProfileWithGrants>) => (order.push('store'), store.getProfileWithGrants(...args)),
         }),
-        lockdown: { ...lockdown, getLockdown: () => (order.push('lockdown'), lockdown.getLockdown()), putLockdown: lockdown.putLockdown.bind(lockdown) },
+        lockdown: { getLockdownAndCutOffs: (now: Date) => (order.push('lockdown'), lockdown.getLockdownAndCutOffs(now)) },
       };
 
       // Act

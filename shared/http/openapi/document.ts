@@ -38,6 +38,7 @@ const MEANING: Readonly<Record<ErrorCode, string>> = {
   CONFLICT: 'A concurrent change won: read again and retry.',
   PAYLOAD_TOO_LARGE: 'The body is over 16 KiB.',
   RATE_LIMITED: 'Too many vends by one principal this minute (also a Retry-After header).',
+  CUT_OFF_PENDING: 'A cut-off decided moments ago would deny the session from the moment it exists (also a Retry-After header).',
   TOO_MANY_PENDING_REQUESTS: 'The requester already has 10 pending requests.',
   INTERNAL: 'A bug: a generic message, details only in the logs.',
   UPSTREAM_STS_ERROR: 'STS refused or failed; stsCode names its error.',
@@ -75,6 +76,7 @@ const DETAILS: Partial<Record<ErrorCode, z.ZodRawShape>> = {
   },
   LOCKDOWN_ACTIVE: { activatedAt: z.string().datetime({ offset: true }).optional() },
   RATE_LIMITED: { retryAfterSeconds: count },
+  CUT_OFF_PENDING: { retryAfterSeconds: count },
   REQUEST_ALREADY_DECIDED: { status: z.enum(['approved', 'denied', 'cancelled', 'expired', 'revoked']) },
   UPSTREAM_STS_ERROR: { stsCode: z.string() },
   IDP_UNAVAILABLE: { issuer: z.string() },
@@ -113,6 +115,7 @@ interface Operation {
   readonly access: Access;
   readonly params?: NonNullable<RouteConfig['request']>['params'];
   readonly query?: NonNullable<RouteConfig['request']>['query'];
+  readonly headers?: NonNullable<RouteConfig['request']>['headers'];
   readonly body?: { readonly schema: z.ZodTypeAny; readonly required: boolean };
   readonly ok: {
     readonly status: 200 | 201;
@@ -120,6 +123,8 @@ interface Operation {
     readonly content: Record<string, ZodMediaTypeObject>;
     readonly headers?: Record<string, { readonly description: string; readonly schema: { readonly type: 'string'; readonly pattern?: string } }>;
   };
+  /** When it answers `304 Not Modified` to a matching If-None-Match: what that means. */
+  readonly notModified?: string;
   /** The codes its use case refuses with, besides those every route of its kind may answer. */
   readonly errors: readonly ErrorCode[];
 }
@@ -190,6 +195,7 @@ const OPERATIONS: readonly Operation[] = [
       'SCOPE_NOT_GRANTED',
       'ENGAGEMENT_HANDED_OVER',
       'LOCKDOWN_ACTIVE',
+      'CUT_OFF_PENDING',
       'NOT_FOUND',
       'RATE_LIMITED',
       'UPSTREAM_STS_ERROR',
@@ -408,6 +414,22 @@ const OPERATIONS: readonly Operation[] = [
     errors: [],
   },
   {
+    method: 'get',
+    path: '/cut-off-epoch',
+    operationId: 'getCutOffEpoch',
+    tag: 'vend',
+    summary: 'The cut-off epoch: has a cut-off been decided since a vend?',
+    who: 'any caller',
+    access: 'caller',
+    headers: z.object({ 'if-none-match': z.string().optional().openapi({ description: 'The ETag of an earlier answer, e.g. `"12"`.' }) }),
+    ok: {
+      ...ok('The epoch. Credentials vended at an older epoch (VendedCredentials.cutOffEpoch) may have been cut off.', output.cutOffEpochSchema),
+      headers: { etag: { description: 'The epoch as an entity tag, for If-None-Match.', schema: { type: 'string', pattern: '^"[0-9]+"$' } } },
+    },
+    notModified: 'The epoch is still the one If-None-Match names: no cut-off has been decided since.',
+    errors: [],
+  },
+  {
     method: 'put',
     path: '/lockdown',
     operationId: 'putLockdown',
@@ -569,7 +591,7 @@ function errorResponses(operation: Operation): Record<string, ResponseConfig> {
           String(status),
           {
             description: `${[...(codes.length > 0 ? [codes.join(', ')] : []), ...gatewaySays].join('; or ')}.`,
-            headers: { 'x-request-id': REQUEST_ID, ...(codes.includes('RATE_LIMITED') ? { 'retry-after': { $ref: '#/components/headers/RetryAfter' } } : {}) },
+            headers: { 'x-request-id': REQUEST_ID, ...(codes.some((code) => code === 'RATE_LIMITED' || code === 'CUT_OFF_PENDING') ? { 'retry-after': { $ref: '#/components/headers/RetryAfter' } } : {}) },
             content: json(schema),
           },
         ];
@@ -578,7 +600,7 @@ function errorResponses(operation: Operation): Record<string, ResponseConfig> {
 }
 
 function register(registry: OpenAPIRegistry, operation: Operation): void {
-  const { method, path, operationId, tag, summary, who, access, params, query, body, ok: success } = operation;
+  const { method, path, operationId, tag, summary, who, access, params, query, headers, body, ok: success, notModified } = operation;
   registry.registerPath({
     method,
     path,
@@ -590,6 +612,7 @@ function register(registry: OpenAPIRegistry, operation: Operation): void {
     request: {
       ...(params ? { params } : {}),
       ...(query ? { query } : {}),
+      ...(headers ? { headers } : {}),
       ...(body ? { body: { required: body.required, content: json(body.schema) } } : {}),
     },
     responses: {
@@ -598,6 +621,7 @@ function register(registry: OpenAPIRegistry, operation: Operation): void {
         headers: { 'x-request-id': REQUEST_ID, ...(success.headers ?? {}) },
         content: success.content,
       },
+      ...(notModified ? { '304': { description: notModified, headers: { 'x-request-id': REQUEST_ID, ...(success.headers ?? {}) } } } : {}),
       ...errorResponses(operation),
     },
   });

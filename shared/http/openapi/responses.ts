@@ -38,6 +38,7 @@ const strict = <Shape extends z.ZodRawShape>(shape: Shape) => z.object(shape).st
 /** Every time tvm answers is ISO 8601 (toISOString's form, or CloudTrail's). */
 const time = z.string().datetime({ offset: true });
 const strings = z.array(z.string());
+const epoch = z.number().int().min(0);
 /**
  * A named schema or null. The generator drops the null of a named schema's `.nullable()`, and names
  * null twice for a union with z.null(); a union of one nullable option comes out as anyOf [$ref, null].
@@ -125,7 +126,12 @@ export const vendedCredentialsSchema = strict({
   sourceIdentity: z.string(),
   grantId: z.string(),
   requestId: z.string(),
+  cutOffEpoch: epoch.describe('The cut-off epoch the vend read its rules at: while GET /cut-off-epoch still answers it, no cut-off has been decided since.'),
 }).openapi('VendedCredentials');
+
+export const cutOffEpochSchema = strict({
+  cutOffEpoch: epoch.describe('Raised by every decision that cuts sessions off (grant revocation, handover, lockdown, a revoked request).'),
+}).openapi('CutOffEpoch');
 
 export const credentialProcessSchema = strict({
   Version: z.literal(1),
