@@ -4,7 +4,8 @@ import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { CutOffOrder, Lockdown } from '../domain/model.js';
 import type { LockdownAndCutOffs, LockdownReader, LockdownStore } from '../domain/ports.js';
-import type { RecentCutOff } from '../domain/recent-cut-offs.js';
+import { RECENT_MARGIN_MS, type RecentCutOff } from '../domain/recent-cut-offs.js';
+import { ROLE_ARN } from '../domain/roles.js';
 import { CUTOFF_EPOCH_KEY, cutOffWrites, LOCKDOWN_KEY, LOCKDOWN_PK, RECENT_CUT_OFF_PREFIX } from './delegation-keys.js';
 import { revocationSchema } from './dynamodb-revocation-ledger.js';
 import { writeWithAudit, type DelegationsTableOptions } from './dynamodb-transactions.js';
@@ -29,8 +30,9 @@ const storedLockdown = z
   .passthrough();
 
 const UNREADABLE = 'the lockdown state could not be read';
+const MAX_PAGES = 10;
 const storedEpoch = /* @__PURE__ */ (() => z.number().int().min(0))();
-const storedRecentCutOff = /* @__PURE__ */ (() => z.object({ roles: z.array(z.string()).min(1), revocations: z.array(revocationSchema).min(1) }))();
+const storedRecentCutOff = /* @__PURE__ */ (() => z.object({ roles: z.array(z.string().regex(ROLE_ARN)).min(1), revocations: z.array(revocationSchema).min(1) }))();
 
 /** What a vend reads, without the rest of the store (the vend's bundle must stay small). */
 export class DynamoDbLockdownReader implements LockdownReader {
@@ -40,21 +42,33 @@ export class DynamoDbLockdownReader implements LockdownReader {
   ) {}
 
   async getLockdownAndCutOffs(now: Date): Promise<LockdownAndCutOffs> {
-    // One Query of the partition from `#CUT#<now>` on: the cut-offs still reaching new sessions,
-    // the epoch and the lockdown (both sort after them), for the price of one GetItem when small.
-    const out = await this.read(() =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'PK = :pk AND SK > :from',
-          ExpressionAttributeValues: { ':pk': LOCKDOWN_PK, ':from': `${RECENT_CUT_OFF_PREFIX}${now.toISOString()}` },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    // Fail closed: more than one page means something is writing here that should not.
-    if (out.LastEvaluatedKey) throw new StoreUnavailableError(UNREADABLE);
-    const items = out.Items ?? [];
+    // One Query of the partition, from the cut-offs that may still reach a session minted now on
+    // (two seconds' margin: IAM rounds a cutoff up to the second, clocks differ) to the epoch and
+    // the lockdown, which sort after them. Descending: the epoch is read before the cut-offs, so an
+    // epoch that shows a decision comes with what that decision cut off (a Query is read-committed
+    // item by item, not a snapshot).
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; ; page++) {
+      // Fail closed past a bound: cut-offs are rare, so many pages means something is wrong.
+      if (page === MAX_PAGES) throw new StoreUnavailableError(UNREADABLE);
+      const out = await this.read(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.options.tableName,
+            KeyConditionExpression: 'PK = :pk AND SK > :from',
+            // `~` sorts after the `#<id>` of a cut-off reaching exactly that far: it is left out.
+            ExpressionAttributeValues: { ':pk': LOCKDOWN_PK, ':from': `${RECENT_CUT_OFF_PREFIX}${new Date(now.getTime() - RECENT_MARGIN_MS).toISOString()}~` },
+            ScanIndexForward: false,
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+      if (!startKey) break;
+    }
     const lockdown = items.find((item) => item.SK === KEY.SK);
     const epoch = items.find((item) => item.SK === CUTOFF_EPOCH_KEY.SK);
     return {

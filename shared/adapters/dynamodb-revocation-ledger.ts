@@ -9,6 +9,7 @@ import { roleKey } from '../domain/roles.js';
 import { cutOffOrderItem, cutOffOrderKey, LEDGER_PK, ledgerKey, ORDERS_PK, putRecentCutOff, raiseCutOffEpoch } from './delegation-keys.js';
 
 const MAX_PAGES = 50;
+const FALLBACK_RECORD_ATTEMPTS = 3;
 
 // Stored items are parsed, not cast: a ledger or order tvm cannot read in full is not acted on.
 // Each schema is built in a pure function call, so bundles that never read a ledger (the vend
@@ -75,14 +76,23 @@ export class DynamoDbRevocationLedger implements RevocationLedger {
 
   async recordFallback(roleArn: string, cutOff: Extract<Revocation, { kind: 'role-wide' }>): Promise<void> {
     const { tableName } = this.table;
-    // Refused by the record's condition: recorded already, which is all this asks.
-    await writeConditionally(() =>
+    const record = () =>
       this.client.send(
         new TransactWriteCommand({
           TransactItems: [putRecentCutOff(tableName, { roles: [roleArn], revocations: [cutOff] }, `role-wide#${roleKey(roleArn)}`), raiseCutOffEpoch(tableName)],
         }),
-      ),
-    );
+      );
+    // Every decision raises the epoch too: a transaction that met one is tried again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Refused by the record's condition: recorded already, which is all this asks.
+        await writeConditionally(record);
+        return;
+      } catch (error) {
+        const conflict = (error as { cause?: { CancellationReasons?: { Code?: string }[] } }).cause?.CancellationReasons?.some((r) => r.Code === 'TransactionConflict');
+        if (!conflict || attempt >= FALLBACK_RECORD_ATTEMPTS) throw error;
+      }
+    }
   }
 
   private async read<T>(send: () => Promise<T>): Promise<T> {

@@ -9,6 +9,12 @@ import type { CutOffOrder } from './model.js';
 import { matchesSession, type Revocation, type SessionFacts } from './revocations.js';
 import { roleKey } from './roles.js';
 
+/**
+ * How long after its `before` a cut-off is still read: IAM rounds a cutoff up to the whole second,
+ * and the deciding function's clock and STS's differ a little.
+ */
+export const RECENT_MARGIN_MS = 2_000;
+
 /** What one decision cut off, on which roles. */
 export interface RecentCutOff {
   readonly roles: readonly string[];
@@ -44,8 +50,7 @@ export function cutOffPendingUntil(
   session: Omit<SessionFacts, 'issuedAt'>,
   now: Date,
 ): Date | undefined {
-  // IAM's cutoff is `before` rounded up to the whole second: until a second later, to be sure.
-  const denying = onRole(cutOffs, roleArn).filter((r) => Date.parse(r.before) + 1000 > now.getTime() && matchesSession(r, session));
+  const denying = onRole(cutOffs, roleArn).filter((r) => Date.parse(r.before) + RECENT_MARGIN_MS > now.getTime() && matchesSession(r, session));
   if (denying.length === 0) return undefined;
   return new Date(Math.max(...denying.map((r) => Date.parse(r.before))));
 }

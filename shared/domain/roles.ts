@@ -3,7 +3,7 @@
 // of case and path). Two profiles whose ARNs differ only in case or path name the same role, so a
 // lockdown or a cut-off of one is a lockdown or cut-off of both.
 
-const ROLE_ARN = /^arn:([a-z0-9-]+):iam::(\d{12}):role\/(?:[^/]*\/)*([^/]+)$/;
+export const ROLE_ARN = /^arn:([a-z0-9-]+):iam::(\d{12}):role\/(?:[^/]*\/)*([^/]+)$/;
 
 /** `<partition>:<account>:<role name in lower case>`; throws on anything but a role ARN. */
 export function roleKey(roleArn: string): string {

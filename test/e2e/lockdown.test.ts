@@ -31,7 +31,7 @@ describe('lockdown', () => {
     const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
     // (A role no demo profile names: the cut-off reaches a minute past the activation, so other
     // suites' sessions on a shared role could be caught in it.)
-    await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-ops' } });
+    await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-lockdown' } });
     for (const subject of [{ type: 'group', id: team }, { type: 'user', id: executive }]) {
       const grant = await api('POST', '/grants', {
         token: admin,
@@ -62,7 +62,7 @@ describe('lockdown', () => {
     expect(details.body).toMatchObject({
       active: true,
       profiles: [profile],
-      roles: ['arn:aws:iam::000000000000:role/tvm-demo-ops'],
+      roles: ['arn:aws:iam::000000000000:role/tvm-demo-lockdown'],
       allow: { principals: [executive], groups: [] },
       reason: 'suspected espionage',
       activatedBy: sec1,

@@ -5,7 +5,7 @@
 // let cut-off keys pass as current).
 import { jest } from '@jest/globals';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { CUTOFF_EPOCH_KEY } from '../../shared/adapters/delegation-keys.js';
+import { CUTOFF_EPOCH_KEY, putRecentCutOff } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { DynamoDbLockdownStore } from '../../shared/adapters/dynamodb-lockdown-store.js';
 import { DynamoDbRevocationLedger } from '../../shared/adapters/dynamodb-revocation-ledger.js';
@@ -127,16 +127,20 @@ describe('the cut-off epoch', () => {
 
     // Act
     const before = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() - 1000));
-    const between = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 1000));
-    const after = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 3_601_000));
+    // IAM rounds cutoffs up to the second, and clocks differ: read until 2 s past `before`.
+    const justAfter = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 1_500));
+    const between = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 2_000));
+    const after = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 3_602_000));
 
     // Assess
     const cutOff = (order: CutOffOrder) => ({ roles: order.roles, revocations: order.revocations });
-    expect(before).toEqual({ lockdown: active, cutOffEpoch: 2, recentCutOffs: [cutOff(lockdownOrder), cutOff(grantOrder)] });
+    // Newest first: the Query reads the partition descending (the epoch before the cut-offs).
+    expect(before).toEqual({ lockdown: active, cutOffEpoch: 2, recentCutOffs: [cutOff(grantOrder), cutOff(lockdownOrder)] });
+    expect(justAfter).toEqual(before);
     expect(between).toEqual({ lockdown: active, cutOffEpoch: 2, recentCutOffs: [cutOff(grantOrder)] });
     expect(after).toEqual({ lockdown: active, cutOffEpoch: 2, recentCutOffs: [] });
     const commands = send.mock.calls.map(([command]) => command);
-    expect(commands).toHaveLength(3);
+    expect(commands).toHaveLength(4);
     for (const command of commands) {
       expect(command).toBeInstanceOf(QueryCommand);
       expect((command as QueryCommand).input.ConsistentRead).toBe(true);
@@ -171,8 +175,23 @@ describe('the cut-off epoch', () => {
 
     // Assess
     expect({ afterOne, afterTwo: await lockdowns.getCutOffEpoch() }).toEqual({ afterOne: 1, afterTwo: 2 });
-    const { recentCutOffs } = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 90_000));
+    const { recentCutOffs } = await lockdowns.getLockdownAndCutOffs(new Date(FIXED_NOW.getTime() + 62_000));
     expect(recentCutOffs).toEqual([{ roles: [ROLE], revocations: [{ kind: 'role-wide', before: new Date(FIXED_NOW.getTime() + 120_000).toISOString() }] }]);
+  });
+
+  it('reads every page of a partition grown past one page (DynamoDB answers at most 1 MB a page)', async () => {
+    // Prepare: cut-offs of many roles each (a lockdown of every profile lists every role), ~300 KB each
+    const roles = Array.from({ length: 2_500 }, (_, i) => `arn:aws:iam::123456789012:role/team-${i}-with-a-long-role-name-${'x'.repeat(80)}`);
+    const big = (i: number) => ({ ...anOrder('lockdown'), id: `order-big-${i}`, roles, revocations: [{ kind: 'role-wide' as const, before: new Date(FIXED_NOW.getTime() + 60_000).toISOString() }] });
+    for (let i = 0; i < 5; i++) {
+      await dynamodb().documentClient.send(new PutCommand(putRecentCutOff(tableName, { roles: big(i).roles, revocations: big(i).revocations }, big(i).id).Put));
+    }
+
+    // Act
+    const read = await lockdowns.getLockdownAndCutOffs(FIXED_NOW);
+
+    // Assess
+    expect(read.recentCutOffs).toHaveLength(5);
   });
 
   it.each([['a string', '7'], ['a negative number', -1], ['a fraction', 1.5]])('refuses an epoch stored as %s, never reading it as 0', async (_what, epoch) => {

@@ -3,7 +3,7 @@
 // grants read back by key in their current state (BatchGetItem, more than 100 of them); and a
 // handover that is all or nothing — a failed condition anywhere writes nothing at all.
 import { principalPk } from '../../shared/adapters/audit-keys.js';
-import { CUTOFF_EPOCH_KEY, grantKey } from '../../shared/adapters/delegation-keys.js';
+import { CUTOFF_EPOCH_KEY, grantKey, recentCutOffKey } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { DynamoDbEngagementStore } from '../../shared/adapters/dynamodb-engagement-store.js';
 import { adminEvent, type AdminAuditEvent } from '../../shared/domain/audit.js';
@@ -214,6 +214,10 @@ describe('DynamoDbEngagementStore', () => {
       expect(await storedAuditEvent(event)).toMatchObject({ type: 'handover.completed' });
       expect(await getRawItem(dynamodb().documentClient, tables.delegations, { PK: 'CUTOFF', SK: order.id })).toMatchObject({ ...order });
       expect(await getRawItem(dynamodb().documentClient, tables.delegations, CUTOFF_EPOCH_KEY)).toMatchObject({ epoch: 1 });
+      expect(await getRawItem(dynamodb().documentClient, tables.delegations, recentCutOffKey(order, order.id))).toMatchObject({
+        roles: order.roles,
+        revocations: order.revocations,
+      });
     });
 
     it("takes the contractors' grants off the vend's read, and keeps them where a refused vend looks for why", async () => {

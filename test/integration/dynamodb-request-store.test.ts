@@ -109,6 +109,9 @@ it('revoking takes the grant out of the vend index and writes its cut-off order 
   const orders = (await scanRawTable(dynamodb().documentClient, tables.delegations)).filter((item) => item.entity === 'cutoff');
   expect(orders).toEqual([expect.objectContaining({ cause: 'grant-revoked', roles: [PROFILE.roleArn] })]);
   expect({ epochBefore, epochAfter: await deps.lockdown.getCutOffEpoch() }).toEqual({ epochBefore: 0, epochAfter: 1 });
+  // What it cut off, where the vend reads it while it still reaches new sessions.
+  const { recentCutOffs } = await deps.lockdown.getLockdownAndCutOffs(new Date());
+  expect(recentCutOffs).toEqual([{ roles: [PROFILE.roleArn], revocations: [expect.objectContaining({ kind: 'grant', grantId: revoked.grantId })] }]);
 });
 
 it('counts pending requests in the same transaction: a burst by one person stops at the limit, a decision frees a place', async () => {

@@ -783,10 +783,24 @@ describe('vendCredentials', () => {
       expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'CUT_OFF_PENDING', grantId: 'grant-0001' })]);
     });
 
+    it('still refuses just after its `before`: IAM rounds a cutoff up to the whole second (12:00:00.300 denies until 12:00:01)', async () => {
+      // Prepare: now is 12:00:00.000; the cutoff was 11:59:59.300, which IAM enforces until 12:00:00
+      const { deps, lockdown, issuer } = setUp();
+      lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'role-wide', before: new Date(FIXED_NOW.getTime() - 700).toISOString() }] });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toBeInstanceOf(CutOffPendingError);
+      expect((error as TvmError).details).toEqual({ retryAfterSeconds: 1 });
+      expect(issuer.calls).toBe(0);
+    });
+
     it('vends as before once the cut-off no longer reaches new sessions, to someone it spares, and on another role', async () => {
       // Prepare
       const later = setUp();
-      later.lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'role-wide', before: NOW_ISO }] });
+      later.lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'role-wide', before: new Date(FIXED_NOW.getTime() - 2_000).toISOString() }] });
       const spared = setUp();
       spared.lockdown.cutOffs.push({ roles: [ROLE], revocations: [{ kind: 'person', sourceIdentity: 'mallory@example.com', before: inAMinute }] });
       const exempt = setUp();
