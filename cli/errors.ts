@@ -21,6 +21,11 @@ export class CliError extends Error {
   }
 }
 
+/** The run is over with this exit code, and nothing to say (tvm exec: the command's own code). */
+export class CommandExit {
+  constructor(readonly exitCode: number) {}
+}
+
 /** The exit code for an API error status: who has to act (the caller's identity, the request, the server). */
 export function exitCodeForStatus(status: number): number {
   if (status === 401) return EXIT.auth;
@@ -31,6 +36,7 @@ export function exitCodeForStatus(status: number): number {
 
 /** Prints a CliError as `tvm: <CODE>: <message>`, anything else as an unexpected error; returns the exit code. */
 export function reportError(error: unknown, context: Pick<CliContext, 'env' | 'stderr'>): number {
+  if (error instanceof CommandExit) return error.exitCode;
   if (error instanceof CliError) {
     context.stderr.write(`tvm: ${error.code ? `${error.code}: ` : ''}${error.message}\n`);
     return error.exitCode;

@@ -11,6 +11,7 @@ import { createConfigureCommand } from './commands/configure.js';
 import { createConsoleCommand } from './commands/console.js';
 import { createCredentialsCommand } from './commands/credentials.js';
 import { createDevTokenCommand } from './commands/dev-token.js';
+import { createExecCommand } from './commands/exec.js';
 import { createEngagementsCommand } from './commands/engagements.js';
 import { createGrantsCommand } from './commands/grants.js';
 import { createLockdownCommand } from './commands/lockdown.js';
@@ -43,6 +44,7 @@ const COMMANDS: readonly ((context: CliContext) => Command)[] = [
   createLoginCommand,
   createLogoutCommand,
   createCredentialsCommand,
+  createExecCommand,
   createConsoleCommand,
   createConfigureCommand,
   createDevTokenCommand,

@@ -32,6 +32,16 @@ export function isDurationSeconds(value: string): boolean {
 
 export async function serveCredentials(context: CliContext, globals: GlobalOptions, profile: string, options: CredentialsOptions): Promise<void> {
   const format: Format = options.format ?? (globals.json ? 'json' : 'env');
+  printCredentials(context.stdout, format, await obtainCredentials(context, globals, profile, options));
+}
+
+/** The profile's credentials: from the cache while no cut-off has been decided since, else vended. */
+export async function obtainCredentials(
+  context: CliContext,
+  globals: GlobalOptions,
+  profile: string,
+  options: Omit<CredentialsOptions, 'format'>,
+): Promise<VendResponse> {
   const settings = await resolveSettings(context, globals);
   const token = await settings.token();
   const key: CacheKey = {
@@ -58,7 +68,7 @@ export async function serveCredentials(context: CliContext, globals: GlobalOptio
     response = parseVendResponse(await api.request<unknown>('POST', '/credentials', { body: vendRequestBody(key) }));
     await cache?.put(key, response);
   }
-  printCredentials(context.stdout, format, response);
+  return response;
 }
 
 /** The body POST /credentials expects; scope only when narrowed, sorted so it matches the cache key. */

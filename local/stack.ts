@@ -19,7 +19,7 @@ import { startScheduleDriver, type ScheduleDriver } from './schedule-driver.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
 import { buildConsole, CONSOLE_BASE, consoleBuildIsStale, startEdge } from './edge.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { stopProcessGroup, waitFor } from './processes.js';
+import { stopProcessGroup, stopWithThisProcess, waitFor } from './processes.js';
 import { seedDemo } from './seed.js';
 import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts, type LocalSts } from './sts/local-sts.js';
 import { createTables, tableNames } from './tables.js';
@@ -280,7 +280,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
 function startOffline(options: StackOptions, env: Record<string, string>): ChildProcess {
   const serverless = fileURLToPath(new URL('../node_modules/serverless/bin/serverless.js', import.meta.url));
-  return spawn(
+  const child = spawn(
     process.execPath,
     [
       serverless,
@@ -319,6 +319,8 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
       },
     },
   );
+  stopWithThisProcess(child);
+  return child;
 }
 
 /** The dev-only routes described at StackInfo.loopControlUrl, on a free port of 127.0.0.1. */

@@ -25,6 +25,15 @@ const seconds = (name: string, fallback: number) => {
   return value;
 };
 
+const PORT_VARIABLES: Readonly<Record<keyof StackPorts, string>> = {
+  api: 'TVM_PORT',
+  console: 'TVM_CONSOLE_PORT',
+  lambda: 'TVM_LAMBDA_PORT',
+  sts: 'TVM_STS_PORT',
+  issuer: 'TVM_ISSUER_PORT',
+  dynamodb: 'TVM_DYNAMODB_PORT',
+};
+
 async function main(): Promise<void> {
   const stateDir = resolve(REPO_ROOT, env.TVM_STATE_DIR ?? '.tvm');
   const stackFile = join(stateDir, 'stack.json');
@@ -38,7 +47,7 @@ async function main(): Promise<void> {
     issuer: port('TVM_ISSUER_PORT', 3006),
     dynamodb: port('TVM_DYNAMODB_PORT', 8000),
   };
-  for (const [what, number] of Object.entries(ports)) await assertPortFree(number, what);
+  for (const [what, number] of Object.entries(ports)) await assertPortFree(number, what, PORT_VARIABLES[what as keyof StackPorts]);
   const alertIntervalSeconds = seconds('TVM_ALERT_INTERVAL_SECONDS', 300);
   const anchorIntervalSeconds = seconds('TVM_ANCHOR_INTERVAL_SECONDS', 300);
 
@@ -66,6 +75,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGHUP', () => void stop('SIGHUP'));
+  // Its parent gone (tsx's or npm's process killed outright): stop as on Ctrl-C, not run on unseen.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void stop('its parent process is gone'), 1_000).unref();
 
   printQuickstart(stack.info, Date.now() - started, alertIntervalSeconds, anchorIntervalSeconds);
 }
@@ -77,6 +89,8 @@ function refuseIfRunning(stackFile: string): void {
     console.error(`tvm: a local stack is already running (pid ${running.pid}, API ${running.apiUrl}). Stop it first.`);
     process.exit(1);
   }
+  // Its runner died without cleaning up (killed, say): its children stopped with it (processes.ts).
+  console.log(`tvm: replacing ${stackFile}: the stack it describes (pid ${running.pid ?? '?'}) is gone`);
 }
 
 function isAlive(pid: number): boolean {

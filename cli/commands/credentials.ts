@@ -39,13 +39,13 @@ Examples:
     );
 }
 
-function parseDuration(value: string): number {
+export function parseDuration(value: string): number {
   if (!isDurationSeconds(value)) {
     throw new InvalidArgumentError(`expected a whole number of seconds from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}.`);
   }
   return Number(value);
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }

@@ -103,4 +103,68 @@ describe('npm start', () => {
     const leftovers = spawnSync('pgrep', ['-f', `DynamoDBLocal.jar.*-port ${env.TVM_DYNAMODB_PORT}`], { encoding: 'utf8' }).stdout.trim();
     expect(leftovers).toBe('');
   }, 120_000);
+
+  it('leaves no process and no port behind when its runner is killed with SIGKILL, and the next start replaces its stale stack file', async () => {
+    // Prepare: a stack of its own, and every process under its runner (DynamoDB Local's JVM,
+    // serverless-offline and what it started)
+    const killedEnv: NodeJS.ProcessEnv = { ...process.env, TVM_STATE_DIR: stateDir, TVM_BUILD_DIR: BUILD_DIR, ...(await freeStackPortsEnv()) };
+    const stackFile = join(stateDir, 'stack.json');
+    const started = startCommand(killedEnv);
+    const startedOutput = output(started);
+    await until(() => startedOutput().includes('Ctrl-C stops everything'), 90_000, `the stack:\n${startedOutput()}`);
+    const runner = (JSON.parse(readFileSync(stackFile, 'utf8')) as { pid: number }).pid;
+    const children = descendants(runner);
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    const ports = ['TVM_PORT', 'TVM_CONSOLE_PORT', 'TVM_LAMBDA_PORT', 'TVM_STS_PORT', 'TVM_ISSUER_PORT', 'TVM_DYNAMODB_PORT'].map((name) => Number(killedEnv[name]));
+
+    // Act
+    process.kill(runner, 'SIGKILL');
+
+    // Assess: within 10 s, every port free and every process gone
+    const killedAt = Date.now();
+    await until(() => ports.every((port) => !portOpen(port)) && children.every((pid) => !isAlive(pid)), 10_000, 'the stack to go away');
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect(existsSync(stackFile)).toBe(true);
+    // The next start sees the stale file for what it is, says so, and replaces it.
+    const next = startCommand(killedEnv);
+    const nextOutput = output(next);
+    try {
+      await until(() => nextOutput().includes('Ctrl-C stops everything'), 90_000, `the next stack:\n${nextOutput()}`);
+      expect(nextOutput()).toContain(`tvm: replacing ${stackFile}: the stack it describes (pid ${runner}) is gone`);
+      expect((JSON.parse(readFileSync(stackFile, 'utf8')) as { pid: number }).pid).not.toBe(runner);
+    } finally {
+      const exited = new Promise((resolve) => next.once('exit', resolve));
+      next.kill('SIGTERM');
+      await exited;
+    }
+  }, 240_000);
 });
+
+/** Every process below `pid`, from `ps`. */
+function descendants(pid: number): number[] {
+  const table = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const visit = (parent: number) => {
+    for (const [child, ppid] of table) {
+      if (ppid === parent && !found.includes(child)) {
+        found.push(child);
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie still answers until its new parent reaps it: it holds nothing.
+    return !/^Z/.test(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
+  } catch {
+    return false;
+  }
+}
