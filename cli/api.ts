@@ -2,6 +2,7 @@
 // JSON both ways, and every refusal turned into a CliError carrying the API's stable code.
 import type { Command } from 'commander';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
+import { closest, forPeople } from './for-people.js';
 import { httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
 import type { CliContext } from './main.js';
 import { withProgress, type Output } from './output.js';
@@ -80,6 +81,22 @@ export function buildUrl(base: string, path: string, query: Query = {}): string 
   return url.toString();
 }
 
+/**
+ * Rethrows `error`; a profile the API does not know comes back with the names the caller can use
+ * that are closest to it (from GET /me: a typo is the likeliest reason).
+ */
+export async function suggestProfiles(api: ApiClient, profile: string, error: unknown): Promise<never> {
+  if (!(error instanceof CliError) || error.code !== 'NOT_FOUND') throw error;
+  const usable = await api.request<{ grants?: { profile?: unknown }[] }>('GET', '/me').then(
+    (me) => (me?.grants ?? []).flatMap((grant) => (typeof grant.profile === 'string' ? [grant.profile] : [])),
+    () => [],
+  );
+  const near = closest(profile, usable);
+  const hint =
+    near.length > 0 ? `; did you mean ${near.map((name) => `"${name}"`).join(' or ')}? (tvm me lists yours)` : usable.length > 0 ? '; tvm me lists the profiles you can use' : '';
+  throw new CliError(`${error.message}${hint}`, error.exitCode, error.code, { cause: error });
+}
+
 /** `{error:{code,message}}` when the API wrote it; otherwise the status says what happened. */
 export function apiError(status: number, body: string): CliError {
   const exitCode = exitCodeForStatus(status);
@@ -91,18 +108,22 @@ export function apiError(status: number, body: string): CliError {
   }
   const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   if (error && typeof error.code === 'string' && API_ERROR_CODE.test(error.code) && typeof error.message === 'string') {
-    return new CliError(oneLine(error.message), exitCode, error.code);
+    const hint = error.code === 'UNAUTHENTICATED' ? `; ${SIGN_IN_AGAIN}` : '';
+    return new CliError(`${forPeople(oneLine(error.message))}${hint}`, exitCode, error.code);
   }
   const edge = EDGE_REFUSALS[status];
   if (edge && (parsed as { message?: unknown } | undefined)?.message !== undefined) return new CliError(edge.message, exitCode, edge.code);
   return new CliError(`the API answered HTTP ${status}`, exitCode, `HTTP_${status}`);
 }
 
+/** How to get a token the API takes. */
+const SIGN_IN_AGAIN = 'sign in again with tvm login (or refresh TVM_TOKEN / token_command; locally: tvm dev-token --sub <you>)';
+
 /** What API Gateway answers itself, before any function (its body: {"message": …}). */
 const EDGE_REFUSALS: Readonly<Record<number, { readonly code: string; readonly message: string }>> = {
   401: {
     code: 'UNAUTHENTICATED',
-    message: "the API's gateway refused the token (expired, or not from the issuer it trusts): sign in again for a fresh token (TVM_TOKEN or token_command), or check --url",
+    message: `the API's gateway refused the token (expired, or not from the issuer it trusts): ${SIGN_IN_AGAIN}, or check --url`,
   },
   429: { code: 'THROTTLED', message: 'the API is throttling requests: try again shortly' },
 };

@@ -94,12 +94,20 @@ const RELATIVE_TIME = /^([+-])(\d{1,6})([smhdw])$/;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const ISO_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
 
+const DATE_ONLY = /^\d{4}-\d\d-\d\d$/;
+
 /**
- * A moment: an ISO 8601 date-time with its offset, `now`, or relative to now, `+4h` (later) or
- * `-7d` (earlier), in s, m, h, d or w. Returned as ISO 8601 UTC, the form the API stores.
+ * A moment: an ISO 8601 date-time with its offset, a date alone (its start, 00:00 UTC), `now`, or
+ * relative to now, `+4h` (later) or `-7d` (earlier), in s, m, h, d or w. Returned as ISO 8601 UTC,
+ * the form the API stores.
  */
 export function parseTime(value: string, now: Date = new Date()): string {
   if (value === 'now') return now.toISOString();
+  if (DATE_ONLY.test(value)) {
+    const start = new Date(`${value}T00:00:00Z`);
+    // Date.parse rolls 2026-02-30 over into March: only a date that round-trips is one.
+    if (!Number.isNaN(start.getTime()) && start.toISOString().startsWith(value)) return start.toISOString();
+  }
   const relative = RELATIVE_TIME.exec(value);
   if (relative) {
     const [, sign, amount, unit] = relative as unknown as [string, '+' | '-', string, keyof typeof UNIT_MS];
@@ -107,7 +115,7 @@ export function parseTime(value: string, now: Date = new Date()): string {
   }
   const time = Date.parse(value);
   if (!ISO_DATE_TIME.test(value) || Number.isNaN(time)) {
-    throw new InvalidArgumentError('expected an ISO 8601 date-time with an offset (2026-12-01T00:00:00Z), now, or +4h / -7d.');
+    throw new InvalidArgumentError('expected a date (2026-12-01, 00:00 UTC), an ISO 8601 date-time with an offset (2026-12-01T09:30:00+01:00), now, or +4h / -7d.');
   }
   return new Date(time).toISOString();
 }

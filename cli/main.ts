@@ -3,7 +3,7 @@
 // into a one-line message on stderr and an exit code (cli/errors.ts). cli/tvm.ts calls runCli.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { createAlertsCommand } from './commands/alerts.js';
 import { createAuditCommand } from './commands/audit.js';
 import { createCompletionCommand } from './commands/completion.js';
@@ -111,6 +111,11 @@ export function reportFailure(error: unknown, context: CliContext): number {
 function configureEverywhere(command: Command, context: CliContext): void {
   command
     .exitOverride()
+    // Every subcommand's help lists --json, --url and --token-command too, and marks what it needs.
+    .configureHelp({
+      showGlobalOptions: true,
+      optionDescription: (option) => `${new Help().optionDescription(option)}${option.mandatory ? ' (required)' : ''}`,
+    })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),

@@ -63,9 +63,9 @@ export async function obtainCredentials(
   if (cached && (await noCutOffSince({ url: settings.url, token, fetch: context.fetch }, cached.cutOffEpoch))) response = cached;
   else if (cached) cache?.drop(key);
   if (response === undefined) {
-    const { createApiClient } = await import('./api.js');
+    const { createApiClient, suggestProfiles } = await import('./api.js');
     const api = createApiClient(settings, { stderr: context.stderr, fetch: context.fetch });
-    response = parseVendResponse(await api.request<unknown>('POST', '/credentials', { body: vendRequestBody(key) }));
+    response = parseVendResponse(await api.request<unknown>('POST', '/credentials', { body: vendRequestBody(key) }).catch((error: unknown) => suggestProfiles(api, profile, error)));
     await cache?.put(key, response);
   }
   return response;

@@ -19,7 +19,7 @@ import { ALERT_COLUMNS } from './alerts.js';
 /** `--all` reads at most this many pages (of up to 100 events): a bound, not a dump of the table. */
 export const MAX_PAGES = 50;
 
-const TIME_HELP = 'ISO 8601, now, or relative (-24h, -7d)';
+const TIME_HELP = 'a date (2026-12-01), ISO 8601, now, or relative (-24h, -7d)';
 
 const EVENT_COLUMNS: readonly Column<AuditEvent>[] = [
   { key: 'at', header: 'AT' },

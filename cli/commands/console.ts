@@ -4,7 +4,7 @@
 // opens, and never written anywhere else.
 import { Command, InvalidArgumentError } from 'commander';
 import { consoleDestinationSchema } from '../../shared/domain/schemas.js';
-import { connect } from '../api.js';
+import { connect, suggestProfiles } from '../api.js';
 import { parseProfileName, parseReason } from '../arguments.js';
 import { openInBrowser } from '../browser.js';
 import { CliError, EXIT } from '../errors.js';
@@ -44,7 +44,9 @@ Examples:
         ...(options.reason === undefined ? {} : { reason: options.reason }),
         ...(options.destination === undefined ? {} : { destination: options.destination }),
       };
-      const signIn = readSignIn(await api.request<unknown>('POST', '/credentials', { query: { format: 'console' }, body }));
+      const signIn = readSignIn(
+        await api.request<unknown>('POST', '/credentials', { query: { format: 'console' }, body }).catch((error: unknown) => suggestProfiles(api, profile, error)),
+      );
       if (command.optsWithGlobals<{ json?: boolean }>().json) {
         printJson(context.stdout, signIn);
       } else if (options.print) {

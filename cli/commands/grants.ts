@@ -69,7 +69,7 @@ interface CreateOptions {
   readonly reason?: string;
 }
 
-const TIME_HELP = 'ISO 8601 (2026-12-01T00:00:00Z) or relative to now (+4h, +7d)';
+const TIME_HELP = 'a date (2027-01-01), ISO 8601 (2026-12-01T09:30:00Z) or relative to now (+4h, +7d)';
 
 export function createGrantsCommand(context: CliContext): Command {
   const list = new Command('list')
@@ -116,6 +116,11 @@ Examples:
       const api = await connect(context, command);
       const grant = await api.request<RevokedGrant>('DELETE', `/grants/${segment(id)}`);
       render(context, command, grant, () => {
+        if (grant.alreadyRevoked) {
+          const when = grant.revokedAt ? ` at ${grant.revokedAt}${grant.revokedBy ? ` by ${grant.revokedBy}` : ''}` : '';
+          context.stdout.write(`grant ${grant.id} (${grant.profile} for ${formatSubject(grant.subject)}) was already revoked${when}: nothing changed\n`);
+          return;
+        }
         context.stdout.write(`revoked grant ${grant.id} (${grant.profile} for ${formatSubject(grant.subject)})\n`);
         if (grant.revokedDescendants.length > 0) {
           context.stdout.write(`and ${grant.revokedDescendants.length} delegated from it: ${grant.revokedDescendants.join(', ')}\n`);

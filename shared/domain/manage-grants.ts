@@ -201,6 +201,8 @@ export interface RevokedGrant extends Grant {
   readonly sessionsNotCut: SessionNotCut[];
   /** True when a role's policy is a role-wide cutoff: everyone's earlier sessions there are cut too. */
   readonly roleWideFallback: boolean;
+  /** True when the grant and all delegated from it were revoked already: this call changed nothing. */
+  readonly alreadyRevoked: boolean;
 }
 
 export type RevokeGrantDeps = Pick<GrantDeps, 'store' | 'clock' | 'ids' | 'adminGroup'> & CutOffDeps;
@@ -229,6 +231,7 @@ const MAX_REVOCATION_ROUNDS = 4;
 export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, id: string, meta: RequestMeta): Promise<RevokedGrant> {
   let root = await deps.store.getGrant(id);
   if (!root || !(await mayRevoke(deps, principal, root))) throw new NotFoundError(`grant "${id}" does not exist`);
+  let changed = false;
   const profile = await deps.store.getProfile(root.profile);
   const orders: CutOffOrder[] = [];
   const descendants: Grant[] = [];
@@ -257,6 +260,7 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
       );
       // A concurrent change won (a grant of the batch was revoked meanwhile): read again.
       if (!written) break;
+      changed = true;
       if (order) orders.push(order);
       descendants.push(...batch.filter((grant) => grant.id !== root?.id));
     }
@@ -265,7 +269,7 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
 
   const cut = await carryOut(deps, orders, meta);
   // The grant as stored now: revoked by this call, or by an earlier or concurrent one.
-  return { ...root, revokedDescendants: descendants.map((g) => g.id), ...cut };
+  return { ...root, revokedDescendants: descendants.map((g) => g.id), ...cut, alreadyRevoked: !changed };
 }
 
 type CutOffOutcome = Pick<RevokedGrant, 'revokedSessions' | 'sessionsNotCut' | 'roleWideFallback'>;

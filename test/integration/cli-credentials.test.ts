@@ -310,7 +310,7 @@ describe('tvm credentials failures', () => {
 
   it.each([
     ['refused by the API (403)', ['credentials', 'not-granted'], {}, 4, 'tvm: NO_GRANT: NO_GRANT for not-granted\n'],
-    ['a rejected token (401)', ['credentials', 'expired'], {}, 3, 'tvm: UNAUTHENTICATED: UNAUTHENTICATED for expired\n'],
+    ['a rejected token (401)', ['credentials', 'expired'], {}, 3, 'tvm: UNAUTHENTICATED: UNAUTHENTICATED for expired; sign in again with tvm login (or refresh TVM_TOKEN / token_command; locally: tvm dev-token --sub <you>)\n'],
     ['a failing API (503)', ['credentials', 'broken'], {}, 5, 'tvm: AUDIT_UNAVAILABLE: AUDIT_UNAVAILABLE for broken\n'],
     ['no token', ['credentials', 'demo-readonly'], { TVM_TOKEN: undefined }, 3, 'tvm: NO_TOKEN: no token: run tvm login (or set TVM_TOKEN or a token_command; locally, tvm dev-token)\n'],
     ['a token command that fails', ['--token-command', 'exit 7', 'credentials', 'x'], { TVM_TOKEN: undefined }, 3, 'tvm: TOKEN_COMMAND: token_command exited with status 7\n'],
@@ -329,6 +329,27 @@ describe('tvm credentials failures', () => {
     else expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toContain(ALICE);
     expect(await cacheFiles()).toEqual([]);
+  });
+
+  it('suggests the closest profiles the caller can use when the API does not know the one asked for', async () => {
+    // Prepare: alice can use demo-readonly and demo-deploy
+    api.route('POST', '/credentials', (request) => {
+      const { profile } = request.body as { profile: string };
+      if (['demo-readonly', 'demo-deploy'].includes(profile)) return vendReply(request);
+      return { status: 404, body: { error: { code: 'NOT_FOUND', message: `profile "${profile}" does not exist`, requestId: 'r-4' } } };
+    });
+    api.route('GET', '/me', () => ({ body: { principal: 'alice@example.com', groups: [], grants: [{ profile: 'demo-readonly' }, { profile: 'demo-deploy' }] } }));
+    try {
+      // Act
+      const typo = await home.run(['credentials', 'demo-readonyl']);
+      const unknown = await home.run(['credentials', 'billing']);
+
+      // Assess
+      expect(typo).toEqual({ code: 4, stdout: '', stderr: 'tvm: NOT_FOUND: profile "demo-readonyl" does not exist; did you mean "demo-readonly"? (tvm me lists yours)\n' });
+      expect(unknown.stderr).toBe('tvm: NOT_FOUND: profile "billing" does not exist; tvm me lists the profiles you can use\n');
+    } finally {
+      api.route('POST', '/credentials', vendReply);
+    }
   });
 
   it('exits 5 when the API cannot be reached', async () => {
@@ -357,7 +378,8 @@ describe('tvm credentials when the API cannot say whether cached credentials wer
     const result = await home.run(['credentials', 'demo-readonly', '--format', 'credential-process']);
 
     // Assess
-    expect(result).toEqual({ code: exitCode, stdout: '', stderr: `tvm: ${code}: ${code} on the check\n` });
+    const hint = code === 'UNAUTHENTICATED' ? '; sign in again with tvm login (or refresh TVM_TOKEN / token_command; locally: tvm dev-token --sub <you>)' : '';
+    expect(result).toEqual({ code: exitCode, stdout: '', stderr: `tvm: ${code}: ${code} on the check${hint}\n` });
     expect(vends).toBe(1);
   });
 

@@ -103,7 +103,7 @@ describe('noCutOffSince', () => {
     expect({ code: (outcome as CliError).code, exitCode: (outcome as CliError).exitCode, message: (outcome as CliError).message }).toEqual({
       code: 'UNAUTHENTICATED',
       exitCode: 3,
-      message: 'token expired',
+      message: 'token expired; sign in again with tvm login (or refresh TVM_TOKEN / token_command; locally: tvm dev-token --sub <you>)',
     });
   });
 

@@ -83,7 +83,26 @@ describe('createApiClient', () => {
     const error = await failureOf(createApiClient(settings, { stderr: quiet, fetch: impl }).request('GET', '/me'));
 
     // Assess
-    expect({ exitCode: error.exitCode, code: error.code, message: error.message }).toEqual({ exitCode: exit, code, message: `because ${code}` });
+    const hint = code === 'UNAUTHENTICATED' ? '; sign in again with tvm login (or refresh TVM_TOKEN / token_command; locally: tvm dev-token --sub <you>)' : '';
+    expect({ exitCode: error.exitCode, code: error.code, message: error.message }).toEqual({ exitCode: exit, code, message: `because ${code}${hint}` });
+  });
+
+  it.each([
+    ['body.validUntil: must be in the future', '--valid-until: must be in the future'],
+    ['body.durationSeconds: 60 is below 900', '--duration: 60 is below 900'],
+    ['body.scope.actions.0: not an IAM action', '--action: not an IAM action'],
+    ['body.subject.id: too long', '--user or --group: too long'],
+    ['query.accessKeyId: not an access key id', '--access-key-id: not an access key id'],
+    ['profile "prod" is locked down; see GET /lockdown', 'profile "prod" is locked down; see tvm lockdown status'],
+  ])('says %j in the CLI’s words: %j', async (said, shown) => {
+    // Prepare
+    const { impl } = fakeFetch(() => jsonResponse(400, { error: { code: 'VALIDATION_FAILED', message: said, requestId: 'r-1' } }));
+
+    // Act
+    const error = await failureOf(createApiClient(settings, { stderr: quiet, fetch: impl }).request('POST', '/grants', { body: {} }));
+
+    // Assess
+    expect(error.message).toBe(shown);
   });
 
   it('names the status when the error body is not the API error shape', async () => {

@@ -64,7 +64,7 @@ describe('tvm me', () => {
 
     // Assess
     expect(run.code).toBe(EXIT.auth);
-    expect(run.stderr).toBe('tvm: UNAUTHENTICATED: token expired\n');
+    expect(run.stderr).toBe('tvm: UNAUTHENTICATED: token expired; sign in again with tvm login (or refresh TVM_TOKEN / token_command; locally: tvm dev-token --sub <you>)\n');
     expect(run.stdout).toBe('');
   });
 });
@@ -311,7 +311,7 @@ describe('tvm grants', () => {
   it('revoke: DELETE /grants/{id}, naming the delegated grants revoked with it and the sessions cut off', async () => {
     // Prepare
     const session = { accessKeyId: 'ASIAAAAAAAAAAAAAAAA1', sourceIdentity: 'bob@example.com', expiration: '2026-06-01T13:00:00.000Z' };
-    const answer = { ...grant, status: 'revoked', revokedDescendants: ['grant-0003', 'grant-0004'], revokedSessions: [session], sessionsNotCut: [], roleWideFallback: false };
+    const answer = { ...grant, status: 'revoked', revokedDescendants: ['grant-0003', 'grant-0004'], revokedSessions: [session], sessionsNotCut: [], roleWideFallback: false, alreadyRevoked: false };
 
     // Act
     const run = await runTvm(['grants', 'revoke', 'grant-0002'], [{ body: answer }]);
@@ -323,6 +323,28 @@ describe('tvm grants', () => {
         'sessions cut off:\nACCESS KEY            SOURCE IDENTITY  EXPIRES\nASIAAAAAAAAAAAAAAAA1  bob@example.com  2026-06-01T13:00:00.000Z\n',
     );
     expect(run.stderr).toBe('');
+  });
+
+  it('revoke: says so when the grant was revoked already, and that nothing changed', async () => {
+    // Prepare
+    const answer = {
+      ...grant,
+      status: 'revoked',
+      revokedAt: '2026-06-01T11:00:00.000Z',
+      revokedBy: 'admin@example.com',
+      revokedDescendants: [],
+      revokedSessions: [],
+      sessionsNotCut: [],
+      roleWideFallback: false,
+      alreadyRevoked: true,
+    };
+
+    // Act
+    const run = await runTvm(['grants', 'revoke', 'grant-0002'], [{ body: answer }]);
+
+    // Assess
+    expect(run.stdout).toBe('grant grant-0002 (dev-readonly for user:bob@example.com) was already revoked at 2026-06-01T11:00:00.000Z by admin@example.com: nothing changed\n');
+    expect(run.code).toBe(EXIT.ok);
   });
 });
 

@@ -43,6 +43,23 @@ describe('tvm --help', () => {
     // Assess
     expect({ code, stderr: stderr() }).toEqual({ code: 0, stderr: '' });
     expect(stdout()).toMatch(new RegExp(`^Usage: tvm${path.map((p) => ` ${p}`).join('')}`));
+    // The global options, on every subcommand's help too.
+    if (path.length > 0) expect(stdout()).toMatch(/Global Options:[\s\S]*--url <url>[\s\S]*--token-command <cmd>[\s\S]*--json/);
+  });
+
+  it('marks every option a command requires, and only those', async () => {
+    // Prepare
+    const { context, stdout } = aContext();
+
+    // Act
+    await runCli(['grants', 'create', '--help'], context);
+
+    // Assess
+    const marked = stdout()
+      .split(/\n(?= {2}-)/)
+      .filter((entry) => entry.includes('(required)'))
+      .map((entry) => /--[a-z-]+/.exec(entry)?.[0]);
+    expect(marked).toEqual(['--profile', '--valid-until']);
   });
 });
 

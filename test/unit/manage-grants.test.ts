@@ -338,7 +338,7 @@ describe('revokeGrant', () => {
 
     // Assess
     const expected: Grant = { ...aGrant(), status: 'revoked', revokedAt: NOW_ISO, revokedBy: 'admin@example.com', version: 1 };
-    expect(revoked).toEqual({ ...expected, revokedDescendants: [], revokedSessions: [], sessionsNotCut: [], roleWideFallback: false });
+    expect(revoked).toEqual({ ...expected, revokedDescendants: [], revokedSessions: [], sessionsNotCut: [], roleWideFallback: false, alreadyRevoked: false });
     expect(store.grants).toEqual([expected]);
     const event: AdminAuditEvent = {
       id: `${NOW_ISO}#id-00000002`,
@@ -355,7 +355,7 @@ describe('revokeGrant', () => {
     expect(audit.events).toEqual([event]);
   });
 
-  it('is idempotent: revoking again returns the first revocation and records nothing more', async () => {
+  it('is idempotent: revoking again returns the first revocation, says it was revoked already, and records nothing more', async () => {
     // Prepare
     const { deps, audit, clock } = setUp({ grants: [aGrant()] });
     const first = await revokeGrant(deps, ADMIN, 'grant-0001', META);
@@ -365,7 +365,8 @@ describe('revokeGrant', () => {
     const second = await revokeGrant(deps, aPrincipal({ id: 'other-admin@example.com', groups: ['tvm-admin'] }), 'grant-0001', META);
 
     // Assess
-    expect(second).toEqual(first);
+    expect(second).toEqual({ ...first, alreadyRevoked: true });
+    expect(first.alreadyRevoked).toBe(false);
     expect(audit.eventsOfType('grant.revoked')).toHaveLength(1);
   });
 
@@ -384,7 +385,7 @@ describe('revokeGrant', () => {
     const result = await revokeGrant({ ...deps, store: racingStore }, ADMIN, 'grant-0001', META);
 
     // Assess
-    expect(result).toEqual({ ...winner, revokedDescendants: [], revokedSessions: [], sessionsNotCut: [], roleWideFallback: false });
+    expect(result).toEqual({ ...winner, revokedDescendants: [], revokedSessions: [], sessionsNotCut: [], roleWideFallback: false, alreadyRevoked: true });
     expect(audit.events).toEqual([]);
   });
 

@@ -112,7 +112,7 @@ const sessionNotCut = describing<SessionNotCut>()(
 const cutOffShape = { revokedSessions: z.array(revokedSession), sessionsNotCut: z.array(sessionNotCut) };
 
 export const revokedGrantSchema = describing<RevokedGrant>()(
-  strict({ ...grantShape, revokedDescendants: strings, ...cutOffShape, roleWideFallback: z.boolean() }),
+  strict({ ...grantShape, revokedDescendants: strings, ...cutOffShape, roleWideFallback: z.boolean(), alreadyRevoked: z.boolean() }),
 ).openapi('RevokedGrant');
 
 // ---------------------------------------------------------------------------------------------
