@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { CliError, EXIT } from '../errors.js';
 import { z } from 'zod';
 import { mintDevToken } from '../../local/dev-issuer.js';
 import type { CliContext } from '../main.js';
@@ -99,12 +100,12 @@ export function createDevTokenCommand(context: CliContext): Command {
     .option('--groups <a,b>', 'comma-separated groups', parseGroups, [])
     .option('--ttl <seconds>', `lifetime, ${MIN_TTL_SECONDS}-${MAX_TTL_SECONDS} seconds`, parseTtl, 3600)
     .option('--stack <path>', 'stack file of the running local stack (default: $TVM_STACK_FILE or <repo>/.tvm/stack.json)')
-    .action(async (options: DevTokenOptions, command: Command) => {
+    .action(async (options: DevTokenOptions) => {
       let stack: StackFile;
       try {
         stack = await readStackFile(options.stack ?? defaultStackFilePath(context));
       } catch (error) {
-        if (error instanceof StackFileError) command.error(error.message, { exitCode: 2, code: 'tvm.noStack' });
+        if (error instanceof StackFileError) throw new CliError(error.message, EXIT.usage, 'NO_STACK', { cause: error });
         throw error;
       }
       const token = await mintDevToken({

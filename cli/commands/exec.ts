@@ -13,7 +13,10 @@ import { collect, parseDuration } from './credentials.js';
 
 /** Profile settings the command must not fall back to instead of the credentials given. */
 const SHADOWING = ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_CREDENTIAL_PROCESS', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN'];
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+// Signals sent to tvm alone (a supervisor's SIGTERM) are passed on. Ctrl-C reaches the command from
+// the terminal itself (the whole foreground group gets it): tvm only outlives it, to exit as the command does.
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+const ignore = () => undefined;
 
 export function createExecCommand(context: CliContext): Command {
   return new Command('exec')
@@ -57,11 +60,12 @@ function run(command: readonly string[], env: Record<string, string | undefined>
   const [file, ...args] = command as [string, ...string[]];
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: 'inherit' });
-    // Ctrl-C reaches the command (its process group gets it from the terminal too); tvm waits for it.
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    process.on('SIGINT', ignore);
     const done = () => {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      process.off('SIGINT', ignore);
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
       done();

@@ -325,7 +325,7 @@ describe('tvm dev-token', () => {
   );
 
   it(
-    'exits 2 with a clear message when no local stack is running',
+    'exits 2 with a clear message when no local stack is running, as every tvm error reads',
     async () => {
       // Prepare
       const missing = join(dir, 'no-such-stack.json');
@@ -337,7 +337,7 @@ describe('tvm dev-token', () => {
 
       // Assess
       expect(failure).toMatchObject({ code: 2, stdout: '' });
-      expect((failure as { stderr: string }).stderr).toContain('no local stack running: start it with `npm start`');
+      expect((failure as { stderr: string }).stderr).toBe('tvm: NO_STACK: no local stack running: start it with `npm start`\n');
     },
     CLI_TIMEOUT_MS + 10_000,
   );
