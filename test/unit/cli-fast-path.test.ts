@@ -3,28 +3,15 @@
 // same options, same global options. Generated command lines hold it to that.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Command } from 'commander';
 import { EXIT } from '../../cli/errors.js';
 import { parseCredentialsCall, runFastPath, type CredentialsCall } from '../../cli/fast-path.js';
-import { createProgram, type CliContext } from '../../cli/main.js';
+import { createProgram } from '../../cli/main.js';
+import { aContext } from '../fixtures/cli-in-process.js';
 
-const REPO_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
-function aContext(env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const context: CliContext = {
-    repoRoot: REPO_ROOT,
-    env: { TVM_STACK_FILE: '/nonexistent/stack.json', ...env },
-    homeDir: '/nonexistent-home',
-    stdout: { write: (chunk) => out.push(String(chunk)) },
-    stderr: { write: (chunk) => err.push(String(chunk)) },
-  };
-  return { context, stdout: () => out.join(''), stderr: () => err.join('') };
-}
 
 /** What commander makes of argv for `credentials`, or undefined when it refuses the line. */
 async function commanderParse(argv: readonly string[]): Promise<CredentialsCall | undefined> {

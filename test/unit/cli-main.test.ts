@@ -1,29 +1,12 @@
 // The root program in-process: every command and subcommand answers --help, and every kind of
 // failure becomes one stderr line and its exit code.
-import { CommanderError, type Command } from 'commander';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CommanderError } from 'commander';
 import { CliError, EXIT } from '../../cli/errors.js';
-import { createProgram, reportFailure, runCli, type CliContext } from '../../cli/main.js';
+import { createProgram, reportFailure, runCli } from '../../cli/main.js';
+import { aContext, commandPaths } from '../fixtures/cli-in-process.js';
 
-const REPO_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
-function aContext(env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const context: CliContext = {
-    repoRoot: REPO_ROOT,
-    env: { TVM_STACK_FILE: '/nonexistent/stack.json', ...env },
-    homeDir: '/nonexistent-home',
-    stdout: { write: (chunk) => out.push(String(chunk)) },
-    stderr: { write: (chunk) => err.push(String(chunk)) },
-  };
-  return { context, stdout: () => out.join(''), stderr: () => err.join('') };
-}
 
-function commandPaths(command: Command, prefix: string[] = []): string[][] {
-  return command.commands.flatMap((sub) => [[...prefix, sub.name()], ...commandPaths(sub, [...prefix, sub.name()])]);
-}
 
 describe('tvm --help', () => {
   const paths = commandPaths(createProgram(aContext().context)).filter((path) => path.at(-1) !== 'help');

@@ -329,21 +329,26 @@ const useIssuance = describing<UseIssuance>()(
   }),
 ).openapi('UseIssuance');
 
+/** What CloudTrail says of one call: the use event and the key trace's uses share it. */
+const callShape = {
+  cloudTrailEventId: z.string(),
+  eventTime: time,
+  eventName: z.string(),
+  eventSource: z.string(),
+  awsRegion: z.string(),
+  sourceIPAddress: z.string(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+};
+
 const credentialUsed = describing<CredentialUsedEvent>()(
   strict({
     ...eventBase,
     type: z.literal('credential.used'),
     accessKeyId: z.string(),
     issuance: orNull(useIssuance),
-    cloudTrailEventId: z.string(),
-    eventTime: time,
-    eventName: z.string(),
-    eventSource: z.string(),
-    awsRegion: z.string(),
-    sourceIPAddress: z.string(),
+    ...callShape,
     recipientAccountId: z.string().optional(),
-    errorCode: z.string().optional(),
-    errorMessage: z.string().optional(),
     roleArn: z.string(),
     sessionArn: z.string(),
     sourceIdentity: z.string().optional(),
@@ -401,18 +406,7 @@ export const keyTraceSchema = describing<KeyTrace>()(
     accessKeyId: z.string(),
     issuance: orNull(credentialIssued).openapi({ description: 'null for a session tvm did not issue.' }),
     uses: z.array(
-      strict({
-        id: z.string(),
-        cloudTrailEventId: z.string(),
-        eventTime: time,
-        eventName: z.string(),
-        eventSource: z.string(),
-        awsRegion: z.string(),
-        sourceIPAddress: z.string(),
-        userAgent: z.string().optional(),
-        errorCode: z.string().optional(),
-        errorMessage: z.string().optional(),
-      }).openapi('KeyUse'),
+      strict({ id: z.string(), ...callShape, userAgent: z.string().optional() }).openapi('KeyUse'),
     ),
     usesTruncated: z.boolean(),
     olderUsesCursor: z.string().optional(),
