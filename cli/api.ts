@@ -13,6 +13,8 @@ export type Query = Record<string, string | number | boolean | undefined>;
 export interface RequestOptions {
   readonly query?: Query;
   readonly body?: unknown;
+  /** Preconditions of a change: `if-match`, `if-none-match`. */
+  readonly headers?: Readonly<Partial<Record<'if-match' | 'if-none-match', string>>>;
 }
 
 export interface ApiClient {
@@ -39,7 +41,7 @@ export function createApiClient(settings: Settings, options: ApiClientOptions): 
       const token = await settings.token();
       const url = buildUrl(settings.url, path, request.query);
       const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-      const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+      const headers: Record<string, string> = { ...request.headers, accept: 'application/json', authorization: `Bearer ${token}` };
       if (request.body !== undefined) headers['content-type'] = 'application/json';
       let response: HttpResponse;
       let text: string;

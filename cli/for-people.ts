@@ -15,6 +15,7 @@ const FLAGS: Readonly<Record<string, string>> = {
 /** Routes a message may point to, as the command that shows the same. */
 const COMMANDS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bGET \/lockdown\b/g, 'tvm lockdown status'],
+  [/\bcreatedBy=me\b/g, 'tvm grants list --mine'],
   [/\bGET \/me\b/g, 'tvm me'],
   [/\bGET \/audit\/events\b/g, 'tvm audit events'],
   [/\bGET \/alerts\b/g, 'tvm alerts'],

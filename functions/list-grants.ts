@@ -4,10 +4,10 @@ import { listGrantsQuerySchema } from '../shared/domain/schemas.js';
 import { createRoute } from '../shared/http/route.js';
 import { json } from '../shared/http/responses.js';
 
-const deps = { store: delegationStore() };
+const deps = { store: delegationStore(), adminGroup: config().adminGroup };
 
 export const handler = createRoute(
   { verifier: tokenVerifier() },
-  { access: { anyOfGroups: [config().adminGroup] }, query: listGrantsQuerySchema },
-  async ({ query, requestId }) => json(200, { grants: await listGrants(deps, query) }, requestId),
+  { access: 'caller', query: listGrantsQuerySchema },
+  async ({ principal, query, requestId }) => json(200, { grants: await listGrants(deps, principal, query) }, requestId),
 );

@@ -1,6 +1,9 @@
 // `tvm configure`: one `[profile tvm-<name>]` stanza per profile the caller can use now (GET /me),
 // each running `tvm credentials <name> --format credential-process`. Printed, or with --write merged
 // into ~/.aws/config: tvm's old stanzas are replaced, everything else is kept as it was, a backup first.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { profileNameSchema } from '../../shared/domain/schemas.js';
 import { connect } from '../api.js';
@@ -65,7 +68,26 @@ Only stanzas tvm wrote ([profile ${PROFILE_PREFIX}…] running \`tvm credentials
         context.stdout.write(`wrote ${written.length} tvm profile${written.length === 1 ? '' : 's'} to ${path}${backup ? ` (backup: ${backup})` : ''}\n`);
         for (const profile of written) context.stdout.write(`  ${profile}\n`);
       }
+      if (!(await onPath('tvm', context.env.PATH))) {
+        context.stderr.write(
+          'tvm: warning: the AWS CLI and SDKs run `tvm credentials` from your PATH, and no tvm is on it: ' +
+            'install the CLI (npm install -g <the tvm tarball>, or npm link in the repository) before using these profiles\n',
+        );
+      }
     });
+}
+
+/** Whether `command` is an executable file in one of PATH's directories (as a shell finds it). */
+async function onPath(command: string, path: string | undefined): Promise<boolean> {
+  for (const dir of (path ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, command);
+    const found = await stat(candidate).then(
+      (info) => info.isFile() && access(candidate, constants.X_OK).then(() => true, () => false),
+      () => false,
+    );
+    if (found) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,4 +1,4 @@
-// `tvm engagements create|show|handover`: contractors get access while they build; the handover
+// `tvm engagements list|create|show|handover`: contractors get access while they build; the handover
 // ends it and gives the owner (or whoever is named) full control.
 import { Command } from 'commander';
 import type { EngagementView, HandoverResult } from '../../shared/domain/manage-engagements.js';
@@ -22,6 +22,15 @@ const ENGAGEMENT_FIELDS: readonly Column<Engagement>[] = [
   { key: 'createdBy', header: 'created by' },
   { key: 'createdAt', header: 'created' },
   { key: 'version', header: 'version' },
+];
+
+const ENGAGEMENT_COLUMNS: readonly Column<Engagement>[] = [
+  { key: 'id', header: 'ID' },
+  { key: 'name', header: 'NAME' },
+  { key: 'status', header: 'STATUS' },
+  { key: 'owner', header: 'OWNER' },
+  { key: 'contractors', header: 'CONTRACTORS', format: (value) => (value as string[]).join(', ') },
+  { key: 'validUntil', header: 'VALID UNTIL' },
 ];
 
 const HANDOVER_FIELDS: readonly Column<NonNullable<Engagement['handover']>>[] = [
@@ -49,6 +58,14 @@ export function createEngagementsCommand(context: CliContext): Command {
     printHeading(context, 'grants');
     printTable(context.stdout, engagement.grants, GRANT_COLUMNS);
   };
+
+  const list = new Command('list')
+    .description('list the engagements you own, work on or were handed, oldest first; tvm-admin and tvm-security see all (GET /engagements)')
+    .action(async (_options: unknown, command: Command) => {
+      const api = await connect(context, command);
+      const answer = await api.request<{ engagements: Engagement[] }>('GET', '/engagements');
+      render(context, command, answer, () => printTable(context.stdout, answer.engagements, ENGAGEMENT_COLUMNS));
+    });
 
   const create = new Command('create')
     .description('start an engagement: one grant per contractor per profile (POST /engagements: tvm-admin, or an owner within their delegable grants)')
@@ -95,6 +112,7 @@ export function createEngagementsCommand(context: CliContext): Command {
 
   return new Command('engagements')
     .description('contractor engagements and their handover')
+    .addCommand(list)
     .addCommand(create)
     .addCommand(show)
     .addCommand(handover);

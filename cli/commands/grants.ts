@@ -73,12 +73,24 @@ const TIME_HELP = 'a date (2027-01-01), ISO 8601 (2026-12-01T09:30:00Z) or relat
 
 export function createGrantsCommand(context: CliContext): Command {
   const list = new Command('list')
-    .description('list grants, oldest first (GET /grants, tvm-admin)')
+    .description('list grants, oldest first (GET /grants: tvm-admin; anyone with --mine)')
+    .option('--mine', 'only the grants you created (delegated), revoked ones included')
+    .addOption(new Option('--created-by <id>', 'only grants this principal created (tvm-admin)').argParser(parsePrincipalId).conflicts('mine'))
     .option('--profile <name>', 'only grants of this profile', parseProfileName)
     .option('--subject <user:id|group:id>', 'only grants to this user or group', parseSubject)
-    .action(async (options: { profile?: string; subject?: string }, command: Command) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tvm grants list --mine                  the grants you delegated, to find one to revoke
+  tvm grants list --profile billing-read  every grant on a profile (tvm-admin)`,
+    )
+    .action(async (options: { mine?: boolean; createdBy?: string; profile?: string; subject?: string }, command: Command) => {
       const api = await connect(context, command);
-      const answer = await api.request<{ grants: Grant[] }>('GET', '/grants', { query: { profile: options.profile, subject: options.subject } });
+      const createdBy = options.mine ? 'me' : options.createdBy;
+      const answer = await api.request<{ grants: Grant[] }>('GET', '/grants', {
+        query: { profile: options.profile, subject: options.subject, createdBy },
+      });
       render(context, command, answer, () => printTable(context.stdout, answer.grants, GRANT_COLUMNS));
     });
 
@@ -110,7 +122,7 @@ Examples:
     });
 
   const revoke = new Command('revoke')
-    .description('revoke a grant and every grant delegated from it (DELETE /grants/{id})')
+    .description('revoke a grant and every grant delegated from it, or give up your own (DELETE /grants/{id})')
     .argument('<id>', 'grant id', parseGrantId)
     .action(async (id: string, _options: unknown, command: Command) => {
       const api = await connect(context, command);

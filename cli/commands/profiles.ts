@@ -1,7 +1,7 @@
 // `tvm profiles list|show|put|delete`: the roles tvm vends for, and the most a session may do.
 import { Command, Option } from 'commander';
 import type { PublicProfile } from '../../shared/domain/manage-profiles.js';
-import { connect } from '../api.js';
+import { connect, type ApiClient } from '../api.js';
 import {
   parseAccessDuration,
   parseAction,
@@ -43,7 +43,9 @@ const PROFILE_FIELDS: readonly Column<PublicProfile>[] = [
 ];
 
 interface PutOptions {
-  readonly roleArn: string;
+  readonly roleArn?: string;
+  readonly replace?: boolean;
+  readonly notRequestable?: boolean;
   readonly description?: string;
   readonly maxSessionSeconds?: number;
   readonly action?: string[];
@@ -83,13 +85,16 @@ export function createProfilesCommand(context: CliContext): Command {
     });
 
   const put = new Command('put')
-    .description('create or replace a profile (PUT /profiles/{name}, tvm-admin); options left out take their defaults')
+    .description(
+      'create a profile, or change the options given and keep the rest (PUT /profiles/{name}, tvm-admin); --replace sets the whole profile',
+    )
     .argument('<name>', 'profile name: 1-64 of a-z, 0-9, ".", "_", "-"', parseProfileName)
-    .requiredOption('--role-arn <arn>', 'the IAM role sessions of this profile assume', parseRoleArn)
+    .option('--role-arn <arn>', 'the IAM role sessions of this profile assume (required to create or --replace)', parseRoleArn)
+    .option('--replace', 'set the whole profile from these options: what is left out takes its default (no scope: the role\'s own permissions)')
     .option('--description <text>', 'what the profile is for', parseReason)
     .option('--max-session-seconds <seconds>', 'longest session, 900-43200 (default 3600)', parseSessionSeconds)
-    .option('--action <action>', 'IAM action a session may be given, e.g. s3:GetObject (repeatable)', repeatable(parseAction))
-    .option('--resource <arn>', 'resource ARN pattern a session may be given (repeatable)', repeatable(parseResource))
+    .option('--action <action>', 'IAM action a session may be given, e.g. s3:GetObject (repeatable; replaces the actions)', repeatable(parseAction))
+    .option('--resource <arn>', 'resource ARN pattern a session may be given (repeatable; replaces the resources)', repeatable(parseResource))
     .addOption(new Option('--sensitivity <level>', 'standard or restricted (default standard)').choices(['standard', 'restricted']))
     .addOption(
       new Option('--external-id <id>', 'ExternalId for AssumeRole (never shown again; left out keeps the stored one)')
@@ -99,12 +104,22 @@ export function createProfilesCommand(context: CliContext): Command {
     .option('--remove-external-id', 'remove the stored ExternalId')
     .option('--requestable-by <group>', 'people may request it; members of this group approve (repeatable)', repeatable(parsePrincipalId))
     .addOption(new Option('--approvals <n>', 'distinct approvals a request needs (default 1)').choices(['1', '2']))
-    .option('--max-request <span>', 'longest access a request may ask for, e.g. 4h (required with --requestable-by)', parseAccessDuration)
+    .option('--max-request <span>', 'longest access a request may ask for, e.g. 4h (required to make a profile requestable)', parseAccessDuration)
     .option('--pending-for <span>', 'how long a request waits for its approvals before it expires (default 1d)', parseAccessDuration)
     .option('--reason-optional', 'requests need no reason')
+    .addOption(
+      new Option('--not-requestable', 'nobody may request it any more').conflicts(['requestableBy', 'approvals', 'maxRequest', 'pendingFor', 'reasonOptional']),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tvm profiles put billing-read --role-arn arn:aws:iam::123456789012:role/tvm-billing --action s3:GetObject
+  tvm profiles put billing-read --max-session-seconds 900     only the session limit changes`,
+    )
     .action(async (name: string, options: PutOptions, command: Command) => {
       const api = await connect(context, command);
-      const profile = await api.request<PublicProfile>('PUT', `/profiles/${segment(name)}`, { body: profileBody(options) });
+      const profile = await putProfile(api, name, options);
       render(context, command, profile, showProfile);
     });
 
@@ -125,28 +140,75 @@ export function createProfilesCommand(context: CliContext): Command {
     .addCommand(remove);
 }
 
-/** The PUT body: only what was given, so the API applies its defaults to the rest. */
-export function profileBody(options: PutOptions): Record<string, unknown> {
-  const scope = scopeOf(options.action, options.resource);
+/** Read-modify-write rounds before giving up: each lost round is someone else's change. */
+const PUT_ATTEMPTS = 3;
+
+/**
+ * PUT the profile. `--replace` sends only what was given. Otherwise what was given is laid over the
+ * profile as stored and sent with If-Match, so a change made meanwhile is never undone: it is read
+ * again and the same options applied to it.
+ */
+async function putProfile(api: ApiClient, name: string, options: PutOptions): Promise<PublicProfile> {
+  const path = `/profiles/${segment(name)}`;
+  if (options.replace) {
+    if (!options.roleArn) throw new CliError('--replace sets the whole profile: give --role-arn <arn>', EXIT.usage, 'USAGE');
+    return api.request<PublicProfile>('PUT', path, { body: profileBody(options, undefined) });
+  }
+  for (let attempt = 1; ; attempt++) {
+    const stored = await api.request<PublicProfile>('GET', path).catch((error: unknown) => {
+      if (error instanceof CliError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
+    if (!stored && !options.roleArn) throw new CliError(`profile "${name}" does not exist; give --role-arn <arn> to create it`, EXIT.usage, 'USAGE');
+    const headers = stored ? { 'if-match': `"${stored.updatedAt}"` } : { 'if-none-match': '*' };
+    try {
+      return await api.request<PublicProfile>('PUT', path, { body: profileBody(options, stored), headers });
+    } catch (error) {
+      if (!(error instanceof CliError) || error.code !== 'PRECONDITION_FAILED' || attempt >= PUT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * The PUT body: what was given over `stored`'s settings (none: only what was given, so the API
+ * applies its defaults). The ExternalId is never shown, so never sent back: left out keeps it.
+ */
+export function profileBody(options: PutOptions, stored: PublicProfile | undefined): Record<string, unknown> {
+  const scope = scopeOf(options.action ?? stored?.scope?.actions, options.resource ?? stored?.scope?.resources);
+  const description = options.description ?? stored?.description;
+  const maxSessionSeconds = options.maxSessionSeconds ?? stored?.maxSessionSeconds;
+  const sensitivity = options.sensitivity ?? stored?.sensitivity;
+  const requestable = options.notRequestable ? undefined : requestableOf(options, stored?.requestable);
   return {
-    roleArn: options.roleArn,
-    ...(options.description !== undefined ? { description: options.description } : {}),
-    ...(options.maxSessionSeconds !== undefined ? { maxSessionSeconds: options.maxSessionSeconds } : {}),
+    roleArn: options.roleArn ?? stored?.roleArn,
+    ...(description !== undefined ? { description } : {}),
+    ...(maxSessionSeconds !== undefined ? { maxSessionSeconds } : {}),
     ...(scope ? { scope } : {}),
-    ...(options.sensitivity ? { sensitivity: options.sensitivity } : {}),
-    // The ExternalId is never shown, so it cannot be sent back: left out keeps it, null removes it.
+    ...(sensitivity ? { sensitivity } : {}),
+    // Null removes the ExternalId; left out, the API keeps the stored one.
     ...(options.removeExternalId ? { externalId: null } : options.externalId !== undefined ? { externalId: options.externalId } : {}),
-    ...(options.requestableBy ? { requestable: requestableOf(options, options.requestableBy) } : {}),
+    ...(requestable ? { requestable } : {}),
   };
 }
 
-function requestableOf(options: PutOptions, approverGroups: string[]): Record<string, unknown> {
-  if (options.maxRequest === undefined) throw new CliError('--max-request <span> is required with --requestable-by', EXIT.usage, 'USAGE');
+/** The request settings: those given over the stored ones; none when neither has any. */
+function requestableOf(options: PutOptions, stored: PublicProfile['requestable']): Record<string, unknown> | undefined {
+  const approverGroups = options.requestableBy ?? stored?.approverGroups;
+  const given = options.approvals ?? options.maxRequest ?? options.pendingFor ?? options.reasonOptional;
+  if (!approverGroups) {
+    if (given === undefined) return undefined;
+    throw new CliError('--requestable-by <group> is required to make a profile requestable', EXIT.usage, 'USAGE');
+  }
+  const maxDurationSeconds = options.maxRequest ?? stored?.maxDurationSeconds;
+  if (maxDurationSeconds === undefined) throw new CliError('--max-request <span> is required with --requestable-by', EXIT.usage, 'USAGE');
+  const approvals = options.approvals ? Number(options.approvals) : stored?.approvals;
+  const pendingSeconds = options.pendingFor ?? stored?.pendingSeconds;
+  const requireReason = options.reasonOptional ? false : stored?.requireReason;
   return {
     approverGroups,
-    maxDurationSeconds: options.maxRequest,
-    ...(options.approvals ? { approvals: Number(options.approvals) } : {}),
-    ...(options.pendingFor !== undefined ? { pendingSeconds: options.pendingFor } : {}),
-    ...(options.reasonOptional ? { requireReason: false } : {}),
+    maxDurationSeconds,
+    ...(approvals !== undefined ? { approvals } : {}),
+    ...(pendingSeconds !== undefined ? { pendingSeconds } : {}),
+    ...(requireReason !== undefined ? { requireReason } : {}),
   };
 }

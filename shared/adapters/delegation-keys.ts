@@ -11,11 +11,13 @@ export const BY_SUBJECT_INDEX = 'bySubject';
 export const BY_GRANT_ID_INDEX = 'byGrantId';
 export const ACTIVE_GRANTS_INDEX = 'activeGrants';
 export const CHILD_GRANTS_INDEX = 'childGrants';
+export const BY_CREATOR_INDEX = 'byCreator';
 
 export const profilePk = (name: string) => `PROFILE#${name}`;
 export const subjectKey = (subject: Subject) => `${subject.type}#${subject.id}`;
 export const subjectGsi1Pk = (subject: Subject) => `SUBJECT#${subjectKey(subject)}`;
 export const grantIdGsi2Pk = (id: string) => `GRANT#${id}`;
+export const creatorGsi3Pk = (principalId: string) => `CREATOR#${principalId}`;
 /** The key-range start of a grant's children in the childGrants index: `C#<parent id>#`. */
 export const childGrantsPrefix = (parentId: string) => `C#${parentId}#`;
 export const grantSkPrefix = 'GRANT#';
@@ -42,6 +44,8 @@ export function grantItem(grant: Grant): Record<string, unknown> {
     GSI1PK: subjectGsi1Pk(grant.subject),
     GSI1SK: `PROFILE#${grant.profile}#${grant.id}`,
     GSI2PK: grantIdGsi2Pk(grant.id),
+    GSI3PK: creatorGsi3Pk(grant.createdBy),
+    GSI3SK: `${grant.createdAt}#${grant.id}`,
     // A child is on its parent's profile (createGrant delegates within one), so in its partition.
     ...(grant.parentGrantId ? { LSI2SK: `${childGrantsPrefix(grant.parentGrantId)}${grant.id}` } : {}),
     ...(activeKey ? { LSI1SK: activeKey } : {}),
@@ -86,7 +90,7 @@ function subjectDigest(subject: Subject): string {
   return createHash('sha256').update(Buffer.from(subjectKey(subject), 'utf16le')).digest('base64url');
 }
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'LSI1SK', 'LSI2SK', 'entity', 'subjectKey'];
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI3PK', 'GSI3SK', 'LSI1SK', 'LSI2SK', 'entity', 'subjectKey'];
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...item };
@@ -97,20 +101,29 @@ function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
 export const toProfile = (item: Record<string, unknown>) => stripKeys(item) as unknown as Profile;
 export const toGrant = (item: Record<string, unknown>) => stripKeys(item) as unknown as Grant;
 
-// Engagements: ENGAGEMENT#<id> / #ENGAGEMENT, in no index. The item keeps the keys of the grants
-// the engagement made, so its grants are read by key (consistently) rather than through an index.
+// Engagements: ENGAGEMENT#<id> / #ENGAGEMENT, listed in bySubject as ENGAGEMENTS / <createdAt>#<id>.
+// The item keeps the keys of the grants the engagement made, so its grants are read by key
+// (consistently) rather than through an index.
 export const ENGAGEMENT_SK = '#ENGAGEMENT';
+export const ENGAGEMENTS_GSI1PK = 'ENGAGEMENTS';
 export const engagementPk = (id: string) => `ENGAGEMENT#${id}`;
 export const engagementKey = (id: string) => ({ PK: engagementPk(id), SK: ENGAGEMENT_SK });
 
 export type GrantKey = ReturnType<typeof grantKey>;
 
 export function engagementItem(engagement: Engagement, grantKeys: readonly GrantKey[]): Record<string, unknown> {
-  return { ...engagementKey(engagement.id), entity: 'engagement', ...engagement, grantKeys };
+  return {
+    ...engagementKey(engagement.id),
+    GSI1PK: ENGAGEMENTS_GSI1PK,
+    GSI1SK: `${engagement.createdAt}#${engagement.id}`,
+    entity: 'engagement',
+    ...engagement,
+    grantKeys,
+  };
 }
 
 export function toEngagement(item: Record<string, unknown>): Engagement {
-  const { PK: _pk, SK: _sk, entity: _entity, grantKeys: _grantKeys, ...engagement } = item;
+  const { PK: _pk, SK: _sk, GSI1PK: _gsi1pk, GSI1SK: _gsi1sk, entity: _entity, grantKeys: _grantKeys, ...engagement } = item;
   return engagement as unknown as Engagement;
 }
 

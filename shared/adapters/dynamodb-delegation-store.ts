@@ -1,6 +1,7 @@
 import { GetCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError } from '../domain/errors.js';
+import { matchesFilter, type GrantFilter } from '../domain/grant-selection.js';
 import type { CutOffOrder, Grant, Profile, Subject } from '../domain/model.js';
 import {
   MAX_GRANTS_PER_REVOCATION,
@@ -13,7 +14,9 @@ import { quotaWrite, readActiveGrantIds, readDelegatorQuota } from './dynamodb-d
 import { DynamoDbProfileReader } from './dynamodb-profile-reader.js';
 import { writeWithAudit, type DelegationsTableOptions, type TransactItems } from './dynamodb-transactions.js';
 import {
+  BY_CREATOR_INDEX,
   BY_GRANT_ID_INDEX,
+  creatorGsi3Pk,
   CHILD_GRANTS_INDEX,
   childGrantsPrefix,
   BY_SUBJECT_INDEX,
@@ -30,7 +33,6 @@ import {
   raiseCutOffEpoch,
   revokeGrantAction,
   subjectGsi1Pk,
-  subjectKey,
   toGrant,
   toProfile,
 } from './delegation-keys.js';
@@ -76,7 +78,7 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     return perSubject.flat().map(toGrant);
   }
 
-  async listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]> {
+  async listGrants(filter: GrantFilter): Promise<Grant[]> {
     let items: Record<string, unknown>[];
     if (filter.profile) {
       items = await this.queryAll({
@@ -89,6 +91,12 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
         KeyConditionExpression: 'GSI1PK = :pk',
         ExpressionAttributeValues: { ':pk': subjectGsi1Pk(filter.subject) },
       });
+    } else if (filter.createdBy) {
+      items = await this.queryAll({
+        IndexName: BY_CREATOR_INDEX,
+        KeyConditionExpression: 'GSI3PK = :pk',
+        ExpressionAttributeValues: { ':pk': creatorGsi3Pk(filter.createdBy) },
+      });
     } else {
       // The unfiltered admin listing is the one access pattern served by a scan.
       items = await this.scanAll({
@@ -96,8 +104,7 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
         ExpressionAttributeValues: { ':grant': 'grant' },
       });
     }
-    const wanted = filter.subject ? subjectKey(filter.subject) : undefined;
-    return items.filter((item) => !wanted || item.subjectKey === wanted).map(toGrant);
+    return items.map(toGrant).filter((grant) => matchesFilter(grant, filter));
   }
 
   async getGrant(id: string): Promise<Grant | undefined> {
@@ -109,13 +116,16 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
     return items[0] ? toGrant(items[0]) : undefined;
   }
 
-  async putProfile(profile: Profile, audit: AuditEvent, replaces?: string): Promise<boolean> {
-    // A replacement must find the generation it read (a delete in between must not let it revive
-    // the old grants); a creation must find nothing.
+  async putProfile(profile: Profile, audit: AuditEvent, replaces?: Pick<Profile, 'generation' | 'updatedAt'>): Promise<boolean> {
+    // A replacement must find the version it read (a delete in between must not let it revive the
+    // old grants, a concurrent change must not be undone); a creation must find nothing.
     const condition =
       replaces === undefined
         ? { ConditionExpression: 'attribute_not_exists(PK)' }
-        : { ConditionExpression: 'generation = :replaces', ExpressionAttributeValues: { ':replaces': replaces } };
+        : {
+            ConditionExpression: 'generation = :generation AND updatedAt = :updatedAt',
+            ExpressionAttributeValues: { ':generation': replaces.generation, ':updatedAt': replaces.updatedAt },
+          };
     return this.transact([{ Put: { TableName: this.options.tableName, Item: profileItem(profile), ...condition } }], audit);
   }
 

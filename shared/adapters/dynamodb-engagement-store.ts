@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
 import { ENGAGEMENT_HANDED_OVER, type EngagementRecords } from '../domain/manage-engagements.js';
@@ -11,7 +11,10 @@ import {
   type DelegationsTableOptions,
   type TransactItems,
 } from './dynamodb-transactions.js';
+import { readAllPages } from './dynamodb-profile-reader.js';
 import {
+  BY_SUBJECT_INDEX,
+  ENGAGEMENTS_GSI1PK,
   engagementItem,
   engagementKey,
   grantItem,
@@ -76,6 +79,23 @@ export class DynamoDbEngagementStore implements EngagementRecords {
   async getEngagement(id: string): Promise<Engagement | undefined> {
     const item = await this.getEngagementItem(id);
     return item ? toEngagement(item) : undefined;
+  }
+
+  async listEngagements(): Promise<Engagement[]> {
+    const items = await readAllPages(
+      (startKey) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.options.tableName,
+            IndexName: BY_SUBJECT_INDEX,
+            KeyConditionExpression: 'GSI1PK = :pk',
+            ExpressionAttributeValues: { ':pk': ENGAGEMENTS_GSI1PK },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      (send) => this.read(send),
+    );
+    return items.map(toEngagement);
   }
 
   async getEngagementWithGrants(id: string): Promise<{ engagement: Engagement; grants: Grant[] } | undefined> {

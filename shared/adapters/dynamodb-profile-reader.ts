@@ -87,21 +87,8 @@ export class DynamoDbProfileReader implements ProfileGrantsReader {
     );
   }
 
-  protected async readAllPages(
-    send: (startKey: Record<string, unknown> | undefined) => Promise<{
-      Items?: Record<string, unknown>[];
-      LastEvaluatedKey?: Record<string, unknown>;
-    }>,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const out = await this.read(() => send(startKey));
-      items.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-      if (!startKey) return items;
-    }
-    throw new StoreUnavailableError('too many items to read in one request');
+  protected readAllPages(send: (startKey: Record<string, unknown> | undefined) => Promise<QueryPage>): Promise<Record<string, unknown>[]> {
+    return readAllPages(send, (next) => this.read(next));
   }
 
   protected async read<T>(send: () => Promise<T>): Promise<T> {
@@ -111,6 +98,27 @@ export class DynamoDbProfileReader implements ProfileGrantsReader {
       throw new StoreUnavailableError('the delegations table could not be read', { cause: error });
     }
   }
+}
+
+interface QueryPage {
+  readonly Items?: Record<string, unknown>[];
+  readonly LastEvaluatedKey?: Record<string, unknown>;
+}
+
+/** Every page of a Query or Scan, up to MAX_PAGES (then StoreUnavailableError: too much for one request). */
+export async function readAllPages(
+  send: (startKey: Record<string, unknown> | undefined) => Promise<QueryPage>,
+  read: (send: () => Promise<QueryPage>) => Promise<QueryPage>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const out = await read(() => send(startKey));
+    items.push(...(out.Items ?? []));
+    startKey = out.LastEvaluatedKey;
+    if (!startKey) return items;
+  }
+  throw new StoreUnavailableError('too many items to read in one request');
 }
 
 function keyRangeQuery(profile: string, from: string, to: string): Omit<QueryCommandInput, 'TableName'> {

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'SCOPE_NOT_GRANTED'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'PRECONDITION_FAILED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UPSTREAM_STS_ERROR'
   | 'AUDIT_UNAVAILABLE'
@@ -78,6 +79,10 @@ export class NotFoundError extends TvmError {
 }
 export class ConflictError extends TvmError {
   readonly code = 'CONFLICT';
+}
+/** An If-Match or If-None-Match the stored state does not satisfy (the caller read an older one). */
+export class PreconditionFailedError extends TvmError {
+  readonly code = 'PRECONDITION_FAILED';
 }
 export class PayloadTooLargeError extends TvmError {
   readonly code = 'PAYLOAD_TOO_LARGE';

@@ -9,6 +9,22 @@ export function subjectsOf(principal: Principal): Subject[] {
   return [{ type: 'user', id: principal.id }, ...groups.map((id): Subject => ({ type: 'group', id }))];
 }
 
+/** Which grants GET /grants lists: every filter given must hold. */
+export interface GrantFilter {
+  readonly profile?: string;
+  readonly subject?: Subject;
+  /** The principal who created them. */
+  readonly createdBy?: string;
+}
+
+export function matchesFilter(grant: Grant, filter: GrantFilter): boolean {
+  return (
+    (filter.profile === undefined || grant.profile === filter.profile) &&
+    (filter.subject === undefined || (grant.subject.type === filter.subject.type && grant.subject.id === filter.subject.id)) &&
+    (filter.createdBy === undefined || grant.createdBy === filter.createdBy)
+  );
+}
+
 /**
  * A grant applies only to the profile generation it was made for: deleting a profile and creating
  * one of the same name does not revive the old grants.

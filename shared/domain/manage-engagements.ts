@@ -199,6 +199,18 @@ export async function getEngagement(
 }
 
 /**
+ * GET /engagements: tvm-admin and tvm-security see every engagement; anyone else those they own,
+ * work on as a contractor or were handed, oldest first.
+ */
+export async function listEngagements(
+  deps: Pick<EngagementDeps, 'engagements' | 'adminGroup' | 'securityGroup'>,
+  principal: Principal,
+): Promise<Engagement[]> {
+  const engagements = await deps.engagements.listEngagements();
+  return engagements.filter((engagement) => maySee(deps, principal, engagement));
+}
+
+/**
  * POST /engagements/{id}/handover, by the owner or a tvm-admin:
  * 1. Read the engagement and its grants. Invisible to the caller: 404. Visible but not theirs to
  *    hand over (a contractor, tvm-security, a new owner): 403. Already handed over: 409

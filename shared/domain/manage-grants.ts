@@ -184,11 +184,20 @@ function effectiveScope(scope: Scope | undefined, fallback: Scope | undefined): 
   return { actions: scope?.actions ?? fallback?.actions, resources: scope?.resources ?? fallback?.resources };
 }
 
+/**
+ * GET /grants: admins list any grants; anyone else only those they created (`createdBy=me`), so a
+ * delegator can find a grant to revoke.
+ */
 export async function listGrants(
-  deps: Pick<GrantDeps, 'store'>,
-  filter: { profile?: string; subject?: Subject },
+  deps: Pick<GrantDeps, 'store' | 'adminGroup'>,
+  principal: Principal,
+  query: { profile?: string; subject?: Subject; createdBy?: string },
 ): Promise<Grant[]> {
-  const grants = await deps.store.listGrants(filter);
+  const createdBy = query.createdBy === 'me' ? principal.id : query.createdBy;
+  if (!isAdmin(deps, principal) && createdBy !== principal.id) {
+    throw new ForbiddenError(`listing grants requires membership of ${deps.adminGroup}; anyone may list the grants they created (createdBy=me)`);
+  }
+  const grants = await deps.store.listGrants({ ...query, createdBy });
   return grants.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
@@ -212,8 +221,8 @@ const MAX_REVOCATION_ROUNDS = 4;
 
 /**
  * DELETE /grants/{id}:
- * 1. Find the grant. Only an admin, its creator, or a holder of its parent grant may revoke it;
- *    to anyone else it does not exist (404).
+ * 1. Find the grant. Only an admin, its creator, the user holding it (giving it up), or a holder of
+ *    its parent grant may revoke it; to anyone else it does not exist (404).
  * 2. Revoke it and every active grant delegated from it (engagement grants included), recursively,
  *    in one transaction, or in batches of one transaction each when the tree exceeds one (deepest
  *    first, the grant itself last, so a failure leaves the root active and a retry completes the
@@ -304,6 +313,8 @@ async function carryOut(deps: CutOffDeps, orders: readonly CutOffOrder[], meta: 
 
 async function mayRevoke(deps: RevokeGrantDeps, principal: Principal, grant: Grant): Promise<boolean> {
   if (isAdmin(deps, principal) || grant.createdBy === principal.id) return true;
+  // A holder may give up their own grant; a group's grant is not one member's to give up.
+  if (grant.subject.type === 'user' && grant.subject.id === principal.id) return true;
   if (!grant.parentGrantId) return false;
   const parent = await deps.store.getGrant(grant.parentGrantId);
   const mine = new Set(subjectsOf(principal).map((s) => `${s.type}#${s.id}`));

@@ -1,5 +1,5 @@
 import { adminEvent } from './audit.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from './errors.js';
 import { MAX_SESSION_SECONDS } from './duration.js';
 import { refuseChangeIfLockedOut } from './lockdown-rules.js';
 import type { Principal, Profile, RequestMeta } from './model.js';
@@ -51,9 +51,13 @@ export async function getProfile(deps: Pick<ProfileDeps, 'store'>, name: string)
  *    in an account where tvm's cut-offs act (its own or a target account).
  * 2. During a lockdown, outside its allow list: no change to a locked profile, and no profile on a
  *    locked role, new or re-pointed (LOCKDOWN_ACTIVE, recorded): an alias would get around it.
- * 3. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
+ * 3. With `If-Match: "<updatedAt>"`, change only the version the caller read; with
+ *    `If-None-Match: *`, only create (else 412 PRECONDITION_FAILED): a read-modify-write, such as
+ *    the CLI's, cannot undo a change it never saw.
+ * 4. Replace the profile, keeping its creation time and, unless told otherwise, its ExternalId
  *    (which callers never see, so cannot send back).
- * 4. Write the profile and its `profile.put` audit event in one transaction.
+ * 5. Write the profile and its `profile.put` audit event in one transaction, only over the version
+ *    read: of two concurrent changes one fails (409), so neither forgets a role the other left.
  */
 export async function putProfile(
   deps: ProfileDeps,
@@ -61,6 +65,7 @@ export async function putProfile(
   name: string,
   input: ProfileInput,
   meta: RequestMeta,
+  precondition: { readonly ifMatch?: string; readonly ifNoneMatch?: string } = {},
 ): Promise<PublicProfile> {
   if (!patternCovers(deps.roleArnPattern, input.roleArn, false)) {
     throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
@@ -74,6 +79,7 @@ export async function putProfile(
   }
   const at = deps.clock.now();
   const [existing, lockdown] = await Promise.all([deps.store.getProfile(name), deps.lockdown.getLockdown()]);
+  checkPrecondition(name, existing, precondition);
   const change = { principal, meta, action: 'profile.put' } as const;
   await refuseChangeIfLockedOut(deps, change, lockdown, ...(existing ? [existing] : []), { name, roleArn: input.roleArn });
   const { externalId: requestedExternalId, ...fields } = input;
@@ -86,13 +92,13 @@ export async function putProfile(
     ...(formerRoles.length > 0 ? { formerRoles } : {}),
     createdAt: existing?.createdAt ?? at.toISOString(),
     generation: existing?.generation ?? deps.ids.next(),
-    updatedAt: at.toISOString(),
+    updatedAt: laterThan(existing?.updatedAt, at),
     updatedBy: principal.id,
   };
   const written = await deps.store.putProfile(
     profile,
     adminEvent(at, deps.ids.next(), 'profile.put', principal, meta, { profile: name, detail: { ...toPublicProfile(profile) } }),
-    existing?.generation,
+    existing,
   );
   if (!written) throw new ConflictError(`profile "${name}" was changed by someone else meanwhile; read it again and retry`);
   return toPublicProfile(profile);
@@ -117,6 +123,31 @@ export async function deleteProfile(
     adminEvent(at, deps.ids.next(), 'profile.deleted', principal, meta, { profile: name }),
   );
   if (!deleted) throw new NotFoundError(`profile "${name}" does not exist`);
+}
+
+/** The profile's ETag: its `updatedAt`, which every change moves forward. */
+export const profileTag = (profile: Pick<Profile, 'updatedAt'>) => `"${profile.updatedAt}"`;
+
+function checkPrecondition(name: string, existing: Profile | undefined, precondition: { ifMatch?: string; ifNoneMatch?: string }): void {
+  if (precondition.ifNoneMatch !== undefined) {
+    if (precondition.ifNoneMatch.trim() !== '*') throw new ValidationError('If-None-Match: only * (create, never replace) is supported here');
+    if (existing) throw new PreconditionFailedError(`profile "${name}" exists already`);
+  }
+  if (precondition.ifMatch !== undefined) {
+    const tags = precondition.ifMatch.split(',').map((tag) => tag.trim());
+    const matches = existing !== undefined && (tags.includes('*') || tags.includes(profileTag(existing)));
+    if (!matches) {
+      throw new PreconditionFailedError(
+        existing ? `profile "${name}" was changed at ${existing.updatedAt} by ${existing.updatedBy}, after you read it; read it again` : `profile "${name}" does not exist`,
+      );
+    }
+  }
+}
+
+/** `now`, or just after `previous` when the clock has not passed it: each version is told apart. */
+function laterThan(previous: string | undefined, now: Date): string {
+  const floor = previous === undefined ? Number.NaN : Date.parse(previous) + 1;
+  return new Date(floor > now.getTime() ? floor : now.getTime()).toISOString();
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
 import type { AnchoredHead, ChainAnchor } from './chain-anchors.js';
 import type { RecentCutOff } from './recent-cut-offs.js';
+import type { GrantFilter } from './grant-selection.js';
 import type { Revocation } from './revocation-policy.js';
 import type {
   AccessRequest,
@@ -89,12 +90,16 @@ export interface DelegationStore extends ProfileGrantsReader, DelegatorQuotaStor
    * Creates the profile, or with `replaces` (the stored generation) replaces it. Returns false when
    * that expectation no longer holds (created, deleted or replaced concurrently): nothing written.
    */
-  putProfile(profile: Profile, audit: AuditEvent, replaces?: string): Promise<boolean>;
+  /**
+   * Writes `profile`: over exactly the version `replaces` (its generation and updatedAt), or only
+   * where none exists. False when that no longer holds.
+   */
+  putProfile(profile: Profile, audit: AuditEvent, replaces?: Pick<Profile, 'generation' | 'updatedAt'>): Promise<boolean>;
   /** Deletes the profile; returns false when it did not exist (and records nothing). */
   deleteProfile(name: string, audit: AuditEvent): Promise<boolean>;
   /** Grants held by any of `subjects`, across profiles. */
   listGrantsForSubjects(subjects: readonly Subject[]): Promise<Grant[]>;
-  listGrants(filter: { profile?: string; subject?: Subject }): Promise<Grant[]>;
+  listGrants(filter: GrantFilter): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | undefined>;
   /**
    * Stores a new grant; fails (ConflictError) if the id exists, the profile changed, the `parent`
@@ -272,6 +277,8 @@ export interface EngagementStore {
    */
   createEngagement(engagement: Engagement, grants: readonly Grant[], audit: AuditEvent, parents: readonly Grant[], quota?: QuotaUpdate): Promise<void>;
   getEngagement(id: string): Promise<Engagement | undefined>;
+  /** Every engagement, oldest first (from an index: one just created may be missing for a moment). */
+  listEngagements(): Promise<Engagement[]>;
   /** The engagement with its grants in their current state, read strongly consistently. */
   getEngagementWithGrants(id: string): Promise<{ engagement: Engagement; grants: Grant[] } | undefined>;
   /**

@@ -147,8 +147,13 @@ export const subjectQuerySchema = /* @__PURE__ */ z
   })
   .pipe(subjectSchema);
 
+/** `createdBy=me` is the caller; naming anyone else is for admins. */
 export const listGrantsQuerySchema = /* @__PURE__ */ z
-  .object({ profile: profileNameSchema.optional(), subject: subjectQuerySchema.optional() })
+  .object({
+    profile: profileNameSchema.optional(),
+    subject: subjectQuerySchema.optional(),
+    createdBy: z.union([z.literal('me'), principalIdSchema]).optional(),
+  })
   .strict();
 
 export const grantIdSchema = /* @__PURE__ */ z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'is not a grant id');

@@ -47,6 +47,8 @@ export interface RouteRequest<B, Q, P, A> {
   readonly userAgent?: string;
   /** The If-None-Match header: the entity tags the caller already has (responses.ts' notModifiedOr). */
   readonly ifNoneMatch?: string;
+  /** The If-Match header: change only the version with this entity tag. */
+  readonly ifMatch?: string;
 }
 
 export type RouteResult = APIGatewayProxyStructuredResultV2;
@@ -105,6 +107,7 @@ export function createRoute<
         sourceIp: event.requestContext?.http?.sourceIp,
         userAgent: event.requestContext?.http?.userAgent,
         ifNoneMatch: event.headers?.['if-none-match'],
+        ifMatch: event.headers?.['if-match'],
       });
     });
 }

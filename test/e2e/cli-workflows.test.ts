@@ -121,6 +121,11 @@ describe('every workflow through the tvm CLI', () => {
   it('an admin puts a profile and grants it; the holder sees it with `me` and vends with `credentials`', async () => {
     // Act: administer
     const put = await tvm('admin', 'profiles', 'put', profile, '--role-arn', 'arn:aws:iam::000000000000:role/tvm-demo-readonly', '--max-session-seconds', '3600', '--description', 'CLI e2e');
+    // Changing one setting keeps the others (GET, then PUT with If-Match)
+    const shortened = await tvmJson<{ roleArn: string; description?: string; maxSessionSeconds: number }>('admin', 'profiles', 'put', profile, '--max-session-seconds', '1800');
+    const restored = await tvmJson<{ maxSessionSeconds: number; description?: string }>('admin', 'profiles', 'put', profile, '--max-session-seconds', '3600');
+    expect(shortened).toMatchObject({ roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly', description: 'CLI e2e', maxSessionSeconds: 1800 });
+    expect(restored).toMatchObject({ description: 'CLI e2e', maxSessionSeconds: 3600 });
     const list = await tvm('admin', 'profiles', 'list');
     leadGrant = await tvmJson<GrantAnswer>('admin', 'grants', 'create', '--profile', profile, '--user', people.lead, '--valid-until', '+1d', '--can-delegate', '--reason', 'team lead');
 
@@ -153,8 +158,15 @@ describe('every workflow through the tvm CLI', () => {
     const revoke = await tvm('lead', 'grants', 'revoke', toFrank.id);
     const frankVend = await tvm('frank', 'credentials', profile, '--no-cache');
     const listed = await tvmJson<{ grants: GrantAnswer[] }>('admin', 'grants', 'list', '--profile', profile);
+    const mine = await tvmJson<{ grants: GrantAnswer[] }>('lead', 'grants', 'list', '--mine');
+    const notAdmin = await tvm('lead', 'grants', 'list');
 
     // Assess
+    expect(mine.grants.map((grant) => [grant.id, grant.status])).toEqual([
+      [delegated.id, 'active'],
+      [toFrank.id, 'revoked'],
+    ]);
+    expect(notAdmin.stderr).toContain('(tvm grants list --mine)');
     expect(delegated).toMatchObject({ parentGrantId: leadGrant.id, depth: 1, createdBy: people.lead, subject: { type: 'user', id: people.eve } });
     expectRefused(beyond, 'DELEGATION_EXCEEDS_GRANT');
     expect(eveVend.grantId).toBe(delegated.id);
@@ -179,6 +191,8 @@ describe('every workflow through the tvm CLI', () => {
     contractorKey = (await tvmJson<VendAnswer>('contractor', 'credentials', profile, '--format', 'json', '--no-cache')).credentials;
     await stsWith(contractorKey).send(new GetCallerIdentityCommand({}));
     const before = await tvm('owner', 'engagements', 'show', engagement.id);
+    const listedForContractor = await tvm('contractor', 'engagements', 'list');
+    expect(listedForContractor.stdout).toMatch(new RegExp(`^${engagement.id}\\s+CLI rebuild\\s+active\\s+${people.owner}\\s+${people.contractor}\\s`, 'm'));
     await nextSecond();
 
     // Act

@@ -98,4 +98,37 @@ describe('delegation', () => {
       expect.arrayContaining(['grant.created', 'grant.revoked', 'credential.issued']),
     );
   });
+
+  it('lists for a delegator the grants they created, and lets a holder give up their own', async () => {
+    // Prepare: lead holds a delegable grant and delegates to eve
+    const profile = `e2e-${unique()}`;
+    const [lead, eve] = ['lead', 'eve'].map((name) => `${name}-${unique()}@example.com`) as [string, string];
+    const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
+    await api('PUT', `/profiles/${profile}`, {
+      token: admin,
+      body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly', scope: { actions: ['s3:*'], resources: ['*'] } },
+    });
+    await api<Grant>('POST', '/grants', {
+      token: admin,
+      body: { profile, subject: { type: 'user', id: lead }, validUntil: hoursFromNow(48), canDelegate: true },
+    });
+    const [leadToken, eveToken] = await Promise.all([lead, eve].map((id) => tokenFor(id, [])));
+    const toEve = await api<Grant>('POST', '/grants', { token: leadToken, body: { profile, subject: { type: 'user', id: eve }, validUntil: hoursFromNow(24) } });
+    expect(toEve.status).toBe(201);
+
+    // Act + Assess: lead finds the grant they made; all grants stay for admins
+    const mine = await api<{ grants: Grant[] }>('GET', '/grants?createdBy=me', { token: leadToken });
+    expect(mine.status).toBe(200);
+    expect(mine.body.grants.map((grant) => grant.id)).toEqual([toEve.body.id]);
+    expectError(await api('GET', '/grants', { token: leadToken }), 403, 'FORBIDDEN');
+    expectError(await api('GET', `/grants?createdBy=${encodeURIComponent('admin@example.com')}`, { token: leadToken }), 403, 'FORBIDDEN');
+
+    // eve gives hers up: it no longer vends, and lead's list shows it revoked by her
+    const givenUp = await api<Grant & { status: string; revokedBy: string }>('DELETE', `/grants/${toEve.body.id}`, { token: eveToken });
+    expect(givenUp.status).toBe(200);
+    expect(givenUp.body).toMatchObject({ status: 'revoked', revokedBy: eve });
+    expectError(await api('POST', '/credentials', { token: eveToken, body: { profile } }), 403, 'NO_GRANT');
+    const after = await api<{ grants: (Grant & { status: string })[] }>('GET', '/grants?createdBy=me', { token: leadToken });
+    expect(after.body.grants.map((grant) => [grant.id, grant.status])).toEqual([[toEve.body.id, 'revoked']]);
+  });
 });

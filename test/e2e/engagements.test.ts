@@ -106,6 +106,12 @@ describe('engagements', () => {
 
     // Who sees it, who may hand it over
     expect((await api<EngagementBody>('GET', `/engagements/${id}`, { token: carlToken })).status).toBe(200);
+    const listedFor = async (token: string | undefined) =>
+      (await api<{ engagements: { id: string }[] }>('GET', '/engagements', { token })).body.engagements.map((engagement) => engagement.id);
+    expect(await listedFor(ownerToken)).toEqual([id]);
+    expect(await listedFor(carlToken)).toEqual([id]);
+    expect(await listedFor(strangerToken)).toEqual([]);
+    expect(await listedFor(admin)).toContain(id);
     expectError(await api('GET', `/engagements/${id}`, { token: strangerToken }), 404, 'NOT_FOUND');
     expectError(await api('POST', `/engagements/${id}/handover`, { token: strangerToken, body: {} }), 404, 'NOT_FOUND');
     expectError(await api('POST', `/engagements/${id}/handover`, { token: carlaToken, body: {} }), 403, 'FORBIDDEN');

@@ -1,7 +1,7 @@
 // `tvm configure` with the real CLI against a fake tvm API: one stanza per usable profile from
 // GET /me, printed or merged into the AWS config file with a backup, everything else kept.
 import { jest } from '@jest/globals';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI_TIMEOUT_MS, fakeToken, makeTvmHome, startFakeApi, type FakeApi, type TvmHome } from './support/cli-harness.js';
 
@@ -107,6 +107,29 @@ describe('tvm configure', () => {
       path,
       changed: false,
     });
+  });
+
+  it('--write warns when no tvm is on PATH for the AWS CLI to run, and not when there is one', async () => {
+    // Prepare: a PATH directory with an executable tvm, and one without
+    const bin = join(home.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'tvm'), '#!/bin/sh\n', { mode: 0o755 });
+    const empty = join(home.dir, 'empty');
+    await mkdir(empty);
+    await writeFile(join(empty, 'tvm'), 'not executable', { mode: 0o644 });
+    const path = join(home.dir, 'aws-config');
+
+    // Act
+    const without = await home.run(['configure', '--write'], { AWS_CONFIG_FILE: path, PATH: `${empty}:/usr/bin:/bin` });
+    const withTvm = await home.run(['configure', '--write'], { AWS_CONFIG_FILE: path, PATH: `${empty}:${bin}:/usr/bin:/bin` });
+
+    // Assess
+    expect([without.code, withTvm.code]).toEqual([0, 0]);
+    expect(without.stderr).toBe(
+      'tvm: warning: the AWS CLI and SDKs run `tvm credentials` from your PATH, and no tvm is on it: ' +
+        'install the CLI (npm install -g <the tvm tarball>, or npm link in the repository) before using these profiles\n',
+    );
+    expect(withTvm.stderr).toBe('');
   });
 
   it('--aws-config names the file to write', async () => {

@@ -98,7 +98,7 @@ describe('DynamoDbDelegationStore', () => {
       const updated = aProfile({ maxSessionSeconds: 900, description: 'shorter', updatedBy: 'bob@example.com' });
 
       // Act
-      const written = await store.putProfile(updated, anAuditEvent('profile.put'), aProfile().generation);
+      const written = await store.putProfile(updated, anAuditEvent('profile.put'), aProfile());
 
       // Assess
       expect(written).toBe(true);
@@ -114,12 +114,31 @@ describe('DynamoDbDelegationStore', () => {
       await store.putProfile(aProfile({ generation: 'gen-2', description: 're-created' }), anAuditEvent('profile.put'));
 
       // Act: a stale replacement (read before the delete) and a blind creation
-      const staleReplace = await store.putProfile(aProfile({ generation: 'gen-1' }), anAuditEvent('profile.put'), 'gen-1');
+      const staleReplace = await store.putProfile(aProfile({ generation: 'gen-1' }), anAuditEvent('profile.put'), original);
       const blindCreate = await store.putProfile(aProfile({ generation: 'gen-3' }), anAuditEvent('profile.put'));
 
       // Assess
       expect([staleReplace, blindCreate]).toEqual([false, false]);
       expect(await store.getProfile(original.name)).toMatchObject({ generation: 'gen-2', description: 're-created' });
+    });
+
+    it('refuses a replacement over a version changed since it was read (same generation, later updatedAt)', async () => {
+      // Prepare: two admins read the same version; one writes first
+      const read = aProfile({ generation: 'gen-1', updatedAt: '2026-06-01T00:00:00.000Z' });
+      await store.putProfile(read, anAuditEvent('profile.put'));
+      const first = aProfile({ generation: 'gen-1', updatedAt: '2026-06-01T00:00:01.000Z', roleArn: 'arn:aws:iam::123456789012:role/tvm-two' });
+      expect(await store.putProfile(first, anAuditEvent('profile.put'), read)).toBe(true);
+
+      // Act
+      const second = await store.putProfile(
+        aProfile({ generation: 'gen-1', updatedAt: '2026-06-01T00:00:01.000Z', roleArn: 'arn:aws:iam::123456789012:role/tvm-three' }),
+        anAuditEvent('profile.put'),
+        read,
+      );
+
+      // Assess
+      expect(second).toBe(false);
+      expect(await store.getProfile(read.name)).toEqual(first);
     });
 
     it('lists every profile from the bySubject index, and nothing but profiles', async () => {
@@ -404,6 +423,26 @@ describe('DynamoDbDelegationStore', () => {
 
       // Assess
       expect(listed).toEqual([wanted]);
+    });
+
+    it('lists the grants one principal created, revoked ones included, and nobody else\'s (byCreator)', async () => {
+      // Prepare
+      await putProfiles('dev-readonly', 'prod-admin');
+      const lead = 'lead@example.com';
+      const wanted = [aGrant({ id: 'g1', createdBy: lead }), aGrant({ id: 'g2', createdBy: lead, subject: OPS, profile: 'prod-admin' })];
+      await createGrants(...wanted, aGrant({ id: 'g3', createdBy: `${lead}#x` }), aGrant({ id: 'g4', createdBy: 'admin@example.com' }));
+      await store.revokeGrants([wanted[1]!], lead, '2026-06-01T00:00:00.000Z', anAuditEvent('grant.revoked'));
+
+      // Act
+      const listed = await store.listGrants({ createdBy: lead });
+      const onOneProfile = await store.listGrants({ createdBy: lead, profile: 'dev-readonly' });
+
+      // Assess
+      expect(listed.map((grant) => [grant.id, grant.status])).toEqual([
+        ['g1', 'active'],
+        ['g2', 'revoked'],
+      ]);
+      expect(onOneProfile.map((grant) => grant.id)).toEqual(['g1']);
     });
 
     it('lists every grant, and no profiles, without a filter', async () => {

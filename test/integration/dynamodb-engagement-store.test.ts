@@ -124,6 +124,8 @@ describe('DynamoDbEngagementStore', () => {
         ...engagement,
         PK: 'ENGAGEMENT#eng-00000001',
         SK: '#ENGAGEMENT',
+        GSI1PK: 'ENGAGEMENTS',
+        GSI1SK: `${engagement.createdAt}#${engagement.id}`,
         entity: 'engagement',
         grantKeys: grants.map(grantKey),
       });
@@ -159,6 +161,24 @@ describe('DynamoDbEngagementStore', () => {
       // Assess
       expect(error).toBeInstanceOf(ConflictError);
       expect(await everything()).toEqual(before);
+    });
+
+    it('lists every engagement, oldest first, as it stands after a handover, and nothing else of the table', async () => {
+      // Prepare
+      const later = anEngagement({ id: 'eng-00000002', createdAt: '2026-06-02T00:00:00.000Z' });
+      const earlier = anEngagement({ id: 'eng-00000003', createdAt: '2026-06-01T00:00:00.000Z' });
+      for (const engagement of [later, earlier]) {
+        await engagements.createEngagement(engagement, contractorGrants(engagement), anAuditEvent('engagement.created'), []);
+      }
+      const revoke = contractorGrants(later);
+      const next = handedOver(later, revoke, []);
+      await engagements.handOver(next, later.version, revoke, [], anAuditEvent('handover.completed'), anOrder(later), []);
+
+      // Act
+      const listed = await engagements.listEngagements();
+
+      // Assess
+      expect(listed).toEqual([earlier, next]);
     });
 
     it('reads nothing for an unknown engagement', async () => {

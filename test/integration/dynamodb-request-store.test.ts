@@ -142,7 +142,7 @@ it('the grant is written only while the profile and the lockdown are as the appr
   const lockdown = new DynamoDbLockdownStore(dynamodb().documentClient, { tableName: tables.delegations, auditTableName: tables.audit, auditShards: 4 });
   await lockdown.putLockdown(aLockdown({ profiles: [PROFILE.name], roles: [PROFILE.roleArn], version: 1 }), 0, event());
   const underLockdown = await store.updateRequest(next, 1, event(), { createGrant: { grant, profileUpdatedAt: profile.updatedAt, lockdownVersion: 0 }, leavesPending: true });
-  await store.putProfile({ ...profile, roleArn: 'arn:aws:iam::123456789012:role/tvm-prod-admin', updatedAt: new Date().toISOString() }, event(), profile.generation);
+  await store.putProfile({ ...profile, roleArn: 'arn:aws:iam::123456789012:role/tvm-prod-admin', updatedAt: new Date().toISOString() }, event(), profile);
   const afterChange = await store.updateRequest(next, 1, event(), { createGrant: { grant, profileUpdatedAt: profile.updatedAt, lockdownVersion: 1 }, leavesPending: true });
 
   // Assess

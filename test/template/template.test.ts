@@ -144,6 +144,8 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:PutItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${AUDIT}`,
   ],
+  // The engagements' index entries (bySubject: ENGAGEMENTS / <createdAt>#<id>).
+  listEngagements: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
   getEngagement: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:BatchGetItem ${DELEGATIONS}`, `dynamodb:Query ${DELEGATIONS_INDEXES}`],
   handOverEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
@@ -282,6 +284,7 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'DELETE /grants/{id}': 'revokeGrant',
   'GET /audit/events': 'listAuditEvents',
   'POST /engagements': 'createEngagement',
+  'GET /engagements': 'listEngagements',
   'GET /engagements/{id}': 'getEngagement',
   'POST /engagements/{id}/handover': 'handOverEngagement',
   'GET /lockdown': 'getLockdown',

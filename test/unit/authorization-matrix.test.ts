@@ -48,13 +48,25 @@ const MATRIX: Record<string, { route: string; request?: (role: Role) => RawReque
   'DELETE /profiles/{name}': { route: 'DELETE /profiles/{name}', cells: ADMIN_ONLY },
   'POST /grants': { route: 'POST /grants', cells: ['UNAUTHENTICATED', 'FORBIDDEN', 'FORBIDDEN', 'ok', 'ok', 'ok', 'FORBIDDEN'] },
   'GET /grants': { route: 'GET /grants', cells: ADMIN_ONLY },
+  // Everyone may list the grants they created (possibly none); only admins what someone else did.
+  'GET /grants?createdBy=me': {
+    route: 'GET /grants',
+    request: (role) => ({ ...validRequest('GET /grants', role), query: { createdBy: 'me' } }),
+    cells: ANY_CALLER,
+  },
+  'GET /grants?createdBy=<someone else>': {
+    route: 'GET /grants',
+    request: (role) => ({ ...validRequest('GET /grants', role), query: { createdBy: 'someone-else@example.com' } }),
+    cells: ADMIN_ONLY,
+  },
   // The delegator's own delegated grant: to anyone but its creator (and admins) it does not exist.
   'DELETE /grants/{id}': { route: 'DELETE /grants/{id}', cells: ['UNAUTHENTICATED', 'NOT_FOUND', 'NOT_FOUND', 'ok', 'NOT_FOUND', 'ok', 'NOT_FOUND'] },
-  // An admin's root grant: not even a delegator holding a grant on the same profile may revoke it.
+  // alice's grant, an admin's root grant: she may give it up; not even a delegator holding a grant
+  // on the same profile may revoke it.
   'DELETE /grants/{id} (someone else’s root grant)': {
     route: 'DELETE /grants/{id}',
     request: (role) => ({ ...validRequest('DELETE /grants/{id}', role), path: { id: IDS.userGrant } }),
-    cells: ['UNAUTHENTICATED', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'ok', 'NOT_FOUND'],
+    cells: ['UNAUTHENTICATED', 'ok', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'ok', 'NOT_FOUND'],
   },
   'GET /audit/events': { route: 'GET /audit/events', cells: SECURITY_OR_ADMIN },
   'GET /audit/keys/{accessKeyId}': { route: 'GET /audit/keys/{accessKeyId}', cells: SECURITY_OR_ADMIN },
@@ -73,6 +85,8 @@ const MATRIX: Record<string, { route: string; request?: (role: Role) => RawReque
     },
     cells: ADMIN_ONLY,
   },
+  // Each sees the engagements they are part of (possibly none); admins and security all of them.
+  'GET /engagements': { route: 'GET /engagements', cells: ANY_CALLER },
   'GET /engagements/{id}': { route: 'GET /engagements/{id}', cells: ['UNAUTHENTICATED', 'NOT_FOUND', 'ok', 'NOT_FOUND', 'ok', 'ok', 'ok'] },
   'POST /engagements/{id}/handover': {
     route: 'POST /engagements/{id}/handover',

@@ -104,7 +104,22 @@ describe('tvm profiles', () => {
     });
   });
 
-  it('put: sends every given field in the PUT body', async () => {
+  const notFound = apiRefusal(404, 'NOT_FOUND', 'profile "billing-read" does not exist');
+  const billing = toPublicProfile(
+    aProfile({
+      name: 'billing-read',
+      roleArn: 'arn:aws:iam::000000000000:role/tvm-billing',
+      description: 'billing reports',
+      maxSessionSeconds: 7200,
+      scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::billing/*'] },
+      sensitivity: 'restricted',
+      externalId: 'ext-hidden',
+      requestable: { approverGroups: ['finance-leads'], approvals: 1, maxDurationSeconds: 3600, requireReason: true, pendingSeconds: 86_400 },
+      updatedAt: '2026-06-01T12:00:00.000Z',
+    }),
+  );
+
+  it('put creates a profile from every given field, only if none exists meanwhile (If-None-Match: *)', async () => {
     // Act
     const run = await runTvm(
       [
@@ -117,15 +132,17 @@ describe('tvm profiles', () => {
         '--sensitivity', 'restricted',
         '--external-id', 'ext-1234',
       ],
-      [{ body: readonly }],
+      [notFound, { body: readonly }],
     );
 
     // Assess
     expect(run.code).toBe(EXIT.ok);
     expect(run.requests).toEqual([
+      expect.objectContaining({ method: 'GET', path: '/profiles/billing-read' }),
       expect.objectContaining({
         method: 'PUT',
         path: '/profiles/billing-read',
+        ifNoneMatch: '*',
         body: {
           roleArn: 'arn:aws:iam::000000000000:role/tvm-billing',
           description: 'billing reports',
@@ -138,23 +155,94 @@ describe('tvm profiles', () => {
     ]);
   });
 
-  it('put: leaves out what was not given, so the API keeps the ExternalId and applies its defaults', async () => {
+  it('put changes only what it is given: a narrower --action keeps the resources, and nothing left out widens', async () => {
     // Act
-    const run = await runTvm(['profiles', 'put', 'billing-read', '--role-arn', 'arn:aws:iam::000000000000:role/tvm-billing'], [{ body: readonly }]);
+    const run = await runTvm(['profiles', 'put', 'billing-read', '--action', 's3:ListBucket', '--max-session-seconds', '900'], [{ body: billing }, { body: billing }]);
 
     // Assess
-    expect(run.requests[0]?.body).toEqual({ roleArn: 'arn:aws:iam::000000000000:role/tvm-billing' });
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.requests[1]).toEqual(
+      expect.objectContaining({
+        method: 'PUT',
+        ifMatch: '"2026-06-01T12:00:00.000Z"',
+        body: {
+          roleArn: 'arn:aws:iam::000000000000:role/tvm-billing',
+          description: 'billing reports',
+          maxSessionSeconds: 900,
+          scope: { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::billing/*'] },
+          sensitivity: 'restricted',
+          requestable: { approverGroups: ['finance-leads'], approvals: 1, maxDurationSeconds: 3600, requireReason: true, pendingSeconds: 86_400 },
+        },
+      }),
+    );
+  });
+
+  it('put changes one part of the request settings, or makes the profile not requestable', async () => {
+    // Act
+    const twoApprovals = await runTvm(['profiles', 'put', 'billing-read', '--approvals', '2'], [{ body: billing }, { body: billing }]);
+    const notRequestable = await runTvm(['profiles', 'put', 'billing-read', '--not-requestable'], [{ body: billing }, { body: billing }]);
+    const both = await runTvm(['profiles', 'put', 'billing-read', '--not-requestable', '--approvals', '2']);
+
+    // Assess
+    expect((twoApprovals.requests[1]?.body as { requestable?: unknown }).requestable).toEqual({
+      approverGroups: ['finance-leads'],
+      approvals: 2,
+      maxDurationSeconds: 3600,
+      requireReason: true,
+      pendingSeconds: 86_400,
+    });
+    expect(notRequestable.requests[1]?.body).not.toHaveProperty('requestable');
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.requests).toEqual([]);
+  });
+
+  it('put applies the change again on the newer version when someone changed the profile meanwhile', async () => {
+    // Prepare: between the read and the write, someone else lowered the session limit
+    const changed = { ...billing, maxSessionSeconds: 1800, updatedAt: '2026-06-01T12:05:00.000Z' };
+    const stale = apiRefusal(412, 'PRECONDITION_FAILED', 'profile "billing-read" was changed at 2026-06-01T12:05:00.000Z by bob, after you read it; read it again');
+
+    // Act
+    const run = await runTvm(['profiles', 'put', 'billing-read', '--description', 'new words'], [{ body: billing }, stale, { body: changed }, { body: changed }]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.requests.map((request) => `${request.method} ${request.ifMatch ?? ''}`)).toEqual([
+      'GET ',
+      'PUT "2026-06-01T12:00:00.000Z"',
+      'GET ',
+      'PUT "2026-06-01T12:05:00.000Z"',
+    ]);
+    expect(run.requests[3]?.body).toMatchObject({ description: 'new words', maxSessionSeconds: 1800 });
+  });
+
+  it('put --replace sends only what was given (the API applies its defaults), with no read first', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'put', 'billing-read', '--replace', '--role-arn', 'arn:aws:iam::000000000000:role/tvm-billing'], [{ body: readonly }]);
+    const withoutRole = await runTvm(['profiles', 'put', 'billing-read', '--replace']);
+
+    // Assess
+    expect(run.requests).toEqual([expect.objectContaining({ method: 'PUT', body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-billing' } })]);
+    expect(run.requests[0]).not.toHaveProperty('ifMatch');
+    expect(withoutRole.code).toBe(EXIT.usage);
+    expect(withoutRole.stderr).toMatch(/--role-arn/);
+  });
+
+  it('put of a profile that does not exist needs --role-arn, and says so', async () => {
+    // Act
+    const run = await runTvm(['profiles', 'put', 'billing-read', '--description', 'x'], [notFound]);
+
+    // Assess
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toBe('tvm: USAGE: profile "billing-read" does not exist; give --role-arn <arn> to create it\n');
+    expect(run.requests.map((request) => request.method)).toEqual(['GET']);
   });
 
   it('put --remove-external-id sends externalId: null', async () => {
     // Act
-    const run = await runTvm(
-      ['profiles', 'put', 'billing-read', '--role-arn', 'arn:aws:iam::000000000000:role/tvm-billing', '--remove-external-id'],
-      [{ body: readonly }],
-    );
+    const run = await runTvm(['profiles', 'put', 'billing-read', '--remove-external-id'], [{ body: billing }, { body: billing }]);
 
     // Assess
-    expect(run.requests[0]?.body).toEqual({ roleArn: 'arn:aws:iam::000000000000:role/tvm-billing', externalId: null });
+    expect(run.requests[1]?.body).toMatchObject({ roleArn: 'arn:aws:iam::000000000000:role/tvm-billing', externalId: null });
   });
 
   it.each([
@@ -223,6 +311,31 @@ describe('tvm grants', () => {
         'CREATED BY': 'admin@example.com',
       },
     ]);
+  });
+
+  it('list --mine asks for the grants the caller created; --created-by names someone (admins)', async () => {
+    // Act
+    const mine = await runTvm(['grants', 'list', '--mine'], [{ body: { grants: [grant] } }]);
+    const theirs = await runTvm(['grants', 'list', '--created-by', 'lead@example.com'], [{ body: { grants: [] } }]);
+    const both = await runTvm(['grants', 'list', '--mine', '--created-by', 'lead@example.com']);
+
+    // Assess
+    expect(mine.requests[0]?.query).toEqual({ createdBy: 'me' });
+    expect(readTable(mine.stdout, 'ID').map((row) => row.ID)).toEqual(['grant-0002']);
+    expect(theirs.requests[0]?.query).toEqual({ createdBy: 'lead@example.com' });
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.requests).toEqual([]);
+  });
+
+  it('list: a refusal points a non-admin at --mine', async () => {
+    // Act
+    const message = 'listing grants requires membership of tvm-admin; anyone may list the grants they created (createdBy=me)';
+    const run = await runTvm(['grants', 'list'], [{ status: 403, body: { error: { code: 'FORBIDDEN', message } } }]);
+
+    // Assess
+    expect(run.stderr).toBe(
+      'tvm: FORBIDDEN: listing grants requires membership of tvm-admin; anyone may list the grants they created (tvm grants list --mine)\n',
+    );
   });
 
   it('list: an empty answer reads (none)', async () => {
@@ -362,6 +475,25 @@ describe('tvm engagements', () => {
     version: 1,
     grants: [aGrant({ id: 'grant-eng-1', profile: 'demo-deploy', subject: { type: 'user', id: 'dev@agency.example' }, engagementId: 'eng-00000001' })],
   };
+
+  it('list: a row per engagement the caller may see, contractors joined', async () => {
+    // Act
+    const { grants: _grants, ...summary } = engagement;
+    const run = await runTvm(['engagements', 'list'], [{ body: { engagements: [summary] } }]);
+
+    // Assess
+    expect(run.requests[0]).toMatchObject({ method: 'GET', path: '/engagements' });
+    expect(readTable(run.stdout, 'ID')).toEqual([
+      {
+        ID: 'eng-00000001',
+        NAME: 'website rebuild',
+        STATUS: 'active',
+        OWNER: 'owner@example.com',
+        CONTRACTORS: 'dev@agency.example, qa@agency.example',
+        'VALID UNTIL': '2026-12-31T00:00:00.000Z',
+      },
+    ]);
+  });
 
   it('create: one body with every contractor and profile', async () => {
     // Act

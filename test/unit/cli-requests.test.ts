@@ -127,17 +127,23 @@ describe('tvm profiles put --requestable-by', () => {
     // Act
     const run = await runTvm(
       ['profiles', 'put', 'prod-read', '--role-arn', 'arn:aws:iam::123456789012:role/tvm-prod-read', '--requestable-by', 'prod-approvers', '--approvals', '2', '--max-request', '4h'],
-      [{ body: { name: 'prod-read', requestable: { approverGroups: ['prod-approvers'], approvals: 2, maxDurationSeconds: 14_400, requireReason: true, pendingSeconds: 86_400 } } }],
+      [
+        apiRefusal(404, 'NOT_FOUND', 'profile "prod-read" does not exist'),
+        { body: { name: 'prod-read', requestable: { approverGroups: ['prod-approvers'], approvals: 2, maxDurationSeconds: 14_400, requireReason: true, pendingSeconds: 86_400 } } },
+      ],
     );
-    const withoutMaximum = await runTvm(['profiles', 'put', 'prod-read', '--role-arn', 'arn:aws:iam::123456789012:role/tvm-prod-read', '--requestable-by', 'prod-approvers'], []);
+    const withoutMaximum = await runTvm(
+      ['profiles', 'put', 'prod-read', '--role-arn', 'arn:aws:iam::123456789012:role/tvm-prod-read', '--requestable-by', 'prod-approvers'],
+      [apiRefusal(404, 'NOT_FOUND', 'profile "prod-read" does not exist')],
+    );
 
     // Assess
-    expect(run.requests[0]?.body).toEqual({
+    expect(run.requests[1]?.body).toEqual({
       roleArn: 'arn:aws:iam::123456789012:role/tvm-prod-read',
       requestable: { approverGroups: ['prod-approvers'], maxDurationSeconds: 14_400, approvals: 2 },
     });
     expect(readFields(run.stdout)).toMatchObject({ requestable: 'by prod-approvers, 2 approval(s), up to 4h, reason required' });
     expect(withoutMaximum.code).toBe(EXIT.usage);
-    expect(withoutMaximum.requests).toEqual([]);
+    expect(withoutMaximum.requests.map((request) => request.method)).toEqual(['GET']);
   });
 });

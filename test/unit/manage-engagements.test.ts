@@ -18,6 +18,7 @@ import { createGrant, revokeGrant } from '../../shared/domain/manage-grants.js';
 import {
   createEngagement,
   getEngagement,
+  listEngagements,
   handOverEngagement,
   MAX_GRANTS_PER_ENGAGEMENT_WRITE,
   type HandoverDeps,
@@ -514,6 +515,54 @@ describe('getEngagement', () => {
     expect(shown.status).toBe('handed-over');
     expect(shown.grants.map((g) => g.id)).toEqual([...view.grants.map((g) => g.id), ...result.newGrants]);
     expect(shown.grants.filter((g) => g.subject.id === HEIR.id).map((g) => g.status)).toEqual(['active', 'active']);
+  });
+});
+
+describe('listEngagements', () => {
+  it('lists for each caller the engagements they are part of, oldest first; admins and security see all', async () => {
+    // Prepare: two engagements with different owners and contractors, one handed over to HEIR
+    const setup = setUp();
+    const first = await created(setup);
+    const second = await created(setup, anEngagementInput({ name: 'Billing', owner: ADMIN.id, contractors: [CARL.id] }));
+    await handOverEngagement(setup.deps, ADMIN, second.id, { to: [HEIR.id] }, META);
+    const ids = async (caller: Principal) => (await listEngagements(setup.deps, caller)).map((engagement) => engagement.id);
+
+    // Act
+    const seen = {
+      owner: await ids(OWNER),
+      carla: await ids(CARLA),
+      carl: await ids(CARL),
+      heir: await ids(HEIR),
+      admin: await ids(ADMIN),
+      security: await ids(SECURITY),
+      stranger: await ids(STRANGER),
+      lookAlike: await ids(aPrincipal({ id: 'x@example.com', groups: [OWNER.id, CARL.id] })),
+    };
+
+    // Assess
+    expect(seen).toEqual({
+      owner: [first.id],
+      carla: [first.id],
+      carl: [first.id, second.id],
+      heir: [second.id],
+      admin: [first.id, second.id],
+      security: [first.id, second.id],
+      stranger: [],
+      lookAlike: [],
+    });
+  });
+
+  it('gives each engagement without its grants', async () => {
+    // Prepare
+    const setup = setUp();
+    const view = await created(setup);
+
+    // Act
+    const [listed] = await listEngagements(setup.deps, OWNER);
+
+    // Assess
+    const { grants: _grants, ...engagement } = view;
+    expect(listed).toEqual(engagement);
   });
 });
 

@@ -308,7 +308,7 @@ describe('listGrants', () => {
     const { deps } = setUp({ grants: [newer, older, sameTime] });
 
     // Act
-    const grants = await listGrants(deps, {});
+    const grants = await listGrants(deps, ADMIN, {});
 
     // Assess
     expect(grants.map((grant) => grant.id)).toEqual(['grant-a', 'grant-b', 'grant-c']);
@@ -319,12 +319,61 @@ describe('listGrants', () => {
     const { deps } = setUp({ grants: [newer, older, sameTime] });
 
     // Act
-    const byProfile = await listGrants(deps, { profile: 'prod-admin' });
-    const bySubject = await listGrants(deps, { subject: { type: 'user', id: 'alice@example.com' } });
+    const byProfile = await listGrants(deps, ADMIN, { profile: 'prod-admin' });
+    const bySubject = await listGrants(deps, ADMIN, { subject: { type: 'user', id: 'alice@example.com' } });
 
     // Assess
     expect(byProfile.map((grant) => grant.id)).toEqual(['grant-c']);
     expect(bySubject.map((grant) => grant.id)).toEqual(['grant-a', 'grant-b']);
+  });
+
+  describe('createdBy', () => {
+    const lead = aPrincipal({ id: 'lead@example.com', groups: [] });
+    const byLead = aGrant({ id: 'grant-lead-1', createdBy: lead.id, createdAt: '2026-03-01T00:00:00.000Z' });
+    const byLeadRevoked = aGrant({ id: 'grant-lead-2', createdBy: lead.id, status: 'revoked', profile: 'prod-admin' });
+    const byOther = aGrant({ id: 'grant-other', createdBy: 'someone@example.com' });
+
+    it('gives anyone the grants they created, revoked ones included, with createdBy=me', async () => {
+      // Prepare
+      const { deps } = setUp({ grants: [byLead, byLeadRevoked, byOther, older] });
+
+      // Act
+      const mine = await listGrants(deps, lead, { createdBy: 'me' });
+      const mineOnOneProfile = await listGrants(deps, lead, { createdBy: 'me', profile: 'prod-admin' });
+
+      // Assess
+      expect(mine.map((grant) => grant.id).sort()).toEqual(['grant-lead-1', 'grant-lead-2']);
+      expect(mineOnOneProfile.map((grant) => grant.id)).toEqual(['grant-lead-2']);
+    });
+
+    it('refuses a non-admin every other listing: all grants, a profile, or someone else\'s', async () => {
+      // Prepare
+      const { deps } = setUp({ grants: [byLead, byOther] });
+
+      // Act
+      const refusals = await Promise.all(
+        [{}, { profile: 'dev-readonly' }, { createdBy: 'someone@example.com' }, { subject: { type: 'user' as const, id: lead.id } }].map((query) =>
+          listGrants(deps, lead, query).then(
+            () => 'listed',
+            (error: unknown) => error,
+          ),
+        ),
+      );
+
+      // Assess
+      for (const refusal of refusals) expect(refusal).toBeInstanceOf(ForbiddenError);
+    });
+
+    it('lets an admin list what anyone created', async () => {
+      // Prepare
+      const { deps } = setUp({ grants: [byLead, byOther] });
+
+      // Act
+      const grants = await listGrants(deps, ADMIN, { createdBy: 'someone@example.com' });
+
+      // Assess
+      expect(grants.map((grant) => grant.id)).toEqual(['grant-other']);
+    });
   });
 });
 
@@ -527,6 +576,44 @@ describe('delegation', () => {
     expect(audit.eventsOfType('grant.revoked')).toEqual([
       expect.objectContaining({ grantId: level1.id, detail: { revokedGrantIds: [level2.id, level1.id], cutOffOrder: expect.any(String) } }),
     ]);
+  });
+
+  it('lets a holder give up their own grant, and with it what they delegated from it', async () => {
+    // Prepare
+    const { deps, store, audit } = setUp({ grants: [rootGrant] });
+    const level1 = await createGrant(deps, DELEGATOR, delegated({ canDelegate: true }), META);
+    const eve = aPrincipal({ id: 'eve@example.com', groups: [] });
+    const level2 = await createGrant(deps, eve, delegated({ subject: { type: 'user', id: 'finn@example.com' } }), META);
+
+    // Act: eve holds level 1 and gives it up
+    const revoked = await revokeGrant(deps, eve, level1.id, META);
+
+    // Assess
+    expect(revoked).toMatchObject({ id: level1.id, status: 'revoked', revokedBy: 'eve@example.com', revokedDescendants: [level2.id] });
+    expect(store.grants.map((g) => [g.id, g.status])).toEqual([
+      ['grant-root', 'active'],
+      [level1.id, 'revoked'],
+      [level2.id, 'revoked'],
+    ]);
+    expect(audit.eventsOfType('grant.revoked')).toEqual([expect.objectContaining({ principal: 'eve@example.com', grantId: level1.id })]);
+  });
+
+  it("does not let a member give up a group's grant for the whole group, nor a holder another subject's grant", async () => {
+    // Prepare: dana is in team-leads, which holds the root grant; eve holds a grant dana delegated
+    const { deps, store } = setUp({ grants: [rootGrant] });
+    const toEve = await createGrant(deps, DELEGATOR, delegated(), META);
+    const finn = aPrincipal({ id: 'finn@example.com', groups: ['team-leads'] });
+    // Alike but not eve: a group named like her, and her id as a group.
+    const eveAlike = aPrincipal({ id: 'eve@example.com ', groups: ['eve@example.com'] });
+
+    // Act
+    const groupGrant = await failureOf(revokeGrant(deps, finn, rootGrant.id, META));
+    const notHers = await failureOf(revokeGrant(deps, eveAlike, toEve.id, META));
+
+    // Assess
+    expect(groupGrant).toBeInstanceOf(NotFoundError);
+    expect(notHers).toBeInstanceOf(NotFoundError);
+    expect(store.grants.every((g) => g.status === 'active')).toBe(true);
   });
 
   it("hides another user's grant: a stranger's revoke is NOT_FOUND and changes nothing", async () => {

@@ -1,7 +1,14 @@
 // Profile administration with an in-memory store: only roles tvm may assume, the ExternalId never
 // leaves tvm (not in responses, not in the audit trail), and every change is audited.
 import type { AdminAuditEvent } from '../../shared/domain/audit.js';
-import { LockdownActiveError, NotFoundError, StoreUnavailableError, ValidationError } from '../../shared/domain/errors.js';
+import {
+  ConflictError,
+  LockdownActiveError,
+  NotFoundError,
+  PreconditionFailedError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../../shared/domain/errors.js';
 import {
   deleteProfile,
   getProfile,
@@ -407,5 +414,66 @@ describe('re-pointing a profile', () => {
 
     // Assess: the expired one is gone; re-putting the same role adds nothing
     expect(store.profiles[0]?.formerRoles).toEqual([{ roleArn: old, until: '2026-06-02T00:00:00.000Z' }]);
+  });
+});
+
+describe('concurrent changes', () => {
+  const R1 = 'arn:aws:iam::123456789012:role/tvm-one';
+  const R2 = 'arn:aws:iam::123456789012:role/tvm-two';
+  const R3 = 'arn:aws:iam::123456789012:role/tvm-three';
+
+  it('lets one of two concurrent re-pointings win, so no role sessions were vended on is forgotten', async () => {
+    // Prepare
+    const { deps, store } = setUp([aProfile({ name: 'dev-readonly', roleArn: R1 })]);
+
+    // Act: both read R1; each would remember only R1 as a former role
+    const outcomes = await Promise.allSettled([
+      putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R2 }), META),
+      putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R3 }), META),
+    ]);
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refusal = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(refusal?.reason).toBeInstanceOf(ConflictError);
+    expect(store.profiles[0]?.formerRoles?.map((former) => former.roleArn)).toEqual([R1]);
+  });
+
+  it('tells every change apart, even two in the same millisecond', async () => {
+    // Prepare
+    const { deps } = setUp([aProfile({ name: 'dev-readonly', roleArn: R1 })]);
+
+    // Act
+    const first = await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R2 }), META);
+    const second = await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R3 }), META);
+
+    // Assess
+    expect(second.updatedAt > first.updatedAt).toBe(true);
+  });
+
+  it('applies a change only to the version read (If-Match), and creates only what does not exist (If-None-Match: *)', async () => {
+    // Prepare
+    const { deps, store } = setUp([aProfile({ name: 'dev-readonly', roleArn: R1 })]);
+    const read = await getProfile(deps, 'dev-readonly');
+    await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R2 }), META);
+
+    // Act
+    const stale = await failureOf(putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R3 }), META, { ifMatch: `"${read.updatedAt}"` }));
+    const current = await getProfile(deps, 'dev-readonly');
+    const fresh = await putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ roleArn: R3 }), META, { ifMatch: `"${current.updatedAt}"` });
+    const exists = await failureOf(putProfile(deps, ADMIN, 'dev-readonly', aProfileInput(), META, { ifNoneMatch: '*' }));
+    const missing = await failureOf(putProfile(deps, ADMIN, 'new-one', aProfileInput(), META, { ifMatch: `"${current.updatedAt}"` }));
+    const created = await putProfile(deps, ADMIN, 'new-one', aProfileInput(), META, { ifNoneMatch: '*' });
+
+    // Assess
+    expect(stale).toBeInstanceOf(PreconditionFailedError);
+    expect(fresh.roleArn).toBe(R3);
+    expect(exists).toBeInstanceOf(PreconditionFailedError);
+    expect(missing).toBeInstanceOf(PreconditionFailedError);
+    expect(created.name).toBe('new-one');
+    expect(store.profiles.map((profile) => [profile.name, profile.roleArn])).toEqual([
+      ['dev-readonly', R3],
+      ['new-one', aProfileInput().roleArn],
+    ]);
   });
 });

@@ -11,7 +11,7 @@ import type { EngagementView, HandoverResult } from '../../domain/manage-engagem
 import type { activateLockdown, LockdownDetails, LockdownStatus } from '../../domain/manage-lockdown.js';
 import type { PublicProfile } from '../../domain/manage-profiles.js';
 import type { RequestListingResult, RevokedRequest } from '../../domain/manage-requests.js';
-import type { Grant, PublicRequest, Scope, SessionNotCut, RevokedSession } from '../../domain/model.js';
+import type { Engagement, Grant, PublicRequest, Scope, SessionNotCut, RevokedSession } from '../../domain/model.js';
 import type { AuditPage } from '../../domain/ports.js';
 import type { AlertsPage } from '../../domain/query-audit.js';
 import type { KeyTrace } from '../../domain/trace-access-key.js';
@@ -190,6 +190,10 @@ const engagementShape = {
 export const engagementSchema = describing<EngagementView>()(strict({ ...engagementShape, grants: z.array(grantSchema) })).openapi('Engagement', {
   description: 'The engagement and its grants, each in its current state.',
 });
+
+export const engagementListSchema = strict({
+  engagements: z.array(describing<Engagement>()(strict(engagementShape)).openapi('EngagementSummary', { description: 'An engagement without its grants.' })),
+}).openapi('EngagementList');
 
 export const handoverResultSchema = describing<HandoverResult>()(
   strict({
