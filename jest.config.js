@@ -1,4 +1,8 @@
 // One jest project per test layer; `npm test` runs them all (see package.json scripts).
+
+// The AWS SDK's notice that its 2027 releases need Node 22 would print in every worker: the README
+// says it once (tests run on Node 20.19+, the functions on nodejs22.x). Workers inherit this.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true }],
 };

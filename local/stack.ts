@@ -316,6 +316,8 @@ function startOffline(options: StackOptions, env: Record<string, string>): Child
         SLS_TELEMETRY_DISABLED: '1',
         SLS_NOTIFICATIONS_MODE: 'off',
         SLS_DEPRECATION_DISABLE: '*',
+        // Every Lambda worker would print the SDK's Node 22 notice again: npm start says it once.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     },
   );

@@ -34,7 +34,23 @@ const PORT_VARIABLES: Readonly<Record<keyof StackPorts, string>> = {
   dynamodb: 'TVM_DYNAMODB_PORT',
 };
 
+/**
+ * The AWS SDK warns, in every process that uses it, that its releases after the first week of
+ * January 2027 need Node 22. Said once here instead: the deployed functions run nodejs22.x.
+ */
+function noteNodeVersion(): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) {
+    console.log(
+      `tvm: note: Node ${process.versions.node} runs the local stack; the deployed functions run nodejs22.x. ` +
+        'AWS SDK releases after the first week of January 2027 will need Node 22+ (its warning is shown once, here).',
+    );
+  }
+}
+
 async function main(): Promise<void> {
+  noteNodeVersion();
   const stateDir = resolve(REPO_ROOT, env.TVM_STATE_DIR ?? '.tvm');
   const stackFile = join(stateDir, 'stack.json');
   refuseIfRunning(stackFile);

@@ -58,6 +58,7 @@ interface PutOptions {
   readonly maxRequest?: number;
   readonly pendingFor?: number;
   readonly reasonOptional?: boolean;
+  readonly reasonRequired?: boolean;
 }
 
 function formatRequestable(value: unknown): string {
@@ -107,8 +108,16 @@ export function createProfilesCommand(context: CliContext): Command {
     .option('--max-request <span>', 'longest access a request may ask for, e.g. 4h (required to make a profile requestable)', parseAccessDuration)
     .option('--pending-for <span>', 'how long a request waits for its approvals before it expires (default 1d)', parseAccessDuration)
     .option('--reason-optional', 'requests need no reason')
+    .addOption(new Option('--reason-required', 'requests need a reason (the default)').conflicts('reasonOptional'))
     .addOption(
-      new Option('--not-requestable', 'nobody may request it any more').conflicts(['requestableBy', 'approvals', 'maxRequest', 'pendingFor', 'reasonOptional']),
+      new Option('--not-requestable', 'nobody may request it any more').conflicts([
+        'requestableBy',
+        'approvals',
+        'maxRequest',
+        'pendingFor',
+        'reasonOptional',
+        'reasonRequired',
+      ]),
     )
     .addHelpText(
       'after',
@@ -164,7 +173,9 @@ async function putProfile(api: ApiClient, name: string, options: PutOptions): Pr
     try {
       return await api.request<PublicProfile>('PUT', path, { body: profileBody(options, stored), headers });
     } catch (error) {
-      if (!(error instanceof CliError) || error.code !== 'PRECONDITION_FAILED' || attempt >= PUT_ATTEMPTS) throw error;
+      // Changed between our read and write (412), or between the API's read and write (409).
+      const lostRace = error instanceof CliError && (error.code === 'PRECONDITION_FAILED' || error.code === 'CONFLICT');
+      if (!lostRace || attempt >= PUT_ATTEMPTS) throw error;
     }
   }
 }
@@ -194,7 +205,7 @@ export function profileBody(options: PutOptions, stored: PublicProfile | undefin
 /** The request settings: those given over the stored ones; none when neither has any. */
 function requestableOf(options: PutOptions, stored: PublicProfile['requestable']): Record<string, unknown> | undefined {
   const approverGroups = options.requestableBy ?? stored?.approverGroups;
-  const given = options.approvals ?? options.maxRequest ?? options.pendingFor ?? options.reasonOptional;
+  const given = options.approvals ?? options.maxRequest ?? options.pendingFor ?? options.reasonOptional ?? options.reasonRequired;
   if (!approverGroups) {
     if (given === undefined) return undefined;
     throw new CliError('--requestable-by <group> is required to make a profile requestable', EXIT.usage, 'USAGE');
@@ -203,7 +214,7 @@ function requestableOf(options: PutOptions, stored: PublicProfile['requestable']
   if (maxDurationSeconds === undefined) throw new CliError('--max-request <span> is required with --requestable-by', EXIT.usage, 'USAGE');
   const approvals = options.approvals ? Number(options.approvals) : stored?.approvals;
   const pendingSeconds = options.pendingFor ?? stored?.pendingSeconds;
-  const requireReason = options.reasonOptional ? false : stored?.requireReason;
+  const requireReason = options.reasonOptional ? false : options.reasonRequired ? true : stored?.requireReason;
   return {
     approverGroups,
     maxDurationSeconds,

@@ -37,6 +37,12 @@ export function grantKey(grant: Pick<Grant, 'profile' | 'subject' | 'id'>): { PK
   return { PK: profilePk(grant.profile), SK: `${grantSkPrefix}${subjectKey(grant.subject)}#${grant.id}` };
 }
 
+/** A grant's entry in byCreator (ops/backfill-indexes.ts adds it to grants stored before it). */
+export const creatorIndexKeys = (grant: Pick<Grant, 'createdBy' | 'createdAt' | 'id'>) => ({
+  GSI3PK: creatorGsi3Pk(grant.createdBy),
+  GSI3SK: `${grant.createdAt}#${grant.id}`,
+});
+
 export function grantItem(grant: Grant): Record<string, unknown> {
   const activeKey = grant.status === 'active' ? activeGrantSortKey(grant) : undefined;
   return {
@@ -44,8 +50,7 @@ export function grantItem(grant: Grant): Record<string, unknown> {
     GSI1PK: subjectGsi1Pk(grant.subject),
     GSI1SK: `PROFILE#${grant.profile}#${grant.id}`,
     GSI2PK: grantIdGsi2Pk(grant.id),
-    GSI3PK: creatorGsi3Pk(grant.createdBy),
-    GSI3SK: `${grant.createdAt}#${grant.id}`,
+    ...creatorIndexKeys(grant),
     // A child is on its parent's profile (createGrant delegates within one), so in its partition.
     ...(grant.parentGrantId ? { LSI2SK: `${childGrantsPrefix(grant.parentGrantId)}${grant.id}` } : {}),
     ...(activeKey ? { LSI1SK: activeKey } : {}),
@@ -111,11 +116,16 @@ export const engagementKey = (id: string) => ({ PK: engagementPk(id), SK: ENGAGE
 
 export type GrantKey = ReturnType<typeof grantKey>;
 
+/** An engagement's entry in bySubject (ops/backfill-indexes.ts adds it to those stored before it). */
+export const engagementIndexKeys = (engagement: Pick<Engagement, 'createdAt' | 'id'>) => ({
+  GSI1PK: ENGAGEMENTS_GSI1PK,
+  GSI1SK: `${engagement.createdAt}#${engagement.id}`,
+});
+
 export function engagementItem(engagement: Engagement, grantKeys: readonly GrantKey[]): Record<string, unknown> {
   return {
     ...engagementKey(engagement.id),
-    GSI1PK: ENGAGEMENTS_GSI1PK,
-    GSI1SK: `${engagement.createdAt}#${engagement.id}`,
+    ...engagementIndexKeys(engagement),
     entity: 'engagement',
     ...engagement,
     grantKeys,

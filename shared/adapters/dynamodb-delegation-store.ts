@@ -51,7 +51,8 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
 
   async getProfile(name: string): Promise<Profile | undefined> {
     const out = await this.read(() =>
-      this.client.send(new GetCommand({ TableName: this.options.tableName, Key: { PK: profilePk(name), SK: PROFILE_SK } })),
+      // Strongly consistent: a change is checked against, and conditioned on, the version read.
+      this.client.send(new GetCommand({ TableName: this.options.tableName, Key: { PK: profilePk(name), SK: PROFILE_SK }, ConsistentRead: true })),
     );
     return out.Item ? toProfile(out.Item) : undefined;
   }
@@ -80,7 +81,14 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
 
   async listGrants(filter: GrantFilter): Promise<Grant[]> {
     let items: Record<string, unknown>[];
-    if (filter.profile) {
+    // The narrowest read first: a creator's grants are the one listing non-admins may make.
+    if (filter.createdBy) {
+      items = await this.queryAll({
+        IndexName: BY_CREATOR_INDEX,
+        KeyConditionExpression: 'GSI3PK = :pk',
+        ExpressionAttributeValues: { ':pk': creatorGsi3Pk(filter.createdBy) },
+      });
+    } else if (filter.profile) {
       items = await this.queryAll({
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :grant)',
         ExpressionAttributeValues: { ':pk': profilePk(filter.profile), ':grant': grantSkPrefix },
@@ -90,12 +98,6 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
         IndexName: BY_SUBJECT_INDEX,
         KeyConditionExpression: 'GSI1PK = :pk',
         ExpressionAttributeValues: { ':pk': subjectGsi1Pk(filter.subject) },
-      });
-    } else if (filter.createdBy) {
-      items = await this.queryAll({
-        IndexName: BY_CREATOR_INDEX,
-        KeyConditionExpression: 'GSI3PK = :pk',
-        ExpressionAttributeValues: { ':pk': creatorGsi3Pk(filter.createdBy) },
       });
     } else {
       // The unfiltered admin listing is the one access pattern served by a scan.

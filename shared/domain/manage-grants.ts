@@ -263,7 +263,11 @@ export async function revokeGrant(deps: RevokeGrantDeps, principal: Principal, i
         adminEvent(at, deps.ids.next(), 'grant.revoked', principal, meta, {
           profile: root.profile,
           grantId: root.id,
-          detail: { revokedGrantIds: batch.map((g) => g.id), ...(order ? { cutOffOrder: order.id } : {}) },
+          detail: {
+            revokedGrantIds: batch.map((g) => g.id),
+            ...(order ? { cutOffOrder: order.id } : {}),
+            ...(holds(principal, root) ? { givenUp: true } : {}),
+          },
         }),
         order,
       );
@@ -311,10 +315,12 @@ async function carryOut(deps: CutOffDeps, orders: readonly CutOffOrder[], meta: 
   };
 }
 
+const holds = (principal: Principal, grant: Grant) => grant.subject.type === 'user' && grant.subject.id === principal.id;
+
 async function mayRevoke(deps: RevokeGrantDeps, principal: Principal, grant: Grant): Promise<boolean> {
   if (isAdmin(deps, principal) || grant.createdBy === principal.id) return true;
   // A holder may give up their own grant; a group's grant is not one member's to give up.
-  if (grant.subject.type === 'user' && grant.subject.id === principal.id) return true;
+  if (holds(principal, grant)) return true;
   if (!grant.parentGrantId) return false;
   const parent = await deps.store.getGrant(grant.parentGrantId);
   const mine = new Set(subjectsOf(principal).map((s) => `${s.type}#${s.id}`));

@@ -79,9 +79,10 @@ export async function putProfile(
   }
   const at = deps.clock.now();
   const [existing, lockdown] = await Promise.all([deps.store.getProfile(name), deps.lockdown.getLockdown()]);
-  checkPrecondition(name, existing, precondition);
   const change = { principal, meta, action: 'profile.put' } as const;
+  // The lockdown first: a refused change is recorded whatever version the caller read.
   await refuseChangeIfLockedOut(deps, change, lockdown, ...(existing ? [existing] : []), { name, roleArn: input.roleArn });
+  checkPrecondition(name, existing, precondition);
   const { externalId: requestedExternalId, ...fields } = input;
   const externalId = requestedExternalId === undefined ? existing?.externalId : (requestedExternalId ?? undefined);
   const formerRoles = formerRolesAfter(existing, input.roleArn, at);

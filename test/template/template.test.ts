@@ -46,6 +46,7 @@ const AUDIT_KEY_INDEX = 'AuditTable/index/byAccessKey';
 const AUDIT_SESSION_INDEX = 'AuditTable/index/bySessionRole';
 const DELEGATIONS_GRANT_INDEX = 'DelegationsTable/index/byGrantId';
 const DELEGATIONS_ACTIVE_GRANTS_INDEX = 'DelegationsTable/index/activeGrants';
+const DELEGATIONS_BY_SUBJECT_INDEX = 'DelegationsTable/index/bySubject';
 const AUDIT_TIME_INDEX = 'AuditTable/index/byTime';
 const ANCHOR_BUCKET = 'AnchorBucket';
 const ANCHOR_OBJECTS = 'AnchorBucket/anchors/*';
@@ -145,7 +146,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:PutItem ${AUDIT}`,
   ],
   // The engagements' index entries (bySubject: ENGAGEMENTS / <createdAt>#<id>).
-  listEngagements: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
+  listEngagements: [`dynamodb:Query ${DELEGATIONS_BY_SUBJECT_INDEX}`],
   getEngagement: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:BatchGetItem ${DELEGATIONS}`, `dynamodb:Query ${DELEGATIONS_INDEXES}`],
   handOverEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
@@ -370,6 +371,8 @@ interface Packaged {
   readonly text: string;
   readonly template: CfnTemplate;
   readonly seconds: number;
+  /** What `serverless package` printed. */
+  readonly output: string;
 }
 
 const execFileAsync = promisify(execFile);
@@ -390,14 +393,14 @@ async function packageStage(stage: Stage): Promise<Packaged> {
   );
   const started = Date.now();
   const edge = [`--param=edgeIssuer=${EDGE_ISSUER}`, `--param=edgeAudience=${EDGE_AUDIENCE}`];
-  await execFileAsync(process.execPath, [SERVERLESS_BIN, 'package', '--stage', stage, '--package', dir, ...edge], {
+  const { stdout, stderr } = await execFileAsync(process.execPath, [SERVERLESS_BIN, 'package', '--stage', stage, '--package', dir, ...edge], {
     cwd: REPO_ROOT,
     env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', TVM_BUILD_DIR: BUILD_DIR },
     maxBuffer: 16 * 1024 * 1024,
   });
   const seconds = (Date.now() - started) / 1000;
   const text = readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
-  return { stage, dir, text, template: JSON.parse(text) as CfnTemplate, seconds };
+  return { stage, dir, text, template: JSON.parse(text) as CfnTemplate, seconds, output: stdout + stderr };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -1088,6 +1091,11 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
     // Assess
     const runtimes = Object.fromEntries(functionsOf(pkg(stage)).map((fn) => [fn.name, fn.properties.Runtime]));
     expect(runtimes).toEqual(Object.fromEntries(Object.keys(EXPECTED_GRANTS).map((name) => [name, 'nodejs22.x'])));
+  });
+
+  test('packages without a configuration warning (serverless v3 is taught nodejs22.x)', () => {
+    // Assess
+    expect(pkg(stage).output).not.toMatch(/Invalid configuration|Warning:/);
   });
 
   test('every route of the API table exists exactly once, served by its function', () => {

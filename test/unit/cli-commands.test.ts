@@ -181,6 +181,8 @@ describe('tvm profiles', () => {
     // Act
     const twoApprovals = await runTvm(['profiles', 'put', 'billing-read', '--approvals', '2'], [{ body: billing }, { body: billing }]);
     const notRequestable = await runTvm(['profiles', 'put', 'billing-read', '--not-requestable'], [{ body: billing }, { body: billing }]);
+    const optional = { ...billing, requestable: { ...billing.requestable!, requireReason: false } };
+    const reasonAgain = await runTvm(['profiles', 'put', 'billing-read', '--reason-required'], [{ body: optional }, { body: billing }]);
     const both = await runTvm(['profiles', 'put', 'billing-read', '--not-requestable', '--approvals', '2']);
 
     // Assess
@@ -192,6 +194,7 @@ describe('tvm profiles', () => {
       pendingSeconds: 86_400,
     });
     expect(notRequestable.requests[1]?.body).not.toHaveProperty('requestable');
+    expect(reasonAgain.requests[1]?.body).toMatchObject({ requestable: { requireReason: true } });
     expect(both.code).toBe(EXIT.usage);
     expect(both.requests).toEqual([]);
   });
@@ -213,6 +216,21 @@ describe('tvm profiles', () => {
       'PUT "2026-06-01T12:05:00.000Z"',
     ]);
     expect(run.requests[3]?.body).toMatchObject({ description: 'new words', maxSessionSeconds: 1800 });
+  });
+
+  it('put applies the change again when the API lost a race of its own (409), at most three times', async () => {
+    // Prepare
+    const conflict = apiRefusal(409, 'CONFLICT', 'profile "billing-read" was changed by someone else meanwhile; read it again and retry');
+
+    // Act
+    const recovered = await runTvm(['profiles', 'put', 'billing-read', '--description', 'x'], [{ body: billing }, conflict, { body: billing }, { body: billing }]);
+    const givenUp = await runTvm(['profiles', 'put', 'billing-read', '--description', 'x'], [{ body: billing }, conflict, { body: billing }, conflict, { body: billing }, conflict]);
+
+    // Assess
+    expect(recovered.code).toBe(EXIT.ok);
+    expect(givenUp.code).toBe(EXIT.refused);
+    expect(givenUp.requests.map((request) => request.method)).toEqual(['GET', 'PUT', 'GET', 'PUT', 'GET', 'PUT']);
+    expect(givenUp.stderr).toMatch(/^tvm: CONFLICT: /);
   });
 
   it('put --replace sends only what was given (the API applies its defaults), with no read first', async () => {

@@ -595,7 +595,9 @@ describe('delegation', () => {
       [level1.id, 'revoked'],
       [level2.id, 'revoked'],
     ]);
-    expect(audit.eventsOfType('grant.revoked')).toEqual([expect.objectContaining({ principal: 'eve@example.com', grantId: level1.id })]);
+    expect(audit.eventsOfType('grant.revoked')).toEqual([
+      expect.objectContaining({ principal: 'eve@example.com', grantId: level1.id, detail: expect.objectContaining({ givenUp: true }) }),
+    ]);
   });
 
   it("does not let a member give up a group's grant for the whole group, nor a holder another subject's grant", async () => {

@@ -375,6 +375,18 @@ describe('during a lockdown', () => {
     ]);
   });
 
+  it('records an outsider\'s change to the locked profile even when it names a stale version (If-Match)', async () => {
+    // Prepare
+    const { deps, audit } = lockedDown();
+
+    // Act
+    const error = await failureOf(putProfile(deps, ADMIN, 'prod-deploy', aProfileInput({ roleArn: LOCKED_ROLE }), META, { ifMatch: '"2000-01-01T00:00:00.000Z"' }));
+
+    // Assess
+    expect(error).toBeInstanceOf(LockdownActiveError);
+    expect(audit.events).toEqual([expect.objectContaining({ type: 'change.denied', detail: expect.objectContaining({ code: 'LOCKDOWN_ACTIVE' }) })]);
+  });
+
   it('refuses an outsider deleting a locked profile, and lets them change one elsewhere', async () => {
     // Prepare
     const { deps, store, audit } = lockedDown();
