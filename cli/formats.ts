@@ -2,13 +2,30 @@
 // is for people, and a few values (subjects, scopes, durations) read the same in every table.
 import type { Command } from 'commander';
 import type { CliContext } from './main.js';
+import { CliError, EXIT } from './errors.js';
 import { printJson } from './output.js';
 import type { GlobalOptions } from './settings.js';
 
-/** `--json`: the raw response for scripts; otherwise `human` renders it. */
+/** `--query`: one field of the response; `--json`: all of it, for scripts; otherwise `human` renders it. */
 export function render<T>(context: CliContext, command: Command, value: T, human: (value: T) => void): void {
-  if (command.optsWithGlobals<GlobalOptions>().json) printJson(context.stdout, value);
+  const { json, query } = command.optsWithGlobals<GlobalOptions>();
+  if (query !== undefined) printField(context, value, query);
+  else if (json) printJson(context.stdout, value);
   else human(value);
+}
+
+/**
+ * The value at `path` (`id`, `credentials.accessKeyId`, `grants.0.id`): text as it is, a list of
+ * texts one per line, anything else as JSON. A path the answer does not have is a usage error.
+ */
+function printField(context: CliContext, value: unknown, path: string): void {
+  let found: unknown = value;
+  for (const key of path.split('.')) {
+    found = typeof found === 'object' && found !== null && Object.hasOwn(found, key) ? (found as Record<string, unknown>)[key] : undefined;
+    if (found === undefined) throw new CliError(`--query ${path}: the answer has no such field`, EXIT.usage, 'USAGE');
+  }
+  const lines = Array.isArray(found) && found.every((item) => typeof item === 'string') ? found : [found];
+  for (const line of lines) context.stdout.write(`${typeof line === 'string' ? line : JSON.stringify(line)}\n`);
 }
 
 /** A heading between the sections of one answer (fields, then one or more tables). */

@@ -62,6 +62,9 @@ const COMMANDS: readonly ((context: CliContext) => Command)[] = [
   createCompletionCommand,
 ];
 
+/** The commands that print an API answer (formats.ts' render), so `--query` can pick a field of it. */
+const ANSWERING = new Set(['me', 'profiles', 'grants', 'request', 'requests', 'approve', 'deny', 'engagements', 'lockdown', 'audit', 'alerts']);
+
 export { defaultContext };
 
 export function createProgram(context: CliContext): Command {
@@ -78,6 +81,11 @@ export function createProgram(context: CliContext): Command {
 Exit codes: ${EXIT.ok} ok · ${EXIT.unexpected} unexpected · ${EXIT.usage} usage or setup · ${EXIT.auth} no or rejected token · ${EXIT.refused} refused by the API · ${EXIT.server} API unreachable or failing`,
     );
   for (const create of COMMANDS) program.addCommand(create(context));
+  for (const command of program.commands) {
+    if (ANSWERING.has(command.name())) {
+      command.option('--query <path>', 'print only this field of the answer, e.g. id or grants.0.id (a list: one line per item)');
+    }
+  }
   configureEverywhere(program, context);
   return program;
 }

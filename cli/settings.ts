@@ -12,6 +12,8 @@ export interface GlobalOptions {
   readonly url?: string;
   readonly tokenCommand?: string;
   readonly json?: boolean;
+  /** `--query <path>`: print only this field of the answer. */
+  readonly query?: string;
 }
 
 export interface Settings {

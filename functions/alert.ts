@@ -3,8 +3,9 @@
 //   evaluated; the answer lists the records to retry (ReportBatchItemFailures);
 // - an EventBridge "Scheduled Event" (every 5 minutes): the window before the event's time is
 //   evaluated again, catching what the stream could not see yet;
-// - `{"source": "tvm.manual", "since": "<ISO time>"}`: the same from `since` until now, at most a
-//   day back (the local stack's interval and the tests invoke it this way).
+// - `{"source": "tvm.manual", "since": "<ISO time>"}` (or relative: `"-90m"`, `"-4h"`): the same
+//   from `since` until now, at most a day back (the local stack's interval and the tests invoke it
+//   this way).
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { decodeAuditStreamRecord } from '../shared/adapters/dynamodb-audit-stream.js';
@@ -33,7 +34,9 @@ const deps: RaiseAlertsDeps = {
 };
 
 const scheduledEventSchema = z.object({ 'detail-type': z.literal('Scheduled Event'), time: z.string().datetime() });
-const manualRunSchema = z.object({ source: z.literal('tvm.manual'), since: z.string().datetime({ offset: true }) }).strict();
+const manualRunSchema = z
+  .object({ source: z.literal('tvm.manual'), since: z.union([z.string().datetime({ offset: true }), z.string().regex(/^-\d{1,4}[mh]$/)]) })
+  .strict();
 const MAX_MANUAL_SPAN_MS = 24 * 3_600_000;
 /** A window run stops evaluating this long before the invocation's time is up, to say so (recheck-truncated). */
 const DEADLINE_MARGIN_MS = 3_000;
@@ -55,15 +58,22 @@ export async function handler(event: unknown, context?: Context): Promise<Dynamo
   const manual = manualRunSchema.safeParse(event);
   if (manual.success) {
     const now = deps.clock.now();
-    const since = new Date(manual.data.since);
+    const since = sinceTime(manual.data.since, now);
     if (since > now || now.getTime() - since.getTime() > MAX_MANUAL_SPAN_MS) {
       throw new ValidationError('"since" must lie within the last 24 hours');
     }
     return onWindow({ from: since, to: now }, meta, deadline);
   }
   throw new ValidationError(
-    'expected a DynamoDB stream batch, an EventBridge "Scheduled Event" or {"source":"tvm.manual","since":"<ISO time>"}',
+    'expected a DynamoDB stream batch, an EventBridge "Scheduled Event" or {"source":"tvm.manual","since":"<ISO time, or -90m, -4h>"}',
   );
+}
+
+/** An ISO time, or minutes or hours before `now` (`-90m`, `-4h`). */
+function sinceTime(since: string, now: Date): Date {
+  const relative = /^-(\d+)([mh])$/.exec(since);
+  if (!relative) return new Date(since);
+  return new Date(now.getTime() - Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 60_000));
 }
 
 async function onStreamBatch(event: DynamoDBStreamEvent, meta: { requestId: string }): Promise<DynamoDBBatchResponse> {

@@ -124,14 +124,14 @@ tvm is running (${(ms / 1000).toFixed(1)} s)
   console        ${info.consoleUrl}
   API            ${info.apiUrl}
   local STS/IAM  ${info.stsEndpoint}
-  federation     ${info.federationEndpoint} (console sign-in: npx tvm console demo-readonly)
+  federation     ${info.federationEndpoint} (console sign-in: tvm console demo-readonly)
   DynamoDB Local ${info.dynamodbEndpoint}
   dev issuer     ${info.issuer}
   local loop     calls with vended credentials → ${info.functions.recordUse}; audit stream and every ${alertIntervalSeconds} s → ${info.functions.alert}
   anchoring      every ${anchorIntervalSeconds} s ${info.functions.anchorChainHeads} → ${info.anchorDir}
 
 Try it:
-  TOKEN=$(npx tvm dev-token --sub alice@example.com --groups engineering)
+  TOKEN=$(tvm dev-token --sub alice@example.com --groups engineering)   # tvm: npm link once (README)
   curl -s -X POST ${info.apiUrl}/credentials -H "authorization: Bearer $TOKEN" \\
        -H 'content-type: application/json' -d '{"profile":"demo-readonly","durationSeconds":900}'
 

@@ -284,6 +284,21 @@ describe('scheduled and manual runs', () => {
     expect(summary).toMatchObject({ from: '2026-06-01T08:00:00.000Z', to: NOW, evaluated: 1, raised: [{ rule: 'unknown-session' }] });
   });
 
+  it('takes "since" relative to now, in minutes or hours (-90m, -4h)', async () => {
+    // Prepare
+    await world.audit.append(aUse({ issuance: null, eventTime: '2026-06-01T09:00:00Z' }));
+
+    // Act
+    const lastFourHours = await handler({ source: 'tvm.manual', since: '-4h' }, CONTEXT);
+    const lastNinetyMinutes = await handler({ source: 'tvm.manual', since: '-90m' }, CONTEXT);
+
+    // Assess
+    expect(lastFourHours).toMatchObject({ from: '2026-06-01T08:10:00.000Z', to: NOW, evaluated: 1 });
+    expect(lastNinetyMinutes).toMatchObject({ from: '2026-06-01T10:40:00.000Z', to: NOW });
+    await expect(handler({ source: 'tvm.manual', since: '-25h' }, CONTEXT)).rejects.toThrow(ValidationError);
+    await expect(handler({ source: 'tvm.manual', since: '+1h' }, CONTEXT)).rejects.toThrow(ValidationError);
+  });
+
   it('refuses a manual window reaching more than a day back or into the future', async () => {
     await expect(handler({ source: 'tvm.manual', since: '2026-05-31T12:09:59Z' }, CONTEXT)).rejects.toThrow(ValidationError);
     await expect(handler({ source: 'tvm.manual', since: '2026-06-01T12:11:00Z' }, CONTEXT)).rejects.toThrow(ValidationError);

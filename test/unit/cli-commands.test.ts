@@ -356,6 +356,21 @@ describe('tvm grants', () => {
     );
   });
 
+  it('--query prints one field of the answer, for scripts: ID=$(tvm grants create … --query id)', async () => {
+    // Act
+    const created = await runTvm(['grants', 'create', '--profile', 'dev-readonly', '--user', 'bob@example.com', '--valid-until', '+4h', '--query', 'id'], [{ status: 201, body: grant }]);
+    const nested = await runTvm(['grants', 'list', '--query', 'grants.0.subject'], [{ body: { grants: [grant] } }]);
+    const missing = await runTvm(['grants', 'list', '--query', 'grants.0.nope'], [{ body: { grants: [grant] } }]);
+    const elsewhere = await runTvm(['credentials', 'dev-readonly', '--query', 'id']);
+
+    // Assess
+    expect(created.stdout).toBe('grant-0002\n');
+    expect(nested.stdout).toBe('{"type":"user","id":"bob@example.com"}\n');
+    expect([missing.code, missing.stderr]).toEqual([EXIT.usage, 'tvm: USAGE: --query grants.0.nope: the answer has no such field\n']);
+    expect(elsewhere.code).toBe(EXIT.usage);
+    expect(elsewhere.requests).toEqual([]);
+  });
+
   it('list: an empty answer reads (none)', async () => {
     // Act
     const run = await runTvm(['grants', 'list'], [{ body: { grants: [] } }]);
