@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packCli } from '../cli/release/pack.js';
+import { outputOf } from '../local/processes.js';
 import { median, round } from './stats.js';
 
 export interface CliStartup {
@@ -71,20 +72,13 @@ export async function measureCliStartup(input: CliStartupInput): Promise<CliStar
     const call = ['credentials', input.profile, '--format', 'credential-process'];
     // Not spawnSync: the stand-in answers from this process's event loop.
     const timed = (args: readonly string[], url = input.apiUrl): Promise<Timed> =>
-      new Promise((resolve, reject) => {
+      (async () => {
         const started = performance.now();
-        const child = spawn(process.execPath, args, { env: { ...env, TVM_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-        child.on('error', reject);
-        child.on('close', (code) => {
-          const ms = performance.now() - started;
-          if (code !== 0) reject(new Error(`node ${args.join(' ')} exited with ${code}: ${stderr}`));
-          else resolve({ ms, stdout });
-        });
-      });
+        const { code, stdout, stderr } = await outputOf(spawn(process.execPath, args, { env: { ...env, TVM_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] }));
+        const ms = performance.now() - started;
+        if (code !== 0) throw new Error(`node ${args.join(' ')} exited with ${code}: ${stderr}`);
+        return { ms, stdout };
+      })();
 
     const uncached: number[] = [];
     for (let i = 0; i < input.uncachedRuns; i++) uncached.push((await timed([bundle, ...call, '--no-cache'])).ms);

@@ -17,7 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort } from '../../local/processes.js';
+import { freePort, outputOf } from '../../local/processes.js';
 import { REPO_ROOT, startStack, type RunningStack, type StackInfo } from '../../local/stack.js';
 
 /** Blocks not run, by their first line, with why. Each must name a block of the README. */
@@ -87,21 +87,11 @@ const checked = new Set<string>();
 const BLOCK_TIMEOUT_MS = 150_000;
 
 /** Runs `script` as a new terminal would (bash -e -o pipefail); a block over time is killed, its whole process group. */
-function bash(script: string): Promise<Run> {
+async function bash(script: string): Promise<Run> {
   const traced = `trap 'printf "\\n%s%s\\n" ${JSON.stringify(MARK)} "$BASH_COMMAND"' DEBUG\n${script}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', traced], { cwd: join(dir, 'work'), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), BLOCK_TIMEOUT_MS);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', traced], { cwd: join(dir, 'work'), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), BLOCK_TIMEOUT_MS);
+  return outputOf(child).finally(() => clearTimeout(timer));
 }
 
 /** Each command's output, after the mark naming it. */

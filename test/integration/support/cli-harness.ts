@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { outputOf } from '../../../local/processes.js';
 
 export const TVM_BIN = fileURLToPath(new URL('../../../bin/tvm.js', import.meta.url));
 export const CLI_TIMEOUT_MS = 30_000;
@@ -98,15 +99,7 @@ export async function makeTvmHome(env: Record<string, string> = {}, bin: string 
 }
 
 export function runTvm(args: readonly string[], env: Record<string, string>, bin: string = TVM_BIN): Promise<TvmRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return outputOf(spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS }));
 }
 
 /** A JWT-shaped token (unsigned: the fake API does not verify) for the given subject. */
