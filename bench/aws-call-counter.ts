@@ -146,7 +146,7 @@ export interface VendCallSummary {
   readonly auditWrites: number;
 }
 
-/** The calls counted against a vend's budget (issue 6/6): STS calls, DynamoDB reads and writes, audit writes. */
+/** The calls counted against a vend's budget: STS calls, DynamoDB reads and writes, audit writes. */
 export function summarizeVendCalls(calls: readonly AwsCall[], options: { readonly auditTable: string }): VendCallSummary {
   const dynamodb = calls.filter((call) => call.service === 'dynamodb');
   const writes = dynamodb.filter((call) => WRITES.has(call.operation));

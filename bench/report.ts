@@ -1,4 +1,4 @@
-// What `npm run bench` reports: the JSON issue 6/6 fixes (exactly that shape), the targets it
+// What `npm run bench` reports: the JSON (exactly that shape: tools read it), the targets it
 // sets, and a table for people.
 import type { BundleMeasurement } from './bundles.js';
 import type { CliStartup } from './cli-startup.js';
@@ -15,7 +15,7 @@ export interface BenchResults {
   readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number };
   readonly bundles: Record<string, { readonly bytes: number; readonly coldInitMs: number }>;
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number };
-  /** The web console's built JavaScript, all of it (issue 8/11). */
+  /** The web console's built JavaScript, all of it. */
   readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
   /**
    * A cached `credential_process` call of the packed CLI against `node -e 0`, and what its check for

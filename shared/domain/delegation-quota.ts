@@ -1,6 +1,6 @@
-// How many active delegated grants one delegator may hold (issue 7/11, "Floods cannot take tvm
-// down"): without a bound, one canDelegate grant could mint grants without end. Shared by POST
-// /grants and engagements, whose grants by a non-admin owner are delegated grants too.
+// How many active delegated grants one delegator may hold, so a flood cannot take tvm down: without
+// a bound, one canDelegate grant could mint grants without end. Shared by POST /grants and
+// engagements, whose grants by a non-admin owner are delegated grants too.
 import { ConflictError, DelegationQuotaExceededError } from './errors.js';
 import type { Grant } from './model.js';
 import type { DelegatorQuota, DelegatorQuotaStore, QuotaEntry, QuotaUpdate } from './ports.js';

@@ -1,4 +1,4 @@
-// Issue 3/6 on the local stack: every request signed with vended credentials reaches the local STS,
+// Audit of use on the local stack: every request signed with vended credentials reaches the local STS,
 // which reports it as a CloudTrail record to recordUse (as EventBridge would); the audit stream
 // feeds the alert function; security staff read it all back over HTTP. Each alert rule is fired
 // by a realistic scenario and stays quiet for its benign twin.

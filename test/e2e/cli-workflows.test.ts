@@ -1,4 +1,4 @@
-// Every workflow of issues 1/6-3/6 driven through the `tvm` CLI alone (the packed CLI people install,
+// Every workflow driven through the `tvm` CLI alone (the packed CLI people install,
 // `npm run pack:cli`'s bundle; one process per call, TVM_URL and TVM_TOKEN per caller) against the
 // local stack: an admin sets up a profile and a grant, the holder vends and delegates, an engagement
 // is handed over, security locks a profile down and a second person lifts it, then reads the trail

@@ -1,4 +1,4 @@
-// Issue 8/11: the web console in a real browser (Debian's Chromium through playwright-core) against
+// The web console in a real browser (Debian's Chromium through playwright-core) against
 // the e2e stack: sign-in through the dev issuer's form (authorization code + PKCE), deep links that
 // survive it, tokens kept out of localStorage and the address bar, no console errors, and no
 // axe-core violations (WCAG 2.2 A/AA) in light and dark.

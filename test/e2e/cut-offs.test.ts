@@ -128,7 +128,7 @@ describe('a cut-off decided moments ago', () => {
   });
 });
 
-// Issue 7b/11: a role in a target account (the local STS's second account, 111111111111) is cut off
+// A role in a target account (the local STS's second account, 111111111111) is cut off
 // there, through tvm's revoker role in that account, never on its namesake in tvm's own account; a
 // role in an account tvm has no revoker in cannot be a profile's.
 describe('a role in another account', () => {

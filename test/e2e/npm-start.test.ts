@@ -68,7 +68,7 @@ describe('npm start', () => {
     expect(Object.keys(info)).toEqual(
       expect.arrayContaining(['apiUrl', 'consoleUrl', 'stsEndpoint', 'dynamodbEndpoint', 'lambdaEndpoint', 'issuer', 'jwksUrl']),
     );
-    // Issue 8/11: the built console at consoleUrl, under its security headers
+    // The built console at consoleUrl, under its security headers
     expect(info.consoleUrl).toBe(`http://localhost:${env.TVM_CONSOLE_PORT}/console/`);
     const page = await fetch(`${info.consoleUrl}keys/ASIAEXAMPLEDEEPLINK1`);
     expect(page.status).toBe(200);

@@ -1,4 +1,4 @@
-// Issue 7/11 (4) on the local stack: an attacker loops a cheap AWS call with one vended key, and
+// The use flood on the local stack: an attacker loops a cheap AWS call with one vended key, and
 // every call reaches recordUse as a CloudTrail record (here in SQS batches from several senders at
 // once, as trail log files and EventBridge deliver them, to several recordUse instances). Meanwhile
 // others vend: not one vend may fail, and every use is recorded.

@@ -1,4 +1,4 @@
-// The attack of issue 7/11 (5), against DynamoDB Local through the real SDK clients: someone with a
+// The chain-rewrite attack, against DynamoDB Local through the real SDK clients: someone with a
 // stolen function role (write access to the audit table) deletes a chain's newest events and writes
 // a head that fits, or rewrites the chain below its head and lets it grow on. The chain alone is
 // consistent again, so verify without anchors finds nothing; with the heads anchored outside the

@@ -1,4 +1,4 @@
-// The attack of issue 7/11 (4): one vended key, a cheap AWS call in a loop, and every call becomes a
+// The use-flood attack: one vended key, a cheap AWS call in a loop, and every call becomes a
 // `credential.used` event. Against DynamoDB Local, through the real SDK clients: several "processes"
 // (separate chain states, as Lambda instances of recordUse and ingestTrailLogs are) append uses as
 // fast as they can while vend-like processes append `credential.issued`, each within a race budget.

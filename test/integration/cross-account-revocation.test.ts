@@ -1,4 +1,4 @@
-// Issue 7b/11, roles in other accounts: IAM's role APIs take a name and act in the caller's account,
+// Roles in other accounts: IAM's role APIs take a name and act in the caller's account,
 // so a cut-off on another account's role must be written there, by tvm's revoker role in that
 // account, and never to the namesake in tvm's own. Wired as composition wires it (the revoker's
 // credentials assumed through STS), against the local endpoint's second account.

@@ -143,7 +143,7 @@ describe('dev issuer', () => {
   });
 });
 
-// Issue 8/11: the dev issuer signs people in as a real IdP does for the console (and later the
+// The dev issuer signs people in as a real IdP does for the console (and later the
 // CLI): authorization code with PKCE (S256), state and nonce; codes only for loopback redirects.
 describe('dev issuer sign-in (authorization code + PKCE)', () => {
   const REDIRECT = 'http://localhost:5999/console/callback';

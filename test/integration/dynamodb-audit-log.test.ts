@@ -905,8 +905,8 @@ describe('DynamoDbAuditLog', () => {
       expect(small.ids).toEqual(large.ids);
     });
 
-    // Issue 7b/11: past 31 days the cursor was a bare day boundary the API refused (400), so
-    // `tvm audit events --all` stopped there.
+    // Past 31 days a cursor must still be one the API accepts, or `tvm audit events --all` would
+    // stop there.
     it('pages past the days one request walks with cursors the API accepts, reaching every event', async () => {
       // Prepare: events 45 and 70 days back, nothing between
       const events = [anEvent(0), anEvent(45 * 24 * 60), anEvent(70 * 24 * 60)];
@@ -1229,7 +1229,7 @@ describe('DynamoDbAuditLog', () => {
     });
   });
 
-  // Issue 7b/11, item 4: the alert schedule re-checks uses by when tvm recorded them, so a call
+  // The alert schedule re-checks uses by when tvm recorded them, so a call
   // delivered hours late is judged again; and a window with more than one run can take says so.
   describe('uses by when they were recorded', () => {
     const issuance = anIssuance();

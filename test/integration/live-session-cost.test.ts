@@ -1,4 +1,4 @@
-// The padding attack on a cut-off (issue 7b/11): a contractor loops a cheap call
+// The padding attack on a cut-off: a contractor loops a cheap call
 // (`aws sts get-caller-identity`) so that every use is recorded, hoping that finding their live
 // sessions at a handover or lockdown reads all of it and times out before the cut-off. Live
 // sessions are found from an index of issuances by role (and a profile's partition, which holds no

@@ -3,7 +3,7 @@
 // counting proxy (bench/aws-call-counter.ts). The budget per vend: at most one STS call, one audit
 // write, and 3 + G DynamoDB reads for a caller in G groups, all in one round trip: the profile and
 // the lockdown by key, and one query per subject (the caller and each group) of its own active
-// grants (issue 7/11: never the profile's whole partition). A refusal for want of a grant adds 2 per
+// grants (never the profile's whole partition). A refusal for want of a grant adds 2 per
 // subject, one item each at most, to explain itself. The one other write is the caller's
 // vend-quota counter. The exact list of calls is asserted, so an added call, a retry on the happy
 // path or a second audit write fails these tests.

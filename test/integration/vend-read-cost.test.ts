@@ -1,4 +1,4 @@
-// The flood attack on a vend's reads (issue 7/11, "Floods cannot take tvm down"): other people's
+// The flood attack on a vend's reads: other people's
 // grants, and the caller's own revoked and expired ones, piled onto a profile must not make the
 // caller's vend read more. Measured from DynamoDB Local's own answers (items each Query examined,
 // items each GetItem/BatchGetItem returned, pages) through the real adapters and SDK client.

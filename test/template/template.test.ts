@@ -31,7 +31,7 @@ const EDGE_ISSUER = 'https://idp.example.com/';
 const EDGE_AUDIENCE = 'tvm';
 const MB = 1_000_000;
 const ZIP_BUDGET_BYTES = 1 * MB;
-// Issue 6/6: the vend function's bundle (its minified .mjs; the external source map is not counted).
+// The vend function's bundle (its minified .mjs; the external source map is not counted).
 const VEND_BUNDLE_BUDGET_BYTES = 400_000;
 // Present in every bundle that carries the SDK's default credential chain (its SSO and profile
 // providers), absent once serverless.yml's alias replaces the chain by the environment provider.
@@ -850,7 +850,7 @@ describe.each(STAGES)('anchored chain heads (%s)', (stage) => {
   });
 });
 
-// Issue 7b/11: a role in another account is cut off there, by tvm's revoker role in that account,
+// A role in another account is cut off there, by tvm's revoker role in that account,
 // which only the functions that cut sessions off can assume (and never a session tvm vends).
 describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
   const revoker = loadYaml(readFileSync(TARGET_ACCOUNT_TEMPLATE, 'utf8')) as { Resources: { RevokerRole: { Properties: Record<string, unknown> } } };
@@ -938,7 +938,7 @@ describe.each(STAGES)('cut-offs in target accounts (%s)', (stage) => {
   });
 });
 
-// Issue 8/11: the console from a private bucket behind CloudFront (origin access control), on one
+// The console from a private bucket behind CloudFront (origin access control), on one
 // origin with the API, under the same security headers as the local stack serves it with.
 describe.each(STAGES)('the web console (%s)', (stage) => {
   const resources = () => pkg(stage).template.Resources;
@@ -1116,7 +1116,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
     expect(Object.fromEntries(served)).toEqual(EXPECTED_ROUTES);
   });
 
-  // Issue 7b/11: a flood of junk tokens must not invoke Lambda and use up the account's concurrency.
+  // A flood of junk tokens must not invoke Lambda and use up the account's concurrency.
   test('every route but the public ones (/health, /openapi.json) is behind the JWT authorizer of the configured issuer and audience', () => {
     // Prepare
     const { template } = pkg(stage);
@@ -1188,7 +1188,7 @@ describe.each(STAGES)('functions and routes (%s)', (stage) => {
           TVM_DELEGATION_QUOTA: '200',
         },
       });
-      // Issue 7b/11: not even empty, and not from whatever the deployer's shell exports.
+      // Not even empty, and not from whatever the deployer's shell exports.
       const names = Object.keys((fn.properties.Environment as { Variables: object }).Variables);
       expect(names.filter((name) => name.endsWith('_ENDPOINT') || name.startsWith('AWS_ENDPOINT_URL'))).toEqual([]);
       // IS_OFFLINE would turn off anchoring, SNS alerts and the dead-letter queue, and let overrides in.

@@ -292,7 +292,7 @@ describe('use-during-lockdown', () => {
   });
 });
 
-// Issue 7b/11: a mismatch was recorded on the use, and nothing said so.
+// A mismatch recorded on a use must be said, not only kept.
 describe('source-identity-mismatch', () => {
   it('fires when a key tvm issued is used under another SourceIdentity than it was issued with', () => {
     // Prepare: recordUse marks the use; the record names someone else

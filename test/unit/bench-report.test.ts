@@ -1,5 +1,5 @@
 // The benchmark's arithmetic and its published shape: what `npm run bench -- --json` prints is
-// fixed by issue 6/6, and the targets must fail when a measurement misses them.
+// fixed (tools read it), and the targets must fail when a measurement misses them.
 import { checkTargets, formatReport, toResults, type Measurements } from '../../bench/report.js';
 import { median, percentile, summarize } from '../../bench/stats.js';
 
@@ -56,7 +56,7 @@ describe('stats', () => {
 });
 
 describe('results (--json)', () => {
-  it('has exactly the shape issues 6/6 and 10/11 fix, in milliseconds', () => {
+  it('has exactly the published shape, in milliseconds', () => {
     // Act
     const results = toResults(aMeasurement());
 

@@ -178,7 +178,7 @@ describe('apiError and exitCodeForStatus', () => {
     expect(error.code).toBe('HTTP_403');
   });
 
-  // Issue 7b/11: API Gateway answers these itself, before any function, with a body of its own.
+  // API Gateway answers these itself, before any function, with a body of its own.
   it.each([
     [401, 'UNAUTHENTICATED', EXIT.auth, /sign in again/],
     [429, 'THROTTLED', EXIT.refused, /try again/],

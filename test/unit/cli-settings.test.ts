@@ -114,7 +114,7 @@ describe('resolveSettings: the URL', () => {
     expect({ exit: bad.exitCode, code: bad.code }).toEqual({ exit: EXIT.usage, code: 'BAD_URL' });
   });
 
-  // Issue 7b/11: a token sent over plain http to another host is a token given away.
+  // A token sent over plain http to another host is a token given away.
   it.each(['http://tvm.example.com', 'http://10.0.0.5:3000', 'http://localhost.example.com'])('refuses the plain-http URL %s: only loopback may skip TLS', async (url) => {
     // Act
     const error = await failureOf(resolveSettings(aContext({ TVM_URL: url }), {}));

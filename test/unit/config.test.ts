@@ -365,7 +365,7 @@ describe('loadConfig', () => {
     expect(error.message).toContain(`${variable}:`);
   });
 
-  // Issue 7b/11: a leftover TVM_STS_ENDPOINT in a deployer's shell must not send a deployed
+  // A leftover TVM_STS_ENDPOINT in a deployer's shell must not send a deployed
   // function's STS calls (and its credentials) to someone else's server.
   it.each(['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB'])('refuses the SDK override %s outside the local stack too', (variable) => {
     // Act

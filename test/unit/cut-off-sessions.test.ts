@@ -185,7 +185,7 @@ describe('carryOutCutOff', () => {
     expect(deps.orders.pending).toEqual([]);
   });
 
-  // Issue 7b/11: a flood of recorded uses (or anything else) that slows or breaks finding the live
+  // A flood of recorded uses (or anything else) that slows or breaks finding the live
   // sessions must not delay the cut-off: the listing only serves the report.
   it('writes the Deny before it lists the sessions: a listing that fails leaves the cut in force, and the schedule reports it', async () => {
     // Prepare: carla has a live session; the live-session index cannot be read

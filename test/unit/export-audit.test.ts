@@ -1,4 +1,4 @@
-// Exports of the audit trail (issue 8/11): the whole filtered result, recorded before it is
+// Exports of the audit trail: the whole filtered result, recorded before it is
 // returned, and CSV that no spreadsheet runs as formulas (the attack: a principal or user agent
 // that begins with `=`, `+`, `-` or `@`, chosen by whoever made the request being exported).
 import { jest } from '@jest/globals';

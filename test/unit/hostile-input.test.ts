@@ -81,7 +81,7 @@ describe('defects the generators found, kept as examples', () => {
   });
 });
 
-// Issue 7b/11: a name with a zero-width space or a bidi override looks like another's on every
+// A name with a zero-width space or a bidi override looks like another's on every
 // screen (an allow list, a grant list, an engagement), and must never be stored as someone's.
 describe('identifiers that hide characters', () => {
   const HIDDEN = ['\u200b', '\u202e', '\u2060', '\ufeff', '\u2028', '\u2029', '\ufe0f', '\u034f', '\u3164', '\u00a0'];

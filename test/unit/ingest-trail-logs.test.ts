@@ -213,7 +213,7 @@ describe('ingestTrailLogs', () => {
     expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
   });
 
-  // Issue 7b/11: a gzip bomb (or a huge object) was read for 300 s, three times, then dropped.
+  // A gzip bomb (or a huge object) must not be read for the function's whole timeout, three times.
   it('rejects an object that unzips past the cap: recorded trail.rejected, dead-lettered, not thrown (no retry), the other objects read', async () => {
     // Prepare: a bomb (one record, then 64 MiB of blanks, streamed as gzip) beside an ordinary file
     async function* bomb(): AsyncGenerator<Buffer> {
@@ -241,7 +241,7 @@ describe('ingestTrailLogs', () => {
     ]);
   });
 
-  // Issue 7b/11: a retry started from record 0 again, re-reading and re-writing what was recorded.
+  // A retry must not read and write again what an earlier delivery already recorded.
   it('resumes a retry where every record before was settled: nothing before it is looked up or written again', async () => {
     // Prepare: 100 records; the 41st cannot be written on the first delivery
     const records = Array.from({ length: 100 }, (_, i) => aTargetRoleCall({ eventID: `resume-${String(i).padStart(3, '0')}`, accessKeyId: ISSUED_KEYS[i % 20] }));

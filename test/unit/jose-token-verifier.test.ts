@@ -207,7 +207,7 @@ describe('JoseTokenVerifier', () => {
       ['longer than 256 characters', 'a'.repeat(257)],
       ['containing a newline', 'alice\nadmin'],
       ['containing a NUL', 'alice\u0000'],
-      // Issue 7b/11: names that look like another's (or like nothing) on every screen.
+      // Names that look like another's (or like nothing) on every screen.
       ['containing a zero-width space', 'alice\u200b@example.com'],
       ['containing a right-to-left override', 'alice\u202e@example.com'],
       ['containing a zero-width joiner', 'ali\u200dce@example.com'],

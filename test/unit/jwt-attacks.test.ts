@@ -1,4 +1,4 @@
-// The JWT attacks of issue 5/6 against JoseTokenVerifier, with real JWKS servers on 127.0.0.1
+// JWT attacks against JoseTokenVerifier, with real JWKS servers on 127.0.0.1
 // (port 0) for two trusted issuers and one attacker. Every attack must end in UnauthenticatedError
 // (HTTP 401) for its own reason, without the attacker's server ever being contacted; the unknown-kid
 // flood must not turn into a flood of JWKS requests, whether the IdP is up or down.

@@ -211,7 +211,7 @@ describe('putProfile', () => {
   });
 });
 
-// Issue 7b/11: tvm writes its Deny statements in its own account's IAM and, through their revoker
+// tvm writes its Deny statements in its own account's IAM and, through their revoker
 // role, in its target accounts'. A profile on a role anywhere else would vend sessions no cut-off
 // can reach; refused until the account is configured.
 describe('a role in another account', () => {

@@ -439,7 +439,7 @@ describe('source-ip-change, without reading every use of the key', () => {
     expect(sink.published).toEqual([]);
   });
 
-  // Issue 7b/11: before, the first use was looked for among the oldest 200 and the newest 200.
+  // The first use must be found however many calls surround it, not among the oldest and newest few.
   it('cannot be padded: 250 calls from AWS services before the first address and 250 between the two', async () => {
     // Prepare
     const { audit, sink, deps } = await setup();
@@ -567,7 +567,7 @@ describe('raiseAlertsForWindow (schedule)', () => {
     expect(sink.published).toEqual([]);
   });
 
-  // Issue 7b/11, item 4: CloudTrail delivers some calls late (the trail's log files by up to ~15
+  // CloudTrail delivers some calls late (the trail's log files by up to ~15
   // minutes, an outage or a redrive by hours). A use recorded long after it was made was judged
   // once, by the stream, on indexes that may not hold a cut-off recorded moments before; the
   // schedule, reading by when the call was made, never saw it again.

@@ -154,7 +154,7 @@ describe('recordUse: an SQS batch of EventBridge events', () => {
   });
 });
 
-// Issue 7b/11: what Lambda gave up on reaches the dead-letter queue wrapped in a failure record.
+// What Lambda gave up on reaches the dead-letter queue wrapped in a failure record.
 describe('recordUse: a failure record from the dead-letter queue', () => {
   const failureRecord = (envelope: Envelope, functionName = 'tvm-dev-recordUse') => ({
     version: '1.0',

@@ -211,7 +211,7 @@ describe('S3TrailLogReader', () => {
     expect(seen.length).toBeLessThan(2_000);
   });
 
-  // Issue 7b/11: a gzip bomb (or a huge object in the bucket) must not spin 300 s × 3.
+  // A gzip bomb (or a huge object in the bucket) must not spin 300 s × 3.
   it('stops at the cap on decompressed bytes with TrailObjectTooLargeError, after the records within it, downloading no further', async () => {
     // Prepare: ~5 MB of records once unzipped (gzip makes them tiny); a 1 MB cap
     const gzipped = gzipSync(trailLog(records(10_000)));
