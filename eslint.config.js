@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import noImportCycle from './local/lint/no-import-cycle.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.serverless*/', '.esbuild*/', '.tvm/', '.tmp/', 'coverage/', 'console/dist/'] },
@@ -7,7 +8,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    plugins: { tvm: { rules: { 'no-import-cycle': noImportCycle } } },
     rules: {
+      'tvm/no-import-cycle': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
       // Input validation deliberately names control-character ranges.

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
 import { closest, forPeople } from './for-people.js';
 import { httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { withProgress, type Output } from './output.js';
 import { resolveSettings, type GlobalOptions, type Settings } from './settings.js';
 

@@ -1,10 +1,26 @@
-// The CliContext of a real run: this process's environment, output and home directory. Apart from
-// main.ts so the start-up fast path (fast-path.ts) can build one without loading commander.
+// What every command may need from its surroundings, and the CliContext of a real run: this
+// process's environment, output and home directory. Apart from main.ts so commands depend on it and
+// not on the entry point, and the start-up fast path (fast-path.ts) builds one without commander.
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliContext } from './main.js';
-import { fileDescriptorOutput } from './output.js';
+import type { HttpFetch } from './http-fetch.js';
+import { fileDescriptorOutput, type Output } from './output.js';
+
+/** What every command may need from its surroundings, passed in so commands stay testable. */
+export interface CliContext {
+  /** The checkout tvm runs from (holds package.json and, when the local stack runs, .tvm/). */
+  readonly repoRoot: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  /** Where ~/.aws, ~/.config and ~/.cache are. */
+  readonly homeDir: string;
+  /** Opens a URL in the browser, false when it cannot (default: cli/browser.ts; tests pass a fake). */
+  readonly openUrl?: (url: string) => Promise<boolean>;
+  /** Sends the API's requests (default: cli/http-fetch.ts; tests pass a fake). */
+  readonly fetch?: HttpFetch;
+}
 
 // cli/ in the repository, bin/ in the packed CLI: one level below its package.json either way.
 const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -2,7 +2,7 @@
 // what it cut, and what it could not cut yet.
 import type { RevokedSession, SessionNotCut } from '../shared/domain/model.js';
 import { printHeading } from './formats.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { printTable, type Column } from './output.js';
 
 const SESSION_COLUMNS: readonly Column<RevokedSession>[] = [

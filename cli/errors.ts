@@ -1,5 +1,5 @@
 // How the CLI fails: one error class carrying the exit code, so scripts can tell a typo from a refusal.
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 
 /** Exit codes, stable for scripts: usage (bad arguments or setup), auth (no or rejected token),
  *  refused (the API said no), server (API unreachable or 5xx), unexpected (a bug in tvm). */

@@ -4,7 +4,7 @@
 // commands/credentials.ts (as commander would, a unit test holds it to that) and hands anything
 // else (help, unknown or repeated options, bad values) to commander, which explains the problem.
 import { EXIT, reportError } from './errors.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { FORMATS, isDurationSeconds, serveCredentials, type CredentialsOptions, type Format } from './serve-credentials.js';
 import type { GlobalOptions } from './settings.js';
 

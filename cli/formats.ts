@@ -1,7 +1,7 @@
 // What the commands share in rendering: --json prints the API's answer untouched, everything else
 // is for people, and a few values (subjects, scopes, durations) read the same in every table.
 import type { Command } from 'commander';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { printJson } from './output.js';
 import type { GlobalOptions } from './settings.js';

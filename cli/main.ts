@@ -19,25 +19,9 @@ import { createLoginCommand, createLogoutCommand } from './commands/login.js';
 import { createMeCommand } from './commands/me.js';
 import { createProfilesCommand } from './commands/profiles.js';
 import { createApproveCommand, createDenyCommand, createRequestCommand, createRequestsCommand } from './commands/requests.js';
-import { defaultContext } from './context.js';
+import { defaultContext, type CliContext } from './context.js';
 import { EXIT, reportError } from './errors.js';
-import type { HttpFetch } from './http-fetch.js';
-import type { Output } from './output.js';
 
-/** What every command may need from its surroundings, passed in so commands stay testable. */
-export interface CliContext {
-  /** The checkout tvm runs from (holds package.json and, when the local stack runs, .tvm/). */
-  readonly repoRoot: string;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: Output;
-  readonly stderr: Output;
-  /** Where ~/.aws, ~/.config and ~/.cache are. */
-  readonly homeDir: string;
-  /** Opens a URL in the browser, false when it cannot (default: cli/browser.ts; tests pass a fake). */
-  readonly openUrl?: (url: string) => Promise<boolean>;
-  /** Sends the API's requests (default: cli/http-fetch.ts; tests pass a fake). */
-  readonly fetch?: HttpFetch;
-}
 
 /** Every subcommand, in the order `tvm --help` lists them. */
 const COMMANDS: readonly ((context: CliContext) => Command)[] = [
@@ -65,7 +49,7 @@ const COMMANDS: readonly ((context: CliContext) => Command)[] = [
 /** The commands that print an API answer (formats.ts' render), so `--query` can pick a field of it. */
 const ANSWERING = new Set(['me', 'profiles', 'grants', 'request', 'requests', 'approve', 'deny', 'engagements', 'lockdown', 'audit', 'alerts']);
 
-export { defaultContext };
+export { defaultContext, type CliContext };
 
 export function createProgram(context: CliContext): Command {
   const { version } = JSON.parse(readFileSync(join(context.repoRoot, 'package.json'), 'utf8')) as { version: string };

@@ -6,7 +6,7 @@
 import { asVendResponse, createCredentialCache, defaultCacheDir, principalOfToken, type CacheKey, type VendResponse } from './credential-cache.js';
 import { noCutOffSince } from './cut-off-check.js';
 import { CliError, EXIT } from './errors.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { printJson, type Output } from './output.js';
 import { resolveSettings, type GlobalOptions } from './settings.js';
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT } from './errors.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { loadLogin } from './token-store.js';
 
 /** The root program's options, as `command.optsWithGlobals()` returns them. */

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 
 /** A token this close to its expiry is not used: it could expire on its way to the API. */
 const EXPIRY_MARGIN_MS = 30_000;

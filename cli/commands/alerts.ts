@@ -5,7 +5,7 @@ import type { AlertsPage } from '../../shared/domain/query-audit.js';
 import { connect } from '../api.js';
 import { parseCursor, parseLimit, parseTime } from '../arguments.js';
 import { render } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printTable, type Column } from '../output.js';
 
 export const ALERT_COLUMNS: readonly Column<AlertRaisedEvent>[] = [

@@ -12,7 +12,7 @@ import { connect } from '../api.js';
 import { parseAccessKeyId, parseCursor, parseLimit, parsePrincipalId, parseProfileName, parseTime } from '../arguments.js';
 import { CliError, EXIT } from '../errors.js';
 import { formatSubject, formatYesNo, printHeading, render, segment } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { formatValue, printFields, printTable, type Column } from '../output.js';
 import { ALERT_COLUMNS } from './alerts.js';
 

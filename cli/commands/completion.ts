@@ -2,7 +2,7 @@
 // option, generated from the command tree it is part of (cli/completion.ts).
 import { Argument, Command } from 'commander';
 import { completionScript, SHELLS, type Shell } from '../completion.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 export function createCompletionCommand(context: CliContext): Command {
   return new Command('completion')

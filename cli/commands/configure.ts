@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { profileNameSchema } from '../../shared/domain/schemas.js';
 import { connect } from '../api.js';
 import { awsConfigPath, mergeAwsConfig, PROFILE_PREFIX, readAwsConfig, renderStanza, writeAwsConfig, type TvmProfileStanza } from '../aws-config.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 import type { GlobalOptions } from '../settings.js';
 

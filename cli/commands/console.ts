@@ -8,7 +8,7 @@ import { connect, suggestProfiles } from '../api.js';
 import { parseProfileName, parseReason } from '../arguments.js';
 import { openInBrowser } from '../browser.js';
 import { CliError, EXIT } from '../errors.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
 interface ConsoleOptions {

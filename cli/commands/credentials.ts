@@ -3,7 +3,7 @@
 // credential-cache.ts) so `credential_process` in ~/.aws/config does not vend on every AWS command.
 // The work is in serve-credentials.ts; fast-path.ts parses the common calls without commander.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import {
   FORMATS,
   isDurationSeconds,

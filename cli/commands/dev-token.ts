@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { z } from 'zod';
 import { mintDevToken } from '../../local/dev-issuer.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 const MIN_TTL_SECONDS = 60;
 const MAX_TTL_SECONDS = 43_200;

@@ -7,7 +7,7 @@ import { connect } from '../api.js';
 import { printCutOff } from '../cut-offs.js';
 import { parseEngagementId, parsePrincipalId, parseProfileName, parseReason, parseTime, repeatable } from '../arguments.js';
 import { printHeading, render, segment } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printFields, printTable, type Column } from '../output.js';
 import { GRANT_COLUMNS } from './grants.js';
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
 import { CliError, CommandExit, EXIT } from '../errors.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, obtainCredentials, type CredentialsOptions } from '../serve-credentials.js';
 import type { GlobalOptions } from '../settings.js';
 import { collect, parseDuration } from './credentials.js';

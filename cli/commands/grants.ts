@@ -20,7 +20,7 @@ import {
 } from '../arguments.js';
 import { CliError, EXIT } from '../errors.js';
 import { formatScope, formatSeconds, formatSubject, formatYesNo, render, segment } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printFields, printTable, type Column } from '../output.js';
 
 export const GRANT_COLUMNS: readonly Column<Grant>[] = [

@@ -6,7 +6,7 @@ import { connect } from '../api.js';
 import { printCutOff, type CutOffAnswer } from '../cut-offs.js';
 import { collectLockdownProfiles, parsePrincipalId, parseReason, repeatable } from '../arguments.js';
 import { render } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printFields, type Column } from '../output.js';
 
 type Activation = LockdownDetails & Omit<CutOffAnswer, 'roleWideFallback'> & { fallback: boolean };

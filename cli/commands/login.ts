@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { openInBrowser } from '../browser.js';
 import { CliError, EXIT } from '../errors.js';
 import { login } from '../login.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 import { configFilePath, readConfigFile, runningLocalStack, stackFilePath } from '../settings.js';
 import { removeLogin, saveLogin } from '../token-store.js';

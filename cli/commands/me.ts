@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import type { CallerDescription, UsableGrant } from '../../shared/domain/describe-caller.js';
 import { connect } from '../api.js';
 import { formatScope, formatSeconds, formatSubject, formatYesNo, printHeading, render } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printFields, printTable, type Column } from '../output.js';
 
 const GRANT_COLUMNS: readonly Column<UsableGrant>[] = [

@@ -17,7 +17,7 @@ import {
 } from '../arguments.js';
 import { CliError, EXIT } from '../errors.js';
 import { formatScope, formatSeconds, render, segment } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printFields, printTable, type Column } from '../output.js';
 
 const LIST_COLUMNS: readonly Column<PublicProfile>[] = [

@@ -7,7 +7,7 @@ import { connect } from '../api.js';
 import { parseAccessDuration, parseAction, parseProfileName, parseReason, parseRequestId, parseResource, parseTime, repeatable, scopeOf } from '../arguments.js';
 import { printCutOff } from '../cut-offs.js';
 import { formatScope, formatSeconds, printHeading, render, segment } from '../formats.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 import { printFields, printTable, type Column } from '../output.js';
 
 const formatApprovals = (_: unknown, request: PublicRequest) => `${request.approvals.length}/${request.approvalsRequired}`;

@@ -1,7 +1,7 @@
 // How anchors are named, in S3 and in the local directory alike: one object per anchoring of a day,
 // under the day, named so that the newest sorts first (S3 lists keys in ascending order, so the
 // latest anchor is the first key listed), and read back through the schema.
-import { chainAnchorSchema, type ChainAnchor } from '../domain/chain-anchors.js';
+import { chainAnchorSchema, type ChainAnchor } from '../domain/chain-anchor-records.js';
 
 /** Milliseconds of 2286-11-20: anchors are named by the time left until then. */
 const LAST_TIME_MS = 9_999_999_999_999;

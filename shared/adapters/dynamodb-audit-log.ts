@@ -13,7 +13,8 @@ import {
   type CredentialIssuedEvent,
   type CredentialUsedEvent,
 } from '../domain/audit.js';
-import { anchorBreak, type AnchoredHead, type ChainAnchor } from '../domain/chain-anchors.js';
+import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.js';
+import { anchorBreak } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {

@@ -3,7 +3,7 @@
 // reads nothing else: the anchoring function's IAM allows BatchGetItem on CHAIN# keys only and a
 // Query of the byTime index.
 import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { anchoredHeadSchema, type AnchoredHead } from '../domain/chain-anchors.js';
+import { anchoredHeadSchema, type AnchoredHead } from '../domain/chain-anchor-records.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { ChainHeadReader } from '../domain/ports.js';
 import { BY_TIME_INDEX, chainId, DEFAULT_USE_SHARDS, headKeyOfChain, shardLabels, timePkOfChain } from './audit-keys.js';

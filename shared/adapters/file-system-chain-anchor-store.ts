@@ -2,7 +2,7 @@
 // file per anchor, never overwritten. It stands in for the S3 bucket with Object Lock.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ChainAnchor } from '../domain/chain-anchors.js';
+import type { ChainAnchor } from '../domain/chain-anchor-records.js';
 import type { ChainAnchorStore } from '../domain/ports.js';
 import { anchorDay, anchorName, parseAnchor } from './chain-anchor-names.js';
 

@@ -1,7 +1,7 @@
 // Chain anchors in an S3 bucket with Object Lock in compliance mode (resources/anchoring.yml): every
 // object is kept, unchangeable and undeletable by anyone, for the bucket's default retention.
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ChainAnchor } from '../domain/chain-anchors.js';
+import type { ChainAnchor } from '../domain/chain-anchor-records.js';
 import type { ChainAnchorStore } from '../domain/ports.js';
 import { anchorDay, anchorName, parseAnchor } from './chain-anchor-names.js';
 

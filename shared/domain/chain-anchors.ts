@@ -2,35 +2,9 @@
 // a chain's newest events and write a head that fits, and the chain alone cannot tell. So the heads
 // are copied on a schedule to storage nobody can rewrite (S3 Object Lock in compliance mode), and
 // verify compares each chain with its latest copy: a chain may only have grown past what was anchored.
-import { z } from 'zod';
+import type { AnchoredHead } from './chain-anchor-records.js';
 import type { ChainAnchorStore, ChainHeadReader, Clock } from './ports.js';
 
-// In IIFEs, so the bundles that only share a module with these (the vend function's) drop them.
-export const anchoredHeadSchema = /* @__PURE__ */ (() =>
-  z
-    .object({
-      /** `<day>#<shard label>`, as the audit table names the chain. */
-      chain: z.string().regex(/^\d{4}-\d\d-\d\d#u?\d+$/),
-      seq: z.number().int().min(1),
-      hash: z.string().regex(/^[0-9a-f]{64}$/),
-      /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */
-      eventId: z.string().min(1).optional(),
-    })
-    .strict())();
-
-export const chainAnchorSchema = /* @__PURE__ */ (() =>
-  z
-    .object({
-      /** The UTC day whose chains it anchors. */
-      day: z.string().regex(/^\d{4}-\d\d-\d\d$/),
-      /** When the heads were read. */
-      at: z.string().datetime(),
-      heads: z.array(anchoredHeadSchema),
-    })
-    .strict())();
-
-export type AnchoredHead = z.infer<typeof anchoredHeadSchema>;
-export type ChainAnchor = z.infer<typeof chainAnchorSchema>;
 
 export type AnchorBreakReason =
   /** The chain's head is behind the anchored one, or gone: its newest events were deleted. */

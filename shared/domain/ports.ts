@@ -1,7 +1,7 @@
 // Ports: what the use cases need from the outside world. Adapters in shared/adapters implement
 // them against AWS; tests implement them in memory.
 import type { AlertRaisedEvent, AuditEvent, AuditEventType, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
-import type { AnchoredHead, ChainAnchor } from './chain-anchors.js';
+import type { AnchoredHead, ChainAnchor } from './chain-anchor-records.js';
 import type { RecentCutOff } from './recent-cut-offs.js';
 import type { GrantFilter } from './grant-selection.js';
 import type { Revocation } from './revocation-policy.js';

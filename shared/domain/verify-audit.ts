@@ -1,6 +1,6 @@
 // Tamper evidence on demand: re-check the audit trail's hash chains over a window, each against
 // its anchored head (chain-anchors.ts).
-import type { ChainAnchor } from './chain-anchors.js';
+import type { ChainAnchor } from './chain-anchor-records.js';
 import { StoreUnavailableError, ValidationError } from './errors.js';
 import type { AuditLog, ChainAnchorStore, Clock, VerifyReport } from './ports.js';
 import type { VerifyQuery } from './schemas.js';

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSystemChainAnchorStore } from '../../shared/adapters/file-system-chain-anchor-store.js';
-import type { ChainAnchor } from '../../shared/domain/chain-anchors.js';
+import type { ChainAnchor } from '../../shared/domain/chain-anchor-records.js';
 import { failureOf } from '../fixtures/failure.js';
 import { hashOf } from '../fixtures/in-memory.js';
 

@@ -1,6 +1,7 @@
 // Anchored chain heads: the comparison verify makes between a chain and its anchored head, and the
 // scheduled anchoring, which must never anchor over a chain someone rewrote below its anchor.
-import { anchorBreak, anchorChainHeads, type AnchoredHead, type ChainNow } from '../../shared/domain/chain-anchors.js';
+import type { AnchoredHead } from '../../shared/domain/chain-anchor-records.js';
+import { anchorBreak, anchorChainHeads, type ChainNow } from '../../shared/domain/chain-anchors.js';
 import { FIXED_NOW } from '../fixtures/builders.js';
 import { fixedClock, hashOf, InMemoryChainAnchorStore, InMemoryChainHeads } from '../fixtures/in-memory.js';
 

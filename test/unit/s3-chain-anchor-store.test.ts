@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { S3ChainAnchorStore } from '../../shared/adapters/s3-chain-anchor-store.js';
-import type { ChainAnchor } from '../../shared/domain/chain-anchors.js';
+import type { ChainAnchor } from '../../shared/domain/chain-anchor-records.js';
 import { failureOf } from '../fixtures/failure.js';
 import { hashOf } from '../fixtures/in-memory.js';
 

@@ -1,0 +1,30 @@
+// What an anchor of the audit chains holds, as stored in S3 and read back: a module of its own, so
+// the ports that store and read anchors and the use case that makes them both depend on it.
+import { z } from 'zod';
+
+// In IIFEs, so the bundles that only share a module with these (the vend function's) drop them.
+export const anchoredHeadSchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      /** `<day>#<shard label>`, as the audit table names the chain. */
+      chain: z.string().regex(/^\d{4}-\d\d-\d\d#u?\d+$/),
+      seq: z.number().int().min(1),
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+      /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */
+      eventId: z.string().min(1).optional(),
+    })
+    .strict())();
+
+export const chainAnchorSchema = /* @__PURE__ */ (() =>
+  z
+    .object({
+      /** The UTC day whose chains it anchors. */
+      day: z.string().regex(/^\d{4}-\d\d-\d\d$/),
+      /** When the heads were read. */
+      at: z.string().datetime(),
+      heads: z.array(anchoredHeadSchema),
+    })
+    .strict())();
+
+export type AnchoredHead = z.infer<typeof anchoredHeadSchema>;
+export type ChainAnchor = z.infer<typeof chainAnchorSchema>;
