@@ -9,11 +9,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { JWK } from 'jose';
 import { z } from 'zod';
+import { listenOn } from './processes.js';
 
 /** The `aud` the local stack expects in dev tokens. */
 export const DEV_AUDIENCE = 'tvm-local';
@@ -215,14 +215,7 @@ export async function startDevIssuer(options: { dir: string; port?: number; host
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOn(server, options.port ?? 0, host);
   issuer = `http://localhost:${port}`;
 
   return {

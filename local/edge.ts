@@ -5,9 +5,9 @@
 // which issuer to sign in with.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listenOn } from './processes.js';
 
 export const CONSOLE_ROOT = fileURLToPath(new URL('../console/', import.meta.url));
 export const CONSOLE_DIST = join(CONSOLE_ROOT, 'dist');
@@ -139,14 +139,7 @@ export async function startEdge(options: { port: number; apiUrl: string; issuer:
       proxy(req, res);
     }
   });
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolvePromise();
-    });
-  });
-  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  origin = `http://localhost:${await listenOn(server, options.port, '127.0.0.1')}`;
   return {
     url: origin,
     consoleUrl: `${origin}${CONSOLE_BASE}`,

@@ -2,7 +2,7 @@
 // whatever it started (serverless-offline's workers, the JVM behind DynamoDB Local).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /** What a child with piped stdout and stderr wrote, and how it ended (null: by a signal). */
 export function outputOf(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -13,6 +13,17 @@ export function outputOf(child: ChildProcess): Promise<{ code: number | null; st
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Listens on `host`:`port` (0: any free port) and answers the port it got; a busy port rejects. */
+export function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
   });
 }
 

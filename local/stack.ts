@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +18,7 @@ import { startScheduleDriver, type ScheduleDriver } from './schedule-driver.js';
 import { DEV_AUDIENCE, startDevIssuer, type DevIssuer } from './dev-issuer.js';
 import { buildConsole, CONSOLE_BASE, consoleBuildIsStale, startEdge } from './edge.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { stopProcessGroup, stopWithThisProcess, waitFor } from './processes.js';
+import { listenOn, stopProcessGroup, stopWithThisProcess, waitFor } from './processes.js';
 import { seedDemo } from './seed.js';
 import { LOCAL_TVM_CALLER, loadLocalRoles, startLocalSts, type LocalSts } from './sts/local-sts.js';
 import { createTables, tableNames } from './tables.js';
@@ -354,9 +353,9 @@ async function startLoopControl(
       (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(error instanceof Error ? error.message : String(error)),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOn(server, 0, '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

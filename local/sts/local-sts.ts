@@ -25,10 +25,10 @@ import type { Hash, Hmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
+import { listenOn } from '../processes.js';
 import { findExplicitDeny } from './explicit-deny.js';
 import { CONSOLE_PATH, createLocalFederation, FEDERATION_PATH, type SessionCredentials, type SessionVerdict } from './federation.js';
 
@@ -834,14 +834,7 @@ export async function startLocalSts(options: LocalStsOptions): Promise<LocalSts>
   // client that reuses one just as it closes gets "socket hang up" after sending, which tvm must
   // not retry (STS may have issued): the 200-vend benchmark met that after its 30-s warm-up.
   server.keepAliveTimeout = IDLE_CONNECTION_MS;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOn(server, options.port ?? 0, host);
 
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const api: LocalSts = {
