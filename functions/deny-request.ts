@@ -1,15 +1,4 @@
-import { requestDeps, tokenVerifier } from '../shared/composition.js';
-import { denyRequest } from '../shared/domain/manage-requests.js';
-import { denyInputSchema, requestPathSchema } from '../shared/domain/schemas.js';
-import { createRoute } from '../shared/http/route.js';
-import { json } from '../shared/http/responses.js';
+import { requestDeps, routeAuth } from '../shared/composition.js';
+import { makeDenyRequestHandler } from '../shared/http/routes/deny-request.js';
 
-const deps = requestDeps();
-
-export const handler = createRoute(
-  { verifier: tokenVerifier() },
-  // An approver of the profile other than the requester (checked by the use case).
-  { access: 'caller', path: requestPathSchema, body: denyInputSchema },
-  async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
-    json(200, await denyRequest(deps, principal, path.id, body.comment, { requestId, sourceIp, userAgent }), requestId),
-);
+export const handler = makeDenyRequestHandler({ ...routeAuth(), ...requestDeps() });

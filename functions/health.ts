@@ -1,6 +1,3 @@
-import { createRoute } from '../shared/http/route.js';
-import { json } from '../shared/http/responses.js';
+import { makeHealthHandler } from '../shared/http/routes/health.js';
 
-export const handler = createRoute({}, { access: 'public' }, async ({ requestId }) =>
-  json(200, { status: 'ok' }, requestId),
-);
+export const handler = makeHealthHandler();

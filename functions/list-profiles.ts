@@ -1,10 +1,4 @@
-import { delegationStore, tokenVerifier } from '../shared/composition.js';
-import { listProfiles } from '../shared/domain/manage-profiles.js';
-import { createRoute } from '../shared/http/route.js';
-import { json } from '../shared/http/responses.js';
+import { delegationStore, routeAuth } from '../shared/composition.js';
+import { makeListProfilesHandler } from '../shared/http/routes/list-profiles.js';
 
-const deps = { store: delegationStore() };
-
-export const handler = createRoute({ verifier: tokenVerifier() }, { access: 'caller' }, async ({ requestId }) =>
-  json(200, { profiles: await listProfiles(deps) }, requestId),
-);
+export const handler = makeListProfilesHandler({ ...routeAuth(), store: delegationStore() });

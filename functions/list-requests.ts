@@ -1,15 +1,5 @@
-import { config, requestStore, tokenVerifier } from '../shared/composition.js';
 import { systemClock } from '../shared/adapters/system.js';
-import { listRequests } from '../shared/domain/manage-requests.js';
-import { listRequestsQuerySchema } from '../shared/domain/schemas.js';
-import { createRoute } from '../shared/http/route.js';
-import { json } from '../shared/http/responses.js';
+import { requestStore, routeAuth } from '../shared/composition.js';
+import { makeListRequestsHandler } from '../shared/http/routes/list-requests.js';
 
-const deps = { store: requestStore(), clock: systemClock, adminGroup: config().adminGroup, securityGroup: config().securityGroup };
-
-export const handler = createRoute(
-  { verifier: tokenVerifier() },
-  // Each caller sees their own, what they may decide, or (security, admins) everything.
-  { access: 'caller', query: listRequestsQuerySchema },
-  async ({ principal, query, requestId }) => json(200, await listRequests(deps, principal, query), requestId),
-);
+export const handler = makeListRequestsHandler({ ...routeAuth(), store: requestStore(), clock: systemClock });

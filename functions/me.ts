@@ -1,11 +1,5 @@
 import { systemClock } from '../shared/adapters/system.js';
-import { delegationStore, tokenVerifier } from '../shared/composition.js';
-import { describeCaller } from '../shared/domain/describe-caller.js';
-import { createRoute } from '../shared/http/route.js';
-import { json } from '../shared/http/responses.js';
+import { delegationStore, routeAuth } from '../shared/composition.js';
+import { makeMeHandler } from '../shared/http/routes/me.js';
 
-const deps = { store: delegationStore(), clock: systemClock };
-
-export const handler = createRoute({ verifier: tokenVerifier() }, { access: 'caller' }, async ({ principal, requestId }) =>
-  json(200, await describeCaller(deps, principal), requestId),
-);
+export const handler = makeMeHandler({ ...routeAuth(), store: delegationStore(), clock: systemClock });

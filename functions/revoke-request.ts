@@ -1,15 +1,4 @@
-import { cutOffAdapters, requestDeps, tokenVerifier } from '../shared/composition.js';
-import { revokeRequest } from '../shared/domain/manage-requests.js';
-import { requestCommentSchema, requestPathSchema } from '../shared/domain/schemas.js';
-import { createRoute } from '../shared/http/route.js';
-import { json } from '../shared/http/responses.js';
+import { cutOffAdapters, requestDeps, routeAuth } from '../shared/composition.js';
+import { makeRevokeRequestHandler } from '../shared/http/routes/revoke-request.js';
 
-const deps = { ...cutOffAdapters(), ...requestDeps() };
-
-export const handler = createRoute(
-  { verifier: tokenVerifier() },
-  // The requester, an approver of the profile or an admin (checked by the use case).
-  { access: 'caller', path: requestPathSchema, body: requestCommentSchema },
-  async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
-    json(200, await revokeRequest(deps, principal, path.id, body.comment, { requestId, sourceIp, userAgent }), requestId),
-);
+export const handler = makeRevokeRequestHandler({ ...routeAuth(), ...requestDeps(), ...cutOffAdapters() });

@@ -22,14 +22,17 @@ import { SnsAlertSink } from './adapters/sns-alert-sink.js';
 import { StsCredentialIssuer } from './adapters/sts-credential-issuer.js';
 import { FederationSigninTokenIssuer } from './adapters/federation-signin-token-issuer.js';
 import { randomIds, systemClock } from './adapters/system.js';
-import { DynamoDbTrailProgress, type TrailProgress } from './adapters/dynamodb-trail-progress.js';
-import { LogDeadLetters, SqsDeadLetters, type DeadLetters } from './adapters/sqs-dead-letters.js';
+import { DynamoDbTrailProgress } from './adapters/dynamodb-trail-progress.js';
+import { LogDeadLetters, SqsDeadLetters } from './adapters/sqs-dead-letters.js';
 import { S3TrailLogReader } from './adapters/trail-log-reader.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { ConsoleSignInDeps } from './domain/console-sign-in.js';
-import type { EngagementRecords } from './domain/manage-engagements.js';
+import type { EngagementDeps } from './domain/manage-engagements.js';
+import type { GrantDeps } from './domain/manage-grants.js';
+import type { LockdownDeps } from './domain/manage-lockdown.js';
 import type { ProfileDeps } from './domain/manage-profiles.js';
 import type { RequestDeps } from './domain/manage-requests.js';
+import type { RouteAuth } from './http/route.js';
 import { logger } from './logger.js';
 import type {
   AlertSink,
@@ -39,7 +42,9 @@ import type {
   ChainHeadReader,
   CredentialIssuer,
   CutOffOrders,
+  DeadLetters,
   DelegationStore,
+  EngagementStore,
   LockdownReader,
   LockdownStore,
   ProfileGrantsReader,
@@ -49,7 +54,12 @@ import type {
   RevocationLedger,
   RevocationPolicies,
   TokenVerifier,
+  TrailLogReader,
+  TrailProgress,
 } from './domain/ports.js';
+
+const warn = (message: string, data: Record<string, unknown> = {}): void => logger.warn(message, data);
+const clockAndIds = { clock: systemClock, ids: randomIds } as const;
 
 // Marked pure so esbuild drops the adapters a function never asks for.
 const once = <T>(build: () => T): (() => T) => {
@@ -137,7 +147,7 @@ export const cutOffOrders: () => CutOffOrders = /* @__PURE__ */ once(
   () => new DynamoDbCutOffOrders(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
-export const engagementStore: () => EngagementRecords = /* @__PURE__ */ once(
+export const engagementStore: () => EngagementStore = /* @__PURE__ */ once(
   () =>
     new DynamoDbEngagementStore(dynamoDb(), {
       tableName: config().tables.delegations,
@@ -148,24 +158,26 @@ export const engagementStore: () => EngagementRecords = /* @__PURE__ */ once(
 
 // Alerts go to SNS in AWS, and to the log and an optional webhook only on the local stack: a
 // deployed alert function without its topic would raise alerts nobody hears, so it fails its cold start.
-export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => {
-  const { topicArn, webhookUrl } = config().alerts;
-  if (topicArn) return new SnsAlertSink(createSnsClient(config()), { topicArn, stage: config().stage });
-  if (!config().offline) throw new ConfigError('invalid configuration: TVM_ALERTS_TOPIC_ARN: required outside the local stack');
+export const alertSinkFor = (config: Config): AlertSink => {
+  const { topicArn, webhookUrl } = config.alerts;
+  if (topicArn) return new SnsAlertSink(createSnsClient(config), { topicArn, stage: config.stage });
+  if (!config.offline) throw new ConfigError('invalid configuration: TVM_ALERTS_TOPIC_ARN: required outside the local stack');
   return new LogAlertSink(logger, { webhookUrl });
-});
+};
+export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => alertSinkFor(config()));
 
 // Chain anchors go to the Object Lock bucket in AWS and to a directory only on the local stack: a
 // deployed function without its bucket would verify against nothing, so it fails its cold start.
-export const chainAnchorStore: () => ChainAnchorStore = /* @__PURE__ */ once(() => {
-  const { bucket, dir } = config().anchors;
-  if (config().offline) {
+export const chainAnchorStoreFor = (config: Config): ChainAnchorStore => {
+  const { bucket, dir } = config.anchors;
+  if (config.offline) {
     if (dir === undefined) throw new ConfigError('invalid configuration: TVM_ANCHOR_DIR: required on the local stack');
     return new FileSystemChainAnchorStore(dir);
   }
   if (bucket === undefined) throw new ConfigError('invalid configuration: TVM_ANCHOR_BUCKET: required outside the local stack');
-  return new S3ChainAnchorStore(createS3Client(config()), { bucket });
-});
+  return new S3ChainAnchorStore(createS3Client(config), { bucket });
+};
+export const chainAnchorStore: () => ChainAnchorStore = /* @__PURE__ */ once(() => chainAnchorStoreFor(config()));
 
 export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
   () =>
@@ -176,7 +188,7 @@ export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
     }),
 );
 
-export const trailLogReader: () => S3TrailLogReader = /* @__PURE__ */ once(
+export const trailLogReader: () => TrailLogReader = /* @__PURE__ */ once(
   () => new S3TrailLogReader(createS3Client(config()), { maxObjectBytes: config().trail.maxObjectBytes }),
 );
 
@@ -215,11 +227,10 @@ export const profileDeps = (): ProfileDeps => {
     store: delegationStore(),
     lockdown: lockdownStore(),
     audit: auditWriter(),
-    clock: systemClock,
-    ids: randomIds,
+    ...clockAndIds,
     roleArnPattern: config().roleArnPattern,
     accounts: [account, ...targets.accounts.filter((target) => target !== account)],
-    warn: (message, data) => logger.warn(message, data),
+    warn,
   };
 };
 
@@ -248,10 +259,93 @@ export const requestDeps = (): RequestDeps => ({
   lockdown: lockdownStore(),
   audit: auditWriter(),
   notifier: requestNotifier(),
-  clock: systemClock,
-  ids: randomIds,
+  ...clockAndIds,
   adminGroup: config().adminGroup,
   securityGroup: config().securityGroup,
   consoleUrl: config().requests.consoleUrl,
-  warn: (message, data) => logger.warn(message, data),
+  warn,
 });
+
+
+// ---------------------------------------------------------------------------------------------
+// What each function's factory is given (functions/*.ts): its use case's dependencies, clock and
+// ids included, and for a route the verifier and the groups its access names.
+
+export const routeAuth = (): RouteAuth => ({ verifier: tokenVerifier(), adminGroup: config().adminGroup, securityGroup: config().securityGroup });
+
+export const vendDeps = () => ({
+  store: profileReader(),
+  lockdown: lockdownReader(),
+  issuer: credentialIssuer(),
+  audit: auditWriter(),
+  limiter: vendRateLimiter(),
+  ...clockAndIds,
+  warn,
+  consoleSignIn: consoleSignInDeps(),
+});
+
+export const grantDeps = (): GrantDeps => ({
+  store: delegationStore(),
+  lockdown: lockdownStore(),
+  audit: auditWriter(),
+  ...clockAndIds,
+  adminGroup: config().adminGroup,
+  warn,
+  delegationQuota: config().delegationQuota,
+});
+
+export const revokeGrantDeps = () => ({ ...cutOffAdapters(), store: delegationStore(), ...clockAndIds, adminGroup: config().adminGroup, warn });
+
+export const engagementDeps = (): EngagementDeps => ({
+  engagements: engagementStore(),
+  store: delegationStore(),
+  lockdown: lockdownStore(),
+  audit: auditWriter(),
+  ...clockAndIds,
+  adminGroup: config().adminGroup,
+  securityGroup: config().securityGroup,
+  delegationQuota: config().delegationQuota,
+  warn,
+});
+
+export const lockdownDeps = (): LockdownDeps & { readonly store: ReturnType<typeof delegationStore>; readonly warn: typeof warn } => ({
+  lockdown: lockdownStore(),
+  store: delegationStore(),
+  ...clockAndIds,
+  warn,
+});
+
+/** The security queries: the audit log and the rules it is read against. */
+export const auditQueryDeps = () => ({ audit: auditLog(), store: delegationStore(), ...clockAndIds });
+
+export const verifyDeps = () => ({ audit: auditLog(), anchors: chainAnchorStore(), clock: systemClock, warn });
+
+/** What a function that cuts sessions off by itself needs (the schedule's repair). */
+export const cutOffDeps = () => ({ ...cutOffAdapters(), ...clockAndIds, warn });
+
+/** The event functions' reports go to the log. */
+const log = { info: (message: string, data?: Record<string, unknown>) => logger.info(message, data ?? {}), warn, error: (message: string, data?: Record<string, unknown>) => logger.error(message, data ?? {}) };
+
+export const alertDeps = () => ({
+  audit: auditLog(),
+  grants: delegationStore(),
+  lockdown: lockdownStore(),
+  sink: alertSink(),
+  ...clockAndIds,
+  settings: config().alerts,
+  log,
+});
+
+/** What turning CloudTrail records into uses needs (recordUse, ingestTrailLogs). */
+const useDeps = () => ({ audit: auditLog(), roleArnPattern: config().roleArnPattern, ignoredSources: config().alerts.ignoredSources, log });
+
+// Only the local stack's records may say they came from it.
+export const recordUseDeps = () => ({ ...useDeps(), acceptLocalMarker: config().offline });
+
+export const ingestTrailDeps = () => ({ ...useDeps(), reader: trailLogReader(), progress: trailProgress(), deadLetters: deadLetters(), ...clockAndIds });
+
+export const anchorDeps = () => ({ heads: chainHeadReader(), anchors: chainAnchorStore(), clock: systemClock, log });
+
+export const scheduledRequestDeps = () => ({ ...requestDeps(), log });
+
+export const repairDeps = () => ({ ...cutOffDeps(), log });

@@ -16,4 +16,25 @@ const sdkPackageVersion = {
   },
 };
 
-module.exports = [sdkPackageVersion];
+// The SDK's HTTP protocols load event-stream support (~15 kB) on demand, for operations that stream
+// events (S3 SelectObjectContent, Bedrock, Transcribe): tvm calls none. Only that on-demand import
+// is replaced (S3's client imports its configuration statically, and keeps it). Should such an
+// operation ever be called, it fails saying why.
+const EVENT_STREAMS_MESSAGE = 'tvm: AWS SDK event streams are not bundled (resources/plugins/esbuild-plugins.cjs)';
+const noEventStreams = {
+  name: 'no-event-streams',
+  setup(build) {
+    build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, ({ importer }) =>
+      /[\\/]protocols[\\/]HttpProtocol\.js$/.test(importer) ? { path: 'event-streams', namespace: 'tvm-no-event-streams' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'tvm-no-event-streams' }, () => ({
+      contents: `const refuse = () => { throw new Error(${JSON.stringify(EVENT_STREAMS_MESSAGE)}); };
+export class EventStreamSerde { constructor() { refuse(); } }
+export const eventStreamSerdeProvider = refuse;`,
+      loader: 'js',
+    }));
+  },
+};
+
+module.exports = [sdkPackageVersion, noEventStreams];
+module.exports.EVENT_STREAMS_MESSAGE = EVENT_STREAMS_MESSAGE;

@@ -1,9 +1,8 @@
 import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { ConflictError, StoreUnavailableError } from '../domain/errors.js';
-import { ENGAGEMENT_HANDED_OVER, type EngagementRecords } from '../domain/manage-engagements.js';
-import type { CutOffOrder, Engagement, Grant } from '../domain/model.js';
-import type { QuotaUpdate } from '../domain/ports.js';
+import { ENGAGEMENT_HANDED_OVER, type CutOffOrder, type Engagement, type Grant } from '../domain/model.js';
+import type { EngagementStore, QuotaUpdate } from '../domain/ports.js';
 import { quotaWrite } from './dynamodb-delegator-quota.js';
 import {
   MAX_CHANGES_PER_TRANSACTION,
@@ -37,7 +36,7 @@ const MAX_BATCH_ATTEMPTS = 5;
  * Engagements in the delegations table. Their grants are ordinary grant items (so the vend finds
  * them) carrying `engagementId`; the engagement item keeps their keys, so GET reads them by key.
  */
-export class DynamoDbEngagementStore implements EngagementRecords {
+export class DynamoDbEngagementStore implements EngagementStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly options: DynamoDbEngagementStoreOptions,

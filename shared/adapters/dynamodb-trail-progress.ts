@@ -3,13 +3,8 @@
 // which every record is settled (recorded, a duplicate or skipped). Only ever moves forward, and
 // the table's TTL (`expiresAt`) removes it after a few days: CloudTrail never rewrites a log file.
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TrailProgress } from '../domain/ports.js';
 
-export interface TrailProgress {
-  /** The position to resume the object from (0: from the start). */
-  resumeAt(bucket: string, key: string): Promise<number>;
-  /** Records that every position below `resumeAt` is settled; never moves it back. */
-  save(bucket: string, key: string, resumeAt: number): Promise<void>;
-}
 
 const RETENTION_SECONDS = 3 * 24 * 3600;
 
@@ -42,29 +37,5 @@ export class DynamoDbTrailProgress implements TrailProgress {
     } catch (error) {
       if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
     }
-  }
-}
-
-/**
- * The lowest position not yet settled, from settlements that arrive in any order (several records
- * are written at once): everything below it is done, so a retry may start there.
- */
-export class Watermark {
-  private readonly settled = new Set<number>();
-  private failedAt = Infinity;
-
-  constructor(private next: number) {}
-
-  settle(position: number, done: boolean): void {
-    if (!done) {
-      this.failedAt = Math.min(this.failedAt, position);
-      return;
-    }
-    this.settled.add(position);
-    while (this.settled.delete(this.next)) this.next += 1;
-  }
-
-  get position(): number {
-    return Math.min(this.next, this.failedAt);
   }
 }

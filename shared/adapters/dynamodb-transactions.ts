@@ -19,6 +19,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
+import { AUDIT_WRITE_ACTIONS, MAX_TRANSACTION_ACTIONS } from '../domain/ports.js';
 import { linkItem, type ChainHead } from './audit-chain.js';
 import {
   APPEND_ONLY_CONDITION,
@@ -56,8 +57,8 @@ export interface AuditTable {
 
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
-/** TransactWriteItems takes 100 actions; the audit event and its chain head take two. */
-export const MAX_CHANGES_PER_TRANSACTION = 98;
+/** What a transaction takes beside its audit write. */
+export const MAX_CHANGES_PER_TRANSACTION = MAX_TRANSACTION_ACTIONS - AUDIT_WRITE_ACTIONS;
 
 /**
  * How long one chained write keeps retrying lost races (another writer moved the head, or held it:

@@ -3,11 +3,8 @@
 // (ops/redrive.ts) reads both.
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DeadLetters } from '../domain/ports.js';
 
-export interface DeadLetters {
-  /** Dead-letters `event`, which `functionArn` rejected for `condition` (never retried by the platform). */
-  put(event: unknown, rejection: { readonly functionArn: string; readonly condition: string; readonly reason: string }): Promise<void>;
-}
 
 export class SqsDeadLetters implements DeadLetters {
   constructor(

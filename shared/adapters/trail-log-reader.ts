@@ -5,26 +5,13 @@
 import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-
-/** One element of "Records": parsed, or why it could not be (it is then counted and skipped). */
-export type TrailLogElement = { readonly ok: true; readonly record: unknown } | { readonly ok: false; readonly reason: string };
+import { TrailObjectTooLargeError } from '../domain/errors.js';
+import type { TrailLogElement, TrailLogReader } from '../domain/ports.js';
 
 /** CloudTrail records are far smaller; a bigger element is skipped, not buffered. */
 export const DEFAULT_MAX_RECORD_BYTES = 4 * 1024 * 1024;
 /** CloudTrail's files are tens of megabytes unzipped; far beyond is a bomb or not a trail's file. */
 export const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
-
-/** An object that unzips to more than the cap: reading it again cannot help (ingestTrailLogs rejects it). */
-export class TrailObjectTooLargeError extends Error {
-  constructor(
-    readonly bucket: string,
-    readonly key: string,
-    readonly maxObjectBytes: number,
-  ) {
-    super(`s3://${bucket}/${key} unzips to more than ${maxObjectBytes} bytes`);
-    this.name = 'TrailObjectTooLargeError';
-  }
-}
 
 export interface TrailLogReaderOptions {
   readonly maxRecordBytes?: number;
@@ -32,7 +19,7 @@ export interface TrailLogReaderOptions {
   readonly maxObjectBytes?: number;
 }
 
-export class S3TrailLogReader {
+export class S3TrailLogReader implements TrailLogReader {
   constructor(
     private readonly s3: S3Client,
     private readonly options: TrailLogReaderOptions = {},

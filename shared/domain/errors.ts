@@ -201,3 +201,15 @@ export class RequestAlreadyDecidedError extends TvmError {
 export class TooManyPendingRequestsError extends TvmError {
   readonly code = 'TOO_MANY_PENDING_REQUESTS';
 }
+
+/** A trail log file that unzips to more than the cap: reading it again cannot help (ingest-trail-logs.ts rejects it). */
+export class TrailObjectTooLargeError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly maxObjectBytes: number,
+  ) {
+    super(`s3://${bucket}/${key} unzips to more than ${maxObjectBytes} bytes`);
+    this.name = 'TrailObjectTooLargeError';
+  }
+}

@@ -15,7 +15,7 @@ import {
 } from './errors.js';
 import { countsAgainstQuota, reserveDelegations, withinQuota } from './delegation-quota.js';
 import { isUsable } from './grant-selection.js';
-import { createGrant, descendantsOf, MAX_DELEGATION_DEPTH, type GrantDeps } from './manage-grants.js';
+import { descendantsOf, isAdmin, MAX_DELEGATION_DEPTH, planGrant } from './grant-rules.js';
 import { carryOutCutOff, newCutOffOrder, type CutOffDeps } from './cut-off-sessions.js';
 import type { CutOffOrder, Engagement, Grant, Principal, Profile, RequestMeta, RevokedSession, SessionNotCut } from './model.js';
 import { distinctRoles, rolesOf } from './roles.js';
@@ -24,7 +24,6 @@ import {
   type AuditWriter,
   type Clock,
   type DelegationStore,
-  type DelegatorQuota,
   type EngagementStore,
   type IdGenerator,
   type LockdownStore,
@@ -33,27 +32,21 @@ import {
 import type { EngagementInput, GrantInput, HandoverInput } from './schemas.js';
 import { toSourceIdentity } from './source-identity.js';
 
-/** The revokedReason of every grant a handover revokes; the vend explains its refusal with it. */
-export const ENGAGEMENT_HANDED_OVER = 'engagement-handed-over';
-
 /**
- * Grants one engagement write may carry: a DynamoDB transaction takes 100 actions; the audit event,
- * its chain head and a cut-off's three writes take five (hence MAX_GRANTS_PER_REVOCATION), the
- * engagement one, the owner's delegation quota record one.
+ * Grants one engagement write may carry: as many as a revocation's (its handover is one), less the
+ * engagement itself and the owner's delegation quota record.
  */
 export const MAX_GRANTS_PER_ENGAGEMENT_WRITE = MAX_GRANTS_PER_REVOCATION - 2;
 
-export type EngagementRecords = EngagementStore;
-
 export interface EngagementDeps {
-  readonly engagements: EngagementRecords;
+  readonly engagements: EngagementStore;
   readonly store: DelegationStore;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly adminGroup: string;
   readonly securityGroup: string;
   /** No engagement creates grants on a profile locked down (by name or role) against its caller. */
-  readonly lockdown: LockdownStore;
+  readonly lockdown: Pick<LockdownStore, 'getLockdown'>;
   /** Where a change refused by the lockdown is recorded. */
   readonly audit: AuditWriter;
   /** Active delegated grants a non-admin owner may hold, engagement grants included (DEFAULT_DELEGATION_QUOTA). */
@@ -85,7 +78,6 @@ export interface HandoverResult {
 /** A handover whose grants change under it (one revoked on its own, say) plans again, this often. */
 const MAX_HANDOVER_ATTEMPTS = 3;
 
-const isAdmin = (deps: Pick<EngagementDeps, 'adminGroup'>, principal: Principal) => principal.groups.includes(deps.adminGroup);
 
 /**
  * POST /engagements, by a tvm-admin, or by the owner delegating from their own grants:
@@ -141,7 +133,7 @@ export async function createEngagement(
       reason: grantReason(input.name),
     };
     try {
-      const planned = await planGrant(deps, principal, grantInput, meta);
+      const planned = await planGrant(deps, principal, grantInput, meta, 'engagement.created');
       templates.push(planned.grant);
       if (planned.parent) parents.set(planned.parent.id, planned.parent);
     } catch (error) {
@@ -337,38 +329,6 @@ export async function handOverEngagement(
       at,
     };
   }
-}
-
-/**
- * The grant createGrant would make for `input`, after all of its checks, without writing it: the
- * store it is handed records the write instead of doing it. So an engagement's grants obey exactly
- * the rules of POST /grants, delegation containment included.
- */
-export async function planGrant(
-  deps: GrantDeps,
-  principal: Principal,
-  input: GrantInput,
-  meta: RequestMeta,
-): Promise<{ grant: Grant; parent?: Grant }> {
-  let planned: { grant: Grant; parent?: Grant } | undefined;
-  const dryRun = new Proxy(deps.store, {
-    get(target, property) {
-      if (property === 'createGrant') {
-        return async (grant: Grant, _audit: unknown, parent?: Grant) => {
-          planned = { grant, ...(parent ? { parent } : {}) };
-        };
-      }
-      // The engagement takes its places in the quota for all its grants at once, when it is written.
-      if (property === 'getDelegatorQuota') {
-        return async (delegator: string): Promise<DelegatorQuota> => ({ delegator, version: 0, grants: [] });
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  await createGrant({ ...deps, store: dryRun }, principal, input, meta, 'engagement.created');
-  if (!planned) throw new Error('createGrant finished without writing a grant');
-  return planned;
 }
 
 function maySee(deps: Pick<EngagementDeps, 'adminGroup' | 'securityGroup'>, principal: Principal, engagement: Engagement): boolean {

@@ -86,7 +86,7 @@ export interface Grant {
   readonly engagementId?: string;
   /** The access request whose approval created it, if any. */
   readonly requestId?: string;
-  /** Why it was revoked, when not by a plain DELETE (e.g. `engagement-handed-over`). */
+  /** Why it was revoked, when not by a plain DELETE (e.g. ENGAGEMENT_HANDED_OVER). */
   readonly revokedReason?: string;
   /**
    * 1 when created, +1 on every change. A grant changes once (active → revoked), conditionally on
@@ -275,3 +275,6 @@ export interface AccessRequest {
 
 /** A request as callers see it: the profile generation and the requester's groups stay inside tvm. */
 export type PublicRequest = Omit<AccessRequest, 'profileGeneration' | 'requesterGroups'>;
+
+/** The revokedReason of every grant a handover revokes; the vend explains its refusal with it. */
+export const ENGAGEMENT_HANDED_OVER = 'engagement-handed-over';

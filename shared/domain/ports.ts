@@ -29,12 +29,14 @@ export interface IdGenerator {
 }
 
 /** Profiles and grants (the delegations table). */
-/**
- * DynamoDB transactions take 100 actions; two are the audit event and its hash chain's head, three
- * the cut-off of the revoked grants' sessions (its order, its record for the vend, the cut-off
- * epoch's rise: delegation-keys.ts cutOffWrites).
- */
-export const MAX_GRANTS_PER_REVOCATION = 95;
+/** DynamoDB's TransactWriteItems takes at most this many actions: every transaction size derives from it. */
+export const MAX_TRANSACTION_ACTIONS = 100;
+/** What a chained audit write adds to a transaction: the event and its hash chain's head. */
+export const AUDIT_WRITE_ACTIONS = 2;
+/** A cut-off's writes: its order, its record for the vend, the cut-off epoch's rise (delegation-keys.ts cutOffWrites). */
+export const CUT_OFF_ACTIONS = 3;
+/** Grants one revocation transaction takes, beside its audit write and its cut-off. */
+export const MAX_GRANTS_PER_REVOCATION = MAX_TRANSACTION_ACTIONS - AUDIT_WRITE_ACTIONS - CUT_OFF_ACTIONS;
 
 /** The reads a vend makes of the rules: all it needs of the delegation store. */
 export interface ProfileGrantsReader {
@@ -492,4 +494,29 @@ export interface RequestNotice {
 
 export interface RequestNotifier {
   notify(notice: RequestNotice): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A trail's log files (ingest-trail-logs.ts)
+
+/** One element of a log file's "Records": parsed, or why it could not be (it is then counted and skipped). */
+export type TrailLogElement = { readonly ok: true; readonly record: unknown } | { readonly ok: false; readonly reason: string };
+
+export interface TrailLogReader {
+  /** The file's elements in order; throws TrailObjectTooLargeError past the cap on unzipped bytes. */
+  read(bucket: string, key: string): AsyncIterable<TrailLogElement>;
+}
+
+/** How far the ingestion got through a log file, so a retry resumes instead of starting from record 0. */
+export interface TrailProgress {
+  /** The position to resume the object from (0: from the start). */
+  resumeAt(bucket: string, key: string): Promise<number>;
+  /** Records that every position below `resumeAt` is settled; never moves it back. */
+  save(bucket: string, key: string, resumeAt: number): Promise<void>;
+}
+
+/** Where a function puts what it gives up on itself, rather than letting the platform retry in vain. */
+export interface DeadLetters {
+  /** Dead-letters `event`, which `functionArn` rejected for `condition` (never retried by the platform). */
+  put(event: unknown, rejection: { readonly functionArn: string; readonly condition: string; readonly reason: string }): Promise<void>;
 }

@@ -27,6 +27,7 @@ import {
   type CredentialDeniedEvent,
   type CredentialUsedEvent,
 } from './audit.js';
+import { ValidationError } from './errors.js';
 import type { Grant, Lockdown, RequestMeta } from './model.js';
 import type { AlertSink, AuditLog, Clock, DelegationStore, IdGenerator, KeyControlEvent, LockdownStore } from './ports.js';
 
@@ -76,6 +77,20 @@ export interface AlertWindow {
   readonly usesFrom?: Date;
 }
 
+/** How far back a manual run may reach. */
+export const MAX_MANUAL_SPAN_MS = 24 * 3_600_000;
+
+/**
+ * The window of a manual run: from `since` (an ISO time, or minutes or hours before now: `-90m`,
+ * `-4h`) until now, at most a day back.
+ */
+export function manualWindow(since: string, now: Date): AlertWindow {
+  const relative = /^-(\d+)([mh])$/.exec(since);
+  const from = relative ? new Date(now.getTime() - Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 60_000)) : new Date(since);
+  if (!(from <= now) || now.getTime() - from.getTime() > MAX_MANUAL_SPAN_MS) throw new ValidationError('"since" must lie within the last 24 hours');
+  return { from, to: now };
+}
+
 /** The window the schedule re-evaluates: a whole denial window plus late events, and the uses recorded in the last RECHECK_MINUTES. */
 export function scheduledWindow(now: Date, settings: Pick<AlertSettings, 'denialWindowMinutes'>): Required<AlertWindow> {
   return {
@@ -90,6 +105,32 @@ const PAGE_SIZE = 200;
 const MAX_WINDOW_PAGES = 100;
 /** At most this many uses re-checked per run (oldest recorded first). */
 export const MAX_RECHECKED_USES = PAGE_SIZE * MAX_WINDOW_PAGES;
+
+/** A record of the audit table's stream, as its adapter decoded it: the event, or why it was skipped. */
+export type StreamedRecord<Ref> = { readonly ref: Ref; readonly event: AuditEvent } | { readonly ref: Ref; readonly skipped: string };
+
+export interface StreamOutcome<Ref> {
+  readonly raised: AlertRaisedEvent[];
+  /** The records to deliver again, in order: empty when every event was evaluated. */
+  readonly retry: Ref[];
+  readonly failed?: { readonly eventId: string; readonly error: unknown };
+}
+
+/**
+ * The events of a stream batch, evaluated in order. A shard is ordered, so when one fails, it and
+ * every later record (skipped ones included) are handed back to be delivered again, in order.
+ */
+export async function raiseAlertsForStream<Ref>(deps: RaiseAlertsDeps, records: readonly StreamedRecord<Ref>[], meta: AlertRunMeta): Promise<StreamOutcome<Ref>> {
+  const evaluable = records.flatMap((record, position) => ('event' in record ? [{ position, event: record.event }] : []));
+  const outcome = await raiseAlertsForNewEvents(deps, evaluable.map(({ event }) => event), meta);
+  const failed = outcome.failedAt === undefined ? undefined : evaluable[outcome.failedAt];
+  if (!failed) return { raised: outcome.raised, retry: [] };
+  return {
+    raised: outcome.raised,
+    retry: records.slice(failed.position).map(({ ref }) => ref),
+    failed: { eventId: failed.event.id, error: outcome.error },
+  };
+}
 
 /**
  * Stream path, one batch of new audit events in stream order:

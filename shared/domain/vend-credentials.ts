@@ -13,7 +13,7 @@ import {
   TvmError,
 } from './errors.js';
 import { appliesTo, grantLimits, rankGrants, subjectsOf } from './grant-selection.js';
-import type { Grant, IssuedCredentials, Principal, Profile, RequestMeta, SessionTag } from './model.js';
+import { ENGAGEMENT_HANDED_OVER, type Grant, type IssuedCredentials, type Principal, type Profile, type RequestMeta, type SessionTag } from './model.js';
 import type { AuditWriter, Clock, CredentialIssuer, IdGenerator, LockdownStore, ProfileGrantsReader, RateLimiter } from './ports.js';
 import { assertNotLockedOut, lockdownExemption } from './lockdown-rules.js';
 import { cutOffPendingUntil, grantsCutOff, type RecentCutOff } from './recent-cut-offs.js';
@@ -203,7 +203,7 @@ async function rankGrantsOrExplain(
     } catch (explained) {
       if (explained instanceof GrantExpiredError) throw explained;
     }
-    const handedOver = ended.find((grant) => grant.revokedReason === 'engagement-handed-over');
+    const handedOver = ended.find((grant) => grant.revokedReason === ENGAGEMENT_HANDED_OVER);
     if (handedOver) {
       throw new EngagementHandedOverError(
         `your access to profile "${profile.name}" ended when engagement ${handedOver.engagementId} was handed over`,

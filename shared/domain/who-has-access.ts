@@ -3,7 +3,7 @@
 import type { CredentialIssuedEvent } from './audit.js';
 import { NotFoundError } from './errors.js';
 import { appliesTo, isUsable } from './grant-selection.js';
-import { MAX_DELEGATION_DEPTH } from './manage-grants.js';
+import { MAX_DELEGATION_DEPTH } from './grant-rules.js';
 import type { Grant, Subject } from './model.js';
 import type { AuditLog, Clock, DelegationStore } from './ports.js';
 

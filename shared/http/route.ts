@@ -69,6 +69,13 @@ export interface RouteDeps {
   readonly verifier?: TokenVerifier;
 }
 
+/** What an authenticated route's factory needs besides its use case: the verifier and the groups access names. */
+export interface RouteAuth {
+  readonly verifier: TokenVerifier;
+  readonly adminGroup: string;
+  readonly securityGroup: string;
+}
+
 export function createRoute<
   S extends RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>,
 >(

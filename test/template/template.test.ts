@@ -1291,6 +1291,23 @@ describe('bundles (dev)', () => {
     expect(carrying).toEqual([]);
   });
 
+  test('a bundle without S3 carries no event-stream codec, only a refusal that says why (resources/plugins/esbuild-plugins.cjs)', () => {
+    // Act
+    const code = (name: string) => {
+      const bundle = bundles().find(({ fn }) => fn.name === name);
+      if (!bundle) throw new Error(`no function ${name}`);
+      return (extractZip(join(pkg('dev').dir, bundle.zip)).get(handlerFile(bundle.fn)) ?? '').toString();
+    };
+    const vend = code('vendCredentials');
+    const ingest = code('ingestTrailLogs');
+
+    // Assess
+    expect(vend).toContain('AWS SDK event streams are not bundled');
+    expect(vend).not.toContain(':message-type');
+    // S3's client configures event streams itself, and keeps them.
+    expect(ingest).toContain(':message-type');
+  });
+
   test("no bundle carries an SDK client's whole package.json, only its version (resources/plugins/esbuild-plugins.cjs)", () => {
     // Act
     const carrying = bundles()

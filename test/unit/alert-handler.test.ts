@@ -1,14 +1,13 @@
-// The alert function as deployed (functions/alert.ts), with the composition root, the clock and
-// the logger replaced: the event shapes it accepts, how stream records become audit events, and
-// which records it asks the platform to retry.
-import { jest } from '@jest/globals';
+// The alert function, built by its factory as functions/alert.ts builds it, from in-memory ports,
+// a fixed clock and a recording log: the event shapes it accepts, how stream records become audit
+// events, and which records it asks the platform to retry.
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { linkItem } from '../../shared/adapters/audit-chain.js';
 import { auditItem } from '../../shared/adapters/audit-keys.js';
-import type { Config } from '../../shared/config.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
 import { ValidationError } from '../../shared/domain/errors.js';
+import { makeAlertHandler } from '../../shared/events/alert.js';
 import { RecordingAlertSink, aDenial, aUse, anIssuedEvent } from '../fixtures/alert-events.js';
 import { aGrant, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds, type FixedClock } from '../fixtures/in-memory.js';
@@ -16,7 +15,7 @@ import { InMemoryLockdownStore } from '../fixtures/in-memory-lockdown.js';
 
 const NOW = '2026-06-01T12:10:00.000Z';
 
-/** The ports behind the handler, replaced before each test (the handler builds its deps once). */
+/** The ports behind the handler, fresh for each test. */
 interface World {
   audit: InMemoryAuditLog;
   store: InMemoryDelegationStore;
@@ -27,44 +26,15 @@ interface World {
 }
 let world: World;
 
-/** A stand-in that forwards every call to whatever `current()` is at the time of the call. */
-function forwardTo<T extends object>(current: () => T): T {
-  return new Proxy({} as T, {
-    get: (_target, property) => {
-      const target = current();
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-const config = {
-  stage: 'dev',
-  alerts: { denialThreshold: 5, denialWindowMinutes: 10, ignoredSources: ['AWS Internal', '*.amazonaws.com'] },
-} as unknown as Config;
+const settings = { denialThreshold: 5, denialWindowMinutes: 10, ignoredSources: ['AWS Internal', '*.amazonaws.com'] };
 const logged: { level: string; message: string; attributes: unknown }[] = [];
+const log = {
+  info: (message: string, attributes: unknown) => void logged.push({ level: 'info', message, attributes }),
+  warn: (message: string, attributes: unknown) => void logged.push({ level: 'warn', message, attributes }),
+  error: (message: string, attributes: unknown) => void logged.push({ level: 'error', message, attributes }),
+};
 
-jest.unstable_mockModule('../../shared/composition.js', () => ({
-  config: () => config,
-  auditLog: () => forwardTo(() => world.audit),
-  delegationStore: () => forwardTo(() => world.store),
-  lockdownStore: () => forwardTo(() => world.lockdown),
-  alertSink: () => forwardTo(() => world.sink),
-}));
-jest.unstable_mockModule('../../shared/adapters/system.js', () => ({
-  systemClock: forwardTo(() => world.clock),
-  randomIds: forwardTo(() => world.ids),
-}));
-jest.unstable_mockModule('../../shared/logger.js', () => ({
-  logger: {
-    addContext: () => undefined,
-    info: (message: string, attributes: unknown) => logged.push({ level: 'info', message, attributes }),
-    warn: (message: string, attributes: unknown) => logged.push({ level: 'warn', message, attributes }),
-    error: (message: string, attributes: unknown) => logged.push({ level: 'error', message, attributes }),
-  },
-}));
-
-const { handler } = await import('../../functions/alert.js');
+let handler: ReturnType<typeof makeAlertHandler>;
 
 const CONTEXT = { awsRequestId: 'lambda-request-1', functionName: 'tvm-dev-alert', getRemainingTimeInMillis: () => 25_000 } as Context;
 
@@ -81,6 +51,7 @@ beforeEach(async () => {
     ids: sequentialIds('alert'),
   };
   await audit.append(anIssuedEvent());
+  handler = makeAlertHandler({ ...world, grants: world.store, settings, log });
   logged.length = 0;
 });
 

@@ -16,7 +16,7 @@ import {
   wildcardPattern,
   type AlertSettings,
 } from '../../shared/domain/alert-rules.js';
-import { ENGAGEMENT_HANDED_OVER } from '../../shared/domain/manage-engagements.js';
+import { ENGAGEMENT_HANDED_OVER } from '../../shared/domain/model.js';
 import { ACCESS_KEY_ID, ISSUANCE_ID, aDenial, aSessionRevoked, aUse, anIssuance, anIssuedEvent, denials } from '../fixtures/alert-events.js';
 import { aGrant } from '../fixtures/builders.js';
 import { aLockdown } from '../fixtures/in-memory-lockdown.js';

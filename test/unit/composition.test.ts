@@ -1,32 +1,29 @@
 // The composition root's two decisions: where alerts go, and where chain heads are anchored. A
 // deployed alert function without its SNS topic must fail its cold start rather than raise alerts
 // nobody hears, and a deployed verify or anchoring function without its bucket rather than verify
-// against nothing. Each case loads the module in a fresh Node process, as a cold start does, with
-// only the environment the case gives it.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+// against nothing. Each case builds the configuration a cold start would read from the environment
+// the case gives, and asks the root for the adapter.
+import { alertSinkFor, chainAnchorStoreFor } from '../../shared/composition.js';
+import { loadConfig } from '../../shared/config.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV = {
   TVM_STAGE: 'test',
   TVM_DELEGATIONS_TABLE: 'tvm-test-delegations',
   TVM_AUDIT_TABLE: 'tvm-test-audit',
   TVM_OIDC_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: 'tvm', jwksUrl: 'https://idp.example.com/jwks' }]),
 };
-const PROBE = `
-  const { alertSink } = await import('./shared/composition.ts');
-  try { console.log(alertSink().constructor.name); } catch (error) { console.log(error.name + ': ' + error.message); }
-`;
 
-/** alertSink() at a cold start under `env`: the sink's class name, or the error it threw. */
-async function alertSinkWith(env: Record<string, string>): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROBE], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...ENV, ...env },
-  });
-  return stdout.trim();
+/** What the root builds under `env`: the adapter's class name, or the error a cold start would fail with. */
+function builtWith(build: typeof alertSinkFor | typeof chainAnchorStoreFor, env: Record<string, string>): string {
+  try {
+    return build(loadConfig({ ...ENV, ...env })).constructor.name;
+  } catch (error) {
+    return `${(error as Error).name}: ${(error as Error).message}`;
+  }
 }
+
+const alertSinkWith = async (env: Record<string, string>) => builtWith(alertSinkFor, env);
+const anchorStoreWith = async (env: Record<string, string>) => builtWith(chainAnchorStoreFor, env);
 
 describe('alertSink', () => {
   it('fails closed in AWS when no topic is configured', async () => {
@@ -53,20 +50,6 @@ describe('alertSink', () => {
     expect(outcome).toBe('LogAlertSink');
   });
 });
-
-const ANCHOR_PROBE = `
-  const { chainAnchorStore } = await import('./shared/composition.ts');
-  try { console.log(chainAnchorStore().constructor.name); } catch (error) { console.log(error.name + ': ' + error.message); }
-`;
-
-/** chainAnchorStore() at a cold start under `env`. */
-async function anchorStoreWith(env: Record<string, string>): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ANCHOR_PROBE], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...ENV, ...env },
-  });
-  return stdout.trim();
-}
 
 describe('chainAnchorStore', () => {
   it.each<[string, Record<string, string>, string]>([

@@ -1,15 +1,16 @@
-// The ingestTrailLogs function as deployed, with only the composition root swapped: the real
-// reader over a mocked S3 GetObject, the real use case, and the in-memory audit log.
+// The ingestTrailLogs function, built by its factory as functions/ingest-trail-logs.ts builds it:
+// the real reader over a mocked S3 GetObject, the real use case, and the in-memory audit log.
 import 'aws-sdk-client-mock-jest';
 import { PassThrough, Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
-import { jest } from '@jest/globals';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import type { S3Event, S3ObjectCreatedNotificationEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { S3TrailLogReader } from '../../shared/adapters/trail-log-reader.js';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
+import { makeIngestTrailLogsHandler } from '../../shared/events/ingest-trail-logs.js';
+import { fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
 import {
   aLambdaContext,
@@ -29,23 +30,26 @@ const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 const deadLettered: { event: unknown; rejection: unknown }[] = [];
 /** Each file's progress, as DynamoDbTrailProgress keeps it (only ever forward). */
 const progress = new Map<string, number>();
-jest.unstable_mockModule('../../shared/composition.js', () => ({
-  auditLog: () => audit,
-  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, alerts: { ignoredSources: IGNORED_SOURCES } }),
-  trailLogReader: () => new S3TrailLogReader(new S3Client({ region: 'us-east-1' }), { maxObjectBytes: MAX_OBJECT_BYTES }),
-  trailProgress: () => ({
+const deployed = makeIngestTrailLogsHandler({
+  audit,
+  roleArnPattern: TARGET_ROLE_PATTERN,
+  ignoredSources: IGNORED_SOURCES,
+  reader: new S3TrailLogReader(new S3Client({ region: 'us-east-1' }), { maxObjectBytes: MAX_OBJECT_BYTES }),
+  progress: {
     resumeAt: async (bucket: string, key: string) => progress.get(`${bucket}/${key}`) ?? 0,
     save: async (bucket: string, key: string, resumeAt: number) => {
       progress.set(`${bucket}/${key}`, Math.max(resumeAt, progress.get(`${bucket}/${key}`) ?? 0));
     },
-  }),
-  deadLetters: () => ({
-    put: async (event: unknown, rejection: unknown) => {
+  },
+  deadLetters: {
+    put: async (event: unknown, rejection: { functionArn: string; condition: string; reason: string }) => {
       deadLettered.push({ event, rejection });
     },
-  }),
-}));
-const { handler: deployed } = await import('../../functions/ingest-trail-logs.js');
+  },
+  clock: fixedClock('2026-06-01T12:06:00.000Z'),
+  ids: sequentialIds('ingest'),
+  log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+});
 const handler = (event: S3Event | S3ObjectCreatedNotificationEvent) => deployed(event, aLambdaContext('tvm-dev-ingestTrailLogs'));
 
 /** Twenty issued keys, and a few unknown ones: lookups are cached per key, not per record. */

@@ -252,12 +252,12 @@ describe('createEngagement', () => {
       engagementId: 'id-00000001',
     });
     const readonlyLimits = { maxSessionSeconds: 1800, scope: { actions: ['s3:GetObject'] } };
-    // id-2..5 are createGrant's own ids for the two planned grants and their (unwritten) events.
+    // id-2 and id-3 are the two planned grants' own ids (the rules plan one grant per profile).
     const grants = [
-      grant('id-00000006', CARLA.id, READONLY, readonlyLimits),
-      grant('id-00000007', CARLA.id, DEPLOY, {}),
-      grant('id-00000008', CARL.id, READONLY, readonlyLimits),
-      grant('id-00000009', CARL.id, DEPLOY, {}),
+      grant('id-00000004', CARLA.id, READONLY, readonlyLimits),
+      grant('id-00000005', CARLA.id, DEPLOY, {}),
+      grant('id-00000006', CARL.id, READONLY, readonlyLimits),
+      grant('id-00000007', CARL.id, DEPLOY, {}),
     ];
     expect(view).toEqual({ ...engagement, grants });
     expect(setup.engagements.engagements).toEqual([engagement]);
@@ -274,7 +274,7 @@ describe('createEngagement', () => {
     // Assess
     const { grants, ...engagement } = view;
     const expected: AdminAuditEvent = {
-      id: `${NOW_ISO}#id-00000010`,
+      id: `${NOW_ISO}#id-00000008`,
       type: 'engagement.created',
       at: NOW_ISO,
       principal: ADMIN.id,
@@ -584,7 +584,7 @@ describe('handOverEngagement', () => {
       engagementId: view.id,
       status: 'handed-over',
       revokedGrants: contractorIds,
-      newGrants: ['id-00000011', 'id-00000012'],
+      newGrants: ['id-00000009', 'id-00000010'],
       revokedSessions: [],
       sessionsNotCut: [],
       roleWideFallback: false,
@@ -602,8 +602,8 @@ describe('handOverEngagement', () => {
     for (const id of contractorIds) {
       expect(byId.get(id)).toMatchObject({ status: 'revoked', revokedAt: at, revokedBy: OWNER.id, revokedReason: 'engagement-handed-over' });
     }
-    expect(byId.get('id-00000011')).toEqual({
-      id: 'id-00000011',
+    expect(byId.get('id-00000009')).toEqual({
+      id: 'id-00000009',
       profile: 'dev-readonly',
       profileGeneration: READONLY.generation,
       subject: { type: 'user', id: OWNER.id },
@@ -620,7 +620,7 @@ describe('handOverEngagement', () => {
       reason: 'handover of engagement "Checkout rewrite"',
       engagementId: view.id,
     });
-    expect(byId.get('id-00000012')).toMatchObject({ profile: 'dev-deploy', subject: { type: 'user', id: OWNER.id }, canDelegate: true });
+    expect(byId.get('id-00000010')).toMatchObject({ profile: 'dev-deploy', subject: { type: 'user', id: OWNER.id }, canDelegate: true });
     // The engagement
     const { grants: _grants, ...engagement } = view;
     expect(setup.engagements.engagements).toEqual([
@@ -628,14 +628,14 @@ describe('handOverEngagement', () => {
         ...engagement,
         status: 'handed-over',
         version: 2,
-        handover: { at, by: OWNER.id, to: [OWNER.id], note: 'shipped', revokedGrants: contractorIds, newGrants: result.newGrants, cutOffOrder: 'id-00000013' },
+        handover: { at, by: OWNER.id, to: [OWNER.id], note: 'shipped', revokedGrants: contractorIds, newGrants: result.newGrants, cutOffOrder: 'id-00000011' },
       },
     ]);
     // One handover.completed, written with the change
     const events = setup.audit.events.slice(eventsBefore);
     expect(events).toEqual([
       {
-        id: `${at}#id-00000014`,
+        id: `${at}#id-00000012`,
         type: 'handover.completed',
         at,
         principal: OWNER.id,
@@ -650,7 +650,7 @@ describe('handOverEngagement', () => {
           note: 'shipped',
           revokedGrants: contractorIds,
           newGrants: result.newGrants,
-          cutOffOrder: 'id-00000013',
+          cutOffOrder: 'id-00000011',
           cutOffBefore: new Date(FIXED_NOW.getTime() + 120_000).toISOString(),
         },
       },

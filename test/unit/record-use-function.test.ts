@@ -1,8 +1,8 @@
-// The recordUse function as deployed, with only the composition root swapped for the in-memory
-// audit log: an EventBridge event (retried by throwing) and an SQS batch (batch item failures).
-import { jest } from '@jest/globals';
+// The recordUse function, built by its factory as functions/record-use.ts builds it, over the
+// in-memory audit log: an EventBridge event (retried by throwing) and an SQS batch (batch item failures).
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
+import { makeRecordUseHandler } from '../../shared/events/record-use.js';
 import { failureOf } from '../fixtures/failure.js';
 import {
   aLambdaContext,
@@ -17,11 +17,8 @@ import {
 } from '../fixtures/cloudtrail-records.js';
 
 const audit = new FlakyAuditLog();
-jest.unstable_mockModule('../../shared/composition.js', () => ({
-  auditLog: () => audit,
-  config: () => ({ roleArnPattern: TARGET_ROLE_PATTERN, offline: true, alerts: { ignoredSources: IGNORED_SOURCES } }),
-}));
-const { handler: deployed } = await import('../../functions/record-use.js');
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const deployed = makeRecordUseHandler({ audit, roleArnPattern: TARGET_ROLE_PATTERN, ignoredSources: IGNORED_SOURCES, acceptLocalMarker: true, log: quiet });
 type Envelope = Parameters<typeof deployed>[0];
 const handler = (event: Envelope) => deployed(event, aLambdaContext('tvm-dev-recordUse'));
 

@@ -1,9 +1,14 @@
-// The security-team handlers as deployed (functions/*.ts), with the composition root replaced by
-// in-memory ports: only tvm-security and tvm-admin get in, unknown parameters are refused, and a
-// member gets the use case's answer.
+// The security-team handlers, built by their factories as functions/*.ts build them, from in-memory
+// ports and a frozen clock: only tvm-security and tvm-admin get in, unknown parameters are
+// refused, and a member gets the use case's answer.
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Config } from '../../shared/config.js';
+import { randomIds } from '../../shared/adapters/system.js';
+import { makeGetAccessHandler } from '../../shared/http/routes/get-access.js';
+import { makeGetKeyTraceHandler } from '../../shared/http/routes/get-key-trace.js';
+import { makeListAlertsHandler } from '../../shared/http/routes/list-alerts.js';
+import { makeListAuditEventsHandler } from '../../shared/http/routes/list-audit-events.js';
+import { makeVerifyAuditHandler } from '../../shared/http/routes/verify-audit.js';
 import { aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { FakeTokenVerifier, InMemoryAuditLog, InMemoryChainAnchorStore, InMemoryDelegationStore } from '../fixtures/in-memory.js';
 import { anAlert, anIssuance, aUse, KEY } from '../fixtures/key-events.js';
@@ -14,33 +19,36 @@ const verifier = new FakeTokenVerifier({
   [TOKENS.security]: aPrincipal({ id: 'sec@example.com', groups: ['tvm-security'] }),
   [TOKENS.admin]: aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] }),
 });
+const NOW = Date.parse('2026-06-01T12:00:00.000Z');
+const at = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
 const audit = new InMemoryAuditLog();
-// The handlers run on the system clock: the grant is valid around now, whenever the test runs.
-const grant = aGrant({ validFrom: new Date(Date.now() - 86_400_000).toISOString(), validUntil: new Date(Date.now() + 86_400_000).toISOString() });
+const grant = aGrant({ validFrom: at(-86_400_000), validUntil: at(86_400_000) });
 const store = new InMemoryDelegationStore({ audit, profiles: [aProfile()], grants: [grant] });
-const config = { adminGroup: 'tvm-admin', securityGroup: 'tvm-security' } as Config;
-
-jest.unstable_mockModule('../../shared/composition.js', () => ({
-  config: () => config,
-  auditLog: () => audit,
-  delegationStore: () => store,
-  tokenVerifier: () => verifier,
-  chainAnchorStore: () => new InMemoryChainAnchorStore(),
-}));
+const deps = {
+  verifier,
+  adminGroup: 'tvm-admin',
+  securityGroup: 'tvm-security',
+  audit,
+  store,
+  anchors: new InMemoryChainAnchorStore(),
+  clock: { now: () => new Date(NOW) },
+  ids: randomIds,
+  warn: () => undefined,
+};
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const routes: Record<string, { load: () => Promise<{ handler: unknown }>; path: string; valid: Record<string, string>; pathParameters?: Record<string, string> }> = {
-  'GET /audit/events': { load: () => import('../../functions/list-audit-events.js'), path: '/audit/events', valid: { accessKeyId: KEY } },
+const routes: Record<string, { handler: unknown; path: string; valid: Record<string, string>; pathParameters?: Record<string, string> }> = {
+  'GET /audit/events': { handler: makeListAuditEventsHandler(deps), path: '/audit/events', valid: { accessKeyId: KEY } },
   'GET /audit/keys/{accessKeyId}': {
-    load: () => import('../../functions/get-key-trace.js'),
+    handler: makeGetKeyTraceHandler(deps),
     path: `/audit/keys/${KEY}`,
     valid: {},
     pathParameters: { accessKeyId: KEY },
   },
-  'GET /audit/access': { load: () => import('../../functions/get-access.js'), path: '/audit/access', valid: { profile: 'dev-readonly' } },
-  'GET /audit/verify': { load: () => import('../../functions/verify-audit.js'), path: '/audit/verify', valid: {} },
-  'GET /alerts': { load: () => import('../../functions/list-alerts.js'), path: '/alerts', valid: { rule: 'use-after-revocation' } },
+  'GET /audit/access': { handler: makeGetAccessHandler(deps), path: '/audit/access', valid: { profile: 'dev-readonly' } },
+  'GET /audit/verify': { handler: makeVerifyAuditHandler(deps), path: '/audit/verify', valid: {} },
+  'GET /alerts': { handler: makeListAlertsHandler(deps), path: '/alerts', valid: { rule: 'use-after-revocation' } },
 };
 
 function anEvent(routeKey: string, token: string, query: Record<string, string>, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
@@ -73,16 +81,15 @@ const context = { awsRequestId: 'lambda-request-1', getRemainingTimeInMillis: ()
 
 async function call(routeKey: string, token: string, query: Record<string, string>, pathParameters?: Record<string, string>) {
   const route = routes[routeKey] as (typeof routes)[string];
-  const { handler } = (await route.load()) as { handler: Handler };
-  const result = await handler(anEvent(routeKey, token, query, pathParameters), context);
+  const result = await (route.handler as Handler)(anEvent(routeKey, token, query, pathParameters), context);
   return { status: result.statusCode, body: JSON.parse(result.body ?? '{}') as Record<string, unknown> & { error?: { code: string; message: string } } };
 }
 
 beforeAll(async () => {
-  const issuance = anIssuance({ at: new Date(Date.now() - 60_000).toISOString(), expiration: new Date(Date.now() + 3_600_000).toISOString() });
+  const issuance = anIssuance({ at: at(-60_000), expiration: at(3_600_000) });
   await audit.append(issuance);
-  await audit.append(aUse(issuance, { eventTime: new Date(Date.now() - 30_000).toISOString() }));
-  await audit.append(anAlert({ at: new Date(Date.now() - 10_000).toISOString() }));
+  await audit.append(aUse(issuance, { eventTime: at(-30_000) }));
+  await audit.append(anAlert({ at: at(-10_000) }));
 });
 
 beforeEach(() => {

@@ -7,7 +7,9 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 // The SDK's own helper for giving a mocked GetObject a streaming body (aws-sdk-client-mock's README).
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
-import { S3TrailLogReader, splitTrailLog, TrailObjectTooLargeError, type TrailLogElement } from '../../shared/adapters/trail-log-reader.js';
+import { S3TrailLogReader, splitTrailLog } from '../../shared/adapters/trail-log-reader.js';
+import { TrailObjectTooLargeError } from '../../shared/domain/errors.js';
+import type { TrailLogElement } from '../../shared/domain/ports.js';
 import { aTargetRoleCall } from '../fixtures/cloudtrail-records.js';
 
 async function collect(elements: AsyncIterable<TrailLogElement>): Promise<TrailLogElement[]> {

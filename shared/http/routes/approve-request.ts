@@ -1,0 +1,13 @@
+import { approveRequest, type RequestDeps } from '../../domain/manage-requests.js';
+import { requestCommentSchema, requestPathSchema } from '../../domain/schemas.js';
+import { json } from '../responses.js';
+import { createRoute, type RouteAuth } from '../route.js';
+
+export const makeApproveRequestHandler = (deps: RequestDeps & RouteAuth) =>
+  createRoute(
+    deps,
+    // An approver of the profile other than the requester (checked by the use case).
+    { access: 'caller', path: requestPathSchema, body: requestCommentSchema },
+    async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
+      json(200, await approveRequest(deps, principal, path.id, body.comment, { requestId, sourceIp, userAgent }), requestId),
+  );
