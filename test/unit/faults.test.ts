@@ -432,7 +432,7 @@ describe('IAM faults while a lockdown cuts sessions off', () => {
       lockdown,
       store,
       audit,
-      ledger: new InMemoryRevocationLedger(),
+      ledger: new InMemoryRevocationLedger(audit.cutOffOrders),
       policies: new IamRevocationPolicies(new IAMClient({ region: 'us-east-1' })),
       sessions: audit,
       orders: audit.cutOffOrders,

@@ -47,7 +47,10 @@ async function setup(options: { readonly grants?: Grant[]; readonly lockdown?: L
  * when it was made unless the test says when (`recordedAt`: delivered late).
  */
 async function record<T extends AuditEvent>(audit: InMemoryAuditLog, ...events: T[]): Promise<T[]> {
-  const recorded = events.map((event) => (event.type === 'credential.used' ? { ...event, recordedAt: event.recordedAt ?? event.eventTime } : event));
+  // Stamped as the writer stamps it (ISO in UTC, to the millisecond): the only form the window finds.
+  const recorded = events.map((event) =>
+    event.type === 'credential.used' ? { ...event, recordedAt: event.recordedAt ?? new Date(event.eventTime).toISOString() } : event,
+  );
   for (const event of recorded) {
     const counts = event.type === 'credential.used' && !isIgnoredSource(event.sourceIPAddress, SETTINGS.ignoredSources);
     await audit.append(event, counts ? { firstCountedUse: true } : {});
