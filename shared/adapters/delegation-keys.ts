@@ -4,6 +4,7 @@ import type { AccessRequest, CutOffOrder, Engagement, Grant, Profile, Subject } 
 import type { DelegatorQuota, QuotaEntry, QuotaUpdate } from '../domain/ports.js';
 import { reachesUntil, recentCutOffOf, type RecentCutOff } from '../domain/recent-cut-offs.js';
 import { roleKey } from '../domain/roles.js';
+import { parseEngagement, parseGrant, parseProfile } from './stored-items.js';
 
 export const PROFILE_SK = '#PROFILE';
 export const PROFILES_GSI1PK = 'PROFILES';
@@ -103,8 +104,8 @@ function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   return copy;
 }
 
-export const toProfile = (item: Record<string, unknown>) => stripKeys(item) as unknown as Profile;
-export const toGrant = (item: Record<string, unknown>) => stripKeys(item) as unknown as Grant;
+export const toProfile = (item: Record<string, unknown>): Profile => parseProfile(stripKeys(item));
+export const toGrant = (item: Record<string, unknown>): Grant => parseGrant(stripKeys(item));
 
 // Engagements: ENGAGEMENT#<id> / #ENGAGEMENT, listed in bySubject as ENGAGEMENTS / <createdAt>#<id>.
 // The item keeps the keys of the grants the engagement made, so its grants are read by key
@@ -134,7 +135,7 @@ export function engagementItem(engagement: Engagement, grantKeys: readonly Grant
 
 export function toEngagement(item: Record<string, unknown>): Engagement {
   const { PK: _pk, SK: _sk, GSI1PK: _gsi1pk, GSI1SK: _gsi1sk, entity: _entity, grantKeys: _grantKeys, ...engagement } = item;
-  return engagement as unknown as Engagement;
+  return parseEngagement(engagement);
 }
 
 export const grantKeysOf = (item: Record<string, unknown>): GrantKey[] => (item.grantKeys as GrantKey[] | undefined) ?? [];

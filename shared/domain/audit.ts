@@ -108,19 +108,36 @@ export interface CredentialDeniedEvent extends AuditEventBase {
   readonly reason?: string;
 }
 
-/** The issuance a use was joined to (by access key id, confirmed by SourceIdentity). */
-export interface UseIssuance {
-  /** Audit id of the `credential.issued` event. */
-  readonly eventId: string;
-  readonly principal: string;
-  readonly profile: string;
-  readonly grantId: string;
-  readonly roleArn: string;
-  readonly sessionName: string;
-  readonly sourceIdentity: string;
+/** What an issuance says of the session it made, wherever that session is shown again. */
+export type IssuedSession = Pick<CredentialIssuedEvent, 'principal' | 'grantId' | 'roleArn' | 'sessionName' | 'sourceIdentity' | 'expiration'> & {
   readonly issuedAt: string;
-  readonly expiration: string;
-  readonly groups?: readonly string[];
+};
+
+/** The issuance a use was joined to (by access key id, confirmed by SourceIdentity). */
+export type UseIssuance = IssuedSession &
+  Pick<CredentialIssuedEvent, 'profile' | 'groups'> & {
+    /** Audit id of the `credential.issued` event. */
+    readonly eventId: string;
+  };
+
+/** The one projection of an issuance onto the session it made. */
+export function issuedSession(issued: CredentialIssuedEvent): IssuedSession {
+  return {
+    principal: issued.principal,
+    grantId: issued.grantId,
+    roleArn: issued.roleArn,
+    sessionName: issued.sessionName,
+    sourceIdentity: issued.sourceIdentity,
+    issuedAt: issued.at,
+    expiration: issued.expiration,
+  };
+}
+
+/** `from`'s own values of `keys`, leaving out those it does not have. */
+export function definedFields<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (from[key] !== undefined) picked[key] = from[key];
+  return picked as Pick<T, K>;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Turning CloudTrail records into `credential.used` audit events: what was done with credentials
 // tvm issued, and with any other session of its target roles.
 import { createHash } from 'node:crypto';
-import { newAuditEventId, type CredentialIssuedEvent, type CredentialUsedEvent, type UseIssuance } from './audit.js';
+import { definedFields, issuedSession, newAuditEventId, type CredentialIssuedEvent, type CredentialUsedEvent, type UseIssuance } from './audit.js';
 import { isIgnoredSource } from './alert-rules.js';
 import { parseCloudTrailRecord, parseEventBridgeEnvelope, type AssumedRoleCall, type EnvelopeOptions } from './cloudtrail.js';
 import type { AuditLog } from './ports.js';
@@ -198,9 +198,7 @@ function credentialUsedEvent(call: AssumedRoleCall, issued: CredentialIssuedEven
     eventSource: call.eventSource,
     awsRegion: call.awsRegion,
     sourceIPAddress: call.sourceIPAddress,
-    ...(call.recipientAccountId !== undefined ? { recipientAccountId: call.recipientAccountId } : {}),
-    ...(call.errorCode !== undefined ? { errorCode: call.errorCode } : {}),
-    ...(call.errorMessage !== undefined ? { errorMessage: call.errorMessage } : {}),
+    ...definedFields(call, ['recipientAccountId', 'errorCode', 'errorMessage']),
     roleArn: call.roleArn,
     sessionArn: call.sessionArn,
     ...(call.sourceIdentity !== undefined ? { sourceIdentity: call.sourceIdentity } : {}),
@@ -213,18 +211,7 @@ function credentialUsedEvent(call: AssumedRoleCall, issued: CredentialIssuedEven
 
 /** What a use keeps of its issuance. */
 export function toUseIssuance(issued: CredentialIssuedEvent): UseIssuance {
-  return {
-    eventId: issued.id,
-    principal: issued.principal,
-    profile: issued.profile,
-    grantId: issued.grantId,
-    roleArn: issued.roleArn,
-    sessionName: issued.sessionName,
-    sourceIdentity: issued.sourceIdentity,
-    issuedAt: issued.at,
-    expiration: issued.expiration,
-    ...(issued.groups !== undefined ? { groups: issued.groups } : {}),
-  };
+  return { eventId: issued.id, profile: issued.profile, ...issuedSession(issued), ...definedFields(issued, ['groups']) };
 }
 
 /**

@@ -1,22 +1,22 @@
 // "Where did it start": everything tvm knows about one access key, in the order it happened.
-import type { AlertRaisedEvent, AuditEvent, CredentialIssuedEvent, CredentialUsedEvent } from './audit.js';
+import { definedFields, type AlertRaisedEvent, type AuditEvent, type CredentialIssuedEvent, type CredentialUsedEvent } from './audit.js';
 import { NotFoundError } from './errors.js';
 import type { AuditLog, DelegationStore } from './ports.js';
 
-/** One call made with the key, as CloudTrail recorded it. */
-export interface KeyUse {
-  /** The `credential.used` audit event. */
-  readonly id: string;
-  readonly cloudTrailEventId: string;
-  readonly eventTime: string;
-  readonly eventName: string;
-  readonly eventSource: string;
-  readonly awsRegion: string;
-  readonly sourceIPAddress: string;
-  readonly userAgent?: string;
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
-}
+const KEY_USE_FIELDS = [
+  'cloudTrailEventId',
+  'eventTime',
+  'eventName',
+  'eventSource',
+  'awsRegion',
+  'sourceIPAddress',
+  'userAgent',
+  'errorCode',
+  'errorMessage',
+] as const satisfies readonly (keyof CredentialUsedEvent)[];
+
+/** One call made with the key, as CloudTrail recorded it; `id` is its `credential.used` audit event's. */
+export type KeyUse = Pick<CredentialUsedEvent, 'id' | (typeof KEY_USE_FIELDS)[number]>;
 
 /**
  * Something that ended the key's authority. Both kinds share `kind`, `at`, `by` and `reason`;
@@ -106,18 +106,7 @@ export async function traceAccessKey(
 }
 
 function toKeyUse(event: CredentialUsedEvent): KeyUse {
-  return {
-    id: event.id,
-    cloudTrailEventId: event.cloudTrailEventId,
-    eventTime: event.eventTime,
-    eventName: event.eventName,
-    eventSource: event.eventSource,
-    awsRegion: event.awsRegion,
-    sourceIPAddress: event.sourceIPAddress,
-    ...(event.userAgent !== undefined ? { userAgent: event.userAgent } : {}),
-    ...(event.errorCode !== undefined ? { errorCode: event.errorCode } : {}),
-    ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage } : {}),
-  };
+  return { id: event.id, ...definedFields(event, KEY_USE_FIELDS) };
 }
 
 function sessionRevocation(event: AuditEvent): KeyRevocation {

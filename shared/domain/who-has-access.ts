@@ -1,6 +1,6 @@
 // "Who has access": to one profile, right now — the grants that let someone vend, and the sessions
 // already vended that still work.
-import type { CredentialIssuedEvent } from './audit.js';
+import { issuedSession, type CredentialIssuedEvent, type IssuedSession } from './audit.js';
 import { NotFoundError } from './errors.js';
 import { appliesTo, isUsable } from './grant-selection.js';
 import { MAX_DELEGATION_DEPTH } from './grant-rules.js';
@@ -27,18 +27,11 @@ export interface LastUse {
   readonly sourceIPAddress: string;
 }
 
-export interface LiveSession {
-  readonly accessKeyId: string;
-  readonly principal: string;
-  readonly grantId: string;
-  readonly roleArn: string;
-  readonly sessionName: string;
-  readonly sourceIdentity: string;
-  readonly issuedAt: string;
-  readonly expiration: string;
-  /** The newest recorded call made with the key; null when none was recorded. */
-  readonly lastUse: LastUse | null;
-}
+export type LiveSession = IssuedSession &
+  Pick<CredentialIssuedEvent, 'accessKeyId'> & {
+    /** The newest recorded call made with the key; null when none was recorded. */
+    readonly lastUse: LastUse | null;
+  };
 
 export interface ProfileAccess {
   readonly profile: string;
@@ -129,13 +122,7 @@ async function liveSession(
   const [newestUse] = uses;
   return {
     accessKeyId: issuance.accessKeyId,
-    principal: issuance.principal,
-    grantId: issuance.grantId,
-    roleArn: issuance.roleArn,
-    sessionName: issuance.sessionName,
-    sourceIdentity: issuance.sourceIdentity,
-    issuedAt: issuance.at,
-    expiration: issuance.expiration,
+    ...issuedSession(issuance),
     lastUse: newestUse
       ? { at: newestUse.eventTime, eventName: newestUse.eventName, sourceIPAddress: newestUse.sourceIPAddress }
       : null,

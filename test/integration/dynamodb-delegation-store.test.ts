@@ -3,7 +3,7 @@
 // how cancellation reasons are parsed. Every test gets its own freshly created tables.
 import { jest } from '@jest/globals';
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { principalPk } from '../../shared/adapters/audit-keys.js';
 import { grantKey } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
@@ -509,6 +509,23 @@ describe('DynamoDbDelegationStore', () => {
       // Assess
       expect(result.profile).toEqual(profile);
       expect([...result.grants].sort(byId)).toEqual([...wanted].sort(byId));
+    });
+
+    it('refuses the read, STORE_UNAVAILABLE, when a grant on it was written around tvm in a shape tvm never writes', async () => {
+      // Prepare
+      await putProfiles('dev-readonly');
+      const grant = aGrant({ id: 'g1', subject: ALICE });
+      await createGrants(grant);
+      const key = grantKey(grant);
+      const stored = await getRawItem(dynamodb().documentClient, tables.delegations, key);
+      await dynamodb().documentClient.send(new PutCommand({ TableName: tables.delegations, Item: { ...stored, canDelegate: 'yes', maxSessionSeconds: '43200' } }));
+
+      // Act
+      const error = await captureError(store.getProfileWithGrants('dev-readonly', [ALICE], FIXED_NOW));
+
+      // Assess
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toBe('a stored grant could not be read');
     });
 
     it('returns no profile and no grants for an unknown profile', async () => {
