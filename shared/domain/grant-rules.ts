@@ -6,14 +6,12 @@ import { appliesTo, isUsable, subjectsOf } from './grant-selection.js';
 import { refuseChangeIfLockedOut, type LockedChange } from './lockdown-rules.js';
 import type { Grant, Principal, Profile, RequestMeta, Scope } from './model.js';
 import type { AuditWriter, Clock, DelegationStore, IdGenerator, LockdownStore } from './ports.js';
+import { isAdmin } from './principal-rules.js';
 import type { GrantInput } from './schemas.js';
 import { resolveSessionScope, scopeContains } from './scope.js';
 
 /** An admin's grant is depth 0; delegation may go two levels below it, no further. */
 export const MAX_DELEGATION_DEPTH = 2;
-
-/** Members of the admin group administer every grant; everyone else only delegates from what they hold. */
-export const isAdmin = (deps: { readonly adminGroup: string }, principal: Principal): boolean => principal.groups.includes(deps.adminGroup);
 
 export interface GrantPlanDeps {
   readonly store: Pick<DelegationStore, 'getProfile' | 'getProfileWithGrants'>;

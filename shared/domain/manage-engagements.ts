@@ -15,7 +15,8 @@ import {
 } from './errors.js';
 import { countsAgainstQuota, reserveDelegations, withinQuota } from './delegation-quota.js';
 import { isUsable } from './grant-selection.js';
-import { descendantsOf, isAdmin, MAX_DELEGATION_DEPTH, planGrant } from './grant-rules.js';
+import { descendantsOf, MAX_DELEGATION_DEPTH, planGrant } from './grant-rules.js';
+import { isAdmin, isOverseer } from './principal-rules.js';
 import { carryOutCutOff, newCutOffOrder, type CutOffDeps } from './cut-off-sessions.js';
 import type { CutOffOrder, Engagement, Grant, Principal, Profile, RequestMeta, RevokedSession, SessionNotCut } from './model.js';
 import { distinctRoles, rolesOf } from './roles.js';
@@ -333,8 +334,7 @@ export async function handOverEngagement(
 
 function maySee(deps: Pick<EngagementDeps, 'adminGroup' | 'securityGroup'>, principal: Principal, engagement: Engagement): boolean {
   return (
-    principal.groups.includes(deps.adminGroup) ||
-    principal.groups.includes(deps.securityGroup) ||
+    isOverseer(deps, principal) ||
     principal.id === engagement.owner ||
     engagement.contractors.includes(principal.id) ||
     (engagement.handover?.to.includes(principal.id) ?? false)

@@ -23,6 +23,7 @@ import type { AuditWriter, Clock, IdGenerator, LockdownStore, RequestChangeEffec
 import { distinctRoles, rolesOf, sameRole } from './roles.js';
 import type { AccessRequestInput, ListRequestsQuery } from './schemas.js';
 import { resolveSessionScope } from './scope.js';
+import { isAdmin, isOverseer } from './principal-rules.js';
 
 export interface RequestDeps {
   readonly store: RequestStore;
@@ -210,7 +211,7 @@ export async function revokeRequest(deps: RevokeRequestDeps, principal: Principa
   let order: RequestChangeEffects['order'];
   const revoked = await changeRequest(deps, principal, id, meta, OWN_STEP, async ({ request, profile, now }) => {
     order = undefined;
-    const mayRevoke = request.requester === principal.id || isApprover(principal, profile) || principal.groups.includes(deps.adminGroup);
+    const mayRevoke = request.requester === principal.id || isApprover(principal, profile) || isAdmin(deps, principal);
     if (!mayRevoke) throw new ForbiddenError('only the requester, an approver or an admin can revoke a request');
     if (request.status === 'pending') throw new ConflictError(`request ${request.id} is still pending: cancel or deny it instead`);
     if (request.status !== 'approved') throw alreadyDecided(request);
@@ -264,7 +265,7 @@ export async function listRequests(
   query: ListRequestsQuery,
 ): Promise<RequestListingResult> {
   const now = deps.clock.now();
-  const overseer = principal.groups.includes(deps.adminGroup) || principal.groups.includes(deps.securityGroup);
+  const overseer = isOverseer(deps, principal);
   const read = (listing: RequestListing) => deps.store.listRequests(listing, MAX_LISTED_REQUESTS + 1);
   let found: AccessRequest[];
   if (query.mine === true) found = await read({ requester: principal.id });
@@ -406,8 +407,7 @@ const samePerson = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 function maySee(deps: Pick<RequestDeps, 'adminGroup' | 'securityGroup'>, principal: Principal, request: AccessRequest, profile: Profile | undefined): boolean {
   return (
     request.requester === principal.id ||
-    principal.groups.includes(deps.adminGroup) ||
-    principal.groups.includes(deps.securityGroup) ||
+    isOverseer(deps, principal) ||
     (profile?.generation === request.profileGeneration && isApprover(principal, profile))
   );
 }
