@@ -19,7 +19,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
-import { AUDIT_WRITE_ACTIONS, MAX_TRANSACTION_ACTIONS } from '../domain/ports.js';
+import { AUDIT_WRITE_ACTIONS, MAX_TRANSACTION_ACTIONS, type Clock } from '../domain/ports.js';
 import { linkItem, type ChainHead } from './audit-chain.js';
 import {
   APPEND_ONLY_CONDITION,
@@ -84,6 +84,16 @@ export interface ShardLease {
   release(lost?: boolean): void;
 }
 
+export interface AuditChainsOptions {
+  /** How long one write keeps retrying lost races; RACE_BUDGET_MS by default. */
+  readonly raceBudgetMs?: number;
+  /** The writer's clock: race budget, backoff, pauses and the time heads are stamped with. */
+  readonly clock?: Clock;
+  readonly sleep?: (milliseconds: number) => Promise<void>;
+  /** Uniform in [0, 1): the jitter of backoffs and pauses, and the first shard tried. */
+  readonly random?: () => number;
+}
+
 /**
  * Per-process chain state of one audit table: the last head this process saw of each chain, the
  * shards its writes in flight hold, and how it shares the shards with other processes.
@@ -101,19 +111,30 @@ export interface ShardLease {
 export class AuditChains {
   /** How long one write keeps retrying lost races (RACE_BUDGET_MS unless a test says otherwise). */
   readonly raceBudgetMs: number;
+  readonly clock: Clock;
+  readonly sleep: (milliseconds: number) => Promise<void>;
+  readonly random: () => number;
   private readonly heads = new Map<string, ChainHead | null>();
   private readonly leased = new Set<number>();
   private readonly contendedUntil = new Map<number, number>();
   /** Resolved with a shard handed over, or with undefined to try picking again. */
   private readonly waiting: ((shard: number | undefined) => void)[] = [];
-  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeScheduled = false;
   private limit = Infinity;
   private winsSinceChange = 0;
   /** The shard this process last won a write on; unset after a lost race there. */
   private home: number | undefined;
 
-  constructor(options: { readonly raceBudgetMs?: number } = {}) {
+  constructor(options: AuditChainsOptions = {}) {
     this.raceBudgetMs = options.raceBudgetMs ?? RACE_BUDGET_MS;
+    this.clock = options.clock ?? { now: () => new Date() };
+    this.sleep = options.sleep ?? ((milliseconds) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)));
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Milliseconds on the writer's clock. */
+  now(): number {
+    return this.clock.now().getTime();
   }
 
   /** The cached head: a head, null when the chain is known not to exist yet, undefined when unknown. */
@@ -159,8 +180,8 @@ export class AuditChains {
         released = true;
         if (lost) {
           if (this.home === shard) this.home = undefined;
-          const pause = CONTENDED_MS.min + Math.random() * (CONTENDED_MS.max - CONTENDED_MS.min);
-          this.contendedUntil.set(shard, Date.now() + pause);
+          const pause = CONTENDED_MS.min + this.random() * (CONTENDED_MS.max - CONTENDED_MS.min);
+          this.contendedUntil.set(shard, this.now() + pause);
           this.limit = Math.max(1, Math.floor(this.limit / 2));
           this.winsSinceChange = 0;
           this.leased.delete(shard);
@@ -182,8 +203,8 @@ export class AuditChains {
 
   private pick(shards: number): number | undefined {
     if (this.leased.size >= this.limit) return undefined;
-    const now = Date.now();
-    const start = this.home !== undefined && this.home < shards ? this.home : Math.floor(Math.random() * shards);
+    const now = this.now();
+    const start = this.home !== undefined && this.home < shards ? this.home : Math.floor(this.random() * shards);
     const unleased = Array.from({ length: shards }, (_, i) => (start + i) % shards).filter((s) => !this.leased.has(s));
     const shard = unleased.find((s) => (this.contendedUntil.get(s) ?? 0) <= now);
     if (shard === undefined) this.wakeWhenUncontended(unleased, now);
@@ -196,12 +217,13 @@ export class AuditChains {
 
   /** Every free shard was just lost on: wake a waiter when the first pause ends. */
   private wakeWhenUncontended(unleased: readonly number[], now: number): void {
-    if (this.wakeTimer) return;
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
     const soonest = Math.min(...unleased.map((s) => this.contendedUntil.get(s) ?? now));
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
+    void this.sleep(soonest - now + 1).then(() => {
+      this.wakeScheduled = false;
       this.wakeNext();
-    }, soonest - now + 1);
+    });
   }
 }
 
@@ -261,11 +283,12 @@ export async function writeChained(
   options: { readonly onceKey?: string } = {},
 ): Promise<ChainedWriteResult> {
   assertFits(changes);
+  const { set, shards, chains } = chainSetFor(table, given);
+  const stampedAt = () => chains.clock.now().toISOString();
   // A use says when tvm recorded it (the schedule re-checks uses by it), as hashed in its chain.
-  const event: AuditEvent = given.type === 'credential.used' && given.recordedAt === undefined ? { ...given, recordedAt: new Date().toISOString() } : given;
-  const { set, shards, chains } = chainSetFor(table, event);
+  const event: AuditEvent = given.type === 'credential.used' && given.recordedAt === undefined ? { ...given, recordedAt: stampedAt() } : given;
   const day = utcDay(event.at);
-  const giveUpAt = Date.now() + chains.raceBudgetMs;
+  const giveUpAt = chains.now() + chains.raceBudgetMs;
   let lease = await chains.lease(shards);
   try {
     for (let attempt = 1, lost = 0, throttled = 0; ; attempt++) {
@@ -273,7 +296,7 @@ export async function writeChained(
       const chain = chainId(day, label);
       const previous = chains.head(chain);
       const item = linkItem(auditItem(event, lease.shard), previous ?? undefined);
-      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: new Date().toISOString(), eventId: event.id };
+      const head: ChainHead = { seq: item.chainSeq, hash: item.hash, at: stampedAt(), eventId: event.id };
       const [eventAt, headAt, markerAt] = [changes.length, changes.length + 1, changes.length + 2];
       try {
         // A new command per attempt: the SDK's ClientRequestToken makes its own retries of one
@@ -303,7 +326,7 @@ export async function writeChained(
         // (a table recreated under a running process) or a cached head the table never held.
         // Relink and go again, unless the head has just moved: another process is busy there and
         // would win the race.
-        if (unseen && !isBusy(stored) && attempt < MAX_RACE_ATTEMPTS) continue;
+        if (unseen && !isBusy(stored, chains.now()) && attempt < MAX_RACE_ATTEMPTS) continue;
         const raced = failed(headAt) || reasons.some((reason) => reason.Code === CONFLICT_CODE);
         if (!unseen) {
           if (raced) lost += 1;
@@ -313,15 +336,15 @@ export async function writeChained(
             throw error;
           }
         }
-        const backoff = Math.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** lost);
-        const spent = attempt >= MAX_RACE_ATTEMPTS || Date.now() + backoff >= giveUpAt;
+        const backoff = chains.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** lost);
+        const spent = attempt >= MAX_RACE_ATTEMPTS || chains.now() + backoff >= giveUpAt;
         if (throttled >= MAX_THROTTLED_ATTEMPTS || spent) {
           lease.release(raced);
           throw error;
         }
         // Another process is writing this chain: leave it to that one for a moment.
         lease.release(true);
-        await sleep(backoff);
+        await chains.sleep(backoff);
         lease = await chains.lease(shards, { retry: true });
       }
     }
@@ -383,13 +406,11 @@ function chainedPuts(
   ];
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** A head written this recently belongs to a chain another process is writing right now. */
 const BUSY_WITHIN_MS = 250;
 
-function isBusy(head: ChainHead | null | undefined): boolean {
-  return head ? Date.now() - Date.parse(head.at) < BUSY_WITHIN_MS : false;
+function isBusy(head: ChainHead | null | undefined, now: number): boolean {
+  return head ? now - Date.parse(head.at) < BUSY_WITHIN_MS : false;
 }
 
 function toHead(item: Record<string, AttributeValue> | undefined): ChainHead | null {

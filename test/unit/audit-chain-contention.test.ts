@@ -1,17 +1,19 @@
 // A chained audit write under a burst of writers from many processes (Lambda instances each writing
 // once): a lost head race is a wait with backoff until the write's time budget is spent, not a
-// failure after a few tries; a throttled transaction is a fault, retried at most three times.
+// failure after a few tries; a throttled transaction is a fault, retried at most three times. Time
+// is virtual (test/fixtures/virtual-time.ts): the waits are asserted, not the machine's speed.
 import 'aws-sdk-client-mock-jest';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
-import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
+import { AuditChains, type AuditChainsOptions } from '../../shared/adapters/dynamodb-transactions.js';
 import { adminEvent } from '../../shared/domain/audit.js';
 import { AuditUnavailableError } from '../../shared/domain/errors.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
+import { virtualTime, type VirtualTime } from '../fixtures/virtual-time.js';
 
 const TABLE = 'tvm-test-audit';
 const HEAD_KEY = { PK: 'CHAIN#2026-06-01#0', SK: 'HEAD' };
@@ -22,12 +24,21 @@ const documentClient = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 
-beforeEach(() => ddb.reset());
+let time: VirtualTime;
+
+beforeEach(() => {
+  ddb.reset();
+  time = virtualTime();
+});
 
 const anEvent = () => adminEvent(FIXED_NOW, 'e1', 'profile.put', aPrincipal(), { requestId: 'req-1' }, { profile: 'dev-readonly' });
 
+/** A process's chain state on the virtual clock. */
+const processChains = (options: AuditChainsOptions = {}) => new AuditChains({ clock: time.clock, sleep: time.sleep, ...options });
 /** One shard, so every attempt races for the head of the same chain. */
-const aLog = (chains = new AuditChains()) => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, chains });
+const aLog = (chains = processChains()) => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, chains });
+/** A head another process wrote just now (on the virtual clock): a chain it is busy on. */
+const headWrittenNow = (seq: number, hash: string) => ({ ...HEAD_KEY, seq, hash, at: time.clock.now().toISOString() });
 
 function cancelled(codes: string[], head?: Record<string, unknown>) {
   return new TransactionCanceledException({
@@ -45,7 +56,7 @@ function headMovesFor(losses: number): void {
     calls += 1;
     if (calls > losses) return Promise.resolve({});
     seq += 1;
-    return Promise.reject(cancelled(['None', 'ConditionalCheckFailed'], { ...HEAD_KEY, seq, hash: 'd'.repeat(64), at: new Date().toISOString() }));
+    return Promise.reject(cancelled(['None', 'ConditionalCheckFailed'], headWrittenNow(seq, 'd'.repeat(64))));
   });
 }
 
@@ -67,40 +78,42 @@ describe('a chained write losing races to other processes', () => {
       ConditionExpression: 'seq = :expected AND #hash = :hash',
       ExpressionAttributeValues: { ':expected': 112, ':hash': 'd'.repeat(64) },
     });
-  }, 15_000);
+  });
 
   it('waits longer after each lost race (random backoff, doubling), instead of retrying at once', async () => {
-    // Prepare
-    headMovesFor(6);
-    const sentAt: number[] = [];
+    // Prepare: the jitter at its midpoint; the waits between two attempts, each group opened by a send
+    const waitsAfter: number[][] = [];
+    const recordedSleep = time.sleep;
+    const sleep = (milliseconds: number) => (waitsAfter.at(-1)?.push(milliseconds), recordedSleep(milliseconds));
     ddb.on(TransactWriteCommand).callsFake(async () => {
-      sentAt.push(Date.now());
-      if (sentAt.length > 6) return {};
-      throw cancelled(['None', 'ConditionalCheckFailed'], { ...HEAD_KEY, seq: 200 + sentAt.length, hash: 'e'.repeat(64), at: new Date().toISOString() });
+      waitsAfter.push([]);
+      if (waitsAfter.length > 6) return {};
+      throw cancelled(['None', 'ConditionalCheckFailed'], headWrittenNow(200 + waitsAfter.length, 'e'.repeat(64)));
     });
 
     // Act
-    await aLog().append(anEvent());
+    await aLog(processChains({ sleep, random: () => 0.5 })).append(anEvent());
 
-    // Assess: up to 20·2^k ms before attempt k+1; the last waits are up to 640 ms, so the whole run
-    // takes visibly longer than six immediate retries would, and stays far inside the budget.
-    const total = (sentAt.at(-1) ?? 0) - (sentAt[0] ?? 0);
-    expect(sentAt).toHaveLength(7);
-    expect(total).toBeGreaterThan(20);
-    expect(total).toBeLessThan(2 * 1270 + 500);
-  }, 15_000);
+    // Assess: the first wait after each loss is its backoff, half of 20·2^k ms (k: races lost; the
+    // first loss only taught the head of a chain this process had not seen); the lease may then
+    // wait out the pause of the shard it lost on.
+    expect(waitsAfter).toHaveLength(7);
+    expect(waitsAfter.slice(0, 6).map(([backoff]) => backoff)).toEqual([10, 20, 40, 80, 160, 320]);
+    expect(waitsAfter[6]).toEqual([]);
+  });
 
   it('gives up once the budget is spent, with AuditUnavailableError, and never after it', async () => {
     // Prepare
     headMovesFor(Infinity);
-    const started = Date.now();
 
     // Act
-    const error = await failureOf(aLog(new AuditChains({ raceBudgetMs: 400 })).append(anEvent()));
+    const error = await failureOf(aLog(processChains({ raceBudgetMs: 400 })).append(anEvent()));
 
-    // Assess
+    // Assess: no backoff starts that would end past the budget; only the pause of the shard lost on
+    // (at most 200 ms) may carry the last attempt beyond it
     expect(error).toBeInstanceOf(AuditUnavailableError);
-    expect(Date.now() - started).toBeLessThan(400 + 250);
+    expect(ddb.commandCalls(TransactWriteCommand).length).toBeGreaterThan(2);
+    expect(time.elapsed()).toBeLessThanOrEqual(400 + 201);
   });
 
   it('treats TransactionConflict (another transaction holding the head) as a lost race, not a failure', async () => {
@@ -121,7 +134,8 @@ describe('a chained write losing races to other processes', () => {
     // Assess
     expect(result).toBe('appended');
     expect(ddb).toReceiveCommandTimes(TransactWriteCommand, 7);
-  }, 15_000);
+    expect(time.sleeps.length).toBeGreaterThanOrEqual(6);
+  });
 });
 
 describe('a chained write that is throttled', () => {

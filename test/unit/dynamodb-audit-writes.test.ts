@@ -1,6 +1,7 @@
 // Chained audit writes against a mocked DynamoDB document client: the exact TransactWriteItems
 // each write sends (event, chain head, once-marker, after the change it records), how a lost
-// head race is relinked and retried, and how each cancellation reason is answered.
+// head race is relinked and retried, and how each cancellation reason is answered. The chains run on
+// virtual time (test/fixtures/virtual-time.ts): waits are asserted, never the machine's speed.
 import 'aws-sdk-client-mock-jest';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,6 +16,7 @@ import { AuditUnavailableError, StoreUnavailableError } from '../../shared/domai
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
 import { anIssuance, aUse } from '../fixtures/key-events.js';
+import { virtualTime, type VirtualTime } from '../fixtures/virtual-time.js';
 
 const TABLE = 'tvm-test-audit';
 const DAY = '2026-06-01';
@@ -25,11 +27,13 @@ const documentClient = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 
+let time: VirtualTime;
 let chains: AuditChains;
 
 beforeEach(() => {
   ddb.reset();
-  chains = new AuditChains();
+  time = virtualTime();
+  chains = new AuditChains({ clock: time.clock, sleep: time.sleep });
 });
 
 function anEvent(n = 1): AuditEvent {
@@ -97,7 +101,7 @@ describe('DynamoDbAuditLog.append', () => {
 
   it('relinks the event to the head a lost race returned, retries as a new command, and remembers the head', async () => {
     // Prepare
-    // Written a while ago: not a chain another process is busy on.
+    // Written a minute before now: not a chain another process is busy on.
     const current = { ...headKey, seq: 7, hash: 'b'.repeat(64), at: '2026-06-01T11:59:00.000Z' };
     ddb
       .on(TransactWriteCommand)
@@ -129,7 +133,7 @@ describe('DynamoDbAuditLog.append', () => {
 
   it('moves to another shard when the head it learns was written moments ago by another process', async () => {
     // Prepare
-    const busy = (shard: string) => ({ PK: `CHAIN#${DAY}#${shard}`, SK: 'HEAD', seq: 40, hash: 'e'.repeat(64), at: new Date().toISOString() });
+    const busy = (shard: string) => ({ PK: `CHAIN#${DAY}#${shard}`, SK: 'HEAD', seq: 40, hash: 'e'.repeat(64), at: time.clock.now().toISOString() });
     ddb
       .on(TransactWriteCommand)
       .callsFakeOnce((input: { TransactItems: { Put: { Item: Record<string, unknown> } }[] }) => {
@@ -152,7 +156,7 @@ describe('DynamoDbAuditLog.append', () => {
   it('links a use into the chain set of uses: its own shards, head and leases, never waiting for a lease of issuance’s chains', async () => {
     // Prepare: every lease of the events set is held (a busy process), and the uses set has three chains
     ddb.on(TransactWriteCommand).resolves({});
-    const useChains = new AuditChains();
+    const useChains = new AuditChains({ clock: time.clock, sleep: time.sleep });
     const log = new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, useShards: 3, chains, useChains });
     const held = await chains.lease(1);
     const use = aUse(anIssuance(), { eventTime: '2026-06-01T11:59:00Z' });
@@ -192,16 +196,15 @@ describe('DynamoDbAuditLog.append', () => {
       .callsFake(() =>
         Promise.reject(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Item: { ...headKey, seq: ++seq, hash: 'c'.repeat(64) } }])),
       );
-    chains = new AuditChains({ raceBudgetMs: 300 });
-    const started = Date.now();
+    chains = new AuditChains({ raceBudgetMs: 300, clock: time.clock, sleep: time.sleep });
 
     // Act
     const error = await failureOf(newLog().append(anEvent()));
 
-    // Assess
+    // Assess: past the budget only by the pause of the shard last lost on (at most 200 ms)
     expect(error).toBeInstanceOf(AuditUnavailableError);
     expect((error as Error).cause).toBeInstanceOf(TransactionCanceledException);
-    expect(Date.now() - started).toBeLessThan(300 + 200);
+    expect(time.elapsed()).toBeLessThanOrEqual(300 + 201);
     expect(ddb.commandCalls(TransactWriteCommand).length).toBeGreaterThan(2);
   });
 
@@ -373,13 +376,14 @@ describe('AuditChains.lease', () => {
     // Prepare
     const lost = await chains.lease(1);
     lost.release(true);
-    const started = Date.now();
 
     // Act
     const next = await chains.lease(1, { retry: true });
 
-    // Assess
+    // Assess: one wait, past the pause (50 to 200 ms) of the shard
     expect(next.shard).toBe(0);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(time.sleeps).toHaveLength(1);
+    expect(time.elapsed()).toBeGreaterThan(50);
+    expect(time.elapsed()).toBeLessThanOrEqual(201);
   });
 });
