@@ -1,6 +1,7 @@
 // A counting HTTP proxy between an SDK client and an AWS endpoint (DynamoDB Local, the local STS):
 // every request is forwarded byte for byte and recorded by service, operation and table, so a test
-// or the benchmark can count what one vend really asks of AWS, retries included.
+// or the benchmark can count what one vend really asks of AWS, retries included, and what its
+// DynamoDB writes cost in write units (bench/write-units.ts).
 //
 // The Host header goes through as the client sent it, naming the proxy: SigV4 signs it, and an
 // endpoint that checks signatures (the local STS does, as AWS does; DynamoDB Local accepts any)
@@ -8,6 +9,7 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { writeUnitsOf } from './write-units.js';
 
 export interface AwsCall {
   readonly service: 'dynamodb' | 'sts' | 'other';
@@ -15,6 +17,8 @@ export interface AwsCall {
   readonly operation: string;
   /** Every table the request names, once each (a transaction's actions each name one). */
   readonly tables: readonly string[];
+  /** The write capacity units the request costs by DynamoDB's rules, from its body; 0 for any other call. */
+  readonly writeUnits: number;
   /** The endpoint's HTTP status; 0 when it could not be reached. */
   readonly status: number;
   /** performance.now() when the request arrived, to order the calls of several proxies. */
@@ -100,24 +104,28 @@ const STS_API_VERSION = '2011-06-15';
  * What one request asks for. DynamoDB's JSON protocol names the operation in X-Amz-Target and the
  * tables in the body; the STS Query protocol names it in the form body's Action.
  */
-export function describeCall(headers: IncomingHttpHeaders, body: Buffer): Pick<AwsCall, 'service' | 'operation' | 'tables'> {
+export function describeCall(headers: IncomingHttpHeaders, body: Buffer): Pick<AwsCall, 'service' | 'operation' | 'tables' | 'writeUnits'> {
   const amzTarget = typeof headers['x-amz-target'] === 'string' ? headers['x-amz-target'] : undefined;
   if (amzTarget?.startsWith(DYNAMODB_TARGET)) {
-    return { service: 'dynamodb', operation: amzTarget.slice(DYNAMODB_TARGET.length), tables: tablesOf(body) };
+    const operation = amzTarget.slice(DYNAMODB_TARGET.length);
+    const input = parseJson(body);
+    return { service: 'dynamodb', operation, tables: tablesOf(input), writeUnits: writeUnitsOf(operation, input) };
   }
   const form = new URLSearchParams(body.toString('utf8'));
   const action = form.get('Action');
-  if (action && form.get('Version') === STS_API_VERSION) return { service: 'sts', operation: action, tables: [] };
-  return { service: 'other', operation: action ?? amzTarget?.split('.').pop() ?? 'unknown', tables: [] };
+  if (action && form.get('Version') === STS_API_VERSION) return { service: 'sts', operation: action, tables: [], writeUnits: 0 };
+  return { service: 'other', operation: action ?? amzTarget?.split('.').pop() ?? 'unknown', tables: [], writeUnits: 0 };
 }
 
-function tablesOf(body: Buffer): string[] {
-  let input: unknown;
+function parseJson(body: Buffer): unknown {
   try {
-    input = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+function tablesOf(input: unknown): string[] {
   if (!isRecord(input)) return [];
   const tables = new Set<string>();
   if (typeof input.TableName === 'string') tables.add(input.TableName);

@@ -3,30 +3,21 @@
 // so nothing else competes for this process's CPU while its time is counted.
 //
 // Modes (BENCH_INPUT, JSON):
-//   latency: warm-up, then rounds of (a) the floor, (b) the vend handler in-process and (c) a vend
-//            over HTTP through serverless-offline, interleaved in a rotating order so drift and
-//            noise land on all three alike; then CPU per operation over a batch of each of (a), (b).
-//   count:   the handler's TVM_*_ENDPOINTs point at counting proxies; the AWS calls of each vend.
-import { randomUUID } from 'node:crypto';
+//   latency: warm-up, then rounds of (a) the floor, (b) the vend handler in-process, (c) a vend
+//            over HTTP through serverless-offline, (d) the vend's calls and (e) the irreducible
+//            floor, interleaved in a rotating order so drift and noise land on all five alike; then
+//            CPU per operation over a batch of each of (a), (b), (d), (e).
+//   count:   the handler's TVM_*_ENDPOINTs point at counting proxies; the AWS calls of each vend and
+//            the write units its DynamoDB writes cost.
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
-import {
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mintDevToken } from '../local/dev-issuer.js';
 import { LOCAL_TVM_CALLER } from '../local/sts/local-sts.js';
 import type { StackInfo } from '../local/stack.js';
 import type { AwsCall, summarizeVendCalls } from './aws-call-counter.js';
 import { lambdaContext, vendEvent } from './lambda-invocation.js';
+import { DURATION_SECONDS, floorOperation, irreducibleOperation, sameCallsOperation } from './plain-sdk-operations.js';
 
 export interface MeasureInput {
   readonly mode: 'latency' | 'count';
@@ -49,10 +40,13 @@ export interface LatencyOutput {
   readonly httpMs: number[];
   /** (d): the vend's own AWS calls, in its order, by a plain SDK script. */
   readonly sameCallsMs: number[];
+  /** (e): the reads any correct vend must make, AssumeRole and one PutItem, by a plain SDK script. */
+  readonly irreducibleMs: number[];
   /** CPU per operation over a batch of each, one after another. */
   readonly handlerCpu: CpuPerOperation;
   readonly floorCpu: CpuPerOperation;
   readonly sameCallsCpu: CpuPerOperation;
+  readonly irreducibleCpu: CpuPerOperation;
   /** Where the handler's CPU goes, as shares of the profiled samples (they add up to 1). */
   readonly handlerCpuShares: CpuShares;
 }
@@ -77,13 +71,15 @@ export interface CountOutput {
   /** Every AWS call of each measured vend, in order. */
   readonly vends: readonly (readonly AwsCall[])[];
   readonly perVend: ReturnType<typeof summarizeVendCalls>;
+  /** The write units of a vend's DynamoDB writes, from the requests (bench/write-units.ts): in all, and by operation. */
+  readonly writeUnitsPerVend: number;
+  readonly writeUnitsByOperation: Record<string, number>;
 }
 
 export type MeasureOutput = LatencyOutput | CountOutput;
 
 /** Far below the per-principal vend quota (30 a minute), so no sample ever meets the rate limiter. */
 const VENDS_PER_PRINCIPAL = 20;
-const DURATION_SECONDS = 900;
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.env.BENCH_INPUT ?? 'null') as MeasureInput | null;
@@ -99,9 +95,10 @@ async function measureLatency(input: MeasureInput): Promise<LatencyOutput> {
   const vendOverHttp = await httpVender(input);
   const floor = floorOperation(input);
   const sameCalls = sameCallsOperation(input);
+  const irreducible = irreducibleOperation(input);
 
-  const variants = [floor.run, vendInProcess, vendOverHttp, sameCalls.run] as const;
-  const times: number[][] = [[], [], [], []];
+  const variants = [floor.run, vendInProcess, vendOverHttp, sameCalls.run, irreducible.run] as const;
+  const times: number[][] = variants.map(() => []);
   for (let round = 0; round < input.warmUp + input.samples; round++) {
     for (let k = 0; k < variants.length; k++) {
       const which = (round + k) % variants.length;
@@ -115,19 +112,23 @@ async function measureLatency(input: MeasureInput): Promise<LatencyOutput> {
   const handlerCpu = await cpuPerOperation(vendInProcess, input.cpuBatch);
   const floorCpu = await cpuPerOperation(floor.run, input.cpuBatch);
   const sameCallsCpu = await cpuPerOperation(sameCalls.run, input.cpuBatch);
+  const irreducibleCpu = await cpuPerOperation(irreducible.run, input.cpuBatch);
   // A separate batch under the profiler (which slows it), only to split the time measured above.
   const handlerCpuShares = await profileShares(vendInProcess, input.cpuBatch);
   await floor.cleanUp();
   await sameCalls.cleanUp();
+  await irreducible.cleanUp();
   return {
     mode: 'latency',
     floorMs: times[0] ?? [],
     inProcessMs: times[1] ?? [],
     httpMs: times[2] ?? [],
     sameCallsMs: times[3] ?? [],
+    irreducibleMs: times[4] ?? [],
     handlerCpu,
     floorCpu,
     sameCallsCpu,
+    irreducibleCpu,
     handlerCpuShares,
   };
 }
@@ -152,6 +153,10 @@ async function countCalls(input: MeasureInput): Promise<CountOutput> {
     }
     const perVend = summarizeVendCalls(vends.flat(), { auditTable: stack.tables.audit });
     const n = vends.length;
+    const writeUnitsByOperation: Record<string, number> = {};
+    for (const call of vends.flat()) {
+      if (call.writeUnits > 0) writeUnitsByOperation[call.operation] = (writeUnitsByOperation[call.operation] ?? 0) + call.writeUnits / n;
+    }
     return {
       mode: 'count',
       vends,
@@ -161,6 +166,8 @@ async function countCalls(input: MeasureInput): Promise<CountOutput> {
         dynamodbWrites: perVend.dynamodbWrites / n,
         auditWrites: perVend.auditWrites / n,
       },
+      writeUnitsPerVend: vends.flat().reduce((total, call) => total + call.writeUnits, 0) / n,
+      writeUnitsByOperation,
     };
   } finally {
     await Promise.all([dynamodb.close(), sts.close()]);
@@ -245,162 +252,6 @@ async function httpVender(input: MeasureInput): Promise<() => Promise<void>> {
     });
     const text = await response.text();
     if (response.status !== 200 || !text.includes('"accessKeyId"')) throw new Error(`HTTP vend answered ${response.status}: ${text}`);
-  };
-}
-
-/**
- * (a): what any vend must do at least, with the SDK and nothing else: the same AssumeRole (role,
- * session name, SourceIdentity, tags, duration) and one PutItem of an item the size of an audit
- * record. The item is overwritten each time and deleted at the end.
- */
-function floorOperation(input: MeasureInput): { run: () => Promise<void>; cleanUp: () => Promise<void> } {
-  const { stack } = input;
-  const { sts, dynamodb } = plainClients(input);
-  const key = { PK: `BENCH#${input.runId}`, SK: 'floor' };
-  const principal = `bench-${input.runId}-floor@example.com`;
-  return {
-    run: async () => {
-      const requestId = randomUUID();
-      const accessKeyId = await assumeRoleLikeAVend(sts, input, principal, requestId);
-      await dynamodb.send(
-        new PutItemCommand({ TableName: stack.tables.delegations, Item: marshall({ ...key, ...auditSizedItem(input, principal, requestId, accessKeyId) }) }),
-      );
-    },
-    cleanUp: async () => {
-      await dynamodb.send(new DeleteItemCommand({ TableName: stack.tables.delegations, Key: marshall(key) }));
-      sts.destroy();
-      dynamodb.destroy();
-    },
-  };
-}
-
-/**
- * (d): the AWS calls a vend makes (bench/aws-call-counter.ts counts them), as a plain SDK script
- * makes them: the quota counter's UpdateItem with the consistent Query of the profile partition and
- * GetItem of the lockdown, in parallel; AssumeRole; and the audit record linked to a chain head in
- * one TransactWriteItems. Against it, the vend's time is tvm's own work: the JWT, input checks,
- * decisions, hashing and logging. Its items are deleted at the end.
- */
-function sameCallsOperation(input: MeasureInput): { run: () => Promise<void>; cleanUp: () => Promise<void> } {
-  const { stack } = input;
-  const { sts, dynamodb } = plainClients(input);
-  const table = stack.tables.delegations;
-  const principal = `bench-${input.runId}-same-calls@example.com`;
-  const counter = { PK: `BENCH#${input.runId}`, SK: 'counter' };
-  const head = { PK: `BENCH#${input.runId}`, SK: 'head' };
-  const eventKey = (seq: number) => ({ PK: `BENCH#${input.runId}#events`, SK: String(seq).padStart(12, '0') });
-  let seq = 0;
-  return {
-    run: async () => {
-      const requestId = randomUUID();
-      await Promise.all([
-        dynamodb.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: marshall(counter),
-            UpdateExpression: 'ADD #count :one SET expiresAt = :expiresAt',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: marshall({ ':one': 1, ':expiresAt': Math.floor(Date.now() / 1000) + 3600 }),
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        ),
-        dynamodb.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'PK = :pk',
-            FilterExpression: 'entity = :profile OR subjectKey IN (:s0, :s1)',
-            ExpressionAttributeValues: marshall({
-              ':pk': `PROFILE#${input.profile}`,
-              ':profile': 'profile',
-              ':s0': `user#${principal}`,
-              ':s1': `group#${input.group}`,
-            }),
-            ConsistentRead: true,
-          }),
-        ),
-        dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: 'LOCKDOWN', SK: '#LOCKDOWN' }), ConsistentRead: true })),
-      ]);
-      const accessKeyId = await assumeRoleLikeAVend(sts, input, principal, requestId);
-      seq++;
-      await dynamodb.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: table,
-                Item: marshall({ ...eventKey(seq), ...auditSizedItem(input, principal, requestId, accessKeyId) }),
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            {
-              Put: {
-                TableName: table,
-                Item: marshall({ ...head, seq, hash: 'f'.repeat(64), at: new Date().toISOString() }),
-                ...(seq === 1 ? {} : { ConditionExpression: 'seq = :expected', ExpressionAttributeValues: marshall({ ':expected': seq - 1 }) }),
-              },
-            },
-          ],
-        }),
-      );
-    },
-    cleanUp: async () => {
-      const keys = [counter, head, ...Array.from({ length: seq }, (_, i) => eventKey(i + 1))];
-      for (const key of keys) await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: marshall(key) }));
-      sts.destroy();
-      dynamodb.destroy();
-    },
-  };
-}
-
-/** SDK clients with defaults, as any script would make them (one attempt: a retry would be noise). */
-function plainClients(input: MeasureInput): { sts: STSClient; dynamodb: DynamoDBClient } {
-  const { stack } = input;
-  const credentials = { accessKeyId: LOCAL_TVM_CALLER.accessKeyId, secretAccessKey: LOCAL_TVM_CALLER.secretAccessKey };
-  return {
-    sts: new STSClient({ region: stack.region, endpoint: stack.stsEndpoint, credentials, maxAttempts: 1 }),
-    dynamodb: new DynamoDBClient({ region: stack.region, endpoint: stack.dynamodbEndpoint, credentials, maxAttempts: 1 }),
-  };
-}
-
-/** The AssumeRole a vend makes: its role, session name, SourceIdentity, three tags and duration. */
-async function assumeRoleLikeAVend(sts: STSClient, input: MeasureInput, principal: string, requestId: string): Promise<string | undefined> {
-  const { Credentials } = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: input.roleArn,
-      RoleSessionName: principal,
-      SourceIdentity: principal,
-      DurationSeconds: DURATION_SECONDS,
-      Tags: [
-        { Key: 'tvm:grant', Value: 'bench-grant' },
-        { Key: 'tvm:request', Value: requestId },
-        { Key: 'tvm:principal', Value: principal },
-      ],
-    }),
-  );
-  return Credentials?.AccessKeyId;
-}
-
-/** The attributes of a credential.issued audit record, at their usual sizes (~1 KB). */
-function auditSizedItem(input: MeasureInput, principal: string, requestId: string, accessKeyId: string | undefined): Record<string, unknown> {
-  return {
-    type: 'credential.issued',
-    at: new Date().toISOString(),
-    id: randomUUID(),
-    principal,
-    groups: [input.group],
-    requestId,
-    sourceIp: '127.0.0.1',
-    userAgent: 'tvm-bench',
-    profile: input.profile,
-    roleArn: input.roleArn,
-    grantId: 'bench-grant',
-    accessKeyId,
-    expiration: new Date(Date.now() + DURATION_SECONDS * 1000).toISOString(),
-    sessionName: principal,
-    sourceIdentity: principal,
-    durationSeconds: DURATION_SECONDS,
-    hash: '0'.repeat(64),
-    prevHash: '0'.repeat(64),
   };
 }
 

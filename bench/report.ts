@@ -8,11 +8,24 @@ import { round, type LatencySummary } from './stats.js';
 /** `--json` output and bench/results.json; milliseconds throughout. */
 export interface BenchResults {
   readonly floor: { readonly p50Ms: number; readonly p99Ms: number };
+  /** (e): one round trip of consistent reads of the rules, AssumeRole, one PutItem. */
+  readonly floorIrreducible: { readonly p50Ms: number; readonly p99Ms: number };
   readonly inProcess: { readonly p50Ms: number; readonly p99Ms: number };
   readonly http: { readonly p50Ms: number; readonly p99Ms: number };
-  readonly ratios: { readonly inProcessP50: number; readonly inProcessP99: number; readonly httpP50: number };
+  /** inProcess and http against floor; vsIrreducible: inProcess against floorIrreducible. */
+  readonly ratios: {
+    readonly inProcessP50: number;
+    readonly inProcessP99: number;
+    readonly httpP50: number;
+    readonly vsIrreducibleP50: number;
+    readonly vsIrreducibleP99: number;
+  };
   readonly handlerCpuMs: number;
+  /** tvm's own code and libraries in handlerCpuMs (the profiler's share), without the SDK and the runtime. */
+  readonly tvmCpuMs: number;
   readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number };
+  /** The write capacity units of a vend's DynamoDB writes, by DynamoDB's rules, from the requests. */
+  readonly writeUnitsPerVend: number;
   readonly bundles: Record<string, { readonly bytes: number; readonly coldInitMs: number }>;
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number };
   /** The web console's built JavaScript, all of it. */
@@ -30,14 +43,20 @@ export interface Measurements {
   readonly floor: LatencySummary;
   readonly inProcess: LatencySummary;
   readonly http: LatencySummary;
-  /** The vend's own AWS calls, made by a plain SDK script (bench/measure.ts sameCallsOperation). */
+  /** The vend's own AWS calls, made by a plain SDK script (bench/plain-sdk-operations.ts sameCallsOperation). */
   readonly sameCalls: LatencySummary;
-  /** CPU (user + system) per vend in-process, per floor operation, and per run of the vend's calls. */
+  /** (e): what any correct vend must do, made by a plain SDK script (bench/plain-sdk-operations.ts irreducibleOperation). */
+  readonly floorIrreducible: LatencySummary;
+  /** CPU (user + system) per vend in-process, per floor operation, per run of the vend's calls and per (e). */
   readonly handlerCpuMs: number;
   readonly floorCpuMs: number;
   readonly sameCallsCpuMs: number;
+  readonly irreducibleCpuMs: number;
   readonly handlerCpuShares: CpuShares;
   readonly awsCallsPerVend: { readonly sts: number; readonly dynamodbReads: number; readonly dynamodbWrites: number; readonly auditWrites: number };
+  /** Write units per vend, in all and by operation (bench/write-units.ts, counted by the call counter). */
+  readonly writeUnitsPerVend: number;
+  readonly writeUnitsByOperation: Record<string, number>;
   readonly bundles: Record<string, BundleMeasurement>;
   readonly concurrent: { readonly requests: number; readonly errors: number; readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly statuses: Record<string, number> };
   readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
@@ -50,7 +69,12 @@ export const VEND_FUNCTION = 'vendCredentials';
 export const TARGETS = {
   inProcessP50Ratio: 1.25,
   inProcessP99Ratio: 1.5,
+  irreducibleP50Ratio: 1.25,
+  irreducibleP99Ratio: 1.5,
   handlerCpuMs: 2,
+  tvmCpuMs: 1,
+  // One PutItem of an audit record up to 1 KB, and the vend quota's counter.
+  writeUnitsPerVend: 2,
   vendBundleBytes: 400_000,
   coldInitMs: 150,
   stsCalls: 1,
@@ -73,15 +97,20 @@ export function toResults(m: Measurements): BenchResults {
   const pick = (s: LatencySummary) => ({ p50Ms: s.p50Ms, p99Ms: s.p99Ms });
   return {
     floor: pick(m.floor),
+    floorIrreducible: pick(m.floorIrreducible),
     inProcess: pick(m.inProcess),
     http: pick(m.http),
     ratios: {
       inProcessP50: ratio(m.inProcess.p50Ms, m.floor.p50Ms),
       inProcessP99: ratio(m.inProcess.p99Ms, m.floor.p99Ms),
       httpP50: ratio(m.http.p50Ms, m.floor.p50Ms),
+      vsIrreducibleP50: ratio(m.inProcess.p50Ms, m.floorIrreducible.p50Ms),
+      vsIrreducibleP99: ratio(m.inProcess.p99Ms, m.floorIrreducible.p99Ms),
     },
     handlerCpuMs: round(m.handlerCpuMs),
+    tvmCpuMs: round(m.handlerCpuMs * m.handlerCpuShares.tvm),
     awsCallsPerVend: { sts: m.awsCallsPerVend.sts, dynamodbReads: m.awsCallsPerVend.dynamodbReads, dynamodbWrites: m.awsCallsPerVend.dynamodbWrites },
+    writeUnitsPerVend: round(m.writeUnitsPerVend),
     bundles: Object.fromEntries(Object.entries(m.bundles).map(([name, b]) => [name, { bytes: b.bytes, coldInitMs: b.coldInitMs }])),
     concurrent: { requests: m.concurrent.requests, errors: m.concurrent.errors, rps: m.concurrent.rps },
     console: { jsBytes: m.console.jsBytes, jsGzipBytes: m.console.jsGzipBytes },
@@ -98,7 +127,23 @@ export function checkTargets(m: Measurements): TargetCheck[] {
   return [
     { target: `in-process p50 ≤ ${TARGETS.inProcessP50Ratio} × floor p50`, measured: `${r.ratios.inProcessP50} ×`, met: r.ratios.inProcessP50 <= TARGETS.inProcessP50Ratio },
     { target: `in-process p99 ≤ ${TARGETS.inProcessP99Ratio} × floor p99`, measured: `${r.ratios.inProcessP99} ×`, met: r.ratios.inProcessP99 <= TARGETS.inProcessP99Ratio },
+    {
+      target: `in-process p50 ≤ ${TARGETS.irreducibleP50Ratio} × irreducible floor p50`,
+      measured: `${r.ratios.vsIrreducibleP50} ×`,
+      met: r.ratios.vsIrreducibleP50 <= TARGETS.irreducibleP50Ratio,
+    },
+    {
+      target: `in-process p99 ≤ ${TARGETS.irreducibleP99Ratio} × irreducible floor p99`,
+      measured: `${r.ratios.vsIrreducibleP99} ×`,
+      met: r.ratios.vsIrreducibleP99 <= TARGETS.irreducibleP99Ratio,
+    },
     { target: `handler CPU per vend ≤ ${TARGETS.handlerCpuMs} ms`, measured: `${r.handlerCpuMs} ms`, met: r.handlerCpuMs <= TARGETS.handlerCpuMs },
+    { target: `tvm's own CPU per vend ≤ ${TARGETS.tvmCpuMs} ms`, measured: `${r.tvmCpuMs} ms`, met: r.tvmCpuMs <= TARGETS.tvmCpuMs },
+    {
+      target: `DynamoDB write units per vend ≤ ${TARGETS.writeUnitsPerVend}`,
+      measured: `${r.writeUnitsPerVend} (${formatByOperation(m.writeUnitsByOperation)})`,
+      met: r.writeUnitsPerVend <= TARGETS.writeUnitsPerVend,
+    },
     {
       target: `vend bundle ≤ ${TARGETS.vendBundleBytes / 1000} kB`,
       measured: vend ? `${kB(vend.bytes)} kB` : 'not packaged',
@@ -144,6 +189,7 @@ export function formatReport(m: Measurements, checks: readonly TargetCheck[]): s
         row('(b) tvm vend, handler in-process', m.inProcess, m.floor),
         row('(c) tvm vend over HTTP (serverless-offline)', m.http, m.floor),
         row('(d) the vend\'s 5 AWS calls, plain SDK script', m.sameCalls, m.floor),
+        row('(e) irreducible floor: reads ‖, AssumeRole, PutItem', m.floorIrreducible, m.floor),
       ],
     ),
   );
@@ -151,12 +197,14 @@ export function formatReport(m: Measurements, checks: readonly TargetCheck[]): s
   lines.push(
     '',
     `(b) / (d): ${ratio(m.inProcess.p50Ms, m.sameCalls.p50Ms)} at p50, ${ratio(m.inProcess.p99Ms, m.sameCalls.p99Ms)} at p99: tvm's own work on top of the calls it makes`,
+    `(b) / (e): ${r.ratios.vsIrreducibleP50} at p50, ${r.ratios.vsIrreducibleP99} at p99: the vend against what any correct vend must do`,
     `CPU per operation (user + system, over a batch): (b) tvm vend ${r.handlerCpuMs} ms, (a) floor ${round(m.floorCpuMs)} ms, ` +
-      `(d) the vend's calls ${round(m.sameCallsCpuMs)} ms`,
+      `(d) the vend's calls ${round(m.sameCallsCpuMs)} ms, (e) irreducible floor ${round(m.irreducibleCpuMs)} ms`,
     `  the vend's, by who asked for it: AWS SDK ${share(m, 'awsSdk')}, tvm and its libraries ${share(m, 'tvm')}, ` +
       `runtime (GC) ${share(m, 'runtime')}`,
     `AWS calls per vend: ${calls.sts} STS, ${calls.dynamodbReads} DynamoDB reads, ${calls.dynamodbWrites} DynamoDB writes ` +
-      `(${calls.auditWrites} to the audit table, ${round(calls.dynamodbWrites - calls.auditWrites)} vend-quota counter)`,
+      `(${calls.auditWrites} to the audit table, ${round(calls.dynamodbWrites - calls.auditWrites)} vend-quota counter), ` +
+      `costing ${r.writeUnitsPerVend} write units (${formatByOperation(m.writeUnitsByOperation)}; base tables, from the requests)`,
     `Concurrency: ${m.concurrent.requests} vends at once over HTTP: ${m.concurrent.errors} errors, ${m.concurrent.rps} requests/s, ` +
       `p50 ${m.concurrent.p50Ms} ms, p99 ${m.concurrent.p99Ms} ms ${JSON.stringify(m.concurrent.statuses)}`,
     `CLI (packed), medians of ${m.cli.runs} interleaved runs: cached credential_process ${m.cli.cachedMs} ms (its cut-off check answered at once), ` +
@@ -173,6 +221,11 @@ export function formatReport(m: Measurements, checks: readonly TargetCheck[]): s
   );
   lines.push(table(['target', 'measured', ''], checks.map((c) => [c.target, c.measured, c.met ? 'met' : 'MISSED'])));
   return lines.join('\n');
+}
+
+function formatByOperation(units: Record<string, number>): string {
+  const parts = Object.entries(units).map(([operation, n]) => `${operation} ${round(n)}`);
+  return parts.length > 0 ? parts.join(', ') : 'no writes';
 }
 
 function share(m: Measurements, part: keyof CpuShares): string {

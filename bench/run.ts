@@ -1,5 +1,6 @@
 // `npm run bench`: tvm's vend path against its physical floor (one STS AssumeRole plus one
-// DynamoDB write), on the local stack. See BENCHMARKS.md for the method and the latest numbers.
+// DynamoDB write) and its irreducible floor (one round trip of reads of the rules before those), on
+// the local stack. See BENCHMARKS.md for the method and the latest numbers.
 //
 //   npm run -s bench [-- --json] [--samples 500] [--warm-up 50] [--concurrency 200] [--stack .tvm/stack.json]
 //
@@ -64,7 +65,10 @@ async function main(): Promise<number> {
 
     log(`counting AWS calls of ${COUNTED_VENDS} vends…`);
     const counted = (await measure({ ...input, mode: 'count', warmUp: 3, samples: COUNTED_VENDS })) as CountOutput;
-    log(`latency: ${options.warmUp} warm-up + ${options.samples} samples each of (a) floor, (b) in-process, (c) HTTP and (d) the vend's calls, interleaved…`);
+    log(
+      `latency: ${options.warmUp} warm-up + ${options.samples} samples each of (a) floor, (b) in-process, (c) HTTP, (d) the vend's calls ` +
+        'and (e) the irreducible floor, interleaved…',
+    );
     const latency = (await measure({ ...input, mode: 'latency', warmUp: options.warmUp, samples: options.samples })) as LatencyOutput;
     log(`the packed CLI: ${CLI_RUNS} cached credential_process calls alternating with node -e 0…`);
     const cli = await measureCliStartup({
@@ -92,11 +96,15 @@ async function main(): Promise<number> {
       inProcess: summarize(latency.inProcessMs),
       http: summarize(latency.httpMs),
       sameCalls: summarize(latency.sameCallsMs),
+      floorIrreducible: summarize(latency.irreducibleMs),
       handlerCpuMs: latency.handlerCpu.userMs + latency.handlerCpu.systemMs,
       floorCpuMs: latency.floorCpu.userMs + latency.floorCpu.systemMs,
       sameCallsCpuMs: latency.sameCallsCpu.userMs + latency.sameCallsCpu.systemMs,
+      irreducibleCpuMs: latency.irreducibleCpu.userMs + latency.irreducibleCpu.systemMs,
       handlerCpuShares: latency.handlerCpuShares,
       awsCallsPerVend: counted.perVend,
+      writeUnitsPerVend: counted.writeUnitsPerVend,
+      writeUnitsByOperation: counted.writeUnitsByOperation,
       bundles,
       concurrent,
       console: consoleJs,

@@ -11,11 +11,15 @@ function aMeasurement(overrides: Partial<Measurements> = {}): Measurements {
     inProcess: latency(7, 15),
     http: latency(20, 60),
     sameCalls: latency(6.5, 14),
+    floorIrreducible: latency(6.5, 13),
     handlerCpuMs: 1.5,
     floorCpuMs: 1,
     sameCallsCpuMs: 1.2,
+    irreducibleCpuMs: 1.1,
     handlerCpuShares: { awsSdk: 0.5, tvm: 0.3, runtime: 0.2 },
     awsCallsPerVend: { sts: 1, dynamodbReads: 4, dynamodbWrites: 2, auditWrites: 1 },
+    writeUnitsPerVend: 2,
+    writeUnitsByOperation: { UpdateItem: 1, PutItem: 1 },
     bundles: {
       vendCredentials: { bytes: 380_000, sourceMapBytes: 700_000, coldInitMs: 80 },
       health: { bytes: 90_000, sourceMapBytes: 120_000, coldInitMs: 30 },
@@ -63,11 +67,14 @@ describe('results (--json)', () => {
     // Assess
     expect(results).toEqual({
       floor: { p50Ms: 6, p99Ms: 12 },
+      floorIrreducible: { p50Ms: 6.5, p99Ms: 13 },
       inProcess: { p50Ms: 7, p99Ms: 15 },
       http: { p50Ms: 20, p99Ms: 60 },
-      ratios: { inProcessP50: 1.17, inProcessP99: 1.25, httpP50: 3.33 },
+      ratios: { inProcessP50: 1.17, inProcessP99: 1.25, httpP50: 3.33, vsIrreducibleP50: 1.08, vsIrreducibleP99: 1.15 },
       handlerCpuMs: 1.5,
+      tvmCpuMs: 0.45,
       awsCallsPerVend: { sts: 1, dynamodbReads: 4, dynamodbWrites: 2 },
+      writeUnitsPerVend: 2,
       bundles: { vendCredentials: { bytes: 380_000, coldInitMs: 80 }, health: { bytes: 90_000, coldInitMs: 30 } },
       concurrent: { requests: 200, errors: 0, rps: 150.5 },
       console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
@@ -87,7 +94,15 @@ describe('targets', () => {
   it.each<[string, Partial<Measurements>, RegExp]>([
     ['in-process p50 over 1.25 × the floor', { inProcess: latency(7.6, 15) }, /in-process p50/],
     ['in-process p99 over 1.5 × the floor', { inProcess: latency(7, 18.1) }, /in-process p99/],
+    ['in-process p50 over 1.25 × the irreducible floor', { floorIrreducible: latency(5.5, 13) }, /in-process p50 ≤ 1.25 × irreducible floor p50/],
+    ['in-process p99 over 1.5 × the irreducible floor', { floorIrreducible: latency(6.5, 9.9) }, /in-process p99 ≤ 1.5 × irreducible floor p99/],
     ['handler CPU over 2 ms', { handlerCpuMs: 2.01 }, /handler CPU/],
+    ["tvm's own share of the handler CPU over 1 ms", { handlerCpuShares: { awsSdk: 0.3, tvm: 0.7, runtime: 0 } }, /tvm's own CPU per vend ≤ 1 ms/],
+    [
+      'more than 2 write units per vend (a two-item transaction and the counter)',
+      { writeUnitsPerVend: 5, writeUnitsByOperation: { UpdateItem: 1, TransactWriteItems: 4 } },
+      /write units per vend ≤ 2/,
+    ],
     ['a vend bundle over 400 kB', { bundles: { vendCredentials: { bytes: 400_001, sourceMapBytes: 1, coldInitMs: 80 } } }, /vend bundle/],
     ['no vend bundle at all', { bundles: { health: { bytes: 1, sourceMapBytes: 1, coldInitMs: 1 } } }, /vend bundle/],
     [
@@ -110,6 +125,20 @@ describe('targets', () => {
     expect(failures[0]).toMatch(target);
   });
 
+  it('hold at their limits: (e) × 1.25 and × 1.5, 1 ms of tvm CPU, 2 write units', () => {
+    // Prepare
+    const atLimits = aMeasurement({
+      floorIrreducible: latency(5.6, 10),
+      handlerCpuMs: 2,
+      handlerCpuShares: { awsSdk: 0.4, tvm: 0.5, runtime: 0.1 },
+      writeUnitsPerVend: 2,
+    });
+
+    // Assess
+    expect(toResults(atLimits)).toMatchObject({ ratios: { vsIrreducibleP50: 1.25, vsIrreducibleP99: 1.5 }, tvmCpuMs: 1, writeUnitsPerVend: 2 });
+    expect(missed(atLimits)).toEqual([]);
+  });
+
   it('are listed in the table with what was measured', () => {
     // Act
     const report = formatReport(aMeasurement({ handlerCpuMs: 3 }), checkTargets(aMeasurement({ handlerCpuMs: 3 })));
@@ -119,5 +148,23 @@ describe('targets', () => {
     expect(report).toMatch(/vend bundle ≤ 400 kB\s+380 kB\s+met/);
     expect(report).toContain('AWS SDK 1.5 ms (50 %)');
     expect(report).toMatch(/cached credential_process ≤ 1.5 × node -e 0\s+1.32 × \(33 ms, node 25 ms\)\s+met/);
+  });
+
+  it('show the irreducible floor beside the vend, tvm\'s own CPU and the write units by operation', () => {
+    // Prepare
+    const m = aMeasurement({ writeUnitsPerVend: 5, writeUnitsByOperation: { UpdateItem: 1, TransactWriteItems: 4 } });
+
+    // Act
+    const report = formatReport(m, checkTargets(m));
+
+    // Assess
+    expect(report).toMatch(/\(e\) irreducible floor: reads ‖, AssumeRole, PutItem\s+500\s+6.5\s+9.75\s+13\s+1.08\s+1.08/);
+    expect(report).toContain('(b) / (e): 1.08 at p50, 1.15 at p99');
+    expect(report).toContain('(e) irreducible floor 1.1 ms');
+    expect(report).toContain('tvm and its libraries 0.45 ms (30 %)');
+    expect(report).toContain('costing 5 write units (UpdateItem 1, TransactWriteItems 4;');
+    expect(report).toMatch(/in-process p50 ≤ 1.25 × irreducible floor p50\s+1.08 ×\s+met/);
+    expect(report).toMatch(/tvm's own CPU per vend ≤ 1 ms\s+0.45 ms\s+met/);
+    expect(report).toMatch(/DynamoDB write units per vend ≤ 2\s+5 \(UpdateItem 1, TransactWriteItems 4\)\s+MISSED/);
   });
 });

@@ -104,7 +104,7 @@ function send(url: string, options: { method: string; path: string; rawHeaders: 
 }
 
 function aCall(overrides: Partial<AwsCall> = {}): AwsCall {
-  return { service: 'dynamodb', operation: 'GetItem', tables: [DELEGATIONS], status: 200, startedAt: 0, ...overrides };
+  return { service: 'dynamodb', operation: 'GetItem', tables: [DELEGATIONS], writeUnits: 0, status: 200, startedAt: 0, ...overrides };
 }
 
 const clientOptions = (endpoint: string) => ({
@@ -171,8 +171,8 @@ describe('startCallCounter: forwarding', () => {
 
     // Assess
     expect(before).toEqual([
-      { service: 'dynamodb', operation: 'GetItem', tables: [DELEGATIONS], status: 200, startedAt: expect.any(Number) },
-      { service: 'other', operation: 'unknown', tables: [], status: 418, startedAt: expect.any(Number) },
+      { service: 'dynamodb', operation: 'GetItem', tables: [DELEGATIONS], writeUnits: 0, status: 200, startedAt: expect.any(Number) },
+      { service: 'other', operation: 'unknown', tables: [], writeUnits: 0, status: 418, startedAt: expect.any(Number) },
     ]);
     expect(before[0]!.startedAt).toBeLessThan(before[1]!.startedAt);
     expect(named(after)).toEqual([{ service: 'dynamodb', operation: 'PutItem', tables: [AUDIT] }]);
@@ -242,6 +242,31 @@ describe('startCallCounter: naming calls as the SDK sends them', () => {
     dynamodb.destroy();
   });
 
+  it('charges each DynamoDB write the write units of the request the SDK sent, and every other call none', async () => {
+    // Prepare: a record of ~1.2 KB (2 units; 4 in a transaction) and small items (1; 2 in a transaction)
+    const dynamodb = new DynamoDBClient(clientOptions(counter.url));
+    const sts = new STSClient(clientOptions(counter.url));
+    const record = { ...KEY, body: { S: 'x'.repeat(1200) } };
+
+    // Act
+    await dynamodb.send(new GetItemCommand({ TableName: DELEGATIONS, Key: KEY, ConsistentRead: true }));
+    await dynamodb.send(new UpdateItemCommand({ TableName: DELEGATIONS, Key: KEY, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } }));
+    await dynamodb.send(new PutItemCommand({ TableName: AUDIT, Item: record }));
+    await dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: AUDIT, Item: record } }, { Put: { TableName: AUDIT, Item: KEY } }] }));
+    await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/tvm-demo-readonly', RoleSessionName: 'alice' }));
+
+    // Assess
+    expect(counter.calls().map(({ operation, writeUnits }) => [operation, writeUnits])).toEqual([
+      ['GetItem', 0],
+      ['UpdateItem', 1],
+      ['PutItem', 2],
+      ['TransactWriteItems', 4 + 2],
+      ['AssumeRole', 0],
+    ]);
+    dynamodb.destroy();
+    sts.destroy();
+  });
+
   it('names every STS action as STS, and IAM or DynamoDB Streams calls as other', async () => {
     // Prepare
     const sts = new STSClient(clientOptions(counter.url));
@@ -271,6 +296,7 @@ describe('describeCall', () => {
       service: 'dynamodb',
       operation: 'GetItem',
       tables: [],
+      writeUnits: 0,
     });
   });
 
