@@ -30,6 +30,13 @@ export const oidcIssuerSchema = z
      * act as `alice` at another. At most one issuer may leave it empty.
      */
     principalPrefix: z.string().default(''),
+    /**
+     * The `amr` values (RFC 8176) that count as a strong sign-in for restricted profiles' step-up
+     * (RFC 9470); DEFAULT_STRONG_AMR when left out. An empty list leaves `strongAcr` alone to decide.
+     */
+    strongAmr: z.array(z.string().min(1).max(64)).max(32).optional(),
+    /** The `acr` values that count as strong, for IdPs that say it that way; sent as `acr_values` in the challenge. */
+    strongAcr: z.array(z.string().min(1).max(256).regex(/^[^\s"\\]+$/, 'no spaces, quotes or backslashes')).max(16).optional(),
   })
   .strict();
 

@@ -9,7 +9,8 @@ import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { OidcIssuerConfig } from '../config.js';
 import { IdentityProviderUnavailableError, UnauthenticatedError } from '../domain/errors.js';
 import { hidesCharacters, normalizeIdentifier } from '../domain/identifiers.js';
-import type { Principal } from '../domain/model.js';
+import type { Principal, SignIn } from '../domain/model.js';
+import { DEFAULT_STRONG_AMR } from '../domain/step-up-rules.js';
 import type { TokenVerifier } from '../domain/ports.js';
 
 export interface JoseTokenVerifierOptions {
@@ -112,12 +113,38 @@ export class JoseTokenVerifier implements TokenVerifier {
     if (config.principalClaim === 'email' && payload.email_verified !== true) {
       throw new UnauthenticatedError('"email" is not verified (email_verified must be true)');
     }
+    const signIn = signInFrom(payload, config);
     return {
       id: config.principalPrefix + normalizeIdentifier(id),
       groups: groupsFrom(payload[config.groupsClaim]).map((group) => config.principalPrefix + group),
       issuer: config.issuer,
+      ...(signIn ? { signIn } : {}),
     };
   }
+}
+
+const MAX_AMR_VALUES = 16;
+
+/**
+ * How the person signed in, when the token says (`amr`, `auth_time`, `acr`), judged strong by the
+ * issuer's own list. Claims of the wrong type count as absent: a step-up is then asked for, never
+ * skipped.
+ */
+function signInFrom(payload: JWTPayload, config: OidcIssuerConfig): SignIn | undefined {
+  const { amr, auth_time: authTime, acr } = payload;
+  const methods = Array.isArray(amr) ? amr.filter((method): method is string => typeof method === 'string' && isSafeIdentifier(method)).slice(0, MAX_AMR_VALUES) : [];
+  const at = typeof authTime === 'number' && Number.isFinite(authTime) ? authTime : undefined;
+  const level = typeof acr === 'string' && isSafeIdentifier(acr) ? acr : undefined;
+  if (amr === undefined && authTime === undefined && acr === undefined) return undefined;
+  const strongAmr = config.strongAmr ?? DEFAULT_STRONG_AMR;
+  const strong = methods.some((method) => strongAmr.includes(method)) || (level !== undefined && (config.strongAcr ?? []).includes(level));
+  return {
+    methods,
+    ...(at !== undefined ? { at } : {}),
+    ...(level !== undefined ? { acr: level } : {}),
+    strong,
+    ...(config.strongAcr?.length ? { acrValues: config.strongAcr } : {}),
+  };
 }
 
 function unverifiedIssuer(token: string): string {

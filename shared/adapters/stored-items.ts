@@ -35,6 +35,7 @@ const storedProfile: z.ZodType<Profile, z.ZodTypeDef, unknown> = /* @__PURE__ */
         })
         .passthrough()
         .optional(),
+      stepUp: z.object({ maxAuthAgeSeconds: count }).passthrough().optional(),
     })
     .passthrough())();
 

@@ -97,6 +97,9 @@ export interface CredentialIssuedEvent extends AuditEventBase {
   readonly reason?: string;
   /** `console`: the caller got a sign-in URL to the AWS console for the session, not its credentials. */
   readonly format?: 'console';
+  /** A restricted profile's session: how the person signed in (the token's `amr`), and when (`auth_time`). */
+  readonly amr?: readonly string[];
+  readonly authTime?: string;
 }
 
 export interface CredentialDeniedEvent extends AuditEventBase {

@@ -36,14 +36,18 @@ export type ErrorCode =
   | 'ALREADY_APPROVED'
   | 'REQUEST_ALREADY_DECIDED'
   | 'TOO_MANY_PENDING_REQUESTS'
+  | 'STEP_UP_REQUIRED'
   | 'INTERNAL';
+
+/** A value an error may tell the caller. */
+export type ErrorDetail = string | number | readonly string[];
 
 export abstract class TvmError extends Error {
   abstract readonly code: ErrorCode;
   /** Extra fields safe to return to the caller inside `error` (e.g. the STS error code). */
-  readonly details: Readonly<Record<string, string | number>> | undefined;
+  readonly details: Readonly<Record<string, ErrorDetail>> | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, string | number> }) {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, ErrorDetail> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.details = options?.details;
@@ -212,4 +216,13 @@ export class TrailObjectTooLargeError extends Error {
     super(`s3://${bucket}/${key} unzips to more than ${maxObjectBytes} bytes`);
     this.name = 'TrailObjectTooLargeError';
   }
+}
+
+/**
+ * The profile is restricted and the caller's sign-in is not strong or recent enough: sign in again
+ * (RFC 9470's insufficient_user_authentication). `details.maxAgeSeconds`, and `details.acrValues`
+ * when the issuer names strong ones.
+ */
+export class StepUpRequiredError extends TvmError {
+  readonly code = 'STEP_UP_REQUIRED';
 }

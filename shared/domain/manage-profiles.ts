@@ -67,6 +67,9 @@ export async function putProfile(
   meta: RequestMeta,
   precondition: { readonly ifMatch?: string; readonly ifNoneMatch?: string } = {},
 ): Promise<PublicProfile> {
+  if (input.stepUp !== undefined && input.sensitivity !== 'restricted') {
+    throw new ValidationError('body.stepUp: only a restricted profile asks for a step-up (set sensitivity to "restricted")');
+  }
   if (!patternCovers(deps.roleArnPattern, input.roleArn, false)) {
     throw new ValidationError(`body.roleArn: must match ${deps.roleArnPattern}, the roles tvm is allowed to assume`);
   }

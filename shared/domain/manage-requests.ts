@@ -24,6 +24,7 @@ import { distinctRoles, rolesOf, sameRole } from './roles.js';
 import type { AccessRequestInput, ListRequestsQuery } from './schemas.js';
 import { resolveSessionScope } from './scope.js';
 import { isAdmin, isOverseer } from './principal-rules.js';
+import { assertSteppedUp } from './step-up-rules.js';
 
 export interface RequestDeps {
   readonly store: RequestStore;
@@ -80,6 +81,7 @@ export async function createRequest(deps: RequestDeps, principal: Principal, inp
   await refuseChangeIfLockedOut(deps, { principal, meta, action: 'request.created' }, lockdown, profile);
   const requestable = profile.requestable;
   if (!requestable) throw new NotRequestableError(`profile "${profile.name}" takes no access requests; ask an admin for a grant`);
+  assertSteppedUp(profile, principal, now);
   if (input.durationSeconds > requestable.maxDurationSeconds) {
     throw new DurationOutOfRangeError(
       `body.durationSeconds: profile "${profile.name}" may be requested for at most ${requestable.maxDurationSeconds} seconds`,
@@ -142,6 +144,8 @@ export function approveRequest(deps: RequestDeps, principal: Principal, id: stri
     // Profiles are public to callers: saying this one changed tells an outsider nothing new.
     const current = sameProfile(request, profile);
     assertApprover(deps, principal, current);
+    // Approving access to a restricted profile is as sensitive as using it.
+    assertSteppedUp(current, principal, now);
     await assertPending(deps, request, now, meta);
     if (request.approvals.some((approval) => samePerson(approval.by, principal.id))) {
       throw new AlreadyApprovedError(`you already approved request ${request.id}; it needs another approver`);

@@ -7,6 +7,21 @@ export interface Principal {
   readonly groups: readonly string[];
   /** The `iss` of the verified token. */
   readonly issuer: string;
+  /** How the person signed in, from the verified token (step-up-rules.ts); absent when it does not say. */
+  readonly signIn?: SignIn;
+}
+
+/** The sign-in a token attests: its `amr`, `auth_time` and `acr`, judged by the issuer's configuration. */
+export interface SignIn {
+  /** `amr` (RFC 8176): how the person authenticated. */
+  readonly methods: readonly string[];
+  /** `auth_time`, in seconds since the epoch. */
+  readonly at?: number;
+  readonly acr?: string;
+  /** Whether a method or the acr is one the issuer's configuration counts as strong. */
+  readonly strong: boolean;
+  /** The issuer's strong `acr` values, to ask for in a challenge (`acr_values`). */
+  readonly acrValues?: readonly string[];
 }
 
 /** What a session may do: IAM action and resource patterns (`*` and `?` wildcards). */
@@ -55,6 +70,8 @@ export interface Profile {
   readonly formerRoles?: readonly { readonly roleArn: string; readonly until: string }[];
   /** Absent: only admins and delegators give access to it. */
   readonly requestable?: Requestable;
+  /** For a restricted profile: how recent a strong sign-in must be (step-up-rules.ts; default 900 s). */
+  readonly stepUp?: { readonly maxAuthAgeSeconds: number };
 }
 
 export type SubjectType = 'user' | 'group';

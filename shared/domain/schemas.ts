@@ -115,6 +115,8 @@ export const profileInputSchema = /* @__PURE__ */ z
       .nullable()
       .optional(),
     requestable: requestableSchema.optional(),
+    /** A restricted profile's step-up: how recent a strong sign-in must be (default 900 s; at most a day). */
+    stepUp: z.object({ maxAuthAgeSeconds: z.number().int().min(0).max(86_400) }).strict().optional(),
   })
   .strict();
 export type ProfileInput = z.infer<typeof profileInputSchema>;

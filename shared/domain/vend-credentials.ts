@@ -22,6 +22,7 @@ import type { VendRequest } from './schemas.js';
 import { policyHash, resolveSessionScope } from './scope.js';
 import { GRANT_TAG, LOCKDOWN_TAG, NO_LOCKDOWN_EXEMPTION } from './session-tags.js';
 import { toSourceIdentity } from './source-identity.js';
+import { assertSteppedUp } from './step-up-rules.js';
 
 export interface VendDeps {
   readonly store: ProfileGrantsReader;
@@ -118,6 +119,8 @@ export async function vendCredentials(
     }
     const { grant, durationSeconds, policy } = planned.plan;
     grantId = grant.id;
+    // Only a caller who could get credentials is asked to sign in again.
+    assertSteppedUp(profile, principal, now);
 
     const sourceIdentity = toSourceIdentity(principal.id);
     assertNoCutOffPending(recentCutOffs, profile.roleArn, { sourceIdentity, grantId: grant.id, ...(exemption ? { lockdownExemption: exemption } : {}) }, now);
@@ -150,6 +153,8 @@ export async function vendCredentials(
       ...(exemption ? { lockdownExemption: exemption } : {}),
       ...(request.reason ? { reason: request.reason } : {}),
       ...(options.format ? { format: options.format } : {}),
+      // How the person signed in, for the key trace of a restricted profile's session.
+      ...(profile.sensitivity === 'restricted' ? signInRecord(principal) : {}),
     };
     // Throws AuditUnavailableError: the credentials go out of scope here, never to the caller.
     await deps.audit.append(issued);
@@ -171,6 +176,11 @@ export async function vendCredentials(
     }
     throw error;
   }
+}
+
+function signInRecord(principal: Principal): Pick<CredentialIssuedEvent, 'amr' | 'authTime'> {
+  const at = principal.signIn?.at;
+  return { amr: principal.signIn?.methods ?? [], ...(at !== undefined ? { authTime: new Date(at * 1000).toISOString() } : {}) };
 }
 
 /**

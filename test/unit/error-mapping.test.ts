@@ -29,6 +29,7 @@ import {
   StoreUnavailableError,
   TvmError,
   UnauthenticatedError,
+  StepUpRequiredError,
   UpstreamIamError,
   RoleOutOfReachError,
   FederationUnavailableError,
@@ -46,6 +47,7 @@ const DOCUMENTED_STATUS = {
   DURATION_OUT_OF_RANGE: 400,
   SCOPE_TOO_LARGE: 400,
   UNAUTHENTICATED: 401,
+  STEP_UP_REQUIRED: 401,
   FORBIDDEN: 403,
   NO_GRANT: 403,
   GRANT_EXPIRED: 403,
@@ -86,6 +88,7 @@ const ERROR_CLASSES = {
   DURATION_OUT_OF_RANGE: DurationOutOfRangeError,
   SCOPE_TOO_LARGE: ScopeTooLargeError,
   UNAUTHENTICATED: UnauthenticatedError,
+  STEP_UP_REQUIRED: StepUpRequiredError,
   FORBIDDEN: ForbiddenError,
   NO_GRANT: NoGrantError,
   GRANT_EXPIRED: GrantExpiredError,
@@ -142,9 +145,37 @@ describe('mapError', () => {
         status: DOCUMENTED_STATUS[code],
         body: { error: { code, message: `something about ${code}`, requestId: REQUEST_ID } },
         serverFault: DOCUMENTED_STATUS[code] >= 500,
+        // A step-up refusal always carries its RFC 9470 challenge.
+        ...(code === 'STEP_UP_REQUIRED'
+          ? { headers: { 'www-authenticate': `Bearer error="insufficient_user_authentication", error_description="something about ${code}"` } }
+          : {}),
       });
     },
   );
+
+  it('answers STEP_UP_REQUIRED with the RFC 9470 challenge: max_age and, when the issuer names them, acr_values', () => {
+    // Prepare
+    const plain = new StepUpRequiredError('profile "prod-admin" is restricted: it needs a sign-in with MFA (within the last 15 min)', {
+      details: { maxAgeSeconds: 900 },
+    });
+    const withAcr = new StepUpRequiredError('needs "mfa" \\ now', { details: { maxAgeSeconds: 300, acrValues: ['phrh', 'urn:example:mfa'] } });
+
+    // Act
+    const [first, second] = [mapError(plain, REQUEST_ID), mapError(withAcr, REQUEST_ID)];
+
+    // Assess
+    expect(first.status).toBe(401);
+    expect(first.headers).toEqual({
+      'www-authenticate':
+        'Bearer error="insufficient_user_authentication", error_description="profile prod-admin is restricted: it needs a sign-in with MFA (within the last 15 min)", max_age=900',
+    });
+    expect(first.body.error).toMatchObject({ code: 'STEP_UP_REQUIRED', maxAgeSeconds: 900 });
+    // Quotes and backslashes never reach a quoted-string (RFC 9110): dropped, not escaped wrongly.
+    expect(second.headers).toEqual({
+      'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="needs mfa  now", max_age=300, acr_values="phrh urn:example:mfa"',
+    });
+    expect(second.body.error).toMatchObject({ acrValues: ['phrh', 'urn:example:mfa'] });
+  });
 
   it('adds the error details beside code, message and requestId', () => {
     // Prepare

@@ -243,6 +243,61 @@ describe('JoseTokenVerifier', () => {
     });
   });
 
+  describe('how the person signed in (step-up)', () => {
+    it('reads amr, auth_time and acr, and judges them strong by the default methods', async () => {
+      // Prepare
+      const verifier = newVerifier();
+      const [mfa, password] = await Promise.all([
+        sign(rsaKey, claims({ amr: ['pwd', 'mfa'], auth_time: NOW_S - 60 })),
+        sign(rsaKey, claims({ amr: ['pwd'], auth_time: NOW_S - 60, acr: 'phr' })),
+      ]);
+
+      // Act
+      const [strong, weak] = await Promise.all([verifier.verify(mfa), verifier.verify(password)]);
+
+      // Assess
+      expect(strong.signIn).toEqual({ methods: ['pwd', 'mfa'], at: NOW_S - 60, strong: true });
+      expect(weak.signIn).toEqual({ methods: ['pwd'], at: NOW_S - 60, acr: 'phr', strong: false });
+    });
+
+    it("judges by each issuer's own strongAmr and strongAcr, and names the acr values to ask for", async () => {
+      // Prepare
+      const verifier = newVerifier([issuerA({ strongAmr: ['hwk'], strongAcr: ['phrh'] })]);
+      const [otp, key, acr] = await Promise.all([
+        sign(rsaKey, claims({ amr: ['otp'], auth_time: NOW_S })),
+        sign(rsaKey, claims({ amr: ['hwk'], auth_time: NOW_S })),
+        sign(rsaKey, claims({ acr: 'phrh', auth_time: NOW_S })),
+      ]);
+
+      // Act
+      const principals = await Promise.all([otp, key, acr].map((token) => verifier.verify(token)));
+
+      // Assess
+      expect(principals.map((principal) => principal.signIn?.strong)).toEqual([false, true, true]);
+      expect(principals[0]?.signIn?.acrValues).toEqual(['phrh']);
+    });
+
+    it('counts claims of the wrong type as absent: never strong, never a time', async () => {
+      // Prepare
+      const verifier = newVerifier();
+      const token = await sign(rsaKey, claims({ amr: 'mfa', auth_time: String(NOW_S), acr: 42 }));
+
+      // Act
+      const principal = await verifier.verify(token);
+
+      // Assess
+      expect(principal.signIn).toEqual({ methods: [], strong: false });
+    });
+
+    it('says nothing of the sign-in when the token does not', async () => {
+      // Act
+      const principal = await newVerifier().verify(await sign(rsaKey));
+
+      // Assess
+      expect(principal.signIn).toBeUndefined();
+    });
+  });
+
   describe('Unicode normalisation', () => {
     it('gives the principal and groups in NFC: a decomposed é is the same person as a composed one', async () => {
       // Prepare

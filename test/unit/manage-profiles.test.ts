@@ -196,6 +196,21 @@ describe('putProfile', () => {
     expect(audit.attempts).toEqual([]);
   });
 
+  it("keeps a restricted profile's step-up age, and refuses one on a standard profile, where it would mean nothing", async () => {
+    // Prepare
+    const { deps, store } = setUp();
+
+    // Act
+    const restricted = await putProfile(deps, ADMIN, 'prod-admin', aProfileInput({ sensitivity: 'restricted', stepUp: { maxAuthAgeSeconds: 300 } }), META);
+    const error = await failureOf(putProfile(deps, ADMIN, 'dev-readonly', aProfileInput({ stepUp: { maxAuthAgeSeconds: 300 } }), META));
+
+    // Assess
+    expect(restricted.stepUp).toEqual({ maxAuthAgeSeconds: 300 });
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/^body\.stepUp: only a restricted profile/);
+    expect(store.profiles.map((profile) => profile.name)).toEqual(['prod-admin']);
+  });
+
   it('stores nothing when the audit event cannot be written', async () => {
     // Prepare
     const { deps, store, audit } = setUp();

@@ -189,6 +189,38 @@ describe('createRequest', () => {
   });
 });
 
+describe('restricted profiles: step-up (RFC 9470)', () => {
+  const NOW_S = FIXED_NOW.getTime() / 1000;
+  const withMfa = (principal: typeof REQUESTER) => ({ ...principal, signIn: { methods: ['pwd', 'mfa'], at: NOW_S - 10, strong: true } });
+
+  it('asks for a recent MFA sign-in before a request on a restricted profile, then takes it', async () => {
+    // Prepare
+    const { deps } = setUp([requestableProfile({}, { sensitivity: 'restricted' })]);
+
+    // Act
+    const refused = await failureOf(createRequest(deps, REQUESTER, anInput(), META));
+    const created = await createRequest(deps, withMfa(REQUESTER), anInput(), META);
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'STEP_UP_REQUIRED', details: { maxAgeSeconds: 900 } });
+    expect(created.status).toBe('pending');
+  });
+
+  it('asks an approver of a restricted profile for a recent MFA sign-in before the approval counts', async () => {
+    // Prepare
+    const { deps } = setUp([requestableProfile({}, { sensitivity: 'restricted' })]);
+    const request = await createRequest(deps, withMfa(REQUESTER), anInput(), META);
+
+    // Act
+    const refused = await failureOf(approveRequest(deps, APPROVER_1, request.id, undefined, META));
+    const approved = await approveRequest(deps, withMfa(APPROVER_1), request.id, undefined, META);
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'STEP_UP_REQUIRED' });
+    expect(approved.approvals.map((approval) => approval.by)).toEqual([APPROVER_1.id]);
+  });
+});
+
 describe('request texts', () => {
   it.each([['right-to-left override', 'ok\u202e4711-CNI'], ['zero-width space', 'ok\u200bthen'], ['line separator', 'one\u2028two'], ['control character', 'bell\u0007']])(
     'refuse a %s in a reason or a comment (they reach approvers as they are)',

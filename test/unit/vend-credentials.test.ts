@@ -705,6 +705,73 @@ describe('vendCredentials', () => {
     });
   });
 
+  describe('step-up for restricted profiles (RFC 9470)', () => {
+    const RESTRICTED = aProfile({ sensitivity: 'restricted' });
+    const NOW_S = FIXED_NOW.getTime() / 1000;
+
+    it('refuses a password-only sign-in with STEP_UP_REQUIRED, asks STS nothing and records the denial', async () => {
+      // Prepare
+      const { deps, audit, issuer } = setUp({ profiles: [RESTRICTED] });
+      const passwordOnly = aPrincipal({ signIn: { methods: ['pwd'], at: NOW_S - 30, strong: false } });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, passwordOnly, aVendRequest(), META));
+
+      // Assess
+      expect(error).toMatchObject({ code: 'STEP_UP_REQUIRED', details: { maxAgeSeconds: 900 } });
+      expect(issuer.calls).toBe(0);
+      expect(audit.events).toEqual([expect.objectContaining({ type: 'credential.denied', code: 'STEP_UP_REQUIRED', grantId: 'grant-0001' })]);
+    });
+
+    it('refuses an MFA sign-in older than the profile allows', async () => {
+      // Prepare
+      const { deps, issuer } = setUp({ profiles: [{ ...RESTRICTED, stepUp: { maxAuthAgeSeconds: 300 } }] });
+      const stale = aPrincipal({ signIn: { methods: ['mfa'], at: NOW_S - 301, strong: true } });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, stale, aVendRequest(), META));
+
+      // Assess
+      expect(error).toMatchObject({ code: 'STEP_UP_REQUIRED', details: { maxAgeSeconds: 300 } });
+      expect(issuer.calls).toBe(0);
+    });
+
+    it('vends after a fresh MFA sign-in, and the issuance records how and when the person signed in', async () => {
+      // Prepare
+      const { deps, audit } = setUp({ profiles: [RESTRICTED] });
+      const fresh = aPrincipal({ signIn: { methods: ['pwd', 'mfa'], at: NOW_S - 60, strong: true } });
+
+      // Act
+      await vendCredentials(deps, fresh, aVendRequest(), META);
+
+      // Assess
+      expect(audit.events[0]).toMatchObject({ type: 'credential.issued', amr: ['pwd', 'mfa'], authTime: new Date((NOW_S - 60) * 1000).toISOString() });
+    });
+
+    it('leaves a standard profile alone: no step-up asked, no sign-in recorded', async () => {
+      // Prepare
+      const { deps, audit } = setUp();
+
+      // Act
+      await vendCredentials(deps, aPrincipal({ signIn: { methods: ['pwd'], strong: false } }), aVendRequest(), META);
+
+      // Assess
+      expect(audit.events[0]?.type).toBe('credential.issued');
+      expect(audit.events[0]).not.toHaveProperty('amr');
+    });
+
+    it('asks no step-up of a caller without a grant: the refusal is NO_GRANT', async () => {
+      // Prepare
+      const { deps } = setUp({ profiles: [RESTRICTED], grants: [] });
+
+      // Act
+      const error = await failureOf(vendCredentials(deps, aPrincipal(), aVendRequest(), META));
+
+      // Assess
+      expect(error).toMatchObject({ code: 'NO_GRANT' });
+    });
+  });
+
   describe('revocation', () => {
     it('refuses a revoked grant with NO_GRANT', async () => {
       // Prepare

@@ -20,6 +20,8 @@ const MEANING: Readonly<Record<ErrorCode, string>> = {
   DURATION_OUT_OF_RANGE: 'The duration is outside the allowed range, stated in the message.',
   SCOPE_TOO_LARGE: 'The session policy would exceed 2,048 characters, or STS’s packed-size limit.',
   UNAUTHENTICATED: 'Missing, malformed, forged, expired, not-yet-valid, wrong-issuer or wrong-audience token.',
+  STEP_UP_REQUIRED:
+    'The profile is restricted: sign in again, with MFA, within maxAgeSeconds (RFC 9470; the WWW-Authenticate header carries the same challenge).',
   FORBIDDEN: 'The caller may not do this (a group it lacks, or not its object to change).',
   NO_GRANT: 'No active grant of the caller’s on the profile.',
   GRANT_EXPIRED: 'The caller’s only grants on the profile have expired.',
@@ -81,6 +83,10 @@ const DETAILS: Partial<Record<ErrorCode, z.ZodRawShape>> = {
   REQUEST_ALREADY_DECIDED: { status: z.enum(['approved', 'denied', 'cancelled', 'expired', 'revoked']) },
   UPSTREAM_STS_ERROR: { stsCode: z.string() },
   IDP_UNAVAILABLE: { issuer: z.string() },
+  STEP_UP_REQUIRED: {
+    maxAgeSeconds: count.openapi({ description: 'How recent the sign-in must be (the challenge’s max_age).' }),
+    acrValues: z.array(z.string()).optional().openapi({ description: 'The issuer’s strong acr values (the challenge’s acr_values).' }),
+  },
 };
 
 const pascal = (code: string) => code.toLowerCase().replace(/(^|_)([a-z])/g, (_match, _sep: string, letter: string) => letter.toUpperCase());
@@ -195,6 +201,7 @@ const OPERATIONS: readonly Operation[] = [
       'GRANT_EXPIRED',
       'SCOPE_NOT_GRANTED',
       'ENGAGEMENT_HANDED_OVER',
+      'STEP_UP_REQUIRED',
       'LOCKDOWN_ACTIVE',
       'CUT_OFF_PENDING',
       'NOT_FOUND',
@@ -482,6 +489,7 @@ const OPERATIONS: readonly Operation[] = [
     errors: [
       'NOT_FOUND',
       'NOT_REQUESTABLE',
+      'STEP_UP_REQUIRED',
       'LOCKDOWN_ACTIVE',
       'DURATION_OUT_OF_RANGE',
       'SCOPE_NOT_GRANTED',
@@ -531,6 +539,7 @@ const OPERATIONS: readonly Operation[] = [
       'SELF_APPROVAL_FORBIDDEN',
       'ALREADY_APPROVED',
       'REQUEST_ALREADY_DECIDED',
+      'STEP_UP_REQUIRED',
       'LOCKDOWN_ACTIVE',
       'SCOPE_NOT_GRANTED',
       'SCOPE_TOO_LARGE',

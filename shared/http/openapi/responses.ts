@@ -74,6 +74,9 @@ export const publicProfileSchema = describing<PublicProfile>()(
     })
       .optional()
       .openapi({ description: 'Absent: the profile takes no access requests.' }),
+    stepUp: strict({ maxAuthAgeSeconds: z.number().int() })
+      .optional()
+      .openapi({ description: 'A restricted profile: how recent a strong sign-in must be (absent: 900 s).' }),
   }),
 ).openapi('Profile', { description: 'A profile as any caller sees it: its ExternalId and generation stay inside tvm.' });
 
@@ -303,6 +306,8 @@ const credentialIssued = describing<CredentialIssuedEvent>()(
     lockdownExemption: z.string().optional(),
     reason: z.string().optional(),
     format: z.literal('console').optional(),
+    amr: strings.optional().openapi({ description: 'A restricted profile’s session: the sign-in methods (the token’s amr).' }),
+    authTime: time.optional().openapi({ description: 'A restricted profile’s session: when the person signed in (auth_time).' }),
   }),
 ).openapi('CredentialIssuedEvent');
 
