@@ -23,7 +23,9 @@ export const DEMO_PROFILES: readonly Omit<Profile, 'createdAt' | 'generation' | 
     roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-deploy',
     description: 'Deployment demo role',
     maxSessionSeconds: 43200,
-    sensitivity: 'restricted',
+    // Standard, so the README's walkthrough runs on any sign-in; test/e2e/step-up.test.ts makes a
+    // restricted profile of its own.
+    sensitivity: 'standard',
   },
 ];
 
