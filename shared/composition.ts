@@ -29,7 +29,6 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import type { ConsoleSignInDeps } from './domain/console-sign-in.js';
 import type { EngagementDeps } from './domain/manage-engagements.js';
 import type { GrantDeps } from './domain/manage-grants.js';
-import type { LockdownDeps } from './domain/manage-lockdown.js';
 import type { ProfileDeps } from './domain/manage-profiles.js';
 import type { RequestDeps } from './domain/manage-requests.js';
 import type { RouteAuth } from './http/route.js';
@@ -308,7 +307,7 @@ export const engagementDeps = (): EngagementDeps => ({
   warn,
 });
 
-export const lockdownDeps = (): LockdownDeps & { readonly store: ReturnType<typeof delegationStore>; readonly warn: typeof warn } => ({
+export const lockdownDeps = () => ({
   lockdown: lockdownStore(),
   store: delegationStore(),
   ...clockAndIds,
@@ -324,7 +323,11 @@ export const verifyDeps = () => ({ audit: auditLog(), anchors: chainAnchorStore(
 export const cutOffDeps = () => ({ ...cutOffAdapters(), ...clockAndIds, warn });
 
 /** The event functions' reports go to the log. */
-const log = { info: (message: string, data?: Record<string, unknown>) => logger.info(message, data ?? {}), warn, error: (message: string, data?: Record<string, unknown>) => logger.error(message, data ?? {}) };
+const log = {
+  info: (message: string, data: Record<string, unknown> = {}) => logger.info(message, data),
+  warn,
+  error: (message: string, data: Record<string, unknown> = {}) => logger.error(message, data),
+};
 
 export const alertDeps = () => ({
   audit: auditLog(),
