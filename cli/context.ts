@@ -3,6 +3,7 @@
 // not on the entry point, and the start-up fast path (fast-path.ts) builds one without commander.
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
+import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import type { HttpFetch } from './http-fetch.js';
 import { fileDescriptorOutput, type Output } from './output.js';
@@ -20,6 +21,8 @@ export interface CliContext {
   readonly openUrl?: (url: string) => Promise<boolean>;
   /** Sends the API's requests (default: cli/http-fetch.ts; tests pass a fake). */
   readonly fetch?: HttpFetch;
+  /** True when a person is at a terminal (stdin and stderr are one), who can sign in again in a browser. */
+  readonly atTerminal?: () => boolean;
 }
 
 // cli/ in the repository, bin/ in the packed CLI: one level below its package.json either way.
@@ -30,6 +33,7 @@ export function defaultContext(): CliContext {
     repoRoot: REPO_ROOT,
     env: process.env,
     homeDir: homedir(),
+    atTerminal: () => isatty(0) && isatty(2),
     stdout: fileDescriptorOutput(1, guardedStdout),
     // Node builds this stream when it is first read: not before something is written to it.
     get stderr() {

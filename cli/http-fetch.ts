@@ -12,6 +12,8 @@ export interface HttpRequestInit {
 export interface HttpResponse {
   readonly ok: boolean;
   readonly status: number;
+  /** Its headers by (case-insensitive) name; fetch's Response fits. */
+  readonly headers?: { get(name: string): string | null };
   text(): Promise<string>;
 }
 
@@ -37,7 +39,13 @@ export const httpFetch: HttpFetch = async (url, init) => {
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         const body = Buffer.concat(chunks).toString('utf8');
-        resolve({ ok: status >= 200 && status < 300, status, text: async () => body });
+        const headers = {
+          get: (name: string) => {
+            const value = res.headers[name.toLowerCase()];
+            return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+          },
+        };
+        resolve({ ok: status >= 200 && status < 300, status, headers, text: async () => body });
       });
     });
     req.on('error', (error) => reject(failure(error, init.signal)));

@@ -2,7 +2,9 @@
 // `aws sso login` and `gcloud auth login` do (RFC 8252). tvm listens on 127.0.0.1 on a free port,
 // sends the browser to the issuer, and takes the code the issuer redirects back with: the `state`
 // must be the one sent, the code is redeemed with the verifier only tvm knows, and the ID token's
-// `nonce` must be the one sent. Nothing is verified beyond that: the API verifies the token fully.
+// `nonce` must be the one sent. Asked for a sign-in no older than `max_age` (a step-up, RFC 9470),
+// the token's `auth_time` must show one (OpenID Connect Core 3.1.2.1). Nothing is verified beyond
+// that: the API verifies the token fully.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +15,11 @@ import { CliError, EXIT } from './errors.js';
 const DEFAULT_WAIT_MS = 5 * 60_000;
 /** Discovery and the token endpoint answer within this, or the login fails. */
 const ISSUER_TIMEOUT_MS = 10_000;
+/** How far the issuer's clock may be from ours when `auth_time` is checked against `max_age`. */
+const CLOCK_SKEW_SECONDS = 60;
+
+/** The public client id tvm signs in as when the config file names none (the dev issuer takes any). */
+export const DEFAULT_CLIENT_ID = 'tvm-cli';
 
 export interface LoginOptions {
   readonly issuer: string;
@@ -22,6 +29,10 @@ export interface LoginOptions {
   /** Told the URL to open by hand, when `open` could not. */
   readonly tell: (url: string) => void;
   readonly waitMs?: number;
+  /** `max_age`: the sign-in may be at most this old (0: a new one), and `auth_time` must show it. */
+  readonly maxAgeSeconds?: number;
+  /** `acr_values`, in order of preference. */
+  readonly acrValues?: readonly string[];
 }
 
 export interface LoginResult {
@@ -53,12 +64,21 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...(options.maxAgeSeconds === undefined ? {} : { max_age: String(options.maxAgeSeconds) }),
+      ...(options.acrValues === undefined || options.acrValues.length === 0 ? {} : { acr_values: options.acrValues.join(' ') }),
     })) {
       authorize.searchParams.set(name, value);
     }
     if (!(await options.open(authorize.href))) options.tell(authorize.href);
     const code = await callback.code;
-    return await redeem(endpoints.token, { code, verifier, nonce, clientId: options.clientId, redirectUri: callback.redirectUri });
+    return await redeem(endpoints.token, {
+      code,
+      verifier,
+      nonce,
+      clientId: options.clientId,
+      redirectUri: callback.redirectUri,
+      ...(options.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: options.maxAgeSeconds }),
+    });
   } finally {
     callback.close();
   }
@@ -121,7 +141,7 @@ async function listenForCallback(state: string, waitMs: number): Promise<Callbac
 
 async function redeem(
   tokenEndpoint: string,
-  request: { readonly code: string; readonly verifier: string; readonly nonce: string; readonly clientId: string; readonly redirectUri: string },
+  request: { readonly code: string; readonly verifier: string; readonly nonce: string; readonly clientId: string; readonly redirectUri: string; readonly maxAgeSeconds?: number },
 ): Promise<LoginResult> {
   const answer = (await fetchJson(tokenEndpoint, {
     method: 'POST',
@@ -141,6 +161,17 @@ async function redeem(
   }
   const claims = claimsOf(answer.access_token);
   if (typeof claims.exp !== 'number') throw new CliError('the identity provider returned a token without an expiry', EXIT.auth, 'LOGIN_FAILED');
+  if (request.maxAgeSeconds !== undefined) {
+    // An IdP that ignored max_age hands back the old sign-in, which the API would refuse again.
+    const authTime = claimsOf(typeof answer.id_token === 'string' ? answer.id_token : answer.access_token).auth_time;
+    if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > request.maxAgeSeconds + CLOCK_SKEW_SECONDS) {
+      throw new CliError(
+        `the identity provider did not sign you in again within ${request.maxAgeSeconds} s (its token's auth_time is ${typeof authTime === 'number' ? new Date(authTime * 1000).toISOString() : 'missing'})`,
+        EXIT.auth,
+        'LOGIN_FAILED',
+      );
+    }
+  }
   return {
     token: answer.access_token,
     expiresAt: new Date(claims.exp * 1000).toISOString(),

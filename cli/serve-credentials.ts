@@ -32,7 +32,8 @@ export function isDurationSeconds(value: string): boolean {
 
 export async function serveCredentials(context: CliContext, globals: GlobalOptions, profile: string, options: CredentialsOptions): Promise<void> {
   const format: Format = options.format ?? (globals.json ? 'json' : 'env');
-  printCredentials(context.stdout, format, await obtainCredentials(context, globals, profile, options));
+  // The AWS tools run credential_process with nobody to sign in: a step-up is reported, never begun.
+  printCredentials(context.stdout, format, await obtainCredentials(context, globals, profile, options, { mayStepUp: format !== 'credential-process' }));
 }
 
 /** The profile's credentials: from the cache while no cut-off has been decided since, else vended. */
@@ -41,6 +42,8 @@ export async function obtainCredentials(
   globals: GlobalOptions,
   profile: string,
   options: Omit<CredentialsOptions, 'format'>,
+  /** mayStepUp: a person at a terminal may be signed in again when the API asks (api.ts). */
+  { mayStepUp }: { readonly mayStepUp: boolean },
 ): Promise<VendResponse> {
   const settings = await resolveSettings(context, globals);
   const token = await settings.token();
@@ -63,8 +66,8 @@ export async function obtainCredentials(
   if (cached && (await noCutOffSince({ url: settings.url, token, fetch: context.fetch }, cached.cutOffEpoch))) response = cached;
   else if (cached) cache?.drop(key);
   if (response === undefined) {
-    const { createApiClient, suggestProfiles } = await import('./api.js');
-    const api = createApiClient(settings, { stderr: context.stderr, fetch: context.fetch });
+    const { createApiClient, signInAgainFor, suggestProfiles } = await import('./api.js');
+    const api = createApiClient(settings, { stderr: context.stderr, fetch: context.fetch, stepUp: mayStepUp ? signInAgainFor(context, settings) : undefined });
     response = parseVendResponse(await api.request<unknown>('POST', '/credentials', { body: vendRequestBody(key) }).catch((error: unknown) => suggestProfiles(api, profile, error)));
     await cache?.put(key, response);
   }

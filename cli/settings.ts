@@ -20,7 +20,12 @@ export interface Settings {
   readonly url: string;
   /** Resolves the caller's token once (running token_command at most once) and remembers it. */
   readonly token: () => Promise<string>;
+  /** Where the token comes from: what the person must renew when the API wants a fresher sign-in. */
+  readonly tokenSource?: TokenSource;
 }
+
+/** A token_command (flag or config file), TVM_TOKEN, or the token `tvm login` kept. */
+export type TokenSource = 'token-command' | 'environment' | 'login';
 
 const TOKEN_COMMAND_TIMEOUT_MS = 30_000;
 /** A token command printing more than this is not printing a token. */
@@ -78,7 +83,16 @@ export async function resolveSettings(context: CliContext, globals: GlobalOption
     if (toLocal) assertIssuedBy(resolved, local.issuer);
     return resolved;
   });
-  return { url: api, token };
+  return { url: api, token, tokenSource: tokenSourceOf(context, globals, config) };
+}
+
+function tokenCommandOf(context: CliContext, globals: GlobalOptions, config: ConfigFile): string | undefined {
+  return globals.tokenCommand || (context.env.TVM_TOKEN ? undefined : config.token_command);
+}
+
+function tokenSourceOf(context: CliContext, globals: GlobalOptions, config: ConfigFile): TokenSource {
+  if (tokenCommandOf(context, globals, config)) return 'token-command';
+  return context.env.TVM_TOKEN ? 'environment' : 'login';
 }
 
 function assertIssuedBy(token: string, issuer: string): void {
@@ -103,7 +117,7 @@ function issuerOf(token: string): string | undefined {
 }
 
 async function resolveToken(context: CliContext, globals: GlobalOptions, config: ConfigFile): Promise<string> {
-  const command = globals.tokenCommand || (context.env.TVM_TOKEN ? undefined : config.token_command);
+  const command = tokenCommandOf(context, globals, config);
   if (command) return runTokenCommand(command, context);
   if (context.env.TVM_TOKEN) return context.env.TVM_TOKEN.trim();
   const stored = await loadLogin(context);

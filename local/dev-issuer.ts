@@ -4,8 +4,10 @@
 //
 // It also signs people in the way a real IdP does for a browser or a CLI: the authorization code
 // flow with PKCE (S256 only), `state` passed back and `nonce` put in the token. Its /authorize is a
-// dev-only form (User, Groups) that trusts whatever is typed: it hands codes only to loopback
-// redirect URIs, so nothing but this machine can receive one.
+// dev-only form (User, Groups, MFA) that trusts whatever is typed: it hands codes only to loopback
+// redirect URIs, so nothing but this machine can receive one. Every sign-in on the form is a new
+// one, so `auth_time` is its moment and any `max_age` is met; MFA ticked makes `amr` ["pwd","mfa"]
+// and, when `acr_values` were asked for, `acr` the first of them (what a step-up asks, RFC 9470).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -96,6 +98,10 @@ const SIGNED_IN_TTL_SECONDS = 3600;
 interface PendingCode {
   readonly user: string;
   readonly groups: string[];
+  readonly amr: readonly string[];
+  /** The moment of the sign-in, in epoch seconds. */
+  readonly authTime: number;
+  readonly acr?: string;
   readonly clientId: string;
   readonly redirectUri: string;
   readonly codeChallenge: string;
@@ -112,7 +118,15 @@ const authorizeSchema = z.object({
   state: z.string().max(2000).optional(),
   nonce: z.string().max(200).optional(),
   scope: z.string().max(200).optional(),
+  max_age: z.string().regex(/^\d{1,10}$/, 'must be a whole number of seconds, 0 or more').optional(),
+  acr_values: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,256}( [\x21-\x7e]{1,256}){0,9}$/, 'must be 1 to 10 space-separated values of printable characters')
+    .optional(),
 });
+
+/** The form's own fields; every other one carries the authorization request along. */
+const FORM_FIELDS = new Set(['user', 'groups', 'mfa']);
 
 const tokenSchema = z.object({
   grant_type: z.literal('authorization_code'),
@@ -123,7 +137,8 @@ const tokenSchema = z.object({
 });
 
 /** Serves discovery, the JWKS, /authorize and /token for the key in `dir`. Port 0 picks a free port. */
-export async function startDevIssuer(options: { dir: string; port?: number; host?: string }): Promise<DevIssuer> {
+export async function startDevIssuer(options: { dir: string; port?: number; host?: string; clock?: () => Date }): Promise<DevIssuer> {
+  const now = options.clock ?? (() => new Date());
   const { publicJwk } = await ensureDevIssuerKey(options.dir);
   const host = options.host ?? '127.0.0.1';
   let issuer = '';
@@ -162,17 +177,30 @@ export async function startDevIssuer(options: { dir: string; port?: number; host
     },
     'POST /authorize': async (req, res) => {
       const form = new URLSearchParams(await readBody(req));
-      const request = authorizeSchema.safeParse(Object.fromEntries([...form].filter(([name]) => name !== 'user' && name !== 'groups')));
+      const request = authorizeSchema.safeParse(Object.fromEntries([...form].filter(([name]) => !FORM_FIELDS.has(name))));
       const user = (form.get('user') ?? '').trim();
+      const mfa = form.has('mfa');
       if (!request.success) return sendHtml(res, 400, errorPage(request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
       if (user === '') {
         const again = new URLSearchParams(Object.entries(request.data).filter((entry): entry is [string, string] => entry[1] !== undefined));
-        return sendHtml(res, 400, signInForm(again, 'Enter a user.'), new URL(request.data.redirect_uri).origin);
+        return sendHtml(res, 400, signInForm(again, 'Enter a user.', mfa), new URL(request.data.redirect_uri).origin);
       }
       const code = randomBytes(24).toString('base64url');
-      const { client_id: clientId, redirect_uri: redirectUri, code_challenge: codeChallenge, nonce, state } = request.data;
+      const { client_id: clientId, redirect_uri: redirectUri, code_challenge: codeChallenge, nonce, state, acr_values: acrValues } = request.data;
       const groups = (form.get('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
-      codes.set(code, { user, groups, clientId, redirectUri, codeChallenge, ...(nonce ? { nonce } : {}), expiresAt: Date.now() + CODE_TTL_MS });
+      const acr = mfa ? acrValues?.split(' ')[0] : undefined;
+      codes.set(code, {
+        user,
+        groups,
+        amr: mfa ? ['pwd', 'mfa'] : ['pwd'],
+        authTime: Math.floor(now().getTime() / 1000),
+        ...(acr === undefined ? {} : { acr }),
+        clientId,
+        redirectUri,
+        codeChallenge,
+        ...(nonce ? { nonce } : {}),
+        expiresAt: now().getTime() + CODE_TTL_MS,
+      });
       const back = new URL(redirectUri);
       back.searchParams.set('code', code);
       if (state !== undefined) back.searchParams.set('state', state);
@@ -190,7 +218,7 @@ export async function startDevIssuer(options: { dir: string; port?: number; host
       // A code is good once, for its client, redirect URI and verifier, within its minute.
       codes.delete(code);
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      if (!pending || pending.expiresAt < Date.now() || pending.clientId !== clientId || pending.redirectUri !== redirectUri || pending.codeChallenge !== challenge) {
+      if (!pending || pending.expiresAt < now().getTime() || pending.clientId !== clientId || pending.redirectUri !== redirectUri || pending.codeChallenge !== challenge) {
         return json(res, 400, { error: 'invalid_grant', error_description: 'the code is unknown, used, expired, or not for this client, redirect URI and verifier' }, cors);
       }
       const token = await mintDevToken({
@@ -200,7 +228,11 @@ export async function startDevIssuer(options: { dir: string; port?: number; host
         sub: pending.user,
         groups: pending.groups,
         ttlSeconds: SIGNED_IN_TTL_SECONDS,
-        extraClaims: { ...(pending.nonce ? { nonce: pending.nonce } : {}), auth_time: Math.floor(Date.now() / 1000), amr: ['pwd'] },
+        now: now(),
+        amr: pending.amr,
+        authTime: pending.authTime,
+        ...(pending.acr === undefined ? {} : { acr: pending.acr }),
+        ...(pending.nonce ? { extraClaims: { nonce: pending.nonce } } : {}),
       });
       json(res, 200, { access_token: token, id_token: token, token_type: 'Bearer', expires_in: SIGNED_IN_TTL_SECONDS }, cors);
     },
@@ -272,24 +304,39 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
-<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#111;background:#fff}label{display:block;margin:1rem 0 .25rem;font-weight:600}input{font:inherit;width:100%;padding:.5rem;border:1px solid #555;border-radius:4px;box-sizing:border-box}button{font:inherit;margin-top:1.5rem;padding:.5rem 1.25rem;border:0;border-radius:4px;background:#1a4fb5;color:#fff}p.hint{color:#444}[role=alert]{color:#9b1c1c;font-weight:600}@media (prefers-color-scheme:dark){body{background:#111;color:#eee}input{background:#222;color:#eee;border-color:#aaa}p.hint{color:#bbb}[role=alert]{color:#ff9b9b}}</style></head>
+<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#111;background:#fff}label{display:block;margin:1rem 0 .25rem;font-weight:600}input{font:inherit;width:100%;padding:.5rem;border:1px solid #555;border-radius:4px;box-sizing:border-box}button{font:inherit;margin-top:1.5rem;padding:.5rem 1.25rem;border:0;border-radius:4px;background:#1a4fb5;color:#fff}p.hint{color:#444}[role=alert]{color:#9b1c1c;font-weight:600}.check{display:flex;gap:.5rem;align-items:center;margin-top:1rem}.check input{width:auto;margin:0}.check label{margin:0}p.notice{border-left:4px solid #1a4fb5;padding:.25rem .75rem}@media (prefers-color-scheme:dark){body{background:#111;color:#eee}input{background:#222;color:#eee;border-color:#aaa}p.hint{color:#bbb}[role=alert]{color:#ff9b9b}p.notice{border-color:#8fb0f0}}</style></head>
 <body><main>${body}</main></body></html>`;
 }
 
-function signInForm(params: URLSearchParams, problem?: string): string {
+/** The form; `params` is the authorization request, already validated. */
+function signInForm(params: URLSearchParams, problem?: string, mfa = false): string {
   const hidden = [...params]
-    .filter(([name]) => name !== 'user' && name !== 'groups')
+    .filter(([name]) => !FORM_FIELDS.has(name))
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('');
   return page(
     'Sign in (tvm dev issuer)',
     `<h1>Sign in</h1><p class="hint">tvm's local issuer, for development: whoever you type is who you are.</p>
-${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
+${stepUpNotice(params)}${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
 <form method="post" action="/authorize">${hidden}
 <label for="user">User</label><input id="user" name="user" autocomplete="username" required>
 <label for="groups">Groups</label><input id="groups" name="groups" aria-describedby="groups-hint"><p id="groups-hint" class="hint">Comma-separated, e.g. engineering, tvm-security</p>
+<div class="check"><input type="checkbox" id="mfa" name="mfa" aria-describedby="mfa-hint"${mfa ? ' checked' : ''}><label for="mfa">MFA</label></div><p id="mfa-hint" class="hint">Sign in as if with a second factor: the token's amr is pwd, mfa (else pwd)</p>
 <button type="submit">Sign in</button></form>`,
   );
+}
+
+/** What the application asked of this sign-in (max_age, acr_values), said on the form. */
+function stepUpNotice(params: URLSearchParams): string {
+  const maxAge = params.get('max_age');
+  const acrValues = params.get('acr_values')?.split(' ');
+  const lines = [
+    maxAge === null
+      ? ''
+      : `A fresh sign-in is required: the application ${Number(maxAge) === 0 ? 'asked for a new one' : `accepts one no older than ${Number(maxAge)} s`} (max_age=${Number(maxAge)}).`,
+    acrValues === undefined ? '' : `It asks for ${acrValues.join(' or ')} (acr_values): with MFA ticked, the token's acr is ${acrValues[0] ?? ''}.`,
+  ].filter((line) => line !== '');
+  return lines.length === 0 ? '' : `<p class="notice" id="step-up">${escapeHtml(lines.join(' '))}</p>\n`;
 }
 
 function errorPage(message: string): string {
@@ -304,7 +351,15 @@ export interface MintDevTokenOptions {
   readonly groups?: readonly string[];
   /** Default 3,600. */
   readonly ttlSeconds?: number;
-  /** Added to the claims; cannot override iss/aud/sub/groups/iat/nbf/exp. */
+  /** The moment of issue: default now. */
+  readonly now?: Date;
+  /** `amr`, how the person signed in (RFC 8176): default `["pwd"]`. */
+  readonly amr?: readonly string[];
+  /** `auth_time`, when they signed in, in epoch seconds: default now. */
+  readonly authTime?: number;
+  /** `acr`, the authentication context class they signed in with: default none. */
+  readonly acr?: string;
+  /** Added to the claims (amr and auth_time included); cannot override iss/aud/sub/groups/iat/nbf/exp. */
   readonly extraClaims?: Record<string, unknown>;
 }
 
@@ -314,9 +369,10 @@ export async function mintDevToken(options: MintDevTokenOptions): Promise<string
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('ttlSeconds must be a positive integer');
   const { privateJwk, kid } = await ensureDevIssuerKey(options.dir);
   const privateKey = await importJWK(privateJwk, ALG);
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
 
-  return new SignJWT({ ...options.extraClaims, groups: [...(options.groups ?? [])] })
+  const signedIn = { amr: [...(options.amr ?? ['pwd'])], auth_time: options.authTime ?? now, ...(options.acr === undefined ? {} : { acr: options.acr }) };
+  return new SignJWT({ ...signedIn, ...options.extraClaims, groups: [...(options.groups ?? [])] })
     .setProtectedHeader({ alg: ALG, kid, typ: 'JWT' })
     .setIssuer(options.issuer)
     .setAudience(options.audience)

@@ -40,7 +40,7 @@ Examples:
   tvm exec demo-readonly --reason 'ticket 123' -- ./deploy.sh --dry-run`,
     )
     .action(async (profile: string, command: string[], options: Omit<CredentialsOptions, 'format'>, self: Command) => {
-      const { credentials } = await obtainCredentials(context, self.optsWithGlobals<GlobalOptions>(), profile, options);
+      const { credentials } = await obtainCredentials(context, self.optsWithGlobals<GlobalOptions>(), profile, options, { mayStepUp: true });
       const env: Record<string, string | undefined> = { ...context.env };
       for (const name of SHADOWING) delete env[name];
       Object.assign(env, {

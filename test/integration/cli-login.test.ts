@@ -11,6 +11,7 @@ import { defaultContext, runCli, type CliContext } from '../../cli/main.js';
 import { resolveSettings } from '../../cli/settings.js';
 import { tokenFilePath } from '../../cli/token-store.js';
 import { EXIT } from '../../cli/errors.js';
+import type { HttpFetch, HttpRequestInit } from '../../cli/http-fetch.js';
 
 let dir: string;
 let issuer: DevIssuer;
@@ -37,18 +38,23 @@ const capture = (): Captured => ({
   },
 });
 
-/** A person at the dev issuer's form: opens the URL, signs in as `user`, follows the redirect home. */
-function browserSigningInAs(user: string, groups: string, tamper?: (location: URL) => void) {
+/** A person at the dev issuer's form: opens the URL, signs in as `user` (ticking MFA when told to), follows the redirect home. */
+function browserSigningInAs(user: string, groups: string, tamper?: (location: URL) => void, { mfa = false } = {}) {
   const visited: string[] = [];
+  const forms: string[] = [];
   return {
     visited,
+    forms,
     open: async (url: string) => {
       visited.push(url);
       const authorize = new URL(url);
-      expect((await fetch(authorize)).status).toBe(200); // the sign-in form
+      const shown = await fetch(authorize);
+      expect(shown.status).toBe(200); // the sign-in form
+      forms.push(await shown.text());
       const form = new URLSearchParams(authorize.searchParams);
       form.set('user', user);
       form.set('groups', groups);
+      if (mfa) form.set('mfa', 'on');
       const submitted = await fetch(new URL('/authorize', authorize), { method: 'POST', body: form, redirect: 'manual' });
       const location = new URL(submitted.headers.get('location') ?? '');
       tamper?.(location);
@@ -189,4 +195,153 @@ it('refuses tokens answered for another sign-in (an ID token whose nonce is not 
     idp.closeAllConnections();
     await new Promise((resolve) => idp.close(resolve));
   }
+});
+
+describe('step-up (RFC 9470)', () => {
+  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  const keptToken = async (context: CliContext) => (JSON.parse(await readFile(tokenFilePath(context), 'utf8')) as { token: string }).token;
+  const STEP_UP = {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="profile prod needs a recent sign-in with MFA", max_age=900' },
+    body: { error: { code: 'STEP_UP_REQUIRED', message: 'profile prod needs a recent sign-in with MFA.', requestId: 'r-1', details: { maxAgeSeconds: 900 } } },
+  };
+  const VENDED = {
+    status: 200,
+    headers: {},
+    body: {
+      credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session', expiration: new Date(Date.now() + 900_000).toISOString() },
+      profile: 'prod',
+      cutOffEpoch: 0,
+    },
+  };
+
+  /** A stand-in for the API answering each request with the next of `answers`; what it was sent. */
+  function anApi(...answers: { status: number; headers: Record<string, string>; body: unknown }[]) {
+    const sent: HttpRequestInit[] = [];
+    const fetch: HttpFetch = async (_url, init) => {
+      sent.push(init);
+      const answer = answers.shift() ?? { status: 599, headers: {}, body: { error: { code: 'UNEXPECTED_REQUEST', message: 'no answer left' } } };
+      return new Response(JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
+    };
+    return { sent, fetch, tokens: () => sent.map((init) => init.headers.authorization?.replace(/^Bearer /, '') ?? '') };
+  }
+
+  /** Someone signed in with tvm login, without MFA, at a terminal. */
+  async function signedInWithoutMfa(user = 'alice@example.com') {
+    const home = await aHome({ TVM_URL: 'https://tvm.example.com' });
+    expect(await runCli(['login', '--issuer', issuer.issuer], { ...home.context, openUrl: browserSigningInAs(user, 'engineering').open })).toBe(EXIT.ok);
+    return { ...home, before: await keptToken(home.context) };
+  }
+
+  it('tvm login --max-age and --acr-values ask the issuer for them, and the token shows the sign-in they got', async () => {
+    // Prepare
+    const { context } = await aHome();
+    const browser = browserSigningInAs('alice@example.com', '', undefined, { mfa: true });
+
+    // Act
+    const code = await runCli(['login', '--issuer', issuer.issuer, '--max-age', '900', '--acr-values', 'urn:example:mfa phr'], { ...context, openUrl: browser.open });
+
+    // Assess
+    expect(code).toBe(EXIT.ok);
+    expect(Object.fromEntries(new URL(browser.visited[0] ?? '').searchParams)).toMatchObject({ max_age: '900', acr_values: 'urn:example:mfa phr' });
+    expect(browser.forms[0]).toContain('A fresh sign-in is required');
+    expect(claimsOf(await keptToken(context))).toMatchObject({ sub: 'alice@example.com', amr: ['pwd', 'mfa'], acr: 'urn:example:mfa' });
+  });
+
+  it('signs a person at a terminal in again, as the challenge asks, keeps the new token and sends the request once more', async () => {
+    // Prepare
+    const { context, stdout, stderr, before } = await signedInWithoutMfa();
+    const api = anApi(STEP_UP, VENDED);
+    const browser = browserSigningInAs('alice@example.com', 'engineering', undefined, { mfa: true });
+
+    // Act
+    const code = await runCli(['credentials', 'prod', '--no-cache'], { ...context, fetch: api.fetch, openUrl: browser.open, atTerminal: () => true });
+
+    // Assess
+    expect({ code, stderr: stderr.text }).toMatchObject({ code: EXIT.ok });
+    expect(new URL(browser.visited[0] ?? '').searchParams.get('max_age')).toBe('900');
+    const [first, second] = api.tokens();
+    expect(first).toBe(before);
+    expect(claimsOf(second ?? '')).toMatchObject({ sub: 'alice@example.com', amr: ['pwd', 'mfa'] });
+    expect(await keptToken(context)).toBe(second);
+    expect(stdout.text).toContain('export AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n');
+    expect(stderr.text).toContain(`tvm: STEP_UP_REQUIRED: profile prod needs a recent sign-in with MFA\ntvm: signing you in again in your browser at ${issuer.issuer}:`);
+  });
+
+  it('tries once: still refused after the new sign-in (MFA left unticked), it says so in one line and exits 3', async () => {
+    // Prepare
+    const { context, stderr } = await signedInWithoutMfa();
+    const api = anApi(STEP_UP, STEP_UP, VENDED);
+    const browser = browserSigningInAs('alice@example.com', 'engineering');
+
+    // Act
+    const code = await runCli(['credentials', 'prod', '--no-cache'], { ...context, fetch: api.fetch, openUrl: browser.open, atTerminal: () => true });
+
+    // Assess
+    expect({ code, requests: api.sent.length, signIns: browser.visited.length }).toEqual({ code: EXIT.auth, requests: 2, signIns: 1 });
+    expect(stderr.text.trimEnd().split('\n').at(-1)).toBe(
+      'tvm: STEP_UP_REQUIRED: profile prod needs a recent sign-in with MFA; sign in again with MFA (within the last 15 min): run `tvm login --max-age 900`',
+    );
+  });
+
+  it('retries nothing for someone else signing in at the browser, and keeps the sign-in it had', async () => {
+    // Prepare
+    const { context, stderr, before } = await signedInWithoutMfa();
+    const api = anApi(STEP_UP, VENDED);
+
+    // Act
+    const code = await runCli(['approve', '0f6c7f43-35d1-4a55-9d6e-0b1a3e0e8a11'], {
+      ...context,
+      fetch: api.fetch,
+      openUrl: browserSigningInAs('mallory@example.com', 'tvm-admin', undefined, { mfa: true }).open,
+      atTerminal: () => true,
+    });
+
+    // Assess
+    expect({ code, requests: api.sent.length }).toEqual({ code: EXIT.auth, requests: 1 });
+    expect(stderr.text).toContain('tvm: STEP_UP_FAILED: signed in as mallory@example.com, not alice@example.com');
+    expect(await keptToken(context)).toBe(before);
+  });
+
+  it('refuses a sign-in older than the max_age asked for (an issuer that ignored it), keeping nothing new', async () => {
+    // Prepare: an identity provider that hands back an hour-old sign-in whatever it is asked
+    const { createServer } = await import('node:http');
+    const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+    let nonce = '';
+    const idp = createServer((req, res) => {
+      const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
+      if (req.url === '/.well-known/openid-configuration') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` }));
+      } else {
+        const now = Math.floor(Date.now() / 1000);
+        const claims = { sub: 'alice', exp: now + 600, auth_time: now - 3600, nonce };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: jwt(claims), id_token: jwt(claims) }));
+      }
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
+    const { context, stderr } = await aHome();
+    const open = async (url: string) => {
+      const authorize = new URL(url);
+      nonce = authorize.searchParams.get('nonce') ?? '';
+      const back = new URL(authorize.searchParams.get('redirect_uri') ?? '');
+      back.searchParams.set('code', 'a-code');
+      back.searchParams.set('state', authorize.searchParams.get('state') ?? '');
+      void fetch(back).then((answer) => answer.text());
+      return true;
+    };
+
+    try {
+      // Act
+      const code = await runCli(['login', '--issuer', origin, '--max-age', '900'], { ...context, openUrl: open });
+
+      // Assess
+      expect(code).toBe(EXIT.auth);
+      expect(stderr.text).toContain('tvm: LOGIN_FAILED: the identity provider did not sign you in again within 900 s');
+      await expect(stat(tokenFilePath(context))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      idp.closeAllConnections();
+      await new Promise((resolve) => idp.close(resolve));
+    }
+  });
 });

@@ -161,9 +161,10 @@ describe('dev issuer sign-in (authorization code + PKCE)', () => {
       ...overrides,
     });
 
-  /** Signs in through the form as `user`; the code and state the redirect carries. */
-  async function signIn(user: string, groups: string, params = authorizeParams()): Promise<{ code: string; state: string | null }> {
+  /** Signs in through the form as `user` (ticking MFA when asked to); the code and state the redirect carries. */
+  async function signIn(user: string, groups: string, params = authorizeParams(), mfa = false): Promise<{ code: string; state: string | null }> {
     const form = new URLSearchParams([...params, ['user', user], ['groups', groups]]);
+    if (mfa) form.set('mfa', 'on');
     const response = await fetch(`${devIssuer.issuer}/authorize`, { method: 'POST', body: form, redirect: 'manual' });
     expect(response.status).toBe(303);
     const location = new URL(response.headers.get('location') ?? '');
@@ -264,6 +265,137 @@ describe('dev issuer sign-in (authorization code + PKCE)', () => {
     expect(posted.status).toBe(400);
     expect(posted.headers.get('location')).toBeNull();
   });
+  /** The claims of the access token a sign-in through the form gets. */
+  async function claimsAfterSignIn(params: URLSearchParams, mfa: boolean): Promise<Record<string, unknown>> {
+    const { code } = await signIn('erin@example.com', '', params, mfa);
+    const { access_token: token } = (await (await redeem(code)).json()) as { access_token: string };
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+  }
+
+  describe('step-up: MFA, max_age and acr_values', () => {
+    it('shows an MFA checkbox, unticked, labelled and described', async () => {
+      // Act
+      const html = await (await fetch(`${devIssuer.issuer}/authorize?${authorizeParams().toString()}`)).text();
+
+      // Assess
+      expect(html).toContain('<input type="checkbox" id="mfa" name="mfa" aria-describedby="mfa-hint"><label for="mfa">MFA</label>');
+      expect(html).toContain('<p id="mfa-hint" class="hint">');
+      expect(html).not.toContain('fresh sign-in');
+    });
+
+    it('signs in with amr ["pwd","mfa"] when MFA is ticked, ["pwd"] when not, and auth_time the moment of the sign-in', async () => {
+      // Prepare
+      const before = Math.floor(Date.now() / 1000);
+
+      // Act
+      const withMfa = await claimsAfterSignIn(authorizeParams(), true);
+      const without = await claimsAfterSignIn(authorizeParams(), false);
+
+      // Assess
+      const after = Math.ceil(Date.now() / 1000);
+      expect(withMfa.amr).toEqual(['pwd', 'mfa']);
+      expect(without.amr).toEqual(['pwd']);
+      for (const claims of [withMfa, without]) {
+        expect(claims.auth_time).toBeGreaterThanOrEqual(before);
+        expect(claims.auth_time).toBeLessThanOrEqual(after);
+        expect(claims).not.toHaveProperty('acr');
+      }
+    });
+
+    it("takes the sign-in's moment as auth_time, not the code's redemption", async () => {
+      // Prepare: an issuer on a clock of our own; a sign-in, and its code redeemed 45 s later
+      let now = new Date('2026-12-05T10:00:00.000Z');
+      const clocked = await startDevIssuer({ dir, port: 0, clock: () => now });
+      try {
+        const params = authorizeParams();
+        const posted = await fetch(`${clocked.issuer}/authorize`, { method: 'POST', body: new URLSearchParams([...params, ['user', 'fay@example.com'], ['mfa', 'on']]), redirect: 'manual' });
+        const code = new URL(posted.headers.get('location') ?? '').searchParams.get('code') ?? '';
+        now = new Date('2026-12-05T10:00:45.000Z');
+
+        // Act
+        const answer = await fetch(`${clocked.issuer}/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'tvm-console', code_verifier: verifier }),
+        });
+
+        // Assess
+        const { access_token: token } = (await answer.json()) as { access_token: string };
+        const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+        expect(claims).toMatchObject({ auth_time: Date.parse('2026-12-05T10:00:00Z') / 1000, iat: Date.parse('2026-12-05T10:00:45Z') / 1000, amr: ['pwd', 'mfa'] });
+      } finally {
+        await clocked.close();
+      }
+    });
+
+    it.each([
+      ['0', 'A fresh sign-in is required: the application asked for a new one (max_age=0).'],
+      ['900', 'A fresh sign-in is required: the application accepts one no older than 900 s (max_age=900).'],
+    ])('says a fresh sign-in is required when max_age=%s is asked for, and carries it along', async (maxAge, notice) => {
+      // Act
+      const html = await (await fetch(`${devIssuer.issuer}/authorize?${authorizeParams({ max_age: maxAge }).toString()}`)).text();
+
+      // Assess
+      expect(html).toContain(`<p class="notice" id="step-up">${notice}</p>`);
+      expect(html).toContain(`<input type="hidden" name="max_age" value="${maxAge}">`);
+    });
+
+    it.each(['-1', '15m', '1.5', '', '12345678901'])('refuses max_age=%j with 400 and no code', async (maxAge) => {
+      // Act
+      const shown = await fetch(`${devIssuer.issuer}/authorize?${authorizeParams({ max_age: maxAge }).toString()}`);
+      const posted = await fetch(`${devIssuer.issuer}/authorize`, {
+        method: 'POST',
+        body: new URLSearchParams([...authorizeParams({ max_age: maxAge }), ['user', 'mallory']]),
+        redirect: 'manual',
+      });
+
+      // Assess
+      expect(shown.status).toBe(400);
+      expect(await shown.text()).toContain('max_age: must be a whole number of seconds, 0 or more');
+      expect(posted.status).toBe(400);
+      expect(posted.headers.get('location')).toBeNull();
+    });
+
+    it('signs in with the first of the acr_values asked for, only when MFA is ticked, and says so on the form', async () => {
+      // Prepare
+      const params = authorizeParams({ max_age: '0', acr_values: 'urn:example:mfa urn:example:pwd' });
+
+      // Act
+      const html = await (await fetch(`${devIssuer.issuer}/authorize?${params.toString()}`)).text();
+      const withMfa = await claimsAfterSignIn(params, true);
+      const without = await claimsAfterSignIn(params, false);
+
+      // Assess
+      expect(html).toContain("It asks for urn:example:mfa or urn:example:pwd (acr_values): with MFA ticked, the token&#39;s acr is urn:example:mfa.");
+      expect(withMfa).toMatchObject({ acr: 'urn:example:mfa', amr: ['pwd', 'mfa'] });
+      expect(without).not.toHaveProperty('acr');
+      expect(without.amr).toEqual(['pwd']);
+    });
+
+    it.each(['', 'two  spaces', 'tab\there'])('refuses acr_values=%j with 400', async (acrValues) => {
+      // Act
+      const shown = await fetch(`${devIssuer.issuer}/authorize?${authorizeParams({ acr_values: acrValues }).toString()}`);
+
+      // Assess
+      expect(shown.status).toBe(400);
+      expect(await shown.text()).toContain('acr_values: must be 1 to 10 space-separated values');
+    });
+
+    it('keeps MFA ticked, max_age and acr_values when the form comes back for a missing user', async () => {
+      // Act
+      const again = await fetch(`${devIssuer.issuer}/authorize`, {
+        method: 'POST',
+        body: new URLSearchParams([...authorizeParams({ max_age: '900', acr_values: 'phr' }), ['user', ' '], ['mfa', 'on']]),
+      });
+      const html = await again.text();
+
+      // Assess
+      expect(again.status).toBe(400);
+      expect(html).toContain('id="mfa" name="mfa" aria-describedby="mfa-hint" checked>');
+      expect(html).toContain('<input type="hidden" name="max_age" value="900">');
+      expect(html).toContain('<input type="hidden" name="acr_values" value="phr">');
+      expect(html).not.toContain('name="mfa" value=');
+    });
+  });
 });
 
 describe('dev issuer key', () => {
@@ -362,7 +494,33 @@ describe('tvm dev-token', () => {
     CLI_TIMEOUT_MS + 10_000,
   );
 
+  it(
+    'puts --amr, --auth-time and --acr in the token, and amr ["pwd"] with auth_time now without them',
+    async () => {
+      // Prepare
+      const stackFile = await writeStackFile({ issuer: devIssuer.issuer, audience: DEV_AUDIENCE, stateDir: dir });
+      const claimsOf = (stdout: string) => JSON.parse(Buffer.from(stdout.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown> & { iat: number };
+
+      // Act
+      const stepped = await run(process.execPath, [TVM_BIN, 'dev-token', '--sub', 'dana', '--amr', 'pwd,mfa', '--auth-time', '-5m', '--acr', 'urn:example:mfa', '--stack', stackFile], {
+        timeout: CLI_TIMEOUT_MS,
+      });
+      const plain = await run(process.execPath, [TVM_BIN, 'dev-token', '--sub', 'dana', '--stack', stackFile], { timeout: CLI_TIMEOUT_MS });
+
+      // Assess
+      const steppedClaims = claimsOf(stepped.stdout);
+      expect(steppedClaims).toMatchObject({ sub: 'dana', amr: ['pwd', 'mfa'], acr: 'urn:example:mfa', auth_time: steppedClaims.iat - 300 });
+      const plainClaims = claimsOf(plain.stdout);
+      expect(plainClaims).toMatchObject({ amr: ['pwd'], auth_time: plainClaims.iat });
+      expect(plainClaims).not.toHaveProperty('acr');
+      await expect(new JoseTokenVerifier([devIssuerConfig()]).verify(stepped.stdout.trim())).resolves.toMatchObject({ id: 'dana' });
+    },
+    2 * CLI_TIMEOUT_MS + 10_000,
+  );
+
   it.each([
+    ['an auth time to come', ['--auth-time', '+5m']],
+    ['an amr that is not a list of methods', ['--amr', 'pwd mfa']],
     ['a ttl below 60 s', ['--ttl', '59']],
     ['a ttl above 12 h', ['--ttl', '43201']],
     ['a non-numeric ttl', ['--ttl', '1h']],
