@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { listenOn } from './processes.js';
 
 export const CONSOLE_ROOT = fileURLToPath(new URL('../console/', import.meta.url));
+/** What the console imports from outside console/src: the step-up challenge's reader, shared with the CLI. */
+const CONSOLE_SHARED_SOURCES = [fileURLToPath(new URL('../shared/http/step-up-challenge.ts', import.meta.url))];
 export const CONSOLE_DIST = join(CONSOLE_ROOT, 'dist');
 export const CONSOLE_BASE = '/console/';
 /** The console's client id at the dev issuer. */
@@ -61,7 +63,8 @@ export function consoleBuildIsStale(): boolean {
         entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
       ),
     );
-  return Math.max(newest(join(CONSOLE_ROOT, 'src')), statSync(join(CONSOLE_ROOT, 'index.html')).mtimeMs, statSync(join(CONSOLE_ROOT, 'vite.config.ts')).mtimeMs) > builtAt;
+  const files = [join(CONSOLE_ROOT, 'index.html'), join(CONSOLE_ROOT, 'vite.config.ts'), ...CONSOLE_SHARED_SOURCES];
+  return Math.max(newest(join(CONSOLE_ROOT, 'src')), ...files.map((file) => statSync(file).mtimeMs)) > builtAt;
 }
 
 /** Builds the console into console/dist with Vite (a second or two). */

@@ -1,5 +1,6 @@
 // Calls to tvm's API with the signed-in token. Every refusal keeps its stable code and message, so
-// a page shows what the API said, never a blank.
+// a page shows what the API said, never a blank; a step-up refusal also carries its challenge.
+import { readStepUpChallenge, type StepUpChallenge } from '../../shared/http/step-up-challenge.js';
 import { currentSession } from './auth.js';
 import { consoleConfig } from './config.js';
 
@@ -10,6 +11,17 @@ export class ApiError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** `STEP_UP_REQUIRED`: the action needs a more recent or stronger sign-in, as `challenge` says (step-up.ts). */
+export class StepUpRequiredError extends ApiError {
+  constructor(
+    status: number,
+    message: string,
+    readonly challenge: StepUpChallenge,
+  ) {
+    super(status, 'STEP_UP_REQUIRED', message);
   }
 }
 
@@ -53,6 +65,9 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   if (!response.ok) {
     const error = (body as { error?: { code?: string; message?: string }; message?: string } | undefined) ?? {};
+    // The header is RFC 9470's; the body's details stand in when the API is on another origin that does not expose it.
+    const challenge = readStepUpChallenge(response.headers.get('www-authenticate'), body);
+    if (challenge !== undefined) throw new StepUpRequiredError(response.status, error.error?.message ?? challenge.description ?? 'this needs a more recent sign-in', challenge);
     throw new ApiError(response.status, error.error?.code ?? `HTTP_${response.status}`, error.error?.message ?? error.message ?? (text || response.statusText));
   }
   return body as T;

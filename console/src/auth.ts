@@ -1,17 +1,28 @@
 // Sign-in: OIDC authorization code with PKCE (S256), `state` and `nonce`, against the configured
 // issuer. The token lives in sessionStorage (this tab, until it closes) and in memory, never in
 // localStorage and never in a URL after sign-in; the path being visited rides through `state`.
+// A step-up sign-in asks for `max_age` (and `acr_values`), and the new token's `auth_time` must
+// show a sign-in that recent (OpenID Connect Core 3.1.2.1).
 import { consoleConfig } from './config.js';
 
 const TOKEN_KEY = 'tvm.token';
 const PENDING_KEY = 'tvm.signin';
 export const CALLBACK_PATH = 'callback';
+/** How far the issuer's clock may be from this browser's when `auth_time` is checked. */
+const CLOCK_SKEW_SECONDS = 60;
 
 interface Pending {
   readonly state: string;
   readonly nonce: string;
   readonly verifier: string;
   readonly returnTo: string;
+  readonly maxAgeSeconds?: number;
+}
+
+/** What a step-up asks of the sign-in (RFC 9470): at most this old, with one of these ACRs. */
+export interface FreshSignIn {
+  readonly maxAgeSeconds: number;
+  readonly acrValues?: readonly string[];
 }
 
 interface Discovery {
@@ -71,9 +82,15 @@ export function currentSession(): Session | undefined {
 }
 
 /** Sends the browser to the issuer; `returnTo` (a path under the console) is where it comes back to. */
-export async function signIn(returnTo: string): Promise<never> {
+export async function signIn(returnTo: string, fresh?: FreshSignIn): Promise<never> {
   const [{ clientId }, endpoints] = await Promise.all([consoleConfig(), discovery()]);
-  const pending: Pending = { state: randomText(16), nonce: randomText(16), verifier: randomText(48), returnTo };
+  const pending: Pending = {
+    state: randomText(16),
+    nonce: randomText(16),
+    verifier: randomText(48),
+    returnTo,
+    ...(fresh === undefined ? {} : { maxAgeSeconds: fresh.maxAgeSeconds }),
+  };
   const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(pending.verifier))));
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   const url = new URL(endpoints.authorization_endpoint);
@@ -86,6 +103,8 @@ export async function signIn(returnTo: string): Promise<never> {
     code_challenge_method: 'S256',
     state: pending.state,
     nonce: pending.nonce,
+    ...(fresh === undefined ? {} : { max_age: String(fresh.maxAgeSeconds) }),
+    ...(fresh?.acrValues?.length ? { acr_values: fresh.acrValues.join(' ') } : {}),
   })) {
     url.searchParams.set(name, value);
   }
@@ -116,6 +135,13 @@ export async function completeSignIn(search: string): Promise<string> {
   if (!response.ok || answer.access_token === undefined) throw new Error(`the sign-in could not be completed: ${answer.error ?? response.status} ${answer.error_description ?? ''}`.trim());
   if (answer.id_token !== undefined && claimsOf(answer.id_token).nonce !== pending.nonce) throw new Error('the identity provider answered for another sign-in (nonce does not match): sign in again');
   if (sessionOf(answer.access_token) === undefined) throw new Error('the identity provider returned an expired or unreadable token');
+  if (pending.maxAgeSeconds !== undefined) {
+    // An IdP that ignored max_age hands back the old sign-in, which the API would refuse again.
+    const authTime = claimsOf(answer.id_token ?? answer.access_token).auth_time;
+    if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > pending.maxAgeSeconds + CLOCK_SKEW_SECONDS) {
+      throw new Error(`the identity provider did not sign you in again within ${pending.maxAgeSeconds} s, as this action needs: sign in again`);
+    }
+  }
   sessionStorage.setItem(TOKEN_KEY, answer.access_token);
   return pending.returnTo;
 }

@@ -1,8 +1,10 @@
 // `me`: who the API says you are and the grants you can use now, each with how to get its
 // credentials (the CLI vends them when asked; the console never keeps a secret) and a button that
-// signs in to the AWS console with it (the sign-in URL is followed at once, never kept).
+// signs in to the AWS console with it (the sign-in URL is followed at once, never kept). A
+// restricted profile may first ask for a fresher sign-in: then the button's work resumes after it.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { useStepUp } from '../step-up.js';
 import { asError, EmptyRow, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 interface Me {
@@ -23,20 +25,24 @@ export function MePage() {
   /** The profile being signed in to the AWS console, while its sign-in URL is asked for. */
   const [opening, setOpening] = useState<string | undefined>();
   const [failure, setFailure] = useState<Error | undefined>();
-  const openConsole = (grant: Me['grants'][number]) => {
-    setOpening(grant.profile);
+  const stepUp = useStepUp('console-sign-in', (action) => openConsole(action.profile, true));
+  const openConsole = (profile: string, replayed = false) => {
+    setOpening(profile);
     setFailure(undefined);
     // A console session lasts the hour AWS signs tvm's sessions in for: the API says so if the grant allows less.
-    api<{ signinUrl: string }>('/credentials?format=console', { method: 'POST', body: { profile: grant.profile } })
+    api<{ signinUrl: string }>('/credentials?format=console', { method: 'POST', body: { profile } })
       .then(({ signinUrl }) => {
         if (!/^https?:\/\//.test(signinUrl)) throw new Error('the API answered no sign-in URL');
         window.location.assign(signinUrl);
       })
       .catch((error: unknown) => {
+        // Being signed in again: the buttons stay disabled until the browser leaves.
+        if (stepUp.begin(error, { kind: 'console-sign-in', profile }, replayed)) return;
         setOpening(undefined);
         setFailure(asError(error));
       });
   };
+  const problem = failure ?? stepUp.failure;
   return (
     <section aria-labelledby="me-title">
       <h1 id="me-title">Me</h1>
@@ -49,8 +55,8 @@ export function MePage() {
               <dt>Groups</dt>
               <dd>{value.groups.length === 0 ? <span class="muted">none</span> : value.groups.join(', ')}</dd>
             </dl>
-            {failure && <ErrorNotice error={failure} />}
-            <p role="status">{opening && `Signing in to the AWS console as ${opening}…`}</p>
+            {problem && <ErrorNotice error={problem} />}
+            <p role="status">{stepUp.message ?? (opening && `Signing in to the AWS console as ${opening}…`)}</p>
             <table>
               <caption>Grants you can use now</caption>
               <thead>
@@ -83,7 +89,7 @@ export function MePage() {
                           type="button"
                           aria-label={`Open AWS console as ${grant.profile}`}
                           disabled={opening !== undefined}
-                          onClick={() => openConsole(grant)}
+                          onClick={() => openConsole(grant.profile)}
                         >
                           Open AWS console
                         </button>

@@ -1,14 +1,27 @@
 // `requests/{id}` (the link every notice carries): one request, its history, and the steps open to
 // the viewer: approve or deny (approvers), cancel while pending (the requester), revoke once
 // approved, after a confirmation since it cuts live sessions off. The API decides; the page only
-// hides what it would refuse, and shows its refusals, code and message.
+// hides what it would refuse, and shows its refusals, code and message. A restricted profile may
+// ask the approver for a fresher sign-in first: the step is taken again once they are back.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { href } from '../router.js';
+import { useStepUp } from '../step-up.js';
 import { asError, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 import { samePerson, span, type AccessRequest } from './requests.js';
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+type Step = 'approve' | 'deny' | 'cancel' | 'revoke';
+type Changed = AccessRequest & { revokedSessions?: readonly unknown[] };
+
+/** What each step says it did. */
+const TOLD: Readonly<Record<Step, (result: Changed) => string>> = {
+  approve: (result) => (result.status === 'approved' ? 'Approved: the grant is created.' : `Approved: it waits for ${plural(result.approvalsRequired - result.approvals.length, 'more approval')}.`),
+  deny: () => 'Denied.',
+  cancel: () => 'Cancelled.',
+  revoke: (result) => `Revoked: ${plural(result.revokedSessions?.length ?? 0, 'live session')} cut off.`,
+};
 
 export function RequestPage({ id, principal, groups, admin }: { readonly id: string; readonly principal: string; readonly groups: readonly string[]; readonly admin: boolean }) {
   const [loaded] = useLoad(() => api<AccessRequest>(`/requests/${encodeURIComponent(id)}`), [id]);
@@ -24,22 +37,29 @@ export function RequestPage({ id, principal, groups, admin }: { readonly id: str
     setConfirming(false);
   }, [id]);
 
-  const step = (action: 'approve' | 'deny' | 'cancel' | 'revoke', tell: (result: AccessRequest & { revokedSessions?: readonly unknown[] }) => string) => (event: Event) => {
-    event.preventDefault();
-    const comment = String(new FormData(event.currentTarget as HTMLFormElement).get('comment') ?? '').trim();
+  const stepUp = useStepUp('decide', (action) => take(action.step, action.body, true), (action) => action.id === id, [id]);
+
+  const take = (action: Step, body: Readonly<Record<string, unknown>>, replayed = false) => {
     setOutcome(undefined);
-    api<AccessRequest & { revokedSessions?: readonly unknown[] }>(`/requests/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: comment ? { comment } : {} }).then(
+    api<Changed>(`/requests/${encodeURIComponent(id)}/${action}`, { method: 'POST', body }).then(
       (result) => {
         setChanged(result);
         setConfirming(false);
-        setOutcome(tell(result));
+        setOutcome(TOLD[action](result));
       },
       (error: unknown) => {
+        if (stepUp.begin(error, { kind: 'decide', id, step: action, body }, replayed)) return;
         setOutcome(asError(error));
         // Refused because someone else acted meanwhile, most likely: show the request as it now is.
         api<AccessRequest>(`/requests/${encodeURIComponent(id)}`).then(setChanged, () => undefined);
       },
     );
+  };
+
+  const step = (action: Step) => (event: Event) => {
+    event.preventDefault();
+    const comment = String(new FormData(event.currentTarget as HTMLFormElement).get('comment') ?? '').trim();
+    take(action, comment ? { comment } : {});
   };
 
   const show = (request: AccessRequest) => {
@@ -55,6 +75,8 @@ export function RequestPage({ id, principal, groups, admin }: { readonly id: str
           </p>
         )}
         {outcome instanceof Error && <ErrorNotice error={outcome} />}
+        <p role="status">{stepUp.message}</p>
+        {stepUp.failure && <ErrorNotice error={stepUp.failure} />}
         <dl class="facts">
           <dt>Status</dt>
           <dd data-testid="request-status">{request.status}</dd>
@@ -148,7 +170,7 @@ export function RequestPage({ id, principal, groups, admin }: { readonly id: str
               <p>You approved it; it waits for {plural(missing, 'more approval')}.</p>
             ) : (
               <>
-                <form onSubmit={step('approve', (result) => (result.status === 'approved' ? 'Approved: the grant is created.' : `Approved: it waits for ${plural(result.approvalsRequired - result.approvals.length, 'more approval')}.`))}>
+                <form onSubmit={step('approve')}>
                   <label>
                     Comment on approving (optional)
                     <input name="comment" maxLength={256} />
@@ -157,7 +179,7 @@ export function RequestPage({ id, principal, groups, admin }: { readonly id: str
                     Approve
                   </button>
                 </form>
-                <form onSubmit={step('deny', () => 'Denied.')}>
+                <form onSubmit={step('deny')}>
                   <label>
                     Why deny
                     <input name="comment" required maxLength={256} />
@@ -172,7 +194,7 @@ export function RequestPage({ id, principal, groups, admin }: { readonly id: str
           <>
             <h2>Cancel</h2>
             <p>Approvers decide: you cannot approve your own request.</p>
-            <form onSubmit={step('cancel', () => 'Cancelled.')}>
+            <form onSubmit={step('cancel')}>
               <label>
                 Comment on cancelling (optional)
                 <input name="comment" maxLength={256} />
@@ -185,7 +207,7 @@ export function RequestPage({ id, principal, groups, admin }: { readonly id: str
           <>
             <h2>Revoke</h2>
             {confirming ? (
-              <form onSubmit={step('revoke', (result) => `Revoked: ${plural(result.revokedSessions?.length ?? 0, 'live session')} cut off.`)}>
+              <form onSubmit={step('revoke')}>
                 <p id="revoke-warning">Revokes grant {request.grantId} and cuts off every live session vended under it.</p>
                 <label>
                   Comment on revoking (optional)

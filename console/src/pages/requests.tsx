@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { href } from '../router.js';
+import { useStepUp } from '../step-up.js';
 import { asError, EmptyRow, ErrorNotice, Show, Time, useLoad } from '../ui.js';
 
 export interface AccessRequest {
@@ -58,30 +59,35 @@ export function RequestsPage({ query, principal, groups, overseer }: { readonly 
   const [pending, reloadPending] = useLoad(() => api<Listing>('/requests?status=pending'), []);
   const [all, reloadAll] = useLoad(() => (overseer ? api<Listing>('/requests') : Promise.resolve(undefined)), [overseer]);
   const [sent, setSent] = useState<AccessRequest | Error | undefined>();
+  // A restricted profile may ask for a fresher sign-in first; the same request is sent after it.
+  const stepUp = useStepUp('ask', (action) => send(action.body, true));
 
-  const ask = (event: Event) => {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    const reason = String(form.get('reason') ?? '').trim();
-    const startAt = String(form.get('startAt') ?? '');
+  const send = (body: Readonly<Record<string, unknown>>, replayed = false) => {
     setSent(undefined);
-    api<AccessRequest>('/requests', {
-      method: 'POST',
-      body: {
-        profile: String(form.get('profile') ?? ''),
-        durationSeconds: Number(form.get('duration')),
-        ...(reason ? { reason } : {}),
-        ...(startAt ? { startAt: new Date(startAt).toISOString() } : {}),
-      },
-    }).then(
+    api<AccessRequest>('/requests', { method: 'POST', body }).then(
       (request) => {
         setSent(request);
         reloadMine();
         reloadPending();
         reloadAll();
       },
-      (error: unknown) => setSent(asError(error)),
+      (error: unknown) => {
+        if (!stepUp.begin(error, { kind: 'ask', body }, replayed)) setSent(asError(error));
+      },
     );
+  };
+
+  const ask = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const reason = String(form.get('reason') ?? '').trim();
+    const startAt = String(form.get('startAt') ?? '');
+    send({
+      profile: String(form.get('profile') ?? ''),
+      durationSeconds: Number(form.get('duration')),
+      ...(reason ? { reason } : {}),
+      ...(startAt ? { startAt: new Date(startAt).toISOString() } : {}),
+    });
   };
 
   // The API lists what an approver may decide; security and admins get every pending request.
@@ -92,6 +98,8 @@ export function RequestsPage({ query, principal, groups, overseer }: { readonly 
     <section aria-labelledby="requests-title">
       <h1 id="requests-title">Requests</h1>
       <h2 id="ask-title">Ask for access</h2>
+      <p role="status">{stepUp.message}</p>
+      {stepUp.failure && <ErrorNotice error={stepUp.failure} />}
       {sent instanceof Error && <ErrorNotice error={sent} />}
       {sent !== undefined && !(sent instanceof Error) && (
         <p role="status">

@@ -23,6 +23,7 @@ export interface RecordedRequest {
 export interface FakeReply {
   readonly status?: number;
   readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type Route = (request: RecordedRequest) => FakeReply;
@@ -48,7 +49,7 @@ export async function startFakeApi(): Promise<FakeApi> {
       const path = (req.url ?? '').split('?')[0];
       const route = routes.get(`${req.method} ${path}`);
       const reply = route ? route(request) : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such route', requestId: 'r' } } };
-      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json' });
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
       res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     });
   });
