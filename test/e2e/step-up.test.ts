@@ -1,8 +1,15 @@
 // Step-up for restricted profiles over HTTP (RFC 9470): a password-only token is refused with the
 // standard challenge and the refusal is in the audit trail; a fresh MFA sign-in is served, and its
 // issuance says how the person signed in; a standard profile asks nothing of the same token.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, tokenFor } from './support/api.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ADMIN_GROUPS, api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
+
+const TVM_BIN = fileURLToPath(new URL('../../bin/tvm.js', import.meta.url));
 
 const unique = () => randomBytes(4).toString('hex');
 const now = () => Math.floor(Date.now() / 1000);
@@ -67,4 +74,29 @@ describe('step-up for restricted profiles', () => {
     expect(trace.body.issuance).toMatchObject({ amr: ['pwd', 'mfa'] });
     expect(Date.parse(trace.body.issuance?.authTime ?? '')).toBeGreaterThan(Date.now() - 120_000);
   });
+
+  it('makes the CLI as credential_process say so in one line and exit 3, with nothing on stdout for the SDK to take', async () => {
+    // Prepare: a restricted profile granted to someone whose token says only "pwd"
+    const profile = `e2e-top-${unique()}`;
+    const person = `cli-${unique()}@example.com`;
+    const admin = await tokenFor('admin@example.com', ADMIN_GROUPS);
+    await api('PUT', `/profiles/${profile}`, { token: admin, body: { roleArn: 'arn:aws:iam::000000000000:role/tvm-demo-ops', sensitivity: 'restricted' } });
+    await api('POST', '/grants', { token: admin, body: { profile, subject: { type: 'user', id: person }, validUntil: new Date(Date.now() + 3_600_000).toISOString() } });
+    const home = await mkdtemp(join(tmpdir(), 'tvm-step-up-'));
+    const env = { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), TVM_URL: stackInfo().apiUrl, TVM_TOKEN: await tokenFor(person, [], { amr: ['pwd'] }) };
+
+    // Act
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [TVM_BIN, 'credentials', profile, '--format', 'credential-process'], { env }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+    await rm(home, { recursive: true, force: true });
+
+    // Assess
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n').filter((line) => line.startsWith('tvm: '))).toEqual([expect.stringMatching(/^tvm: STEP_UP_REQUIRED: profile "?e2e-top-\w+"? is restricted/)]);
+  });
 });
+
