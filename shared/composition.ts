@@ -76,6 +76,7 @@ export const delegationStore: () => DelegationStore = /* @__PURE__ */ once(
       tableName: config().tables.delegations,
       auditTableName: config().tables.audit,
       auditShards: config().auditShards,
+      auditLayout: config().auditLayout,
     }),
 );
 
@@ -85,6 +86,7 @@ export const auditLog: () => AuditLog = /* @__PURE__ */ once(
       tableName: config().tables.audit,
       shards: config().auditShards,
       useShards: config().auditUseShards,
+      layout: config().auditLayout,
     }),
 );
 
@@ -100,6 +102,7 @@ export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
       tableName: config().tables.audit,
       shards: config().auditShards,
       useShards: config().auditUseShards,
+      layout: config().auditLayout,
     }),
 );
 
@@ -122,6 +125,7 @@ export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
       tableName: config().tables.delegations,
       auditTableName: config().tables.audit,
       auditShards: config().auditShards,
+      auditLayout: config().auditLayout,
     }),
 );
 
@@ -152,6 +156,7 @@ export const engagementStore: () => EngagementStore = /* @__PURE__ */ once(
       tableName: config().tables.delegations,
       auditTableName: config().tables.audit,
       auditShards: config().auditShards,
+      auditLayout: config().auditLayout,
     }),
 );
 
@@ -238,6 +243,7 @@ export const requestStore: () => RequestStore = /* @__PURE__ */ once(() => {
     tableName: config().tables.delegations,
     auditTableName: config().tables.audit,
     auditShards: config().auditShards,
+    auditLayout: config().auditLayout,
   });
   store.warn = (message, data) => logger.warn(message, data);
   return store;

@@ -3,7 +3,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
-import { DEFAULT_USE_SHARDS } from './adapters/audit-keys.js';
+import { AUDIT_LAYOUTS, DEFAULT_USE_SHARDS, type AuditLayout } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 import { patternCovers } from './domain/scope.js';
 import { consoleEndpointsOf, partitionOf } from './partition.js';
@@ -91,6 +91,8 @@ const envSchema = z.object({
   TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
   /** Chains per day for recorded uses, apart from the ones issuance is recorded in. */
   TVM_AUDIT_USE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_USE_SHARDS),
+  /** How audit events are written: `legacy` until the chain-keyed layout's indexes exist (README "Upgrading"). */
+  TVM_AUDIT_LAYOUT: z.enum(AUDIT_LAYOUTS as [AuditLayout, ...AuditLayout[]]).default('chain-keyed'),
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
   TVM_IAM_ENDPOINT: optionalUrl,
@@ -212,6 +214,7 @@ export interface Config {
   readonly roleArnPattern: string;
   readonly auditShards: number;
   readonly auditUseShards: number;
+  readonly auditLayout: AuditLayout;
   readonly region: string;
   /** Running under serverless-offline (the local stack), which sets IS_OFFLINE. */
   readonly offline: boolean;
@@ -273,6 +276,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     roleArnPattern: e.TVM_ROLE_ARN_PATTERN,
     auditShards: e.TVM_AUDIT_SHARDS,
     auditUseShards: e.TVM_AUDIT_USE_SHARDS,
+    auditLayout: e.TVM_AUDIT_LAYOUT,
     region: e.AWS_REGION,
     offline,
     endpoints: { sts: e.TVM_STS_ENDPOINT, dynamodb: e.TVM_DYNAMODB_ENDPOINT, iam: e.TVM_IAM_ENDPOINT },

@@ -10,6 +10,19 @@
 //                                                      GSI5PK RECORDED#<recorded day>#<shard> /
 //                                                      GSI5SK <recordedAt>#<event id>
 //   head    CHAIN#<day>#<shard> / HEAD                 the last link of one hash chain (audit-chain.ts)
+//
+// That is the legacy layout: an event and its chain's head, two items per write. In the chain-keyed
+// layout (the default, AuditLayout) an event is keyed by its place in its chain, so the chain's head
+// is its last item and a write is one conditional put:
+//
+//   event   LINK#<day>#<shard> / SEQ#<seq, 12 digits>  XPK1, XPK2, XPK3, XPK4 as GSI1PK…GSI4PK above,
+//                                                      XPK6 PRINCIPAL#<principal>, XSK <event id>
+//                                                      (the sort key of their indexes, …X and
+//                                                      byPrincipal), GSI5PK/GSI5SK as above
+//
+// The legacy indexes sort on the table's SK, which is a chain position here, hence the X indexes.
+// Legacy items stay where they are (rewriting them would break their hashes): every read merges
+// both layouts.
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //   first   FIRSTUSE#<accessKeyId> / FIRSTUSE          the key of the key's first use from a source that counts
 //
@@ -37,6 +50,20 @@ export const BY_TYPE_INDEX = 'byType';
  * uses by when tvm recorded them (the alert schedule's re-check). Sparse: nothing else.
  */
 export const BY_LIVE_SESSION_INDEX = 'bySessionRole';
+/** The chain-keyed layout's indexes, sorted on XSK (the event id): byAccessKey's, byProfile's, byTime's, byType's, and a principal's events. */
+export const BY_ACCESS_KEY_X_INDEX = 'byAccessKeyX';
+export const BY_PROFILE_X_INDEX = 'byProfileX';
+export const BY_TIME_X_INDEX = 'byTimeX';
+export const BY_TYPE_X_INDEX = 'byTypeX';
+export const BY_PRINCIPAL_INDEX = 'byPrincipal';
+
+/**
+ * How events are written (TVM_AUDIT_LAYOUT): `chain-keyed`, one item keyed by its chain position;
+ * `legacy`, the event and its chain's head in one transaction (until the X indexes exist: README
+ * "Upgrading"). Reads always merge both.
+ */
+export type AuditLayout = 'chain-keyed' | 'legacy';
+export const AUDIT_LAYOUTS: readonly AuditLayout[] = ['chain-keyed', 'legacy'];
 
 export const principalPk = (principal: string) => `PRINCIPAL#${principal}`;
 /** Everything recorded about an access key but its uses: issuance, cut-offs, alerts. */
@@ -65,6 +92,17 @@ export const chainHeadKey = (day: string, shard: ShardLabel) => headKeyOfChain(c
 export const headKeyOfChain = (chain: string) => ({ PK: `CHAIN#${chain}`, SK: 'HEAD' });
 /** The time partition that holds a chain's events. */
 export const timePkOfChain = (chain: string) => `TIME#${chain}`;
+/**
+ * A chain-keyed chain is named `<day>#x<shard label>`: apart from the legacy chain of the same day
+ * and shard (a layout switch, or instances of both versions during a deploy, may write both).
+ */
+export const linkChainId = (day: string, shard: ShardLabel) => `${day}#x${shard}`;
+export const isLinkChain = (chain: string) => chain.slice(chain.indexOf('#') + 1).startsWith('x');
+/** The base partition of a chain-keyed chain: its events in chain order. */
+export const linkPk = (day: string, shard: ShardLabel) => `LINK#${day}#${shard}`;
+export const linkPkOfChain = (chain: string) => `LINK#${chain.replace('#x', '#')}`;
+/** A chain position as a sort key: zero-padded, so positions sort as numbers. */
+export const seqSk = (seq: number) => `SEQ#${String(seq).padStart(12, '0')}`;
 export const onceMarkerKey = (onceKey: string) => ({ PK: `ONCE#${onceKey}`, SK: 'ONCE' });
 /** Where a key's first use from a source that counts is named (AppendOptions.firstCountedUse). */
 export const firstUseKey = (accessKeyId: string) => ({ PK: `FIRSTUSE#${accessKeyId}`, SK: 'FIRSTUSE' });
@@ -85,24 +123,53 @@ export const shardLabels = (set: ChainSet, shards: number): ShardLabel[] =>
 /** The UTC day (YYYY-MM-DD) of an instant: the day part of every time partition key. */
 export const utcDay = (time: string | number | Date) => new Date(time).toISOString().slice(0, 10);
 
-/** The event as stored in time partition `shard` of its day and chain set, before it is linked into it. */
+/** The event as stored in time partition `shard` of its day and chain set, before it is linked into it (legacy layout). */
 export function auditItem(event: AuditEvent, shard: number): Record<string, unknown> {
-  const day = utcDay(event.at);
-  const label = shardLabel(chainSetOf(event.type), shard);
+  const keys = indexKeys(event, shard);
   return {
     ...event,
     PK: principalPk(event.principal),
     SK: event.id,
-    ...(event.accessKeyId ? { GSI1PK: (event.type === 'credential.used' ? keyUsesPk : accessKeyPk)(event.accessKeyId) } : {}),
-    ...(event.profiles
-      ? { GSI2PK: MULTI_PROFILE_PK }
-      : event.profile
-        ? { GSI2PK: (event.type === 'credential.used' ? profileUsesPk : profilePk)(event.profile) }
-        : {}),
-    GSI3PK: timePk(day, label),
-    GSI4PK: typePk(event.type, day, label),
-    ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, event.id) : {}),
-    ...(event.type === 'credential.used' ? recordedUseKeys(event.recordedAt, label, event.id) : {}),
+    ...(keys.byKey ? { GSI1PK: keys.byKey } : {}),
+    ...(keys.byProfile ? { GSI2PK: keys.byProfile } : {}),
+    GSI3PK: keys.byTime,
+    GSI4PK: keys.byType,
+    ...keys.byRecord,
+  };
+}
+
+/** The event as stored at place `seq` of its chain on `shard` (chain-keyed layout), before it is linked. */
+export function chainKeyedItem(event: AuditEvent, shard: number, seq: number): Record<string, unknown> {
+  const keys = indexKeys(event, shard);
+  return {
+    ...event,
+    PK: linkPk(utcDay(event.at), keys.label),
+    SK: seqSk(seq),
+    ...(keys.byKey ? { XPK1: keys.byKey } : {}),
+    ...(keys.byProfile ? { XPK2: keys.byProfile } : {}),
+    XPK3: keys.byTime,
+    XPK4: keys.byType,
+    XPK6: principalPk(event.principal),
+    XSK: event.id,
+    ...keys.byRecord,
+  };
+}
+
+/** The index partitions an event belongs to, whatever the layout. */
+function indexKeys(event: AuditEvent, shard: number) {
+  const day = utcDay(event.at);
+  const label = shardLabel(chainSetOf(event.type), shard);
+  const use = event.type === 'credential.used';
+  return {
+    label,
+    byKey: event.accessKeyId ? (use ? keyUsesPk : accessKeyPk)(event.accessKeyId) : undefined,
+    byProfile: event.profiles ? MULTI_PROFILE_PK : event.profile ? (use ? profileUsesPk : profilePk)(event.profile) : undefined,
+    byTime: timePk(day, label),
+    byType: typePk(event.type, day, label),
+    byRecord: {
+      ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, event.id) : {}),
+      ...(use ? recordedUseKeys(event.recordedAt, label, event.id) : {}),
+    },
   };
 }
 
@@ -133,6 +200,12 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
     GSI4PK: _g4,
     GSI5PK: _g5,
     GSI5SK: _g5s,
+    XPK1: _x1,
+    XPK2: _x2,
+    XPK3: _x3,
+    XPK4: _x4,
+    XPK6: _x6,
+    XSK: _xsk,
     chainSeq: _seq,
     prevHash: _prev,
     hash: _hash,
@@ -141,7 +214,11 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
   return event as unknown as AuditEvent;
 }
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI5PK', 'GSI5SK'] as const;
+/** Every key attribute of either layout: an item must carry exactly its own layout's. */
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI5PK', 'GSI5SK', 'XPK1', 'XPK2', 'XPK3', 'XPK4', 'XPK6', 'XSK'] as const;
+
+/** Whether an item is a chain-keyed event (else a legacy one, or no event). */
+export const isChainKeyed = (item: Readonly<Record<string, unknown>>) => typeof item.PK === 'string' && item.PK.startsWith('LINK#');
 
 /**
  * Whether an event item is one tvm's writer could have written: linked into a chain, its hash
@@ -153,7 +230,9 @@ const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI
  * breaking it.
  */
 export function isIntactEventItem(item: Readonly<Record<string, unknown>>): boolean {
-  const { chainSeq, prevHash, hash, GSI3PK: timeKey } = item;
+  const chainKeyed = isChainKeyed(item);
+  const { chainSeq, prevHash, hash } = item;
+  const timeKey = chainKeyed ? item.XPK3 : item.GSI3PK;
   if (!Number.isInteger(chainSeq) || (chainSeq as number) < 1 || typeof prevHash !== 'string' || typeof hash !== 'string') return false;
   if (typeof item.at !== 'string' || typeof item.id !== 'string' || typeof timeKey !== 'string') return false;
   if (Number.isNaN(Date.parse(item.at))) return false;
@@ -161,7 +240,8 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
   // The label's set must be the event's own: auditItem gives a use `u<n>`, anything else `<n>`.
   const label = /^u?(\d+)$/.exec(timeKey.slice(timeKey.lastIndexOf('#') + 1));
   if (!label) return false;
-  const expected = auditItem(toAuditEvent(item), Number(label[1]));
+  const event = toAuditEvent(item);
+  const expected = chainKeyed ? chainKeyedItem(event, Number(label[1]), chainSeq as number) : auditItem(event, Number(label[1]));
   return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);
 }
 

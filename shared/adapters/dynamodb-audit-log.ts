@@ -34,6 +34,13 @@ import { verifyChain, type ChainHead, type ChainReport } from './audit-chain.js'
 import {
   accessKeyPk,
   BY_ACCESS_KEY_INDEX,
+  BY_ACCESS_KEY_X_INDEX,
+  BY_PRINCIPAL_INDEX,
+  BY_PROFILE_X_INDEX,
+  BY_TIME_X_INDEX,
+  BY_TYPE_X_INDEX,
+  isLinkChain,
+  linkPk,
   BY_LIVE_SESSION_INDEX,
   liveAfter,
   sessionsPk,
@@ -102,11 +109,24 @@ const INDEX_LAG_WINDOW_MS = 60_000;
 /** One partition of the table or of an index, and the attribute that names it. */
 interface Partition {
   readonly pk: string;
-  readonly pkName: 'PK' | 'GSI1PK' | 'GSI2PK' | 'GSI3PK' | 'GSI4PK';
+  readonly pkName: PartitionKeyName;
   readonly index?: string;
+  /** The sort key (the event id): the table's SK in the legacy layout, XSK in the chain-keyed one. */
+  readonly sk?: 'SK' | 'XSK';
   /** Only the events whose `profiles` hold this profile or every profile (MULTI_PROFILE_PK). */
   readonly concerning?: string;
 }
+
+type PartitionKeyName = 'PK' | 'GSI1PK' | 'GSI2PK' | 'GSI3PK' | 'GSI4PK' | 'XPK1' | 'XPK2' | 'XPK3' | 'XPK4' | 'XPK6';
+
+/** Where the chain-keyed layout keeps what a legacy partition holds: same key, its own index sorted on XSK. */
+const CHAIN_KEYED_TWIN: Partial<Record<PartitionKeyName, { readonly pkName: PartitionKeyName; readonly index: string }>> = {
+  PK: { pkName: 'XPK6', index: BY_PRINCIPAL_INDEX },
+  GSI1PK: { pkName: 'XPK1', index: BY_ACCESS_KEY_X_INDEX },
+  GSI2PK: { pkName: 'XPK2', index: BY_PROFILE_X_INDEX },
+  GSI3PK: { pkName: 'XPK3', index: BY_TIME_X_INDEX },
+  GSI4PK: { pkName: 'XPK4', index: BY_TYPE_X_INDEX },
+};
 
 /** Bounds on the sort key (the event id, which starts with its ISO time). */
 interface KeyRange {
@@ -136,6 +156,24 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     this.pause = options.pause ?? ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)));
   }
 
+  /**
+   * A legacy partition and its chain-keyed twin, read alike and merged by event id. While the
+   * layout is still legacy the chain-keyed indexes may not exist yet (README "Upgrading").
+   */
+  private layoutsOf(partition: Partition): Partition[] {
+    const twin = CHAIN_KEYED_TWIN[partition.pkName];
+    if (this.options.layout === 'legacy' || !twin) return [partition];
+    return [partition, { ...partition, ...twin, sk: 'XSK' }];
+  }
+
+  /** Every item of a partition in both layouts, oldest first; `input` builds one layout's Query. */
+  private async readAllLayouts(partition: Partition, input: (layout: Required<Pick<Partition, 'pkName' | 'sk'>> & { readonly index?: string }) => QueryCommandInput) {
+    const reads = await Promise.all(
+      this.layoutsOf(partition).map((layout) => this.readAll(input({ pkName: layout.pkName, sk: layout.sk ?? 'SK', ...(layout.index ? { index: layout.index } : {}) }))),
+    );
+    return reads.flat().sort((a, b) => compareIds(String(a.id), String(b.id)));
+  }
+
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]> {
     return this.live({ pk: profilePk(profile), pkName: 'GSI2PK', index: BY_PROFILE_INDEX }, now);
   }
@@ -156,19 +194,19 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     // No session outlives AssumeRole's 12-hour ceiling, so only that window can hold live ones.
     const since = new Date(now.getTime() - MAX_SESSION_SECONDS * 1000).toISOString();
     const items = await this.read(() =>
-      this.readAll({
+      this.readAllLayouts(partition, (layout) => ({
         TableName: this.options.tableName,
-        IndexName: partition.index,
-        KeyConditionExpression: '#pk = :pk AND SK > :since',
+        IndexName: layout.index,
+        KeyConditionExpression: '#pk = :pk AND #sk > :since',
         FilterExpression: '#type = :issued AND expiration > :now',
-        ExpressionAttributeNames: { '#pk': partition.pkName, '#type': 'type' },
+        ExpressionAttributeNames: { '#pk': layout.pkName, '#sk': layout.sk, '#type': 'type' },
         ExpressionAttributeValues: {
           ':pk': partition.pk,
           ':since': since,
           ':issued': 'credential.issued',
           ':now': now.toISOString(),
         },
-      }),
+      })),
     );
     return this.intact(items).map(toAuditEvent) as CredentialIssuedEvent[];
   }
@@ -187,52 +225,72 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    * Uses live in a partition of their own; the filter on type also keeps out any written before.
    */
   private async controlItems(accessKeyId: string, type?: KeyControlEvent['type']): Promise<Record<string, unknown>[]> {
+    const partition: Partition = { pk: accessKeyPk(accessKeyId), pkName: 'GSI1PK', index: BY_ACCESS_KEY_INDEX };
     const items = await this.read(() =>
-      this.readAll({
+      this.readAllLayouts(partition, (layout) => ({
         TableName: this.options.tableName,
-        IndexName: BY_ACCESS_KEY_INDEX,
-        KeyConditionExpression: 'GSI1PK = :pk',
+        IndexName: layout.index,
+        KeyConditionExpression: '#pk = :pk',
         FilterExpression: type ? '#type = :type' : '#type <> :type',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':pk': accessKeyPk(accessKeyId), ':type': type ?? 'credential.used' },
-      }),
+        ExpressionAttributeNames: { '#pk': layout.pkName, '#type': 'type' },
+        ExpressionAttributeValues: { ':pk': partition.pk, ':type': type ?? 'credential.used' },
+      })),
     );
     return this.intact(items);
   }
 
-  /** One page of a key's uses: at most `limit`, reading at most MAX_PAGES_PER_PARTITION requests. */
+  /**
+   * One page of a key's uses: at most `limit`, reading at most MAX_PAGES_PER_PARTITION requests of
+   * each layout's partition, merged by event id.
+   */
   async usesOfKey(query: KeyUsesQuery): Promise<KeyUsesPage> {
     const forward = query.oldestFirst === true;
-    const values: Record<string, unknown> = { ':pk': keyUsesPk(query.accessKeyId) };
-    let key = 'GSI1PK = :pk';
+    const partition: Partition = { pk: keyUsesPk(query.accessKeyId), pkName: 'GSI1PK', index: BY_ACCESS_KEY_INDEX };
+    const reads = await this.read(() => Promise.all(this.layoutsOf(partition).map((layout) => this.usesIn(layout, query, forward))));
+    const before = (a: string, b: string) => (forward ? compareIds(a, b) : compareIds(b, a));
+    // A layout read only up to resumeAt: past it, the other's uses are not complete yet.
+    const resumeAt = reads
+      .flatMap((read) => (read.resumeAt === undefined ? [] : [read.resumeAt]))
+      .sort(before)
+      .shift();
+    const uses = reads
+      .flatMap((read) => read.uses)
+      .filter((use) => resumeAt === undefined || before(use.id, resumeAt) <= 0)
+      .sort((a, b) => before(a.id, b.id));
+    if (uses.length > query.limit) {
+      const page = uses.slice(0, query.limit);
+      const last = page[page.length - 1];
+      return { uses: page, ...(last ? { nextCursor: last.id } : {}) };
+    }
+    return { uses, ...(resumeAt !== undefined ? { nextCursor: resumeAt } : {}) };
+  }
+
+  private async usesIn(partition: Partition, query: KeyUsesQuery, forward: boolean): Promise<{ uses: CredentialUsedEvent[]; resumeAt?: string }> {
+    const sk = partition.sk ?? 'SK';
+    const values: Record<string, unknown> = { ':pk': partition.pk };
+    let key = '#pk = :pk';
     if (query.cursor !== undefined) {
-      key += forward ? ' AND SK > :cursor' : ' AND SK < :cursor';
+      key += forward ? ' AND #sk > :cursor' : ' AND #sk < :cursor';
       values[':cursor'] = query.cursor;
     }
     const input: QueryCommandInput = {
       TableName: this.options.tableName,
-      IndexName: BY_ACCESS_KEY_INDEX,
+      IndexName: partition.index,
       KeyConditionExpression: key,
+      ExpressionAttributeNames: { '#pk': partition.pkName, ...(query.cursor !== undefined ? { '#sk': sk } : {}) },
       ExpressionAttributeValues: values,
       ScanIndexForward: forward,
       Limit: query.limit + 1,
     };
     const uses: CredentialUsedEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
-    await this.read(async () => {
-      for (let page = 0; page < MAX_PAGES_PER_PARTITION; page++) {
-        const out = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-        uses.push(...(this.intact(out.Items ?? []).map(toAuditEvent) as CredentialUsedEvent[]));
-        startKey = out.LastEvaluatedKey;
-        if (!startKey || uses.length > query.limit) return;
-      }
-    });
-    if (uses.length > query.limit) {
-      const page = uses.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { uses: page, ...(last ? { nextCursor: last.id } : {}) };
+    for (let page = 0; page < MAX_PAGES_PER_PARTITION; page++) {
+      const out = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      uses.push(...(this.intact(out.Items ?? []).map(toAuditEvent) as CredentialUsedEvent[]));
+      startKey = out.LastEvaluatedKey;
+      if (!startKey || uses.length > query.limit) return { uses };
     }
-    return { uses, ...(startKey ? { nextCursor: String(startKey.SK) } : {}) };
+    return { uses, ...(startKey ? { resumeAt: String(startKey[sk]) } : {}) };
   }
 
   async isRecordedOnce(onceKey: string): Promise<boolean> {
@@ -255,7 +313,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    */
   protected override async write(event: AuditEvent, options: AppendOptions): Promise<ChainedWriteResult> {
     if (options.firstCountedUse && event.type === 'credential.used' && !this.keysWithFirstUse.has(event.accessKeyId)) {
-      const result = await writeChained(this.client, this.table, [firstUsePut(this.table.tableName, event)], event, options);
+      const result = await writeChained(this.client, this.table, (useKey) => [firstUsePut(this.table.tableName, event, useKey)], event, options);
       if (result.outcome !== 'change-failed') return result;
       if (this.keysWithFirstUse.size >= MAX_KEYS_REMEMBERED) this.keysWithFirstUse.clear();
       this.keysWithFirstUse.add(event.accessKeyId);
@@ -384,7 +442,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 
   /** Several partitions read at once and merged newest first, as one. */
   private async collectMerged(partitions: readonly Partition[], range: KeyRange, filters: Filters, limit: number): Promise<PartitionRead> {
-    const reads = await Promise.all(partitions.map((partition) => this.collect(partition, range, filters, limit)));
+    const reads = await Promise.all(
+      partitions.flatMap((partition) => this.layoutsOf(partition)).map((partition) => this.collect(partition, range, filters, limit)),
+    );
     const found = reads.flatMap((read) => read.events);
     // A partition read only down to resumeAt: below it, the others' events are not complete yet.
     const resumeAt = reads.flatMap((read) => (read.resumeAt ? [read.resumeAt] : [])).sort().pop();
@@ -408,7 +468,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       startKey = out.LastEvaluatedKey;
       if (!startKey) return { events };
     }
-    return events.length <= limit && startKey ? { events, resumeAt: String(startKey.SK) } : { events };
+    return events.length <= limit && startKey ? { events, resumeAt: String(startKey[partition.sk ?? 'SK']) } : { events };
   }
 
   /** The shard labels of the chain sets, events first. */
@@ -428,7 +488,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   async verify(from: Date, to: Date, anchors: readonly ChainAnchor[] = []): Promise<VerifyReport> {
     try {
       const checks: ChainCheck[] = [];
-      const labels = this.labelsOf(CHAIN_SETS);
+      // Every chain of a day: the legacy ones (`3`, `u3`) and the chain-keyed ones (`x3`, `xu3`).
+      const shardLabelsOfDay = this.labelsOf(CHAIN_SETS);
+      const labels = [...shardLabelsOfDay, ...shardLabelsOfDay.map((label) => `x${label}`)];
       for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
         const day = utcDay(time);
         const anchored = anchoredHeadsOf(anchors, day);
@@ -453,6 +515,20 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   }
 
   private async checkChain(day: string, shard: ShardLabel, anchored: AnchoredHead | undefined): Promise<ChainCheck> {
+    if (isLinkChain(`${day}#${shard}`)) {
+      // Chain-keyed: the chain is its base partition, read consistently (no index to lag), and its
+      // head is its last item; a deleted newest item is what the anchors catch.
+      const items = await this.readAll({
+        TableName: this.options.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': linkPk(day, shard.slice(1)) },
+        ConsistentRead: true,
+      });
+      const last = items[items.length - 1];
+      const head = last && Number.isInteger(last.chainSeq) ? { seq: last.chainSeq as number, hash: String(last.hash), at: '' } : undefined;
+      const check = { day, shard, head, settled: true, ...(anchored ? { anchored } : {}) };
+      return { ...check, report: chainReport(check, items) };
+    }
     // The head is read after the events: every event the index shows was committed with a head
     // at least as far along, so an event past this head was not written by tvm.
     const items = await this.chainItems(day, shard);
@@ -528,11 +604,12 @@ const MAX_KEYS_REMEMBERED = 10_000;
 /** Uses read per request of one recorded-uses partition. */
 const RECORDED_USES_PAGE = 200;
 
-function firstUsePut(tableName: string, use: CredentialUsedEvent): TransactItems[number] {
+/** The key's first-use name, pointing at the use's item wherever its layout puts it. */
+function firstUsePut(tableName: string, use: CredentialUsedEvent, useKey: { readonly PK: string; readonly SK: string }): TransactItems[number] {
   return {
     Put: {
       TableName: tableName,
-      Item: { ...firstUseKey(use.accessKeyId), usePk: principalPk(use.principal), useSk: use.id },
+      Item: { ...firstUseKey(use.accessKeyId), usePk: useKey.PK, useSk: useKey.SK },
       ConditionExpression: 'attribute_not_exists(PK)',
     },
   };
@@ -544,6 +621,8 @@ interface ChainCheck {
   readonly shard: ShardLabel;
   /** The head as first read: what the chain is checked against. */
   readonly head: ChainHead | undefined;
+  /** Read strongly consistently (a chain-keyed chain): nothing is lagging. */
+  readonly settled?: boolean;
   /** The chain's head in the day's latest anchor: the chain must still extend it. */
   readonly anchored?: AnchoredHead;
   report: ChainReport;
@@ -574,7 +653,7 @@ const LAG_EXPLAINS = ['missing-before', 'head-mismatch', 'anchor-mismatch'];
  * on a chain written to in the last minute. Everything else is reported at once.
  */
 function mayBeIndexLag(check: ChainCheck): boolean {
-  const recent = check.head !== undefined && Date.now() - Date.parse(check.head.at) < INDEX_LAG_WINDOW_MS;
+  const recent = !check.settled && check.head !== undefined && Date.now() - Date.parse(check.head.at) < INDEX_LAG_WINDOW_MS;
   return recent && check.report.broken.some((link) => LAG_EXPLAINS.includes(link.reason));
 }
 
@@ -587,7 +666,8 @@ interface PartitionRead {
 const DAY_MS = 86_400_000;
 const CHAIN_SETS: readonly ChainSet[] = ['events', 'uses'];
 
-const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const newestFirst = (events: AuditEvent[]) => events.sort((a, b) => compareIds(b.id, a.id));
 
 type QueryPlan =
   | { readonly partitions: readonly Partition[]; readonly filters: Filters }
@@ -659,6 +739,8 @@ function isoTime(name: string, value: string): string {
 
 function queryInput(tableName: string, partition: Partition, range: KeyRange, filters: Filters): QueryCommandInput {
   const names: Record<string, string> = { '#pk': partition.pkName };
+  const sk = partition.sk ?? 'SK';
+  if (range.lower !== undefined || range.upper) names['#sk'] = sk;
   const values: Record<string, unknown> = { ':pk': partition.pk };
   const conditions: string[] = [];
   let key = '#pk = :pk';
@@ -666,14 +748,14 @@ function queryInput(tableName: string, partition: Partition, range: KeyRange, fi
   if (lower !== undefined) values[':lower'] = lower;
   if (upper) values[':upper'] = upper.value;
   if (lower !== undefined && upper) {
-    key += ' AND SK BETWEEN :lower AND :upper';
+    key += ' AND #sk BETWEEN :lower AND :upper';
     // BETWEEN is inclusive; a filter may not name the sort key, but `id` holds the same value.
     if (upper.exclusive) {
       names['#id'] = 'id';
       conditions.push('#id < :upper');
     }
-  } else if (lower !== undefined) key += ' AND SK >= :lower';
-  else if (upper) key += upper.exclusive ? ' AND SK < :upper' : ' AND SK <= :upper';
+  } else if (lower !== undefined) key += ' AND #sk >= :lower';
+  else if (upper) key += upper.exclusive ? ' AND #sk < :upper' : ' AND #sk <= :upper';
   for (const [name, value] of Object.entries(filters)) {
     names[`#${name}`] = name;
     values[`:${name}`] = value;

@@ -1,5 +1,5 @@
 // Audit events out of the audit table's stream (NEW_IMAGE). The table also holds items that are
-// not events (chain heads, once-keys); only `PRINCIPAL#` items are events.
+// not events (chain heads, once-keys); only `PRINCIPAL#` (legacy) and `LINK#` (chain-keyed) items are events.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -19,7 +19,7 @@ export function decodeAuditStreamRecord(record: DynamoDBRecord): DecodedStreamRe
   const image = record.dynamodb?.NewImage;
   if (record.eventName !== 'INSERT' || image === undefined) return { skipped: 'not-an-insert' };
   const pk = image.PK?.S;
-  if (pk === undefined || !pk.startsWith('PRINCIPAL#')) return { skipped: 'not-an-event' };
+  if (pk === undefined || !(pk.startsWith('PRINCIPAL#') || pk.startsWith('LINK#'))) return { skipped: 'not-an-event' };
   let item: Record<string, unknown>;
   try {
     // aws-lambda's and the SDK's AttributeValue describe the same wire format.

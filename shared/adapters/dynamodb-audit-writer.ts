@@ -5,7 +5,7 @@ import type { AuditEvent } from '../domain/audit.js';
 import { AuditUnavailableError } from '../domain/errors.js';
 import type { AppendOptions, AppendResult, AuditWriter } from '../domain/ports.js';
 import { canonicalJson } from './audit-chain.js';
-import { toAuditEvent } from './audit-keys.js';
+import { toAuditEvent, type AuditLayout } from './audit-keys.js';
 import { writeChained, type AuditChains, type ChainedWriteResult } from './dynamodb-transactions.js';
 
 export interface DynamoDbAuditWriterOptions {
@@ -20,6 +20,8 @@ export interface DynamoDbAuditWriterOptions {
    */
   readonly chains?: AuditChains;
   readonly useChains?: AuditChains;
+  /** How events are written; chain-keyed unless said otherwise. Reads merge both layouts either way. */
+  readonly layout?: AuditLayout;
 }
 
 export class DynamoDbAuditWriter implements AuditWriter {

@@ -1,12 +1,24 @@
-// The anchoring's view of the audit table: the heads of the hash chains (by key, strongly
-// consistent) and where an anchored event stands now (one item of the time index, by its id). It
-// reads nothing else: the anchoring function's IAM allows BatchGetItem on CHAIN# keys only and a
-// Query of the byTime index.
+// The anchoring's view of the audit table: the heads of the hash chains, strongly consistent (a
+// legacy chain's head item by key; a chain-keyed chain's last item, the head of its LINK# partition)
+// and where an anchored event stands now (one item of the time index, by its id). It reads nothing
+// else: the anchoring function's IAM allows BatchGetItem on CHAIN# keys only, Query on LINK# keys
+// only, and a Query of the byTime and byTimeX indexes.
 import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { anchoredHeadSchema, type AnchoredHead } from '../domain/chain-anchor-records.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { ChainHeadReader } from '../domain/ports.js';
-import { BY_TIME_INDEX, chainId, DEFAULT_USE_SHARDS, headKeyOfChain, shardLabels, timePkOfChain } from './audit-keys.js';
+import {
+  BY_TIME_INDEX,
+  BY_TIME_X_INDEX,
+  chainId,
+  DEFAULT_USE_SHARDS,
+  headKeyOfChain,
+  isLinkChain,
+  linkChainId,
+  linkPkOfChain,
+  shardLabels,
+  timePkOfChain,
+} from './audit-keys.js';
 
 /** BatchGetItem takes 100 keys. */
 const KEYS_PER_BATCH = 100;
@@ -33,19 +45,25 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
 
   chainsOf(day: string): readonly string[] {
     const labels = [...shardLabels('events', this.options.shards), ...shardLabels('uses', this.options.useShards ?? DEFAULT_USE_SHARDS)];
-    return labels.map((label) => chainId(day, label));
+    return [...labels.map((label) => chainId(day, label)), ...labels.map((label) => linkChainId(day, label))];
   }
 
   async readHeads(chains: readonly string[]): Promise<AnchoredHead[]> {
-    const heads: AnchoredHead[] = [];
-    for (let i = 0; i < chains.length; i += KEYS_PER_BATCH) {
-      let keys: Record<string, unknown>[] = chains.slice(i, i + KEYS_PER_BATCH).map(headKeyOfChain);
+    const linked = chains.filter(isLinkChain);
+    const heads = (await Promise.all(linked.map((chain) => this.lastLinkOf(chain)))).flat();
+    const legacy = chains.filter((chain) => !isLinkChain(chain));
+    for (let i = 0; i < legacy.length; i += KEYS_PER_BATCH) {
+      let keys: Record<string, unknown>[] = legacy.slice(i, i + KEYS_PER_BATCH).map(headKeyOfChain);
       for (let attempt = 1; keys.length > 0; attempt++) {
         if (attempt > 1) await this.pause(50 * 2 ** attempt);
         const out = await this.read(() =>
           this.client.send(new BatchGetCommand({ RequestItems: { [this.options.tableName]: { Keys: keys, ConsistentRead: true } } })),
         );
-        heads.push(...(out.Responses?.[this.options.tableName] ?? []).flatMap(toAnchoredHead));
+        heads.push(
+          ...(out.Responses?.[this.options.tableName] ?? []).flatMap((item) =>
+            toAnchoredHead({ chain: String(item.PK).slice('CHAIN#'.length), seq: item.seq, hash: item.hash, eventId: item.eventId }),
+          ),
+        );
         keys = out.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];
         if (keys.length > 0 && attempt >= MAX_BATCH_ATTEMPTS) {
           throw new StoreUnavailableError(`${keys.length} chain heads could not be read`);
@@ -55,14 +73,34 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
     return heads;
   }
 
-  async linkOf(chain: string, eventId: string): Promise<{ seq: number; hash: string } | undefined> {
+  /** A chain-keyed chain's head: its last item, as a head; none while the chain is empty. */
+  private async lastLinkOf(chain: string): Promise<AnchoredHead[]> {
     const out = await this.read(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.options.tableName,
-          IndexName: BY_TIME_INDEX,
-          KeyConditionExpression: 'GSI3PK = :pk AND SK = :id',
-          ExpressionAttributeValues: { ':pk': timePkOfChain(chain), ':id': eventId },
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': linkPkOfChain(chain) },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const last = out.Items?.[0];
+    return last ? toAnchoredHead({ chain, seq: last.chainSeq, hash: last.hash, eventId: last.id }) : [];
+  }
+
+  async linkOf(chain: string, eventId: string): Promise<{ seq: number; hash: string } | undefined> {
+    // The chain's events by time: a chain-keyed chain's (`<day>#x<shard>`) in byTimeX, on XSK.
+    const linked = isLinkChain(chain);
+    const out = await this.read(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          IndexName: linked ? BY_TIME_X_INDEX : BY_TIME_INDEX,
+          KeyConditionExpression: linked ? 'XPK3 = :pk AND XSK = :id' : 'GSI3PK = :pk AND SK = :id',
+          ExpressionAttributeValues: { ':pk': timePkOfChain(linked ? chain.replace('#x', '#') : chain), ':id': eventId },
         }),
       ),
     );
@@ -79,13 +117,13 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
   }
 }
 
-/** A head item as an anchored head; one that is not a well-formed head is left unanchored (verify reports its chain). */
-function toAnchoredHead(item: Record<string, unknown>): AnchoredHead[] {
+/** A chain's head as an anchored head; one that is not a well-formed head is left unanchored (verify reports its chain). */
+function toAnchoredHead(head: { chain: string; seq: unknown; hash: unknown; eventId: unknown }): AnchoredHead[] {
   const parsed = anchoredHeadSchema.safeParse({
-    chain: String(item.PK).slice('CHAIN#'.length),
-    seq: item.seq,
-    hash: item.hash,
-    ...(typeof item.eventId === 'string' ? { eventId: item.eventId } : {}),
+    chain: head.chain,
+    seq: head.seq,
+    hash: head.hash,
+    ...(typeof head.eventId === 'string' ? { eventId: head.eventId } : {}),
   });
   return parsed.success ? [parsed.data] : [];
 }

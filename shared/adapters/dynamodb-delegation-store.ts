@@ -213,7 +213,7 @@ export class DynamoDbDelegationStore extends DynamoDbProfileReader implements De
   }
 
   protected transact(items: TransactItems, audit: AuditEvent): Promise<boolean> {
-    return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards }, items, audit);
+    return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards, layout: this.options.auditLayout }, items, audit);
   }
 
   private scanAll(input: Omit<ScanCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {

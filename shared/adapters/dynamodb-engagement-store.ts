@@ -228,7 +228,7 @@ export class DynamoDbEngagementStore implements EngagementStore {
   }
 
   private transact(items: TransactItems, audit: AuditEvent): Promise<boolean> {
-    return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards }, items, audit);
+    return writeWithAudit(this.client, { tableName: this.options.auditTableName, shards: this.options.auditShards, layout: this.options.auditLayout }, items, audit);
   }
 
   private async read<T>(send: () => Promise<T>): Promise<T> {

@@ -115,7 +115,7 @@ export class DynamoDbLockdownStore extends DynamoDbLockdownReader implements Loc
         : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } };
     return writeWithAudit(
       this.client,
-      { tableName: this.options.auditTableName, shards: this.options.auditShards },
+      { tableName: this.options.auditTableName, shards: this.options.auditShards, layout: this.options.auditLayout },
       [
         { Put: { TableName: this.options.tableName, Item: { ...KEY, ...next }, ...condition } },
         ...(order ? cutOffWrites(this.options.tableName, order) : []),

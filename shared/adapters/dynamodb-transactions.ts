@@ -1,6 +1,9 @@
-// The one way tvm writes an audit event: one TransactWriteItems holding the change it records (if
-// any), the event linked into its hash chain (audit-chain.ts) and the chain's new head, so no change
-// goes unrecorded, no record describes a change that did not happen, and no event is left unchained.
+// The one way tvm writes an audit event, linked into its hash chain (audit-chain.ts). Chain-keyed
+// (the default layout, audit-keys.ts): the event is keyed by its place in the chain, so one put,
+// conditional on the place being free, both appends it and moves the chain's head (its last item);
+// with a change to record, the change and that put in one TransactWriteItems. Legacy: the change,
+// the event and the chain's new head item in one transaction. Either way no change goes
+// unrecorded, no record describes a change that did not happen, and no event is left unchained.
 //
 // Chains are per time partition (day × shard), so writes on different shards never wait for each
 // other; uses (credential.used) have a chain set of their own, with its own shards and leases, so a
@@ -13,19 +16,24 @@
 // of writers from many processes (Lambda instances each writing once) queues: losing a race is a
 // wait, not a failure, until the write's time budget is spent. Size the shards to the peak write
 // rate. Heads are written with Put, never Update, so a writer needs only dynamodb:PutItem on the
-// audit table.
+// audit table (and Query of a chain's last item, chain-keyed, for a chain it has not seen).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import { AUDIT_WRITE_ACTIONS, MAX_TRANSACTION_ACTIONS, type Clock } from '../domain/ports.js';
-import { linkItem, type ChainHead } from './audit-chain.js';
+import { canonicalJson, linkItem, type ChainHead } from './audit-chain.js';
 import {
   APPEND_ONLY_CONDITION,
   auditItem,
   chainHeadKey,
   chainId,
+  chainKeyedItem,
+  linkChainId,
+  linkPk,
+  toAuditEvent,
+  type AuditLayout,
   chainSetOf,
   DEFAULT_USE_SHARDS,
   onceMarkerKey,
@@ -40,6 +48,8 @@ export interface DelegationsTableOptions {
   readonly tableName: string;
   readonly auditTableName: string;
   readonly auditShards: number;
+  /** How audit events are written; chain-keyed unless said otherwise. */
+  readonly auditLayout?: AuditLayout;
 }
 
 /** The audit table as a writer sees it. */
@@ -53,11 +63,16 @@ export interface AuditTable {
   readonly chains?: AuditChains;
   /** The same for the uses set: a state of its own, so uses never hold a lease an issuance waits for. */
   readonly useChains?: AuditChains;
+  /** How events are written; chain-keyed unless said otherwise. */
+  readonly layout?: AuditLayout;
 }
+
+/** The changes a write records, or a function of the event item's key (a marker naming where it lands). */
+export type Changes = TransactItems | ((eventKey: { readonly PK: string; readonly SK: string }) => TransactItems);
 
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
-/** What a transaction takes beside its audit write. */
+/** What a transaction takes beside its audit write (chain-keyed: the event alone). */
 export const MAX_CHANGES_PER_TRANSACTION = MAX_TRANSACTION_ACTIONS - AUDIT_WRITE_ACTIONS;
 
 /**
@@ -140,6 +155,11 @@ export class AuditChains {
   /** The cached head: a head, null when the chain is known not to exist yet, undefined when unknown. */
   head(chain: string): ChainHead | null | undefined {
     return this.heads.get(chain);
+  }
+
+  /** Drops the cached head: the next write reads it again. */
+  forget(chain: string): void {
+    this.heads.delete(chain);
   }
 
   remember(chain: string, head: ChainHead | null): void {
@@ -278,15 +298,162 @@ const THROTTLED_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceed
 export async function writeChained(
   client: DynamoDBDocumentClient,
   table: AuditTable,
-  changes: TransactItems,
+  changes: Changes,
   given: AuditEvent,
   options: { readonly onceKey?: string } = {},
 ): Promise<ChainedWriteResult> {
-  assertFits(changes);
-  const { set, shards, chains } = chainSetFor(table, given);
-  const stampedAt = () => chains.clock.now().toISOString();
+  const { chains } = chainSetFor(table, given);
   // A use says when tvm recorded it (the schedule re-checks uses by it), as hashed in its chain.
-  const event: AuditEvent = given.type === 'credential.used' && given.recordedAt === undefined ? { ...given, recordedAt: stampedAt() } : given;
+  const event: AuditEvent =
+    given.type === 'credential.used' && given.recordedAt === undefined ? { ...given, recordedAt: chains.clock.now().toISOString() } : given;
+  const legacy = table.layout === 'legacy';
+  const legacyChanges = typeof changes === 'function' ? changes(auditKeyOf(event)) : changes;
+  // A change too large for the legacy transaction (its head item is one action more) is recorded
+  // chain-keyed: indexed once the X indexes exist, verified and anchored from its chain meanwhile.
+  if (legacy && legacyChanges.length + LEGACY_AUDIT_ACTIONS + (options.onceKey === undefined ? 0 : 1) <= MAX_TRANSACTION_ACTIONS) {
+    return writeLegacy(client, table, legacyChanges, event, options);
+  }
+  return writeChainKeyed(client, table, changes, event, options);
+}
+
+/** The legacy event item's key: the principal's partition, the event id. */
+const auditKeyOf = (event: AuditEvent) => ({ PK: auditItem(event, 0).PK as string, SK: event.id });
+
+/** What a legacy audit write adds to a transaction: the event and its chain's head item. */
+const LEGACY_AUDIT_ACTIONS = 2;
+
+/**
+ * Chain-keyed: the event at the place after the chain's last item, one put (a transaction with the
+ * changes and the once-marker, when there are any) conditional on that place being free. A write
+ * that finds it taken learns the item there (ALL_OLD) and relinks after it: on another shard after
+ * a backoff, as a lost race in the legacy layout. A chain this process has not seen is read first
+ * (its last item, consistently), so a write never guesses a place.
+ */
+async function writeChainKeyed(
+  client: DynamoDBDocumentClient,
+  table: AuditTable,
+  changes: Changes,
+  event: AuditEvent,
+  options: { readonly onceKey?: string },
+): Promise<ChainedWriteResult> {
+  const { set, shards, chains } = chainSetFor(table, event);
+  const day = utcDay(event.at);
+  const giveUpAt = chains.now() + chains.raceBudgetMs;
+  let lease = await chains.lease(shards);
+  try {
+    for (let attempt = 1, lost = 0, throttled = 0; ; attempt++) {
+      const label = shardLabel(set, lease.shard);
+      const chain = linkChainId(day, label);
+      let previous = chains.head(chain);
+      if (previous === undefined) {
+        previous = await readLastLink(client, table.tableName, day, label, chains.clock.now().toISOString());
+        chains.remember(chain, previous);
+      }
+      const seq = (previous?.seq ?? 0) + 1;
+      const item = linkItem(chainKeyedItem(event, lease.shard, seq), previous ?? undefined);
+      const head: ChainHead = { seq, hash: item.hash, at: chains.clock.now().toISOString(), eventId: event.id };
+      const eventKey = { PK: String(item.PK), SK: String(item.SK) };
+      const changeItems = typeof changes === 'function' ? changes(eventKey) : changes;
+      assertFits(changeItems);
+      const eventPut = { TableName: table.tableName, Item: item, ConditionExpression: APPEND_ONLY_CONDITION, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
+      const [eventAt, markerAt] = [changeItems.length, changeItems.length + 1];
+      let occupant: Record<string, unknown> | undefined;
+      let raced = false;
+      try {
+        if (changeItems.length === 0 && options.onceKey === undefined) {
+          await client.send(new PutCommand(eventPut));
+        } else {
+          const marker = options.onceKey === undefined ? [] : [onceMarkerPut(table.tableName, options.onceKey, event.id)];
+          await client.send(new TransactWriteCommand({ TransactItems: [...changeItems, { Put: eventPut }, ...marker] }));
+        }
+        chains.remember(chain, head);
+        return { outcome: 'written' };
+      } catch (error) {
+        const reasons = (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+        if (reasons) {
+          const failed = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
+          if (options.onceKey !== undefined && failed(markerAt)) return { outcome: 'duplicate' };
+          if (failed(eventAt)) {
+            const stored = reasons[eventAt]?.Item;
+            occupant = stored ? unmarshall(stored) : undefined;
+            raced = true;
+          } else if (reasons.slice(0, eventAt).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+            return { outcome: 'change-failed' };
+          } else if (reasons.some((reason) => reason.Code === CONFLICT_CODE)) raced = true;
+          else if (reasons.some((reason) => THROTTLED_CODES.has(reason.Code ?? ''))) throttled += 1;
+          else throw error;
+        } else if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+          const stored = (error as { Item?: Record<string, AttributeValue> }).Item;
+          occupant = stored ? unmarshall(stored) : undefined;
+          raced = true;
+        } else throw error;
+
+        if (occupant?.id === event.id) {
+          // This write's own item, met again (a retry after a lost response): written, unless the
+          // content differs, which no retry of tvm's makes.
+          if (canonicalJson(toAuditEvent(occupant)) !== canonicalJson(event)) return { outcome: 'event-exists', existing: occupant, error };
+          chains.remember(chain, head);
+          return { outcome: 'written' };
+        }
+        // The item at the place taken is the chain's newer last link known; without it, re-read.
+        if (occupant && Number.isInteger(occupant.chainSeq) && typeof occupant.hash === 'string') {
+          chains.remember(chain, { seq: occupant.chainSeq as number, hash: occupant.hash, at: chains.clock.now().toISOString() });
+        } else chains.forget(chain);
+        if (raced) lost += 1;
+        const backoff = chains.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** lost);
+        const spent = attempt >= MAX_RACE_ATTEMPTS || chains.now() + backoff >= giveUpAt;
+        if (throttled >= MAX_THROTTLED_ATTEMPTS || spent) {
+          lease.release(raced);
+          throw error;
+        }
+        lease.release(true);
+        await chains.sleep(backoff);
+        lease = await chains.lease(shards, { retry: true });
+      }
+    }
+  } finally {
+    lease.release();
+  }
+}
+
+/** A chain-keyed chain's last link, read consistently; null when the chain has no item yet. */
+async function readLastLink(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  day: string,
+  label: ShardLabel,
+  at: string,
+): Promise<ChainHead | null> {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': linkPk(day, label) },
+      ExpressionAttributeNames: { '#hash': 'hash' },
+      ProjectionExpression: 'chainSeq, #hash',
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  const last = out.Items?.[0];
+  return last ? { seq: Number(last.chainSeq), hash: String(last.hash), at } : null;
+}
+
+function onceMarkerPut(tableName: string, onceKey: string, eventId: string): TransactItems[number] {
+  return { Put: { TableName: tableName, Item: { ...onceMarkerKey(onceKey), eventId }, ConditionExpression: APPEND_ONLY_CONDITION } };
+}
+
+/** Legacy: the event, its chain's new head item and the changes in one transaction. */
+async function writeLegacy(
+  client: DynamoDBDocumentClient,
+  table: AuditTable,
+  changes: TransactItems,
+  event: AuditEvent,
+  options: { readonly onceKey?: string },
+): Promise<ChainedWriteResult> {
+  const { set, shards, chains } = chainSetFor(table, event);
+  const stampedAt = () => chains.clock.now().toISOString();
   const day = utcDay(event.at);
   const giveUpAt = chains.now() + chains.raceBudgetMs;
   let lease = await chains.lease(shards);

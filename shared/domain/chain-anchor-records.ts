@@ -6,8 +6,8 @@ import { z } from 'zod';
 export const anchoredHeadSchema = /* @__PURE__ */ (() =>
   z
     .object({
-      /** `<day>#<shard label>`, as the audit table names the chain. */
-      chain: z.string().regex(/^\d{4}-\d\d-\d\d#u?\d+$/),
+      /** `<day>#<shard label>`, as the audit table names the chain (`<day>#x<shard label>` chain-keyed). */
+      chain: z.string().regex(/^\d{4}-\d\d-\d\d#x?u?\d+$/),
       seq: z.number().int().min(1),
       hash: z.string().regex(/^[0-9a-f]{64}$/),
       /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */

@@ -31,8 +31,8 @@ export interface IdGenerator {
 /** Profiles and grants (the delegations table). */
 /** DynamoDB's TransactWriteItems takes at most this many actions: every transaction size derives from it. */
 export const MAX_TRANSACTION_ACTIONS = 100;
-/** What a chained audit write adds to a transaction: the event and its hash chain's head. */
-export const AUDIT_WRITE_ACTIONS = 2;
+/** What a chained audit write adds to a transaction: the event, keyed by its place in its hash chain. */
+export const AUDIT_WRITE_ACTIONS = 1;
 /** A cut-off's writes: its order, its record for the vend, the cut-off epoch's rise (delegation-keys.ts cutOffWrites). */
 export const CUT_OFF_ACTIONS = 3;
 /** Grants one revocation transaction takes, beside its audit write and its cut-off. */

@@ -40,7 +40,8 @@ beforeEach(async () => {
   tables = await dynamodb().createTestTables();
   dir = mkdtempSync(join(tmpdir(), 'tvm-anchors-'));
   clock = fixedClock(FIXED_NOW);
-  const table = { tableName: tables.audit, shards: 1, useShards: 1 };
+  // The legacy layout's chains (CHAIN# heads); chain-keyed ones in chain-keyed-audit.test.ts.
+  const table = { tableName: tables.audit, shards: 1, useShards: 1, layout: 'legacy' as const };
   log = new DynamoDbAuditLog(dynamodb().documentClient, {
     ...table,
     chains: new AuditChains(),
@@ -177,8 +178,8 @@ describe('anchored chain heads', () => {
 
 describe('DynamoDbChainHeadReader', () => {
   it('reads the heads of more chains than one BatchGetItem takes, those that exist', async () => {
-    // Prepare: 64 + 64 chains configured, two written
-    const wide = { tableName: tables.audit, shards: 64, useShards: 64 };
+    // Prepare: 64 + 64 shards configured, two legacy chains written
+    const wide = { tableName: tables.audit, shards: 64, useShards: 64, layout: 'legacy' as const };
     const writer = new DynamoDbAuditLog(dynamodb().documentClient, { ...wide, chains: new AuditChains(), useChains: new AuditChains() });
     await writer.append(change(10));
     await writer.append(aUse(anIssuance(), { eventTime: '2026-06-01T11:05:00Z' }));
@@ -188,7 +189,8 @@ describe('DynamoDbChainHeadReader', () => {
     const found = await reader.readHeads(reader.chainsOf(TODAY));
 
     // Assess
-    expect(reader.chainsOf(TODAY)).toHaveLength(128);
+    // Each shard's legacy chain and its chain-keyed one (`<day>#x<shard>`), of both chain sets.
+    expect(reader.chainsOf(TODAY)).toHaveLength(256);
     expect(found.map((head) => head.chain.replace(/#\d+$/, '#n').replace(/#u\d+$/, '#un')).sort()).toEqual([`${TODAY}#n`, `${TODAY}#un`]);
     for (const head of found) expect(head).toMatchObject({ seq: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/), eventId: expect.any(String) });
   });

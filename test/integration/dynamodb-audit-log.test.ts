@@ -62,6 +62,9 @@ function newLog(options: Partial<DynamoDbAuditLogOptions> = {}): DynamoDbAuditLo
   return new DynamoDbAuditLog(dynamodb().documentClient, {
     tableName: tables.audit,
     shards: SHARDS,
+    // These tests look at the legacy layout's items (PRINCIPAL# keys, CHAIN# heads); the
+    // chain-keyed layout's are in chain-keyed-audit.test.ts.
+    layout: 'legacy',
     now: () => FIXED_NOW,
     ...options,
   });
@@ -299,6 +302,7 @@ describe('DynamoDbAuditLog', () => {
         tableName: tables.delegations,
         auditTableName: tables.audit,
         auditShards: SHARDS,
+        auditLayout: 'legacy',
       });
       const admin = aPrincipal({ id: 'admin@example.com' });
       const setup = (type: 'profile.put' | 'grant.created', unique: string) =>
@@ -433,6 +437,7 @@ describe('DynamoDbAuditLog', () => {
         tableName: tables.delegations,
         auditTableName: tables.audit,
         auditShards: 1,
+        auditLayout: 'legacy',
       });
       const oneShard = newLog({ shards: 1 });
       const admin = aPrincipal({ id: 'admin@example.com' });

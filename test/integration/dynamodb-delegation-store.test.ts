@@ -42,7 +42,7 @@ beforeEach(async () => {
 });
 
 function newStore(tableName: string, auditTableName: string): DynamoDbDelegationStore {
-  return new DynamoDbDelegationStore(dynamodb().documentClient, { tableName, auditTableName, auditShards: AUDIT_SHARDS });
+  return new DynamoDbDelegationStore(dynamodb().documentClient, { tableName, auditTableName, auditShards: AUDIT_SHARDS, auditLayout: 'legacy' });
 }
 
 /** A distinct admin audit event each call, as the use cases build them. */

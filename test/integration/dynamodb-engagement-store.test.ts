@@ -25,7 +25,7 @@ let eventCounter = 0;
 
 beforeEach(async () => {
   tables = await dynamodb().createTestTables();
-  const options = { tableName: tables.delegations, auditTableName: tables.audit, auditShards: AUDIT_SHARDS };
+  const options = { tableName: tables.delegations, auditTableName: tables.audit, auditShards: AUDIT_SHARDS, auditLayout: 'legacy' as const };
   engagements = new DynamoDbEngagementStore(dynamodb().documentClient, options);
   delegations = new DynamoDbDelegationStore(dynamodb().documentClient, options);
   await delegations.putProfile(aProfile(), anAuditEvent('profile.put'));

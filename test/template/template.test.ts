@@ -48,6 +48,12 @@ const DELEGATIONS_GRANT_INDEX = 'DelegationsTable/index/byGrantId';
 const DELEGATIONS_ACTIVE_GRANTS_INDEX = 'DelegationsTable/index/activeGrants';
 const DELEGATIONS_BY_SUBJECT_INDEX = 'DelegationsTable/index/bySubject';
 const AUDIT_TIME_INDEX = 'AuditTable/index/byTime';
+// The chain-keyed layout's twins of byAccessKey and byTime (resources/tables.yml).
+const AUDIT_KEY_X_INDEX = 'AuditTable/index/byAccessKeyX';
+const AUDIT_TIME_X_INDEX = 'AuditTable/index/byTimeX';
+// An audit append: the event (PutItem), and a chain's last item when it has not seen the chain yet
+// (Query, LINK# partitions only: see "writers read the audit table's chains only").
+const AUDIT_APPEND = [`dynamodb:PutItem ${AUDIT}`, `dynamodb:Query ${AUDIT}`];
 const ANCHOR_BUCKET = 'AnchorBucket';
 const ANCHOR_OBJECTS = 'AnchorBucket/anchors/*';
 const DEAD_LETTERS = 'DeadLetterQueue';
@@ -100,15 +106,15 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:UpdateItem ${DELEGATIONS}`,
     // The lockdown and the cut-off epoch: one Query of the LOCKDOWN partition.
     `dynamodb:Query ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
   ],
   // The cut-off epoch, by key.
   getCutOffEpoch: [`dynamodb:GetItem ${DELEGATIONS}`],
   listProfiles: [`dynamodb:Query ${DELEGATIONS_INDEXES}`],
   getProfile: [`dynamodb:GetItem ${DELEGATIONS}`],
   // Writes go through TransactWriteItems, which IAM checks per item: PutItem for a Put, and so on.
-  putProfile: [`dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
-  deleteProfile: [`dynamodb:DeleteItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  putProfile: [`dynamodb:PutItem ${DELEGATIONS}`, ...AUDIT_APPEND],
+  deleteProfile: [`dynamodb:DeleteItem ${DELEGATIONS}`, ...AUDIT_APPEND],
   createGrant: [
     `dynamodb:GetItem ${DELEGATIONS}`,
     // Whether the grants on the delegator's quota record are still active, read by key.
@@ -118,7 +124,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     // The transaction's ConditionCheck that the profile still exists needs its own IAM action.
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
   ],
   // By profile (table), by subject (bySubject) or, unfiltered, a scan.
   listGrants: [
@@ -132,18 +138,18 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     // The profile (the roles to cut off on) and a role's revocation ledger, by key.
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:UpdateItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     ...CUT_OFF_GRANTS,
   ],
   // An export is recorded (audit.exported) before it is returned.
-  listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`, `dynamodb:PutItem ${AUDIT}`],
+  listAuditEvents: [`dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`, ...AUDIT_APPEND],
   createEngagement: [
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:BatchGetItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS_ACTIVE_GRANTS_INDEX}`,
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
   ],
   // The engagements' index entries (bySubject: ENGAGEMENTS / <createdAt>#<id>).
   listEngagements: [`dynamodb:Query ${DELEGATIONS_BY_SUBJECT_INDEX}`],
@@ -155,7 +161,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:PutItem ${DELEGATIONS}`,
     `dynamodb:UpdateItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS_INDEXES}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     ...CUT_OFF_GRANTS,
   ],
   getLockdown: [`dynamodb:GetItem ${DELEGATIONS}`],
@@ -166,25 +172,25 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:UpdateItem ${DELEGATIONS}`,
     // Every profile, to resolve the locked roles.
     `dynamodb:Query ${DELEGATIONS_INDEXES}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     ...CUT_OFF_GRANTS,
   ],
-  deleteLockdown: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`],
+  deleteLockdown: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, ...AUDIT_APPEND],
   // The schedule: the ledgers and pending orders (a partition each), and what every cut-off holds.
   repairRevocations: [
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     // A role-wide fallback's record for the vend, and the cut-off epoch's rise.
     `dynamodb:UpdateItem ${DELEGATIONS}`,
     ...CUT_OFF_GRANTS,
   ],
   // A CloudTrail record: its issuance by key, then one append; the platform dead-letters what fails.
-  recordUse: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:PutItem ${AUDIT}`, `sqs:SendMessage ${DEAD_LETTERS}`],
+  recordUse: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:Query ${AUDIT_KEY_X_INDEX}`, ...AUDIT_APPEND, `sqs:SendMessage ${DEAD_LETTERS}`],
   ingestTrailLogs: [
     `s3:GetObject ${TRAIL_LOGS}`,
-    `dynamodb:Query ${AUDIT_KEY_INDEX}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    `dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:Query ${AUDIT_KEY_X_INDEX}`,
+    ...AUDIT_APPEND,
     // Its progress through a log file (TRAIL#<bucket>/<key> only, see WRITES_BY_KEY).
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
@@ -194,7 +200,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     // A principal's denials (table), a key's history, events by type (indexes).
     `dynamodb:Query ${AUDIT}`,
     `dynamodb:Query ${AUDIT_INDEXES}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     // Whether an alert was raised already: its once-marker, read consistently before publishing.
     `dynamodb:GetItem ${AUDIT}`,
     // The lockdown record by key, a grant by id.
@@ -205,7 +211,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     // Reading its trigger, the audit table's stream.
     ...STREAM_READS,
   ],
-  getKeyTrace: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`],
+  getKeyTrace: [`dynamodb:Query ${AUDIT_KEY_INDEX}`, `dynamodb:Query ${AUDIT_KEY_X_INDEX}`, `dynamodb:Query ${DELEGATIONS_GRANT_INDEX}`],
   getAccess: [
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:Query ${DELEGATIONS}`,
@@ -213,12 +219,15 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:Query ${AUDIT_INDEXES}`,
   ],
   // Chain heads by key (consistent reads), events through the time index, the days' latest anchors.
-  verifyAudit: [`dynamodb:GetItem ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`, `s3:GetObject ${ANCHOR_OBJECTS}`, `s3:ListBucket ${ANCHOR_BUCKET}`],
+  verifyAudit: [`dynamodb:GetItem ${AUDIT}`, `dynamodb:Query ${AUDIT}`, `dynamodb:Query ${AUDIT_INDEXES}`, `s3:GetObject ${ANCHOR_OBJECTS}`, `s3:ListBucket ${ANCHOR_BUCKET}`],
   // The chain heads (BatchGetItem on CHAIN# keys only), an anchored event by id in its time
   // partition; it writes anchors and reads the last one back, and may delete nothing.
   anchorChainHeads: [
     `dynamodb:BatchGetItem ${AUDIT}`,
     `dynamodb:Query ${AUDIT_TIME_INDEX}`,
+    `dynamodb:Query ${AUDIT_TIME_X_INDEX}`,
+    // A chain-keyed chain's head: its LINK# partition's last item.
+    `dynamodb:Query ${AUDIT}`,
     `s3:PutObject ${ANCHOR_OBJECTS}`,
     `s3:GetObject ${ANCHOR_OBJECTS}`,
     `s3:ListBucket ${ANCHOR_BUCKET}`,
@@ -232,7 +241,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     // The requester's count of pending requests (PENDING#<id>), in the same transaction.
     `dynamodb:UpdateItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     `sns:Publish ${REQUESTS_TOPIC}`,
   ],
   // A requester's (bySubject), the pending ones (byGrantId), or every request (a scan).
@@ -245,17 +254,17 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     // The profile and the lockdown still as read, when the grant is written.
     `dynamodb:ConditionCheckItem ${DELEGATIONS}`,
     `dynamodb:UpdateItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     `sns:Publish ${REQUESTS_TOPIC}`,
   ],
-  denyRequest: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`, `sns:Publish ${REQUESTS_TOPIC}`],
-  cancelRequest: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:UpdateItem ${DELEGATIONS}`, `dynamodb:PutItem ${AUDIT}`, `sns:Publish ${REQUESTS_TOPIC}`],
+  denyRequest: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:UpdateItem ${DELEGATIONS}`, ...AUDIT_APPEND, `sns:Publish ${REQUESTS_TOPIC}`],
+  cancelRequest: [`dynamodb:GetItem ${DELEGATIONS}`, `dynamodb:PutItem ${DELEGATIONS}`, `dynamodb:UpdateItem ${DELEGATIONS}`, ...AUDIT_APPEND, `sns:Publish ${REQUESTS_TOPIC}`],
   // Revokes the request's grant and cuts its sessions off, as revokeGrant does.
   revokeRequest: [
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
     `dynamodb:UpdateItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     `sns:Publish ${REQUESTS_TOPIC}`,
     ...CUT_OFF_GRANTS,
   ],
@@ -265,7 +274,7 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     `dynamodb:GetItem ${DELEGATIONS}`,
     `dynamodb:PutItem ${DELEGATIONS}`,
     `dynamodb:UpdateItem ${DELEGATIONS}`,
-    `dynamodb:PutItem ${AUDIT}`,
+    ...AUDIT_APPEND,
     `sns:Publish ${REQUESTS_TOPIC}`,
   ],
 };
@@ -325,6 +334,8 @@ const AUDIT_ALLOWED_GRANTS = [
   `dynamodb:Query ${AUDIT_KEY_INDEX}`,
   `dynamodb:Query ${AUDIT_SESSION_INDEX}`,
   `dynamodb:Query ${AUDIT_TIME_INDEX}`,
+  `dynamodb:Query ${AUDIT_KEY_X_INDEX}`,
+  `dynamodb:Query ${AUDIT_TIME_X_INDEX}`,
   `dynamodb:GetItem ${AUDIT}`,
   `dynamodb:BatchGetItem ${AUDIT}`,
 ];
@@ -363,6 +374,7 @@ interface Grant {
   readonly action: string;
   readonly resource: string;
   readonly isLogs: boolean;
+  readonly condition?: unknown;
 }
 
 interface Packaged {
@@ -501,7 +513,8 @@ function grantsOf(role: string, statements: readonly PolicyStatement[]): Grant[]
       const actions = asArray(statement.Action);
       const isLogs = actions.length > 0 && actions.every((action) => action.startsWith('logs:'));
       const resources = asArray(statement.Resource).map(resolveValue);
-      return actions.flatMap((action) => resources.map((resource) => ({ role, action, resource, isLogs })));
+      const condition = (statement as { Condition?: unknown }).Condition;
+      return actions.flatMap((action) => resources.map((resource) => ({ role, action, resource, isLogs, condition })));
     });
 }
 
@@ -510,6 +523,11 @@ function allGrants(packagedStage: Packaged): Grant[] {
 }
 
 const describeGrant = (grant: Grant) => `${grant.action} ${grant.resource}`;
+/** A Query of the audit table restricted to chain-keyed chains (LINK# partitions). */
+const isChainRead = (grant: Grant) =>
+  grant.action === 'dynamodb:Query' &&
+  grant.resource === AUDIT &&
+  JSON.stringify(grant.condition) === JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LINK#*'] } });
 const unique = (values: readonly string[]) => [...new Set(values)].sort();
 
 /** `functions/vend-credentials.handler` → `functions/vend-credentials.mjs`. */
@@ -690,7 +708,7 @@ describe.each(STAGES)('least privilege per function (%s)', (stage) => {
     // Assess
     expect(unique(auditGrants.map(describeGrant))).toEqual(unique(AUDIT_ALLOWED_GRANTS));
     expect(readers).toHaveLength(readerNames.length);
-    for (const grant of auditGrants.filter((candidate) => candidate.action !== 'dynamodb:PutItem')) {
+    for (const grant of auditGrants.filter((candidate) => candidate.action !== 'dynamodb:PutItem' && !isChainRead(candidate))) {
       expect(readers).toContain(grant.role);
     }
     // GetItem only for chain heads (verify) and once-markers (alert).
@@ -817,6 +835,21 @@ describe.each(STAGES)('anchored chain heads (%s)', (stage) => {
     for (const grant of s3Grants) {
       expect(grant.action).not.toMatch(/^s3:(Delete|PutObjectRetention|PutObjectLegalHold|BypassGovernanceRetention|PutBucket|PutLifecycle)/i);
     }
+  });
+
+  test("writers read the audit table's chains only: a Query of the table itself is on LINK# keys, except for the trail's readers", () => {
+    // Prepare: the functions that answer queries of the trail by principal (the table's own key).
+    const principalReaders = functionsOf(pkg(stage))
+      .filter((fn) => ['listAuditEvents', 'alert'].includes(fn.name))
+      .map((fn) => fn.role);
+
+    // Act
+    const tableQueries = allGrants(pkg(stage)).filter((grant) => grant.action === 'dynamodb:Query' && grant.resource === AUDIT);
+    const unrestricted = tableQueries.filter((grant) => !isChainRead(grant)).map((grant) => grant.role);
+
+    // Assess
+    expect(tableQueries.length).toBeGreaterThan(principalReaders.length);
+    expect(unique(unrestricted)).toEqual(unique(principalReaders));
   });
 
   test('anchorChainHeads reads the chain heads only (BatchGetItem on CHAIN# keys), and lists only anchors/', () => {

@@ -36,7 +36,7 @@ const anEvent = () => adminEvent(FIXED_NOW, 'e1', 'profile.put', aPrincipal(), {
 /** A process's chain state on the virtual clock. */
 const processChains = (options: AuditChainsOptions = {}) => new AuditChains({ clock: time.clock, sleep: time.sleep, ...options });
 /** One shard, so every attempt races for the head of the same chain. */
-const aLog = (chains = processChains()) => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, chains });
+const aLog = (chains = processChains()) => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, layout: 'legacy', chains });
 /** A head another process wrote just now (on the virtual clock): a chain it is busy on. */
 const headWrittenNow = (seq: number, hash: string) => ({ ...HEAD_KEY, seq, hash, at: time.clock.now().toISOString() });
 

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       roleArnPattern: 'arn:aws:iam::*:role/tvm-*',
       auditShards: 4,
       auditUseShards: 8,
+      auditLayout: 'chain-keyed',
       region: 'us-east-1',
       offline: false,
       endpoints: { sts: undefined, dynamodb: undefined },
@@ -155,6 +156,16 @@ describe('loadConfig', () => {
 
     // Assess
     expect(error.message).toContain('TVM_VEND_RATE_PER_MINUTE:');
+  });
+
+  it('reads the audit layout, legacy while the chain-keyed indexes are being added, refusing anything else', () => {
+    // Act
+    const legacy = loadConfig(anEnv({ TVM_AUDIT_LAYOUT: 'legacy' }));
+    const error = configErrorOf(anEnv({ TVM_AUDIT_LAYOUT: 'chain' }));
+
+    // Assess
+    expect(legacy.auditLayout).toBe('legacy');
+    expect(error.message).toContain('TVM_AUDIT_LAYOUT');
   });
 
   it('reads the delegation quota', () => {

@@ -1,4 +1,4 @@
-// The reads about one access key against a mocked DynamoDB document client: the exact Query or Get
+// The reads about one access key in the legacy layout against a mocked DynamoDB document client: the exact Query or Get
 // each sends (which partition, which filter, which direction, consistent or not), and that a key's
 // record is read whole however often the key was used, without reading a single use.
 import 'aws-sdk-client-mock-jest';
@@ -23,7 +23,7 @@ beforeEach(() => {
   ddb.reset();
 });
 
-const newLog = () => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, warn: () => undefined });
+const newLog = () => new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, layout: 'legacy', warn: () => undefined });
 
 /** The item tvm writes for `event`, linked into chain shard 0. */
 const stored = (event: AuditEvent) => linkItem(auditItem(event, 0), undefined);
@@ -48,9 +48,9 @@ describe("DynamoDbAuditLog: a key's record", () => {
     expect(ddb).toReceiveNthSpecificCommandWith(1, QueryCommand, {
       TableName: TABLE,
       IndexName: 'byAccessKey',
-      KeyConditionExpression: 'GSI1PK = :pk',
+      KeyConditionExpression: '#pk = :pk',
       FilterExpression: '#type <> :type',
-      ExpressionAttributeNames: { '#type': 'type' },
+      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#type': 'type' },
       ExpressionAttributeValues: { ':pk': `KEY#${KEY}`, ':type': 'credential.used' },
     });
     expect(ddb).toReceiveNthSpecificCommandWith(2, QueryCommand, { ExclusiveStartKey: { PK: 'x', SK: issuance.id, GSI1PK: `KEY#${KEY}` } });
@@ -88,7 +88,8 @@ describe("DynamoDbAuditLog.usesOfKey", () => {
     expect(page).toEqual({ uses: [newer], nextCursor: newer.id });
     expect(ddb).toReceiveCommandWith(QueryCommand, {
       IndexName: 'byAccessKey',
-      KeyConditionExpression: 'GSI1PK = :pk',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'GSI1PK' },
       ExpressionAttributeValues: { ':pk': `KEYUSE#${KEY}` },
       ScanIndexForward: false,
       Limit: 2,

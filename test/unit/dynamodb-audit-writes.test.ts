@@ -1,10 +1,11 @@
-// Chained audit writes against a mocked DynamoDB document client: the exact TransactWriteItems
+// Chained audit writes in the legacy layout (TVM_AUDIT_LAYOUT=legacy, while an existing stack gains
+// the chain-keyed indexes) against a mocked DynamoDB document client: the exact TransactWriteItems
 // each write sends (event, chain head, once-marker, after the change it records), how a lost
 // head race is relinked and retried, and how each cancellation reason is answered. The chains run on
 // virtual time (test/fixtures/virtual-time.ts): waits are asserted, never the machine's speed.
 import 'aws-sdk-client-mock-jest';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GENESIS_HASH, hashItem, linkItem } from '../../shared/adapters/audit-chain.js';
@@ -42,7 +43,7 @@ function anEvent(n = 1): AuditEvent {
 
 /** One shard, so every write goes to the chain 2026-06-01#0. */
 function newLog(): DynamoDbAuditLog {
-  return new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, chains });
+  return new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, layout: 'legacy', chains });
 }
 
 /** A cancellation as DynamoDB reports it: one reason per action, items as raw attribute values. */
@@ -141,7 +142,7 @@ describe('DynamoDbAuditLog.append', () => {
         return Promise.reject(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Item: busy(shard) }]));
       })
       .resolves({});
-    const log = new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 2, chains });
+    const log = new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 2, layout: 'legacy', chains });
 
     // Act
     const result = await log.append(anEvent());
@@ -157,7 +158,7 @@ describe('DynamoDbAuditLog.append', () => {
     // Prepare: every lease of the events set is held (a busy process), and the uses set has three chains
     ddb.on(TransactWriteCommand).resolves({});
     const useChains = new AuditChains({ clock: time.clock, sleep: time.sleep });
-    const log = new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, useShards: 3, chains, useChains });
+    const log = new DynamoDbAuditLog(documentClient, { tableName: TABLE, shards: 1, layout: 'legacy', useShards: 3, chains, useChains });
     const held = await chains.lease(1);
     const use = aUse(anIssuance(), { eventTime: '2026-06-01T11:59:00Z' });
 
@@ -231,7 +232,7 @@ describe('writeWithAudit', () => {
     const event = anEvent();
 
     // Act
-    const written = await writeWithAudit(client(), { tableName: TABLE, shards: 1, chains }, [change], event);
+    const written = await writeWithAudit(client(), { tableName: TABLE, shards: 1, layout: 'legacy', chains }, [change], event);
 
     // Assess
     expect(written).toBe(true);
@@ -255,7 +256,7 @@ describe('writeWithAudit', () => {
       );
 
     // Act
-    const written = await writeWithAudit(client(), { tableName: TABLE, shards: 1, chains }, [change], anEvent());
+    const written = await writeWithAudit(client(), { tableName: TABLE, shards: 1, layout: 'legacy', chains }, [change], anEvent());
 
     // Assess
     expect(written).toBe(false);
@@ -268,23 +269,39 @@ describe('writeWithAudit', () => {
     ddb.on(TransactWriteCommand).rejects(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Item: { PK: 'x' } }, { Code: 'None' }]));
 
     // Act
-    const error = await failureOf(writeWithAudit(client(), { tableName: TABLE, shards: 1, chains }, [change], anEvent()));
+    const error = await failureOf(writeWithAudit(client(), { tableName: TABLE, shards: 1, layout: 'legacy', chains }, [change], anEvent()));
 
     // Assess
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).cause).toBeInstanceOf(TransactionCanceledException);
   });
 
-  it('refuses more than 98 changes before sending anything (the event and head take two of 100 actions)', async () => {
+  it('refuses more than 99 changes before sending anything (the chain-keyed event takes one of 100 actions)', async () => {
     // Prepare
-    const changes = Array.from({ length: 99 }, () => change);
+    const changes = Array.from({ length: 100 }, () => change);
 
     // Act
-    const error = await failureOf(writeWithAudit(client(), { tableName: TABLE, shards: 1, chains }, changes, anEvent()));
+    const error = await failureOf(writeWithAudit(client(), { tableName: TABLE, shards: 1, layout: 'legacy', chains }, changes, anEvent()));
 
     // Assess
     expect(error).toBeInstanceOf(RangeError);
     expect(ddb).toReceiveCommandTimes(TransactWriteCommand, 0);
+  });
+
+  it('records 99 changes chain-keyed: the legacy event and head would take 101 actions', async () => {
+    // Prepare
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(TransactWriteCommand).resolves({});
+    const changes = Array.from({ length: 99 }, () => change);
+
+    // Act
+    const written = await writeWithAudit(client(), { tableName: TABLE, shards: 1, layout: 'legacy', chains }, changes, anEvent());
+
+    // Assess
+    expect(written).toBe(true);
+    const [items] = transactions();
+    expect(items).toHaveLength(100);
+    expect(items?.[99]?.Put?.Item).toMatchObject({ PK: `LINK#${DAY}#0`, SK: 'SEQ#000000000001', chainSeq: 1 });
   });
 });
 

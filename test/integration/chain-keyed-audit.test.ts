@@ -1,0 +1,228 @@
+// The chain-keyed audit layout against the real DynamoDB Local: one item per event, keyed by its
+// place in its chain (LINK#<day>#<shard> / SEQ#<seq>), written by one conditional PutItem. The
+// attacks: two processes racing for one place, a stale cached head, items edited, forged, deleted
+// or cut off the tail behind tvm's back; and reads after the switch from the legacy layout that
+// must still find every legacy event. Every test gets fresh tables.
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { hashItem } from '../../shared/adapters/audit-chain.js';
+import { linkPk, seqSk } from '../../shared/adapters/audit-keys.js';
+import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
+import { DynamoDbChainHeadReader } from '../../shared/adapters/dynamodb-chain-head-reader.js';
+import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
+import { FileSystemChainAnchorStore } from '../../shared/adapters/file-system-chain-anchor-store.js';
+import { adminEvent, type AuditEvent } from '../../shared/domain/audit.js';
+import { anchorChainHeads } from '../../shared/domain/chain-anchors.js';
+import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
+import { anIssuance, aUse, KEY } from '../fixtures/key-events.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getRawItem, queryRawPartition, useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
+
+const TODAY = '2026-06-01';
+const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
+const dynamodb = useDynamoDbLocal();
+
+let tables: TestTables;
+let dir: string;
+
+beforeEach(async () => {
+  tables = await dynamodb().createTestTables();
+  dir = mkdtempSync(join(tmpdir(), 'tvm-anchors-'));
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A writer of its own: its own head cache and leases, as another Lambda instance has. */
+function aProcess(layout: 'chain-keyed' | 'legacy' = 'chain-keyed', shards = 1): DynamoDbAuditLog {
+  return new DynamoDbAuditLog(dynamodb().documentClient, {
+    tableName: tables.audit,
+    shards,
+    useShards: 1,
+    layout,
+    chains: new AuditChains({ raceBudgetMs: 60_000 }),
+    useChains: new AuditChains({ raceBudgetMs: 60_000 }),
+    now: () => FIXED_NOW,
+    pause: async () => undefined,
+  });
+}
+
+const change = (seconds: number, unique = `c${seconds}`, profile = 'dev-readonly'): AuditEvent =>
+  adminEvent(new Date(FIXED_NOW.getTime() - seconds * 1000), unique, 'profile.put', ADMIN, { requestId: `r-${unique}` }, { profile });
+
+const chainItems = () => queryRawPartition(dynamodb().documentClient, tables.audit, linkPk(TODAY, '0'));
+const itemAt = (seq: number) => getRawItem(dynamodb().documentClient, tables.audit, { PK: linkPk(TODAY, '0'), SK: seqSk(seq) });
+const verifyToday = (log: DynamoDbAuditLog, anchors: Parameters<DynamoDbAuditLog['verify']>[2] = []) =>
+  log.verify(new Date(`${TODAY}T00:00:00Z`), new Date(`${TODAY}T23:59:59Z`), anchors);
+
+describe('chain-keyed writes', () => {
+  it('two processes racing for the same places: exactly one item per place, every event chained, the chain intact', async () => {
+    // Prepare
+    const [first, second] = [aProcess(), aProcess()];
+    const events = Array.from({ length: 40 }, (_, i) => change(100 - i, `race${i}`));
+
+    // Act
+    await Promise.all(events.map((event, i) => (i % 2 === 0 ? first : second).append(event)));
+
+    // Assess
+    const items = await chainItems();
+    expect(items.map((item) => item.chainSeq)).toEqual(events.map((_, i) => i + 1));
+    expect(items.map((item) => item.SK)).toEqual(events.map((_, i) => seqSk(i + 1)));
+    expect(new Set(items.map((item) => item.id))).toEqual(new Set(events.map((event) => event.id)));
+    for (const [i, item] of items.entries()) {
+      expect(item.prevHash).toBe(i === 0 ? '0'.repeat(64) : items[i - 1]?.hash);
+      expect(item.hash).toBe(hashItem(item));
+    }
+    expect(await verifyToday(first)).toEqual({ ok: true, checked: 40, broken: [] });
+  }, 30_000);
+
+  it('a stale cached head: the write lands at the next free place, linked to the item really there', async () => {
+    // Prepare: this process saw the chain at 1; another then wrote 2 and 3
+    const stale = aProcess();
+    const other = aProcess();
+    await stale.append(change(50, 'a'));
+    await other.append(change(40, 'b'));
+    await other.append(change(30, 'c'));
+
+    // Act
+    await stale.append(change(20, 'd'));
+
+    // Assess
+    const [third, fourth] = [await itemAt(3), await itemAt(4)];
+    expect(fourth).toMatchObject({ id: change(20, 'd').id, chainSeq: 4, prevHash: third?.hash });
+    expect(await chainItems()).toHaveLength(4);
+    expect((await verifyToday(stale)).ok).toBe(true);
+  });
+
+  it('a record with a change is one transaction of the change and the event item, nothing else', async () => {
+    // Prepare
+    const log = aProcess();
+    await log.append(change(10, 'first'));
+
+    // Act: a use recorded once per CloudTrail event id, and its key's first counted use named
+    const use = aUse(anIssuance(), { eventTime: '2026-06-01T11:59:00Z' });
+    const written = await log.append(use, { onceKey: 'cloudtrail:ct-1', firstCountedUse: true });
+    const again = await log.append(use, { onceKey: 'cloudtrail:ct-1', firstCountedUse: true });
+
+    // Assess: the marker names where the use landed, and the use is found through it
+    expect([written, again]).toEqual(['appended', 'duplicate']);
+    const [stored] = await queryRawPartition(dynamodb().documentClient, tables.audit, linkPk(TODAY, 'u0'));
+    expect(await getRawItem(dynamodb().documentClient, tables.audit, { PK: `FIRSTUSE#${KEY}`, SK: 'FIRSTUSE' })).toMatchObject({
+      usePk: stored?.PK,
+      useSk: stored?.SK,
+    });
+    expect(await log.firstCountedUse(KEY)).toEqual(expect.objectContaining({ id: use.id }));
+  });
+});
+
+describe('chain-keyed tamper evidence', () => {
+  async function aChainOfThree(): Promise<DynamoDbAuditLog> {
+    const log = aProcess();
+    for (const [i, seconds] of [30, 20, 10].entries()) await log.append(change(seconds, `t${i}`));
+    return log;
+  }
+
+  it('catches an edited item (hash-mismatch)', async () => {
+    // Prepare
+    const log = await aChainOfThree();
+    await dynamodb().documentClient.send(
+      new UpdateCommand({
+        TableName: tables.audit,
+        Key: { PK: linkPk(TODAY, '0'), SK: seqSk(2) },
+        UpdateExpression: 'SET #p = :p',
+        ExpressionAttributeNames: { '#p': 'profile' },
+        ExpressionAttributeValues: { ':p': 'prod-admin' },
+      }),
+    );
+
+    // Act
+    const report = await verifyToday(log);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: change(20, 't1').id, reason: 'hash-mismatch' }]);
+  });
+
+  it('catches a forged item rehashed to fit (link-broken at its successor)', async () => {
+    // Prepare: the item at 2 replaced by one naming someone else, its own hash recomputed
+    const log = await aChainOfThree();
+    const original = (await itemAt(2)) as Record<string, unknown>;
+    const forged: Record<string, unknown> = { ...original, principal: 'innocent@example.com' };
+    forged.hash = hashItem(forged);
+    await dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: forged }));
+
+    // Act
+    const report = await verifyToday(log);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: change(10, 't2').id, reason: 'link-broken' }]);
+  });
+
+  it('catches a deleted item (missing-before, at the item after it)', async () => {
+    // Prepare
+    const log = await aChainOfThree();
+    await dynamodb().documentClient.send(new DeleteCommand({ TableName: tables.audit, Key: { PK: linkPk(TODAY, '0'), SK: seqSk(2) } }));
+
+    // Act
+    const report = await verifyToday(log);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: change(10, 't2').id, reason: 'missing-before' }]);
+  });
+
+  it('catches a truncated tail by the anchors (behind-anchor), which the chain alone cannot', async () => {
+    // Prepare: the three anchored, then the newest deleted
+    const log = await aChainOfThree();
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 1, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    const clock = { now: () => FIXED_NOW };
+    await anchorChainHeads({ heads, anchors, clock });
+    await dynamodb().documentClient.send(new DeleteCommand({ TableName: tables.audit, Key: { PK: linkPk(TODAY, '0'), SK: seqSk(3) } }));
+    const anchored = (await anchors.latest(TODAY)) ?? undefined;
+
+    // Act
+    const alone = await verifyToday(log);
+    const withAnchors = await verifyToday(log, anchored ? [anchored] : []);
+
+    // Assess
+    expect(anchored?.heads).toEqual([{ chain: `${TODAY}#x0`, seq: 3, hash: expect.any(String), eventId: change(10, 't2').id }]);
+    expect(alone.ok).toBe(true);
+    expect(withAnchors.broken).toEqual([{ id: `chain:${TODAY}#x0`, reason: 'behind-anchor' }]);
+  });
+});
+
+describe('reads after the switch from the legacy layout', () => {
+  it('find legacy and chain-keyed events alike: a key trace, a profile, a principal, the time and type indexes, recorded uses', async () => {
+    // Prepare: the same key issued and used under the legacy layout, used and cut off after the switch
+    const legacy = aProcess('legacy');
+    const switched = aProcess('chain-keyed');
+    const issuance = anIssuance();
+    const before = aUse(issuance, { eventTime: '2026-06-01T11:10:00Z' });
+    const after = aUse(issuance, { eventTime: '2026-06-01T11:50:00Z' });
+    await legacy.append(issuance);
+    await legacy.append(before);
+    await legacy.append(change(600, 'legacy-change'));
+    await switched.append(after);
+    await switched.append(change(60, 'new-change'));
+
+    // Act
+    const control = await switched.controlEventsForKey(KEY);
+    const uses = await switched.usesOfKey({ accessKeyId: KEY, limit: 10 });
+    const byProfile = await switched.query({ profile: 'dev-readonly', type: 'profile.put', limit: 10 });
+    const byPrincipal = await switched.query({ principal: ADMIN.id, limit: 10 });
+    const byTime = await switched.query({ limit: 10, from: `${TODAY}T00:00:00Z` });
+    const byType = await switched.query({ type: 'credential.used', limit: 1 });
+    const nextByType = await switched.query({ type: 'credential.used', limit: 1, cursor: byType.nextCursor });
+    // Uses are re-checked by when tvm recorded them: the writers' clock, the machine's.
+    const recorded = await switched.usesRecordedBetween(new Date(Date.now() - 3_600_000).toISOString(), new Date(Date.now() + 60_000).toISOString(), 10);
+
+    // Assess
+    expect(control.map((event) => event.id)).toEqual([issuance.id]);
+    expect(uses.uses.map((use) => use.id)).toEqual([after.id, before.id]);
+    expect(byProfile.events.map((event) => event.id)).toEqual([change(60, 'new-change').id, change(600, 'legacy-change').id]);
+    expect(byPrincipal.events.map((event) => event.id)).toEqual([change(60, 'new-change').id, change(600, 'legacy-change').id]);
+    expect(byTime.events).toHaveLength(5);
+    expect([...byType.events, ...nextByType.events].map((event) => event.id)).toEqual([after.id, before.id]);
+    expect(recorded.uses.map((use) => use.id).sort()).toEqual([before.id, after.id].sort());
+    expect((await verifyToday(switched)).ok).toBe(true);
+  });
+});
