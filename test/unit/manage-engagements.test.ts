@@ -407,7 +407,8 @@ describe('createEngagement', () => {
 
   it('takes exactly as many contractors × profiles as fit one transaction with the later handover', async () => {
     // Prepare: 5 profiles; 17 contractors make 85 grants, plus 5 for the owner at the handover = 90,
-    // within the limit of 93: 100 actions less the engagement, its audit event, the chain's head, the
+    // within the limit of 94: 100 actions less the engagement, its audit event (keyed by its chain
+    // position: no head item since the chain-keyed layout, which made the limit 94 from 93), the
     // handover's cut-off (its order, its record for the vend, the epoch's rise), and the quota record
     const profiles = Array.from({ length: 5 }, (_, i) => aProfile({ name: `p-${i}`, generation: `gen-${i}` }));
     const contractors = (n: number) => Array.from({ length: n }, (_, i) => `c${i}@contractor.example`);
@@ -420,10 +421,10 @@ describe('createEngagement', () => {
     const error = await failureOf(created(setup, input(18)));
 
     // Assess
-    expect(MAX_GRANTS_PER_ENGAGEMENT_WRITE).toBe(93);
+    expect(MAX_GRANTS_PER_ENGAGEMENT_WRITE).toBe(94);
     expect(fits.grants).toHaveLength(85);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as TvmError).message).toMatch(/^body\.contractors: 18 contractors × 5 profiles make 90 grants.*limit of 93/);
+    expect((error as TvmError).message).toMatch(/^body\.contractors: 18 contractors × 5 profiles make 90 grants.*limit of 94/);
     expect((error as TvmError).details).toEqual({ limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: 95 });
     expect(snapshot(setup)).toEqual(before);
   });
@@ -924,7 +925,7 @@ describe('handOverEngagement', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 93/);
+    expect((error as Error).message).toMatch(/revoke 10 grants .*create 90 .*100 in all, above the limit of 94/);
     expect(afterRefusal).toEqual(before);
     expect(fits.newGrants).toHaveLength(80);
   });
