@@ -202,6 +202,9 @@ export interface AuditWriter {
   /**
    * Durably appends the event, never overwriting one, and links it into its hash chain; throws
    * AuditUnavailableError when it cannot. 'duplicate' only with `onceKey` (see AppendOptions).
+   * Each call records its event once (a lost answer retried within the call is recognised); ids
+   * are unique because tvm makes them, so a caller that may append the same thing twice, in two
+   * calls, says so with `onceKey`.
    */
   append(event: AuditEvent, options?: AppendOptions): Promise<AppendResult>;
 }
