@@ -94,6 +94,8 @@ describe('dev issuer', () => {
       id: 'dev:alice@example.com',
       groups: ['dev:engineering', 'dev:tvm-admin'],
       issuer: devIssuer.issuer,
+      // A dev token says it was a password sign-in, just now: not enough for a restricted profile.
+      signIn: { methods: ['pwd'], at: expect.any(Number), strong: false },
     });
   });
 
@@ -451,6 +453,7 @@ describe('tvm dev-token', () => {
         id: 'alice@example.com',
         groups: ['engineering'],
         issuer: devIssuer.issuer,
+        signIn: { methods: ['pwd'], at: expect.any(Number), strong: false },
       });
     },
     CLI_TIMEOUT_MS + 10_000,
