@@ -109,7 +109,7 @@ export async function createEngagement(
       `body.contractors: ${input.contractors.length} contractors × ${input.profiles.length} profiles make ` +
         `${contractorGrants} grants, and the handover adds ${input.profiles.length} for the owner: ${withHandover} in all, ` +
         `above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, less the ` +
-        `engagement, its audit event, the audit chain’s head, the three writes of its handover’s cut-off and the owner’s delegation quota)`,
+        `engagement, its audit event, the three writes of its handover’s cut-off and the owner’s delegation quota)`,
       { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: withHandover } },
     );
   }
@@ -253,7 +253,7 @@ export async function handOverEngagement(
           `(${to.length} new owners × ${engagement.profiles.length} profiles)` +
           (parents.length > 0 ? `, checking ${parents.length} grants they are delegated from` : '') +
           `: ${actions} in all, above the limit of ${MAX_GRANTS_PER_ENGAGEMENT_WRITE} (one DynamoDB transaction of 100 actions, ` +
-          `less the engagement, its audit event, the audit chain’s head, the cut-off’s three writes and the owner’s delegation quota); ` +
+          `less the engagement, its audit event, the cut-off’s three writes and the owner’s delegation quota); ` +
           `hand over to fewer principals`,
         { details: { limit: MAX_GRANTS_PER_ENGAGEMENT_WRITE, grants: actions } },
       );

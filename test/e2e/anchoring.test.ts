@@ -36,7 +36,8 @@ describe('anchoring the audit chains', () => {
     const anchor = JSON.parse(readFileSync(join(dayDir, String(newest)), 'utf8')) as { day: string; at: string; heads: { chain: string; seq: number }[] };
     expect(anchor.day).toBe(today);
     expect(anchor.heads.length).toBeGreaterThan(0);
-    for (const head of anchor.heads) expect(head.chain).toMatch(new RegExp(`^${today}#u?\\d+$`));
+    // Chain-keyed chains are named x<shard> (xu<shard> for uses), legacy ones <shard> (u<shard>).
+    for (const head of anchor.heads) expect(head.chain).toMatch(new RegExp(`^${today}#x?u?\\d+$`));
     expect(statSync(join(dayDir, String(newest))).mode & 0o222).toBe(0);
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ ok: true, broken: [] });

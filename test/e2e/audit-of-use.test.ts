@@ -438,10 +438,12 @@ describe('security-team queries', () => {
     const documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: info.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
     );
+    // The record as stored: keyed by its place in its chain, found by its principal's index.
     const found = await documents.send(
       new QueryCommand({
         TableName: info.tables.audit,
-        KeyConditionExpression: 'PK = :pk',
+        IndexName: 'byPrincipal',
+        KeyConditionExpression: 'XPK6 = :pk',
         ExpressionAttributeValues: { ':pk': `PRINCIPAL#${dave}` },
       }),
     );

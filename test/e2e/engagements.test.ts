@@ -212,7 +212,7 @@ describe('engagements', () => {
       token: admin,
       body: { ...body, contractors: many(20, 'c'), profiles: ['demo-readonly', 'demo-deploy', 'a', 'b', 'c'].map((profile) => ({ profile })) },
     });
-    expect(expectError(tooBig, 400, 'VALIDATION_FAILED').message).toContain('limit of 93');
+    expect(expectError(tooBig, 400, 'VALIDATION_FAILED').message).toContain('limit of 94');
     expectError(await api('GET', '/engagements/not%20an%20id', { token: admin }), 400, 'VALIDATION_FAILED');
     expectError(await api('GET', '/engagements/no-such-engagement', { token: admin }), 404, 'NOT_FOUND');
   });
