@@ -400,20 +400,36 @@ async function writeChainKeyed(
           chains.remember(chain, { seq: occupant.chainSeq as number, hash: occupant.hash, at: chains.clock.now().toISOString() });
         } else chains.forget(chain);
         if (raced) lost += 1;
-        const backoff = chains.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** lost);
-        const spent = attempt >= MAX_RACE_ATTEMPTS || chains.now() + backoff >= giveUpAt;
-        if (throttled >= MAX_THROTTLED_ATTEMPTS || spent) {
-          lease.release(raced);
-          throw error;
-        }
-        lease.release(true);
-        await chains.sleep(backoff);
-        lease = await chains.lease(shards, { retry: true });
+        lease = await nextLease(chains, lease, shards, { attempt, lost, throttled, raced, giveUpAt }, error);
       }
     }
   } finally {
     lease.release();
   }
+}
+
+/**
+ * After a write that did not land: the lease to try again with, after a random backoff that doubles
+ * with each race lost, or the write's error once its race budget, its attempts or its throttled
+ * tries are spent.
+ */
+async function nextLease(
+  chains: AuditChains,
+  lease: ShardLease,
+  shards: number,
+  tries: { readonly attempt: number; readonly lost: number; readonly throttled: number; readonly raced: boolean; readonly giveUpAt: number },
+  error: unknown,
+): Promise<ShardLease> {
+  const backoff = chains.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** tries.lost);
+  const spent = tries.attempt >= MAX_RACE_ATTEMPTS || chains.now() + backoff >= tries.giveUpAt;
+  if (tries.throttled >= MAX_THROTTLED_ATTEMPTS || spent) {
+    lease.release(tries.raced);
+    throw error;
+  }
+  // Another process is writing this chain: leave it to that one for a moment.
+  lease.release(true);
+  await chains.sleep(backoff);
+  return chains.lease(shards, { retry: true });
 }
 
 /** A chain-keyed chain's last link, read consistently; null when the chain has no item yet. */
@@ -503,16 +519,7 @@ async function writeLegacy(
             throw error;
           }
         }
-        const backoff = chains.random() * Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** lost);
-        const spent = attempt >= MAX_RACE_ATTEMPTS || chains.now() + backoff >= giveUpAt;
-        if (throttled >= MAX_THROTTLED_ATTEMPTS || spent) {
-          lease.release(raced);
-          throw error;
-        }
-        // Another process is writing this chain: leave it to that one for a moment.
-        lease.release(true);
-        await chains.sleep(backoff);
-        lease = await chains.lease(shards, { retry: true });
+        lease = await nextLease(chains, lease, shards, { attempt, lost, throttled, raced, giveUpAt }, error);
       }
     }
   } finally {
