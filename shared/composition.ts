@@ -91,7 +91,7 @@ export const auditLog: () => AuditLog = /* @__PURE__ */ once(
 );
 
 /** For the vend function: the profile and the caller's grants, and nothing else of the store. */
-export const profileReader: () => ProfileGrantsReader = /* @__PURE__ */ once(
+const profileReader: () => ProfileGrantsReader = /* @__PURE__ */ once(
   () => new DynamoDbProfileReader(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
@@ -106,18 +106,18 @@ export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
     }),
 );
 
-export const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));
+const credentialIssuer: () => CredentialIssuer = /* @__PURE__ */ once(() => new StsCredentialIssuer(createStsClient(config())));
 
 /** What POST /credentials?format=console needs to turn a session into a sign-in URL. */
-export const consoleSignInDeps: () => ConsoleSignInDeps = /* @__PURE__ */ once(() => {
+const consoleSignInDeps: () => ConsoleSignInDeps = /* @__PURE__ */ once(() => {
   const { federationEndpoint, url } = config().console;
   return { signin: new FederationSigninTokenIssuer(federationEndpoint), federationEndpoint, consoleUrl: url };
 });
 
-export const tokenVerifier: () => TokenVerifier = /* @__PURE__ */ once(() => new JoseTokenVerifier(config().issuers));
+const tokenVerifier: () => TokenVerifier = /* @__PURE__ */ once(() => new JoseTokenVerifier(config().issuers));
 
 /** The lockdown's reads alone (the vend's bundle need not carry the writes). */
-export const lockdownReader: () => LockdownReader = /* @__PURE__ */ once(() => new DynamoDbLockdownReader(dynamoDb(), { tableName: config().tables.delegations }));
+const lockdownReader: () => LockdownReader = /* @__PURE__ */ once(() => new DynamoDbLockdownReader(dynamoDb(), { tableName: config().tables.delegations }));
 
 export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
   () =>
@@ -142,7 +142,7 @@ export const revocationPolicies: () => RevocationPolicies = /* @__PURE__ */ once
   return new AccountRoutedRevocationPolicies(byAccount);
 });
 
-export const revocationLedger: () => RevocationLedger = /* @__PURE__ */ once(
+const revocationLedger: () => RevocationLedger = /* @__PURE__ */ once(
   () => new DynamoDbRevocationLedger(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
@@ -183,7 +183,7 @@ export const chainAnchorStoreFor = (config: Config): ChainAnchorStore => {
 };
 export const chainAnchorStore: () => ChainAnchorStore = /* @__PURE__ */ once(() => chainAnchorStoreFor(config()));
 
-export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
+const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
   () =>
     new DynamoDbChainHeadReader(dynamoDb(), {
       tableName: config().tables.audit,
@@ -192,11 +192,11 @@ export const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
     }),
 );
 
-export const trailLogReader: () => TrailLogReader = /* @__PURE__ */ once(
+const trailLogReader: () => TrailLogReader = /* @__PURE__ */ once(
   () => new S3TrailLogReader(createS3Client(config()), { maxObjectBytes: config().trail.maxObjectBytes }),
 );
 
-export const trailProgress: () => TrailProgress = /* @__PURE__ */ once(
+const trailProgress: () => TrailProgress = /* @__PURE__ */ once(
   () => new DynamoDbTrailProgress(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
@@ -209,7 +209,7 @@ export const deadLetters: () => DeadLetters = /* @__PURE__ */ once(() => {
   return new LogDeadLetters(logger);
 });
 
-export const vendRateLimiter: () => RateLimiter = /* @__PURE__ */ once(
+const vendRateLimiter: () => RateLimiter = /* @__PURE__ */ once(
   () => new DynamoDbRateLimiter(dynamoDb(), { tableName: config().tables.delegations, limit: config().vendRatePerMinute }),
 );
 
@@ -251,7 +251,7 @@ export const requestStore: () => RequestStore = /* @__PURE__ */ once(() => {
 
 // Notices go to the requests topic in AWS, and to the log (and an optional webhook) only on the
 // local stack: a deployed function without its topic would decide requests nobody hears of.
-export const requestNotifier: () => RequestNotifier = /* @__PURE__ */ once(() => {
+const requestNotifier: () => RequestNotifier = /* @__PURE__ */ once(() => {
   const { topicArn, webhookUrl } = config().requests;
   if (topicArn) return new SnsRequestNotifier(createSnsClient(config()), { topicArn, stage: config().stage });
   if (!config().offline) throw new ConfigError('invalid configuration: TVM_REQUESTS_TOPIC_ARN: required outside the local stack');
@@ -326,7 +326,7 @@ export const auditQueryDeps = () => ({ audit: auditLog(), store: delegationStore
 export const verifyDeps = () => ({ audit: auditLog(), anchors: chainAnchorStore(), clock: systemClock, warn });
 
 /** What a function that cuts sessions off by itself needs (the schedule's repair). */
-export const cutOffDeps = () => ({ ...cutOffAdapters(), ...clockAndIds, warn });
+const cutOffDeps = () => ({ ...cutOffAdapters(), ...clockAndIds, warn });
 
 /** The event functions' reports go to the log. */
 const log = {

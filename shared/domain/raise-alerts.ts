@@ -78,7 +78,7 @@ export interface AlertWindow {
 }
 
 /** How far back a manual run may reach. */
-export const MAX_MANUAL_SPAN_MS = 24 * 3_600_000;
+const MAX_MANUAL_SPAN_MS = 24 * 3_600_000;
 
 /**
  * The window of a manual run: from `since` (an ISO time, or minutes or hours before now: `-90m`,

@@ -38,6 +38,7 @@ import {
   type ErrorCode,
 } from '../../shared/domain/errors.js';
 import { HTTP_STATUS, mapError } from '../../shared/http/error-mapping.js';
+import { readStepUpChallenge } from '../../shared/http/step-up-challenge.js';
 
 const REQUEST_ID = 'req-0001';
 
@@ -175,6 +176,18 @@ describe('mapError', () => {
       'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="needs mfa  now", max_age=300, acr_values="phrh urn:example:mfa"',
     });
     expect(second.body.error).toMatchObject({ acrValues: ['phrh', 'urn:example:mfa'] });
+  });
+
+  it("writes a challenge the CLI and console read back as it was meant (shared/http/step-up-challenge.ts)", () => {
+    // Prepare
+    const error = new StepUpRequiredError('profile "prod-admin" is restricted', { details: { maxAgeSeconds: 300, acrValues: ['phrh', 'urn:example:mfa'] } });
+
+    // Act
+    const mapped = mapError(error, REQUEST_ID);
+    const read = readStepUpChallenge(mapped.headers?.['www-authenticate'], mapped.body);
+
+    // Assess
+    expect(read).toMatchObject({ maxAgeSeconds: 300, acrValues: ['phrh', 'urn:example:mfa'], description: 'profile prod-admin is restricted' });
   });
 
   it('adds the error details beside code, message and requestId', () => {
