@@ -3,7 +3,7 @@
 // failure after a few tries; a throttled transaction is a fault, retried at most three times. Time
 // is virtual (test/fixtures/virtual-time.ts): the waits are asserted, not the machine's speed.
 import 'aws-sdk-client-mock-jest';
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,15 +14,12 @@ import { AuditUnavailableError } from '../../shared/domain/errors.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
 import { virtualTime, type VirtualTime } from '../fixtures/virtual-time.js';
+import { offlineDocumentClient } from '../fixtures/offline-document-client.js';
 
 const TABLE = 'tvm-test-audit';
 const HEAD_KEY = { PK: 'CHAIN#2026-06-01#0', SK: 'HEAD' };
 const ddb = mockClient(DynamoDBDocumentClient);
-/** Never reaches the network: the mock answers every command. */
-const documentClient = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-  { marshallOptions: { removeUndefinedValues: true } },
-);
+const documentClient = offlineDocumentClient();
 
 let time: VirtualTime;
 

@@ -3,7 +3,7 @@
 // key, never overwriting), the read of a chain's last item before the first write to it, how a
 // place found taken is relinked, and that a failed put which is no lost race fails the write.
 import 'aws-sdk-client-mock-jest';
-import { ConditionalCheckFailedException, DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -18,15 +18,12 @@ import { AuditUnavailableError } from '../../shared/domain/errors.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
 import { virtualTime } from '../fixtures/virtual-time.js';
+import { offlineDocumentClient } from '../fixtures/offline-document-client.js';
 
 const TABLE = 'tvm-test-audit';
 const DAY = '2026-06-01';
 const ddb = mockClient(DynamoDBDocumentClient);
-/** Never reaches the network: the mock answers every command. */
-const documentClient = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-  { marshallOptions: { removeUndefinedValues: true } },
-);
+const documentClient = offlineDocumentClient();
 
 let chains: AuditChains;
 

@@ -2,7 +2,6 @@
 // each sends (which partition, which filter, which direction, consistent or not), and that a key's
 // record is read whole however often the key was used, without reading a single use.
 import 'aws-sdk-client-mock-jest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { linkItem } from '../../shared/adapters/audit-chain.js';
@@ -10,14 +9,11 @@ import { auditItem } from '../../shared/adapters/audit-keys.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
 import { anAlert, anIssuance, aSessionRevoked, aUse, KEY } from '../fixtures/key-events.js';
+import { offlineDocumentClient } from '../fixtures/offline-document-client.js';
 
 const TABLE = 'tvm-test-audit';
 const ddb = mockClient(DynamoDBDocumentClient);
-/** Never reaches the network: the mock answers every command. */
-const documentClient = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-  { marshallOptions: { removeUndefinedValues: true } },
-);
+const documentClient = offlineDocumentClient();
 
 beforeEach(() => {
   ddb.reset();

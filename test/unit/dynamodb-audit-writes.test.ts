@@ -4,7 +4,7 @@
 // head race is relinked and retried, and how each cancellation reason is answered. The chains run on
 // virtual time (test/fixtures/virtual-time.ts): waits are asserted, never the machine's speed.
 import 'aws-sdk-client-mock-jest';
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -18,15 +18,12 @@ import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { failureOf } from '../fixtures/failure.js';
 import { anIssuance, aUse } from '../fixtures/key-events.js';
 import { virtualTime, type VirtualTime } from '../fixtures/virtual-time.js';
+import { offlineDocumentClient } from '../fixtures/offline-document-client.js';
 
 const TABLE = 'tvm-test-audit';
 const DAY = '2026-06-01';
 const ddb = mockClient(DynamoDBDocumentClient);
-/** Never reaches the network: the mock answers every command. */
-const documentClient = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-  { marshallOptions: { removeUndefinedValues: true } },
-);
+const documentClient = offlineDocumentClient();
 
 let time: VirtualTime;
 let chains: AuditChains;
