@@ -2,7 +2,12 @@
 // writers on different shards never wait for each other. Every event item carries its place in the
 // chain (`chainSeq`, 1-based), the previous item's hash (`prevHash`) and its own `hash`:
 //
-//   hash = hex(sha256(prevHash + "\n" + canonicalJson(stored item without `hash`)))
+//   hash = sha256(prevHash + "\n" + canonicalJson(stored item without `hash`))
+//
+// written in hex (64 characters) in a legacy chain and in base64url (43) in a chain-keyed one, whose
+// items must fit one write unit (1 KB). A chain's first event links to its layout's genesis hash, 32
+// zero bytes: 64 `0`s in hex, 43 `A`s in base64url. A legacy chain and a chain-keyed one are never
+// one chain (audit-keys.ts), so a hash in the other layout's encoding is simply a wrong hash.
 //
 // The hashed item includes the keys (PK, SK, GSI keys), so an event moved to another chain or
 // principal breaks too. The chain's head item records the last link, so a deleted newest event
@@ -12,8 +17,16 @@
 import { createHash } from 'node:crypto';
 import type { AnchorBreakReason } from '../domain/chain-anchors.js';
 
-/** The `prevHash` of every chain's first event. */
+/** The `prevHash` of a legacy chain's first event. */
 export const GENESIS_HASH = '0'.repeat(64);
+/** The `prevHash` of a chain-keyed chain's first event: the same 32 zero bytes, in base64url. */
+export const CHAIN_KEYED_GENESIS_HASH = 'A'.repeat(43);
+
+/** Whether an item is a chain-keyed event (else a legacy one, or no event): what its chain's hashes are written in. */
+export const isChainKeyed = (item: Readonly<Record<string, unknown>>) => typeof item.PK === 'string' && item.PK.startsWith('LINK#');
+
+/** The `prevHash` of the first event of the chain `item` belongs to. */
+export const genesisHashOf = (item: Readonly<Record<string, unknown>>) => (isChainKeyed(item) ? CHAIN_KEYED_GENESIS_HASH : GENESIS_HASH);
 
 /** The last link of a chain, as its head item stores it. */
 export interface ChainHead {
@@ -86,7 +99,7 @@ export function hashItem(item: Readonly<Record<string, unknown>>): string {
   const { hash: _hash, ...content } = item;
   return createHash('sha256')
     .update(`${String(item.prevHash)}\n${canonicalJson(content)}`)
-    .digest('hex');
+    .digest(isChainKeyed(item) ? 'base64url' : 'hex');
 }
 
 /** `item` as the next link after `previous` (no head yet: the chain's first event). */
@@ -95,7 +108,7 @@ export function linkItem(
   previous: Pick<ChainHead, 'seq' | 'hash'> | undefined,
 ): Record<string, unknown> & ChainLink {
   const { hash: _hash, ...content } = item;
-  const linked = { ...content, chainSeq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS_HASH };
+  const linked = { ...content, chainSeq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? genesisHashOf(content) };
   return { ...linked, hash: hashItem(linked) };
 }
 
@@ -126,7 +139,9 @@ export function verifyChain(
   for (const item of inChain) bySeq.set(item.chainSeq, [...(bySeq.get(item.chainSeq) ?? []), item]);
 
   let expectedSeq = 1;
-  let expectedPrev = GENESIS_HASH;
+  // Until the first link is walked, the genesis hash of the item's own layout.
+  let linkedTo: string | undefined;
+  const expectedPrevOf = (item: Readonly<Record<string, unknown>>) => linkedTo ?? genesisHashOf(item);
   let last: ChainLink | undefined;
   for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
     const candidates = bySeq.get(seq) ?? [];
@@ -134,7 +149,7 @@ export function verifyChain(
     // Of several items claiming one place, the original is the one that hashes right, links to its
     // predecessor and is linked to by its successor; the others were slipped in.
     const score = (item: (typeof candidates)[number]) =>
-      Number(hashItem(item) === item.hash) + Number(item.prevHash === expectedPrev) + Number(successorLinks.has(item.hash));
+      Number(hashItem(item) === item.hash) + Number(item.prevHash === expectedPrevOf(item)) + Number(successorLinks.has(item.hash));
     const original = [...candidates].sort((a, b) => score(b) - score(a))[0];
     if (!original) continue;
     for (const other of candidates) if (other !== original) report(other, 'duplicate-seq');
@@ -142,10 +157,10 @@ export function verifyChain(
     if (hashItem(original) !== original.hash) report(original, 'hash-mismatch');
     // Across a gap the link cannot be checked: the item it should link to is gone.
     if (seq > expectedSeq) report(original, 'missing-before');
-    else if (original.prevHash !== expectedPrev) report(original, 'link-broken');
+    else if (original.prevHash !== expectedPrevOf(original)) report(original, 'link-broken');
     // The stored hash carries the chain on, so one edited item is reported once, not with its successor.
     expectedSeq = seq + 1;
-    expectedPrev = original.hash;
+    linkedTo = original.hash;
     last = original;
   }
   if (head && (last?.chainSeq !== head.seq || last.hash !== head.hash)) {

@@ -16,11 +16,13 @@
 // is its last item and a write is one conditional put:
 //
 //   event   LINK#<day>#<shard> / SEQ#<seq, 12 digits>  XPK1, XPK2, XPK3, XPK4 as GSI1PK…GSI4PK above,
-//                                                      XPK6 PRINCIPAL#<principal>, XSK <event id>
-//                                                      (the sort key of their indexes, …X and
-//                                                      byPrincipal), GSI5PK/GSI5SK as above
+//                                                      XPK6 PRINCIPAL#<principal>; GSI5PK as above,
+//                                                      for an issuance GSI5SK <expiration> alone
 //
-// The legacy indexes sort on the table's SK, which is a chain position here, hence the X indexes.
+// The legacy indexes sort on the table's SK, which is a chain position here, hence the X indexes
+// (…X and byPrincipal), sorted on the event's own `id`. No key repeats the id (a GSI's sort key
+// need not be unique, so an expiration needs none after it) and the hashes are base64url
+// (audit-chain.ts): a vend's record fits in one write unit (1 KB).
 // Legacy items stay where they are (rewriting them would break their hashes): every read merges
 // both layouts.
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
@@ -38,7 +40,7 @@
 // races an issuance for a chain's head, nor fills the index partition a vend of that profile writes.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
 import { roleKey } from '../domain/roles.js';
-import { hashItem } from './audit-chain.js';
+import { hashItem, isChainKeyed } from './audit-chain.js';
 
 export const BY_ACCESS_KEY_INDEX = 'byAccessKey';
 export const BY_PROFILE_INDEX = 'byProfile';
@@ -50,7 +52,7 @@ export const BY_TYPE_INDEX = 'byType';
  * uses by when tvm recorded them (the alert schedule's re-check). Sparse: nothing else.
  */
 export const BY_LIVE_SESSION_INDEX = 'bySessionRole';
-/** The chain-keyed layout's indexes, sorted on XSK (the event id): byAccessKey's, byProfile's, byTime's, byType's, and a principal's events. */
+/** The chain-keyed layout's indexes, sorted on `id` (the event's): byAccessKey's, byProfile's, byTime's, byType's, and a principal's events. */
 export const BY_ACCESS_KEY_X_INDEX = 'byAccessKeyX';
 export const BY_PROFILE_X_INDEX = 'byProfileX';
 export const BY_TIME_X_INDEX = 'byTimeX';
@@ -83,8 +85,12 @@ export const typePk = (type: AuditEventType, day: string, shard: ShardLabel) => 
 export const sessionsPk = (roleArn: string) => `SESSIONS#${roleKey(roleArn)}`;
 /** The uses recorded on a UTC day in one shard of the uses set. */
 export const recordedUsesPk = (day: string, shard: ShardLabel) => `RECORDED#${day}#${shard}`;
-/** The sort key's lower bound for sessions still live at `now` (expirations normalized to ISO with ms). */
-export const liveAfter = (now: Date) => now.toISOString();
+/**
+ * The sort key's inclusive lower bound for sessions still live at `now` (expirations normalized to
+ * ISO with ms): a session expiring at `now` itself counts, keyed `<expiration>` (chain-keyed) or
+ * `<expiration>#<event id>` (legacy) alike.
+ */
+export const liveFrom = (now: Date) => now.toISOString();
 
 /** A chain is named by its time partition: `<day>#<shard label>`. */
 export const chainId = (day: string, shard: ShardLabel) => `${day}#${shard}`;
@@ -125,7 +131,7 @@ export const utcDay = (time: string | number | Date) => new Date(time).toISOStri
 
 /** The event as stored in time partition `shard` of its day and chain set, before it is linked into it (legacy layout). */
 export function auditItem(event: AuditEvent, shard: number): Record<string, unknown> {
-  const keys = indexKeys(event, shard);
+  const keys = indexKeys(event, shard, 'legacy');
   return {
     ...event,
     PK: principalPk(event.principal),
@@ -140,7 +146,7 @@ export function auditItem(event: AuditEvent, shard: number): Record<string, unkn
 
 /** The event as stored at place `seq` of its chain on `shard` (chain-keyed layout), before it is linked. */
 export function chainKeyedItem(event: AuditEvent, shard: number, seq: number): Record<string, unknown> {
-  const keys = indexKeys(event, shard);
+  const keys = indexKeys(event, shard, 'chain-keyed');
   return {
     ...event,
     PK: linkPk(utcDay(event.at), keys.label),
@@ -150,13 +156,12 @@ export function chainKeyedItem(event: AuditEvent, shard: number, seq: number): R
     XPK3: keys.byTime,
     XPK4: keys.byType,
     XPK6: principalPk(event.principal),
-    XSK: event.id,
     ...keys.byRecord,
   };
 }
 
-/** The index partitions an event belongs to, whatever the layout. */
-function indexKeys(event: AuditEvent, shard: number) {
+/** The index partitions an event belongs to, in either layout. */
+function indexKeys(event: AuditEvent, shard: number, layout: AuditLayout) {
   const day = utcDay(event.at);
   const label = shardLabel(chainSetOf(event.type), shard);
   const use = event.type === 'credential.used';
@@ -167,7 +172,7 @@ function indexKeys(event: AuditEvent, shard: number) {
     byTime: timePk(day, label),
     byType: typePk(event.type, day, label),
     byRecord: {
-      ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, event.id) : {}),
+      ...(event.type === 'credential.issued' ? liveSessionKeys(event.roleArn, event.expiration, layout === 'legacy' ? event.id : undefined) : {}),
       ...(use ? recordedUseKeys(event.recordedAt, label, event.id) : {}),
     },
   };
@@ -180,11 +185,13 @@ function recordedUseKeys(recordedAt: string | undefined, label: ShardLabel, id: 
   return { GSI5PK: recordedUsesPk(utcDay(recordedAt), label), GSI5SK: `${recordedAt}#${id}` };
 }
 
-function liveSessionKeys(roleArn: string, expiration: string, id: string): { GSI5PK?: string; GSI5SK?: string } {
+/** Keyed by expiration, followed by the event id in the legacy layout only (liveFrom reads both). */
+function liveSessionKeys(roleArn: string, expiration: string, id: string | undefined): { GSI5PK?: string; GSI5SK?: string } {
   const expires = Date.parse(expiration);
   if (Number.isNaN(expires)) return {};
+  const expiresAt = new Date(expires).toISOString();
   try {
-    return { GSI5PK: sessionsPk(roleArn), GSI5SK: `${new Date(expires).toISOString()}#${id}` };
+    return { GSI5PK: sessionsPk(roleArn), GSI5SK: id === undefined ? expiresAt : `${expiresAt}#${id}` };
   } catch {
     return {}; // Not a role ARN: nothing tvm could cut off there anyway.
   }
@@ -205,7 +212,6 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
     XPK3: _x3,
     XPK4: _x4,
     XPK6: _x6,
-    XSK: _xsk,
     chainSeq: _seq,
     prevHash: _prev,
     hash: _hash,
@@ -214,11 +220,8 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
   return event as unknown as AuditEvent;
 }
 
-/** Every key attribute of either layout: an item must carry exactly its own layout's. */
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI5PK', 'GSI5SK', 'XPK1', 'XPK2', 'XPK3', 'XPK4', 'XPK6', 'XSK'] as const;
-
-/** Whether an item is a chain-keyed event (else a legacy one, or no event). */
-export const isChainKeyed = (item: Readonly<Record<string, unknown>>) => typeof item.PK === 'string' && item.PK.startsWith('LINK#');
+/** Every key attribute of either layout but `id` (an event field, hashed with it): an item must carry exactly its own layout's. */
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI5PK', 'GSI5SK', 'XPK1', 'XPK2', 'XPK3', 'XPK4', 'XPK6'] as const;
 
 /**
  * Whether an event item is one tvm's writer could have written: linked into a chain, its hash

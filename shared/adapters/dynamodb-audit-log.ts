@@ -42,7 +42,7 @@ import {
   isLinkChain,
   linkPk,
   BY_LIVE_SESSION_INDEX,
-  liveAfter,
+  liveFrom,
   sessionsPk,
   BY_PROFILE_INDEX,
   BY_TIME_INDEX,
@@ -111,15 +111,15 @@ interface Partition {
   readonly pk: string;
   readonly pkName: PartitionKeyName;
   readonly index?: string;
-  /** The sort key (the event id): the table's SK in the legacy layout, XSK in the chain-keyed one. */
-  readonly sk?: 'SK' | 'XSK';
+  /** The sort key (the event id): the table's SK in the legacy layout, the event's own `id` in the chain-keyed one. */
+  readonly sk?: 'SK' | 'id';
   /** Only the events whose `profiles` hold this profile or every profile (MULTI_PROFILE_PK). */
   readonly concerning?: string;
 }
 
 type PartitionKeyName = 'PK' | 'GSI1PK' | 'GSI2PK' | 'GSI3PK' | 'GSI4PK' | 'XPK1' | 'XPK2' | 'XPK3' | 'XPK4' | 'XPK6';
 
-/** Where the chain-keyed layout keeps what a legacy partition holds: same key, its own index sorted on XSK. */
+/** Where the chain-keyed layout keeps what a legacy partition holds: same key, its own index sorted on `id`. */
 const CHAIN_KEYED_TWIN: Partial<Record<PartitionKeyName, { readonly pkName: PartitionKeyName; readonly index: string }>> = {
   PK: { pkName: 'XPK6', index: BY_PRINCIPAL_INDEX },
   GSI1PK: { pkName: 'XPK1', index: BY_ACCESS_KEY_X_INDEX },
@@ -163,7 +163,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   private layoutsOf(partition: Partition): Partition[] {
     const twin = CHAIN_KEYED_TWIN[partition.pkName];
     if (this.options.layout === 'legacy' || !twin) return [partition];
-    return [partition, { ...partition, ...twin, sk: 'XSK' }];
+    return [partition, { ...partition, ...twin, sk: 'id' }];
   }
 
   /** Every item of a partition in both layouts, oldest first; `input` builds one layout's Query. */
@@ -183,8 +183,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       this.readAll({
         TableName: this.options.tableName,
         IndexName: BY_LIVE_SESSION_INDEX,
-        KeyConditionExpression: 'GSI5PK = :pk AND GSI5SK > :now',
-        ExpressionAttributeValues: { ':pk': sessionsPk(roleArn), ':now': liveAfter(now) },
+        KeyConditionExpression: 'GSI5PK = :pk AND GSI5SK >= :now',
+        ExpressionAttributeValues: { ':pk': sessionsPk(roleArn), ':now': liveFrom(now) },
       }),
     );
     return this.intact(items).map(toAuditEvent) as CredentialIssuedEvent[];
@@ -458,13 +458,14 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    */
   private async collect(partition: Partition, range: KeyRange, filters: Filters, limit: number): Promise<PartitionRead> {
     const input = queryInput(this.options.tableName, partition, range, filters);
+    const excluded = range.upper?.exclusive ? range.upper.value : undefined;
     const events: AuditEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
     for (let page = 0; page < MAX_PAGES_PER_PARTITION && events.length <= limit; page++) {
       const out = await this.client.send(
         new QueryCommand({ ...input, ScanIndexForward: false, Limit: limit + 1, ExclusiveStartKey: startKey }),
       );
-      events.push(...this.intact(out.Items ?? []).map(toAuditEvent));
+      events.push(...this.intact((out.Items ?? []).filter((item) => item.id !== excluded)).map(toAuditEvent));
       startKey = out.LastEvaluatedKey;
       if (!startKey) return { events };
     }
@@ -749,8 +750,9 @@ function queryInput(tableName: string, partition: Partition, range: KeyRange, fi
   if (upper) values[':upper'] = upper.value;
   if (lower !== undefined && upper) {
     key += ' AND #sk BETWEEN :lower AND :upper';
-    // BETWEEN is inclusive; a filter may not name the sort key, but `id` holds the same value.
-    if (upper.exclusive) {
+    // BETWEEN is inclusive; a filter may not name the sort key, but a legacy item's `id` holds the
+    // same value. An X index sorts on `id` itself: collect leaves the bound's item out instead.
+    if (upper.exclusive && sk !== 'id') {
       names['#id'] = 'id';
       conditions.push('#id < :upper');
     }

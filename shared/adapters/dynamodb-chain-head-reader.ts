@@ -92,14 +92,15 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
   }
 
   async linkOf(chain: string, eventId: string): Promise<{ seq: number; hash: string } | undefined> {
-    // The chain's events by time: a chain-keyed chain's (`<day>#x<shard>`) in byTimeX, on XSK.
+    // The chain's events by time: a chain-keyed chain's (`<day>#x<shard>`) in byTimeX, on `id`.
     const linked = isLinkChain(chain);
     const out = await this.read(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.options.tableName,
           IndexName: linked ? BY_TIME_X_INDEX : BY_TIME_INDEX,
-          KeyConditionExpression: linked ? 'XPK3 = :pk AND XSK = :id' : 'GSI3PK = :pk AND SK = :id',
+          KeyConditionExpression: linked ? 'XPK3 = :pk AND #id = :id' : 'GSI3PK = :pk AND SK = :id',
+          ...(linked ? { ExpressionAttributeNames: { '#id': 'id' } } : {}),
           ExpressionAttributeValues: { ':pk': timePkOfChain(linked ? chain.replace('#x', '#') : chain), ':id': eventId },
         }),
       ),

@@ -9,11 +9,16 @@ export const anchoredHeadSchema = /* @__PURE__ */ (() =>
       /** `<day>#<shard label>`, as the audit table names the chain (`<day>#x<shard label>` chain-keyed). */
       chain: z.string().regex(/^\d{4}-\d\d-\d\d#x?u?\d+$/),
       seq: z.number().int().min(1),
-      hash: z.string().regex(/^[0-9a-f]{64}$/),
+      /** sha256, in its chain's encoding: base64url in a chain-keyed chain, hex in a legacy one. */
+      hash: z.string(),
       /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */
       eventId: z.string().min(1).optional(),
     })
-    .strict())();
+    .strict()
+    .refine((head) => (head.chain.includes('#x') ? /^[\w-]{43}$/ : /^[0-9a-f]{64}$/).test(head.hash), {
+      message: "not a sha256 in its chain's encoding",
+      path: ['hash'],
+    }))();
 
 export const chainAnchorSchema = /* @__PURE__ */ (() =>
   z

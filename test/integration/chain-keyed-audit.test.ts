@@ -4,7 +4,7 @@
 // or cut off the tail behind tvm's back; and reads after the switch from the legacy layout that
 // must still find every legacy event. Every test gets fresh tables.
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { hashItem } from '../../shared/adapters/audit-chain.js';
+import { CHAIN_KEYED_GENESIS_HASH, hashItem } from '../../shared/adapters/audit-chain.js';
 import { linkPk, seqSk } from '../../shared/adapters/audit-keys.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
 import { DynamoDbChainHeadReader } from '../../shared/adapters/dynamodb-chain-head-reader.js';
@@ -13,7 +13,7 @@ import { FileSystemChainAnchorStore } from '../../shared/adapters/file-system-ch
 import { adminEvent, type AuditEvent } from '../../shared/domain/audit.js';
 import { anchorChainHeads } from '../../shared/domain/chain-anchors.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
-import { anIssuance, aUse, KEY } from '../fixtures/key-events.js';
+import { anIssuance, aUse, KEY, ROLE_ARN } from '../fixtures/key-events.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,8 +34,9 @@ beforeEach(async () => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A writer of its own: its own head cache and leases, as another Lambda instance has. */
-function aProcess(layout: 'chain-keyed' | 'legacy' = 'chain-keyed', shards = 1): DynamoDbAuditLog {
+function aProcess(layout: 'chain-keyed' | 'legacy' = 'chain-keyed', shards = 1, warn?: (message: string, data: Record<string, unknown>) => void): DynamoDbAuditLog {
   return new DynamoDbAuditLog(dynamodb().documentClient, {
+    ...(warn ? { warn } : {}),
     tableName: tables.audit,
     shards,
     useShards: 1,
@@ -70,7 +71,7 @@ describe('chain-keyed writes', () => {
     expect(items.map((item) => item.SK)).toEqual(events.map((_, i) => seqSk(i + 1)));
     expect(new Set(items.map((item) => item.id))).toEqual(new Set(events.map((event) => event.id)));
     for (const [i, item] of items.entries()) {
-      expect(item.prevHash).toBe(i === 0 ? '0'.repeat(64) : items[i - 1]?.hash);
+      expect(item.prevHash).toBe(i === 0 ? CHAIN_KEYED_GENESIS_HASH : items[i - 1]?.hash);
       expect(item.hash).toBe(hashItem(item));
     }
     expect(await verifyToday(first)).toEqual({ ok: true, checked: 40, broken: [] });
@@ -157,6 +158,28 @@ describe('chain-keyed tamper evidence', () => {
     expect(report.broken).toEqual([{ id: change(10, 't2').id, reason: 'link-broken' }]);
   });
 
+  it('catches an item whose hash is re-encoded in hex, the same digest (hash-mismatch), and readers leave it out', async () => {
+    // Prepare
+    const warnings: Record<string, unknown>[] = [];
+    await aChainOfThree();
+    const log = aProcess('chain-keyed', 1, (_message, data) => warnings.push(data));
+    const original = (await itemAt(2)) as Record<string, unknown>;
+    const hex = Buffer.from(String(original.hash), 'base64url').toString('hex');
+    await dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: { ...original, hash: hex } }));
+
+    // Act
+    const report = await verifyToday(log);
+    const page = await log.query({ principal: ADMIN.id, limit: 10 });
+
+    // Assess
+    expect(report.broken).toEqual([
+      { id: change(20, 't1').id, reason: 'hash-mismatch' },
+      { id: change(10, 't2').id, reason: 'link-broken' },
+    ]);
+    expect(page.events.map((event) => event.id)).toEqual([change(10, 't2').id, change(30, 't0').id]);
+    expect(warnings).toContainEqual(expect.objectContaining({ id: change(20, 't1').id }));
+  });
+
   it('catches a deleted item (missing-before, at the item after it)', async () => {
     // Prepare
     const log = await aChainOfThree();
@@ -187,6 +210,64 @@ describe('chain-keyed tamper evidence', () => {
     expect(anchored?.heads).toEqual([{ chain: `${TODAY}#x0`, seq: 3, hash: expect.any(String), eventId: change(10, 't2').id }]);
     expect(alone.ok).toBe(true);
     expect(withAnchors.broken).toEqual([{ id: `chain:${TODAY}#x0`, reason: 'behind-anchor' }]);
+  });
+});
+
+describe('chain-keyed reads', () => {
+  it('page through an index sorted on the event id within a window, each event once', async () => {
+    // Prepare
+    const log = aProcess();
+    const events = [50, 40, 30, 20, 10].map((seconds) => change(seconds, `p${seconds}`));
+    for (const event of events) await log.append(event);
+    const from = change(45, 'bound').at;
+
+    // Act
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await log.query({ principal: ADMIN.id, from, limit: 2, ...(cursor ? { cursor } : {}) });
+      pages.push(page.events.map((event) => event.id));
+      cursor = page.nextCursor;
+    } while (cursor && pages.length < 10);
+
+    // Assess
+    expect(pages.flat()).toEqual(events.slice(1).map((event) => event.id).reverse());
+    expect(pages.map((page) => page.length)).toEqual([2, 2]);
+  });
+
+  it.each(['chain-keyed', 'legacy'] as const)('counts a %s session expiring at this very moment as live on its role, and not a millisecond later', async (layout) => {
+    // Prepare
+    const log = aProcess(layout);
+    const issuance = anIssuance({ expiration: '2026-06-01T12:30:00Z' });
+    await log.append(issuance);
+
+    // Act
+    const atExpiry = await log.liveIssuancesOnRole(ROLE_ARN, new Date('2026-06-01T12:30:00.000Z'));
+    const after = await log.liveIssuancesOnRole(ROLE_ARN, new Date('2026-06-01T12:30:00.001Z'));
+
+    // Assess
+    expect(atExpiry).toEqual([issuance]);
+    expect(after).toEqual([]);
+  });
+
+  it('finds where an anchored event stands in its chain by its id, so the anchoring moves on as the chain grows', async () => {
+    // Prepare: anchored at 1, then grown to 2
+    const log = aProcess();
+    const first = change(20, 'anchored');
+    await log.append(first);
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 1, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    await anchorChainHeads({ heads, anchors, clock: { now: () => FIXED_NOW } });
+    await log.append(change(10, 'later'));
+
+    // Act
+    const link = await heads.linkOf(`${TODAY}#x0`, first.id);
+    const [today] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 300_000) } });
+
+    // Assess
+    expect(link).toEqual({ seq: 1, hash: (await itemAt(1))?.hash });
+    expect(today).toMatchObject({ saved: true, heldBack: [] });
+    expect((await anchors.latest(TODAY))?.heads).toEqual([{ chain: `${TODAY}#x0`, seq: 2, hash: (await itemAt(2))?.hash, eventId: change(10, 'later').id }]);
   });
 });
 

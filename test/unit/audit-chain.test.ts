@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import {
   canonicalJson,
+  CHAIN_KEYED_GENESIS_HASH,
   GENESIS_HASH,
   hashItem,
   linkItem,
@@ -31,11 +32,11 @@ function anItem(n: number, overrides: Record<string, unknown> = {}): Record<stri
 }
 
 /** `count` items linked in order, and the head their last write left. */
-function aChain(count: number): { items: Item[]; head: { seq: number; hash: string } } {
+function aChain(count: number, item: (n: number) => Record<string, unknown> = anItem): { items: Item[]; head: { seq: number; hash: string } } {
   const items: Item[] = [];
   for (let n = 1; n <= count; n++) {
     const last = items[items.length - 1];
-    items.push(linkItem(anItem(n), last ? { seq: last.chainSeq, hash: last.hash } : undefined));
+    items.push(linkItem(item(n), last ? { seq: last.chainSeq, hash: last.hash } : undefined));
   }
   const last = items[items.length - 1];
   return { items, head: { seq: last?.chainSeq ?? 0, hash: last?.hash ?? GENESIS_HASH } };
@@ -249,5 +250,67 @@ describe('verifyChain', () => {
 
     // Assess
     expect(report.broken).toEqual([{ id: at(items, 2).id, reason: 'hash-mismatch' }]);
+  });
+});
+
+describe('a chain-keyed chain', () => {
+  const LINK_CHAIN = '2026-06-01#x2';
+  /** An unlinked item as chainKeyedItem builds it (the fields that matter here). */
+  const aLinkItem = (n: number): Record<string, unknown> => {
+    const { GSI3PK: _time, ...item } = anItem(n);
+    return { ...item, PK: 'LINK#2026-06-01#2', SK: `SEQ#00000000000${n}`, XPK3: 'TIME#2026-06-01#2' };
+  };
+  const hexOf = (base64url: string) => Buffer.from(base64url, 'base64url').toString('hex');
+
+  it('hashes in base64url, from the same 32 zero bytes as a legacy chain', () => {
+    // Act
+    const first = linkItem(aLinkItem(1), undefined);
+    const { hash: _hash, ...content } = first;
+
+    // Assess
+    expect(first.prevHash).toBe(CHAIN_KEYED_GENESIS_HASH);
+    expect(hexOf(CHAIN_KEYED_GENESIS_HASH)).toBe(GENESIS_HASH);
+    expect(first.hash).toMatch(/^[\w-]{43}$/);
+    expect(hexOf(first.hash)).toBe(createHash('sha256').update(`${CHAIN_KEYED_GENESIS_HASH}\n${canonicalJson(content)}`).digest('hex'));
+    expect(hashItem(first)).toBe(first.hash);
+  });
+
+  it('verifies intact', () => {
+    // Prepare
+    const { items, head } = aChain(3, aLinkItem);
+
+    // Act
+    const report = verifyChain(items, head, LINK_CHAIN);
+
+    // Assess
+    expect(report).toEqual({ checked: 3, broken: [] });
+  });
+
+  it('reports an item whose hash is re-encoded in hex, the same digest (hash-mismatch, and link-broken after it)', () => {
+    // Prepare
+    const { items, head } = aChain(3, aLinkItem);
+    const reencoded = items.map((item, i) => (i === 1 ? { ...item, hash: hexOf(item.hash) } : item));
+
+    // Act
+    const report = verifyChain(reencoded, head, LINK_CHAIN);
+
+    // Assess
+    expect(report.broken).toEqual([
+      { id: at(items, 1).id, reason: 'hash-mismatch' },
+      { id: at(items, 2).id, reason: 'link-broken' },
+    ]);
+  });
+
+  it('reports a first item linked to the legacy (hex) genesis (link-broken)', () => {
+    // Prepare
+    const first = aLinkItem(1);
+    const unlinked = { ...first, chainSeq: 1, prevHash: GENESIS_HASH };
+    const hexRooted = { ...unlinked, hash: hashItem(unlinked) };
+
+    // Act
+    const report = verifyChain([hexRooted], { seq: 1, hash: hexRooted.hash }, LINK_CHAIN);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: first.id, reason: 'link-broken' }]);
   });
 });

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand 
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { GENESIS_HASH, linkItem } from '../../shared/adapters/audit-chain.js';
+import { CHAIN_KEYED_GENESIS_HASH, linkItem } from '../../shared/adapters/audit-chain.js';
 import { chainKeyedItem } from '../../shared/adapters/audit-keys.js';
 import { decodeAuditStreamRecord } from '../../shared/adapters/dynamodb-audit-stream.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
@@ -68,8 +68,9 @@ describe('DynamoDbAuditLog.append, chain-keyed', () => {
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     expect(ddb).toReceiveCommandTimes(TransactWriteCommand, 0);
-    expect(item).toMatchObject({ PK: `LINK#${DAY}#0`, SK: 'SEQ#000000000001', chainSeq: 1, prevHash: GENESIS_HASH, XSK: event.id });
+    expect(item).toMatchObject({ PK: `LINK#${DAY}#0`, SK: 'SEQ#000000000001', chainSeq: 1, prevHash: CHAIN_KEYED_GENESIS_HASH, id: event.id });
     expect(item).not.toHaveProperty('GSI3PK');
+    expect(item).not.toHaveProperty('XSK');
   });
 
   it('relinks after the item a lost race returned, at the next place, and reads the chain no more', async () => {
@@ -138,5 +139,17 @@ describe('the audit stream, chain-keyed', () => {
     // Assess
     expect(decoded).toEqual({ event });
     expect(edited).toEqual({ skipped: 'not-intact' });
+  });
+
+  it('skips a chain-keyed item whose hash is re-encoded in hex: the same digest, not its chain’s encoding', () => {
+    // Prepare
+    const item = linkItem(chainKeyedItem(anEvent(), 0, 1), undefined);
+    const hex = Buffer.from(item.hash, 'base64url').toString('hex');
+
+    // Act
+    const decoded = decodeAuditStreamRecord(record({ ...item, hash: hex }));
+
+    // Assess
+    expect(decoded).toEqual({ skipped: 'not-intact' });
   });
 });
