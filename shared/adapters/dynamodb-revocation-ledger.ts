@@ -14,7 +14,9 @@ const FALLBACK_RECORD_ATTEMPTS = 3;
 // Stored items are parsed, not cast: a ledger or order tvm cannot read in full is not acted on.
 // Each schema is built in a pure function call, so bundles that never read a ledger (the vend
 // function's, through composition) drop it whole, arguments and all.
-export const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ (() => z.union([
+// Discriminated by `kind`: a vend parses the recent cut-offs, and a plain union would try every
+// alternative in turn, building an error for each that does not fit.
+export const revocationSchema: z.ZodType<Revocation> = /* @__PURE__ */ (() => z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('person'), sourceIdentity: z.string(), before: z.string() }).strict(),
   z.object({ kind: z.literal('grant'), grantId: z.string(), before: z.string() }).strict(),
   z

@@ -238,7 +238,7 @@ export interface AuditLog extends AuditWriter, LiveSessionFinder {
    * was made), oldest recorded first, at most `limit`; `truncated` when more were recorded.
    */
   usesRecordedBetween(from: string, to: string, limit: number): Promise<RecordedUses>;
-  /** Every issuance on a profile whose credentials have not expired at `now`. */
+  /** Every issuance on a profile whose credentials have not expired at `now` (one expiring at `now` has). */
   liveIssuancesForProfile(profile: string, now: Date): Promise<CredentialIssuedEvent[]>;
   /**
    * Checks the hash chains of the events written between `from` and `to` (whole days), and each
@@ -391,7 +391,10 @@ export interface CutOffOrders {
 
 /** Where live sessions are found: the issuances whose credentials have not expired. */
 export interface LiveSessionFinder {
-  /** Issuances on this role (compared as IAM does), unexpired at `now`; the cost grows with live sessions only. */
+  /**
+   * Issuances on this role (compared as IAM does) expiring at `now` or later: a cut-off errs on the
+   * side of reaching a session at its last instant. The cost grows with live sessions only.
+   */
   liveIssuancesOnRole(roleArn: string, now: Date): Promise<CredentialIssuedEvent[]>;
 }
 

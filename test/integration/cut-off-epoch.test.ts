@@ -204,4 +204,21 @@ describe('the cut-off epoch', () => {
     // Assess
     for (const error of errors) expect(error).toBeInstanceOf(StoreUnavailableError);
   });
+
+  it.each([
+    ['of a kind tvm does not know', { kind: 'everyone', before: '2026-06-01T12:01:00.000Z' }],
+    ['with a field its kind does not have', { kind: 'grant', grantId: 'grant-1', before: '2026-06-01T12:01:00.000Z', spares: 'mallory@example.com' }],
+    ['without its reach', { kind: 'person', sourceIdentity: 'alice@example.com' }],
+  ])('refuses a recent cut-off written around tvm %s, never reading past it', async (_what, revocation) => {
+    // Prepare
+    const cutOff = { roles: [ROLE], revocations: [{ kind: 'role-wide' as const, before: '2026-06-01T12:01:00.000Z' }] };
+    const put = putRecentCutOff(tableName, cutOff, 'order-forged').Put;
+    await dynamodb().documentClient.send(new PutCommand({ ...put, Item: { ...put.Item, revocations: [revocation] } }));
+
+    // Act
+    const error = await captureError(lockdowns.getLockdownAndCutOffs(FIXED_NOW));
+
+    // Assess
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+  });
 });

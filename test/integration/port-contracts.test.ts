@@ -1338,12 +1338,19 @@ describe.each(implementations)('port contracts: %s', (_name, makePorts) => {
       // Act
       const onProfile = await ports.audit.liveIssuancesForProfile(PROFILE.name, NOW);
       const onRole = await ports.audit.liveIssuancesOnRole('arn:aws:iam::123456789012:role/team/DEV-READONLY', NOW);
-      const afterwards = await ports.audit.liveIssuancesOnRole(live.roleArn, new Date('2026-06-01T12:30:00.001Z'));
+      // At the very instant a session expires, who has access no longer lists it, while a cut-off still reaches it.
+      const atExpiry = new Date(live.expiration);
+      const lastInstant = [await ports.audit.liveIssuancesForProfile(PROFILE.name, atExpiry), await ports.audit.liveIssuancesOnRole(live.roleArn, atExpiry)];
+      const afterwards = [
+        await ports.audit.liveIssuancesForProfile(PROFILE.name, new Date(atExpiry.getTime() + 1)),
+        await ports.audit.liveIssuancesOnRole(live.roleArn, new Date(atExpiry.getTime() + 1)),
+      ];
 
       // Assess
       expect(onProfile).toEqual([live]);
       expect(onRole).toEqual([live]);
-      expect(afterwards).toEqual([]);
+      expect(lastInstant).toEqual([[], [live]]);
+      expect(afterwards).toEqual([[], []]);
     });
 
     it('verifies an intact trail, checking every event of the days asked for', async () => {
