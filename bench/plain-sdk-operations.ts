@@ -1,5 +1,6 @@
 // The plain SDK scripts `npm run bench` measures the vend against (bench/measure.ts runs them): no
-// tvm code, SDK clients with their defaults, against the same local DynamoDB and STS as the vend.
+// tvm code but the delegations table's key strings, SDK clients with their defaults, against the
+// same local DynamoDB and STS as the vend.
 //   (a) the floor: AssumeRole and one PutItem.
 //   (d) the vend's calls, in its order.
 //   (e) the irreducible floor: the reads any correct vend must make, AssumeRole, one PutItem.
@@ -10,11 +11,23 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import {
+  ACTIVE_GRANTS_INDEX,
+  activeGrantsPrefix,
+  indexTime,
+  KEY_RANGE_END,
+  LOCKDOWN_KEY,
+  LOCKDOWN_PK,
+  PROFILE_SK,
+  profilePk,
+  RECENT_CUT_OFF_PREFIX,
+} from '../shared/adapters/delegation-keys.js';
+import type { Subject } from '../shared/domain/model.js';
+import { RECENT_MARGIN_MS } from '../shared/domain/recent-cut-offs.js';
 import { LOCAL_TVM_CALLER } from '../local/sts/local-sts.js';
 import type { StackInfo } from '../local/stack.js';
 import { itemSize } from './write-units.js';
@@ -29,7 +42,7 @@ export interface ScriptInput {
 }
 
 export const DURATION_SECONDS = 900;
-/** (e)'s record by DynamoDB's size rules: about an audit record's, within one write unit. */
+/** (d)'s and (e)'s record by DynamoDB's size rules: about an audit record's, within one write unit. */
 const IRREDUCIBLE_RECORD_BYTES = 1000;
 
 /**
@@ -60,10 +73,12 @@ export function floorOperation(input: ScriptInput): { run: () => Promise<void>; 
 
 /**
  * (d): the AWS calls a vend makes (bench/aws-call-counter.ts counts them), as a plain SDK script
- * makes them: the quota counter's UpdateItem with the consistent Query of the profile partition and
- * GetItem of the lockdown, in parallel; AssumeRole; and the audit record linked to a chain head in
- * one TransactWriteItems. Against it, the vend's time is tvm's own work: the JWT, input checks,
- * decisions, hashing and logging. Its items are deleted at the end.
+ * makes them, in its order: the quota counter's UpdateItem, the consistent GetItem of the profile,
+ * a consistent Query of the activeGrants index per subject of the caller (the principal and its
+ * group) and the consistent Query of the lockdown partition, all in parallel; AssumeRole; and the
+ * audit record in one conditional PutItem of the vend's record size. Against it, the vend's time is
+ * tvm's own work: the JWT, input checks, decisions, hashing and logging. Its items are deleted at
+ * the end. (Only the key strings come from tvm's code, so the reads find what a vend's find.)
  */
 export function sameCallsOperation(input: ScriptInput): { run: () => Promise<void>; cleanUp: () => Promise<void> } {
   const { stack } = input;
@@ -71,12 +86,26 @@ export function sameCallsOperation(input: ScriptInput): { run: () => Promise<voi
   const table = stack.tables.delegations;
   const principal = `bench-${input.runId}-same-calls@example.com`;
   const counter = { PK: `BENCH#${input.runId}`, SK: 'counter' };
-  const head = { PK: `BENCH#${input.runId}`, SK: 'head' };
-  const eventKey = (seq: number) => ({ PK: `BENCH#${input.runId}#events`, SK: String(seq).padStart(12, '0') });
+  const recordKey = (seq: number) => ({ PK: `BENCH#${input.runId}#same-calls`, SK: String(seq).padStart(12, '0') });
   let seq = 0;
   return {
     run: async () => {
       const requestId = randomUUID();
+      const now = new Date();
+      const grantsOf = (subject: Subject) =>
+        dynamodb.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: ACTIVE_GRANTS_INDEX,
+            KeyConditionExpression: 'PK = :pk AND LSI1SK BETWEEN :from AND :to',
+            ExpressionAttributeValues: marshall({
+              ':pk': profilePk(input.profile),
+              ':from': activeGrantsPrefix(subject) + indexTime(now),
+              ':to': activeGrantsPrefix(subject) + KEY_RANGE_END,
+            }),
+            ConsistentRead: true,
+          }),
+        );
       await Promise.all([
         dynamodb.send(
           new UpdateItemCommand({
@@ -88,33 +117,25 @@ export function sameCallsOperation(input: ScriptInput): { run: () => Promise<voi
             ReturnValues: 'UPDATED_NEW',
           }),
         ),
-        ...readRules(dynamodb, input, principal),
+        dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: profilePk(input.profile), SK: PROFILE_SK }), ConsistentRead: true })),
+        grantsOf({ type: 'user', id: principal }),
+        grantsOf({ type: 'group', id: input.group }),
+        dynamodb.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'PK = :pk AND SK > :from',
+            ExpressionAttributeValues: marshall({ ':pk': LOCKDOWN_PK, ':from': `${RECENT_CUT_OFF_PREFIX}${new Date(now.getTime() - RECENT_MARGIN_MS).toISOString()}~` }),
+            ScanIndexForward: false,
+            ConsistentRead: true,
+          }),
+        ),
       ]);
       const accessKeyId = await assumeRoleLikeAVend(sts, input, principal, requestId);
       seq++;
-      await dynamodb.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: table,
-                Item: marshall({ ...eventKey(seq), ...auditSizedItem(input, principal, requestId, accessKeyId) }),
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            {
-              Put: {
-                TableName: table,
-                Item: marshall({ ...head, seq, hash: 'f'.repeat(64), at: new Date().toISOString() }),
-                ...(seq === 1 ? {} : { ConditionExpression: 'seq = :expected', ExpressionAttributeValues: marshall({ ':expected': seq - 1 }) }),
-              },
-            },
-          ],
-        }),
-      );
+      await putRecord(dynamodb, table, { ...recordKey(seq), ...auditSizedItem(input, principal, requestId, accessKeyId) });
     },
     cleanUp: async () => {
-      const keys = [counter, head, ...Array.from({ length: seq }, (_, i) => eventKey(i + 1))];
+      const keys = [counter, ...Array.from({ length: seq }, (_, i) => recordKey(i + 1))];
       for (const key of keys) await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: marshall(key) }));
       sts.destroy();
       dynamodb.destroy();
@@ -124,8 +145,8 @@ export function sameCallsOperation(input: ScriptInput): { run: () => Promise<voi
 
 /**
  * (e): what any correct vend must do, with the SDK and nothing else: one round trip of consistent
- * reads of the rules (the profile and the caller's grants, the lockdown); the AssumeRole of (a); the
- * audit record in one PutItem (1,000 bytes) that never overwrites one. Deleted at the end.
+ * reads of the rules, in parallel (the profile, the caller's grants, the lockdown); the AssumeRole
+ * of (a); the audit record in one PutItem (1,000 bytes) that never overwrites one. Deleted at the end.
  */
 export function irreducibleOperation(input: ScriptInput): { run: () => Promise<void>; cleanUp: () => Promise<void> } {
   const { stack } = input;
@@ -137,16 +158,10 @@ export function irreducibleOperation(input: ScriptInput): { run: () => Promise<v
   return {
     run: async () => {
       const requestId = randomUUID();
-      await Promise.all(readRules(dynamodb, input, principal));
+      await Promise.all(readRules(dynamodb, input));
       const accessKeyId = await assumeRoleLikeAVend(sts, input, principal, requestId);
       seq++;
-      await dynamodb.send(
-        new PutItemCommand({
-          TableName: table,
-          Item: marshall(padTo({ ...recordKey(seq), ...auditSizedItem(input, principal, requestId, accessKeyId) }, IRREDUCIBLE_RECORD_BYTES)),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      await putRecord(dynamodb, table, { ...recordKey(seq), ...auditSizedItem(input, principal, requestId, accessKeyId) });
     },
     cleanUp: async () => {
       for (let i = 1; i <= seq; i++) await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: marshall(recordKey(i)) }));
@@ -157,29 +172,37 @@ export function irreducibleOperation(input: ScriptInput): { run: () => Promise<v
 }
 
 /**
- * The rules a vend must read before it mints, strongly consistent and at once: the profile's
- * partition (the profile and its grants share it; only the profile and the caller's grants are
- * returned) and the lockdown.
+ * The rules a vend must read before it mints, strongly consistent and at once, one request each:
+ * the profile, the caller's grants (one key range of the profile's grants index: here the bench
+ * group's, where its grant is) and the lockdown.
  */
-function readRules(dynamodb: DynamoDBClient, input: ScriptInput, principal: string): Promise<unknown>[] {
+function readRules(dynamodb: DynamoDBClient, input: ScriptInput): Promise<unknown>[] {
   const table = input.stack.tables.delegations;
+  const group: Subject = { type: 'group', id: input.group };
   return [
+    dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: profilePk(input.profile), SK: PROFILE_SK }), ConsistentRead: true })),
     dynamodb.send(
       new QueryCommand({
         TableName: table,
-        KeyConditionExpression: 'PK = :pk',
-        FilterExpression: 'entity = :profile OR subjectKey IN (:s0, :s1)',
+        IndexName: ACTIVE_GRANTS_INDEX,
+        KeyConditionExpression: 'PK = :pk AND LSI1SK BETWEEN :from AND :to',
         ExpressionAttributeValues: marshall({
-          ':pk': `PROFILE#${input.profile}`,
-          ':profile': 'profile',
-          ':s0': `user#${principal}`,
-          ':s1': `group#${input.group}`,
+          ':pk': profilePk(input.profile),
+          ':from': activeGrantsPrefix(group) + indexTime(new Date()),
+          ':to': activeGrantsPrefix(group) + KEY_RANGE_END,
         }),
         ConsistentRead: true,
       }),
     ),
-    dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: 'LOCKDOWN', SK: '#LOCKDOWN' }), ConsistentRead: true })),
+    dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall(LOCKDOWN_KEY), ConsistentRead: true })),
   ];
+}
+
+/** An audit-record-sized item (1,000 bytes), put once: conditional, as a record never overwrites one. */
+function putRecord(dynamodb: DynamoDBClient, table: string, item: Record<string, unknown>): Promise<unknown> {
+  return dynamodb.send(
+    new PutItemCommand({ TableName: table, Item: marshall(padTo(item, IRREDUCIBLE_RECORD_BYTES)), ConditionExpression: 'attribute_not_exists(PK)' }),
+  );
 }
 
 /** `item` with a `detail` string that makes it `bytes` long by DynamoDB's rules (name and value). */
