@@ -585,8 +585,12 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       this.warn('left out an audit item that is not intact (not chained, hash or keys wrong): run verify', {
         id: item.id,
         PK: item.PK,
+        SK: item.SK,
+        // Either layout's keys: a chain-keyed item has the X ones (undefined ones are not logged).
         GSI1PK: item.GSI1PK,
         GSI3PK: item.GSI3PK,
+        XPK1: item.XPK1,
+        XPK3: item.XPK3,
       });
       return false;
     });
