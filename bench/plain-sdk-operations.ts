@@ -92,20 +92,6 @@ export function sameCallsOperation(input: ScriptInput): { run: () => Promise<voi
     run: async () => {
       const requestId = randomUUID();
       const now = new Date();
-      const grantsOf = (subject: Subject) =>
-        dynamodb.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: ACTIVE_GRANTS_INDEX,
-            KeyConditionExpression: 'PK = :pk AND LSI1SK BETWEEN :from AND :to',
-            ExpressionAttributeValues: marshall({
-              ':pk': profilePk(input.profile),
-              ':from': activeGrantsPrefix(subject) + indexTime(now),
-              ':to': activeGrantsPrefix(subject) + KEY_RANGE_END,
-            }),
-            ConsistentRead: true,
-          }),
-        );
       await Promise.all([
         dynamodb.send(
           new UpdateItemCommand({
@@ -117,9 +103,9 @@ export function sameCallsOperation(input: ScriptInput): { run: () => Promise<voi
             ReturnValues: 'UPDATED_NEW',
           }),
         ),
-        dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: profilePk(input.profile), SK: PROFILE_SK }), ConsistentRead: true })),
-        grantsOf({ type: 'user', id: principal }),
-        grantsOf({ type: 'group', id: input.group }),
+        readProfile(dynamodb, input),
+        readGrants(dynamodb, input, { type: 'user', id: principal }, now),
+        readGrants(dynamodb, input, { type: 'group', id: input.group }, now),
         dynamodb.send(
           new QueryCommand({
             TableName: table,
@@ -177,25 +163,34 @@ export function irreducibleOperation(input: ScriptInput): { run: () => Promise<v
  * group's, where its grant is) and the lockdown.
  */
 function readRules(dynamodb: DynamoDBClient, input: ScriptInput): Promise<unknown>[] {
-  const table = input.stack.tables.delegations;
-  const group: Subject = { type: 'group', id: input.group };
   return [
-    dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall({ PK: profilePk(input.profile), SK: PROFILE_SK }), ConsistentRead: true })),
-    dynamodb.send(
-      new QueryCommand({
-        TableName: table,
-        IndexName: ACTIVE_GRANTS_INDEX,
-        KeyConditionExpression: 'PK = :pk AND LSI1SK BETWEEN :from AND :to',
-        ExpressionAttributeValues: marshall({
-          ':pk': profilePk(input.profile),
-          ':from': activeGrantsPrefix(group) + indexTime(new Date()),
-          ':to': activeGrantsPrefix(group) + KEY_RANGE_END,
-        }),
-        ConsistentRead: true,
-      }),
-    ),
-    dynamodb.send(new GetItemCommand({ TableName: table, Key: marshall(LOCKDOWN_KEY), ConsistentRead: true })),
+    readProfile(dynamodb, input),
+    readGrants(dynamodb, input, { type: 'group', id: input.group }, new Date()),
+    dynamodb.send(new GetItemCommand({ TableName: input.stack.tables.delegations, Key: marshall(LOCKDOWN_KEY), ConsistentRead: true })),
   ];
+}
+
+function readProfile(dynamodb: DynamoDBClient, input: ScriptInput): Promise<unknown> {
+  return dynamodb.send(
+    new GetItemCommand({ TableName: input.stack.tables.delegations, Key: marshall({ PK: profilePk(input.profile), SK: PROFILE_SK }), ConsistentRead: true }),
+  );
+}
+
+/** One subject's active grants on the bench profile: a consistent Query of one key range of its activeGrants index. */
+function readGrants(dynamodb: DynamoDBClient, input: ScriptInput, subject: Subject, now: Date): Promise<unknown> {
+  return dynamodb.send(
+    new QueryCommand({
+      TableName: input.stack.tables.delegations,
+      IndexName: ACTIVE_GRANTS_INDEX,
+      KeyConditionExpression: 'PK = :pk AND LSI1SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: marshall({
+        ':pk': profilePk(input.profile),
+        ':from': activeGrantsPrefix(subject) + indexTime(now),
+        ':to': activeGrantsPrefix(subject) + KEY_RANGE_END,
+      }),
+      ConsistentRead: true,
+    }),
+  );
 }
 
 /** An audit-record-sized item (1,000 bytes), put once: conditional, as a record never overwrites one. */
