@@ -20,9 +20,10 @@
 //                                                      for an issuance GSI5SK <expiration> alone
 //
 // The legacy indexes sort on the table's SK, which is a chain position here, hence the X indexes
-// (…X and byPrincipal), sorted on the event's own `id`. No key repeats the id (a GSI's sort key
-// need not be unique, so an expiration needs none after it) and the hashes are base64url
-// (audit-chain.ts): a vend's record fits in one write unit (1 KB).
+// (…X and byPrincipal), sorted on the event's own `id`. An issuance's keys do not repeat the id (a
+// GSI's sort key need not be unique, so an expiration needs none after it; a use's GSI5SK still
+// ends with it) and the hashes are base64url (audit-chain.ts): a vend's record, with the usual
+// lengths of names, fits in one write unit (1 KB; test/unit/audit-record-size.test.ts).
 // Legacy items stay where they are (rewriting them would break their hashes): every read merges
 // both layouts.
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)

@@ -66,8 +66,11 @@ export async function exportAuditEvents(
       cursor = event.id;
     }
     // Past the byte cap the next export starts after the last event exported; otherwise where the page says.
+    const asked = cursor;
     if (!full) cursor = page.nextCursor;
     if (cursor === undefined) break;
+    // A page that found nothing and points back where it started would be asked for forever.
+    if (page.events.length === 0 && cursor === asked) break;
   }
   const { cursor: _from, ...filters } = query;
   await deps.audit.append(

@@ -73,7 +73,7 @@ describe('isIntactEventItem', () => {
 
   it.each<[string, () => Record<string, unknown>]>([
     ['a chain-keyed item whose hash is its digest in hex', () => ({ ...chainKeyed(), hash: hexDigestOf(chainKeyed()) })],
-    ['a chain-keyed item re-linked in hex from the hex genesis', () => {
+    ['a chain-keyed item in hex throughout, from the hex genesis (its hex hash gives it away; a wrong prevHash alone is verify’s to report)', () => {
       const item = { ...chainKeyed(), prevHash: '0'.repeat(64) };
       return { ...item, hash: hexDigestOf(item) };
     }],

@@ -97,6 +97,26 @@ it('stops at MAX_EXPORTED_EVENTS and says where the next export starts', async (
   expect((audit.eventsOfType('audit.exported')[0] as { detail?: unknown } | undefined)?.detail).toMatchObject({ count: MAX_EXPORTED_EVENTS, nextCursor: `cursor-${MAX_EXPORTED_EVENTS}` });
 });
 
+it('stops when a page moves the cursor nowhere (a partition padded with copies of one event id), instead of asking again until the Lambda times out', async () => {
+  // Prepare: a trail whose pages, past the first, hold nothing and point back where they started
+  const { audit, deps } = await setUp([anEvent(1, 'ann@example.com')]);
+  let asked = 0;
+  jest.spyOn(audit, 'query').mockImplementation(async (query) => {
+    asked += 1;
+    if (asked > 100) throw new Error('asked again and again for the same page');
+    return query.cursor === undefined ? { events: [anEvent(1, 'ann@example.com')], nextCursor: 'stuck' } : { events: [], nextCursor: 'stuck' };
+  });
+
+  // Act
+  const exported = await exportAuditEvents(deps, SECURITY, {}, 'ndjson', META);
+
+  // Assess
+  expect(asked).toBe(2);
+  expect(exported.count).toBe(1);
+  expect(exported.nextCursor).toBe('stuck');
+  expect((audit.eventsOfType('audit.exported')[0] as { detail?: unknown } | undefined)?.detail).toMatchObject({ count: 1, nextCursor: 'stuck' });
+});
+
 // From the attack review: whoever made the calls chooses their user agents and error messages; an
 // export of their calls must still fit a Lambda response (6 MB), however they chose them.
 it('stops before the response would outgrow a Lambda answer, and says where the next export starts', async () => {
