@@ -3,7 +3,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_DELEGATION_QUOTA } from './domain/delegation-quota.js';
-import { AUDIT_LAYOUTS, DEFAULT_USE_SHARDS, type AuditLayout } from './adapters/audit-keys.js';
+import { AUDIT_LAYOUTS, DEFAULT_USE_SHARDS, MAX_AUDIT_SHARDS, type AuditLayout } from './adapters/audit-keys.js';
 import { DEFAULT_VEND_RATE_PER_MINUTE } from './domain/rate-limit.js';
 import { patternCovers } from './domain/scope.js';
 import { consoleEndpointsOf, partitionOf } from './partition.js';
@@ -88,9 +88,9 @@ const envSchema = z.object({
   TVM_SECURITY_GROUP: z.string().min(1).default('tvm-security'),
   /** Profiles may only name roles matching this IAM-style pattern (the vend function's IAM allows no more). */
   TVM_ROLE_ARN_PATTERN: z.string().min(1).default('arn:aws:iam::*:role/tvm-*'),
-  TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
+  TVM_AUDIT_SHARDS: z.coerce.number().int().min(1).max(MAX_AUDIT_SHARDS).default(4),
   /** Chains per day for recorded uses, apart from the ones issuance is recorded in. */
-  TVM_AUDIT_USE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_USE_SHARDS),
+  TVM_AUDIT_USE_SHARDS: z.coerce.number().int().min(1).max(MAX_AUDIT_SHARDS).default(DEFAULT_USE_SHARDS),
   /** How audit events are written: `legacy` until the chain-keyed layout's indexes exist (README "Upgrading"). */
   TVM_AUDIT_LAYOUT: z.enum(AUDIT_LAYOUTS as [AuditLayout, ...AuditLayout[]]).default('chain-keyed'),
   TVM_STS_ENDPOINT: optionalUrl,

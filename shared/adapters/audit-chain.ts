@@ -67,6 +67,11 @@ export type ChainBreakReason =
   | 'head-mismatch'
   /** Events exist but the head does not. */
   | 'head-missing'
+  /**
+   * A chain on a shard tvm is not configured to write, which no anchor names, holds events: forged,
+   * or written before the shard count was lowered (anchors name such chains; verify checks those).
+   */
+  | 'unconfigured-chain'
   /** The chain no longer extends its head as anchored outside the table (`behind-anchor`, `anchor-mismatch`). */
   | AnchorBreakReason;
 

@@ -118,6 +118,11 @@ export const firstUseKey = (accessKeyId: string) => ({ PK: `FIRSTUSE#${accessKey
 export type ChainSet = 'events' | 'uses';
 /** How many chains the uses set has per day unless configured (TVM_AUDIT_USE_SHARDS). */
 export const DEFAULT_USE_SHARDS = 8;
+/**
+ * The most chains either set may be configured with: readers take no event from a shard past it, and
+ * verify looks at every shard below it, configured or not (a chain tvm does not write is reported).
+ */
+export const MAX_AUDIT_SHARDS = 64;
 /** A shard's name in its time partition and chain: `3` in the events set, `u3` in the uses set. */
 export type ShardLabel = string;
 
@@ -243,7 +248,7 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
   if (hashItem(item) !== hash) return false;
   // The label's set must be the event's own: auditItem gives a use `u<n>`, anything else `<n>`.
   const label = /^u?(\d+)$/.exec(timeKey.slice(timeKey.lastIndexOf('#') + 1));
-  if (!label) return false;
+  if (!label || Number(label[1]) >= MAX_AUDIT_SHARDS) return false;
   const event = toAuditEvent(item);
   const expected = chainKeyed ? chainKeyedItem(event, Number(label[1]), chainSeq as number) : auditItem(event, Number(label[1]));
   return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);

@@ -53,6 +53,7 @@ import {
   DEFAULT_USE_SHARDS,
   isIntactEventItem,
   keyUsesPk,
+  MAX_AUDIT_SHARDS,
   MULTI_PROFILE_PK,
   onceMarkerKey,
   firstUseKey,
@@ -492,11 +493,16 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       // Every chain of a day: the legacy ones (`3`, `u3`) and the chain-keyed ones (`x3`, `xu3`).
       const shardLabelsOfDay = this.labelsOf(CHAIN_SETS);
       const labels = [...shardLabelsOfDay, ...shardLabelsOfDay.map((label) => `x${label}`)];
+      // Readers take events from any shard below the cap: verify looks at each of them too.
+      const allLabels = CHAIN_SETS.flatMap((set) => shardLabels(set, MAX_AUDIT_SHARDS)).flatMap((label) => [label, `x${label}`]);
+      const unconfigured: BrokenLink[] = [];
       for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
         const day = utcDay(time);
         const anchored = anchoredHeadsOf(anchors, day);
         const dayLabels = [...new Set([...labels, ...anchored.keys()])];
         checks.push(...(await Promise.all(dayLabels.map((label) => this.checkChain(day, label, anchored.get(label))))));
+        const unchecked = allLabels.filter((label) => !dayLabels.includes(label));
+        for (const label of await this.chainsWithEvents(day, unchecked)) unconfigured.push({ id: `chain:${day}#${label}`, reason: 'unconfigured-chain' });
       }
       let lagging = checks.filter(mayBeIndexLag);
       for (const delay of INDEX_SETTLE_DELAYS_MS) {
@@ -507,7 +513,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         }
         lagging = lagging.filter(mayBeIndexLag);
       }
-      const broken: BrokenLink[] = checks.flatMap((check) => check.report.broken);
+      const broken: BrokenLink[] = [...checks.flatMap((check) => check.report.broken), ...unconfigured];
       const checked = checks.reduce((sum, check) => sum + check.report.checked, 0);
       return { ok: broken.length === 0, checked, broken };
     } catch (error) {
@@ -536,6 +542,28 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     const head = await this.readHead(day, shard);
     const check = { day, shard, head, ...(anchored ? { anchored } : {}) };
     return { ...check, report: chainReport(check, items) };
+  }
+
+  /** Which of these chains of `day` hold an event: one item read from each, a few chains at a time. */
+  private async chainsWithEvents(day: string, shards: readonly ShardLabel[]): Promise<ShardLabel[]> {
+    const found: ShardLabel[] = [];
+    for (let i = 0; i < shards.length; i += PROBES_AT_ONCE) {
+      const batch = shards.slice(i, i + PROBES_AT_ONCE);
+      const held = await Promise.all(
+        batch.map(async (shard) => {
+          const out = await this.client.send(
+            new QueryCommand(
+              isLinkChain(`${day}#${shard}`)
+                ? { TableName: this.options.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': linkPk(day, shard.slice(1)) }, Limit: 1 }
+                : { TableName: this.options.tableName, IndexName: BY_TIME_INDEX, KeyConditionExpression: 'GSI3PK = :pk', ExpressionAttributeValues: { ':pk': timePk(day, shard) }, Limit: 1 },
+            ),
+          );
+          return (out.Items ?? []).length > 0;
+        }),
+      );
+      found.push(...batch.filter((_, k) => held[k]));
+    }
+    return found;
   }
 
   /** Checks the chain again against the head first read; events linked since are left for the next verify. */
@@ -669,6 +697,8 @@ interface PartitionRead {
 }
 
 const DAY_MS = 86_400_000;
+/** Chains probed at once for events on shards tvm is not configured to write (one item read each). */
+const PROBES_AT_ONCE = 32;
 const CHAIN_SETS: readonly ChainSet[] = ['events', 'uses'];
 
 const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -4,8 +4,8 @@
 // or cut off the tail behind tvm's back; and reads after the switch from the legacy layout that
 // must still find every legacy event. Every test gets fresh tables.
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CHAIN_KEYED_GENESIS_HASH, hashItem } from '../../shared/adapters/audit-chain.js';
-import { linkPk, seqSk } from '../../shared/adapters/audit-keys.js';
+import { CHAIN_KEYED_GENESIS_HASH, hashItem, isChainKeyed, linkItem } from '../../shared/adapters/audit-chain.js';
+import { auditItem, chainKeyedItem, linkPk, seqSk } from '../../shared/adapters/audit-keys.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
 import { DynamoDbChainHeadReader } from '../../shared/adapters/dynamodb-chain-head-reader.js';
 import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
@@ -116,13 +116,13 @@ describe('chain-keyed writes', () => {
   });
 });
 
-describe('chain-keyed tamper evidence', () => {
-  async function aChainOfThree(): Promise<DynamoDbAuditLog> {
-    const log = aProcess();
-    for (const [i, seconds] of [30, 20, 10].entries()) await log.append(change(seconds, `t${i}`));
-    return log;
-  }
+async function aChainOfThree(): Promise<DynamoDbAuditLog> {
+  const log = aProcess();
+  for (const [i, seconds] of [30, 20, 10].entries()) await log.append(change(seconds, `t${i}`));
+  return log;
+}
 
+describe('chain-keyed tamper evidence', () => {
   it('catches an edited item (hash-mismatch)', async () => {
     // Prepare
     const log = await aChainOfThree();
@@ -210,6 +210,67 @@ describe('chain-keyed tamper evidence', () => {
     expect(anchored?.heads).toEqual([{ chain: `${TODAY}#x0`, seq: 3, hash: expect.any(String), eventId: change(10, 't2').id }]);
     expect(alone.ok).toBe(true);
     expect(withAnchors.broken).toEqual([{ id: `chain:${TODAY}#x0`, reason: 'behind-anchor' }]);
+  });
+});
+
+describe('chains tvm does not write', () => {
+  // Whoever can write the table can start a chain of their own on a shard tvm is not configured to
+  // write: internally consistent, so only where it stands gives it away. Verify must look there.
+  const forgedIssuance = () => anIssuance({ principal: 'innocent@example.com', accessKeyId: 'ASIAFORGEDKEY0000001' });
+  const forge = async (item: Record<string, unknown>) => dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: item }));
+
+  it.each([
+    ['a chain-keyed chain', () => linkItem(chainKeyedItem(forgedIssuance(), 5, 1), undefined), `${TODAY}#x5`],
+    ['a legacy chain, head and all', () => linkItem(auditItem(forgedIssuance(), 7), undefined), `${TODAY}#7`],
+    ['a chain-keyed chain of uses', () => linkItem(chainKeyedItem(aUse(anIssuance(), { eventTime: '2026-06-01T11:10:00Z' }), 3, 1), undefined), `${TODAY}#xu3`],
+  ])('reports %s started on a shard beyond the configured ones (unconfigured-chain)', async (_what, forged, chain) => {
+    // Prepare: a real chain on the one configured shard, and the forgery beside it
+    const log = await aChainOfThree();
+    const item = forged();
+    await forge(item);
+    if (!isChainKeyed(item)) await forge({ PK: `CHAIN#${chain}`, SK: 'HEAD', seq: 1, hash: item.hash, at: FIXED_NOW.toISOString() });
+
+    // Act
+    const report = await verifyToday(log);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: `chain:${chain}`, reason: 'unconfigured-chain' }]);
+  });
+
+  it('does not report a chain beyond the configured shards that an anchor names (shards lowered since): it checks it', async () => {
+    // Prepare: shard 0 written by a process configured for one shard; shard 1 as one configured for two wrote it, then anchored
+    const narrow = await aChainOfThree();
+    let previous: { seq: number; hash: string } | undefined;
+    for (const [i, seconds] of [35, 25, 15].entries()) {
+      const item = linkItem(chainKeyedItem(change(seconds, `wide${i}`), 1, i + 1), previous);
+      await forge(item);
+      previous = { seq: item.chainSeq, hash: item.hash };
+    }
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    await anchorChainHeads({ heads, anchors, clock: { now: () => FIXED_NOW } });
+    const anchored = await anchors.latest(TODAY);
+
+    // Act
+    const withAnchor = await verifyToday(narrow, anchored ? [anchored] : []);
+    const withoutAnchor = await verifyToday(narrow);
+
+    // Assess
+    expect(anchored?.heads.map((head) => head.chain).sort()).toEqual([`${TODAY}#x0`, `${TODAY}#x1`]);
+    expect(withAnchor).toEqual({ ok: true, checked: 6, broken: [] });
+    expect(withoutAnchor.broken).toEqual([{ id: `chain:${TODAY}#x1`, reason: 'unconfigured-chain' }]);
+  });
+
+  it('leaves out of every read an item on a shard past the most any configuration has (64)', async () => {
+    // Prepare
+    const log = aProcess();
+    await forge(linkItem(chainKeyedItem(forgedIssuance(), 99, 1), undefined));
+
+    // Act
+    const page = await log.query({ principal: 'innocent@example.com', limit: 10 });
+
+    // Assess
+    expect(page.events).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
 // from the legacy layout; an item forged or re-encoded to look otherwise is left out.
 import { createHash } from 'node:crypto';
 import { canonicalJson, linkItem } from '../../shared/adapters/audit-chain.js';
-import { auditItem, chainKeyedItem, isIntactEventItem, sessionsPk, toAuditEvent } from '../../shared/adapters/audit-keys.js';
+import { auditItem, chainKeyedItem, isIntactEventItem, MAX_AUDIT_SHARDS, sessionsPk, toAuditEvent } from '../../shared/adapters/audit-keys.js';
 import { anIssuance, ROLE_ARN } from '../fixtures/key-events.js';
 
 /** The sha256 a linked item's hash is written from, in hex. */
@@ -69,6 +69,11 @@ describe('isIntactEventItem', () => {
 
   it('takes either layout’s item as tvm wrote it', () => {
     expect([isIntactEventItem(chainKeyed()), isIntactEventItem(legacy())]).toEqual([true, true]);
+  });
+
+  it('takes an item from shard 63 but not from shard 64, past the most either chain set may be configured with', () => {
+    const on = (shard: number) => [linkItem(chainKeyedItem(anIssuance(), shard, 1), undefined), linkItem(auditItem(anIssuance(), shard), undefined)].map(isIntactEventItem);
+    expect([on(MAX_AUDIT_SHARDS - 1), on(MAX_AUDIT_SHARDS)]).toEqual([[true, true], [false, false]]);
   });
 
   it.each<[string, () => Record<string, unknown>]>([
