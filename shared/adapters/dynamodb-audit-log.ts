@@ -209,7 +209,10 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         },
       })),
     );
-    return this.intact(items).map(toAuditEvent) as CredentialIssuedEvent[];
+    // The filter compares text, right for tvm's own stamps; each is compared here as an instant
+    // too, so one written another way (no milliseconds) is not listed past its end.
+    const live = (item: Record<string, unknown>) => Date.parse(String(item.expiration)) > now.getTime();
+    return this.intact(items).filter(live).map(toAuditEvent) as CredentialIssuedEvent[];
   }
 
   async controlEventsForKey(accessKeyId: string): Promise<KeyControlEvent[]> {

@@ -1353,6 +1353,20 @@ describe.each(implementations)('port contracts: %s', (_name, makePorts) => {
       expect(afterwards).toEqual([[], []]);
     });
 
+    it('compares expirations as instants, not as text: one written without milliseconds is not live half a second after it', async () => {
+      // Prepare
+      const issued = anIssuance({ accessKeyId: 'ASIASECONDSONLY00001', expiration: '2026-06-01T12:30:00Z' });
+      await appendAll(issued);
+
+      // Act
+      const before = await ports.audit.liveIssuancesForProfile(PROFILE.name, new Date('2026-06-01T12:29:59.500Z'));
+      const after = await ports.audit.liveIssuancesForProfile(PROFILE.name, new Date('2026-06-01T12:30:00.500Z'));
+
+      // Assess
+      expect(before.map((event) => event.accessKeyId)).toEqual([issued.accessKeyId]);
+      expect(after).toEqual([]);
+    });
+
     it('verifies an intact trail, checking every event of the days asked for', async () => {
       // Prepare
       const yesterday = anIssuance({ accessKeyId: 'ASIAYESTERDAYKEY0001', at: '2026-05-31T10:00:00.000Z' });
