@@ -80,6 +80,43 @@ async function aHome(env: Record<string, string> = {}): Promise<{ context: CliCo
   return { context, stdout, stderr };
 }
 
+/**
+ * An identity provider of the test's own (discovery and a token endpoint answering `tokens(nonce)`,
+ * the nonce the CLI sent), and a browser that signs in there at once.
+ */
+async function aStandInIdentityProvider(tokens: (nonce: string) => { access_token: string; id_token: string }) {
+  const { createServer } = await import('node:http');
+  let nonce = '';
+  const idp = createServer((req, res) => {
+    const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
+    if (req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` }));
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(tokens(nonce)));
+    }
+  });
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(idp.address() as { port: number }).port}`,
+    open: async (url: string) => {
+      const authorize = new URL(url);
+      nonce = authorize.searchParams.get('nonce') ?? '';
+      const back = new URL(authorize.searchParams.get('redirect_uri') ?? '');
+      back.searchParams.set('code', 'a-code');
+      back.searchParams.set('state', authorize.searchParams.get('state') ?? '');
+      void fetch(back).then((answer) => answer.text());
+      return true;
+    },
+    close: async () => {
+      idp.closeAllConnections();
+      await new Promise((resolve) => idp.close(resolve));
+    },
+  };
+}
+
+/** A JWT's shape, unsigned: what the CLI reads of a token it only stores. */
+const unsignedJwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+
 it('signs in through the loopback redirect and keeps the token, readable by its owner only, for later commands', async () => {
   // Prepare
   const { context, stderr } = await aHome();
@@ -160,40 +197,22 @@ it('refuses an issuer over plain http anywhere but this machine, before opening 
 
 it('refuses tokens answered for another sign-in (an ID token whose nonce is not the one sent), and keeps nothing', async () => {
   // Prepare: an identity provider whose token endpoint answers with someone else's ID token
-  const { createServer } = await import('node:http');
-  const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
-  const idp = createServer((req, res) => {
-    const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-    if (req.url === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` }));
-    } else {
-      const exp = Math.floor(Date.now() / 1000) + 600;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: jwt({ sub: 'victim', exp }), id_token: jwt({ nonce: 'someone-elses', exp }) }));
-    }
+  const idp = await aStandInIdentityProvider(() => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    return { access_token: unsignedJwt({ sub: 'victim', exp }), id_token: unsignedJwt({ nonce: 'someone-elses', exp }) };
   });
-  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
   const { context, stderr } = await aHome();
-  const open = async (url: string) => {
-    const authorize = new URL(url);
-    const back = new URL(authorize.searchParams.get('redirect_uri') ?? '');
-    back.searchParams.set('code', 'a-code');
-    back.searchParams.set('state', authorize.searchParams.get('state') ?? '');
-    void fetch(back).then((answer) => answer.text());
-    return true;
-  };
 
   try {
     // Act
-    const code = await runCli(['login', '--issuer', origin], { ...context, openUrl: open });
+    const code = await runCli(['login', '--issuer', idp.origin], { ...context, openUrl: idp.open });
 
     // Assess
     expect(code).toBe(EXIT.auth);
     expect(stderr.text).toContain('nonce does not match');
     await expect(stat(tokenFilePath(context))).rejects.toMatchObject({ code: 'ENOENT' });
   } finally {
-    idp.closeAllConnections();
-    await new Promise((resolve) => idp.close(resolve));
+    await idp.close();
   }
 });
 
@@ -305,43 +324,23 @@ describe('step-up (RFC 9470)', () => {
 
   it('refuses a sign-in older than the max_age asked for (an issuer that ignored it), keeping nothing new', async () => {
     // Prepare: an identity provider that hands back an hour-old sign-in whatever it is asked
-    const { createServer } = await import('node:http');
-    const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
-    let nonce = '';
-    const idp = createServer((req, res) => {
-      const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-      if (req.url === '/.well-known/openid-configuration') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` }));
-      } else {
-        const now = Math.floor(Date.now() / 1000);
-        const claims = { sub: 'alice', exp: now + 600, auth_time: now - 3600, nonce };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: jwt(claims), id_token: jwt(claims) }));
-      }
+    const idp = await aStandInIdentityProvider((nonce) => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { sub: 'alice', exp: now + 600, auth_time: now - 3600, nonce };
+      return { access_token: unsignedJwt(claims), id_token: unsignedJwt(claims) };
     });
-    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
     const { context, stderr } = await aHome();
-    const open = async (url: string) => {
-      const authorize = new URL(url);
-      nonce = authorize.searchParams.get('nonce') ?? '';
-      const back = new URL(authorize.searchParams.get('redirect_uri') ?? '');
-      back.searchParams.set('code', 'a-code');
-      back.searchParams.set('state', authorize.searchParams.get('state') ?? '');
-      void fetch(back).then((answer) => answer.text());
-      return true;
-    };
 
     try {
       // Act
-      const code = await runCli(['login', '--issuer', origin, '--max-age', '900'], { ...context, openUrl: open });
+      const code = await runCli(['login', '--issuer', idp.origin, '--max-age', '900'], { ...context, openUrl: idp.open });
 
       // Assess
       expect(code).toBe(EXIT.auth);
       expect(stderr.text).toContain('tvm: LOGIN_FAILED: the identity provider did not sign you in again within 900 s');
       await expect(stat(tokenFilePath(context))).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
-      idp.closeAllConnections();
-      await new Promise((resolve) => idp.close(resolve));
+      await idp.close();
     }
   });
 });
