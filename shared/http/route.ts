@@ -16,7 +16,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../domain/errors.js';
-import type { Principal } from '../domain/model.js';
+import type { Principal, RequestMeta } from '../domain/model.js';
 import type { TokenVerifier } from '../domain/ports.js';
 import { logger } from '../logger.js';
 import { mapError } from './error-mapping.js';
@@ -43,8 +43,8 @@ export interface RouteRequest<B, Q, P, A> {
   readonly query: Q;
   readonly path: P;
   readonly requestId: string;
-  readonly sourceIp?: string;
-  readonly userAgent?: string;
+  /** Who asked and from where, as use cases record it (the request id, source IP, user agent). */
+  readonly meta: RequestMeta;
   /** The If-None-Match header: the entity tags the caller already has (responses.ts' notModifiedOr). */
   readonly ifNoneMatch?: string;
   /** The If-Match header: change only the version with this entity tag. */
@@ -111,8 +111,7 @@ export function createRoute<
         query: state.query as never,
         path: state.path as never,
         requestId: state.requestId,
-        sourceIp: event.requestContext?.http?.sourceIp,
-        userAgent: event.requestContext?.http?.userAgent,
+        meta: { requestId: state.requestId, sourceIp: event.requestContext?.http?.sourceIp, userAgent: event.requestContext?.http?.userAgent },
         ifNoneMatch: event.headers?.['if-none-match'],
         ifMatch: event.headers?.['if-match'],
       });

@@ -184,8 +184,7 @@ describe('createRoute', () => {
           query: { format: 'credential_process' },
           path: undefined,
           requestId: LAMBDA_REQUEST_ID,
-          sourceIp: '203.0.113.7',
-          userAgent: 'tvm-cli/0.1.0',
+          meta: { requestId: LAMBDA_REQUEST_ID, sourceIp: '203.0.113.7', userAgent: 'tvm-cli/0.1.0' },
         },
       ]);
       expect(verifier.tokens).toContain(ALICE_TOKEN);

@@ -8,6 +8,6 @@ export const makeCancelRequestHandler = (deps: RequestDeps & RouteAuth) =>
     deps,
     // The requester only (checked by the use case).
     { access: 'caller', path: requestPathSchema, body: requestCommentSchema },
-    async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
-      json(200, await cancelRequest(deps, principal, path.id, body.comment, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, path, body, requestId, meta }) =>
+      json(200, await cancelRequest(deps, principal, path.id, body.comment, meta), requestId),
   );

@@ -8,6 +8,6 @@ export const makeCreateEngagementHandler = (deps: EngagementDeps & RouteAuth) =>
     deps,
     // Admins, and owners within their own delegable grants (checked by the use case).
     { access: 'caller', body: engagementInputSchema },
-    async ({ principal, body, requestId, sourceIp, userAgent }) =>
-      json(201, await createEngagement(deps, principal, body, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, body, requestId, meta }) =>
+      json(201, await createEngagement(deps, principal, body, meta), requestId),
   );

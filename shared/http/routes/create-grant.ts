@@ -8,6 +8,6 @@ export const makeCreateGrantHandler = (deps: GrantDeps & RouteAuth) =>
     deps,
     // Admins, and delegators within their own grants (checked by the use case).
     { access: 'caller', body: grantInputSchema },
-    async ({ principal, body, requestId, sourceIp, userAgent }) =>
-      json(201, await createGrant(deps, principal, body, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, body, requestId, meta }) =>
+      json(201, await createGrant(deps, principal, body, meta), requestId),
   );

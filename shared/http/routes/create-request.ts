@@ -8,6 +8,6 @@ export const makeCreateRequestHandler = (deps: RequestDeps & RouteAuth) =>
     deps,
     // Anyone may ask; the profile decides whether it takes requests (checked by the use case).
     { access: 'caller', body: accessRequestInputSchema },
-    async ({ principal, body, requestId, sourceIp, userAgent }) =>
-      json(201, await createRequest(deps, principal, body, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, body, requestId, meta }) =>
+      json(201, await createRequest(deps, principal, body, meta), requestId),
   );

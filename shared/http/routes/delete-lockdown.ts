@@ -7,6 +7,6 @@ export const makeDeleteLockdownHandler = (deps: LockdownDeps & RouteAuth) =>
   createRoute(
     deps,
     { access: { anyOfGroups: [deps.securityGroup] }, body: lockdownLiftInputSchema },
-    async ({ principal, body, requestId, sourceIp, userAgent }) =>
-      json(200, await liftLockdown(deps, principal, body, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, body, requestId, meta }) =>
+      json(200, await liftLockdown(deps, principal, body, meta), requestId),
   );

@@ -4,7 +4,7 @@ import { json } from '../responses.js';
 import { createRoute, type RouteAuth } from '../route.js';
 
 export const makeDeleteProfileHandler = (deps: ProfileDeps & RouteAuth) =>
-  createRoute(deps, { access: { anyOfGroups: [deps.adminGroup] }, path: profilePathSchema }, async ({ principal, path, requestId, sourceIp, userAgent }) => {
-    await deleteProfile(deps, principal, path.name, { requestId, sourceIp, userAgent });
+  createRoute(deps, { access: { anyOfGroups: [deps.adminGroup] }, path: profilePathSchema }, async ({ principal, path, requestId, meta }) => {
+    await deleteProfile(deps, principal, path.name, meta);
     return json(200, { deleted: path.name }, requestId);
   });

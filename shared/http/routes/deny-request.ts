@@ -8,6 +8,6 @@ export const makeDenyRequestHandler = (deps: RequestDeps & RouteAuth) =>
     deps,
     // An approver of the profile other than the requester (checked by the use case).
     { access: 'caller', path: requestPathSchema, body: denyInputSchema },
-    async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
-      json(200, await denyRequest(deps, principal, path.id, body.comment, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, path, body, requestId, meta }) =>
+      json(200, await denyRequest(deps, principal, path.id, body.comment, meta), requestId),
   );

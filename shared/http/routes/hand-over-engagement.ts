@@ -8,6 +8,6 @@ export const makeHandOverEngagementHandler = (deps: HandoverDeps & RouteAuth) =>
     deps,
     // The owner or an admin (checked by the use case).
     { access: 'caller', path: engagementPathSchema, body: handoverInputSchema },
-    async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
-      json(200, await handOverEngagement(deps, principal, path.id, body, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, path, body, requestId, meta }) =>
+      json(200, await handOverEngagement(deps, principal, path.id, body, meta), requestId),
   );

@@ -10,9 +10,9 @@ export const makeListAuditEventsHandler = (deps: ExportDeps & RouteAuth) =>
   createRoute(
     deps,
     { access: { anyOfGroups: [deps.securityGroup, deps.adminGroup] }, query: auditQuerySchema },
-    async ({ query: { format, limit, ...query }, principal, requestId, sourceIp, userAgent }) => {
+    async ({ query: { format, limit, ...query }, principal, requestId, meta }) => {
       if (format === undefined || format === 'json') return json(200, await listAuditEvents(deps, { ...query, limit }), requestId);
-      const exported = await exportAuditEvents(deps, principal, query, format, { requestId, sourceIp, userAgent });
+      const exported = await exportAuditEvents(deps, principal, query, format, meta);
       return text(200, exported.body, requestId, {
         'content-type': TYPES[format],
         'content-disposition': `attachment; filename="tvm-audit-${deps.clock.now().toISOString().slice(0, 19).replace(/:/g, '')}.${format}"`,

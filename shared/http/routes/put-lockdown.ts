@@ -7,6 +7,6 @@ export const makePutLockdownHandler = (deps: ActivateLockdownDeps & RouteAuth) =
   createRoute(
     deps,
     { access: { anyOfGroups: [deps.securityGroup] }, body: lockdownInputSchema },
-    async ({ principal, body, requestId, sourceIp, userAgent }) =>
-      json(200, await activateLockdown(deps, principal, body, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, body, requestId, meta }) =>
+      json(200, await activateLockdown(deps, principal, body, meta), requestId),
   );

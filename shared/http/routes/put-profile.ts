@@ -7,8 +7,8 @@ export const makePutProfileHandler = (deps: ProfileDeps & RouteAuth) =>
   createRoute(
     deps,
     { access: { anyOfGroups: [deps.adminGroup] }, path: profilePathSchema, body: profileInputSchema },
-    async ({ principal, path, body, requestId, sourceIp, userAgent, ifMatch, ifNoneMatch }) => {
-      const profile = await putProfile(deps, principal, path.name, body, { requestId, sourceIp, userAgent }, { ifMatch, ifNoneMatch });
+    async ({ principal, path, body, requestId, meta, ifMatch, ifNoneMatch }) => {
+      const profile = await putProfile(deps, principal, path.name, body, meta, { ifMatch, ifNoneMatch });
       return json(200, profile, requestId, { etag: profileTag(profile) });
     },
   );

@@ -8,6 +8,6 @@ export const makeRevokeGrantHandler = (deps: RevokeGrantDeps & RouteAuth) =>
     deps,
     // Admins, the grant's creator, the holder of its parent grant, or its holder (checked by the use case).
     { access: 'caller', path: grantPathSchema },
-    async ({ principal, path, requestId, sourceIp, userAgent }) =>
-      json(200, await revokeGrant(deps, principal, path.id, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, path, requestId, meta }) =>
+      json(200, await revokeGrant(deps, principal, path.id, meta), requestId),
   );

@@ -8,6 +8,6 @@ export const makeRevokeRequestHandler = (deps: RevokeRequestDeps & RouteAuth) =>
     deps,
     // The requester, an approver of the profile or an admin (checked by the use case).
     { access: 'caller', path: requestPathSchema, body: requestCommentSchema },
-    async ({ principal, path, body, requestId, sourceIp, userAgent }) =>
-      json(200, await revokeRequest(deps, principal, path.id, body.comment, { requestId, sourceIp, userAgent }), requestId),
+    async ({ principal, path, body, requestId, meta }) =>
+      json(200, await revokeRequest(deps, principal, path.id, body.comment, meta), requestId),
   );

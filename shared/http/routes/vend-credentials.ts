@@ -14,11 +14,11 @@ export interface VendHandlerDeps extends VendDeps, RouteAuth {
 }
 
 export const makeVendCredentialsHandler = (deps: VendHandlerDeps) =>
-  createRoute(deps, { access: 'caller', body: vendRequestSchema, query: vendQuerySchema }, async ({ principal, body, query, requestId, sourceIp, userAgent }) => {
+  createRoute(deps, { access: 'caller', body: vendRequestSchema, query: vendQuerySchema }, async ({ principal, body, query, requestId, meta }) => {
     const { destination, ...request } = body;
     const forConsole = query.format === 'console';
     if (destination !== undefined && !forConsole) throw new ValidationError('body.destination: only with ?format=console');
-    const vended = await vendCredentials(deps, principal, request, { requestId, sourceIp, userAgent }, forConsole ? { format: 'console' } : {});
+    const vended = await vendCredentials(deps, principal, request, meta, forConsole ? { format: 'console' } : {});
     logger.info('credentials issued', { profile: vended.profile, grantId: vended.grantId, accessKeyId: vended.credentials.accessKeyId });
     // Recorded already: should the federation endpoint fail, the credentials are simply dropped.
     if (forConsole) return json(200, await signInToConsole(deps.consoleSignIn, vended.credentials, destination), requestId);
