@@ -108,13 +108,12 @@ export function stepUpChallengeFromHeader(header: string | null | undefined): St
   return challengeOf(maxAge !== undefined && MAX_AGE.test(maxAge) ? Number(maxAge) : undefined, acrValues?.split(' '), description);
 }
 
-/** The challenge in a `STEP_UP_REQUIRED` body: `{error:{code, message, details:{maxAgeSeconds, acrValues}}}`. */
+/** The challenge in a `STEP_UP_REQUIRED` body, as the API writes it: `{error:{code, message, maxAgeSeconds, acrValues}}`. */
 export function stepUpChallengeFromBody(body: unknown): StepUpChallenge | undefined {
-  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null | undefined)?.error;
+  const error = (body as { error?: { code?: unknown; message?: unknown; maxAgeSeconds?: unknown; acrValues?: unknown } } | null | undefined)?.error;
   if (error?.code !== STEP_UP_REQUIRED) return undefined;
-  const details = (error.details ?? {}) as { maxAgeSeconds?: unknown; acrValues?: unknown };
-  const maxAge = Number.isSafeInteger(details.maxAgeSeconds) && (details.maxAgeSeconds as number) >= 0 ? (details.maxAgeSeconds as number) : undefined;
-  const acrValues = Array.isArray(details.acrValues) ? details.acrValues.filter((value): value is string => typeof value === 'string') : undefined;
+  const maxAge = Number.isSafeInteger(error.maxAgeSeconds) && (error.maxAgeSeconds as number) >= 0 ? (error.maxAgeSeconds as number) : undefined;
+  const acrValues = Array.isArray(error.acrValues) ? error.acrValues.filter((value): value is string => typeof value === 'string') : undefined;
   return challengeOf(maxAge, acrValues, typeof error.message === 'string' ? error.message : undefined);
 }
 

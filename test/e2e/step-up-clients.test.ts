@@ -20,7 +20,7 @@ const unique = () => randomBytes(4).toString('hex');
 const SANDBOX_ROLE = 'arn:aws:iam::000000000000:role/tvm-demo-sandbox';
 const SENTENCE = 'this profile is restricted: it needs a sign-in with MFA within the last 15 minutes';
 const STEP_UP_HEADER = `Bearer error="insufficient_user_authentication", error_description="${SENTENCE}", max_age=900, acr_values="urn:example:mfa urn:example:phr"`;
-const stepUpBody = (details: Record<string, unknown>) => ({ error: { code: 'STEP_UP_REQUIRED', message: `${SENTENCE}.`, requestId: 'stand-in', details } });
+const stepUpBody = (details: Record<string, unknown>) => ({ error: { ...details, code: 'STEP_UP_REQUIRED', message: `${SENTENCE}.`, requestId: 'stand-in' } });
 const claimsOf = (token: string | undefined) => JSON.parse(Buffer.from((token ?? '').split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
 /** Chromium logs the stand-in's 401 as a failed load: expected here, and nothing else is. */
 const unexpected = (errors: readonly string[]) => errors.filter((error) => !error.includes('status of 401'));

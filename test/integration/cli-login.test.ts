@@ -222,7 +222,7 @@ describe('step-up (RFC 9470)', () => {
   const STEP_UP = {
     status: 401,
     headers: { 'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="profile prod needs a recent sign-in with MFA", max_age=900' },
-    body: { error: { code: 'STEP_UP_REQUIRED', message: 'profile prod needs a recent sign-in with MFA.', requestId: 'r-1', details: { maxAgeSeconds: 900 } } },
+    body: { error: { code: 'STEP_UP_REQUIRED', message: 'profile prod needs a recent sign-in with MFA.', requestId: 'r-1', maxAgeSeconds: 900 } },
   };
   const VENDED = {
     status: 200,

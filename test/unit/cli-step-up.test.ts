@@ -21,7 +21,7 @@ function stepUpRefusal(params = 'max_age=900', details: Record<string, unknown> 
   return {
     status: 401,
     headers: { 'www-authenticate': `Bearer error="insufficient_user_authentication", error_description="${SENTENCE.replace(/"/g, '\\"')}", ${params}` },
-    body: { error: { code: 'STEP_UP_REQUIRED', message: SENTENCE, requestId: 'req-1', details } },
+    body: { error: { ...details, code: 'STEP_UP_REQUIRED', message: SENTENCE, requestId: 'req-1' } },
   };
 }
 

@@ -190,6 +190,17 @@ describe('mapError', () => {
     expect(read).toMatchObject({ maxAgeSeconds: 300, acrValues: ['phrh', 'urn:example:mfa'], description: 'profile prod-admin is restricted' });
   });
 
+  it('writes a body from which the challenge reads back alone, as a browser that cannot see the header reads it', () => {
+    // Prepare
+    const error = new StepUpRequiredError('profile "prod-admin" is restricted', { details: { maxAgeSeconds: 300, acrValues: ['phrh', 'urn:example:mfa'] } });
+
+    // Act
+    const read = readStepUpChallenge(undefined, JSON.parse(JSON.stringify(mapError(error, REQUEST_ID).body)));
+
+    // Assess
+    expect(read).toEqual({ maxAgeSeconds: 300, acrValues: ['phrh', 'urn:example:mfa'], description: 'profile "prod-admin" is restricted' });
+  });
+
   it('adds the error details beside code, message and requestId', () => {
     // Prepare
     const error = new UpstreamStsError('STS AssumeRole failed (Throttling)', { details: { stsCode: 'Throttling' } });

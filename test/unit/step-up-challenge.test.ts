@@ -12,8 +12,9 @@ import {
 const STEP_UP_HEADER =
   'Bearer error="insufficient_user_authentication", error_description="profile \\"prod\\" needs a recent sign-in, with MFA", max_age=900, acr_values="urn:example:mfa phr"';
 
-const stepUpBody = (details: unknown = { maxAgeSeconds: 900 }) => ({
-  error: { code: 'STEP_UP_REQUIRED', message: 'profile "prod" needs a recent sign-in with MFA.', requestId: 'r-1', details },
+// As the API writes it: the details beside code and message (error-mapping.ts).
+const stepUpBody = (details: object | null = { maxAgeSeconds: 900 }) => ({
+  error: { ...details, code: 'STEP_UP_REQUIRED', message: 'profile "prod" needs a recent sign-in with MFA.', requestId: 'r-1' },
 });
 
 describe('parseAuthChallenges', () => {
