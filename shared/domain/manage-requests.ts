@@ -14,6 +14,7 @@ import {
   NotRequestableError,
   RequestAlreadyDecidedError,
   SelfApprovalForbiddenError,
+  StepUpRequiredError,
   TooManyPendingRequestsError,
   ValidationError,
 } from './errors.js';
@@ -81,7 +82,7 @@ export async function createRequest(deps: RequestDeps, principal: Principal, inp
   await refuseChangeIfLockedOut(deps, { principal, meta, action: 'request.created' }, lockdown, profile);
   const requestable = profile.requestable;
   if (!requestable) throw new NotRequestableError(`profile "${profile.name}" takes no access requests; ask an admin for a grant`);
-  assertSteppedUp(profile, principal, now);
+  await assertSteppedUpOrRecord(deps, { principal, meta, action: 'request.created' }, profile, now);
   if (input.durationSeconds > requestable.maxDurationSeconds) {
     throw new DurationOutOfRangeError(
       `body.durationSeconds: profile "${profile.name}" may be requested for at most ${requestable.maxDurationSeconds} seconds`,
@@ -145,7 +146,7 @@ export function approveRequest(deps: RequestDeps, principal: Principal, id: stri
     const current = sameProfile(request, profile);
     assertApprover(deps, principal, current);
     // Approving access to a restricted profile is as sensitive as using it.
-    assertSteppedUp(current, principal, now);
+    await assertSteppedUpOrRecord(deps, { principal, meta, action: 'request.approved', request }, current, now);
     await assertPending(deps, request, now, meta);
     if (request.approvals.some((approval) => samePerson(approval.by, principal.id))) {
       throw new AlreadyApprovedError(`you already approved request ${request.id}; it needs another approver`);
@@ -153,7 +154,7 @@ export function approveRequest(deps: RequestDeps, principal: Principal, id: stri
     const lockdown = await deps.lockdown.getLockdown();
     await refuseChangeIfLockedOut(deps, { principal, meta, action: 'request.approved' }, lockdown, current);
     if (locksProfile(lockdown, current) && !isAllowed(lockdown, { id: request.requester, groups: request.requesterGroups })) {
-      await recordRefusal(deps, principal, meta, current, request);
+      await recordRefusal(deps, principal, meta, current, { action: 'request.approved', code: 'LOCKDOWN_ACTIVE', request });
       throw new LockdownActiveError(`profile "${current.name}" is locked down and the requester is not on its allow list; see GET /lockdown`);
     }
     const at = now.toISOString();
@@ -417,12 +418,35 @@ function maySee(deps: Pick<RequestDeps, 'adminGroup' | 'securityGroup'>, princip
 }
 
 /** An approval the lockdown refused for the requester's sake, on the record as change.denied. */
-async function recordRefusal(deps: RequestDeps, principal: Principal, meta: RequestMeta, profile: Profile, request: AccessRequest): Promise<void> {
+/** A refused change on a profile, recorded as `change.denied` (best effort: the refusal stands either way). */
+async function recordRefusal(
+  deps: RequestDeps,
+  principal: Principal,
+  meta: RequestMeta,
+  profile: Profile,
+  refusal: { readonly action: 'request.created' | 'request.approved'; readonly code: string; readonly request?: AccessRequest },
+): Promise<void> {
+  const { action, code, request } = refusal;
   const event = adminEvent(deps.clock.now(), deps.ids.next(), 'change.denied', principal, meta, {
     profile: profile.name,
-    detail: { action: 'request.approved', code: 'LOCKDOWN_ACTIVE', roleArn: profile.roleArn, accessRequestId: request.id, requester: request.requester },
+    detail: { action, code, roleArn: profile.roleArn, ...(request ? { accessRequestId: request.id, requester: request.requester } : {}) },
   });
-  await deps.audit.append(event).catch((error: unknown) => deps.warn?.('a refused change could not be recorded', { action: 'request.approved', error }));
+  await deps.audit.append(event).catch((error: unknown) => deps.warn?.('a refused change could not be recorded', { action, error }));
+}
+
+/** assertSteppedUp, with the refusal recorded as a vend's is. */
+async function assertSteppedUpOrRecord(
+  deps: RequestDeps,
+  change: { readonly principal: Principal; readonly meta: RequestMeta; readonly action: 'request.created' | 'request.approved'; readonly request?: AccessRequest },
+  profile: Profile,
+  now: Date,
+): Promise<void> {
+  try {
+    assertSteppedUp(profile, change.principal, now);
+  } catch (error) {
+    if (error instanceof StepUpRequiredError) await recordRefusal(deps, change.principal, change.meta, profile, { ...change, code: error.code });
+    throw error;
+  }
 }
 
 /**

@@ -193,9 +193,9 @@ describe('restricted profiles: step-up (RFC 9470)', () => {
   const NOW_S = FIXED_NOW.getTime() / 1000;
   const withMfa = (principal: typeof REQUESTER) => ({ ...principal, signIn: { methods: ['pwd', 'mfa'], at: NOW_S - 10, strong: true } });
 
-  it('asks for a recent MFA sign-in before a request on a restricted profile, then takes it', async () => {
+  it('asks for a recent MFA sign-in before a request on a restricted profile, records the refusal, then takes it', async () => {
     // Prepare
-    const { deps } = setUp([requestableProfile({}, { sensitivity: 'restricted' })]);
+    const { deps, audit } = setUp([requestableProfile({}, { sensitivity: 'restricted' })]);
 
     // Act
     const refused = await failureOf(createRequest(deps, REQUESTER, anInput(), META));
@@ -204,11 +204,14 @@ describe('restricted profiles: step-up (RFC 9470)', () => {
     // Assess
     expect(refused).toMatchObject({ code: 'STEP_UP_REQUIRED', details: { maxAgeSeconds: 900 } });
     expect(created.status).toBe('pending');
+    expect(eventsOf(audit, 'change.denied')).toEqual([
+      expect.objectContaining({ principal: REQUESTER.id, profile: 'prod-read', detail: expect.objectContaining({ action: 'request.created', code: 'STEP_UP_REQUIRED' }) }),
+    ]);
   });
 
-  it('asks an approver of a restricted profile for a recent MFA sign-in before the approval counts', async () => {
+  it('asks an approver of a restricted profile for a recent MFA sign-in before the approval counts, recording the refusal', async () => {
     // Prepare
-    const { deps } = setUp([requestableProfile({}, { sensitivity: 'restricted' })]);
+    const { deps, audit } = setUp([requestableProfile({}, { sensitivity: 'restricted' })]);
     const request = await createRequest(deps, withMfa(REQUESTER), anInput(), META);
 
     // Act
@@ -218,6 +221,12 @@ describe('restricted profiles: step-up (RFC 9470)', () => {
     // Assess
     expect(refused).toMatchObject({ code: 'STEP_UP_REQUIRED' });
     expect(approved.approvals.map((approval) => approval.by)).toEqual([APPROVER_1.id]);
+    expect(eventsOf(audit, 'change.denied')).toEqual([
+      expect.objectContaining({
+        principal: APPROVER_1.id,
+        detail: expect.objectContaining({ action: 'request.approved', code: 'STEP_UP_REQUIRED', accessRequestId: request.id }),
+      }),
+    ]);
   });
 });
 
