@@ -1402,7 +1402,7 @@ describe.each(STAGES)('audit of use and alerting wiring (%s)', (stage) => {
     expect(resources().DeadLetterQueue?.Properties).toMatchObject({ QueueName: `tvm-${stage}-dead-letters`, SqsManagedSseEnabled: true });
   });
 
-  // From the attack review of 7b/11: a record put in the queue by anyone else would be replayed by
+  // A record put in the queue by anyone else would be replayed by
   // `npm run redrive` as if CloudTrail had sent it.
   test('only the three functions that dead-letter may send to the queue', () => {
     // Prepare

@@ -16,12 +16,15 @@ function sources(dir: string): string[] {
   });
 }
 
-it('names no tracker issue (issue, a number, a slash, a number) in code or tests', () => {
+// A tracker issue is named "issue <n>/<m>", or bare as the tracker titles them ("<n>/<m>", "<n>b/<m>").
+const TRACKER_ISSUE = /\b[Ii]ssues? \d+b?\/\d+|\b\d{1,2}b?\/1[12]\b/;
+
+it('names no tracker issue (issue <n>/<m>, or a bare <n>b/<m>) in code or tests', () => {
   // Assess
   const named = DIRS.flatMap((dir) => sources(join(ROOT, dir))).flatMap((path) =>
     readFileSync(path, 'utf8')
       .split('\n')
-      .flatMap((line, i) => (/\b[Ii]ssues? \d+b?\/\d+/.test(line) ? [`${relative(ROOT, path)}:${i + 1}: ${line.trim()}`] : [])),
+      .flatMap((line, i) => (TRACKER_ISSUE.test(line) ? [`${relative(ROOT, path)}:${i + 1}: ${line.trim()}`] : [])),
   );
   expect(named).toEqual([]);
 });

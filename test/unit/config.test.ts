@@ -95,7 +95,7 @@ describe('loadConfig', () => {
     expect(covering.message).toContain("TVM_ROLE_ARN_PATTERN: must not cover tvm's own roles (arn:aws:iam::111111111111:role/TVM-revoker-test)");
   });
 
-  // From the attack review of 7b/11: tvm's functions run as sessions of their own roles; a pattern
+  // tvm's functions run as sessions of their own roles; a pattern
   // covering them would record every vend's own AssumeRole as a use by a session tvm never issued.
   it.each([
     ['arn:aws:iam::*:role/*', 'arn:aws:iam::123456789012:role/TvmFn-test-x'],
