@@ -66,7 +66,7 @@ const once = <T>(build: () => T): (() => T) => {
   return () => (value ??= build());
 };
 
-export const config: () => Config = /* @__PURE__ */ once(() => loadConfig());
+const config: () => Config = /* @__PURE__ */ once(() => loadConfig());
 
 const dynamoDb = /* @__PURE__ */ once(() => createDynamoDbClient(config()));
 
@@ -80,7 +80,7 @@ export const delegationStore: () => DelegationStore = /* @__PURE__ */ once(
     }),
 );
 
-export const auditLog: () => AuditLog = /* @__PURE__ */ once(
+const auditLog: () => AuditLog = /* @__PURE__ */ once(
   () =>
     new DynamoDbAuditLog(dynamoDb(), {
       tableName: config().tables.audit,
@@ -96,7 +96,7 @@ const profileReader: () => ProfileGrantsReader = /* @__PURE__ */ once(
 );
 
 /** For functions that only record: the vend bundle carries no query or verify code. */
-export const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
+const auditWriter: () => AuditWriter = /* @__PURE__ */ once(
   () =>
     new DynamoDbAuditWriter(dynamoDb(), {
       tableName: config().tables.audit,
@@ -131,7 +131,7 @@ export const lockdownStore: () => LockdownStore = /* @__PURE__ */ once(
 
 // Each account's roles are written by IAM in that account: tvm's own with its credentials, a target
 // account's through its revoker role. Without its own account a function could not tell them apart.
-export const revocationPolicies: () => RevocationPolicies = /* @__PURE__ */ once(() => {
+const revocationPolicies: () => RevocationPolicies = /* @__PURE__ */ once(() => {
   const { account, targets } = config();
   if (account === undefined) throw new ConfigError('invalid configuration: TVM_ACCOUNT_ID: required (TVM_LOCAL_ACCOUNT_ID on the local stack)');
   const byAccount = new Map<string, RevocationPolicies>([[account, new IamRevocationPolicies(createIamClient(config()))]]);
@@ -146,7 +146,7 @@ const revocationLedger: () => RevocationLedger = /* @__PURE__ */ once(
   () => new DynamoDbRevocationLedger(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
-export const cutOffOrders: () => CutOffOrders = /* @__PURE__ */ once(
+const cutOffOrders: () => CutOffOrders = /* @__PURE__ */ once(
   () => new DynamoDbCutOffOrders(dynamoDb(), { tableName: config().tables.delegations }),
 );
 
@@ -168,7 +168,7 @@ export const alertSinkFor = (config: Config): AlertSink => {
   if (!config.offline) throw new ConfigError('invalid configuration: TVM_ALERTS_TOPIC_ARN: required outside the local stack');
   return new LogAlertSink(logger, { webhookUrl });
 };
-export const alertSink: () => AlertSink = /* @__PURE__ */ once(() => alertSinkFor(config()));
+const alertSink: () => AlertSink = /* @__PURE__ */ once(() => alertSinkFor(config()));
 
 // Chain anchors go to the Object Lock bucket in AWS and to a directory only on the local stack: a
 // deployed function without its bucket would verify against nothing, so it fails its cold start.
@@ -181,7 +181,7 @@ export const chainAnchorStoreFor = (config: Config): ChainAnchorStore => {
   if (bucket === undefined) throw new ConfigError('invalid configuration: TVM_ANCHOR_BUCKET: required outside the local stack');
   return new S3ChainAnchorStore(createS3Client(config), { bucket });
 };
-export const chainAnchorStore: () => ChainAnchorStore = /* @__PURE__ */ once(() => chainAnchorStoreFor(config()));
+const chainAnchorStore: () => ChainAnchorStore = /* @__PURE__ */ once(() => chainAnchorStoreFor(config()));
 
 const chainHeadReader: () => ChainHeadReader = /* @__PURE__ */ once(
   () =>
@@ -202,7 +202,7 @@ const trailProgress: () => TrailProgress = /* @__PURE__ */ once(
 
 // What a function rejects for good goes to the dead-letter queue in AWS, to the log on the local
 // stack: a deployed function without its queue would drop it, so it fails its cold start.
-export const deadLetters: () => DeadLetters = /* @__PURE__ */ once(() => {
+const deadLetters: () => DeadLetters = /* @__PURE__ */ once(() => {
   const { deadLetterUrl } = config().trail;
   if (deadLetterUrl) return new SqsDeadLetters(createSqsClient(config()), deadLetterUrl);
   if (!config().offline) throw new ConfigError('invalid configuration: TVM_DEAD_LETTER_URL: required outside the local stack');

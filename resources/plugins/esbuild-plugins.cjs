@@ -37,4 +37,3 @@ export const eventStreamSerdeProvider = refuse;`,
 };
 
 module.exports = [sdkPackageVersion, noEventStreams];
-module.exports.EVENT_STREAMS_MESSAGE = EVENT_STREAMS_MESSAGE;

@@ -103,7 +103,7 @@ export async function planGrant(
 }
 
 /** The `grant.created` event of a planned grant. */
-export function grantCreatedEvent(deps: Pick<GrantPlanDeps, 'clock' | 'ids'>, principal: Principal, meta: RequestMeta, grant: Grant) {
+export function grantCreatedEvent(deps: Pick<GrantPlanDeps, 'ids'>, principal: Principal, meta: RequestMeta, grant: Grant) {
   return adminEvent(new Date(grant.createdAt), deps.ids.next(), 'grant.created', principal, meta, {
     profile: grant.profile,
     grantId: grant.id,

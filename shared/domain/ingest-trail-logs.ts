@@ -133,7 +133,7 @@ async function* inputsFrom(elements: AsyncIterable<TrailLogElement>, resumeAt: n
  * The lowest position not yet settled, from settlements that arrive in any order (several records
  * are written at once): everything below it is done, so a retry may start there.
  */
-export class Watermark {
+class Watermark {
   private readonly settled = new Set<number>();
   private failedAt = Infinity;
 

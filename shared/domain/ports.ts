@@ -34,7 +34,7 @@ export const MAX_TRANSACTION_ACTIONS = 100;
 /** What a chained audit write adds to a transaction: the event, keyed by its place in its hash chain. */
 export const AUDIT_WRITE_ACTIONS = 1;
 /** A cut-off's writes: its order, its record for the vend, the cut-off epoch's rise (delegation-keys.ts cutOffWrites). */
-export const CUT_OFF_ACTIONS = 3;
+const CUT_OFF_ACTIONS = 3;
 /** Grants one revocation transaction takes, beside its audit write and its cut-off. */
 export const MAX_GRANTS_PER_REVOCATION = MAX_TRANSACTION_ACTIONS - AUDIT_WRITE_ACTIONS - CUT_OFF_ACTIONS;
 

@@ -6,7 +6,7 @@ import type { Principal, Profile } from './model.js';
 /** RFC 8176 methods that count as strong unless an issuer says otherwise (config: strongAmr). */
 export const DEFAULT_STRONG_AMR: readonly string[] = ['mfa', 'hwk', 'swk', 'otp'];
 /** How recent the strong sign-in must be unless the profile says otherwise. */
-export const DEFAULT_MAX_AUTH_AGE_SECONDS = 900;
+const DEFAULT_MAX_AUTH_AGE_SECONDS = 900;
 
 /**
  * Refuses (STEP_UP_REQUIRED) a caller on a restricted profile whose token does not show a strong
