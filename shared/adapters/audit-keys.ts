@@ -24,8 +24,8 @@
 // GSI's sort key need not be unique, so an expiration needs none after it; a use's GSI5SK still
 // ends with it) and the hashes are base64url (audit-chain.ts): a vend's record, with the usual
 // lengths of names, fits in one write unit (1 KB; test/unit/audit-record-size.test.ts).
-// Legacy items stay where they are (rewriting them would break their hashes): every read merges
-// both layouts.
+// Legacy items stay where they are (rewriting them would break their hashes): once the layout is
+// chain-keyed, every read merges both layouts.
 //   marker  ONCE#<key> / ONCE                          an append made idempotent on a key (AppendOptions.onceKey)
 //   first   FIRSTUSE#<accessKeyId> / FIRSTUSE          the key of the key's first use from a source that counts
 //
@@ -63,7 +63,10 @@ export const BY_PRINCIPAL_INDEX = 'byPrincipal';
 /**
  * How events are written (TVM_AUDIT_LAYOUT): `chain-keyed`, one item keyed by its chain position;
  * `legacy`, the event and its chain's head in one transaction (until the X indexes exist: README
- * "Upgrading"). Reads always merge both.
+ * "Upgrading"). Under `chain-keyed`, reads merge both; under `legacy` they read the legacy
+ * indexes alone, as the X indexes may not exist yet, so the few changes too large for a legacy
+ * transaction (writeChained records them chain-keyed) show in reads once the layout is switched;
+ * verify and the anchors check them from the start.
  */
 export type AuditLayout = 'chain-keyed' | 'legacy';
 export const AUDIT_LAYOUTS: readonly AuditLayout[] = ['chain-keyed', 'legacy'];

@@ -20,7 +20,7 @@ export interface DynamoDbAuditWriterOptions {
    */
   readonly chains?: AuditChains;
   readonly useChains?: AuditChains;
-  /** How events are written; chain-keyed unless said otherwise. Reads merge both layouts either way. */
+  /** How events are written; chain-keyed unless said otherwise (AuditLayout says what each reads). */
   readonly layout?: AuditLayout;
 }
 
