@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { Engagement, Grant, Profile } from '../domain/model.js';
+import { MAX_AUTH_AGE_SECONDS } from '../domain/step-up-rules.js';
 
 const strings = /* @__PURE__ */ (() => z.array(z.string()))();
 const scope = /* @__PURE__ */ (() => z.object({ actions: strings.optional(), resources: strings.optional() }).passthrough())();
@@ -35,7 +36,7 @@ const storedProfile: z.ZodType<Profile, z.ZodTypeDef, unknown> = /* @__PURE__ */
         })
         .passthrough()
         .optional(),
-      stepUp: z.object({ maxAuthAgeSeconds: count }).passthrough().optional(),
+      stepUp: z.object({ maxAuthAgeSeconds: count.max(MAX_AUTH_AGE_SECONDS) }).passthrough().optional(),
     })
     .passthrough())();
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ALERT_RULES, AUDIT_EVENT_TYPES } from './audit.js';
 import { MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './duration.js';
 import { hidesCharacters, normalizeIdentifier } from './identifiers.js';
+import { MAX_AUTH_AGE_SECONDS } from './step-up-rules.js';
 
 // Printable, no control characters: these strings end up in logs, audit records and IAM policies.
 const printable = /^[^\u0000-\u001f\u007f-\u009f]*$/;
@@ -116,7 +117,7 @@ export const profileInputSchema = /* @__PURE__ */ z
       .optional(),
     requestable: requestableSchema.optional(),
     /** A restricted profile's step-up: how recent a strong sign-in must be (default 900 s; at most a day). */
-    stepUp: z.object({ maxAuthAgeSeconds: z.number().int().min(0).max(86_400) }).strict().optional(),
+    stepUp: z.object({ maxAuthAgeSeconds: z.number().int().min(0).max(MAX_AUTH_AGE_SECONDS) }).strict().optional(),
   })
   .strict();
 export type ProfileInput = z.infer<typeof profileInputSchema>;

@@ -7,6 +7,8 @@ import type { Principal, Profile } from './model.js';
 export const DEFAULT_STRONG_AMR: readonly string[] = ['mfa', 'hwk', 'swk', 'otp'];
 /** How recent the strong sign-in must be unless the profile says otherwise. */
 const DEFAULT_MAX_AUTH_AGE_SECONDS = 900;
+/** The oldest a profile may allow: a day. Past it, step-up would be a formality. */
+export const MAX_AUTH_AGE_SECONDS = 86_400;
 
 /**
  * Refuses (STEP_UP_REQUIRED) a caller on a restricted profile whose token does not show a strong

@@ -17,7 +17,7 @@ import {
   type ProfileDeps,
 } from '../../shared/domain/manage-profiles.js';
 import type { Profile, RequestMeta } from '../../shared/domain/model.js';
-import type { ProfileInput } from '../../shared/domain/schemas.js';
+import { profileInputSchema, type ProfileInput } from '../../shared/domain/schemas.js';
 import { FIXED_NOW, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { InMemoryAuditLog, InMemoryDelegationStore, fixedClock, sequentialIds } from '../fixtures/in-memory.js';
 import { failureOf } from '../fixtures/failure.js';
@@ -209,6 +209,14 @@ describe('putProfile', () => {
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toMatch(/^body\.stepUp: only a restricted profile/);
     expect(store.profiles.map((profile) => profile.name)).toEqual(['prod-admin']);
+  });
+
+  it('takes a step-up age of up to a day and refuses a longer one, which would make step-up a formality', () => {
+    // Act
+    const parse = (maxAuthAgeSeconds: number) => profileInputSchema.safeParse(aProfileInput({ sensitivity: 'restricted', stepUp: { maxAuthAgeSeconds } })).success;
+
+    // Assess
+    expect([parse(86_400), parse(86_401)]).toEqual([true, false]);
   });
 
   it('stores nothing when the audit event cannot be written', async () => {

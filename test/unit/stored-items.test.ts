@@ -40,6 +40,11 @@ describe('stored items', () => {
     ['a grant whose canDelegate is a string', () => toGrant({ ...grantItem(aGrant()), canDelegate: 'true' })],
     ['a profile without a role', () => toProfile({ ...profileItem(aProfile()), roleArn: undefined })],
     ['a profile whose maximum session is not a number', () => toProfile({ ...profileItem(aProfile()), maxSessionSeconds: '3600' })],
+    // A restricted profile's step-up must not be shed by rewriting the item: not its sensitivity, not its age.
+    ['a profile whose sensitivity was removed', () => toProfile({ ...profileItem(aProfile({ sensitivity: 'restricted' })), sensitivity: undefined })],
+    ['a profile whose sensitivity is not one tvm writes', () => toProfile({ ...profileItem(aProfile()), sensitivity: 'RESTRICTED' })],
+    ['a profile whose step-up age would switch step-up off', () => toProfile({ ...profileItem(aProfile({ sensitivity: 'restricted' })), stepUp: { maxAuthAgeSeconds: 1e9 } })],
+    ['a profile whose step-up age is not a number', () => toProfile({ ...profileItem(aProfile({ sensitivity: 'restricted' })), stepUp: { maxAuthAgeSeconds: '900' } })],
     ['a profile with three approvals required', () => toProfile({ ...profileItem(aProfile()), requestable: { approverGroups: [], approvals: 3, maxDurationSeconds: 1, requireReason: false, pendingSeconds: 1 } })],
     ['an engagement whose contractors are not a list', () => toEngagement({ ...engagementItem(ENGAGEMENT, []), contractors: 'dev@agency.example' })],
     ['an engagement without its version', () => toEngagement({ ...engagementItem(ENGAGEMENT, []), version: undefined })],
