@@ -195,9 +195,11 @@ async function fetchJson(url: string, init: RequestInit): Promise<unknown> {
 }
 
 /** The payload of a JWT, read but not verified (the API verifies it). */
-function claimsOf(token: string): Record<string, unknown> {
+/** A JWT's claims, read, not verified (the API verifies); none when its payload is no JSON object. */
+export function claimsOf(token: string): Record<string, unknown> {
   try {
-    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return claims !== null && typeof claims === 'object' ? (claims as Record<string, unknown>) : {};
   } catch {
     return {};
   }

@@ -5,7 +5,7 @@
 import { openInBrowser } from './browser.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { DEFAULT_CLIENT_ID, login } from './login.js';
+import { claimsOf, DEFAULT_CLIENT_ID, login } from './login.js';
 import { configFilePath, readConfigFile } from './settings.js';
 import type { StepUpRequiredError } from './step-up.js';
 import { loadLogin, saveLogin } from './token-store.js';
@@ -29,7 +29,8 @@ export async function signInAgain(context: CliContext, refusal: StepUpRequiredEr
     tell: (url) => context.stderr.write(`tvm: open this URL in a browser on this machine to sign in:\n${url}\n`),
   });
   // The retry acts for whoever asked: another person signing in at this browser does not inherit it.
-  const before = subjectOf(kept.token);
+  const { sub } = claimsOf(kept.token);
+  const before = typeof sub === 'string' ? sub : undefined;
   if (result.subject !== before) {
     throw new CliError(`signed in as ${result.subject ?? 'nobody named'}, not ${before ?? 'the kept sign-in'}: nothing was retried, and the kept sign-in stays`, EXIT.auth, 'STEP_UP_FAILED');
   }
@@ -37,12 +38,3 @@ export async function signInAgain(context: CliContext, refusal: StepUpRequiredEr
   return result.token;
 }
 
-/** The `sub` claim of a JWT, read (not verified: the API verifies). */
-function subjectOf(token: string): string | undefined {
-  try {
-    const { sub } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
-}
