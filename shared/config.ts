@@ -92,7 +92,7 @@ const envSchema = z.object({
   /** Chains per day for recorded uses, apart from the ones issuance is recorded in. */
   TVM_AUDIT_USE_SHARDS: z.coerce.number().int().min(1).max(MAX_AUDIT_SHARDS).default(DEFAULT_USE_SHARDS),
   /** How audit events are written: `legacy` until the chain-keyed layout's indexes exist (README "Upgrading"). */
-  TVM_AUDIT_LAYOUT: z.enum(AUDIT_LAYOUTS as [AuditLayout, ...AuditLayout[]]).default('chain-keyed'),
+  TVM_AUDIT_LAYOUT: z.enum(AUDIT_LAYOUTS).default('chain-keyed'),
   TVM_STS_ENDPOINT: optionalUrl,
   TVM_DYNAMODB_ENDPOINT: optionalUrl,
   TVM_IAM_ENDPOINT: optionalUrl,

@@ -41,7 +41,7 @@
 // races an issuance for a chain's head, nor fills the index partition a vend of that profile writes.
 import type { AuditEvent, AuditEventType } from '../domain/audit.js';
 import { roleKey } from '../domain/roles.js';
-import { hashItem, isChainKeyed } from './audit-chain.js';
+import { canonicalJson, hashItem, isChainKeyed } from './audit-chain.js';
 
 export const BY_ACCESS_KEY_INDEX = 'byAccessKey';
 export const BY_PROFILE_INDEX = 'byProfile';
@@ -68,8 +68,8 @@ export const BY_PRINCIPAL_INDEX = 'byPrincipal';
  * transaction (writeChained records them chain-keyed) show in reads once the layout is switched;
  * verify and the anchors check them from the start.
  */
-export type AuditLayout = 'chain-keyed' | 'legacy';
-export const AUDIT_LAYOUTS: readonly AuditLayout[] = ['chain-keyed', 'legacy'];
+export const AUDIT_LAYOUTS = ['chain-keyed', 'legacy'] as const;
+export type AuditLayout = (typeof AUDIT_LAYOUTS)[number];
 
 export const principalPk = (principal: string) => `PRINCIPAL#${principal}`;
 /** Everything recorded about an access key but its uses: issuance, cut-offs, alerts. */
@@ -228,6 +228,9 @@ export function toAuditEvent(item: Record<string, unknown>): AuditEvent {
   } = item;
   return event as unknown as AuditEvent;
 }
+
+/** Whether a stored event item holds this very event (a write met again after a lost answer). */
+export const isSameEvent = (stored: Record<string, unknown>, event: AuditEvent) => canonicalJson(toAuditEvent(stored)) === canonicalJson(event);
 
 /** Every key attribute of either layout but `id` (an event field, hashed with it): an item must carry exactly its own layout's. */
 const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI2PK', 'GSI3PK', 'GSI4PK', 'GSI5PK', 'GSI5SK', 'XPK1', 'XPK2', 'XPK3', 'XPK4', 'XPK6'] as const;

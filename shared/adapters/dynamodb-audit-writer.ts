@@ -4,8 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../domain/audit.js';
 import { AuditUnavailableError } from '../domain/errors.js';
 import type { AppendOptions, AppendResult, AuditWriter } from '../domain/ports.js';
-import { canonicalJson } from './audit-chain.js';
-import { toAuditEvent, type AuditLayout } from './audit-keys.js';
+import { isSameEvent, type AuditLayout } from './audit-keys.js';
 import { writeChained, type AuditChains, type ChainedWriteResult } from './dynamodb-transactions.js';
 
 export interface DynamoDbAuditWriterOptions {
@@ -43,7 +42,7 @@ export class DynamoDbAuditWriter implements AuditWriter {
       // A retry after a lost response finds its own write already there (linked, perhaps on
       // another shard): that is success, not a reason to discard credentials whose issuance is
       // recorded. Anything else under the same id is not.
-      if (canonicalJson(toAuditEvent(result.existing)) === canonicalJson(event)) return 'appended';
+      if (isSameEvent(result.existing, event)) return 'appended';
       throw unavailable(result.error);
     }
     return result.outcome === 'duplicate' ? 'duplicate' : 'appended';

@@ -23,7 +23,7 @@ import { PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentCl
 import type { AuditEvent } from '../domain/audit.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import { AUDIT_WRITE_ACTIONS, MAX_TRANSACTION_ACTIONS, type Clock } from '../domain/ports.js';
-import { canonicalJson, linkItem, type ChainHead } from './audit-chain.js';
+import { linkItem, type ChainHead } from './audit-chain.js';
 import {
   APPEND_ONLY_CONDITION,
   auditItem,
@@ -32,11 +32,12 @@ import {
   chainKeyedItem,
   linkChainId,
   linkPk,
-  toAuditEvent,
   type AuditLayout,
   chainSetOf,
   DEFAULT_USE_SHARDS,
+  isSameEvent,
   onceMarkerKey,
+  principalPk,
   shardLabel,
   utcDay,
   type ChainSet,
@@ -307,7 +308,7 @@ export async function writeChained(
   const event: AuditEvent =
     given.type === 'credential.used' && given.recordedAt === undefined ? { ...given, recordedAt: chains.clock.now().toISOString() } : given;
   const legacy = table.layout === 'legacy';
-  const legacyChanges = typeof changes === 'function' ? changes(auditKeyOf(event)) : changes;
+  const legacyChanges = !legacy ? [] : typeof changes === 'function' ? changes({ PK: principalPk(event.principal), SK: event.id }) : changes;
   // A change too large for the legacy transaction (its head item is one action more) is recorded
   // chain-keyed: indexed once the X indexes exist, verified and anchored from its chain meanwhile.
   if (legacy && legacyChanges.length + LEGACY_AUDIT_ACTIONS + (options.onceKey === undefined ? 0 : 1) <= MAX_TRANSACTION_ACTIONS) {
@@ -315,9 +316,6 @@ export async function writeChained(
   }
   return writeChainKeyed(client, table, changes, event, options);
 }
-
-/** The legacy event item's key: the principal's partition, the event id. */
-const auditKeyOf = (event: AuditEvent) => ({ PK: auditItem(event, 0).PK as string, SK: event.id });
 
 /** What a legacy audit write adds to a transaction: the event and its chain's head item. */
 const LEGACY_AUDIT_ACTIONS = 2;
@@ -391,7 +389,7 @@ async function writeChainKeyed(
         if (occupant?.id === event.id) {
           // This write's own item, met again (a retry after a lost response): written, unless the
           // content differs, which no retry of tvm's makes.
-          if (canonicalJson(toAuditEvent(occupant)) !== canonicalJson(event)) return { outcome: 'event-exists', existing: occupant, error };
+          if (!isSameEvent(occupant, event)) return { outcome: 'event-exists', existing: occupant, error };
           chains.remember(chain, head);
           return { outcome: 'written' };
         }
