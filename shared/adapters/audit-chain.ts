@@ -72,6 +72,12 @@ export type ChainBreakReason =
    * or written before the shard count was lowered (anchors name such chains; verify checks those).
    */
   | 'unconfigured-chain'
+  /**
+   * An event of the events set past what the day's anchor holds of its chain (its anchored head, or
+   * none when the anchor found the chain empty), dated too long before the anchor for tvm to have
+   * written it after (chain-anchors.ts isBackdated): slipped in and dated back.
+   */
+  | 'backdated'
   /** The chain no longer extends its head as anchored outside the table (`behind-anchor`, `anchor-mismatch`). */
   | AnchorBreakReason;
 

@@ -14,7 +14,7 @@ import {
   type CredentialUsedEvent,
 } from '../domain/audit.js';
 import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.js';
-import { anchorBreak } from '../domain/chain-anchors.js';
+import { anchorBreak, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
@@ -30,7 +30,7 @@ import type {
   VerifyReport,
 } from '../domain/ports.js';
 import { logger } from '../logger.js';
-import { verifyChain, type ChainHead, type ChainReport } from './audit-chain.js';
+import { verifyChain, type ChainBreak, type ChainHead, type ChainReport } from './audit-chain.js';
 import {
   accessKeyPk,
   BY_ACCESS_KEY_INDEX,
@@ -501,9 +501,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       const unconfigured: BrokenLink[] = [];
       for (let time = Date.parse(utcDay(from)); utcDay(time) <= utcDay(to); time += DAY_MS) {
         const day = utcDay(time);
-        const anchored = anchoredHeadsOf(anchors, day);
-        const dayLabels = [...new Set([...labels, ...anchored.keys()])];
-        checks.push(...(await Promise.all(dayLabels.map((label) => this.checkChain(day, label, anchored.get(label))))));
+        const anchor = dayAnchorOf(anchors, day);
+        const dayLabels = [...new Set([...labels, ...anchor.heads.keys()])];
+        checks.push(...(await Promise.all(dayLabels.map((label) => this.checkChain(day, label, anchor)))));
         const unchecked = allLabels.filter((label) => !dayLabels.includes(label));
         for (const label of await this.chainsWithEvents(day, unchecked)) unconfigured.push({ id: `chain:${day}#${label}`, reason: 'unconfigured-chain' });
       }
@@ -524,7 +524,16 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     }
   }
 
-  private async checkChain(day: string, shard: ShardLabel, anchored: AnchoredHead | undefined): Promise<ChainCheck> {
+  private async checkChain(day: string, shard: ShardLabel, anchor: DayAnchor): Promise<ChainCheck> {
+    const anchored = anchor.heads.get(shard);
+    const empty = anchor.empty.get(shard);
+    // Since when what the anchor holds of the chain stands: its own `at` unless held back since.
+    const since = anchored?.at ?? empty?.at ?? anchor.at;
+    const against = {
+      ...(anchored ? { anchored } : {}),
+      ...(since ? { anchorAt: since } : {}),
+      ...(empty ? { anchoredEmpty: true } : {}),
+    };
     if (isLinkChain(`${day}#${shard}`)) {
       // Chain-keyed: the chain is its base partition, read consistently (no index to lag), and its
       // head is its last item; a deleted newest item is what the anchors catch.
@@ -536,14 +545,14 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       });
       const last = items[items.length - 1];
       const head = last && Number.isInteger(last.chainSeq) ? { seq: last.chainSeq as number, hash: String(last.hash), at: '' } : undefined;
-      const check = { day, shard, head, settled: true, ...(anchored ? { anchored } : {}) };
+      const check = { day, shard, head, settled: true, ...against };
       return { ...check, report: chainReport(check, items) };
     }
     // The head is read after the events: every event the index shows was committed with a head
     // at least as far along, so an event past this head was not written by tvm.
     const items = await this.chainItems(day, shard);
     const head = await this.readHead(day, shard);
-    const check = { day, shard, head, ...(anchored ? { anchored } : {}) };
+    const check = { day, shard, head, ...against };
     return { ...check, report: chainReport(check, items) };
   }
 
@@ -661,6 +670,10 @@ interface ChainCheck {
   readonly settled?: boolean;
   /** The chain's head in the day's latest anchor: the chain must still extend it. */
   readonly anchored?: AnchoredHead;
+  /** Since when that anchor holds the chain as it does: what it holds was written by then. */
+  readonly anchorAt?: string;
+  /** That anchor found the chain empty. */
+  readonly anchoredEmpty?: boolean;
   report: ChainReport;
 }
 
@@ -668,17 +681,41 @@ interface ChainCheck {
 function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<string, unknown>[]): ChainReport {
   const chain = chainId(check.day, check.shard);
   const report = verifyChain(items, check.head, chain);
-  if (!check.anchored) return report;
-  const anchoredSeq = check.anchored.seq;
-  const hashesAtAnchor = items.filter((item) => item.chainSeq === anchoredSeq).map((item) => String(item.hash));
-  const reason = anchorBreak(check.anchored, { head: check.head, hashesAtAnchor });
-  return reason ? { ...report, broken: [...report.broken, { id: `chain:${chain}`, reason }] } : report;
+  const broken = [...report.broken, ...backdatedEvents(check, chain, items)];
+  if (check.anchored) {
+    const anchoredSeq = check.anchored.seq;
+    const hashesAtAnchor = items.filter((item) => item.chainSeq === anchoredSeq).map((item) => String(item.hash));
+    const reason = anchorBreak(check.anchored, { head: check.head, hashesAtAnchor });
+    if (reason) broken.push({ id: `chain:${chain}`, reason });
+  }
+  return { ...report, broken };
 }
 
-/** The anchored heads of `day`'s chains, by shard label. */
-function anchoredHeadsOf(anchors: readonly ChainAnchor[], day: string): Map<ShardLabel, AnchoredHead> {
-  const heads = anchors.filter((anchor) => anchor.day === day).flatMap((anchor) => anchor.heads);
-  return new Map(heads.filter((head) => head.chain.startsWith(`${day}#`)).map((head) => [head.chain.slice(day.length + 1), head]));
+/** The events of an events-set chain past what the anchor holds of it, dated back into what it covers. */
+function backdatedEvents(check: Omit<ChainCheck, 'report'>, chain: string, items: readonly Record<string, unknown>[]): ChainBreak[] {
+  const since = check.anchored?.seq ?? (check.anchoredEmpty ? 0 : undefined);
+  const { anchorAt } = check;
+  if (since === undefined || anchorAt === undefined || !isEventsChain(chain)) return [];
+  return items
+    .filter((item) => typeof item.chainSeq === 'number' && item.chainSeq > since && isBackdated(item.at, anchorAt))
+    .map((item) => ({ id: String(item.id), reason: 'backdated' }));
+}
+
+/** What `day`'s latest anchor holds, by shard label: the heads, the chains found empty, when. */
+interface DayAnchor {
+  readonly heads: Map<ShardLabel, AnchoredHead>;
+  readonly empty: Map<ShardLabel, { readonly at?: string }>;
+  readonly at?: string;
+}
+
+function dayAnchorOf(anchors: readonly ChainAnchor[], day: string): DayAnchor {
+  const latest = anchors.filter((anchor) => anchor.day === day).reduce<ChainAnchor | undefined>((a, b) => (a && Date.parse(a.at) >= Date.parse(b.at) ? a : b), undefined);
+  const label = (chain: string) => (chain.startsWith(`${day}#`) ? [chain.slice(day.length + 1)] : []);
+  return {
+    heads: new Map((latest?.heads ?? []).flatMap((head) => label(head.chain).map((shard) => [shard, head] as const))),
+    empty: new Map((latest?.empty ?? []).flatMap((entry) => label(entry.chain).map((shard) => [shard, entry] as const))),
+    ...(latest ? { at: latest.at } : {}),
+  };
 }
 
 /** An event not showing in the index yet looks like one deleted, or like an anchored one gone. */

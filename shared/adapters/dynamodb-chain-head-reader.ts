@@ -16,6 +16,7 @@ import {
   isLinkChain,
   linkChainId,
   linkPkOfChain,
+  seqSk,
   shardLabels,
   timePkOfChain,
 } from './audit-keys.js';
@@ -89,6 +90,30 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
     );
     const last = out.Items?.[0];
     return last ? toAnchoredHead({ chain, seq: last.chainSeq, hash: last.hash, eventId: last.id }) : [];
+  }
+
+  async linksAfter(chain: string, seq: number): Promise<{ seq: number; at: unknown }[] | undefined> {
+    if (!isLinkChain(chain)) return undefined;
+    const links: { seq: number; at: unknown }[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.read(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.options.tableName,
+            KeyConditionExpression: 'PK = :pk AND SK > :after',
+            ExpressionAttributeValues: { ':pk': linkPkOfChain(chain), ':after': seqSk(seq) },
+            ProjectionExpression: 'chainSeq, #at',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      links.push(...(out.Items ?? []).map((item) => ({ seq: Number(item.chainSeq), at: item.at })));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return links;
   }
 
   async linkOf(chain: string, eventId: string): Promise<{ seq: number; hash: string } | undefined> {

@@ -13,6 +13,11 @@ export const anchoredHeadSchema = /* @__PURE__ */ (() =>
       hash: z.string(),
       /** The event at `seq`, so the next anchoring can check that it still stands where it stood. */
       eventId: z.string().min(1).optional(),
+      /**
+       * A head held back (chain-anchors.ts): when an anchoring last took it. Events past it were
+       * written after then. A head taken now has none: the anchor's `at` is when it was read.
+       */
+      at: z.string().datetime().optional(),
     })
     .strict()
     .refine((head) => (head.chain.includes('#x') ? /^[\w-]{43}$/ : /^[0-9a-f]{64}$/).test(head.hash), {
@@ -28,6 +33,13 @@ export const chainAnchorSchema = /* @__PURE__ */ (() =>
       /** When the heads were read. */
       at: z.string().datetime(),
       heads: z.array(anchoredHeadSchema),
+      /**
+       * The events-set chains it found empty, so an event dated back into what it covers shows
+       * (anchors saved before they listed them have none); `at` as on a head held back.
+       */
+      empty: z
+        .array(z.object({ chain: z.string().regex(/^\d{4}-\d\d-\d\d#x?\d+$/), at: z.string().datetime().optional() }).strict())
+        .optional(),
     })
     .strict())();
 

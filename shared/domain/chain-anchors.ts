@@ -31,15 +31,41 @@ export function anchorBreak(anchored: AnchoredHead, now: ChainNow): AnchorBreakR
   return hashesAtAnchor.includes(anchored.hash) ? undefined : 'anchor-mismatch';
 }
 
+/**
+ * How long after its `at` an event of the events set may still be written: the function that dated
+ * it runs at most 15 minutes, and clocks differ. Uses are dated by CloudTrail and may arrive hours
+ * late, so their chains are not held to it.
+ */
+export const MAX_WRITE_LAG_MS = 20 * 60_000;
+
+/** Whether `chain` (`<day>#<label>`) is of the events set, whose events are dated when written. */
+export const isEventsChain = (chain: string) => /#x?\d+$/.test(chain);
+
+/**
+ * Whether an event past what an anchor holds of its chain is dated too long before the anchor was
+ * taken for tvm to have written it after: someone dated it back into what the anchor covers.
+ */
+export function isBackdated(eventAt: unknown, anchorAt: string): boolean {
+  const at = typeof eventAt === 'string' ? Date.parse(eventAt) : Number.NaN;
+  return Number.isNaN(at) || at < Date.parse(anchorAt) - MAX_WRITE_LAG_MS;
+}
+
+export type HeldBackReason = AnchorBreakReason | 'backdated';
+
 /** One day's anchoring. */
 export interface DayAnchoring {
   readonly day: string;
-  /** A new anchor was saved (none when no head moved). */
+  /** A new anchor was saved (none when nothing changed, unless it is the day's final one). */
   readonly saved: boolean;
+  /** The saved anchor is the day's final one: taken after every event of the day was written. */
+  readonly final: boolean;
   /** Chains in the anchor. */
   readonly chains: number;
-  /** Chains that no longer extend their anchored head: anchored as before, never over the rewrite. */
-  readonly heldBack: readonly { readonly chain: string; readonly reason: AnchorBreakReason }[];
+  /**
+   * Chains anchored as before, never over what was done to them: they no longer extend their
+   * anchored head, or gained events dated back into what the previous anchor holds.
+   */
+  readonly heldBack: readonly { readonly chain: string; readonly reason: HeldBackReason }[];
 }
 
 export interface AnchorChainHeadsDeps {
@@ -58,7 +84,9 @@ const utcDay = (time: number) => new Date(time).toISOString().slice(0, 10);
  * 2. A chain that no longer extends its anchored head (behind it, or past it without the anchored
  *    event where it stood) keeps the anchored head, so a rewrite is never anchored over and verify
  *    keeps reporting it; every other chain takes its current head.
- * 3. Save the day's new anchor when a head moved.
+ * 3. Save the day's new anchor, with the events-set chains still empty, when a head moved or that
+ *    list changed; and once MAX_WRITE_LAG_MS after the day has ended, even if nothing moved: that
+ *    final anchor covers every event of the day, so verify can tell one dated back (isBackdated).
  */
 export async function anchorChainHeads(deps: AnchorChainHeadsDeps): Promise<DayAnchoring[]> {
   const now = deps.clock.now();
@@ -69,20 +97,38 @@ export async function anchorChainHeads(deps: AnchorChainHeadsDeps): Promise<DayA
 async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Promise<DayAnchoring> {
   const previous = await deps.anchors.latest(day);
   const anchoredBefore = new Map((previous?.heads ?? []).map((head) => [head.chain, head]));
+  const emptyBefore = new Map((previous?.empty ?? []).map((entry) => [entry.chain, entry]));
   const chains = [...new Set([...deps.heads.chainsOf(day), ...anchoredBefore.keys()])].sort();
   const current = new Map((await deps.heads.readHeads(chains)).map((head) => [head.chain, head]));
 
   const decided = await Promise.all(
-    chains.map(async (chain): Promise<{ head?: AnchoredHead; reason?: AnchorBreakReason }> => {
+    chains.map(async (chain): Promise<{ head?: AnchoredHead; emptySince?: string; reason?: HeldBackReason }> => {
       const anchored = anchoredBefore.get(chain);
+      const wasEmpty = emptyBefore.get(chain);
       const head = current.get(chain);
-      if (!anchored) return head ? { head } : {};
-      // Past the anchored place: the anchored event must still be there, as it was.
-      const moved = head !== undefined && head.seq > anchored.seq && anchored.eventId !== undefined;
-      const link = moved ? await deps.heads.linkOf(chain, anchored.eventId as string) : undefined;
-      const hashesAtAnchor = moved ? (link?.seq === anchored.seq ? [link.hash] : []) : undefined;
-      const reason = anchorBreak(anchored, { head, hashesAtAnchor });
-      return reason || !head ? { head: anchored, ...(reason ? { reason } : {}) } : { head };
+      // What the previous anchor holds of the chain, and since when (a held-back one: since long ago).
+      const since = previous ? (anchored?.at ?? wasEmpty?.at ?? previous.at) : undefined;
+      const hold = (reason?: HeldBackReason) =>
+        anchored
+          ? { head: { ...anchored, ...(since ? { at: since } : {}) }, ...(reason ? { reason } : {}) }
+          : { ...(since ? { emptySince: since } : {}), ...(reason ? { reason } : {}) };
+      if (anchored) {
+        // Past the anchored place: the anchored event must still be there, as it was.
+        const moved = head !== undefined && head.seq > anchored.seq && anchored.eventId !== undefined;
+        const link = moved ? await deps.heads.linkOf(chain, anchored.eventId as string) : undefined;
+        const hashesAtAnchor = moved ? (link?.seq === anchored.seq ? [link.hash] : []) : undefined;
+        const reason = anchorBreak(anchored, { head, hashesAtAnchor });
+        if (reason || !head) return hold(reason);
+      } else if (!head) {
+        return {};
+      }
+      // Events written since may not be dated before what the previous anchor holds.
+      const from = anchored?.seq ?? (wasEmpty ? 0 : undefined);
+      if (since !== undefined && from !== undefined && isEventsChain(chain) && head.seq > from) {
+        const links = await deps.heads.linksAfter(chain, from);
+        if (links?.some((link) => isBackdated(link.at, since))) return hold('backdated');
+      }
+      return { head };
     }),
   );
   const heads = decided.flatMap(({ head }) => (head ? [head] : []));
@@ -90,8 +136,21 @@ async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Pr
     const reason = decided[i]?.reason;
     return reason ? [{ chain, reason }] : [];
   });
+  const anchoredNow = new Set(heads.map((head) => head.chain));
+  const empty = chains.flatMap((chain, i) => {
+    if (!isEventsChain(chain) || anchoredNow.has(chain)) return [];
+    const emptySince = decided[i]?.emptySince;
+    return [{ chain, ...(emptySince ? { at: emptySince } : {}) }];
+  });
 
-  const changed = heads.length !== anchoredBefore.size || heads.some((head) => anchoredBefore.get(head.chain)?.hash !== head.hash);
-  if (changed) await deps.anchors.save({ day, at: now.toISOString(), heads });
-  return { day, saved: changed, chains: heads.length, heldBack };
+  const closesAt = Date.parse(day) + DAY_MS + MAX_WRITE_LAG_MS;
+  const final = now.getTime() >= closesAt && (!previous || Date.parse(previous.at) < closesAt);
+  const changed =
+    heads.length !== anchoredBefore.size ||
+    heads.some((head) => anchoredBefore.get(head.chain)?.hash !== head.hash) ||
+    empty.map(({ chain }) => chain).join() !== [...emptyBefore.keys()].join() ||
+    (previous !== undefined && previous.empty === undefined);
+  const saved = changed || final;
+  if (saved) await deps.anchors.save({ day, at: now.toISOString(), heads, empty });
+  return { day, saved, final, chains: heads.length, heldBack };
 }

@@ -23,6 +23,7 @@ import { anIssuance, aUse } from '../fixtures/key-events.js';
 import { getRawItem, queryRawPartition, useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
 
 const TODAY = '2026-06-01';
+const YESTERDAY = '2026-05-31';
 const CHAIN = `${TODAY}#0`;
 const ADMIN = aPrincipal({ id: 'admin@example.com', groups: ['tvm-admin'] });
 /** Long enough ago that verify does not wait for an index to catch up with the head. */
@@ -94,7 +95,16 @@ describe('anchored chain heads', () => {
       [`${TODAY}#u0`, 2],
     ]);
     expect(latest?.heads[0]).toEqual({ chain: CHAIN, seq: 5, hash: items[4]?.hash, eventId: items[4]?.id });
-    expect(await verify()).toMatchObject({ ok: true, checked: 7, broken: [], anchors: [{ day: TODAY, at: FIXED_NOW.toISOString(), chains: 2 }] });
+    // Yesterday, which had no events, is anchored too: its chains all empty, in its final anchor.
+    expect(await verify()).toMatchObject({
+      ok: true,
+      checked: 7,
+      broken: [],
+      anchors: [
+        { day: YESTERDAY, at: FIXED_NOW.toISOString(), chains: 0 },
+        { day: TODAY, at: FIXED_NOW.toISOString(), chains: 2 },
+      ],
+    });
   });
 
   it('catch the newest events deleted and the head rewritten to fit, which the chain alone cannot', async () => {

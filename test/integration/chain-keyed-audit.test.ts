@@ -11,7 +11,8 @@ import { DynamoDbChainHeadReader } from '../../shared/adapters/dynamodb-chain-he
 import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
 import { FileSystemChainAnchorStore } from '../../shared/adapters/file-system-chain-anchor-store.js';
 import { adminEvent, type AuditEvent } from '../../shared/domain/audit.js';
-import { anchorChainHeads } from '../../shared/domain/chain-anchors.js';
+import { anchorChainHeads, MAX_WRITE_LAG_MS } from '../../shared/domain/chain-anchors.js';
+import type { ChainAnchor } from '../../shared/domain/chain-anchor-records.js';
 import { aPrincipal, FIXED_NOW } from '../fixtures/builders.js';
 import { anIssuance, aUse, KEY, ROLE_ARN } from '../fixtures/key-events.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -271,6 +272,122 @@ describe('chains tvm does not write', () => {
 
     // Assess
     expect(page.events).toEqual([]);
+  });
+});
+
+describe('chains started after their day was anchored', () => {
+  // A configured shard may still be empty when its day is anchored. Whoever can write the table can
+  // then start a chain there from scratch, dated back into what the anchor already covers: the chain
+  // is consistent in itself and no anchor names it, so only its dates give it away.
+  const forgedIssuance = (at: string) => ({ ...anIssuance({ principal: 'innocent@example.com', accessKeyId: 'ASIAFORGEDKEY0000001' }), at });
+  const forge = async (item: Record<string, unknown>) => dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: item }));
+  const HOUR_BEFORE = new Date(FIXED_NOW.getTime() - 3_600_000).toISOString();
+
+  /** Shard 0 holds a chain of three; both configured shards of the events set are anchored at FIXED_NOW, shard 1 empty. */
+  async function anchoredWithShardOneEmpty(): Promise<{ log: DynamoDbAuditLog; anchored: ChainAnchor }> {
+    await aChainOfThree();
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    await anchorChainHeads({ heads, anchors, clock: { now: () => FIXED_NOW } });
+    const anchored = await anchors.latest(TODAY);
+    if (!anchored) throw new Error('no anchor saved');
+    return { log: aProcess('chain-keyed', 2), anchored };
+  }
+
+  it.each([
+    ['a chain-keyed chain', (at: string) => [linkItem(chainKeyedItem(forgedIssuance(at), 1, 1), undefined)]],
+    [
+      'a legacy chain, head and all',
+      (at: string) => {
+        const item = linkItem(auditItem(forgedIssuance(at), 1), undefined);
+        return [item, { PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 1, hash: item.hash, at, eventId: item.id }];
+      },
+    ],
+  ])('reports %s started from scratch on a shard the anchor found empty, dated an hour before the anchor (backdated)', async (_what, forged) => {
+    // Prepare
+    const { log, anchored } = await anchoredWithShardOneEmpty();
+    const items = forged(HOUR_BEFORE);
+    for (const item of items) await forge(item);
+
+    // Act
+    const report = await verifyToday(log, [anchored]);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: (items[0] as { id?: unknown }).id, reason: 'backdated' }]);
+  });
+
+  it('keeps reporting it after the next anchorings, which never take the forged chain', async () => {
+    // Prepare: the forgery, then two anchorings, then a real event on the same shard
+    const { log, anchored } = await anchoredWithShardOneEmpty();
+    const forged = linkItem(chainKeyedItem(forgedIssuance(HOUR_BEFORE), 1, 1), undefined);
+    await forge(forged);
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    const later = (minutes: number) => ({ now: () => new Date(FIXED_NOW.getTime() + minutes * 60_000) });
+    const [first] = await anchorChainHeads({ heads, anchors, clock: later(5) });
+    const real = change(-30 * 60, 'real');
+    await forge(linkItem(chainKeyedItem(real, 1, 2), { seq: 1, hash: forged.hash }));
+    await aProcess().append(change(-50 * 60, 'moves'));
+    await anchorChainHeads({ heads, anchors, clock: later(60) });
+    const latest = await anchors.latest(TODAY);
+
+    // Act
+    const report = await verifyToday(log, latest ? [latest] : []);
+
+    // Assess: the real event, written after the anchor held the chain, is not blamed
+    expect(first?.heldBack).toEqual([{ chain: `${TODAY}#x1`, reason: 'backdated' }]);
+    expect(latest?.at).toBe(later(60).now().toISOString());
+    expect(latest?.empty).toEqual([{ chain: `${TODAY}#0` }, { chain: `${TODAY}#1` }, { chain: `${TODAY}#x1`, at: anchored.at }]);
+    expect(report.broken).toEqual([{ id: forged.id, reason: 'backdated' }]);
+  });
+
+  it('reports an event slipped in past the anchored head of a chain, dated back (backdated)', async () => {
+    // Prepare
+    const { log, anchored } = await anchoredWithShardOneEmpty();
+    const last = await itemAt(3);
+    const item = linkItem(chainKeyedItem(change(3_600, 'slipped'), 0, 4), { seq: 3, hash: String(last?.hash) });
+    await forge(item);
+
+    // Act
+    const report = await verifyToday(log, [anchored]);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: change(3_600, 'slipped').id, reason: 'backdated' }]);
+  });
+
+  it("closes the day with its final anchor: an event dated to the day's last minute, written after it, is reported", async () => {
+    // Prepare: the final anchor of the day, taken 20 minutes after midnight
+    await aChainOfThree();
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 1, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    const [, closing] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date('2026-06-02T00:00:00Z') } });
+    const [, final] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(Date.parse('2026-06-02T00:00:00Z') + MAX_WRITE_LAG_MS) } });
+    const last = await itemAt(3);
+    const lateAt = new Date(`${TODAY}T23:59:00Z`);
+    const late = adminEvent(lateAt, 'late', 'profile.put', ADMIN, { requestId: 'r-late' }, { profile: 'dev-readonly' });
+    await forge(linkItem(chainKeyedItem(late, 0, 4), { seq: 3, hash: String(last?.hash) }));
+
+    // Act
+    const report = await verifyToday(aProcess(), [(await anchors.latest(TODAY)) as ChainAnchor]);
+
+    // Assess
+    expect([closing?.final, final?.final]).toEqual([false, true]);
+    expect(report.broken).toEqual([{ id: late.id, reason: 'backdated' }]);
+  });
+
+  it('reports nothing for events written after the anchor, dated up to the write lag before it (a slow writer), nor for late uses', async () => {
+    // Prepare: an event dated just within the lag on the empty shard, and a use CloudTrail delivered an hour late
+    const { anchored } = await anchoredWithShardOneEmpty();
+    const slow = adminEvent(new Date(FIXED_NOW.getTime() - MAX_WRITE_LAG_MS), 'slow', 'profile.put', ADMIN, { requestId: 'r-slow' }, { profile: 'dev-readonly' });
+    await forge(linkItem(chainKeyedItem(slow, 1, 1), undefined));
+    const log = aProcess('chain-keyed', 2);
+    await log.append(aUse(anIssuance(), { eventTime: HOUR_BEFORE }));
+
+    // Act
+    const report = await verifyToday(log, [anchored]);
+
+    // Assess
+    expect(report).toEqual({ ok: true, checked: 5, broken: [] });
   });
 });
 
