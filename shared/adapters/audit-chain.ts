@@ -78,6 +78,11 @@ export type ChainBreakReason =
    * written it after (chain-anchors.ts isBackdated): slipped in and dated back.
    */
   | 'backdated'
+  /**
+   * The item hashes right, but its keys are not the ones tvm gives its content (another place in its
+   * chain, another day, another index partition): moved, or made to sort where readers miss it.
+   */
+  | 'misplaced'
   /** The chain no longer extends its head as anchored outside the table (`behind-anchor`, `anchor-mismatch`). */
   | AnchorBreakReason;
 

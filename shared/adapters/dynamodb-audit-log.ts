@@ -30,7 +30,7 @@ import type {
   VerifyReport,
 } from '../domain/ports.js';
 import { logger } from '../logger.js';
-import { verifyChain, type ChainBreak, type ChainHead, type ChainReport } from './audit-chain.js';
+import { hashItem, verifyChain, type ChainBreak, type ChainHead, type ChainReport } from './audit-chain.js';
 import {
   accessKeyPk,
   BY_ACCESS_KEY_INDEX,
@@ -681,7 +681,12 @@ interface ChainCheck {
 function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<string, unknown>[]): ChainReport {
   const chain = chainId(check.day, check.shard);
   const report = verifyChain(items, check.head, chain);
-  const broken = [...report.broken, ...backdatedEvents(check, chain, items)];
+  const misplaced = items.filter((item) => typeof item.hash === 'string' && hashItem(item) === item.hash && !isIntactEventItem(item));
+  const broken: ChainBreak[] = [
+    ...report.broken,
+    ...misplaced.map((item): ChainBreak => ({ id: String(item.id ?? item.SK), reason: 'misplaced' })),
+    ...backdatedEvents(check, chain, items),
+  ];
   if (check.anchored) {
     const anchoredSeq = check.anchored.seq;
     const hashesAtAnchor = items.filter((item) => item.chainSeq === anchoredSeq).map((item) => String(item.hash));
@@ -697,7 +702,7 @@ function backdatedEvents(check: Omit<ChainCheck, 'report'>, chain: string, items
   const { anchorAt } = check;
   if (since === undefined || anchorAt === undefined || !isEventsChain(chain)) return [];
   return items
-    .filter((item) => typeof item.chainSeq === 'number' && item.chainSeq > since && isBackdated(item.at, anchorAt))
+    .filter((item) => typeof item.chainSeq === 'number' && item.chainSeq > since && isBackdated({ at: item.at, id: item.id }, anchorAt))
     .map((item) => ({ id: String(item.id), reason: 'backdated' }));
 }
 

@@ -92,25 +92,31 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
     return last ? toAnchoredHead({ chain, seq: last.chainSeq, hash: last.hash, eventId: last.id }) : [];
   }
 
-  async linksAfter(chain: string, seq: number): Promise<{ seq: number; at: unknown }[] | undefined> {
-    if (!isLinkChain(chain)) return undefined;
-    const links: { seq: number; at: unknown }[] = [];
+  async linksAfter(chain: string, seq: number): Promise<{ seq: number; id: unknown; at: unknown }[] | undefined> {
+    const linked = isLinkChain(chain);
+    // A legacy chain's events are in its day's time partition: read whole only while it is new.
+    if (!linked && seq > 0) return undefined;
+    const links: { seq: number; id: unknown; at: unknown }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.read(() =>
         this.client.send(
           new QueryCommand({
             TableName: this.options.tableName,
-            KeyConditionExpression: 'PK = :pk AND SK > :after',
-            ExpressionAttributeValues: { ':pk': linkPkOfChain(chain), ':after': seqSk(seq) },
-            ProjectionExpression: 'chainSeq, #at',
-            ExpressionAttributeNames: { '#at': 'at' },
-            ConsistentRead: true,
+            ...(linked
+              ? {
+                  KeyConditionExpression: 'PK = :pk AND SK > :after',
+                  ExpressionAttributeValues: { ':pk': linkPkOfChain(chain), ':after': seqSk(seq) },
+                  ConsistentRead: true,
+                }
+              : { IndexName: BY_TIME_INDEX, KeyConditionExpression: 'GSI3PK = :pk', ExpressionAttributeValues: { ':pk': timePkOfChain(chain) } }),
+            ProjectionExpression: 'chainSeq, #id, #at',
+            ExpressionAttributeNames: { '#id': 'id', '#at': 'at' },
             ExclusiveStartKey: startKey,
           }),
         ),
       );
-      links.push(...(out.Items ?? []).map((item) => ({ seq: Number(item.chainSeq), at: item.at })));
+      links.push(...(out.Items ?? []).map((item) => ({ seq: Number(item.chainSeq), id: item.id, at: item.at })));
       startKey = out.LastEvaluatedKey;
     } while (startKey);
     return links;

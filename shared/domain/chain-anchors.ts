@@ -43,11 +43,14 @@ export const isEventsChain = (chain: string) => /#x?\d+$/.test(chain);
 
 /**
  * Whether an event past what an anchor holds of its chain is dated too long before the anchor was
- * taken for tvm to have written it after: someone dated it back into what the anchor covers.
+ * taken for tvm to have written it after: someone dated it back into what the anchor covers. So is
+ * one not dated as tvm dates events: `at` in ISO form, and the id starting with it (ids sort by time).
  */
-export function isBackdated(eventAt: unknown, anchorAt: string): boolean {
-  const at = typeof eventAt === 'string' ? Date.parse(eventAt) : Number.NaN;
-  return Number.isNaN(at) || at < Date.parse(anchorAt) - MAX_WRITE_LAG_MS;
+export function isBackdated(event: { readonly at: unknown; readonly id: unknown }, anchorAt: string): boolean {
+  const { at, id } = event;
+  if (typeof at !== 'string' || typeof id !== 'string' || !id.startsWith(`${at}#`)) return true;
+  const time = Date.parse(at);
+  return Number.isNaN(time) || new Date(time).toISOString() !== at || time < Date.parse(anchorAt) - MAX_WRITE_LAG_MS;
 }
 
 export type HeldBackReason = AnchorBreakReason | 'backdated';
@@ -126,7 +129,7 @@ async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Pr
       const from = anchored?.seq ?? (wasEmpty ? 0 : undefined);
       if (since !== undefined && from !== undefined && isEventsChain(chain) && head.seq > from) {
         const links = await deps.heads.linksAfter(chain, from);
-        if (links?.some((link) => isBackdated(link.at, since))) return hold('backdated');
+        if (links?.some((link) => isBackdated(link, since))) return hold('backdated');
       }
       return { head };
     }),

@@ -267,10 +267,11 @@ export interface ChainHeadReader {
   /** Where the event `eventId` of `chain` stands now and its stored hash; undefined when the chain has no such event. */
   linkOf(chain: string, eventId: string): Promise<{ readonly seq: number; readonly hash: string } | undefined>;
   /**
-   * The places and dates of `chain`'s events after `seq`, strongly consistent; undefined for a
-   * legacy chain, whose events cannot be read by place without reading its whole day.
+   * The places, ids and dates of `chain`'s events after `seq`, strongly consistent where the chain
+   * is read by place; undefined for a legacy chain after its first event, whose events cannot be
+   * read by place without reading its whole day (its events from the first are read by its index).
    */
-  linksAfter(chain: string, seq: number): Promise<readonly { readonly seq: number; readonly at: unknown }[] | undefined>;
+  linksAfter(chain: string, seq: number): Promise<readonly { readonly seq: number; readonly id: unknown; readonly at: unknown }[] | undefined>;
 }
 
 /** Where raised alerts go besides the audit trail: SNS in AWS; a log line (and a webhook) locally. */

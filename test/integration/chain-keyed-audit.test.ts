@@ -155,8 +155,11 @@ describe('chain-keyed tamper evidence', () => {
     // Act
     const report = await verifyToday(log);
 
-    // Assess
-    expect(report.broken).toEqual([{ id: change(10, 't2').id, reason: 'link-broken' }]);
+    // Assess: the forgery also still sits in the first principal's index partition
+    expect(report.broken).toEqual([
+      { id: change(10, 't2').id, reason: 'link-broken' },
+      { id: change(20, 't1').id, reason: 'misplaced' },
+    ]);
   });
 
   it('catches an item whose hash is re-encoded in hex, the same digest (hash-mismatch), and readers leave it out', async () => {
@@ -339,6 +342,55 @@ describe('chains started after their day was anchored', () => {
     expect(latest?.at).toBe(later(60).now().toISOString());
     expect(latest?.empty).toEqual([{ chain: `${TODAY}#0` }, { chain: `${TODAY}#1` }, { chain: `${TODAY}#x1`, at: anchored.at }]);
     expect(report.broken).toEqual([{ id: forged.id, reason: 'backdated' }]);
+  });
+
+  it('holds back a legacy chain started from scratch on a shard the anchor found empty, and keeps reporting it', async () => {
+    // Prepare
+    const { log } = await anchoredWithShardOneEmpty();
+    const item = linkItem(auditItem(forgedIssuance(HOUR_BEFORE), 1), undefined);
+    await forge(item);
+    await forge({ PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 1, hash: item.hash, at: HOUR_BEFORE, eventId: item.id });
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    const [today] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 5 * 60_000) } });
+
+    // Act
+    const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
+
+    // Assess
+    expect(today?.heldBack).toEqual([{ chain: `${TODAY}#1`, reason: 'backdated' }]);
+    expect(report.broken).toEqual([{ id: item.id, reason: 'backdated' }]);
+  });
+
+  it('reports an item placed where the anchoring does not look (a sort key below the first place), even once anchored (misplaced)', async () => {
+    // Prepare: hashed right, keyed SEQ#0000000000, which sorts before SEQ#000000000001
+    const { log } = await anchoredWithShardOneEmpty();
+    const item = linkItem({ ...chainKeyedItem(forgedIssuance(HOUR_BEFORE), 1, 1), SK: 'SEQ#0000000000' }, undefined);
+    await forge(item);
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 5 * 60_000) } });
+
+    // Act
+    const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: item.id, reason: 'misplaced' }]);
+  });
+
+  it("reports an event of another day put into a closed day's chain (misplaced)", async () => {
+    // Prepare
+    const log = await aChainOfThree();
+    const last = await itemAt(3);
+    const nextDay = adminEvent(new Date('2026-06-02T00:30:00Z'), 'next-day', 'profile.put', ADMIN, { requestId: 'r-next' }, { profile: 'dev-readonly' });
+    const item = linkItem({ ...chainKeyedItem(nextDay, 0, 4), PK: linkPk(TODAY, '0') }, { seq: 3, hash: String(last?.hash) });
+    await forge(item);
+
+    // Act
+    const report = await verifyToday(log);
+
+    // Assess
+    expect(report.broken).toEqual([{ id: nextDay.id, reason: 'misplaced' }]);
   });
 
   it('reports an event slipped in past the anchored head of a chain, dated back (backdated)', async () => {

@@ -250,15 +250,19 @@ describe('anchorChainHeads: events dated back into what an anchor holds', () => 
 describe('isBackdated: an event past what the anchor holds of its chain', () => {
   const ANCHOR_AT = '2026-06-01T12:00:00.000Z';
 
-  it.each<[string, unknown, boolean]>([
-    ['dated after the anchor', '2026-06-01T12:05:00.000Z', false],
-    ['dated just within the write lag before it', new Date(Date.parse(ANCHOR_AT) - MAX_WRITE_LAG_MS).toISOString(), false],
-    ['dated a millisecond more before it', new Date(Date.parse(ANCHOR_AT) - MAX_WRITE_LAG_MS - 1).toISOString(), true],
-    ['dated an hour before it', '2026-06-01T11:00:00.000Z', true],
-    ['with no readable date', 'yesterday', true],
-    ['with no date at all', undefined, true],
-  ])('%s', (_, at, expected) => {
+  const dated = (at: string) => ({ at, id: `${at}#e1` });
+
+  it.each<[string, { at: unknown; id: unknown }, boolean]>([
+    ['dated after the anchor', dated('2026-06-01T12:05:00.000Z'), false],
+    ['dated just within the write lag before it', dated(new Date(Date.parse(ANCHOR_AT) - MAX_WRITE_LAG_MS).toISOString()), false],
+    ['dated a millisecond more before it', dated(new Date(Date.parse(ANCHOR_AT) - MAX_WRITE_LAG_MS - 1).toISOString()), true],
+    ['dated an hour before it', dated('2026-06-01T11:00:00.000Z'), true],
+    ['dated after it, with an id of an hour before (ids sort by time)', { at: '2026-06-01T12:05:00.000Z', id: '2026-06-01T11:00:00.000Z#e1' }, true],
+    ['dated after it in another ISO form (an offset)', dated('2026-06-01T03:05:00.000-09:00'), true],
+    ['with no readable date', dated('yesterday'), true],
+    ['with no date at all', { at: undefined, id: 'e1' }, true],
+  ])('%s', (_, event, expected) => {
     // Act / Assess
-    expect(isBackdated(at, ANCHOR_AT)).toBe(expected);
+    expect(isBackdated(event, ANCHOR_AT)).toBe(expected);
   });
 });
