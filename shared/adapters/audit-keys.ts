@@ -260,5 +260,21 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
   return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);
 }
 
+/**
+ * Whether an event item stands where tvm puts its content in a chain: a chain-keyed one in its own
+ * day's partition, at the place its `chainSeq` names, in its own time partition; a legacy one in the
+ * time partition of its own day. Only these keys: index keys changed between versions of tvm, and
+ * an item written before a change still stands where it was put.
+ */
+export function isInItsPlace(item: Readonly<Record<string, unknown>>): boolean {
+  const { at, chainSeq } = item;
+  if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !Number.isInteger(chainSeq) || (chainSeq as number) < 1) return false;
+  if (!isChainKeyed(item)) return typeof item.GSI3PK === 'string' && item.GSI3PK.startsWith(`${timePk(utcDay(at), '')}`);
+  const label = typeof item.XPK3 === 'string' ? /^u?(\d+)$/.exec(item.XPK3.slice(item.XPK3.lastIndexOf('#') + 1)) : null;
+  if (!label || Number(label[1]) >= MAX_AUDIT_SHARDS) return false;
+  const expected = chainKeyedItem(toAuditEvent(item), Number(label[1]), chainSeq as number);
+  return (['PK', 'SK', 'XPK3'] as const).every((name) => item[name] === expected[name]);
+}
+
 /** The condition that makes every audit write an append: it never replaces an existing item. */
 export const APPEND_ONLY_CONDITION = 'attribute_not_exists(PK)';

@@ -51,6 +51,7 @@ import {
   chainId,
   chainSetOf,
   DEFAULT_USE_SHARDS,
+  isInItsPlace,
   isIntactEventItem,
   keyUsesPk,
   MAX_AUDIT_SHARDS,
@@ -681,8 +682,9 @@ interface ChainCheck {
 function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<string, unknown>[]): ChainReport {
   const chain = chainId(check.day, check.shard);
   const report = verifyChain(items, check.head, chain);
-  // Hashing right but keyed elsewhere: intact items (nearly all) are settled by the first check.
-  const misplaced = items.filter((item) => !isIntactEventItem(item) && typeof item.hash === 'string' && hashItem(item) === item.hash);
+  // Linked and hashing right, but not where tvm puts it: found by nothing else.
+  const reported = new Set(report.broken.map((link) => link.id));
+  const misplaced = items.filter((item) => !isInItsPlace(item) && !reported.has(String(item.id ?? item.SK)) && typeof item.hash === 'string' && hashItem(item) === item.hash);
   const broken: ChainBreak[] = [
     ...report.broken,
     ...misplaced.map((item): ChainBreak => ({ id: String(item.id ?? item.SK), reason: 'misplaced' })),

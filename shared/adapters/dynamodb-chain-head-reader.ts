@@ -3,7 +3,7 @@
 // and where an anchored event stands now (one item of the time index, by its id). It reads nothing
 // else: the anchoring function's IAM allows BatchGetItem on CHAIN# keys only, Query on LINK# keys
 // only, and a Query of the byTime and byTimeX indexes.
-import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { anchoredHeadSchema, type AnchoredHead } from '../domain/chain-anchor-records.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { ChainHeadReader } from '../domain/ports.js';
@@ -25,6 +25,8 @@ import {
 const KEYS_PER_BATCH = 100;
 /** Attempts at keys DynamoDB left unprocessed (throttling) before giving up. */
 const MAX_BATCH_ATTEMPTS = 5;
+/** How long the time index gets to show a legacy chain's newest events before they count as missing. */
+const INDEX_CATCH_UP_MS = 1_000;
 
 export interface DynamoDbChainHeadReaderOptions {
   readonly tableName: string;
@@ -92,24 +94,38 @@ export class DynamoDbChainHeadReader implements ChainHeadReader {
     return last ? toAnchoredHead({ chain, seq: last.chainSeq, hash: last.hash, eventId: last.id }) : [];
   }
 
-  async linksAfter(chain: string, seq: number): Promise<{ seq: number; id: unknown; at: unknown }[] | undefined> {
-    const linked = isLinkChain(chain);
-    // A legacy chain's events are in its day's time partition: read whole only while it is new.
-    if (!linked && seq > 0) return undefined;
+  async linksAfter(chain: string, seq: number, window: { through: number; datedFrom: string }): Promise<{ seq: number; id: unknown; at: unknown }[]> {
+    if (isLinkChain(chain)) {
+      return this.readLinks({
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :first AND :last',
+        ExpressionAttributeValues: { ':pk': linkPkOfChain(chain), ':first': seqSk(seq + 1), ':last': seqSk(window.through) },
+        ConsistentRead: true,
+      });
+    }
+    // A legacy chain's time partition sorts by id: only the events from `datedFrom` on, by place.
+    const read = () =>
+      this.readLinks({
+        IndexName: BY_TIME_INDEX,
+        KeyConditionExpression: 'GSI3PK = :pk AND SK >= :from',
+        FilterExpression: 'chainSeq BETWEEN :first AND :last',
+        ExpressionAttributeValues: { ':pk': timePkOfChain(chain), ':from': window.datedFrom, ':first': seq + 1, ':last': window.through },
+      });
+    const links = await read();
+    if (links.length >= window.through - seq) return links;
+    // The head was read consistently, the index may not show its newest events yet.
+    await this.pause(INDEX_CATCH_UP_MS);
+    return read();
+  }
+
+  private async readLinks(query: Omit<QueryCommandInput, 'TableName' | 'ProjectionExpression' | 'ExpressionAttributeNames'>): Promise<{ seq: number; id: unknown; at: unknown }[]> {
     const links: { seq: number; id: unknown; at: unknown }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.read(() =>
         this.client.send(
           new QueryCommand({
+            ...query,
             TableName: this.options.tableName,
-            ...(linked
-              ? {
-                  KeyConditionExpression: 'PK = :pk AND SK > :after',
-                  ExpressionAttributeValues: { ':pk': linkPkOfChain(chain), ':after': seqSk(seq) },
-                  ConsistentRead: true,
-                }
-              : { IndexName: BY_TIME_INDEX, KeyConditionExpression: 'GSI3PK = :pk', ExpressionAttributeValues: { ':pk': timePkOfChain(chain) } }),
             ProjectionExpression: 'chainSeq, #id, #at',
             ExpressionAttributeNames: { '#id': 'id', '#at': 'at' },
             ExclusiveStartKey: startKey,

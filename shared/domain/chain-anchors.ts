@@ -125,11 +125,15 @@ async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Pr
       } else if (!head) {
         return {};
       }
-      // Events written since may not be dated before what the previous anchor holds.
+      // Events written since may not be dated before what the previous anchor holds: each place
+      // past it must hold an event dated (and with an id) from then on.
       const from = anchored?.seq ?? (wasEmpty ? 0 : undefined);
       if (since !== undefined && from !== undefined && isEventsChain(chain) && head.seq > from) {
-        const links = await deps.heads.linksAfter(chain, from);
-        if (links?.some((link) => isBackdated(link, since))) return hold('backdated');
+        const datedFrom = new Date(Date.parse(since) - MAX_WRITE_LAG_MS).toISOString();
+        const links = await deps.heads.linksAfter(chain, from, { through: head.seq, datedFrom });
+        const places = new Set(links.map((link) => link.seq));
+        const everyPlace = places.size === head.seq - from && [...places].every((seq) => seq > from && seq <= head.seq);
+        if (!everyPlace || links.some((link) => isBackdated(link, since))) return hold('backdated');
       }
       return { head };
     }),

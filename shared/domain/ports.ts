@@ -267,11 +267,16 @@ export interface ChainHeadReader {
   /** Where the event `eventId` of `chain` stands now and its stored hash; undefined when the chain has no such event. */
   linkOf(chain: string, eventId: string): Promise<{ readonly seq: number; readonly hash: string } | undefined>;
   /**
-   * The places, ids and dates of `chain`'s events after `seq`, strongly consistent where the chain
-   * is read by place; undefined for a legacy chain after its first event, whose events cannot be
-   * read by place without reading its whole day (its events from the first are read by its index).
+   * The places, ids and dates of `chain`'s events after `seq` up to `through`. A legacy chain is
+   * read through its time index, which sorts by id, so only from `datedFrom` on: a place missing
+   * from the answer holds an event whose id is older, or one the index does not show yet (it is
+   * read once more before answering short). A chain-keyed chain is read by place, consistently.
    */
-  linksAfter(chain: string, seq: number): Promise<readonly { readonly seq: number; readonly id: unknown; readonly at: unknown }[] | undefined>;
+  linksAfter(
+    chain: string,
+    seq: number,
+    window: { readonly through: number; readonly datedFrom: string },
+  ): Promise<readonly { readonly seq: number; readonly id: unknown; readonly at: unknown }[]>;
 }
 
 /** Where raised alerts go besides the audit trail: SNS in AWS; a log line (and a webhook) locally. */

@@ -155,11 +155,8 @@ describe('chain-keyed tamper evidence', () => {
     // Act
     const report = await verifyToday(log);
 
-    // Assess: the forgery also still sits in the first principal's index partition
-    expect(report.broken).toEqual([
-      { id: change(10, 't2').id, reason: 'link-broken' },
-      { id: change(20, 't1').id, reason: 'misplaced' },
-    ]);
+    // Assess
+    expect(report.broken).toEqual([{ id: change(10, 't2').id, reason: 'link-broken' }]);
   });
 
   it('catches an item whose hash is re-encoded in hex, the same digest (hash-mismatch), and readers leave it out', async () => {
@@ -362,6 +359,30 @@ describe('chains started after their day was anchored', () => {
     expect(report.broken).toEqual([{ id: item.id, reason: 'backdated' }]);
   });
 
+  it('holds back a legacy chain once anchored, when a later event is dated back (two steps: first an honest-looking event, then the backdated one)', async () => {
+    // Prepare: a forged event dated now, anchored; then one dated an hour back, with a head to fit
+    const { log } = await anchoredWithShardOneEmpty();
+    const first = linkItem(auditItem(change(-60, 'forged-now'), 1), undefined);
+    await forge(first);
+    await forge({ PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 1, hash: first.hash, at: FIXED_NOW.toISOString(), eventId: first.id });
+    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1, pause: async () => undefined });
+    const anchors = new FileSystemChainAnchorStore(dir);
+    const later = (minutes: number) => ({ now: () => new Date(FIXED_NOW.getTime() + minutes * 60_000) });
+    const [taken] = await anchorChainHeads({ heads, anchors, clock: later(5) });
+    const second = linkItem(auditItem(change(3_600, 'forged-back'), 1), { seq: 1, hash: first.hash });
+    await forge(second);
+    await forge({ PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 2, hash: second.hash, at: FIXED_NOW.toISOString(), eventId: second.id });
+    const [held] = await anchorChainHeads({ heads, anchors, clock: later(10) });
+
+    // Act
+    const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
+
+    // Assess
+    expect(taken?.heldBack).toEqual([]);
+    expect(held?.heldBack).toEqual([{ chain: `${TODAY}#1`, reason: 'backdated' }]);
+    expect(report.broken).toEqual([{ id: second.id, reason: 'backdated' }]);
+  });
+
   it('reports an item placed where the anchoring does not look (a sort key below the first place), even once anchored (misplaced)', async () => {
     // Prepare: hashed right, keyed SEQ#0000000000, which sorts before SEQ#000000000001
     const { log } = await anchoredWithShardOneEmpty();
@@ -369,13 +390,32 @@ describe('chains started after their day was anchored', () => {
     await forge(item);
     const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
     const anchors = new FileSystemChainAnchorStore(dir);
-    await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 5 * 60_000) } });
+    const [today] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 5 * 60_000) } });
 
     // Act
     const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
 
+    // Assess: the anchoring found no event at the head's place, so it held the chain as empty
+    expect(today?.heldBack).toEqual([{ chain: `${TODAY}#x1`, reason: 'backdated' }]);
+    expect(report.broken).toEqual([
+      { id: item.id, reason: 'misplaced' },
+      { id: item.id, reason: 'backdated' },
+    ]);
+  });
+
+  it('does not call an item misplaced whose index keys an earlier version of tvm wrote (an issuance before the recorded-uses index)', async () => {
+    // Prepare: a legacy chain of one issuance stored without the GSI5 keys today's writer gives it
+    const log = aProcess('legacy');
+    const { GSI5PK: _pk, GSI5SK: _sk, ...older } = auditItem(anIssuance(), 0);
+    const item = linkItem(older, undefined);
+    await forge(item);
+    await forge({ PK: `CHAIN#${TODAY}#0`, SK: 'HEAD', seq: 1, hash: item.hash, at: FIXED_NOW.toISOString(), eventId: item.id });
+
+    // Act
+    const report = await verifyToday(log);
+
     // Assess
-    expect(report.broken).toEqual([{ id: item.id, reason: 'misplaced' }]);
+    expect(report).toEqual({ ok: true, checked: 1, broken: [] });
   });
 
   it("reports an event of another day put into a closed day's chain (misplaced)", async () => {
