@@ -129,7 +129,8 @@ interface DevTokenOptions {
   readonly groups: string[];
   readonly ttl: number;
   readonly amr: string[];
-  readonly authTime?: number;
+  /** As given: resolved with the token's own `now`, so `-5m` is exactly 300 s before its `iat`. */
+  readonly authTime?: string;
   readonly acr?: string;
   readonly stack?: string;
 }
@@ -141,7 +142,7 @@ export function createDevTokenCommand(context: CliContext): Command {
     .option('--groups <a,b>', 'comma-separated groups', parseGroups, [])
     .option('--ttl <seconds>', `lifetime, ${MIN_TTL_SECONDS}-${MAX_TTL_SECONDS} seconds`, parseTtl, 3600)
     .option('--amr <methods>', 'how the holder signed in, comma-separated RFC 8176 methods (amr), e.g. pwd,mfa', parseAmr, ['pwd'])
-    .option('--auth-time <when>', 'when the holder signed in (auth_time): -5m, -2h, now or an ISO 8601 time (default: now)', (value: string) => parseAuthTime(value))
+    .option('--auth-time <when>', 'when the holder signed in (auth_time): -5m, -2h, now or an ISO 8601 time (default: now)', (value: string) => (parseAuthTime(value), value))
     .option('--acr <class>', 'the authentication context class of that sign-in (acr; default: none)', parseAcr)
     .option('--stack <path>', 'stack file of the running local stack (default: $TVM_STACK_FILE or <repo>/.tvm/stack.json)')
     .addHelpText(
@@ -159,7 +160,9 @@ Examples:
         if (error instanceof StackFileError) throw new CliError(error.message, EXIT.usage, 'NO_STACK', { cause: error });
         throw error;
       }
+      const now = new Date();
       const token = await mintDevToken({
+        now,
         dir: stack.stateDir,
         issuer: stack.issuer,
         audience: stack.audience,
@@ -167,7 +170,7 @@ Examples:
         groups: options.groups,
         ttlSeconds: options.ttl,
         amr: options.amr,
-        ...(options.authTime === undefined ? {} : { authTime: options.authTime }),
+        ...(options.authTime === undefined ? {} : { authTime: parseAuthTime(options.authTime, now) }),
         ...(options.acr === undefined ? {} : { acr: options.acr }),
       });
       process.stdout.write(`${token}\n`);
