@@ -142,7 +142,10 @@ export function createDevTokenCommand(context: CliContext): Command {
     .option('--groups <a,b>', 'comma-separated groups', parseGroups, [])
     .option('--ttl <seconds>', `lifetime, ${MIN_TTL_SECONDS}-${MAX_TTL_SECONDS} seconds`, parseTtl, 3600)
     .option('--amr <methods>', 'how the holder signed in, comma-separated RFC 8176 methods (amr), e.g. pwd,mfa', parseAmr, ['pwd'])
-    .option('--auth-time <when>', 'when the holder signed in (auth_time): -5m, -2h, now or an ISO 8601 time (default: now)', (value: string) => (parseAuthTime(value), value))
+    .option('--auth-time <when>', 'when the holder signed in (auth_time): -5m, -2h, now or an ISO 8601 time (default: now)', (value: string) => {
+      parseAuthTime(value); // refused here, with the usage; resolved when the token is made
+      return value;
+    })
     .option('--acr <class>', 'the authentication context class of that sign-in (acr; default: none)', parseAcr)
     .option('--stack <path>', 'stack file of the running local stack (default: $TVM_STACK_FILE or <repo>/.tvm/stack.json)')
     .addHelpText(

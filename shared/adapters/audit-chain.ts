@@ -80,7 +80,7 @@ export type ChainBreakReason =
   | 'backdated'
   /**
    * The item hashes right, but its keys are not the ones tvm gives its content (another place in its
-   * chain, another day, another index partition): moved, or made to sort where readers miss it.
+   * chain, another day, another time partition): moved, or made to sort where readers miss it.
    */
   | 'misplaced'
   /** The chain no longer extends its head as anchored outside the table (`behind-anchor`, `anchor-mismatch`). */

@@ -269,7 +269,7 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
 export function isInItsPlace(item: Readonly<Record<string, unknown>>): boolean {
   const { at, chainSeq } = item;
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !Number.isInteger(chainSeq) || (chainSeq as number) < 1) return false;
-  if (!isChainKeyed(item)) return typeof item.GSI3PK === 'string' && item.GSI3PK.startsWith(`${timePk(utcDay(at), '')}`);
+  if (!isChainKeyed(item)) return typeof item.GSI3PK === 'string' && item.GSI3PK.startsWith(timePk(utcDay(at), ''));
   const label = typeof item.XPK3 === 'string' ? /^u?(\d+)$/.exec(item.XPK3.slice(item.XPK3.lastIndexOf('#') + 1)) : null;
   if (!label || Number(label[1]) >= MAX_AUDIT_SHARDS) return false;
   const expected = chainKeyedItem(toAuditEvent(item), Number(label[1]), chainSeq as number);

@@ -14,7 +14,7 @@ import {
   type CredentialUsedEvent,
 } from '../domain/audit.js';
 import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.js';
-import { anchorBreak, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
+import { anchorBreak, heldByAnchor, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
 import type {
@@ -527,14 +527,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
 
   private async checkChain(day: string, shard: ShardLabel, anchor: DayAnchor): Promise<ChainCheck> {
     const anchored = anchor.heads.get(shard);
-    const empty = anchor.empty.get(shard);
-    // Since when what the anchor holds of the chain stands: its own `at` unless held back since.
-    const since = anchored?.at ?? empty?.at ?? anchor.at;
-    const against = {
-      ...(anchored ? { anchored } : {}),
-      ...(since ? { anchorAt: since } : {}),
-      ...(empty ? { anchoredEmpty: true } : {}),
-    };
+    const held = anchor.latest ? heldByAnchor(anchor.latest, chainId(day, shard)) : undefined;
+    const against = { ...(anchored ? { anchored } : {}), ...(held ? { held } : {}) };
     if (isLinkChain(`${day}#${shard}`)) {
       // Chain-keyed: the chain is its base partition, read consistently (no index to lag), and its
       // head is its last item; a deleted newest item is what the anchors catch.
@@ -671,10 +665,8 @@ interface ChainCheck {
   readonly settled?: boolean;
   /** The chain's head in the day's latest anchor: the chain must still extend it. */
   readonly anchored?: AnchoredHead;
-  /** Since when that anchor holds the chain as it does: what it holds was written by then. */
-  readonly anchorAt?: string;
-  /** That anchor found the chain empty. */
-  readonly anchoredEmpty?: boolean;
+  /** What that anchor holds of the chain (heldByAnchor): what is past it was written since. */
+  readonly held?: { readonly seq: number; readonly at: string };
   report: ChainReport;
 }
 
@@ -684,10 +676,10 @@ function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<s
   const report = verifyChain(items, check.head, chain);
   // Linked and hashing right, but not where tvm puts it: found by nothing else.
   const reported = new Set(report.broken.map((link) => link.id));
-  const misplaced = items.filter((item) => !isInItsPlace(item) && !reported.has(String(item.id ?? item.SK)) && typeof item.hash === 'string' && hashItem(item) === item.hash);
+  const misplaced = items.filter((item) => !isInItsPlace(item) && !reported.has(findingId(item)) && typeof item.hash === 'string' && hashItem(item) === item.hash);
   const broken: ChainBreak[] = [
     ...report.broken,
-    ...misplaced.map((item): ChainBreak => ({ id: String(item.id ?? item.SK), reason: 'misplaced' })),
+    ...misplaced.map((item): ChainBreak => ({ id: findingId(item), reason: 'misplaced' })),
     ...backdatedEvents(check, chain, items),
   ];
   if (check.anchored) {
@@ -699,30 +691,30 @@ function chainReport(check: Omit<ChainCheck, 'report'>, items: readonly Record<s
   return { ...report, broken };
 }
 
+/** How verify names an item in a finding: its event id, else its sort key. */
+const findingId = (item: Readonly<Record<string, unknown>>) => String(item.id ?? item.SK);
+
 /** The events of an events-set chain past what the anchor holds of it, dated back into what it covers. */
 function backdatedEvents(check: Omit<ChainCheck, 'report'>, chain: string, items: readonly Record<string, unknown>[]): ChainBreak[] {
-  const since = check.anchored?.seq ?? (check.anchoredEmpty ? 0 : undefined);
-  const { anchorAt } = check;
-  if (since === undefined || anchorAt === undefined || !isEventsChain(chain)) return [];
+  const { held } = check;
+  if (!held || !isEventsChain(chain)) return [];
   return items
-    .filter((item) => typeof item.chainSeq === 'number' && item.chainSeq > since && isBackdated({ at: item.at, id: item.id }, anchorAt))
-    .map((item) => ({ id: String(item.id), reason: 'backdated' }));
+    .filter((item) => typeof item.chainSeq === 'number' && item.chainSeq > held.seq && isBackdated({ at: item.at, id: item.id }, held.at))
+    .map((item) => ({ id: findingId(item), reason: 'backdated' }));
 }
 
-/** What `day`'s latest anchor holds, by shard label: the heads, the chains found empty, when. */
+/** `day`'s latest anchor, and its heads by shard label. */
 interface DayAnchor {
+  readonly latest?: ChainAnchor;
   readonly heads: Map<ShardLabel, AnchoredHead>;
-  readonly empty: Map<ShardLabel, { readonly at?: string }>;
-  readonly at?: string;
 }
 
 function dayAnchorOf(anchors: readonly ChainAnchor[], day: string): DayAnchor {
   const latest = anchors.filter((anchor) => anchor.day === day).reduce<ChainAnchor | undefined>((a, b) => (a && Date.parse(a.at) >= Date.parse(b.at) ? a : b), undefined);
   const label = (chain: string) => (chain.startsWith(`${day}#`) ? [chain.slice(day.length + 1)] : []);
   return {
+    ...(latest ? { latest } : {}),
     heads: new Map((latest?.heads ?? []).flatMap((head) => label(head.chain).map((shard) => [shard, head] as const))),
-    empty: new Map((latest?.empty ?? []).flatMap((entry) => label(entry.chain).map((shard) => [shard, entry] as const))),
-    ...(latest ? { at: latest.at } : {}),
   };
 }
 

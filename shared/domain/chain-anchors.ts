@@ -2,7 +2,7 @@
 // a chain's newest events and write a head that fits, and the chain alone cannot tell. So the heads
 // are copied on a schedule to storage nobody can rewrite (S3 Object Lock in compliance mode), and
 // verify compares each chain with its latest copy: a chain may only have grown past what was anchored.
-import type { AnchoredHead } from './chain-anchor-records.js';
+import type { AnchoredHead, ChainAnchor } from './chain-anchor-records.js';
 import type { ChainAnchorStore, ChainHeadReader, Clock } from './ports.js';
 
 
@@ -55,6 +55,18 @@ export function isBackdated(event: { readonly at: unknown; readonly id: unknown 
 
 export type HeldBackReason = AnchorBreakReason | 'backdated';
 
+/**
+ * What `anchor` holds of `chain`: its links up to `seq` (0: the anchor found it empty), standing
+ * since `at` (the anchor's own time, or an older one where it held the chain back). Undefined when
+ * the anchor does not say (a chain it did not read, or an anchor from before empty chains were listed).
+ */
+export function heldByAnchor(anchor: Pick<ChainAnchor, 'at' | 'heads' | 'empty'>, chain: string): { readonly seq: number; readonly at: string } | undefined {
+  const head = anchor.heads.find((candidate) => candidate.chain === chain);
+  if (head) return { seq: head.seq, at: head.at ?? anchor.at };
+  const empty = anchor.empty?.find((candidate) => candidate.chain === chain);
+  return empty ? { seq: 0, at: empty.at ?? anchor.at } : undefined;
+}
+
 /** One day's anchoring. */
 export interface DayAnchoring {
   readonly day: string;
@@ -66,7 +78,8 @@ export interface DayAnchoring {
   readonly chains: number;
   /**
    * Chains anchored as before, never over what was done to them: they no longer extend their
-   * anchored head, or gained events dated back into what the previous anchor holds.
+   * anchored head, or a place written since holds no event, or one dated back. (A legacy chain's
+   * time index lagging over a second also looks like a missing place: held once, taken next run.)
    */
   readonly heldBack: readonly { readonly chain: string; readonly reason: HeldBackReason }[];
 }
@@ -85,8 +98,9 @@ const utcDay = (time: number) => new Date(time).toISOString().slice(0, 10);
  * 1. For today and yesterday (UTC: late writes still reach yesterday's chains after midnight), read
  *    the day's latest anchor and the head of every chain, configured or anchored before.
  * 2. A chain that no longer extends its anchored head (behind it, or past it without the anchored
- *    event where it stood) keeps the anchored head, so a rewrite is never anchored over and verify
- *    keeps reporting it; every other chain takes its current head.
+ *    event where it stood), or whose places written since are not all held by events dated from
+ *    the previous anchor on (isBackdated), keeps what the previous anchor holds of it, so a change
+ *    is never anchored over and verify keeps reporting it; every other chain takes its current head.
  * 3. Save the day's new anchor, with the events-set chains still empty, when a head moved or that
  *    list changed; and once MAX_WRITE_LAG_MS after the day has ended, even if nothing moved: that
  *    final anchor covers every event of the day, so verify can tell one dated back (isBackdated).
@@ -100,21 +114,20 @@ export async function anchorChainHeads(deps: AnchorChainHeadsDeps): Promise<DayA
 async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Promise<DayAnchoring> {
   const previous = await deps.anchors.latest(day);
   const anchoredBefore = new Map((previous?.heads ?? []).map((head) => [head.chain, head]));
-  const emptyBefore = new Map((previous?.empty ?? []).map((entry) => [entry.chain, entry]));
+  const emptyBefore = new Set((previous?.empty ?? []).map((entry) => entry.chain));
   const chains = [...new Set([...deps.heads.chainsOf(day), ...anchoredBefore.keys()])].sort();
   const current = new Map((await deps.heads.readHeads(chains)).map((head) => [head.chain, head]));
 
   const decided = await Promise.all(
     chains.map(async (chain): Promise<{ head?: AnchoredHead; emptySince?: string; reason?: HeldBackReason }> => {
       const anchored = anchoredBefore.get(chain);
-      const wasEmpty = emptyBefore.get(chain);
       const head = current.get(chain);
-      // What the previous anchor holds of the chain, and since when (a held-back one: since long ago).
-      const since = previous ? (anchored?.at ?? wasEmpty?.at ?? previous.at) : undefined;
-      const hold = (reason?: HeldBackReason) =>
-        anchored
-          ? { head: { ...anchored, ...(since ? { at: since } : {}) }, ...(reason ? { reason } : {}) }
-          : { ...(since ? { emptySince: since } : {}), ...(reason ? { reason } : {}) };
+      const held = previous ? heldByAnchor(previous, chain) : undefined;
+      // Kept as the previous anchor holds it, since when it did.
+      const hold = (reason?: HeldBackReason) => ({
+        ...(anchored ? { head: { ...anchored, at: held?.at ?? previous?.at } } : held ? { emptySince: held.at } : {}),
+        ...(reason ? { reason } : {}),
+      });
       if (anchored) {
         // Past the anchored place: the anchored event must still be there, as it was.
         const moved = head !== undefined && head.seq > anchored.seq && anchored.eventId !== undefined;
@@ -127,13 +140,12 @@ async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Pr
       }
       // Events written since may not be dated before what the previous anchor holds: each place
       // past it must hold an event dated (and with an id) from then on.
-      const from = anchored?.seq ?? (wasEmpty ? 0 : undefined);
-      if (since !== undefined && from !== undefined && isEventsChain(chain) && head.seq > from) {
-        const datedFrom = new Date(Date.parse(since) - MAX_WRITE_LAG_MS).toISOString();
-        const links = await deps.heads.linksAfter(chain, from, { through: head.seq, datedFrom });
+      if (held && isEventsChain(chain) && head.seq > held.seq) {
+        const datedFrom = new Date(Date.parse(held.at) - MAX_WRITE_LAG_MS).toISOString();
+        const links = await deps.heads.linksAfter(chain, held.seq, { through: head.seq, datedFrom });
         const places = new Set(links.map((link) => link.seq));
-        const everyPlace = places.size === head.seq - from && [...places].every((seq) => seq > from && seq <= head.seq);
-        if (!everyPlace || links.some((link) => isBackdated(link, since))) return hold('backdated');
+        const everyPlace = places.size === head.seq - held.seq && [...places].every((seq) => seq > held.seq && seq <= head.seq);
+        if (!everyPlace || links.some((link) => isBackdated(link, held.at))) return hold('backdated');
       }
       return { head };
     }),
@@ -155,7 +167,7 @@ async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Pr
   const changed =
     heads.length !== anchoredBefore.size ||
     heads.some((head) => anchoredBefore.get(head.chain)?.hash !== head.hash) ||
-    empty.map(({ chain }) => chain).join() !== [...emptyBefore.keys()].join() ||
+    empty.map(({ chain }) => chain).join() !== [...emptyBefore].join() ||
     (previous !== undefined && previous.empty === undefined);
   const saved = changed || final;
   if (saved) await deps.anchors.save({ day, at: now.toISOString(), heads, empty });

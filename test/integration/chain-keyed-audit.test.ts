@@ -317,7 +317,7 @@ describe('chains started after their day was anchored', () => {
   });
 
   it('keeps reporting it after the next anchorings, which never take the forged chain', async () => {
-    // Prepare: the forgery, then two anchorings, then a real event on the same shard
+    // Prepare: the forgery, an anchoring, a real event on the same shard, another anchoring
     const { log, anchored } = await anchoredWithShardOneEmpty();
     const forged = linkItem(chainKeyedItem(forgedIssuance(HOUR_BEFORE), 1, 1), undefined);
     await forge(forged);

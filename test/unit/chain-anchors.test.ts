@@ -154,6 +154,21 @@ describe('anchorChainHeads', () => {
     expect((await anchors.latest(TODAY))?.at).toBe(new Date(dayEnd + MAX_WRITE_LAG_MS).toISOString());
   });
 
+  it('saves a new anchor over one from before anchors listed empty chains, even when no head moved', async () => {
+    // Prepare
+    const { heads, anchors, clock, deps } = setUp();
+    const held = [heads.append(CHAIN, 2), heads.append(`${TODAY}#1`, 1)];
+    await anchors.save({ day: TODAY, at: FIXED_NOW.toISOString(), heads: held });
+    clock.advance(300_000);
+
+    // Act
+    const [today] = await anchorChainHeads(deps);
+
+    // Assess: every events-set chain has events, so the list is empty, and says so
+    expect(today?.saved).toBe(true);
+    expect((await anchors.latest(TODAY))?.empty).toEqual([]);
+  });
+
   it('lists the events-set chains it found empty, and anchors again when one of them gets its first event', async () => {
     // Prepare
     const { heads, anchors, clock, deps } = setUp(['0', '1', 'u0']);

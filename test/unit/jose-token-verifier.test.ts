@@ -557,7 +557,7 @@ describe('JoseTokenVerifier', () => {
       // Assess: one refresh, bounded by the timeout, then the cooldown holds.
       expect(deadlines.mock.calls).toEqual([[TIMEOUT_MS]]);
       expect([first.id, second.id]).toEqual(['a:alice', 'a:alice']);
-      // One refresh attempt (none recorded if refused), then the cooldown holds.
+      // (None recorded if the connection was refused.)
       expect(idp.requests.length).toBeLessThanOrEqual(2);
     });
 

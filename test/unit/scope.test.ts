@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import { ScopeNotGrantedError, ScopeTooLargeError, ValidationError } from '../../shared/domain/errors.js';
@@ -18,7 +19,7 @@ afterEach(async () => {
 
 /** Calls one of scope.ts's exports in a worker thread (bundled by esbuild: a worker has no ts-jest). */
 async function inWorker(name: string, args: readonly unknown[]): Promise<unknown> {
-  const bundled = await build({ entryPoints: [new URL('../../shared/domain/scope.ts', import.meta.url).pathname], bundle: true, format: 'cjs', platform: 'node', write: false });
+  const bundled = await build({ entryPoints: [fileURLToPath(new URL('../../shared/domain/scope.ts', import.meta.url))], bundle: true, format: 'cjs', platform: 'node', write: false });
   const code = `${bundled.outputFiles[0]!.text}
     const { parentPort, workerData } = require('node:worker_threads');
     parentPort.postMessage(module.exports[workerData.name](...workerData.args));`;
@@ -27,6 +28,7 @@ async function inWorker(name: string, args: readonly unknown[]): Promise<unknown
   return new Promise((resolve, reject) => {
     running.once('message', resolve);
     running.once('error', reject);
+    running.once('exit', (code) => reject(new Error(`the worker exited (${code}) without answering`)));
   });
 }
 
