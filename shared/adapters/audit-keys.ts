@@ -252,12 +252,21 @@ export function isIntactEventItem(item: Readonly<Record<string, unknown>>): bool
   if (typeof item.at !== 'string' || typeof item.id !== 'string' || typeof timeKey !== 'string') return false;
   if (Number.isNaN(Date.parse(item.at))) return false;
   if (hashItem(item) !== hash) return false;
-  // The label's set must be the event's own: auditItem gives a use `u<n>`, anything else `<n>`.
-  const label = /^u?(\d+)$/.exec(timeKey.slice(timeKey.lastIndexOf('#') + 1));
-  if (!label || Number(label[1]) >= MAX_AUDIT_SHARDS) return false;
+  const shard = shardOfTimeKey(timeKey);
+  if (shard === undefined) return false;
   const event = toAuditEvent(item);
-  const expected = chainKeyed ? chainKeyedItem(event, Number(label[1]), chainSeq as number) : auditItem(event, Number(label[1]));
+  const expected = chainKeyed ? chainKeyedItem(event, shard, chainSeq as number) : auditItem(event, shard);
   return KEY_ATTRIBUTES.every((name) => item[name] === expected[name]);
+}
+
+/**
+ * The shard number in a time-index key (`TIME#<day>#<label>`), below MAX_AUDIT_SHARDS. The label's
+ * set is checked by rebuilding the keys: auditItem gives a use `u<n>`, anything else `<n>`.
+ */
+function shardOfTimeKey(timeKey: unknown): number | undefined {
+  if (typeof timeKey !== 'string') return undefined;
+  const label = /^u?(\d+)$/.exec(timeKey.slice(timeKey.lastIndexOf('#') + 1));
+  return label && Number(label[1]) < MAX_AUDIT_SHARDS ? Number(label[1]) : undefined;
 }
 
 /**
@@ -270,9 +279,9 @@ export function isInItsPlace(item: Readonly<Record<string, unknown>>): boolean {
   const { at, chainSeq } = item;
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !Number.isInteger(chainSeq) || (chainSeq as number) < 1) return false;
   if (!isChainKeyed(item)) return typeof item.GSI3PK === 'string' && item.GSI3PK.startsWith(timePk(utcDay(at), ''));
-  const label = typeof item.XPK3 === 'string' ? /^u?(\d+)$/.exec(item.XPK3.slice(item.XPK3.lastIndexOf('#') + 1)) : null;
-  if (!label || Number(label[1]) >= MAX_AUDIT_SHARDS) return false;
-  const expected = chainKeyedItem(toAuditEvent(item), Number(label[1]), chainSeq as number);
+  const shard = shardOfTimeKey(item.XPK3);
+  if (shard === undefined) return false;
+  const expected = chainKeyedItem(toAuditEvent(item), shard, chainSeq as number);
   return (['PK', 'SK', 'XPK3'] as const).every((name) => item[name] === expected[name]);
 }
 

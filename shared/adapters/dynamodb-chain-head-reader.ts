@@ -1,8 +1,9 @@
 // The anchoring's view of the audit table: the heads of the hash chains, strongly consistent (a
 // legacy chain's head item by key; a chain-keyed chain's last item, the head of its LINK# partition)
 // where an anchored event stands now (one item of the time index, by its id), and the places, ids
-// and dates of the events written since the last anchor. It reads nothing else: the anchoring function's IAM allows BatchGetItem on CHAIN# keys only, Query on LINK# keys
-// only, and a Query of the byTime and byTimeX indexes.
+// and dates of the events written since the last anchor. It reads nothing else: the anchoring
+// function's IAM allows BatchGetItem on CHAIN# keys only, Query on LINK# keys only, and a Query of
+// the byTime and byTimeX indexes.
 import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { anchoredHeadSchema, type AnchoredHead } from '../domain/chain-anchor-records.js';
 import { StoreUnavailableError } from '../domain/errors.js';

@@ -125,7 +125,7 @@ async function anchorDay(deps: AnchorChainHeadsDeps, day: string, now: Date): Pr
       const held = previous ? heldByAnchor(previous, chain) : undefined;
       // Kept as the previous anchor holds it, since when it did.
       const hold = (reason?: HeldBackReason) => ({
-        ...(anchored ? { head: { ...anchored, at: held?.at ?? previous?.at } } : held ? { emptySince: held.at } : {}),
+        ...(held ? (anchored ? { head: { ...anchored, at: held.at } } : { emptySince: held.at }) : {}),
         ...(reason ? { reason } : {}),
       });
       if (anchored) {

@@ -282,16 +282,26 @@ describe('chains started after their day was anchored', () => {
   const forgedIssuance = (at: string) => ({ ...anIssuance({ principal: 'innocent@example.com', accessKeyId: 'ASIAFORGEDKEY0000001' }), at });
   const forge = async (item: Record<string, unknown>) => dynamodb().documentClient.send(new PutCommand({ TableName: tables.audit, Item: item }));
   const HOUR_BEFORE = new Date(FIXED_NOW.getTime() - 3_600_000).toISOString();
+  const minutesLater = (minutes: number) => new Date(FIXED_NOW.getTime() + minutes * 60_000);
+
+  /** The scheduled anchoring at `at`, configured for `shards` events shards, its anchors in `dir`. */
+  const anchorAt = (at: Date, shards = 2) =>
+    anchorChainHeads({
+      heads: new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards, useShards: 1, pause: async () => undefined }),
+      anchors: new FileSystemChainAnchorStore(dir),
+      clock: { now: () => at },
+    });
+  const latestAnchor = async (): Promise<ChainAnchor> => {
+    const anchor = await new FileSystemChainAnchorStore(dir).latest(TODAY);
+    if (!anchor) throw new Error('no anchor saved');
+    return anchor;
+  };
 
   /** Shard 0 holds a chain of three; both configured shards of the events set are anchored at FIXED_NOW, shard 1 empty. */
   async function anchoredWithShardOneEmpty(): Promise<{ log: DynamoDbAuditLog; anchored: ChainAnchor }> {
     await aChainOfThree();
-    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
-    const anchors = new FileSystemChainAnchorStore(dir);
-    await anchorChainHeads({ heads, anchors, clock: { now: () => FIXED_NOW } });
-    const anchored = await anchors.latest(TODAY);
-    if (!anchored) throw new Error('no anchor saved');
-    return { log: aProcess('chain-keyed', 2), anchored };
+    await anchorAt(FIXED_NOW);
+    return { log: aProcess('chain-keyed', 2), anchored: await latestAnchor() };
   }
 
   it.each([
@@ -321,23 +331,20 @@ describe('chains started after their day was anchored', () => {
     const { log, anchored } = await anchoredWithShardOneEmpty();
     const forged = linkItem(chainKeyedItem(forgedIssuance(HOUR_BEFORE), 1, 1), undefined);
     await forge(forged);
-    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
-    const anchors = new FileSystemChainAnchorStore(dir);
-    const later = (minutes: number) => ({ now: () => new Date(FIXED_NOW.getTime() + minutes * 60_000) });
-    const [first] = await anchorChainHeads({ heads, anchors, clock: later(5) });
+    const [first] = await anchorAt(minutesLater(5));
     const real = change(-30 * 60, 'real');
     await forge(linkItem(chainKeyedItem(real, 1, 2), { seq: 1, hash: forged.hash }));
     await aProcess().append(change(-50 * 60, 'moves'));
-    await anchorChainHeads({ heads, anchors, clock: later(60) });
-    const latest = await anchors.latest(TODAY);
+    await anchorAt(minutesLater(60));
+    const latest = await latestAnchor();
 
     // Act
-    const report = await verifyToday(log, latest ? [latest] : []);
+    const report = await verifyToday(log, [latest]);
 
     // Assess: the real event, written after the anchor held the chain, is not blamed
     expect(first?.heldBack).toEqual([{ chain: `${TODAY}#x1`, reason: 'backdated' }]);
-    expect(latest?.at).toBe(later(60).now().toISOString());
-    expect(latest?.empty).toEqual([{ chain: `${TODAY}#0` }, { chain: `${TODAY}#1` }, { chain: `${TODAY}#x1`, at: anchored.at }]);
+    expect(latest.at).toBe(minutesLater(60).toISOString());
+    expect(latest.empty).toEqual([{ chain: `${TODAY}#0` }, { chain: `${TODAY}#1` }, { chain: `${TODAY}#x1`, at: anchored.at }]);
     expect(report.broken).toEqual([{ id: forged.id, reason: 'backdated' }]);
   });
 
@@ -347,12 +354,10 @@ describe('chains started after their day was anchored', () => {
     const item = linkItem(auditItem(forgedIssuance(HOUR_BEFORE), 1), undefined);
     await forge(item);
     await forge({ PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 1, hash: item.hash, at: HOUR_BEFORE, eventId: item.id });
-    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
-    const anchors = new FileSystemChainAnchorStore(dir);
-    const [today] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 5 * 60_000) } });
+    const [today] = await anchorAt(minutesLater(5));
 
     // Act
-    const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
+    const report = await verifyToday(log, [await latestAnchor()]);
 
     // Assess
     expect(today?.heldBack).toEqual([{ chain: `${TODAY}#1`, reason: 'backdated' }]);
@@ -365,17 +370,14 @@ describe('chains started after their day was anchored', () => {
     const first = linkItem(auditItem(change(-60, 'forged-now'), 1), undefined);
     await forge(first);
     await forge({ PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 1, hash: first.hash, at: FIXED_NOW.toISOString(), eventId: first.id });
-    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1, pause: async () => undefined });
-    const anchors = new FileSystemChainAnchorStore(dir);
-    const later = (minutes: number) => ({ now: () => new Date(FIXED_NOW.getTime() + minutes * 60_000) });
-    const [taken] = await anchorChainHeads({ heads, anchors, clock: later(5) });
+    const [taken] = await anchorAt(minutesLater(5));
     const second = linkItem(auditItem(change(3_600, 'forged-back'), 1), { seq: 1, hash: first.hash });
     await forge(second);
     await forge({ PK: `CHAIN#${TODAY}#1`, SK: 'HEAD', seq: 2, hash: second.hash, at: FIXED_NOW.toISOString(), eventId: second.id });
-    const [held] = await anchorChainHeads({ heads, anchors, clock: later(10) });
+    const [held] = await anchorAt(minutesLater(10));
 
     // Act
-    const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
+    const report = await verifyToday(log, [await latestAnchor()]);
 
     // Assess
     expect(taken?.heldBack).toEqual([]);
@@ -388,12 +390,10 @@ describe('chains started after their day was anchored', () => {
     const { log } = await anchoredWithShardOneEmpty();
     const item = linkItem({ ...chainKeyedItem(forgedIssuance(HOUR_BEFORE), 1, 1), SK: 'SEQ#0000000000' }, undefined);
     await forge(item);
-    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 2, useShards: 1 });
-    const anchors = new FileSystemChainAnchorStore(dir);
-    const [today] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(FIXED_NOW.getTime() + 5 * 60_000) } });
+    const [today] = await anchorAt(minutesLater(5));
 
     // Act
-    const report = await verifyToday(log, [(await anchors.latest(TODAY)) as ChainAnchor]);
+    const report = await verifyToday(log, [await latestAnchor()]);
 
     // Assess: the anchoring found no event at the head's place, so it held the chain as empty
     expect(today?.heldBack).toEqual([{ chain: `${TODAY}#x1`, reason: 'backdated' }]);
@@ -450,17 +450,15 @@ describe('chains started after their day was anchored', () => {
   it("closes the day with its final anchor: an event dated to the day's last minute, written after it, is reported", async () => {
     // Prepare: the final anchor of the day, taken 20 minutes after midnight
     await aChainOfThree();
-    const heads = new DynamoDbChainHeadReader(dynamodb().documentClient, { tableName: tables.audit, shards: 1, useShards: 1 });
-    const anchors = new FileSystemChainAnchorStore(dir);
-    const [, closing] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date('2026-06-02T00:00:00Z') } });
-    const [, final] = await anchorChainHeads({ heads, anchors, clock: { now: () => new Date(Date.parse('2026-06-02T00:00:00Z') + MAX_WRITE_LAG_MS) } });
+    const [, closing] = await anchorAt(new Date('2026-06-02T00:00:00Z'), 1);
+    const [, final] = await anchorAt(new Date(Date.parse('2026-06-02T00:00:00Z') + MAX_WRITE_LAG_MS), 1);
     const last = await itemAt(3);
     const lateAt = new Date(`${TODAY}T23:59:00Z`);
     const late = adminEvent(lateAt, 'late', 'profile.put', ADMIN, { requestId: 'r-late' }, { profile: 'dev-readonly' });
     await forge(linkItem(chainKeyedItem(late, 0, 4), { seq: 3, hash: String(last?.hash) }));
 
     // Act
-    const report = await verifyToday(aProcess(), [(await anchors.latest(TODAY)) as ChainAnchor]);
+    const report = await verifyToday(aProcess(), [await latestAnchor()]);
 
     // Assess
     expect([closing?.final, final?.final]).toEqual([false, true]);
