@@ -6,6 +6,10 @@
 // The Host header goes through as the client sent it, naming the proxy: SigV4 signs it, and an
 // endpoint that checks signatures (the local STS does, as AWS does; DynamoDB Local accepts any)
 // recomputes the signature over the Host header it receives.
+//
+// With `answerDelayMs` it also holds each answer back that long, as a network round trip to AWS
+// would: `npm run bench -- --added-latency` puts the measured calls behind two such proxies, so
+// calls made at once wait at once, as they do in AWS, while the local endpoints' own work still queues.
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -34,13 +38,24 @@ export interface CallCounter {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on 127.0.0.1 (a free port) in front of `target`, an http origin. */
-export async function startCallCounter(options: { readonly target: string }): Promise<CallCounter> {
+export interface CallCounterOptions {
+  /** An http origin. */
+  readonly target: string;
+  /** How long each answer is held back before it is passed on (default 0). */
+  readonly answerDelayMs?: number;
+  /** Waits `ms`; a test passes its own. */
+  readonly wait?: (ms: number) => Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1 (a free port) in front of `target`. */
+export async function startCallCounter(options: CallCounterOptions): Promise<CallCounter> {
   const target = new URL(options.target);
   if (target.protocol !== 'http:') throw new Error(`startCallCounter: target must be an http:// origin, not ${options.target}`);
   // Its own connections to the target, so close() leaves no socket behind.
   const agent = new Agent({ keepAlive: true });
   let calls: AwsCall[] = [];
+  const delayMs = options.answerDelayMs ?? 0;
+  const wait = options.wait ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const forward = (incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer, startedAt: number) => {
     // Recorded before the answer is passed on, so a call is counted by the time its client sees it.
@@ -56,11 +71,15 @@ export async function startCallCounter(options: { readonly target: string }): Pr
       },
       (response) => {
         record(response.statusCode ?? 0);
-        // The target's headers only: no Date of the proxy's own.
-        outgoing.sendDate = false;
-        outgoing.writeHead(response.statusCode ?? 502, response.statusMessage, response.rawHeaders);
-        response.pipe(outgoing);
         response.on('error', () => outgoing.destroy());
+        const passOn = () => {
+          // The target's headers only: no Date of the proxy's own.
+          outgoing.sendDate = false;
+          outgoing.writeHead(response.statusCode ?? 502, response.statusMessage, response.rawHeaders);
+          response.pipe(outgoing);
+        };
+        if (delayMs > 0) void wait(delayMs).then(passOn);
+        else passOn();
       },
     );
     // An unreachable endpoint reaches the client as one too: a dropped connection, not a made-up answer.

@@ -31,12 +31,19 @@ export interface MeasureInput {
   readonly warmUp: number;
   readonly samples: number;
   readonly cpuBatch: number;
+  /**
+   * Latency mode: where (a), (b), (d) and (e) reach DynamoDB and STS instead of the stack's
+   * endpoints (run.ts's delaying proxies, `--added-latency`). (c) is then not measured: the
+   * stack's serverless-offline calls the endpoints it started with.
+   */
+  readonly endpoints?: { readonly dynamodb: string; readonly sts: string };
 }
 
 export interface LatencyOutput {
   readonly mode: 'latency';
   readonly floorMs: number[];
   readonly inProcessMs: number[];
+  /** Empty when (c) was not measured (`endpoints`). */
   readonly httpMs: number[];
   /** (d): the vend's own AWS calls, in its order, by a plain SDK script. */
   readonly sameCallsMs: number[];
@@ -88,11 +95,13 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => process.send?.(output, (error: Error | null) => (error ? reject(error) : resolve())));
 }
 
-async function measureLatency(input: MeasureInput): Promise<LatencyOutput> {
+async function measureLatency(measureInput: MeasureInput): Promise<LatencyOutput> {
+  const { endpoints } = measureInput;
+  const input = endpoints ? { ...measureInput, stack: { ...measureInput.stack, dynamodbEndpoint: endpoints.dynamodb, stsEndpoint: endpoints.sts } } : measureInput;
   const { stack } = input;
   configureHandler(input, { sts: stack.stsEndpoint, dynamodb: stack.dynamodbEndpoint, iam: stack.iamEndpoint });
   const vendInProcess = await loadVendHandler(input);
-  const vendOverHttp = await httpVender(input);
+  const vendOverHttp = endpoints ? undefined : await httpVender(input);
   const floor = floorOperation(input);
   const sameCalls = sameCallsOperation(input);
   const irreducible = irreducibleOperation(input);
@@ -102,8 +111,10 @@ async function measureLatency(input: MeasureInput): Promise<LatencyOutput> {
   for (let round = 0; round < input.warmUp + input.samples; round++) {
     for (let k = 0; k < variants.length; k++) {
       const which = (round + k) % variants.length;
+      const variant = variants[which];
+      if (variant === undefined) continue;
       const started = performance.now();
-      await (variants[which] as () => Promise<void>)();
+      await variant();
       const elapsed = performance.now() - started;
       if (round >= input.warmUp) times[which]?.push(elapsed);
     }

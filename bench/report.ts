@@ -11,7 +11,8 @@ export interface BenchResults {
   /** (e): one round trip of consistent reads of the rules, AssumeRole, one PutItem. */
   readonly floorIrreducible: { readonly p50Ms: number; readonly p99Ms: number };
   readonly inProcess: { readonly p50Ms: number; readonly p99Ms: number };
-  readonly http: { readonly p50Ms: number; readonly p99Ms: number };
+  /** null when not measured: with `addedLatencyMs`, serverless-offline's calls would not pass it. */
+  readonly http: { readonly p50Ms: number; readonly p99Ms: number } | null;
   /** (d): the vend's own AWS calls by a plain SDK script. */
   readonly vendCalls: { readonly p50Ms: number; readonly p99Ms: number };
   /**
@@ -21,7 +22,7 @@ export interface BenchResults {
   readonly ratios: {
     readonly inProcessP50: number;
     readonly inProcessP99: number;
-    readonly httpP50: number;
+    readonly httpP50: number | null;
     readonly vsIrreducibleP50: number;
     readonly vsIrreducibleP99: number;
     readonly vsVendCallsP50: number;
@@ -44,13 +45,29 @@ export interface BenchResults {
    */
   readonly cli: { readonly cachedMs: number; readonly nodeMs: number; readonly ratio: number; readonly cachedWithStackMs: number; readonly cutOffCheckMs: number };
   readonly machine: string;
+  /** What `--added-latency` held back on each answer of (a), (b), (d) and (e); null without it. */
+  readonly addedLatencyMs: AddedLatency | null;
+}
+
+/** Milliseconds added to every DynamoDB and every STS answer (`--added-latency`). */
+export interface AddedLatency {
+  readonly dynamodb: number;
+  readonly sts: number;
+}
+
+/** `--added-latency 3,15`: milliseconds per DynamoDB answer, then per STS answer; undefined when malformed. */
+export function parseAddedLatency(value: string): AddedLatency | undefined {
+  const parts = value.split(',');
+  if (parts.length !== 2 || !parts.every((part) => /^\s*\d{1,4}\s*$/.test(part))) return undefined;
+  const [dynamodb, sts] = parts.map(Number) as [number, number];
+  return dynamodb <= 1_000 && sts <= 1_000 ? { dynamodb, sts } : undefined;
 }
 
 /** Everything measured, of which BenchResults is the published part. */
 export interface Measurements {
   readonly floor: LatencySummary;
   readonly inProcess: LatencySummary;
-  readonly http: LatencySummary;
+  readonly http: LatencySummary | null;
   /** The vend's own AWS calls, made by a plain SDK script (bench/plain-sdk-operations.ts sameCallsOperation). */
   readonly sameCalls: LatencySummary;
   /** (e): what any correct vend must do, made by a plain SDK script (bench/plain-sdk-operations.ts irreducibleOperation). */
@@ -70,6 +87,7 @@ export interface Measurements {
   readonly console: { readonly jsBytes: number; readonly jsGzipBytes: number };
   readonly cli: CliStartup;
   readonly machine: string;
+  readonly addedLatencyMs: AddedLatency | null;
 }
 
 export const VEND_FUNCTION = 'vendCredentials';
@@ -107,12 +125,12 @@ export function toResults(m: Measurements): BenchResults {
     floor: pick(m.floor),
     floorIrreducible: pick(m.floorIrreducible),
     inProcess: pick(m.inProcess),
-    http: pick(m.http),
+    http: m.http && pick(m.http),
     vendCalls: pick(m.sameCalls),
     ratios: {
       inProcessP50: ratio(m.inProcess.p50Ms, m.floor.p50Ms),
       inProcessP99: ratio(m.inProcess.p99Ms, m.floor.p99Ms),
-      httpP50: ratio(m.http.p50Ms, m.floor.p50Ms),
+      httpP50: m.http && ratio(m.http.p50Ms, m.floor.p50Ms),
       vsIrreducibleP50: ratio(m.inProcess.p50Ms, m.floorIrreducible.p50Ms),
       vsIrreducibleP99: ratio(m.inProcess.p99Ms, m.floorIrreducible.p99Ms),
       vsVendCallsP50: ratio(m.inProcess.p50Ms, m.sameCalls.p50Ms),
@@ -128,6 +146,7 @@ export function toResults(m: Measurements): BenchResults {
     console: { jsBytes: m.console.jsBytes, jsGzipBytes: m.console.jsGzipBytes },
     cli: { cachedMs: m.cli.cachedMs, nodeMs: m.cli.nodeMs, ratio: m.cli.ratio, cachedWithStackMs: m.cli.cachedWithStackMs, cutOffCheckMs: m.cli.cutOffCheckMs },
     machine: m.machine,
+    addedLatencyMs: m.addedLatencyMs,
   };
 }
 
@@ -193,13 +212,19 @@ export function formatReport(m: Measurements, checks: readonly TargetCheck[]): s
   const r = toResults(m);
   const lines: string[] = [];
   lines.push(`tvm benchmark — ${m.machine}`, '');
+  if (m.addedLatencyMs) {
+    lines.push(
+      `Added latency: every answer to (a), (b), (d) and (e) held back ${m.addedLatencyMs.dynamodb} ms from DynamoDB, ${m.addedLatencyMs.sts} ms from STS ((c) not measured)`,
+      '',
+    );
+  }
   lines.push(
     table(
       ['latency', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'p50 / floor', 'p99 / floor'],
       [
         row('(a) floor: AssumeRole + PutItem', m.floor, m.floor),
         row('(b) tvm vend, handler in-process', m.inProcess, m.floor),
-        row('(c) tvm vend over HTTP (serverless-offline)', m.http, m.floor),
+        m.http ? row('(c) tvm vend over HTTP (serverless-offline)', m.http, m.floor) : ['(c) tvm vend over HTTP (serverless-offline)', '–', '–', '–', '–', '–', '–'],
         row('(d) the vend\'s AWS calls, plain SDK script', m.sameCalls, m.floor),
         row('(e) irreducible floor: reads ‖, AssumeRole, PutItem', m.floorIrreducible, m.floor),
       ],

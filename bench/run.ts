@@ -3,6 +3,7 @@
 // the local stack. See BENCHMARKS.md for the method and the latest numbers.
 //
 //   npm run -s bench [-- --json] [--samples 500] [--warm-up 50] [--concurrency 200] [--stack .tvm/stack.json]
+//                    [--added-latency <DynamoDB ms>,<STS ms>]
 //
 // Uses the stack `npm start` runs (.tvm/stack.json, or --stack) when it answers, else starts its own
 // on free ports and stops it at the end. Prints a table (or, with --json, only the JSON on stdout),
@@ -20,7 +21,8 @@ import { measureBundles, measureConsoleJs, packageService } from './bundles.js';
 import { measureCliStartup } from './cli-startup.js';
 import { buildConsole } from '../local/edge.js';
 import type { CountOutput, LatencyOutput, MeasureInput, MeasureOutput } from './measure.js';
-import { checkTargets, formatReport, toResults, type Measurements } from './report.js';
+import { startCallCounter } from './aws-call-counter.js';
+import { checkTargets, formatReport, toResults, parseAddedLatency, type AddedLatency, type Measurements } from './report.js';
 import { round, summarize } from './stats.js';
 import { warmUpVendInstances } from './warm-up.js';
 
@@ -41,6 +43,8 @@ interface Options {
   readonly warmUp: number;
   readonly concurrency: number;
   readonly stackFile?: string;
+  /** Held back on every answer of the latency rows' DynamoDB and STS calls, as AWS's network would. */
+  readonly addedLatencyMs?: AddedLatency;
 }
 
 async function main(): Promise<number> {
@@ -69,7 +73,7 @@ async function main(): Promise<number> {
       `latency: ${options.warmUp} warm-up + ${options.samples} samples each of (a) floor, (b) in-process, (c) HTTP, (d) the vend's calls ` +
         'and (e) the irreducible floor, interleaved…',
     );
-    const latency = (await measure({ ...input, mode: 'latency', warmUp: options.warmUp, samples: options.samples })) as LatencyOutput;
+    const latency = await measureLatency({ ...input, mode: 'latency', warmUp: options.warmUp, samples: options.samples }, options.addedLatencyMs, log);
     log(`the packed CLI: ${CLI_RUNS} cached credential_process calls alternating with node -e 0…`);
     const cli = await measureCliStartup({
       apiUrl: stack.info.apiUrl,
@@ -94,7 +98,8 @@ async function main(): Promise<number> {
     const measurements: Measurements = {
       floor: summarize(latency.floorMs),
       inProcess: summarize(latency.inProcessMs),
-      http: summarize(latency.httpMs),
+      http: latency.httpMs.length > 0 ? summarize(latency.httpMs) : null,
+      addedLatencyMs: options.addedLatencyMs ?? null,
       sameCalls: summarize(latency.sameCallsMs),
       floorIrreducible: summarize(latency.irreducibleMs),
       handlerCpuMs: latency.handlerCpu.userMs + latency.handlerCpu.systemMs,
@@ -133,6 +138,7 @@ function parseOptions(): Options {
       'warm-up': { type: 'string', default: '50' },
       concurrency: { type: 'string', default: '200' },
       stack: { type: 'string' },
+      'added-latency': { type: 'string' },
     },
   });
   const count = (name: string, value: string, min: number) => {
@@ -146,7 +152,15 @@ function parseOptions(): Options {
     warmUp: count('warm-up', values['warm-up'] as string, 0),
     concurrency: count('concurrency', values.concurrency as string, 1),
     ...(values.stack ? { stackFile: values.stack } : {}),
+    ...(values['added-latency'] === undefined ? {} : { addedLatencyMs: addedLatency(values['added-latency'] as string) }),
   };
+}
+
+
+function addedLatency(value: string): AddedLatency {
+  const parsed = parseAddedLatency(value);
+  if (parsed === undefined) throw new UsageError('--added-latency must be two whole numbers of milliseconds from 0 to 1000, DynamoDB first: e.g. 3,15');
+  return parsed;
 }
 
 class UsageError extends Error {
@@ -243,6 +257,23 @@ async function prepareProfile(info: StackInfo, admin: string): Promise<string> {
 async function revokeGrant(info: StackInfo, admin: string, grantId: string): Promise<void> {
   const revoked = await call(info, 'DELETE', `/grants/${encodeURIComponent(grantId)}`, admin);
   if (revoked.status !== 200) throw new Error(`DELETE /grants/${grantId} answered ${revoked.status}: ${JSON.stringify(revoked.body)}`);
+}
+
+/**
+ * The latency rows, with `added` behind two proxies in this process (idle while the child measures)
+ * that hold each DynamoDB and STS answer back: requests sent at once then wait at once, as in AWS,
+ * while the local endpoints' own work still queues on this machine's cores.
+ */
+async function measureLatency(input: MeasureInput, added: AddedLatency | undefined, log: (line: string) => void): Promise<LatencyOutput> {
+  if (added === undefined) return (await measure(input)) as LatencyOutput;
+  log(`  every DynamoDB answer held back ${added.dynamodb} ms, every STS answer ${added.sts} ms; (c) not measured`);
+  const dynamodb = await startCallCounter({ target: input.stack.dynamodbEndpoint, answerDelayMs: added.dynamodb });
+  const sts = await startCallCounter({ target: input.stack.stsEndpoint, answerDelayMs: added.sts });
+  try {
+    return (await measure({ ...input, endpoints: { dynamodb: dynamodb.url, sts: sts.url } })) as LatencyOutput;
+  } finally {
+    await Promise.all([dynamodb.close(), sts.close()]);
+  }
 }
 
 /** Runs bench/measure.ts in a child process of its own (its stdout, the handler's log, discarded). */

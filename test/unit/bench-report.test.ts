@@ -1,6 +1,6 @@
 // The benchmark's arithmetic and its published shape: what `npm run bench -- --json` prints is
 // fixed (tools read it), and the targets must fail when a measurement misses them.
-import { checkTargets, formatReport, toResults, type Measurements } from '../../bench/report.js';
+import { checkTargets, formatReport, parseAddedLatency, toResults, type Measurements } from '../../bench/report.js';
 import { median, percentile, summarize } from '../../bench/stats.js';
 
 const latency = (p50Ms: number, p99Ms: number) => ({ samples: 500, p50Ms, p90Ms: (p50Ms + p99Ms) / 2, p99Ms, meanMs: p50Ms });
@@ -28,6 +28,7 @@ function aMeasurement(overrides: Partial<Measurements> = {}): Measurements {
     console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
     cli: { cachedMs: 33, nodeMs: 25, ratio: 1.32, cachedWithStackMs: 51, cutOffCheckMs: 18, uncachedMs: 120, runs: 30 },
     machine: 'a test machine',
+    addedLatencyMs: null,
     ...overrides,
   };
 }
@@ -90,7 +91,30 @@ describe('results (--json)', () => {
       console: { jsBytes: 60_000, jsGzipBytes: 17_000 },
       cli: { cachedMs: 33, nodeMs: 25, ratio: 1.32, cachedWithStackMs: 51, cutOffCheckMs: 18 },
       machine: 'a test machine',
+      addedLatencyMs: null,
     });
+  });
+
+  it('says what --added-latency held back, and gives no HTTP row or ratio when (c) was not measured', () => {
+    // Act
+    const results = toResults(aMeasurement({ http: null, addedLatencyMs: { dynamodb: 3, sts: 15 } }));
+
+    // Assess
+    expect(results.http).toBeNull();
+    expect(results.ratios.httpP50).toBeNull();
+    expect(results.addedLatencyMs).toEqual({ dynamodb: 3, sts: 15 });
+    expect(results.ratios.vsIrreducibleP50).toBe(1.08);
+  });
+});
+
+describe('--added-latency', () => {
+  it('reads milliseconds per DynamoDB answer, then per STS answer', () => {
+    expect(parseAddedLatency('3,15')).toEqual({ dynamodb: 3, sts: 15 });
+    expect(parseAddedLatency(' 0 , 1000 ')).toEqual({ dynamodb: 0, sts: 1000 });
+  });
+
+  it.each(['', '3', '3,15,1', '3,', ',15', '-1,15', '1.5,15', '3,1001', 'a,b', '3;15'])('refuses %j', (value) => {
+    expect(parseAddedLatency(value)).toBeUndefined();
   });
 });
 
@@ -158,6 +182,19 @@ describe('targets', () => {
     expect(report).toMatch(/vend bundle ≤ 400 kB\s+380 kB\s+met/);
     expect(report).toContain('AWS SDK 1.5 ms (50 %)');
     expect(report).toMatch(/cached credential_process ≤ 1.5 × node -e 0\s+1.32 × \(33 ms, node 25 ms\)\s+met/);
+  });
+
+  it('say what --added-latency held back, and show (c) as not measured', () => {
+    // Prepare
+    const m = aMeasurement({ http: null, addedLatencyMs: { dynamodb: 3, sts: 15 } });
+
+    // Act
+    const report = formatReport(m, checkTargets(m));
+
+    // Assess
+    expect(report).toContain('held back 3 ms from DynamoDB, 15 ms from STS ((c) not measured)');
+    expect(report).toMatch(/\(c\) tvm vend over HTTP \(serverless-offline\)\s+–\s+–/);
+    expect(missed(m)).toEqual([]);
   });
 
   it('show the irreducible floor beside the vend, tvm\'s own CPU and the write units by operation', () => {

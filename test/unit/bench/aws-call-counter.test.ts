@@ -196,6 +196,37 @@ describe('startCallCounter: forwarding', () => {
     dynamodb.destroy();
   });
 
+  it('holds each answer back by answerDelayMs, waiting with the wait it is given, then passes it on unchanged', async () => {
+    // Prepare: a wait that only ends when the test says so
+    const waits: number[] = [];
+    let release = () => {};
+    const held = await startCallCounter({
+      target: endpoint.url,
+      answerDelayMs: 25,
+      wait: (ms) => {
+        waits.push(ms);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    const rawHeaders = ['Host', new URL(held.url).host];
+    const direct = await send(endpoint.url, { method: 'GET', path: '/teapot', rawHeaders });
+    let answered = false;
+
+    // Act
+    const proxied = send(held.url, { method: 'GET', path: '/teapot', rawHeaders }).finally(() => (answered = true));
+    while (waits.length === 0 && !answered) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const answeredBeforeTheWait = answered;
+    release();
+
+    // Assess
+    expect(waits).toEqual([25]);
+    expect(answeredBeforeTheWait).toBe(false);
+    expect(await proxied).toEqual(direct);
+    expect(held.calls()).toEqual([aCall({ service: 'other', operation: 'unknown', tables: [], status: 418, startedAt: expect.any(Number) })]);
+    await held.close();
+  });
+
   it('refuses a target it cannot forward to', async () => {
     await expect(startCallCounter({ target: 'https://dynamodb.us-east-1.amazonaws.com' })).rejects.toThrow('must be an http:// origin');
   });
