@@ -1,15 +1,20 @@
 // The contract of every port the unit tests fake, run twice: against the in-memory fakes
 // (test/fixtures/in-memory*.ts) and against the DynamoDB adapters on DynamoDB Local. The unit tests
 // trust the fakes to behave as production does; a case here that passes on one side and fails on
-// the other is a fake that drifted. Every case goes through the port interfaces only.
+// the other is a fake that drifted. Every case goes through the port interfaces only (the chain
+// heads the anchoring reads, at the end, are fed by each side's own writer).
 import { adminEvent, type AdminAuditEvent, type AuditEvent, type CredentialUsedEvent } from '../../shared/domain/audit.js';
 import { ConflictError, ValidationError } from '../../shared/domain/errors.js';
 import type { AccessRequest, CutOffOrder, Engagement, Grant, Lockdown, Profile, Subject } from '../../shared/domain/model.js';
-import { MAX_GRANTS_PER_REVOCATION, type QuotaEntry, type RateLimitDecision } from '../../shared/domain/ports.js';
+import { MAX_GRANTS_PER_REVOCATION, type ChainHeadReader, type QuotaEntry, type RateLimitDecision } from '../../shared/domain/ports.js';
 import { aGrant, aPrincipal, aProfile, FIXED_NOW } from '../fixtures/builders.js';
 import { aLockdown } from '../fixtures/in-memory-lockdown.js';
 import { anAlert, anIssuance, aSessionRevoked, aUse } from '../fixtures/key-events.js';
 import { captureError, useDynamoDbLocal } from './support/dynamodb.js';
+import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
+import { DynamoDbChainHeadReader } from '../../shared/adapters/dynamodb-chain-head-reader.js';
+import { AuditChains } from '../../shared/adapters/dynamodb-transactions.js';
+import { InMemoryChainHeads } from '../fixtures/in-memory.js';
 import { dynamoDbPorts, inMemoryPorts, type Ports } from './support/port-implementations.js';
 
 const dynamodb = useDynamoDbLocal();
@@ -1477,5 +1482,140 @@ describe.each(implementations)('port contracts: %s', (_name, makePorts) => {
       // Assess
       expect(ids(await ports.orders.list())).toEqual(['order-a', 'order-b']);
     });
+  });
+});
+
+// The chain heads the anchoring reads. The fake is fed by its own methods; the adapter by tvm's
+// audit writer, in each layout, one chain per set and layout (one events shard, one use shard).
+type ChainSet = 'events' | 'uses';
+type Layout = 'chain-keyed' | 'legacy';
+
+interface ChainHeadsUnderTest {
+  readonly reader: ChainHeadReader;
+  /** Appends an event dated `at` to today's chain of `set` in `layout`; its id. */
+  append(set: ChainSet, layout: Layout, at: string): Promise<string>;
+}
+
+const TODAY = NOW.toISOString().slice(0, 10);
+/** A link's hash: SHA-256, in hex on a legacy chain and in base64url on a chain-keyed one. */
+const SHA256_HEX = expect.stringMatching(/^[0-9a-f]{64}$/);
+const SHA256_BASE64URL = expect.stringMatching(/^[A-Za-z0-9_-]{43}$/);
+const chainOf = (set: ChainSet, layout: Layout) => `${TODAY}#${layout === 'chain-keyed' ? 'x' : ''}${set === 'uses' ? 'u' : ''}0`;
+
+const chainHeadImplementations: [string, () => Promise<ChainHeadsUnderTest>][] = [
+  [
+    'in-memory fake',
+    async () => {
+      const heads = new InMemoryChainHeads(['0', 'u0', 'x0', 'xu0']);
+      return { reader: heads, append: async (set, layout, at) => heads.append(chainOf(set, layout), 1, at).eventId as string };
+    },
+  ],
+  [
+    'DynamoDB adapter',
+    async () => {
+      const { audit: tableName } = await dynamodb().createTestTables();
+      const table = { tableName, shards: 1, useShards: 1 };
+      const writers = Object.fromEntries(
+        (['chain-keyed', 'legacy'] as const).map((layout) => [
+          layout,
+          new DynamoDbAuditLog(dynamodb().documentClient, { ...table, layout, chains: new AuditChains(), useChains: new AuditChains(), now: () => NOW, pause: async () => undefined }),
+        ]),
+      ) as Record<Layout, DynamoDbAuditLog>;
+      let n = 0;
+      return {
+        reader: new DynamoDbChainHeadReader(dynamodb().documentClient, { ...table, pause: async () => undefined }),
+        append: async (set, layout, at) => {
+          n += 1;
+          const event = set === 'uses' ? aUse(anIssuance(), { at, eventTime: at, cloudTrailEventId: `ct-${n}` }) : adminEvent(new Date(at), `e${n}`, 'profile.put', ADMIN, { requestId: `r${n}` }, { profile: PROFILE.name });
+          await writers[layout].append(event);
+          return event.id;
+        },
+      };
+    },
+  ],
+];
+
+describe.each(chainHeadImplementations)('port contract ChainHeadReader: %s', (_name, make) => {
+  let chains: ChainHeadsUnderTest;
+  const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+
+  beforeEach(async () => {
+    chains = await make();
+  });
+
+  it("names the day's chains of both sets in both layouts, as configured", () => {
+    expect([...chains.reader.chainsOf(TODAY)].sort()).toEqual([`${TODAY}#0`, `${TODAY}#u0`, `${TODAY}#x0`, `${TODAY}#xu0`]);
+  });
+
+  it('reads the head of each written chain: its last event, by place, hash and id; none for a chain never written', async () => {
+    // Prepare
+    await chains.append('events', 'chain-keyed', minutesAgo(30));
+    const last = await chains.append('events', 'chain-keyed', minutesAgo(20));
+    const legacy = await chains.append('events', 'legacy', minutesAgo(10));
+    const use = await chains.append('uses', 'chain-keyed', minutesAgo(5));
+
+    // Act
+    const heads = await chains.reader.readHeads(chains.reader.chainsOf(TODAY));
+
+    // Assess
+    expect([...heads].sort((a, b) => (a.chain < b.chain ? -1 : 1))).toEqual([
+      { chain: chainOf('events', 'legacy'), seq: 1, hash: SHA256_HEX, eventId: legacy },
+      { chain: chainOf('events', 'chain-keyed'), seq: 2, hash: SHA256_BASE64URL, eventId: last },
+      { chain: chainOf('uses', 'chain-keyed'), seq: 1, hash: SHA256_BASE64URL, eventId: use },
+    ]);
+    expect(await chains.reader.readHeads([chainOf('uses', 'legacy')])).toEqual([]);
+  });
+
+  it.each<Layout>(['chain-keyed', 'legacy'])('finds where an event of a %s chain stands and its hash, the head at its place, and nothing for an id the chain lacks', async (layout) => {
+    // Prepare
+    const chain = chainOf('events', layout);
+    const first = await chains.append('events', layout, minutesAgo(30));
+    const second = await chains.append('events', layout, minutesAgo(20));
+    const [head] = await chains.reader.readHeads([chain]);
+
+    // Act
+    const [atFirst, atSecond, missing] = await Promise.all([
+      chains.reader.linkOf(chain, first),
+      chains.reader.linkOf(chain, second),
+      chains.reader.linkOf(chain, `${minutesAgo(25)}#nothing`),
+    ]);
+
+    // Assess
+    expect(atFirst).toEqual({ seq: 1, hash: layout === 'legacy' ? SHA256_HEX : SHA256_BASE64URL });
+    expect(atSecond).toEqual({ seq: 2, hash: head?.hash });
+    expect(atFirst?.hash).not.toBe(head?.hash);
+    expect(missing).toBeUndefined();
+  });
+
+  it('lists the places of a chain-keyed chain after a place through another, in order, with their ids and dates, however old', async () => {
+    // Prepare
+    const ats = [minutesAgo(50), minutesAgo(40), minutesAgo(30), minutesAgo(20)];
+    const written: string[] = [];
+    for (const at of ats) written.push(await chains.append('events', 'chain-keyed', at));
+
+    // Act
+    const links = await chains.reader.linksAfter(chainOf('events', 'chain-keyed'), 1, { through: 3, datedFrom: minutesAgo(35) });
+
+    // Assess
+    expect(links).toEqual([
+      { seq: 2, id: written[1], at: ats[1] },
+      { seq: 3, id: written[2], at: ats[2] },
+    ]);
+  });
+
+  it('lists the places of a legacy chain after a place only for the events dated from `datedFrom` on', async () => {
+    // Prepare
+    const ats = [minutesAgo(50), minutesAgo(40), minutesAgo(30), minutesAgo(20)];
+    const written: string[] = [];
+    for (const at of ats) written.push(await chains.append('events', 'legacy', at));
+
+    // Act
+    const links = await chains.reader.linksAfter(chainOf('events', 'legacy'), 1, { through: 4, datedFrom: minutesAgo(35) });
+
+    // Assess
+    expect(links).toEqual([
+      { seq: 3, id: written[2], at: ats[2] },
+      { seq: 4, id: written[3], at: ats[3] },
+    ]);
   });
 });

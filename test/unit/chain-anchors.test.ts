@@ -3,7 +3,7 @@
 import type { AnchoredHead } from '../../shared/domain/chain-anchor-records.js';
 import { anchorBreak, anchorChainHeads, isBackdated, MAX_WRITE_LAG_MS, type ChainNow } from '../../shared/domain/chain-anchors.js';
 import { FIXED_NOW } from '../fixtures/builders.js';
-import { fixedClock, hashOf, InMemoryChainAnchorStore, InMemoryChainHeads } from '../fixtures/in-memory.js';
+import { chainEventId, fixedClock, hashOf, InMemoryChainAnchorStore, InMemoryChainHeads } from '../fixtures/in-memory.js';
 
 const TODAY = '2026-06-01';
 const YESTERDAY = '2026-05-31';
@@ -81,7 +81,7 @@ describe('anchorChainHeads', () => {
     heads.append(CHAIN, 5);
     await anchorChainHeads(deps);
     const anchored = (await anchors.latest(TODAY))?.heads[0];
-    heads.setHead(CHAIN, { seq: 3, hash: hashOf(`${CHAIN}/3`), eventId: `event-${CHAIN}-3` });
+    heads.setHead(CHAIN, { seq: 3, hash: hashOf(`${CHAIN}/3`), eventId: chainEventId(CHAIN, 3) });
     heads.append(`${TODAY}#1`, 1);
     clock.advance(300_000);
 
@@ -101,7 +101,7 @@ describe('anchorChainHeads', () => {
     const { heads, anchors, clock, deps } = setUp();
     heads.append(CHAIN, 5);
     await anchorChainHeads(deps);
-    heads.linkAt(CHAIN, `event-${CHAIN}-5`, undefined);
+    heads.linkAt(CHAIN, chainEventId(CHAIN, 5), undefined);
     heads.linkAt(CHAIN, 'forged-5', { seq: 5, hash: hashOf('forged') });
     heads.setHead(CHAIN, { seq: 8, hash: hashOf('forged 8'), eventId: 'forged-8' });
     clock.advance(300_000);
@@ -111,7 +111,7 @@ describe('anchorChainHeads', () => {
 
     // Assess
     expect(today).toEqual({ day: TODAY, saved: false, final: false, chains: 1, heldBack: [{ chain: CHAIN, reason: 'anchor-mismatch' }] });
-    expect((await anchors.latest(TODAY))?.heads).toEqual([{ chain: CHAIN, seq: 5, hash: hashOf(`${CHAIN}/5`), eventId: `event-${CHAIN}-5` }]);
+    expect((await anchors.latest(TODAY))?.heads).toEqual([{ chain: CHAIN, seq: 5, hash: hashOf(`${CHAIN}/5`), eventId: chainEventId(CHAIN, 5) }]);
   });
 
   it('keeps checking a chain it anchored before even when that shard is no longer configured', async () => {
