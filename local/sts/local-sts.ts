@@ -54,6 +54,11 @@ export interface LocalStsFault {
   message?: string;
   /** How many requests fail; unlimited until cleared when absent. */
   remaining?: number;
+  /**
+   * Only AssumeRole requests with this SourceIdentity fail and count: a test on a shared stack then
+   * fails its own caller, not whatever else the stack sends meanwhile. Every authenticated request when absent.
+   */
+  sourceIdentity?: string;
 }
 
 export interface LocalSts {
@@ -72,7 +77,7 @@ export interface LocalSts {
   verifySession(credentials: SessionCredentials): SessionVerdict;
   port: number;
   close(): Promise<void>;
-  /** Makes the next `remaining` authenticated requests fail with this error; `undefined` clears it. */
+  /** Makes the next `remaining` authenticated requests (with `sourceIdentity`, its AssumeRoles) fail with this error; `undefined` clears it. */
   setFault(fault: LocalStsFault | undefined): void;
   issuedSessions(): ReadonlyArray<IssuedSession>;
   /**
@@ -176,7 +181,7 @@ async function handle(
     queryApi = params.get('Version') === IAM_API.version ? IAM_API : STS_API;
     context.eventName = params.get('Action') ?? '';
     const principal = await authenticate(endpoint, req, url, body, queryApi, context);
-    const injected = takeFault(endpoint);
+    const injected = takeFault(endpoint, params);
     if (injected !== undefined) throw injected;
     xml = dispatch(endpoint, queryApi, params, principal, context.requestId);
   } catch (error) {
@@ -318,9 +323,10 @@ function recordSignedRequest(endpoint: Endpoint, req: IncomingMessage, context: 
   }
 }
 
-function takeFault(endpoint: Endpoint): ServiceError | undefined {
+function takeFault(endpoint: Endpoint, params: URLSearchParams): ServiceError | undefined {
   const current = endpoint.fault;
   if (current === undefined) return undefined;
+  if (current.sourceIdentity !== undefined && (params.get('Action') !== 'AssumeRole' || params.get('SourceIdentity') !== current.sourceIdentity)) return undefined;
   if (current.remaining !== undefined) {
     current.remaining -= 1;
     if (current.remaining <= 0) endpoint.fault = undefined;
@@ -342,12 +348,13 @@ const controlFaultSchema = z
     status: z.number().int().min(400).max(599),
     message: z.string().optional(),
     remaining: z.number().int().min(0).optional(),
+    sourceIdentity: z.string().min(1).optional(),
   })
   .strict();
 
 /**
  * Dev-only control routes, so tests in other processes can drive the endpoint:
- * PUT /_local/fault {code,status,message?,remaining?} · DELETE /_local/fault · GET /_local/sessions
+ * PUT /_local/fault {code,status,message?,remaining?,sourceIdentity?} · DELETE /_local/fault · GET /_local/sessions
  * (issued sessions without secrets) · GET /_local/role-policies (see rolePolicies()). Not part of
  * STS or IAM; never signed.
  */

@@ -2,6 +2,7 @@
 // code, bounded attempts, and no credentials without a durable issuance record. (DynamoDB Local
 // stopped mid-run needs a stack of its own: test/stress/dynamodb-outage.stress.test.ts.)
 import { randomBytes } from 'node:crypto';
+import { toSourceIdentity } from '../../shared/domain/source-identity.js';
 import { api, expectError, SECURITY_GROUPS, stackInfo, tokenFor } from './support/api.js';
 
 interface VendBody {
@@ -19,7 +20,11 @@ const unique = () => randomBytes(4).toString('hex');
 /** A fresh caller per test (in the seeded `engineering` group, granted demo-readonly), so quotas and records never mix. */
 const aCaller = () => `faults-${unique()}@example.com`;
 
-async function setStsFault(fault: { code: string; status: number; remaining?: number } | undefined): Promise<void> {
+/**
+ * Faults are scoped to the caller's AssumeRole (its SourceIdentity): the stack's own background
+ * calls (cut-off orders, revoker sessions) neither use them up nor fail because of them.
+ */
+async function setStsFault(fault: { code: string; status: number; remaining?: number; sourceIdentity: string } | undefined): Promise<void> {
   const url = `${stackInfo().stsEndpoint}/_local/fault`;
   const response = fault
     ? await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) })
@@ -27,9 +32,10 @@ async function setStsFault(fault: { code: string; status: number; remaining?: nu
   expect(response.status).toBe(204);
 }
 
-async function issuedSessionCount(): Promise<number> {
+/** The sessions the local STS issued to `caller` (its SourceIdentity), whatever else the stack assumed. */
+async function sessionsOf(caller: string): Promise<number> {
   const response = await fetch(`${stackInfo().stsEndpoint}/_local/sessions`);
-  return ((await response.json()) as unknown[]).length;
+  return ((await response.json()) as { sourceIdentity?: string }[]).filter((session) => session.sourceIdentity === toSourceIdentity(caller)).length;
 }
 
 async function auditEvents(principal: string): Promise<AuditEventBody[]> {
@@ -52,15 +58,14 @@ describe('STS faults through the local fault switch', () => {
   it('Throttling once: retried, 200, exactly one session issued and one credential.issued', async () => {
     // Prepare
     const caller = aCaller();
-    const sessionsBefore = await issuedSessionCount();
-    await setStsFault({ code: 'Throttling', status: 400, remaining: 1 });
+    await setStsFault({ code: 'Throttling', status: 400, remaining: 1, sourceIdentity: toSourceIdentity(caller) });
 
     // Act
     const response = await vendAs(caller);
 
     // Assess
     expect(response.status).toBe(200);
-    expect(await issuedSessionCount()).toBe(sessionsBefore + 1);
+    expect(await sessionsOf(caller)).toBe(1);
     const events = await auditEvents(caller);
     expect(events.filter((event) => event.type === 'credential.issued').map((event) => event.accessKeyId)).toEqual([
       response.body.credentials.accessKeyId,
@@ -71,8 +76,7 @@ describe('STS faults through the local fault switch', () => {
   it('Throttling on three attempts: 502 UPSTREAM_STS_ERROR (a fourth attempt would have succeeded), nothing issued', async () => {
     // Prepare
     const caller = aCaller();
-    const sessionsBefore = await issuedSessionCount();
-    await setStsFault({ code: 'Throttling', status: 400, remaining: 3 });
+    await setStsFault({ code: 'Throttling', status: 400, remaining: 3, sourceIdentity: toSourceIdentity(caller) });
 
     // Act
     const response = await vendAs(caller);
@@ -80,7 +84,7 @@ describe('STS faults through the local fault switch', () => {
     // Assess
     expect(expectError(response, 502, 'UPSTREAM_STS_ERROR')).toMatchObject({ stsCode: 'Throttling' });
     expect(response.text).not.toMatch(/secretAccessKey|sessionToken/i);
-    expect(await issuedSessionCount()).toBe(sessionsBefore);
+    expect(await sessionsOf(caller)).toBe(0);
     const events = await auditEvents(caller);
     expect(events.map((event) => [event.type, event.code])).toEqual([['credential.denied', 'UPSTREAM_STS_ERROR']]);
   });
@@ -92,8 +96,7 @@ describe('STS faults through the local fault switch', () => {
   ])('%s: one attempt (a second would have succeeded), 502 UPSTREAM_STS_ERROR, a denial, nothing issued', async (code, status) => {
     // Prepare
     const caller = aCaller();
-    const sessionsBefore = await issuedSessionCount();
-    await setStsFault({ code, status, remaining: 1 });
+    await setStsFault({ code, status, remaining: 1, sourceIdentity: toSourceIdentity(caller) });
 
     // Act
     const response = await vendAs(caller);
@@ -101,7 +104,7 @@ describe('STS faults through the local fault switch', () => {
     // Assess
     expect(expectError(response, 502, 'UPSTREAM_STS_ERROR')).toMatchObject({ stsCode: code });
     expect(response.text).not.toMatch(/secretAccessKey|sessionToken/i);
-    expect(await issuedSessionCount()).toBe(sessionsBefore);
+    expect(await sessionsOf(caller)).toBe(0);
     const events = await auditEvents(caller);
     expect(events.map((event) => [event.type, event.code])).toEqual([['credential.denied', 'UPSTREAM_STS_ERROR']]);
   });
@@ -109,14 +112,13 @@ describe('STS faults through the local fault switch', () => {
   it('PackedPolicyTooLarge: 400 SCOPE_TOO_LARGE, nothing issued', async () => {
     // Prepare
     const caller = aCaller();
-    const sessionsBefore = await issuedSessionCount();
-    await setStsFault({ code: 'PackedPolicyTooLarge', status: 400, remaining: 1 });
+    await setStsFault({ code: 'PackedPolicyTooLarge', status: 400, remaining: 1, sourceIdentity: toSourceIdentity(caller) });
 
     // Act
     const response = await vendAs(caller);
 
     // Assess
     expectError(response, 400, 'SCOPE_TOO_LARGE');
-    expect(await issuedSessionCount()).toBe(sessionsBefore);
+    expect(await sessionsOf(caller)).toBe(0);
   });
 });

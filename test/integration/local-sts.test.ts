@@ -612,6 +612,27 @@ describe('local STS endpoint', () => {
       expect(third.Arn).toBe(LOCAL_TVM_CALLER.arn);
     });
 
+    it("scoped to a SourceIdentity, fails and counts only that caller's AssumeRole: other requests on the shared endpoint pass untouched", async () => {
+      // Prepare
+      sts.setFault({ code: 'Throttling', status: 400, remaining: 2, sourceIdentity: 'alice@example.com' });
+      const caller = client();
+
+      // Act
+      const identity = await caller.send(new GetCallerIdentityCommand({}));
+      const someoneElse = await assumeRole({ SourceIdentity: 'bob@example.com' }, caller);
+      const unnamed = await assumeRole({}, caller);
+      const first = await captureError(assumeRole({ SourceIdentity: 'alice@example.com' }, caller));
+      const second = await captureError(assumeRole({ SourceIdentity: 'alice@example.com' }, caller));
+      const third = await assumeRole({ SourceIdentity: 'alice@example.com' }, caller);
+
+      // Assess
+      expect(identity.Arn).toBe(LOCAL_TVM_CALLER.arn);
+      expect([someoneElse, unnamed].map((output) => output.SourceIdentity)).toEqual(['bob@example.com', undefined]);
+      expectStsError(first, { code: 'Throttling', status: 400 });
+      expectStsError(second, { code: 'Throttling', status: 400 });
+      expect(third.SourceIdentity).toBe('alice@example.com');
+    });
+
     it('keeps failing until cleared when no count is given, with a Receiver fault for 5xx', async () => {
       // Prepare
       sts.setFault({ code: 'InternalFailure', status: 500 });
