@@ -8,8 +8,8 @@
 // recomputes the signature over the Host header it receives.
 //
 // With `answerDelayMs` it also holds each answer back that long, as a network round trip to AWS
-// would: `npm run bench -- --added-latency` puts the measured calls behind two such proxies, so
-// calls made at once wait at once, as they do in AWS, while the local endpoints' own work still queues.
+// would (`npm run bench -- --added-latency`): calls made at once then wait at once, as in AWS,
+// while the local endpoints' own work still queues on the shared cores.
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -78,7 +78,7 @@ export async function startCallCounter(options: CallCounterOptions): Promise<Cal
           outgoing.writeHead(response.statusCode ?? 502, response.statusMessage, response.rawHeaders);
           response.pipe(outgoing);
         };
-        if (delayMs > 0) void wait(delayMs).then(passOn);
+        if (delayMs > 0) void wait(delayMs).then(passOn, () => outgoing.destroy());
         else passOn();
       },
     );

@@ -33,8 +33,8 @@ export interface MeasureInput {
   readonly cpuBatch: number;
   /**
    * Latency mode: where (a), (b), (d) and (e) reach DynamoDB and STS instead of the stack's
-   * endpoints (run.ts's delaying proxies, `--added-latency`). (c) is then not measured: the
-   * stack's serverless-offline calls the endpoints it started with.
+   * endpoints (`--added-latency`'s proxies). (c) is then not measured: serverless-offline would
+   * bypass them.
    */
   readonly endpoints?: { readonly dynamodb: string; readonly sts: string };
 }
@@ -108,15 +108,15 @@ async function measureLatency(measureInput: MeasureInput): Promise<LatencyOutput
 
   const variants = [floor.run, vendInProcess, vendOverHttp, sameCalls.run, irreducible.run] as const;
   const times: number[][] = variants.map(() => []);
+  // The rows that run, by their place in `times`: each goes first equally often.
+  const running = variants.flatMap((run, row) => (run ? [{ run, row }] : []));
   for (let round = 0; round < input.warmUp + input.samples; round++) {
-    for (let k = 0; k < variants.length; k++) {
-      const which = (round + k) % variants.length;
-      const variant = variants[which];
-      if (variant === undefined) continue;
+    for (let k = 0; k < running.length; k++) {
+      const { run, row } = running[(round + k) % running.length] as (typeof running)[number];
       const started = performance.now();
-      await variant();
+      await run();
       const elapsed = performance.now() - started;
-      if (round >= input.warmUp) times[which]?.push(elapsed);
+      if (round >= input.warmUp) times[row]?.push(elapsed);
     }
   }
 

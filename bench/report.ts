@@ -11,7 +11,7 @@ export interface BenchResults {
   /** (e): one round trip of consistent reads of the rules, AssumeRole, one PutItem. */
   readonly floorIrreducible: { readonly p50Ms: number; readonly p99Ms: number };
   readonly inProcess: { readonly p50Ms: number; readonly p99Ms: number };
-  /** null when not measured: with `addedLatencyMs`, serverless-offline's calls would not pass it. */
+  /** null with `addedLatencyMs`: serverless-offline's calls would bypass the delaying proxies. */
   readonly http: { readonly p50Ms: number; readonly p99Ms: number } | null;
   /** (d): the vend's own AWS calls by a plain SDK script. */
   readonly vendCalls: { readonly p50Ms: number; readonly p99Ms: number };

@@ -21,7 +21,7 @@ import { measureBundles, measureConsoleJs, packageService } from './bundles.js';
 import { measureCliStartup } from './cli-startup.js';
 import { buildConsole } from '../local/edge.js';
 import type { CountOutput, LatencyOutput, MeasureInput, MeasureOutput } from './measure.js';
-import { startCallCounter } from './aws-call-counter.js';
+import { startCallCounter, type CallCounter } from './aws-call-counter.js';
 import { checkTargets, formatReport, toResults, parseAddedLatency, type AddedLatency, type Measurements } from './report.js';
 import { round, summarize } from './stats.js';
 import { warmUpVendInstances } from './warm-up.js';
@@ -69,11 +69,12 @@ async function main(): Promise<number> {
 
     log(`counting AWS calls of ${COUNTED_VENDS} vends…`);
     const counted = (await measure({ ...input, mode: 'count', warmUp: 3, samples: COUNTED_VENDS })) as CountOutput;
+    const http = options.addedLatencyMs ? '' : '(c) HTTP, ';
     log(
-      `latency: ${options.warmUp} warm-up + ${options.samples} samples each of (a) floor, (b) in-process, (c) HTTP, (d) the vend's calls ` +
+      `latency: ${options.warmUp} warm-up + ${options.samples} samples each of (a) floor, (b) in-process, ${http}(d) the vend's calls ` +
         'and (e) the irreducible floor, interleaved…',
     );
-    const latency = await measureLatency({ ...input, mode: 'latency', warmUp: options.warmUp, samples: options.samples }, options.addedLatencyMs, log);
+    const latency = await measureLatencyRows({ ...input, mode: 'latency', warmUp: options.warmUp, samples: options.samples }, options.addedLatencyMs, log);
     log(`the packed CLI: ${CLI_RUNS} cached credential_process calls alternating with node -e 0…`);
     const cli = await measureCliStartup({
       apiUrl: stack.info.apiUrl,
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
     const measurements: Measurements = {
       floor: summarize(latency.floorMs),
       inProcess: summarize(latency.inProcessMs),
-      http: latency.httpMs.length > 0 ? summarize(latency.httpMs) : null,
+      http: options.addedLatencyMs ? null : summarize(latency.httpMs),
       addedLatencyMs: options.addedLatencyMs ?? null,
       sameCalls: summarize(latency.sameCallsMs),
       floorIrreducible: summarize(latency.irreducibleMs),
@@ -155,7 +156,6 @@ function parseOptions(): Options {
     ...(values['added-latency'] === undefined ? {} : { addedLatencyMs: addedLatency(values['added-latency'] as string) }),
   };
 }
-
 
 function addedLatency(value: string): AddedLatency {
   const parsed = parseAddedLatency(value);
@@ -259,20 +259,17 @@ async function revokeGrant(info: StackInfo, admin: string, grantId: string): Pro
   if (revoked.status !== 200) throw new Error(`DELETE /grants/${grantId} answered ${revoked.status}: ${JSON.stringify(revoked.body)}`);
 }
 
-/**
- * The latency rows, with `added` behind two proxies in this process (idle while the child measures)
- * that hold each DynamoDB and STS answer back: requests sent at once then wait at once, as in AWS,
- * while the local endpoints' own work still queues on this machine's cores.
- */
-async function measureLatency(input: MeasureInput, added: AddedLatency | undefined, log: (line: string) => void): Promise<LatencyOutput> {
+/** The latency rows; with `added`, behind delaying proxies in this process, which is idle while the child measures. */
+async function measureLatencyRows(input: MeasureInput, added: AddedLatency | undefined, log: (line: string) => void): Promise<LatencyOutput> {
   if (added === undefined) return (await measure(input)) as LatencyOutput;
   log(`  every DynamoDB answer held back ${added.dynamodb} ms, every STS answer ${added.sts} ms; (c) not measured`);
-  const dynamodb = await startCallCounter({ target: input.stack.dynamodbEndpoint, answerDelayMs: added.dynamodb });
-  const sts = await startCallCounter({ target: input.stack.stsEndpoint, answerDelayMs: added.sts });
+  const proxies: CallCounter[] = [];
   try {
+    const dynamodb = await startCallCounter({ target: input.stack.dynamodbEndpoint, answerDelayMs: added.dynamodb }).then((proxy) => (proxies.push(proxy), proxy));
+    const sts = await startCallCounter({ target: input.stack.stsEndpoint, answerDelayMs: added.sts }).then((proxy) => (proxies.push(proxy), proxy));
     return (await measure({ ...input, endpoints: { dynamodb: dynamodb.url, sts: sts.url } })) as LatencyOutput;
   } finally {
-    await Promise.all([dynamodb.close(), sts.close()]);
+    await Promise.all(proxies.map((proxy) => proxy.close()));
   }
 }
 

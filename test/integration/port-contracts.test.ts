@@ -1506,7 +1506,7 @@ const chainHeadImplementations: [string, () => Promise<ChainHeadsUnderTest>][] =
   [
     'in-memory fake',
     async () => {
-      const heads = new InMemoryChainHeads(['0', 'u0', 'x0', 'xu0']);
+      const heads = InMemoryChainHeads.configured({ events: 1, uses: 1 });
       return { reader: heads, append: async (set, layout, at) => heads.append(chainOf(set, layout), 1, at).eventId as string };
     },
   ],

@@ -208,23 +208,54 @@ describe('startCallCounter: forwarding', () => {
         return new Promise<void>((resolve) => (release = resolve));
       },
     });
-    const rawHeaders = ['Host', new URL(held.url).host];
-    const direct = await send(endpoint.url, { method: 'GET', path: '/teapot', rawHeaders });
-    let answered = false;
+    try {
+      const rawHeaders = ['Host', new URL(held.url).host];
+      const direct = await send(endpoint.url, { method: 'GET', path: '/teapot', rawHeaders });
+      let answered = false;
 
-    // Act
-    const proxied = send(held.url, { method: 'GET', path: '/teapot', rawHeaders }).finally(() => (answered = true));
-    while (waits.length === 0 && !answered) await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const answeredBeforeTheWait = answered;
-    release();
+      // Act: the endpoint has answered once the wait is asked for; then many turns of the event loop pass
+      const proxied = send(held.url, { method: 'GET', path: '/teapot', rawHeaders }).finally(() => (answered = true));
+      while (waits.length === 0 && !answered) await new Promise((resolve) => setImmediate(resolve));
+      for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+      const answeredBeforeTheWait = answered;
+      release();
 
-    // Assess
-    expect(waits).toEqual([25]);
-    expect(answeredBeforeTheWait).toBe(false);
-    expect(await proxied).toEqual(direct);
-    expect(held.calls()).toEqual([aCall({ service: 'other', operation: 'unknown', tables: [], status: 418, startedAt: expect.any(Number) })]);
-    await held.close();
+      // Assess
+      expect(waits).toEqual([25]);
+      expect(answeredBeforeTheWait).toBe(false);
+      expect(await proxied).toEqual(direct);
+      expect(held.calls()).toEqual([aCall({ service: 'other', operation: 'unknown', tables: [], status: 418, startedAt: expect.any(Number) })]);
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('never waits without answerDelayMs or with 0, and drops the client connection when the wait fails', async () => {
+    // Prepare
+    const waits: number[] = [];
+    const failing = (ms: number) => (waits.push(ms), Promise.reject(new Error('no timer')));
+    const [immediate, zero, broken] = await Promise.all([
+      startCallCounter({ target: endpoint.url, wait: failing }),
+      startCallCounter({ target: endpoint.url, answerDelayMs: 0, wait: failing }),
+      startCallCounter({ target: endpoint.url, answerDelayMs: 5, wait: failing }),
+    ]);
+    try {
+      const teapot = (proxy: CallCounter) => send(proxy.url, { method: 'GET', path: '/teapot', rawHeaders: ['Host', new URL(proxy.url).host] });
+
+      // Act
+      const answers = [await teapot(immediate), await teapot(zero)];
+      const dropped = await teapot(broken).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      // Assess
+      expect(answers.map((answer) => answer.status)).toEqual([418, 418]);
+      expect(waits).toEqual([5]);
+      expect(dropped).toMatchObject({ message: 'socket hang up' });
+    } finally {
+      await Promise.all([immediate.close(), zero.close(), broken.close()]);
+    }
   });
 
   it('refuses a target it cannot forward to', async () => {
