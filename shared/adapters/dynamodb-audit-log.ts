@@ -463,18 +463,23 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    */
   private async collect(partition: Partition, range: KeyRange, filters: Filters, limit: number): Promise<PartitionRead> {
     const input = queryInput(this.options.tableName, partition, range, filters);
-    const excluded = range.upper?.exclusive ? range.upper.value : undefined;
+    const sk = partition.sk ?? 'SK';
+    // Below a cursor the key condition leaves `from` out (queryInput): the read ends where it passes it.
+    const floor = range.upper?.exclusive ? range.lower : undefined;
     const events: AuditEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
     for (let page = 0; page < MAX_PAGES_PER_PARTITION && events.length <= limit; page++) {
       const out = await this.client.send(
         new QueryCommand({ ...input, ScanIndexForward: false, Limit: limit + 1, ExclusiveStartKey: startKey }),
       );
-      events.push(...this.intact((out.Items ?? []).filter((item) => item.id !== excluded)).map(toAuditEvent));
+      const items = out.Items ?? [];
+      const inRange = floor === undefined ? items : items.filter((item) => String(item[sk]) >= floor);
+      events.push(...this.intact(inRange).map(toAuditEvent));
       startKey = out.LastEvaluatedKey;
-      if (!startKey) return { events };
+      // Past `from`, by what it returned or, when filters held everything back, by where it stopped.
+      if (!startKey || inRange.length < items.length || (floor !== undefined && String(startKey[sk]) < floor)) return { events };
     }
-    return events.length <= limit && startKey ? { events, resumeAt: String(startKey[partition.sk ?? 'SK']) } : { events };
+    return events.length <= limit && startKey ? { events, resumeAt: String(startKey[sk]) } : { events };
   }
 
   /** The shard labels of the chain sets, events first. */
@@ -820,18 +825,15 @@ function queryInput(tableName: string, partition: Partition, range: KeyRange, fi
   const conditions: string[] = [];
   let key = '#pk = :pk';
   const { lower, upper } = range;
-  if (lower !== undefined) values[':lower'] = lower;
   if (upper) values[':upper'] = upper.value;
-  if (lower !== undefined && upper) {
-    key += ' AND #sk BETWEEN :lower AND :upper';
-    // BETWEEN is inclusive; a filter may not name the sort key, but a legacy item's `id` holds the
-    // same value. An X index sorts on `id` itself: collect leaves the bound's item out instead.
-    if (upper.exclusive && sk !== 'id') {
-      names['#id'] = 'id';
-      conditions.push('#id < :upper');
-    }
-  } else if (lower !== undefined) key += ' AND #sk >= :lower';
-  else if (upper) key += upper.exclusive ? ' AND #sk < :upper' : ' AND #sk <= :upper';
+  // A cursor is an exclusive bound in the key condition itself: items that equal it are never read,
+  // so copies of one id padded into a partition cannot stop a page short of the events below. BETWEEN
+  // is inclusive, so with a cursor `from` is collect's to apply (it reads newest first and stops there).
+  if (upper?.exclusive) key += ' AND #sk < :upper';
+  else if (lower !== undefined && upper) key += ' AND #sk BETWEEN :lower AND :upper';
+  else if (lower !== undefined) key += ' AND #sk >= :lower';
+  else if (upper) key += ' AND #sk <= :upper';
+  if (lower !== undefined && !upper?.exclusive) values[':lower'] = lower;
   for (const [name, value] of Object.entries(filters)) {
     names[`#${name}`] = name;
     values[`:${name}`] = value;

@@ -41,6 +41,7 @@ import {
   useDynamoDbLocal,
   type TestTables,
 } from './support/dynamodb.js';
+import { countingClient } from './support/read-cost.js';
 
 const SHARDS = 4;
 const MINUTE = 60_000;
@@ -1100,6 +1101,26 @@ describe('DynamoDbAuditLog', () => {
       expect(pages.sizes).toEqual([3, 3, 3]);
     });
 
+    it('below a cursor, stops reading at `from` even when a filter holds back everything past it', async () => {
+      // Prepare: two denials after `from`, then 60 other events of the principal before it
+      const denials = [5, 10].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
+      await appendAll([...denials, ...Array.from({ length: 60 }, (_, i) => anEvent(100 + i))]);
+      const endpoint = await dynamodb().client.config.endpoint?.();
+      const counted = countingClient(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`);
+      const reader = new DynamoDbAuditLog(counted.documentClient, { tableName: tables.audit, shards: SHARDS, layout: 'legacy', now: () => FIXED_NOW });
+      const first = await reader.query({ principal: DEFAULT_PRINCIPAL_ID, type: 'credential.denied', from: minutesAgo(50), limit: 1 });
+      counted.take();
+
+      // Act
+      const second = await reader.query({ principal: DEFAULT_PRINCIPAL_ID, type: 'credential.denied', from: minutesAgo(50), limit: 1, cursor: first.nextCursor as string });
+      const cost = counted.take();
+
+      // Assess
+      expect([ids(first.events), ids(second.events), second.nextCursor]).toEqual([[denials[0]?.id], [denials[1]?.id], undefined]);
+      // One request of limit + 1 items: the read ended at the first item it saw before `from`.
+      expect(cost).toMatchObject({ requests: 1, itemsRead: 2 });
+    });
+
     it('reaches far back in steps: a long from/to returns a cursor after the days one query may read', async () => {
       // Prepare
       const recent = anEvent(0);
@@ -1370,6 +1391,35 @@ describe('DynamoDbAuditLog', () => {
       expect(uses.uses).toEqual([]);
       expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI3PK: `TIME#${TODAY}#0` }));
     });
+
+    it.each(['legacy', 'chain-keyed'] as const)(
+      'pages past an index partition padded with copies of one event id (%s layout): every cursor moves, the events below are reached',
+      async (layout) => {
+        // Prepare: three denials in one shard; 40 copies of the middle one under other base keys
+        const writer = newLog({ layout, shards: 1 });
+        const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
+        await appendAll(events, writer);
+        const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
+        for (let i = 0; i < 40; i++) await put({ ...middle, PK: `${String(middle?.PK)}#copy-${i}` });
+        const reader = newLog({ layout, shards: 1, warn: () => undefined });
+
+        // Act
+        const cursors: (string | undefined)[] = [];
+        const found: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await reader.query({ type: 'credential.denied', from: minutesAgo(60), limit: 1, ...(cursor ? { cursor } : {}) });
+          found.push(...ids(page.events));
+          expect(page.nextCursor === undefined || page.nextCursor !== cursor).toBe(true);
+          cursor = page.nextCursor;
+          cursors.push(cursor);
+        } while (cursor && cursors.length < 50);
+
+        // Assess
+        expect(cursor).toBeUndefined();
+        expect([...new Set(found)]).toEqual(newestFirst(events));
+      },
+    );
 
     it('still finds the genuine issuance when a forged one claims the same key', async () => {
       // Prepare
