@@ -354,7 +354,7 @@ const controlFaultSchema = z
 
 /**
  * Dev-only control routes, so tests in other processes can drive the endpoint:
- * PUT /_local/fault {code,status,message?,remaining?,sourceIdentity?} · DELETE /_local/fault · GET /_local/sessions
+ * PUT /_local/fault {code,status,message?,remaining?,sourceIdentity?} · GET /_local/fault (what is left of it) · DELETE /_local/fault · GET /_local/sessions
  * (issued sessions without secrets) · GET /_local/role-policies (see rolePolicies()). Not part of
  * STS or IAM; never signed.
  */
@@ -366,6 +366,8 @@ function control(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, 
   const route = `${req.method} ${url.pathname.slice(CONTROL_PREFIX.length)}`;
   if (route === 'GET sessions') return reply(200, [...endpoint.sessions.values()].map(issuedSession));
   if (route === 'GET role-policies') return reply(200, endpoint.iam.policiesByRole(endpoint.defaultAccountId));
+  // What is left of the fault (null once used up or cleared): how many attempts a caller made.
+  if (route === 'GET fault') return reply(200, endpoint.fault ?? null);
   if (route === 'DELETE fault') return (setFault(endpoint, undefined), reply(204));
   if (route === 'PUT fault') {
     const fault = controlFaultSchema.safeParse(JSON.parse(body.toString('utf8') || 'null'));

@@ -17,6 +17,7 @@ import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.j
 import { anchorBreak, heldByAnchor, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
+import { auditCursorSchema } from '../domain/schemas.js';
 import type {
   AppendOptions,
   AuditLog,
@@ -97,6 +98,14 @@ export const MAX_PARTITION_READS_PER_QUERY = 256;
  * and it has the form the API takes back.
  */
 const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
+
+/** A partition a page cannot be read past: someone with table access wrote items there. */
+function padded(partition: Partition, key: string): StoreUnavailableError {
+  logger.error('audit index partition padded with items tvm did not write', { index: partition.index ?? 'table', partition: partition.pk, key });
+  return new StoreUnavailableError(
+    `the audit trail could not be read past ${JSON.stringify(key)} in ${partition.pk}: that index partition holds more items tvm did not write than a page may read; run GET /audit/verify`,
+  );
+}
 /**
  * How long verify gives the indexes to catch up before it reports events as missing: doubling waits,
  * 3.1 s in all, for every lagging chain at once (a verify request must answer within API Gateway's 29 s).
@@ -411,6 +420,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       const nextCursor = events.length > query.limit ? page[page.length - 1]?.id : resumeAt;
       return { events: page, ...(nextCursor ? { nextCursor } : {}) };
     } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
       throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
     }
   }
@@ -479,7 +489,41 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       // Past `from`, by what it returned or, when filters held everything back, by where it stopped.
       if (!startKey || inRange.length < items.length || (floor !== undefined && String(startKey[sk]) < floor)) return { events };
     }
-    return events.length <= limit && startKey ? { events, resumeAt: String(startKey[sk]) } : { events };
+    if (events.length > limit || !startKey) return { events };
+    // The next page starts below the last key read. It must be one the API takes back, and every
+    // item of that key must be read first: items of one key have no order, and copies of an id
+    // padded in around the genuine one could otherwise hide it.
+    const resumeAt = String(startKey[sk]);
+    const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, startKey) : undefined;
+    if (rest) return { events: [...events, ...rest], resumeAt };
+    // Someone with table access padded the partition: what is complete above the padding, then a refusal.
+    const above = events.filter((event) => event.id > resumeAt);
+    const lowest = above.map((event) => event.id).sort()[0];
+    if (lowest === undefined) throw padded(partition, resumeAt);
+    return { events: above, resumeAt: lowest };
+  }
+
+  /**
+   * The intact items of key `value` after `startKey`, newest first; undefined when there are more
+   * of them than MAX_PAGES_PER_PARTITION requests read (only items tvm did not write share a key).
+   */
+  private async restOfRun(input: QueryCommandInput, sk: string, value: string, startKey: Record<string, unknown>): Promise<AuditEvent[] | undefined> {
+    const run: QueryCommandInput = {
+      ...input,
+      ScanIndexForward: false,
+      KeyConditionExpression: '#pk = :pk AND #sk = :run',
+      ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#sk': sk },
+      ExpressionAttributeValues: { ...Object.fromEntries(Object.entries(input.ExpressionAttributeValues ?? {}).filter(([name]) => name !== ':lower' && name !== ':upper')), ':run': value },
+      Limit: 100,
+    };
+    const events: AuditEvent[] = [];
+    let next: Record<string, unknown> | undefined = startKey;
+    for (let page = 0; next && page < MAX_PAGES_PER_PARTITION; page++) {
+      const out: QueryCommandOutput = await this.client.send(new QueryCommand({ ...run, ExclusiveStartKey: next }));
+      events.push(...this.intact(out.Items ?? []).map(toAuditEvent));
+      next = out.LastEvaluatedKey;
+    }
+    return next ? undefined : events;
   }
 
   /** The shard labels of the chain sets, events first. */

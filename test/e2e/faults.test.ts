@@ -32,10 +32,20 @@ async function setStsFault(fault: { code: string; status: number; remaining?: nu
   expect(response.status).toBe(204);
 }
 
-/** The sessions the local STS issued to `caller` (its SourceIdentity), whatever else the stack assumed. */
+/** What is left of the fault: null once the caller's attempts used it up. */
+async function faultLeft(): Promise<unknown> {
+  const response = await fetch(`${stackInfo().stsEndpoint}/_local/fault`);
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+/** The sessions the local STS issued to `caller` (by SourceIdentity or session name), whatever else the stack assumed. */
 async function sessionsOf(caller: string): Promise<number> {
   const response = await fetch(`${stackInfo().stsEndpoint}/_local/sessions`);
-  return ((await response.json()) as { sourceIdentity?: string }[]).filter((session) => session.sourceIdentity === toSourceIdentity(caller)).length;
+  const name = toSourceIdentity(caller);
+  return ((await response.json()) as { sourceIdentity?: string; sessionName?: string }[]).filter(
+    (session) => session.sourceIdentity === name || session.sessionName === name,
+  ).length;
 }
 
 async function auditEvents(principal: string): Promise<AuditEventBody[]> {
@@ -63,8 +73,9 @@ describe('STS faults through the local fault switch', () => {
     // Act
     const response = await vendAs(caller);
 
-    // Assess
+    // Assess: two attempts, the first throttled
     expect(response.status).toBe(200);
+    expect(await faultLeft()).toBeNull();
     expect(await sessionsOf(caller)).toBe(1);
     const events = await auditEvents(caller);
     expect(events.filter((event) => event.type === 'credential.issued').map((event) => event.accessKeyId)).toEqual([
@@ -81,8 +92,9 @@ describe('STS faults through the local fault switch', () => {
     // Act
     const response = await vendAs(caller);
 
-    // Assess
+    // Assess: exactly three attempts, each throttled
     expect(expectError(response, 502, 'UPSTREAM_STS_ERROR')).toMatchObject({ stsCode: 'Throttling' });
+    expect(await faultLeft()).toBeNull();
     expect(response.text).not.toMatch(/secretAccessKey|sessionToken/i);
     expect(await sessionsOf(caller)).toBe(0);
     const events = await auditEvents(caller);
@@ -101,8 +113,9 @@ describe('STS faults through the local fault switch', () => {
     // Act
     const response = await vendAs(caller);
 
-    // Assess
+    // Assess: exactly one attempt
     expect(expectError(response, 502, 'UPSTREAM_STS_ERROR')).toMatchObject({ stsCode: code });
+    expect(await faultLeft()).toBeNull();
     expect(response.text).not.toMatch(/secretAccessKey|sessionToken/i);
     expect(await sessionsOf(caller)).toBe(0);
     const events = await auditEvents(caller);
@@ -119,6 +132,7 @@ describe('STS faults through the local fault switch', () => {
 
     // Assess
     expectError(response, 400, 'SCOPE_TOO_LARGE');
+    expect(await faultLeft()).toBeNull();
     expect(await sessionsOf(caller)).toBe(0);
   });
 });

@@ -5,7 +5,7 @@
 // applied after Limit, cursor pagination, and the walk over the sharded time and type indexes.
 // Every test gets fresh tables.
 import { TransactionCanceledException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_HASH, hashItem, linkItem } from '../../shared/adapters/audit-chain.js';
 import {
   auditItem,
@@ -1395,12 +1395,15 @@ describe('DynamoDbAuditLog', () => {
     it.each(['legacy', 'chain-keyed'] as const)(
       'pages past an index partition padded with copies of one event id (%s layout): every cursor moves, the events below are reached',
       async (layout) => {
-        // Prepare: three denials in one shard; 40 copies of the middle one under other base keys
+        // Prepare: three denials in one shard; 200 copies of the middle one under other base keys
+        // (items of one index key have no order among them: the genuine one is somewhere in the run)
         const writer = newLog({ layout, shards: 1 });
         const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
         await appendAll(events, writer);
         const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
-        for (let i = 0; i < 40; i++) await put({ ...middle, PK: `${String(middle?.PK)}#copy-${i}` });
+        for (let i = 0; i < 200; i += 25) {
+          await Promise.all(Array.from({ length: 25 }, (_, j) => put({ ...middle, PK: `${String(middle?.PK)}#copy-${i + j}` })));
+        }
         const reader = newLog({ layout, shards: 1, warn: () => undefined });
 
         // Act
@@ -1417,7 +1420,59 @@ describe('DynamoDbAuditLog', () => {
 
         // Assess
         expect(cursor).toBeUndefined();
-        expect([...new Set(found)]).toEqual(newestFirst(events));
+        expect(found).toEqual(newestFirst(events));
+      },
+      30_000,
+    );
+
+    it('answers what is complete above a run of copies longer than a page may read, then refuses below it', async () => {
+      // Prepare: three denials; 1,100 copies of the middle one (more than 10 requests of 100 read)
+      const writer = newLog({ layout: 'chain-keyed', shards: 1 });
+      const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
+      await appendAll(events, writer);
+      const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
+      const copies = Array.from({ length: 1_100 }, (_, i) => ({ PutRequest: { Item: { ...middle, PK: `${String(middle?.PK)}#copy-${i}` } } }));
+      const writeAll = async (batch: typeof copies): Promise<void> => {
+        const out = await dynamodb().documentClient.send(new BatchWriteCommand({ RequestItems: { [tables.audit]: batch } }));
+        const unprocessed = (out.UnprocessedItems?.[tables.audit] ?? []) as typeof copies;
+        if (unprocessed.length > 0) await writeAll(unprocessed);
+      };
+      for (let i = 0; i < copies.length; i += 25 * 8) {
+        await Promise.all(Array.from({ length: 8 }, (_, j) => copies.slice(i + j * 25, i + (j + 1) * 25)).filter((batch) => batch.length > 0).map(writeAll));
+      }
+      const reader = newLog({ layout: 'chain-keyed', shards: 1, warn: () => undefined });
+
+      // Act
+      const first = await reader.query({ type: 'credential.denied', from: minutesAgo(60), limit: 5 });
+      const second = reader.query({ type: 'credential.denied', from: minutesAgo(60), limit: 5, cursor: first.nextCursor as string });
+
+      // Assess
+      expect([ids(first.events), first.nextCursor]).toEqual([[events[0]?.id], events[0]?.id]);
+      await expect(second).rejects.toThrow(/items tvm did not write/);
+    }, 30_000);
+
+    it.each(['legacy', 'chain-keyed'] as const)(
+      'refuses, rather than answer a cursor the API would not take back, when items with keys tvm never writes pad a partition (%s layout)',
+      async (layout) => {
+        // Prepare: two denials, and between them 30 items whose sort key is no event id (a space in it)
+        const writer = newLog({ layout, shards: 1 });
+        const events = [10, 20].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
+        await appendAll(events, writer);
+        const older = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
+        const sortKey = layout === 'legacy' ? 'SK' : 'id';
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) => put({ ...older, PK: `${String(older?.PK)}#junk-${i}`, [sortKey]: `${minutesAgo(15)}#a b${String(i).padStart(2, '0')}` })),
+        );
+        const reader = newLog({ layout, shards: 1, warn: () => undefined });
+        const first = await reader.query({ type: 'credential.denied', from: minutesAgo(60), limit: 1 });
+
+        // Act
+        const second = reader.query({ type: 'credential.denied', from: minutesAgo(60), limit: 1, cursor: first.nextCursor as string });
+
+        // Assess
+        expect(ids(first.events)).toEqual([events[0]?.id]);
+        await expect(second).rejects.toThrow(StoreUnavailableError);
+        await expect(second).rejects.toThrow(/items tvm did not write/);
       },
     );
 

@@ -1150,6 +1150,23 @@ describe.each(implementations)('port contracts: %s', (_name, makePorts) => {
       expect(second).toEqual({ events: [events[0]] });
     });
 
+    it('pages within from and to with a cursor: nothing outside them, nothing twice, the cursor always moving down', async () => {
+      // Prepare: five events a second apart; from and to leave out the newest and the oldest
+      const events = [anEvent('profile.put'), anEvent('grant.created'), anEvent('grant.revoked'), anEvent('grant.created'), anEvent('profile.put')];
+      await appendAll(...events);
+      const range = { principal: ADMIN.id, from: events[1]?.at as string, to: events[3]?.at as string };
+
+      // Act
+      const first = await ports.audit.query({ ...range, limit: 2 });
+      const second = await ports.audit.query({ ...range, limit: 2, cursor: first.nextCursor as string });
+      const typed = await ports.audit.query({ ...range, type: 'grant.created', limit: 1, cursor: events[3]?.id as string });
+
+      // Assess
+      expect(first).toEqual({ events: [events[3], events[2]], nextCursor: events[2]?.id });
+      expect(second).toEqual({ events: [events[1]] });
+      expect(typed).toEqual({ events: [events[1]] });
+    });
+
     it('with a onceKey, the first append is written and later ones are duplicates', async () => {
       // Prepare
       const [first, second] = [anEvent('profile.put'), anEvent('profile.put')];
