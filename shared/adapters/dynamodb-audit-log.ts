@@ -304,7 +304,16 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       startKey = out.LastEvaluatedKey;
       if (!startKey || uses.length > query.limit) return { uses };
     }
-    return { uses, ...(startKey ? { resumeAt: String(startKey[sk]) } : {}) };
+    if (!startKey) return { uses };
+    // As collect: every item of the key the next page starts past is read first, or what is
+    // complete before padding is answered and the page after it refused.
+    const resumeAt = String(startKey[sk]);
+    const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, { startKey, forward }) : undefined;
+    if (rest) return { uses: [...uses, ...(rest as CredentialUsedEvent[])], resumeAt };
+    const complete = uses.filter((use) => (forward ? use.id < resumeAt : use.id > resumeAt)).map((use) => use.id).sort();
+    const last = forward ? complete[complete.length - 1] : complete[0];
+    if (last === undefined) throw padded(partition, resumeAt);
+    return { uses: uses.filter((use) => (forward ? use.id <= last : use.id >= last)), resumeAt: last };
   }
 
   async isRecordedOnce(onceKey: string): Promise<boolean> {
@@ -494,7 +503,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     // item of that key must be read first: items of one key have no order, and copies of an id
     // padded in around the genuine one could otherwise hide it.
     const resumeAt = String(startKey[sk]);
-    const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, startKey) : undefined;
+    const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, { startKey, forward: false }) : undefined;
     if (rest) return { events: [...events, ...rest], resumeAt };
     // Someone with table access padded the partition: what is complete above the padding, then a refusal.
     const above = events.filter((event) => event.id > resumeAt);
@@ -507,17 +516,26 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    * The intact items of key `value` after `startKey`, newest first; undefined when there are more
    * of them than MAX_PAGES_PER_PARTITION requests read (only items tvm did not write share a key).
    */
-  private async restOfRun(input: QueryCommandInput, sk: string, value: string, startKey: Record<string, unknown>): Promise<AuditEvent[] | undefined> {
+  private async restOfRun(
+    input: QueryCommandInput,
+    sk: string,
+    value: string,
+    after: { readonly startKey: Record<string, unknown>; readonly forward: boolean },
+  ): Promise<AuditEvent[] | undefined> {
     const run: QueryCommandInput = {
       ...input,
-      ScanIndexForward: false,
+      ScanIndexForward: after.forward,
       KeyConditionExpression: '#pk = :pk AND #sk = :run',
       ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#sk': sk },
-      ExpressionAttributeValues: { ...Object.fromEntries(Object.entries(input.ExpressionAttributeValues ?? {}).filter(([name]) => name !== ':lower' && name !== ':upper')), ':run': value },
+      // The filter's values only: DynamoDB refuses a value no expression uses (the range's bounds).
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(Object.entries(input.ExpressionAttributeValues ?? {}).filter(([name]) => name === ':pk' || new RegExp(`${name}\\b`).test(input.FilterExpression ?? ''))),
+        ':run': value,
+      },
       Limit: 100,
     };
     const events: AuditEvent[] = [];
-    let next: Record<string, unknown> | undefined = startKey;
+    let next: Record<string, unknown> | undefined = after.startKey;
     for (let page = 0; next && page < MAX_PAGES_PER_PARTITION; page++) {
       const out: QueryCommandOutput = await this.client.send(new QueryCommand({ ...run, ExclusiveStartKey: next }));
       events.push(...this.intact(out.Items ?? []).map(toAuditEvent));

@@ -1425,6 +1425,35 @@ describe('DynamoDbAuditLog', () => {
       30_000,
     );
 
+    it.each([false, true])("pages a key's uses past copies of one use's id padded into its partition (oldest first: %s)", async (oldestFirst) => {
+      // Prepare: three uses of a key; 200 copies of the middle one under other base keys
+      const writer = newLog({ layout: 'chain-keyed', shards: 1 });
+      const issuance = anIssuance();
+      const uses = ['11:31', '11:32', '11:33'].map((time) => aUse(issuance, { eventTime: `2026-06-01T${time}:00Z` }));
+      await appendAll([issuance, ...uses], writer);
+      const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === uses[1]?.id);
+      for (let i = 0; i < 200; i += 25) {
+        await Promise.all(Array.from({ length: 25 }, (_, j) => put({ ...middle, PK: `${String(middle?.PK)}#copy-${i + j}` })));
+      }
+      const reader = newLog({ layout: 'chain-keyed', shards: 1, warn: () => undefined });
+
+      // Act
+      const found: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await reader.usesOfKey({ accessKeyId: issuance.accessKeyId, oldestFirst, limit: 1, ...(cursor ? { cursor } : {}) });
+        found.push(...ids(page.uses));
+        expect(page.nextCursor === undefined || page.nextCursor !== cursor).toBe(true);
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor && pages < 20);
+
+      // Assess
+      expect(cursor).toBeUndefined();
+      expect(found).toEqual(oldestFirst ? ids(uses) : ids(uses).reverse());
+    }, 30_000);
+
     it('answers what is complete above a run of copies longer than a page may read, then refuses below it', async () => {
       // Prepare: three denials; 1,100 copies of the middle one (more than 10 requests of 100 read)
       const writer = newLog({ layout: 'chain-keyed', shards: 1 });
