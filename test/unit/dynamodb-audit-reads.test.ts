@@ -8,6 +8,7 @@ import { linkItem } from '../../shared/adapters/audit-chain.js';
 import { auditItem } from '../../shared/adapters/audit-keys.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
+import { StoreUnavailableError } from '../../shared/domain/errors.js';
 import { anAlert, anIssuance, aSessionRevoked, aUse, KEY } from '../fixtures/key-events.js';
 import { offlineDocumentClient } from '../fixtures/offline-document-client.js';
 
@@ -92,16 +93,37 @@ describe("DynamoDbAuditLog.usesOfKey", () => {
     });
   });
 
-  it('stops after 10 requests that find nothing, with a cursor at the last key read', async () => {
-    // Prepare: every request reads items, none of them intact.
-    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: { PK: 'x', SK: '2026-06-01T11:00:00.000Z#ct-9', GSI1PK: `KEYUSE#${KEY}` } });
+  it('stops after 10 requests that find nothing, reads the rest of the last key read, and gives a cursor at it', async () => {
+    // Prepare: every request of the walk reads items, none of them intact; the last key has no more items
+    const last = { PK: 'x', SK: '2026-06-01T11:00:00.000Z#ct-9', GSI1PK: `KEYUSE#${KEY}` };
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: last });
+    ddb.on(QueryCommand, { KeyConditionExpression: '#pk = :pk AND #sk = :run' }).resolves({ Items: [] });
 
     // Act
     const page = await newLog().usesOfKey({ accessKeyId: KEY, limit: 1 });
 
     // Assess
     expect(page).toEqual({ uses: [], nextCursor: '2026-06-01T11:00:00.000Z#ct-9' });
-    expect(ddb).toReceiveCommandTimes(QueryCommand, 10);
+    expect(ddb).toReceiveCommandTimes(QueryCommand, 11);
+    expect(ddb).toReceiveNthSpecificCommandWith(11, QueryCommand, {
+      KeyConditionExpression: '#pk = :pk AND #sk = :run',
+      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': `KEYUSE#${KEY}`, ':run': last.SK },
+      ExclusiveStartKey: last,
+      ScanIndexForward: false,
+    });
+  });
+
+  it('refuses when the last key read has more items than a page may read (a partition padded by someone else)', async () => {
+    // Prepare: the walk and the rest of its last key never end
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: { PK: 'x', SK: '2026-06-01T11:00:00.000Z#ct-9', GSI1PK: `KEYUSE#${KEY}` } });
+
+    // Act
+    const page = newLog().usesOfKey({ accessKeyId: KEY, limit: 1 });
+
+    // Assess
+    await expect(page).rejects.toThrow(StoreUnavailableError);
+    expect(ddb).toReceiveCommandTimes(QueryCommand, 20);
   });
 });
 
