@@ -99,14 +99,29 @@ export const MAX_PARTITION_READS_PER_QUERY = 256;
  */
 const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
 
-/** A partition a page cannot be read past: someone with table access wrote items there. */
-function padded(partition: Partition, key: string): StoreUnavailableError {
-  logger.error('audit index partition padded with items tvm did not write', { index: partition.index ?? 'table', partition: partition.pk, key });
-  return new StoreUnavailableError(
-    `the audit trail could not be read past ${JSON.stringify(key)} in ${partition.pk}: that index partition holds more items tvm did not write than a page may read; run GET /audit/verify`,
-  );
-}
 /**
+ * A partition whose page ends in more items of one key than a page may read, or at a key no event
+ * has: only someone with table access writes such items. Logged for the security team; the read goes
+ * on from that key as from any other (refusing would let such items stop every reader, alerting too).
+ */
+function reportPadding(partition: Partition, key: string): void {
+  logger.error('audit index partition padded with items tvm did not write', { index: partition.index ?? 'table', partition: partition.pk, key: key.slice(0, 200) });
+}
+
+/**
+ * A page of at most `limit` of `items` (in page order) that never ends inside a run of one id: the
+ * next page starts past its last id, and items of one id have no order among them, so the rest of
+ * the run would be lost. A run that fills the whole page is returned whole.
+ */
+export function wholeIdPage<T extends { readonly id: string }>(items: readonly T[], limit: number): { readonly page: T[]; readonly last?: string } {
+  if (items.length <= limit) return { page: [...items] };
+  const last = items[limit - 1]?.id as string;
+  if (items[limit]?.id !== last) return { page: items.slice(0, limit), last };
+  const start = items.findIndex((item) => item.id === last);
+  if (start > 0) return { page: items.slice(0, start), last: items[start - 1]?.id as string };
+  const end = items.findIndex((item) => item.id !== last);
+  return { page: items.slice(0, end === -1 ? items.length : end), last };
+}/**
  * How long verify gives the indexes to catch up before it reports events as missing: doubling waits,
  * 3.1 s in all, for every lagging chain at once (a verify request must answer within API Gateway's 29 s).
  */
@@ -271,12 +286,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       .flatMap((read) => read.uses)
       .filter((use) => resumeAt === undefined || before(use.id, resumeAt) <= 0)
       .sort((a, b) => before(a.id, b.id));
-    if (uses.length > query.limit) {
-      const page = uses.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { uses: page, ...(last ? { nextCursor: last.id } : {}) };
-    }
-    return { uses, ...(resumeAt !== undefined ? { nextCursor: resumeAt } : {}) };
+    const { page, last } = wholeIdPage(uses, query.limit);
+    const nextCursor = last ?? resumeAt;
+    return { uses: page, ...(nextCursor !== undefined ? { nextCursor } : {}) };
   }
 
   private async usesIn(partition: Partition, query: KeyUsesQuery, forward: boolean): Promise<{ uses: CredentialUsedEvent[]; resumeAt?: string }> {
@@ -302,18 +314,20 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       const out = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
       uses.push(...(this.intact(out.Items ?? []).map(toAuditEvent) as CredentialUsedEvent[]));
       startKey = out.LastEvaluatedKey;
-      if (!startKey || uses.length > query.limit) return { uses };
+      if (!startKey || uses.length > query.limit) break;
     }
     if (!startKey) return { uses };
-    // As collect: every item of the key the next page starts past is read first, or what is
-    // complete before padding is answered and the page after it refused.
+    // As collect: every item of the key the page ends at, or the next page starts past, is read first.
     const resumeAt = String(startKey[sk]);
+    if (uses.length > query.limit) {
+      if (uses[uses.length - 1]?.id !== resumeAt) return { uses };
+      const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward });
+      if (rest === undefined) reportPadding(partition, resumeAt);
+      return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])] };
+    }
     const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, { startKey, forward }) : undefined;
-    if (rest) return { uses: [...uses, ...(rest as CredentialUsedEvent[])], resumeAt };
-    const complete = uses.filter((use) => (forward ? use.id < resumeAt : use.id > resumeAt)).map((use) => use.id).sort();
-    const last = forward ? complete[complete.length - 1] : complete[0];
-    if (last === undefined) throw padded(partition, resumeAt);
-    return { uses: uses.filter((use) => (forward ? use.id <= last : use.id >= last)), resumeAt: last };
+    if (rest === undefined) reportPadding(partition, resumeAt);
+    return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])], resumeAt };
   }
 
   async isRecordedOnce(onceKey: string): Promise<boolean> {
@@ -425,11 +439,10 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         : 'partitions' in plan
           ? await this.collectMerged(plan.partitions, range, plan.filters, query.limit)
           : await this.collectByDay(plan.partitionOf, this.labelsOf(plan.sets), range, query.limit);
-      const page = events.slice(0, query.limit);
-      const nextCursor = events.length > query.limit ? page[page.length - 1]?.id : resumeAt;
+      const { page, last } = wholeIdPage(events, query.limit);
+      const nextCursor = last ?? resumeAt;
       return { events: page, ...(nextCursor ? { nextCursor } : {}) };
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
       throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
     }
   }
@@ -498,18 +511,20 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       // Past `from`, by what it returned or, when filters held everything back, by where it stopped.
       if (!startKey || inRange.length < items.length || (floor !== undefined && String(startKey[sk]) < floor)) return { events };
     }
-    if (events.length > limit || !startKey) return { events };
-    // The next page starts below the last key read. It must be one the API takes back, and every
-    // item of that key must be read first: items of one key have no order, and copies of an id
-    // padded in around the genuine one could otherwise hide it.
+    if (!startKey) return { events };
     const resumeAt = String(startKey[sk]);
+    if (events.length > limit) {
+      // The page ends at an id whose run may go on past what was read: read it whole (wholeIdPage).
+      if (events[events.length - 1]?.id !== resumeAt) return { events };
+      const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward: false });
+      if (rest === undefined) reportPadding(partition, resumeAt);
+      return { events: [...events, ...(rest ?? [])] };
+    }
+    // The next page starts below the last key read, so every item of that key is read first: items
+    // of one key have no order, and copies of an id padded in around the genuine one could hide it.
     const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, { startKey, forward: false }) : undefined;
-    if (rest) return { events: [...events, ...rest], resumeAt };
-    // Someone with table access padded the partition: what is complete above the padding, then a refusal.
-    const above = events.filter((event) => event.id > resumeAt);
-    const lowest = above.map((event) => event.id).sort()[0];
-    if (lowest === undefined) throw padded(partition, resumeAt);
-    return { events: above, resumeAt: lowest };
+    if (rest === undefined) reportPadding(partition, resumeAt);
+    return { events: [...events, ...(rest ?? [])], resumeAt };
   }
 
   /**

@@ -2,13 +2,14 @@
 // each sends (which partition, which filter, which direction, consistent or not), and that a key's
 // record is read whole however often the key was used, without reading a single use.
 import 'aws-sdk-client-mock-jest';
+import { jest } from '@jest/globals';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { linkItem } from '../../shared/adapters/audit-chain.js';
 import { auditItem } from '../../shared/adapters/audit-keys.js';
-import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
+import { DynamoDbAuditLog, wholeIdPage } from '../../shared/adapters/dynamodb-audit-log.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
-import { StoreUnavailableError } from '../../shared/domain/errors.js';
+import { logger } from '../../shared/logger.js';
 import { anAlert, anIssuance, aSessionRevoked, aUse, KEY } from '../fixtures/key-events.js';
 import { offlineDocumentClient } from '../fixtures/offline-document-client.js';
 
@@ -114,18 +115,41 @@ describe("DynamoDbAuditLog.usesOfKey", () => {
     });
   });
 
-  it('refuses when the last key read has more items than a page may read (a partition padded by someone else)', async () => {
+  it('reports a last key with more items than a page may read (a partition padded by someone else), and gives a cursor at it', async () => {
     // Prepare: the walk and the rest of its last key never end
-    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: { PK: 'x', SK: '2026-06-01T11:00:00.000Z#ct-9', GSI1PK: `KEYUSE#${KEY}` } });
+    const last = '2026-06-01T11:00:00.000Z#ct-9';
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: { PK: 'x', SK: last, GSI1PK: `KEYUSE#${KEY}` } });
+    const reported = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
 
     // Act
-    const page = newLog().usesOfKey({ accessKeyId: KEY, limit: 1 });
+    const page = await newLog().usesOfKey({ accessKeyId: KEY, limit: 1 });
 
     // Assess
-    await expect(page).rejects.toThrow(StoreUnavailableError);
+    expect(page).toEqual({ uses: [], nextCursor: last });
     expect(ddb).toReceiveCommandTimes(QueryCommand, 20);
+    expect(reported).toHaveBeenCalledWith('audit index partition padded with items tvm did not write', expect.objectContaining({ partition: `KEYUSE#${KEY}`, key: last }));
+    reported.mockRestore();
   });
 });
+
+describe('wholeIdPage', () => {
+  const of = (...ids: string[]) => ids.map((id, n) => ({ id, n }));
+
+  it.each<[string, ReturnType<typeof of>, number, { page: number[]; last?: string }]>([
+    ['fewer than the limit: all, no cursor', of('c', 'b'), 3, { page: [0, 1] }],
+    ['more, cut between two ids', of('d', 'c', 'b'), 2, { page: [0, 1], last: 'c' }],
+    ['more, the cut inside a run: the run left for the next page', of('d', 'c', 'c', 'c', 'b'), 2, { page: [0], last: 'd' }],
+    ['a run filling the page: returned whole', of('c', 'c', 'c', 'b'), 2, { page: [0, 1, 2], last: 'c' }],
+    ['only a run: returned whole', of('c', 'c', 'c'), 2, { page: [0, 1, 2], last: 'c' }],
+  ])('%s', (_, items, limit, expected) => {
+    // Act
+    const { page, last } = wholeIdPage(items, limit);
+
+    // Assess
+    expect({ page: page.map((item) => item.n), ...(last === undefined ? {} : { last }) }).toEqual(expected);
+  });
+});
+
 
 describe('DynamoDbAuditLog.isRecordedOnce', () => {
   it('reads the once-marker strongly consistently, from the table, not an index', async () => {
