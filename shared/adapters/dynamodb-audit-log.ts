@@ -17,7 +17,7 @@ import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.j
 import { anchorBreak, heldByAnchor, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
-import { auditCursorSchema } from '../domain/schemas.js';
+import { eventIdCursorSchema } from '../domain/schemas.js';
 import type {
   AppendOptions,
   AuditLog,
@@ -107,6 +107,13 @@ const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
 function reportPadding(partition: Partition, key: string): void {
   logger.error('audit index partition padded with items tvm did not write', { index: partition.index ?? 'table', partition: partition.pk, key: key.slice(0, 200) });
 }
+
+const isEventId = (key: string) => eventIdCursorSchema.safeParse(key).success;
+
+/** The cursor the API hands out for a key: an event id as it is, any other key (padding) encoded. */
+export const toCursor = (key: string): string => (isEventId(key) ? key : `~${Buffer.from(key, 'utf8').toString('base64url')}`);
+/** The key a cursor stands for. */
+export const fromCursor = (cursor: string): string => (cursor.startsWith('~') ? Buffer.from(cursor.slice(1), 'base64url').toString('utf8') : cursor);
 
 /**
  * A page of at most `limit` of `items` (in page order) that never ends inside a run of one id: the
@@ -272,7 +279,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    * One page of a key's uses: at most `limit`, reading at most MAX_PAGES_PER_PARTITION requests of
    * each layout's partition, merged by event id.
    */
-  async usesOfKey(query: KeyUsesQuery): Promise<KeyUsesPage> {
+  async usesOfKey(asked: KeyUsesQuery): Promise<KeyUsesPage> {
+    const query = asked.cursor === undefined ? asked : { ...asked, cursor: fromCursor(asked.cursor) };
     const forward = query.oldestFirst === true;
     const partition: Partition = { pk: keyUsesPk(query.accessKeyId), pkName: 'GSI1PK', index: BY_ACCESS_KEY_INDEX };
     const reads = await this.read(() => Promise.all(this.layoutsOf(partition).map((layout) => this.usesIn(layout, query, forward))));
@@ -288,7 +296,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       .sort((a, b) => before(a.id, b.id));
     const { page, last } = wholeIdPage(uses, query.limit);
     const nextCursor = last ?? resumeAt;
-    return { uses: page, ...(nextCursor !== undefined ? { nextCursor } : {}) };
+    return { uses: page, ...(nextCursor !== undefined ? { nextCursor: toCursor(nextCursor) } : {}) };
   }
 
   private async usesIn(partition: Partition, query: KeyUsesQuery, forward: boolean): Promise<{ uses: CredentialUsedEvent[]; resumeAt?: string }> {
@@ -325,8 +333,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       if (rest === undefined) reportPadding(partition, resumeAt);
       return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])] };
     }
-    const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, { startKey, forward }) : undefined;
-    if (rest === undefined) reportPadding(partition, resumeAt);
+    const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward });
+    if (rest === undefined || !isEventId(resumeAt)) reportPadding(partition, resumeAt);
     return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])], resumeAt };
   }
 
@@ -431,7 +439,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    * beyond it.
    */
   async query(query: AuditQuery): Promise<AuditPage> {
-    const range = keyRange(query);
+    const range = keyRange(query.cursor === undefined ? query : { ...query, cursor: fromCursor(query.cursor) });
     try {
       const plan = planQuery(query);
       const { events, resumeAt } = !range
@@ -441,7 +449,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
           : await this.collectByDay(plan.partitionOf, this.labelsOf(plan.sets), range, query.limit);
       const { page, last } = wholeIdPage(events, query.limit);
       const nextCursor = last ?? resumeAt;
-      return { events: page, ...(nextCursor ? { nextCursor } : {}) };
+      return { events: page, ...(nextCursor ? { nextCursor: toCursor(nextCursor) } : {}) };
     } catch (error) {
       throw new StoreUnavailableError('the audit trail could not be read', { cause: error });
     }
@@ -522,8 +530,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     }
     // The next page starts below the last key read, so every item of that key is read first: items
     // of one key have no order, and copies of an id padded in around the genuine one could hide it.
-    const rest = auditCursorSchema.safeParse(resumeAt).success ? await this.restOfRun(input, sk, resumeAt, { startKey, forward: false }) : undefined;
-    if (rest === undefined) reportPadding(partition, resumeAt);
+    const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward: false });
+    if (rest === undefined || !isEventId(resumeAt)) reportPadding(partition, resumeAt);
     return { events: [...events, ...(rest ?? [])], resumeAt };
   }
 

@@ -174,10 +174,15 @@ export const accessKeyIdSchema = /* @__PURE__ */ z.string().regex(/^(AKIA|ASIA)[
 
 // A cursor is an event id, `<ISO time>#<unique>`. The unique part is whatever the writer chose (a
 // random id, a CloudTrail eventID), so any printable ASCII is taken: it is only ever a key value.
-export const auditCursorSchema = /* @__PURE__ */ z
+export const eventIdCursorSchema = /* @__PURE__ */ z
   .string()
   .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[\x21-\x7e]{1,200}$/, 'is not a cursor returned by this API')
   .refine((cursor) => !Number.isNaN(Date.parse(cursor.slice(0, 24))), 'is not a cursor returned by this API');
+// Or `~` and a key no event has, in base64url (at most DynamoDB's 1,024 bytes): where a walk stopped
+// in items someone else wrote into the table, so paging goes on past them.
+export const auditCursorSchema = /* @__PURE__ */ z.union([eventIdCursorSchema, z.string().regex(/^~[A-Za-z0-9_-]{1,1366}$/)], {
+  errorMap: () => ({ message: 'is not a cursor returned by this API' }),
+});
 
 const pageLimit = /* @__PURE__ */ z.coerce.number().int().min(1).max(100).default(50);
 

@@ -7,7 +7,8 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import { linkItem } from '../../shared/adapters/audit-chain.js';
 import { auditItem } from '../../shared/adapters/audit-keys.js';
-import { DynamoDbAuditLog, wholeIdPage } from '../../shared/adapters/dynamodb-audit-log.js';
+import { DynamoDbAuditLog, fromCursor, toCursor, wholeIdPage } from '../../shared/adapters/dynamodb-audit-log.js';
+import { auditCursorSchema } from '../../shared/domain/schemas.js';
 import type { AuditEvent } from '../../shared/domain/audit.js';
 import { logger } from '../../shared/logger.js';
 import { anAlert, anIssuance, aSessionRevoked, aUse, KEY } from '../fixtures/key-events.js';
@@ -167,5 +168,25 @@ describe('DynamoDbAuditLog.isRecordedOnce', () => {
       ConsistentRead: true,
       ProjectionExpression: 'PK',
     });
+  });
+});
+
+describe('audit cursors', () => {
+  it.each([
+    ['an event id, as it is', '2026-06-01T11:00:00.000Z#ct-9', '2026-06-01T11:00:00.000Z#ct-9'],
+    ['a key no event has, encoded', '2026-06-01T11:45:00.000Z#a b1', `~${Buffer.from('2026-06-01T11:45:00.000Z#a b1').toString('base64url')}`],
+    ['a key of any characters, encoded', 'ü\u0000~', `~${Buffer.from('ü\u0000~').toString('base64url')}`],
+  ])('hands out %s, which the API takes back and which stands for the key', (_, key, cursor) => {
+    // Act
+    const handedOut = toCursor(key);
+
+    // Assess
+    expect(handedOut).toBe(cursor);
+    expect(auditCursorSchema.safeParse(handedOut).success).toBe(true);
+    expect(fromCursor(handedOut)).toBe(key);
+  });
+
+  it.each(['~', '~a b', '~abc=', 'a b', `~${'A'.repeat(1367)}`])('refuses %j as a cursor', (cursor) => {
+    expect(auditCursorSchema.safeParse(cursor).success).toBe(false);
   });
 });
