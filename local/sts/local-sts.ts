@@ -366,7 +366,7 @@ function control(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, 
   const route = `${req.method} ${url.pathname.slice(CONTROL_PREFIX.length)}`;
   if (route === 'GET sessions') return reply(200, [...endpoint.sessions.values()].map(issuedSession));
   if (route === 'GET role-policies') return reply(200, endpoint.iam.policiesByRole(endpoint.defaultAccountId));
-  // What is left of the fault (null once used up or cleared): how many attempts a caller made.
+  // What is left of the fault, null once used up or cleared: a test tells from it that its attempts were made.
   if (route === 'GET fault') return reply(200, endpoint.fault ?? null);
   if (route === 'DELETE fault') return (setFault(endpoint, undefined), reply(204));
   if (route === 'PUT fault') {

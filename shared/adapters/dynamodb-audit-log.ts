@@ -17,7 +17,7 @@ import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.j
 import { anchorBreak, heldByAnchor, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
-import { eventIdCursorSchema } from '../domain/schemas.js';
+import { eventIdCursorSchema, fromCursor, toCursor } from '../domain/schemas.js';
 import type {
   AppendOptions,
   AuditLog,
@@ -99,6 +99,23 @@ export const MAX_PARTITION_READS_PER_QUERY = 256;
  */
 const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
 
+/** The start of the UTC day whose ids sort around `key` (its date, or the day before it sorts below that date's first id); NaN for no date. */
+function dayOfKey(key: string): number {
+  const start = Date.parse(`${key.slice(0, 10)}T00:00:00.000Z`);
+  if (Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== key.slice(0, 10)) return NaN;
+  return key < new Date(start).toISOString() ? start - DAY_MS : start;
+}
+
+/** `range` narrowed to the ids of `day`; undefined when they do not meet. */
+function withinDay(range: KeyRange, day: string): KeyRange | undefined {
+  const first = `${day}T00:00:00.000Z`;
+  const next = new Date(Date.parse(first) + DAY_MS).toISOString();
+  const lower = range.lower !== undefined && range.lower > first ? range.lower : first;
+  const upper = range.upper && range.upper.value < next ? range.upper : { value: next, exclusive: true };
+  if (lower > upper.value || (lower === upper.value && upper.exclusive)) return undefined;
+  return { lower, upper };
+}
+
 /**
  * A partition whose page ends in more items of one key than a page may read, or at a key no event
  * has: only someone with table access writes such items. Logged for the security team; the read goes
@@ -108,17 +125,13 @@ function reportPadding(partition: Partition, key: string): void {
   logger.error('audit index partition padded with items tvm did not write', { index: partition.index ?? 'table', partition: partition.pk, key: key.slice(0, 200) });
 }
 
-const isEventId = (key: string) => eventIdCursorSchema.safeParse(key).success;
-
-/** The cursor the API hands out for a key: an event id as it is, any other key (padding) encoded. */
-export const toCursor = (key: string): string => (isEventId(key) ? key : `~${Buffer.from(key, 'utf8').toString('base64url')}`);
-/** The key a cursor stands for. */
-export const fromCursor = (cursor: string): string => (cursor.startsWith('~') ? Buffer.from(cursor.slice(1), 'base64url').toString('utf8') : cursor);
+const isEventIdShaped = (key: string) => eventIdCursorSchema.safeParse(key).success;
 
 /**
- * A page of at most `limit` of `items` (in page order) that never ends inside a run of one id: the
- * next page starts past its last id, and items of one id have no order among them, so the rest of
- * the run would be lost. A run that fills the whole page is returned whole.
+ * A page of `limit` of `items` (in page order) that never ends inside a run of one id: the next
+ * page starts past its last id, and items of one id have no order among them, so the rest of the
+ * run would be lost. Shorter when that cuts the page before the run; longer only when one run
+ * fills it, which only items tvm did not write can do (one event, one id), and is returned whole.
  */
 export function wholeIdPage<T extends { readonly id: string }>(items: readonly T[], limit: number): { readonly page: T[]; readonly last?: string } {
   if (items.length <= limit) return { page: [...items] };
@@ -276,8 +289,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   }
 
   /**
-   * One page of a key's uses: at most `limit`, reading at most MAX_PAGES_PER_PARTITION requests of
-   * each layout's partition, merged by event id.
+   * One page of a key's uses (`limit`, as wholeIdPage cuts it), reading at most
+   * MAX_PAGES_PER_PARTITION requests of each layout's partition and of the run of its last key,
+   * merged by event id.
    */
   async usesOfKey(asked: KeyUsesQuery): Promise<KeyUsesPage> {
     const query = asked.cursor === undefined ? asked : { ...asked, cursor: fromCursor(asked.cursor) };
@@ -334,7 +348,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])] };
     }
     const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward });
-    if (rest === undefined || !isEventId(resumeAt)) reportPadding(partition, resumeAt);
+    if (rest === undefined || !isEventIdShaped(resumeAt)) reportPadding(partition, resumeAt);
     return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])], resumeAt };
   }
 
@@ -468,7 +482,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     const oldestDay = range.lower ? utcDay(range.lower) : utcDay(now - (this.lookbackDays - 1) * DAY_MS);
     // Nothing is newer than now; a cursor or `to` from the future starts there instead of
     // walking years of empty days.
-    const upperTime = range.upper ? Date.parse(range.upper.value.slice(0, 24)) : NaN;
+    const upperTime = range.upper ? dayOfKey(range.upper.value) : NaN;
     let time = Math.min(Number.isNaN(upperTime) ? Infinity : upperTime, now);
     const found: AuditEvent[] = [];
     const maxDays = Math.min(MAX_DAYS_PER_QUERY, Math.max(1, Math.floor(MAX_PARTITION_READS_PER_QUERY / labels.length)));
@@ -478,7 +492,11 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
         // Every event of the days walked is below or in `found`; the rest start below this day.
         return { events: newestFirst(found), resumeAt: belowDay(utcDay(time + DAY_MS)) };
       }
-      const read = await this.collectMerged(labels.map((label) => partitionOf(day, label)), range, {}, limit);
+      // Only the day's own keys: a key of another date written into its partition can neither be
+      // read nor become the cursor the next page starts its walk from.
+      const ofDay = withinDay(range, day);
+      if (ofDay === undefined) continue;
+      const read = await this.collectMerged(labels.map((label) => partitionOf(day, label)), ofDay, {}, limit);
       found.push(...read.events);
       if (read.resumeAt) return { events: newestFirst(found), resumeAt: read.resumeAt };
     }
@@ -498,8 +516,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   }
 
   /**
-   * Up to limit + 1 matching events of one partition, newest first, within the range; with
-   * resumeAt when the page cap stopped the read before limit + 1 matched.
+   * At least limit + 1 matching events of one partition if it has them, newest first, within the
+   * range, and every one of the id the read stopped at; with resumeAt when the page cap stopped the
+   * read before limit + 1 matched.
    */
   private async collect(partition: Partition, range: KeyRange, filters: Filters, limit: number): Promise<PartitionRead> {
     const input = queryInput(this.options.tableName, partition, range, filters);
@@ -531,12 +550,12 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
     // The next page starts below the last key read, so every item of that key is read first: items
     // of one key have no order, and copies of an id padded in around the genuine one could hide it.
     const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward: false });
-    if (rest === undefined || !isEventId(resumeAt)) reportPadding(partition, resumeAt);
+    if (rest === undefined || !isEventIdShaped(resumeAt)) reportPadding(partition, resumeAt);
     return { events: [...events, ...(rest ?? [])], resumeAt };
   }
 
   /**
-   * The intact items of key `value` after `startKey`, newest first; undefined when there are more
+   * The intact items of key `value` after `startKey`, in the read's direction; undefined when there are more
    * of them than MAX_PAGES_PER_PARTITION requests read (only items tvm did not write share a key).
    */
   private async restOfRun(

@@ -171,9 +171,10 @@ export interface KeyUsesQuery {
 export interface KeyUsesPage {
   readonly uses: CredentialUsedEvent[];
   /**
-   * Where the next page starts (an event id, as AuditQuery's cursor: newest first, a `query` with
-   * this key, type `credential.used` and this cursor continues it). Absent at the end. A short
-   * page with a cursor means the read stopped at its bound, not that nothing is left.
+   * Where the next page starts (an event id, or `~` and a key no event has, as AuditQuery's
+   * cursor; newest first, a `query` with this key, type `credential.used` and this cursor continues
+   * it). Absent at the end. A short page with a cursor means the read stopped at its bound, not that
+   * nothing is left.
    */
   readonly nextCursor?: string;
 }

@@ -180,9 +180,19 @@ export const eventIdCursorSchema = /* @__PURE__ */ z
   .refine((cursor) => !Number.isNaN(Date.parse(cursor.slice(0, 24))), 'is not a cursor returned by this API');
 // Or `~` and a key no event has, in base64url (at most DynamoDB's 1,024 bytes): where a walk stopped
 // in items someone else wrote into the table, so paging goes on past them.
-export const auditCursorSchema = /* @__PURE__ */ z.union([eventIdCursorSchema, z.string().regex(/^~[A-Za-z0-9_-]{1,1366}$/)], {
-  errorMap: () => ({ message: 'is not a cursor returned by this API' }),
-});
+export const auditCursorSchema = /* @__PURE__ */ z
+  .union([eventIdCursorSchema, z.string().regex(/^~[A-Za-z0-9_-]{1,1366}$/)], { errorMap: () => ({ message: 'is not a cursor returned by this API' }) })
+  .refine((cursor) => toCursor(fromCursor(cursor)) === cursor, 'is not a cursor returned by this API');
+
+/** The cursor for a key: an event id as it is, any other key encoded. */
+export function toCursor(key: string): string {
+  return eventIdCursorSchema.safeParse(key).success ? key : `~${Buffer.from(key, 'utf8').toString('base64url')}`;
+}
+
+/** The key a cursor stands for. */
+export function fromCursor(cursor: string): string {
+  return cursor.startsWith('~') ? Buffer.from(cursor.slice(1), 'base64url').toString('utf8') : cursor;
+}
 
 const pageLimit = /* @__PURE__ */ z.coerce.number().int().min(1).max(100).default(50);
 

@@ -157,6 +157,7 @@ async function readAllPages(auditLog: DynamoDbAuditLog, query: Omit<AuditQuery, 
   do {
     const page = await auditLog.query({ ...query, ...(cursor ? { cursor } : {}) });
     pages.push(page.events);
+    if (page.nextCursor !== undefined && page.nextCursor === cursor) throw new Error(`the cursor did not move from ${cursor}`);
     cursor = page.nextCursor;
     // Every cursor must be one the API takes back (GET /audit/events?cursor=…).
     if (cursor !== undefined) auditCursorSchema.parse(cursor);
@@ -1394,134 +1395,137 @@ describe('DynamoDbAuditLog', () => {
       expect(warnings).toContainEqual(expect.objectContaining({ id: item.id, GSI3PK: `TIME#${TODAY}#0` }));
     });
 
+    /**
+     * Puts `count` copies of the stored item of event `id` beside it, under other base keys. Where
+     * the genuine item falls in the run of its index key is DynamoDB's choice (not the base keys'
+     * order); with these keys it is past the first requests of a page, which is what the tests need.
+     */
+    async function padWithCopies(id: string | undefined, count: number, change: (i: number) => Record<string, unknown> = () => ({})): Promise<void> {
+      const item = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((candidate) => candidate.id === id);
+      if (!item) throw new Error(`no stored item ${id}`);
+      const writeAll = async (batch: Record<string, unknown>[]): Promise<void> => {
+        const out = await dynamodb().documentClient.send(new BatchWriteCommand({ RequestItems: { [tables.audit]: batch.map((copy) => ({ PutRequest: { Item: copy } })) } }));
+        const unprocessed = (out.UnprocessedItems?.[tables.audit] ?? []).map((request) => request.PutRequest?.Item ?? {});
+        if (unprocessed.length > 0) await writeAll(unprocessed);
+      };
+      const copies = Array.from({ length: count }, (_, i) => ({ ...item, PK: `${String(item.PK)}#copy-${i}`, ...change(i) }));
+      for (let i = 0; i < copies.length; i += 200) {
+        await Promise.all(Array.from({ length: 8 }, (_, j) => copies.slice(i + j * 25, i + (j + 1) * 25)).filter((batch) => batch.length > 0).map(writeAll));
+      }
+    }
+
+    /** Three denials a few minutes apart, in one shard, written by a process of `layout`. */
+    async function threeDenials(layout: 'legacy' | 'chain-keyed' = 'legacy'): Promise<AuditEvent[]> {
+      const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
+      await appendAll(events, newLog({ layout, shards: 1 }));
+      return events;
+    }
+
+    const padding = () => jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const PADDING_REPORT = 'audit index partition padded with items tvm did not write';
+
+    afterEach(() => jest.restoreAllMocks());
+
     it.each(['legacy', 'chain-keyed'] as const)(
-      'pages past an index partition padded with copies of one event id (%s layout): every cursor moves, the events below are reached',
+      'pages past an index partition padded with copies of one event id (%s layout): every cursor moves, every event is reached once',
       async (layout) => {
-        // Prepare: three denials in one shard; 200 copies of the middle one under other base keys
-        // (items of one index key have no order among them: the genuine one is somewhere in the run)
-        const writer = newLog({ layout, shards: 1 });
-        const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
-        await appendAll(events, writer);
-        const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
-        for (let i = 0; i < 200; i += 25) {
-          await Promise.all(Array.from({ length: 25 }, (_, j) => put({ ...middle, PK: `${String(middle?.PK)}#copy-${i + j}` })));
-        }
-        const reader = newLog({ layout, shards: 1, warn: () => undefined });
+        // Prepare: 200 copies of the middle denial
+        const events = await threeDenials(layout);
+        await padWithCopies(events[1]?.id, 200);
 
         // Act
-        const cursors: (string | undefined)[] = [];
-        const found: string[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await reader.query({ type: 'credential.denied', from: minutesAgo(60), limit: 1, ...(cursor ? { cursor } : {}) });
-          found.push(...ids(page.events));
-          expect(page.nextCursor === undefined || page.nextCursor !== cursor).toBe(true);
-          cursor = page.nextCursor;
-          cursors.push(cursor);
-        } while (cursor && cursors.length < 50);
+        const pages = await readAllPages(newLog({ layout, shards: 1, warn: () => undefined }), { type: 'credential.denied', from: minutesAgo(60), limit: 1 });
 
         // Assess
-        expect(cursor).toBeUndefined();
-        expect(found).toEqual(newestFirst(events));
+        expect(pages.ids).toEqual(newestFirst(events));
       },
       30_000,
     );
 
     it.each([false, true])("pages a key's uses past copies of one use's id padded into its partition (oldest first: %s)", async (oldestFirst) => {
-      // Prepare: three uses of a key; 200 copies of the middle one under other base keys
-      const writer = newLog({ layout: 'chain-keyed', shards: 1 });
+      // Prepare: three uses of a key; 200 copies of the middle one
       const issuance = anIssuance();
       const uses = ['11:31', '11:32', '11:33'].map((time) => aUse(issuance, { eventTime: `2026-06-01T${time}:00Z` }));
-      await appendAll([issuance, ...uses], writer);
-      const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === uses[1]?.id);
-      for (let i = 0; i < 200; i += 25) {
-        await Promise.all(Array.from({ length: 25 }, (_, j) => put({ ...middle, PK: `${String(middle?.PK)}#copy-${i + j}` })));
-      }
+      await appendAll([issuance, ...uses], newLog({ layout: 'chain-keyed', shards: 1 }));
+      await padWithCopies(uses[1]?.id, 200);
       const reader = newLog({ layout: 'chain-keyed', shards: 1, warn: () => undefined });
 
       // Act
+      const cursors: string[] = [];
       const found: string[] = [];
       let cursor: string | undefined;
-      let pages = 0;
       do {
         const page = await reader.usesOfKey({ accessKeyId: issuance.accessKeyId, oldestFirst, limit: 1, ...(cursor ? { cursor } : {}) });
         found.push(...ids(page.uses));
-        expect(page.nextCursor === undefined || page.nextCursor !== cursor).toBe(true);
         cursor = page.nextCursor;
-        pages += 1;
-      } while (cursor && pages < 20);
+        if (cursor) cursors.push(cursor);
+      } while (cursor && cursors.length < 20);
 
-      // Assess
+      // Assess: the walk ended, its cursors all differ, and each use came once
       expect(cursor).toBeUndefined();
+      expect(new Set(cursors).size).toBe(cursors.length);
       expect(found).toEqual(oldestFirst ? ids(uses) : ids(uses).reverse());
     }, 30_000);
 
     it.each([1, 2, 3])('never ends a page inside a run of intact copies of one id, which the next page would skip (limit %i)', async (limit) => {
-      // Prepare: three denials; three forged copies of the middle one, hashed right, under other principals
-      const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
-      await appendAll(events);
+      // Prepare: three forged copies of the middle denial, hashed right, under other principals
+      const events = await threeDenials();
+      const shard = 0;
       const forged = ['mallory', 'trudy', 'eve'].map((name) => ({ ...(events[1] as AuditEvent), principal: `${name}@example.com` }));
-      const shard = Number(String((await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id)?.GSI3PK).split('#').pop());
       await Promise.all(forged.map((event) => put(linkItem(auditItem(event, shard), undefined))));
-      const reader = newLog({ warn: () => undefined });
 
       // Act
-      const pages = await readAllPages(reader, { type: 'credential.denied', from: minutesAgo(60), limit });
+      const pages = await readAllPages(newLog({ shards: 1, warn: () => undefined }), { type: 'credential.denied', from: minutesAgo(60), limit });
 
       // Assess: the genuine event and every copy, each once
       expect(pages.ids).toEqual([events[0]?.id, ...Array(4).fill(events[1]?.id), events[2]?.id]);
     });
 
-    it('reports a run of copies longer than a page may read, and pages on past it', async () => {
-      // Prepare: three denials; 1,100 copies of the middle one (more than 10 requests of 100 read)
-      const writer = newLog({ layout: 'chain-keyed', shards: 1 });
-      const events = [10, 20, 30].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
-      await appendAll(events, writer);
-      const middle = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
-      const copies = Array.from({ length: 1_100 }, (_, i) => ({ PutRequest: { Item: { ...middle, PK: `${String(middle?.PK)}#copy-${i}` } } }));
-      const writeAll = async (batch: typeof copies): Promise<void> => {
-        const out = await dynamodb().documentClient.send(new BatchWriteCommand({ RequestItems: { [tables.audit]: batch } }));
-        const unprocessed = (out.UnprocessedItems?.[tables.audit] ?? []) as typeof copies;
-        if (unprocessed.length > 0) await writeAll(unprocessed);
-      };
-      for (let i = 0; i < copies.length; i += 25 * 8) {
-        await Promise.all(Array.from({ length: 8 }, (_, j) => copies.slice(i + j * 25, i + (j + 1) * 25)).filter((batch) => batch.length > 0).map(writeAll));
-      }
-      const reader = newLog({ layout: 'chain-keyed', shards: 1, warn: () => undefined });
+    it.each(['2000-01-01T00:00:00.000Z#junk', '2099-01-01T00:00:00.000Z#junk'])(
+      "walks on to older days past items of another date padded into a day's partition (%s…)",
+      async (junkKey) => {
+        // Prepare: a denial today and one yesterday; 30 items in today's partition keyed as if of another date
+        const events = [10, 24 * 60 + 10].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
+        await appendAll(events, newLog({ shards: 1 }));
+        await padWithCopies(events[0]?.id, 30, (i) => ({ SK: `${junkKey}${String(i).padStart(2, '0')}` }));
 
-      const reported = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+        // Act
+        const pages = await readAllPages(newLog({ shards: 1, warn: () => undefined }), { type: 'credential.denied', limit: 1 });
+
+        // Assess
+        expect(pages.ids).toEqual(newestFirst(events));
+      },
+    );
+
+    it('reports a run of copies longer than a page may read, and pages on past it', async () => {
+      // Prepare: 1,100 copies of the middle denial (more than 10 requests of 100 read)
+      const events = await threeDenials('chain-keyed');
+      await padWithCopies(events[1]?.id, 1_100);
+      const reported = padding();
 
       // Act
-      const pages = await readAllPages(reader, { type: 'credential.denied', from: minutesAgo(60), limit: 5 });
+      const pages = await readAllPages(newLog({ layout: 'chain-keyed', shards: 1, warn: () => undefined }), { type: 'credential.denied', from: minutesAgo(60), limit: 5 });
 
       // Assess: the newest and the oldest are reached, each once; the run is reported
       expect(pages.ids.filter((id) => id !== events[1]?.id)).toEqual([events[0]?.id, events[2]?.id]);
-      expect(reported).toHaveBeenCalledWith('audit index partition padded with items tvm did not write', expect.objectContaining({ key: events[1]?.id }));
-      reported.mockRestore();
+      expect(reported).toHaveBeenCalledWith(PADDING_REPORT, expect.objectContaining({ key: events[1]?.id }));
     }, 30_000);
 
     it.each(['legacy', 'chain-keyed'] as const)(
       'goes on past items whose key no event has, padded into a partition, with cursors the API takes back, and reports them (%s layout)',
       async (layout) => {
-        // Prepare: two denials, and between them 30 items whose sort key is no event id (a space in it)
-        const writer = newLog({ layout, shards: 1 });
-        const events = [10, 20].map((minutes) => anEvent(minutes, { type: 'credential.denied' }));
-        await appendAll(events, writer);
-        const older = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((item) => item.id === events[1]?.id);
+        // Prepare: between the first two denials, 30 items whose sort key is no event id (a space in it)
+        const events = await threeDenials(layout);
         const sortKey = layout === 'legacy' ? 'SK' : 'id';
-        await Promise.all(
-          Array.from({ length: 30 }, (_, i) => put({ ...older, PK: `${String(older?.PK)}#junk-${i}`, [sortKey]: `${minutesAgo(15)}#a b${String(i).padStart(2, '0')}` })),
-        );
-        const reader = newLog({ layout, shards: 1, warn: () => undefined });
-        const reported = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+        await padWithCopies(events[1]?.id, 30, (i) => ({ [sortKey]: `${minutesAgo(15)}#a b${String(i).padStart(2, '0')}` }));
+        const reported = padding();
 
         // Act
-        const pages = await readAllPages(reader, { type: 'credential.denied', from: minutesAgo(60), limit: 1 });
+        const pages = await readAllPages(newLog({ layout, shards: 1, warn: () => undefined }), { type: 'credential.denied', from: minutesAgo(60), limit: 1 });
 
         // Assess
         expect(pages.ids).toEqual(newestFirst(events));
-        expect(reported).toHaveBeenCalledWith('audit index partition padded with items tvm did not write', expect.objectContaining({ key: expect.stringContaining('#a b') }));
-        reported.mockRestore();
+        expect(reported).toHaveBeenCalledWith(PADDING_REPORT, expect.objectContaining({ key: expect.stringContaining('#a b') }));
       },
     );
 
