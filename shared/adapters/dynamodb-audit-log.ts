@@ -99,7 +99,10 @@ export const MAX_PARTITION_READS_PER_QUERY = 256;
  */
 const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
 
-/** The start of the UTC day whose ids sort around `key` (its date, or the day before it sorts below that date's first id); NaN for no date. */
+/**
+ * The start of the UTC day whose ids sort around `key`: its date's, or the day before when it sorts
+ * below that date's first id; NaN when it starts with no date.
+ */
 function dayOfKey(key: string): number {
   const start = Date.parse(`${key.slice(0, 10)}T00:00:00.000Z`);
   if (Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== key.slice(0, 10)) return NaN;
@@ -141,7 +144,9 @@ export function wholeIdPage<T extends { readonly id: string }>(items: readonly T
   if (start > 0) return { page: items.slice(0, start), last: items[start - 1]?.id as string };
   const end = items.findIndex((item) => item.id !== last);
   return { page: items.slice(0, end === -1 ? items.length : end), last };
-}/**
+}
+
+/**
  * How long verify gives the indexes to catch up before it reports events as missing: doubling waits,
  * 3.1 s in all, for every lagging chain at once (a verify request must answer within API Gateway's 29 s).
  */
@@ -555,8 +560,9 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
   }
 
   /**
-   * The intact items of key `value` after `startKey`, in the read's direction; undefined when there are more
-   * of them than MAX_PAGES_PER_PARTITION requests read (only items tvm did not write share a key).
+   * The intact items of key `value` after `startKey`, in the read's direction; undefined when there
+   * are more of them than MAX_PAGES_PER_PARTITION requests read (only items tvm did not write share
+   * a key).
    */
   private async restOfRun(
     input: QueryCommandInput,

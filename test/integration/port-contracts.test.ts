@@ -1604,35 +1604,19 @@ describe.each(chainHeadImplementations)('port contract ChainHeadReader: %s', (_n
     expect(missing).toBeUndefined();
   });
 
-  it('lists the places of a chain-keyed chain after a place through another, in order, with their ids and dates, however old', async () => {
-    // Prepare
+  it.each<[string, Layout, number, number[]]>([
+    ['a chain-keyed chain after a place through another, in order, with their ids and dates, however old', 'chain-keyed', 3, [2, 3]],
+    ['a legacy chain after a place, only for the events dated from `datedFrom` on', 'legacy', 4, [3, 4]],
+  ])('lists the places of %s', async (_what, layout, through, expected) => {
+    // Prepare: four events ten minutes apart, 50 to 20 minutes ago
     const ats = [minutesAgo(50), minutesAgo(40), minutesAgo(30), minutesAgo(20)];
     const written: string[] = [];
-    for (const at of ats) written.push(await chains.append('events', 'chain-keyed', at));
+    for (const at of ats) written.push(await chains.append('events', layout, at));
 
     // Act
-    const links = await chains.reader.linksAfter(chainOf('events', 'chain-keyed'), 1, { through: 3, datedFrom: minutesAgo(35) });
+    const links = await chains.reader.linksAfter(chainOf('events', layout), 1, { through, datedFrom: minutesAgo(35) });
 
     // Assess
-    expect(links).toEqual([
-      { seq: 2, id: written[1], at: ats[1] },
-      { seq: 3, id: written[2], at: ats[2] },
-    ]);
-  });
-
-  it('lists the places of a legacy chain after a place only for the events dated from `datedFrom` on', async () => {
-    // Prepare
-    const ats = [minutesAgo(50), minutesAgo(40), minutesAgo(30), minutesAgo(20)];
-    const written: string[] = [];
-    for (const at of ats) written.push(await chains.append('events', 'legacy', at));
-
-    // Act
-    const links = await chains.reader.linksAfter(chainOf('events', 'legacy'), 1, { through: 4, datedFrom: minutesAgo(35) });
-
-    // Assess
-    expect(links).toEqual([
-      { seq: 3, id: written[2], at: ats[2] },
-      { seq: 4, id: written[3], at: ats[3] },
-    ]);
+    expect(links).toEqual(expected.map((seq) => ({ seq, id: written[seq - 1], at: ats[seq - 1] })));
   });
 });
