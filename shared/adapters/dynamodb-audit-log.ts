@@ -344,17 +344,8 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       if (!startKey || uses.length > query.limit) break;
     }
     if (!startKey) return { uses };
-    // As collect: every item of the key the page ends at, or the next page starts past, is read first.
-    const resumeAt = String(startKey[sk]);
-    if (uses.length > query.limit) {
-      if (uses[uses.length - 1]?.id !== resumeAt) return { uses };
-      const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward });
-      if (rest === undefined) reportPadding(partition, resumeAt);
-      return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])] };
-    }
-    const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward });
-    if (rest === undefined || !isEventIdShaped(resumeAt)) reportPadding(partition, resumeAt);
-    return { uses: [...uses, ...((rest ?? []) as CredentialUsedEvent[])], resumeAt };
+    const end = await this.endOfRead(partition, input, sk, startKey, { full: uses.length > query.limit, lastId: uses[uses.length - 1]?.id, forward });
+    return { uses: [...uses, ...(end.rest as CredentialUsedEvent[])], ...end.resume };
   }
 
   async isRecordedOnce(onceKey: string): Promise<boolean> {
@@ -544,19 +535,28 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       if (!startKey || inRange.length < items.length || (floor !== undefined && String(startKey[sk]) < floor)) return { events };
     }
     if (!startKey) return { events };
-    const resumeAt = String(startKey[sk]);
-    if (events.length > limit) {
-      // The page ends at an id whose run may go on past what was read: read it whole (wholeIdPage).
-      if (events[events.length - 1]?.id !== resumeAt) return { events };
-      const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward: false });
-      if (rest === undefined) reportPadding(partition, resumeAt);
-      return { events: [...events, ...(rest ?? [])] };
-    }
-    // The next page starts below the last key read, so every item of that key is read first: items
-    // of one key have no order, and copies of an id padded in around the genuine one could hide it.
-    const rest = await this.restOfRun(input, sk, resumeAt, { startKey, forward: false });
-    if (rest === undefined || !isEventIdShaped(resumeAt)) reportPadding(partition, resumeAt);
-    return { events: [...events, ...(rest ?? [])], resumeAt };
+    const end = await this.endOfRead(partition, input, sk, startKey, { full: events.length > limit, lastId: events[events.length - 1]?.id, forward: false });
+    return { events: [...events, ...end.rest], ...end.resume };
+  }
+
+  /**
+   * The end of a read that stopped at `startKey`. Items of one key have no order, and copies of an
+   * id padded in around the genuine one could hide it, so every item of a key is read before a page
+   * is cut after it (`full`, when the read stopped inside the run of its last id, wholeIdPage) or
+   * the next page resumes past it (`resume`). Padding it cannot read past is reported.
+   */
+  private async endOfRead(
+    partition: Partition,
+    input: QueryCommandInput,
+    sk: string,
+    startKey: Record<string, unknown>,
+    read: { readonly full: boolean; readonly lastId: string | undefined; readonly forward: boolean },
+  ): Promise<{ rest: AuditEvent[]; resume: { resumeAt?: string } }> {
+    const key = String(startKey[sk]);
+    if (read.full && read.lastId !== key) return { rest: [], resume: {} };
+    const rest = await this.restOfRun(input, sk, key, { startKey, forward: read.forward });
+    if (rest === undefined || (!read.full && !isEventIdShaped(key))) reportPadding(partition, key);
+    return { rest: rest ?? [], resume: read.full ? {} : { resumeAt: key } };
   }
 
   /**
