@@ -17,7 +17,7 @@ import type { AnchoredHead, ChainAnchor } from '../domain/chain-anchor-records.j
 import { anchorBreak, heldByAnchor, isBackdated, isEventsChain } from '../domain/chain-anchors.js';
 import { MAX_SESSION_SECONDS } from '../domain/duration.js';
 import { StoreUnavailableError, ValidationError } from '../domain/errors.js';
-import { eventIdCursorSchema, fromCursor, toCursor } from '../domain/schemas.js';
+import { fromCursor, isEventIdCursor, toCursor } from '../domain/schemas.js';
 import type {
   AppendOptions,
   AuditLog,
@@ -105,7 +105,7 @@ const belowDay = (day: string) => `${day}T00:00:00.000Z#!`;
  */
 function dayOfKey(key: string): number {
   const start = Date.parse(`${key.slice(0, 10)}T00:00:00.000Z`);
-  if (Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== key.slice(0, 10)) return NaN;
+  if (Number.isNaN(start) || utcDay(start) !== key.slice(0, 10)) return NaN;
   return key < new Date(start).toISOString() ? start - DAY_MS : start;
 }
 
@@ -127,8 +127,6 @@ function withinDay(range: KeyRange, day: string): KeyRange | undefined {
 function reportPadding(partition: Partition, key: string): void {
   logger.error('audit index partition padded with items tvm did not write', { index: partition.index ?? 'table', partition: partition.pk, key: key.slice(0, 200) });
 }
-
-const isEventIdShaped = (key: string) => eventIdCursorSchema.safeParse(key).success;
 
 /**
  * A page of `limit` of `items` (in page order) that never ends inside a run of one id: the next
@@ -344,7 +342,7 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       if (!startKey || uses.length > query.limit) break;
     }
     if (!startKey) return { uses };
-    const end = await this.endOfRead(partition, input, sk, startKey, { full: uses.length > query.limit, lastId: uses[uses.length - 1]?.id, forward });
+    const end = await this.endOfRead(partition, {}, startKey, { full: uses.length > query.limit, cutId: uses[query.limit - 1]?.id, forward });
     return { uses: [...uses, ...(end.rest as CredentialUsedEvent[])], ...end.resume };
   }
 
@@ -535,27 +533,27 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
       if (!startKey || inRange.length < items.length || (floor !== undefined && String(startKey[sk]) < floor)) return { events };
     }
     if (!startKey) return { events };
-    const end = await this.endOfRead(partition, input, sk, startKey, { full: events.length > limit, lastId: events[events.length - 1]?.id, forward: false });
+    const end = await this.endOfRead(partition, filters, startKey, { full: events.length > limit, cutId: events[limit - 1]?.id, forward: false });
     return { events: [...events, ...end.rest], ...end.resume };
   }
 
   /**
    * The end of a read that stopped at `startKey`. Items of one key have no order, and copies of an
    * id padded in around the genuine one could hide it, so every item of a key is read before a page
-   * is cut after it (`full`, when the read stopped inside the run of its last id, wholeIdPage) or
-   * the next page resumes past it (`resume`). Padding it cannot read past is reported.
+   * is cut after it (`full`: the read stopped inside the run of `cutId`, the id a page of `limit`
+   * would end at, wholeIdPage) or the next page resumes past it (`resume`). Padding it cannot read
+   * past is reported.
    */
   private async endOfRead(
     partition: Partition,
-    input: QueryCommandInput,
-    sk: string,
+    filters: Filters,
     startKey: Record<string, unknown>,
-    read: { readonly full: boolean; readonly lastId: string | undefined; readonly forward: boolean },
+    read: { readonly full: boolean; readonly cutId: string | undefined; readonly forward: boolean },
   ): Promise<{ rest: AuditEvent[]; resume: { resumeAt?: string } }> {
-    const key = String(startKey[sk]);
-    if (read.full && read.lastId !== key) return { rest: [], resume: {} };
-    const rest = await this.restOfRun(input, sk, key, { startKey, forward: read.forward });
-    if (rest === undefined || (!read.full && !isEventIdShaped(key))) reportPadding(partition, key);
+    const key = String(startKey[partition.sk ?? 'SK']);
+    if (read.full && read.cutId !== key) return { rest: [], resume: {} };
+    const rest = await this.restOfRun(partition, filters, key, { startKey, forward: read.forward });
+    if (rest === undefined || (!read.full && !isEventIdCursor(key))) reportPadding(partition, key);
     return { rest: rest ?? [], resume: read.full ? {} : { resumeAt: key } };
   }
 
@@ -565,21 +563,14 @@ export class DynamoDbAuditLog extends DynamoDbAuditWriter implements AuditLog {
    * a key).
    */
   private async restOfRun(
-    input: QueryCommandInput,
-    sk: string,
+    partition: Partition,
+    filters: Filters,
     value: string,
     after: { readonly startKey: Record<string, unknown>; readonly forward: boolean },
   ): Promise<AuditEvent[] | undefined> {
     const run: QueryCommandInput = {
-      ...input,
+      ...queryInput(this.options.tableName, partition, { lower: value, upper: { value, exclusive: false } }, filters),
       ScanIndexForward: after.forward,
-      KeyConditionExpression: '#pk = :pk AND #sk = :run',
-      ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#sk': sk },
-      // The filter's values only: DynamoDB refuses a value no expression uses (the range's bounds).
-      ExpressionAttributeValues: {
-        ...Object.fromEntries(Object.entries(input.ExpressionAttributeValues ?? {}).filter(([name]) => name === ':pk' || new RegExp(`${name}\\b`).test(input.FilterExpression ?? ''))),
-        ':run': value,
-      },
       Limit: 100,
     };
     const events: AuditEvent[] = [];
@@ -939,11 +930,14 @@ function queryInput(tableName: string, partition: Partition, range: KeyRange, fi
   // A cursor is an exclusive bound in the key condition itself: items that equal it are never read,
   // so copies of one id padded into a partition cannot stop a page short of the events below. BETWEEN
   // is inclusive, so with a cursor `from` is collect's to apply (it reads newest first and stops there).
+  // One key is an equality (DynamoDB refuses a start key on a BETWEEN of one value).
+  const one = lower !== undefined && upper !== undefined && !upper.exclusive && lower === upper.value;
   if (upper?.exclusive) key += ' AND #sk < :upper';
+  else if (one) key += ' AND #sk = :upper';
   else if (lower !== undefined && upper) key += ' AND #sk BETWEEN :lower AND :upper';
   else if (lower !== undefined) key += ' AND #sk >= :lower';
   else if (upper) key += ' AND #sk <= :upper';
-  if (lower !== undefined && !upper?.exclusive) values[':lower'] = lower;
+  if (lower !== undefined && !upper?.exclusive && !one) values[':lower'] = lower;
   for (const [name, value] of Object.entries(filters)) {
     names[`#${name}`] = name;
     values[`:${name}`] = value;

@@ -184,9 +184,12 @@ export const auditCursorSchema = /* @__PURE__ */ z
   .union([eventIdCursorSchema, z.string().regex(/^~[A-Za-z0-9_-]{1,1366}$/)], { errorMap: () => ({ message: 'is not a cursor returned by this API' }) })
   .refine((cursor) => toCursor(fromCursor(cursor)) === cursor, 'is not a cursor returned by this API');
 
+/** Whether `key` has the form of an event id, which a cursor carries as it is. */
+export const isEventIdCursor = (key: string): boolean => eventIdCursorSchema.safeParse(key).success;
+
 /** The cursor for a key: an event id as it is, any other key encoded. */
 export function toCursor(key: string): string {
-  return eventIdCursorSchema.safeParse(key).success ? key : `~${Buffer.from(key, 'utf8').toString('base64url')}`;
+  return isEventIdCursor(key) ? key : `~${Buffer.from(key, 'utf8').toString('base64url')}`;
 }
 
 /** The key a cursor stands for. */

@@ -5,7 +5,7 @@
 // applied after Limit, cursor pagination, and the walk over the sharded time and type indexes.
 // Every test gets fresh tables.
 import { TransactionCanceledException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_HASH, hashItem, linkItem } from '../../shared/adapters/audit-chain.js';
 import {
   auditItem,
@@ -36,6 +36,7 @@ import { anAlert, anIssuance, aSessionRevoked, aUse, ROLE_ARN } from '../fixture
 import {
   captureError,
   getRawItem,
+  putRawItems,
   queryRawPartition,
   scanRawTable,
   useDynamoDbLocal,
@@ -1403,15 +1404,8 @@ describe('DynamoDbAuditLog', () => {
     async function padWithCopies(id: string | undefined, count: number, change: (i: number) => Record<string, unknown> = () => ({})): Promise<void> {
       const item = (await scanRawTable(dynamodb().documentClient, tables.audit)).find((candidate) => candidate.id === id);
       if (!item) throw new Error(`no stored item ${id}`);
-      const writeAll = async (batch: Record<string, unknown>[]): Promise<void> => {
-        const out = await dynamodb().documentClient.send(new BatchWriteCommand({ RequestItems: { [tables.audit]: batch.map((copy) => ({ PutRequest: { Item: copy } })) } }));
-        const unprocessed = (out.UnprocessedItems?.[tables.audit] ?? []).map((request) => request.PutRequest?.Item ?? {});
-        if (unprocessed.length > 0) await writeAll(unprocessed);
-      };
       const copies = Array.from({ length: count }, (_, i) => ({ ...item, PK: `${String(item.PK)}#copy-${i}`, ...change(i) }));
-      for (let i = 0; i < copies.length; i += 200) {
-        await Promise.all(Array.from({ length: 8 }, (_, j) => copies.slice(i + j * 25, i + (j + 1) * 25)).filter((batch) => batch.length > 0).map(writeAll));
-      }
+      await putRawItems(dynamodb().documentClient, tables.audit, copies);
     }
 
     /** Three denials a few minutes apart, in one shard, written by a process of `layout`. */

@@ -3,7 +3,6 @@
 // caller's vend read more. Measured from DynamoDB Local's own answers (items each Query examined,
 // items each GetItem/BatchGetItem returned, pages) through the real adapters and SDK client.
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { grantItem } from '../../shared/adapters/delegation-keys.js';
 import { DynamoDbDelegationStore } from '../../shared/adapters/dynamodb-delegation-store.js';
 import { DynamoDbLockdownStore } from '../../shared/adapters/dynamodb-lockdown-store.js';
@@ -14,7 +13,7 @@ import type { Grant, Principal } from '../../shared/domain/model.js';
 import { vendCredentials, type VendDeps } from '../../shared/domain/vend-credentials.js';
 import { aGrant, aPrincipal, aProfile } from '../fixtures/builders.js';
 import { FakeCredentialIssuer, InMemoryAuditLog, InMemoryRateLimiter, sequentialIds } from '../fixtures/in-memory.js';
-import { useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
+import { putRawItems, useDynamoDbLocal, type TestTables } from './support/dynamodb.js';
 import { countingClient, type ReadCost } from './support/read-cost.js';
 
 const PROFILE = 'flooded';
@@ -41,21 +40,7 @@ const audit = (type: 'grant.created' | 'grant.revoked' | 'profile.put') =>
 
 /** Many grants at once, stored exactly as the store writes them (grantItem), without audit events. */
 async function putGrants(grants: readonly Grant[]): Promise<void> {
-  const batches: Grant[][] = [];
-  for (let i = 0; i < grants.length; i += 25) batches.push(grants.slice(i, i + 25));
-  for (let i = 0; i < batches.length; i += 8) {
-    await Promise.all(
-      batches.slice(i, i + 8).map(async (batch) => {
-        let pending: unknown[] = batch.map((grant) => ({ PutRequest: { Item: grantItem(grant) } }));
-        while (pending.length > 0) {
-          const out = await dynamodb().documentClient.send(
-            new BatchWriteCommand({ RequestItems: { [tables.delegations]: pending as never } }),
-          );
-          pending = out.UnprocessedItems?.[tables.delegations] ?? [];
-        }
-      }),
-    );
-  }
+  await putRawItems(dynamodb().documentClient, tables.delegations, grants.map(grantItem));
 }
 
 const hoursFromNow = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();

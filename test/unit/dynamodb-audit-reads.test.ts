@@ -99,7 +99,7 @@ describe("DynamoDbAuditLog.usesOfKey", () => {
     // Prepare: every request of the walk reads items, none of them intact; the last key has no more items
     const last = { PK: 'x', SK: '2026-06-01T11:00:00.000Z#ct-9', GSI1PK: `KEYUSE#${KEY}` };
     ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: last });
-    ddb.on(QueryCommand, { KeyConditionExpression: '#pk = :pk AND #sk = :run' }).resolves({ Items: [] });
+    ddb.on(QueryCommand, { KeyConditionExpression: '#pk = :pk AND #sk = :upper' }).resolves({ Items: [] });
 
     // Act
     const page = await newLog().usesOfKey({ accessKeyId: KEY, limit: 1 });
@@ -108,9 +108,9 @@ describe("DynamoDbAuditLog.usesOfKey", () => {
     expect(page).toEqual({ uses: [], nextCursor: '2026-06-01T11:00:00.000Z#ct-9' });
     expect(ddb).toReceiveCommandTimes(QueryCommand, 11);
     expect(ddb).toReceiveNthSpecificCommandWith(11, QueryCommand, {
-      KeyConditionExpression: '#pk = :pk AND #sk = :run',
+      KeyConditionExpression: '#pk = :pk AND #sk = :upper',
       ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'SK' },
-      ExpressionAttributeValues: { ':pk': `KEYUSE#${KEY}`, ':run': last.SK },
+      ExpressionAttributeValues: { ':pk': `KEYUSE#${KEY}`, ':upper': last.SK },
       ExclusiveStartKey: last,
       ScanIndexForward: false,
     });

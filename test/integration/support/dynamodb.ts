@@ -3,7 +3,7 @@
 // scans hold, and files could share one DynamoDB Local without seeing each other's items.
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.js';
 import { freePort } from '../../../local/processes.js';
 import { createTables, tableNames } from '../../../local/tables.js';
@@ -120,6 +120,23 @@ export async function scanRawTable(
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/** Puts many raw items at once: 25 a request, 8 requests at a time, until DynamoDB has processed each. */
+export async function putRawItems(documentClient: DynamoDBDocumentClient, tableName: string, items: readonly Record<string, unknown>[]): Promise<void> {
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  for (let i = 0; i < batches.length; i += 8) {
+    await Promise.all(
+      batches.slice(i, i + 8).map(async (batch) => {
+        let pending: unknown[] = batch.map((item) => ({ PutRequest: { Item: item } }));
+        while (pending.length > 0) {
+          const out = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+          pending = out.UnprocessedItems?.[tableName] ?? [];
+        }
+      }),
+    );
+  }
 }
 
 /** The rejection of `promise`, failing the test if it resolves. */
